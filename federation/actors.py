@@ -1,0 +1,262 @@
+"""Actors: our own (documents and keys) and remote ones (fetched, checked and cached)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import asyncpg
+
+from . import fetch, keys, store
+from .context import Federation
+from .html import sanitize_html
+from .signing import instance_signer
+from .vocab import ACTOR_CONTEXT, ACTOR_TYPES
+
+log = logging.getLogger(__name__)
+
+# A cached remote actor is refreshed on use after this long (Mastodon: one day).
+ACTOR_TTL = timedelta(hours=24)
+
+
+class ActorError(ValueError):
+    """A remote actor document is missing something we need, or is inconsistent."""
+
+
+async def create_local_actor(conn: asyncpg.Connection, fed: Federation, *, user_id: int | None,
+                             username: str, type: str = "Person", display_name: str = "") -> int:
+    """Insert a local actor with fresh keys; run inside the caller's transaction."""
+    uri = fed.instance_actor_uri if type == "Application" else fed.actor_uri(username)
+    actor_id = await store.insert_local_actor(conn, user_id=user_id, type=type, uri=uri,
+                                              username=username, domain=fed.domain,
+                                              display_name=display_name)
+    rsa_pem = keys.generate_rsa_private_pem()
+    ed_raw = keys.generate_ed25519_private()
+    await store.store_actor_keys(conn, actor_id, rsa_pem, ed_raw)
+    await store.store_public_key(conn, f"{uri}#main-key", uri, "rsa", keys.rsa_public_pem(rsa_pem))
+    await store.store_public_key(conn, f"{uri}#ed25519-key", uri, "ed25519",
+                                 keys.ed25519_public_multibase(ed_raw))
+    return actor_id
+
+
+async def ensure_instance_actor(fed: Federation) -> None:
+    async with fed.pool.acquire() as conn, conn.transaction():
+        if await store.actor_by_uri(conn, fed.instance_actor_uri) is None:
+            await create_local_actor(conn, fed, user_id=None, username=fed.domain.split(":")[0],
+                                     type="Application", display_name="Instance actor")
+
+
+async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, Any]:
+    """The ActivityPub document of a local actor (Person or the instance Application)."""
+    uri = actor["uri"]
+    public = {k["kind"]: k["public_pem"] for k in await store.public_keys_of(fed.pool, uri)}
+    doc: dict[str, Any] = {
+        "@context": ACTOR_CONTEXT,
+        "id": uri,
+        "type": actor["type"],
+        "preferredUsername": actor["username"],
+        "name": actor["display_name"] or actor["username"],
+        "summary": actor["summary"],
+        "url": _profile_url(fed, actor),
+        "inbox": f"{uri}/inbox",
+        "outbox": f"{uri}/outbox",
+        "followers": f"{uri}/followers",
+        "following": f"{uri}/following",
+        "endpoints": {"sharedInbox": fed.shared_inbox},
+        "manuallyApprovesFollowers": actor["manually_approves_followers"],
+        "discoverable": actor["type"] == "Person",
+        "indexable": actor["type"] == "Person",
+        "published": _iso(actor["created_at"]),
+        "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": public["rsa"]},
+        "assertionMethod": [{
+            "id": f"{uri}#ed25519-key", "type": "Multikey", "controller": uri,
+            "publicKeyMultibase": public["ed25519"],
+        }],
+    }
+    if actor["icon_url"]:
+        doc["icon"] = {"type": "Image", "url": actor["icon_url"]}
+    return doc
+
+
+def _profile_url(fed: Federation, actor: asyncpg.Record) -> str:
+    if actor["type"] == "Application":
+        return f"{fed.base_url}/about"
+    return f"{fed.base_url}/@{actor['username']}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_actor_document(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """Read a fetched actor into row fields and its keys (key id, kind, public PEM/multibase).
+
+    Plain keys of the JSON as fetched: the document came from its own origin, and keys are
+    only taken when their id shares that origin and they name this actor as owner.
+    """
+    uri = doc.get("id")
+    if not isinstance(uri, str):
+        raise ActorError("actor has no id")
+    if doc.get("type") not in ACTOR_TYPES:
+        raise ActorError(f"not an actor type: {doc.get('type')!r}")
+    inbox = doc.get("inbox")
+    if not isinstance(inbox, str) or not fetch.same_origin(inbox, uri):
+        raise ActorError("actor has no inbox on its own origin")
+    username = doc.get("preferredUsername")
+    if not isinstance(username, str) or not username:
+        username = urlsplit(uri).path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    shared_inbox = endpoints.get("sharedInbox")
+    icon = doc.get("icon")
+    icon_url = icon.get("url") if isinstance(icon, dict) else icon if isinstance(icon, str) else None
+    url = doc.get("url")
+    fields = {
+        "uri": uri,
+        "type": doc["type"],
+        "username": username[:200],
+        "domain": urlsplit(uri).netloc.lower(),
+        "display_name": str(doc.get("name") or "")[:200],
+        "summary": sanitize_html(str(doc.get("summary") or ""))[:5000],
+        "url": url if isinstance(url, str) else uri,
+        "icon_url": icon_url if isinstance(icon_url, str) else None,
+        "inbox": inbox,
+        "shared_inbox": shared_inbox if isinstance(shared_inbox, str)
+        and fetch.same_origin(shared_inbox, uri) else None,
+        "outbox": _str(doc.get("outbox")),
+        "followers_url": _str(doc.get("followers")),
+        "following_url": _str(doc.get("following")),
+        "manually_approves_followers": bool(doc.get("manuallyApprovesFollowers")),
+        "document": doc,
+    }
+    found: list[tuple[str, str, str]] = []
+    for key in _as_list(doc.get("publicKey")):
+        if isinstance(key, dict) and _owned_key(key.get("id"), key.get("owner"), uri) \
+                and isinstance(key.get("publicKeyPem"), str):
+            found.append((key["id"], "rsa", key["publicKeyPem"]))
+    for method in _as_list(doc.get("assertionMethod")):
+        if isinstance(method, dict) and method.get("type") == "Multikey" \
+                and _owned_key(method.get("id"), method.get("controller"), uri) \
+                and isinstance(method.get("publicKeyMultibase"), str):
+            found.append((method["id"], "ed25519", method["publicKeyMultibase"]))
+    return fields, found
+
+
+def _owned_key(key_id: Any, owner: Any, actor_uri: str) -> bool:
+    return isinstance(key_id, str) and owner == actor_uri and fetch.same_origin(key_id, actor_uri)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+async def fetch_actor(fed: Federation, uri: str) -> asyncpg.Record:
+    """Fetch an actor from its origin (signed GET), check it and store it with its keys."""
+    fetched = await fetch.fetch_document(fed.client, uri, sign=await instance_signer(fed),
+                                         max_bytes=fed.max_document_bytes)
+    return await _store_actor(fed, fetched.document)
+
+
+async def _store_actor(fed: Federation, doc: dict[str, Any]) -> asyncpg.Record:
+    # `fetch_document` already holds the document's id to the origin it came from.
+    fields, found = parse_actor_document(doc)
+    async with fed.pool.acquire() as conn, conn.transaction():
+        existing = await store.actor_by_uri(conn, fields["uri"])
+        if existing is not None and existing["local"]:
+            raise ActorError("refusing to overwrite a local actor")
+        row = await store.upsert_remote_actor(conn, fields)
+        await store.forget_public_keys(conn, fields["uri"])
+        for key_id, kind, material in found:
+            try:
+                keys.load_public_key(material)
+            except ValueError:
+                log.info("skipping unreadable key %s of %s", key_id, fields["uri"])
+                continue
+            await store.store_public_key(conn, key_id, fields["uri"], kind, material)
+    return row
+
+
+async def actor(fed: Federation, uri: str, *, refresh: bool = False) -> asyncpg.Record:
+    """A known actor, fetched when unknown or stale."""
+    row = await store.actor_by_uri(fed.pool, uri)
+    if row is not None and (row["local"] or not refresh and not _stale(row)):
+        return row
+    try:
+        return await fetch_actor(fed, uri)
+    except fetch.FetchError:
+        if row is not None and not refresh:
+            return row
+        raise
+
+
+def _stale(row: asyncpg.Record) -> bool:
+    fetched = row["fetched_at"]
+    return fetched is None or datetime.now(timezone.utc) - fetched > ACTOR_TTL
+
+
+async def key_for_verification(fed: Federation, key_id: str, *, refresh: bool = False
+                               ) -> tuple[str, Any] | None:
+    """The owner uri and public key of `key_id`, fetched from the owner when unknown.
+
+    `refresh` refetches the owner (key rotation): a failed verification tries this once.
+    """
+    row = await store.public_key(fed.pool, key_id)
+    if row is None or refresh and not fed.is_local(row["owner_uri"]):
+        try:
+            await _fetch_key_owner(fed, key_id)
+        except (fetch.FetchError, ActorError) as exc:
+            log.info("could not fetch key %s: %s", key_id, exc)
+            return None
+        row = await store.public_key(fed.pool, key_id)
+    if row is None:
+        return None
+    return row["owner_uri"], keys.load_public_key(row["public_pem"])
+
+
+async def _fetch_key_owner(fed: Federation, key_id: str) -> None:
+    """Fetch the actor behind a key id: `actor#main-key`, or a key document naming its owner."""
+    fetched = await fetch.fetch_document(fed.client, key_id.split("#", 1)[0],
+                                         sign=await instance_signer(fed),
+                                         max_bytes=fed.max_document_bytes)
+    doc = fetched.document
+    if doc.get("type") in ACTOR_TYPES:
+        await _store_actor(fed, doc)
+        return
+    owner = doc.get("owner") or doc.get("controller")
+    if not isinstance(owner, str) or not fetch.same_origin(owner, key_id):
+        raise ActorError(f"key {key_id} names no owner on its own origin")
+    await fetch_actor(fed, owner)
+
+
+async def resolve_handle(fed: Federation, handle: str) -> asyncpg.Record:
+    """Find `user@host` through WebFinger and fetch the actor it names."""
+    username, _, host = handle.lstrip("@").partition("@")
+    if not username or not host or "/" in host:
+        raise ActorError(f"not a handle: {handle!r}")
+    known = await store.actor_by_handle(fed.pool, username, host)
+    if known is not None and (known["local"] or not _stale(known)):
+        return known
+    if host.lower() == fed.domain.lower():
+        raise ActorError(f"no local account {username!r}")
+    scheme = urlsplit(fed.base_url).scheme
+    url = f"{scheme}://{host}/.well-known/webfinger?resource={quote(f'acct:{username}@{host}')}"
+    response = await fed.client.get(url, headers={"Accept": "application/jrd+json"})
+    if response.status_code != 200:
+        raise ActorError(f"WebFinger for {handle} answered {response.status_code}")
+    try:
+        links = response.json().get("links", [])
+    except ValueError:
+        raise ActorError(f"WebFinger for {handle} did not answer JSON") from None
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == "self" and isinstance(link.get("href"), str) \
+                and link.get("type", "").startswith(("application/activity+json",
+                                                     "application/ld+json")):
+            return await actor(fed, link["href"])
+    raise ActorError(f"WebFinger for {handle} names no ActivityPub actor")

@@ -1,0 +1,63 @@
+"""What the federation layer needs from the running instance, passed in by the server.
+
+The server owns configuration; federation code sees only this object, so the layers keep
+pointing one way (server -> federation).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Federation:
+    base_url: str
+    pool: asyncpg.Pool
+    client: httpx.AsyncClient
+    # The arq pool used to enqueue delivery and inbox jobs; None in code paths that only read.
+    queue: Any = None
+    queue_name: str = "arq:queue"
+    max_document_bytes: int = 1_000_000
+    # Private keys of local actors, loaded once: signing is on every delivery's hot path.
+    key_cache: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def actor_uri(self, username: str) -> str:
+        return f"{self.base_url}/users/{username}"
+
+    @property
+    def instance_actor_uri(self) -> str:
+        return f"{self.base_url}/actor"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.base_url}/inbox"
+
+    def is_local(self, uri: str | None) -> bool:
+        if not uri:
+            return False
+        parts = urlsplit(uri)
+        return f"{parts.scheme}://{parts.netloc}".lower() == self.base_url.lower()
+
+    async def enqueue(self, function: str, *args: Any, job_id: str | None = None,
+                      defer_by: float | None = None) -> None:
+        """Queue an arq job. A lost job is found again by the sweepers, so failures only log."""
+        if self.queue is None:
+            return
+        try:
+            await self.queue.enqueue_job(function, *args, _job_id=job_id,
+                                         _queue_name=self.queue_name, _defer_by=defer_by)
+        except (OSError, RedisError) as exc:
+            log.warning("could not queue %s%r, the sweeper will: %s", function, args, exc)

@@ -1,0 +1,114 @@
+"""Delivery: one job per (activity, distinct inbox), signed, retried over about two days.
+
+Rows in `deliveries` are the truth; the arq job carries only the row id, so a job lost from Redis
+is found again by `sweep`, and a worker restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+
+from . import signing, store
+from .context import Federation
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait after each failed attempt: about two days in all, then the peer is unreachable.
+BACKOFF = (30, 120, 480, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
+# 4xx answers that may succeed later; any other 4xx is final (as Mastodon treats them).
+RETRYABLE_4XX = frozenset({401, 408, 429})
+
+
+async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
+                         inboxes: list[str], *, public: bool) -> list[int]:
+    """Record an activity in the sender's outbox and one delivery per distinct inbox.
+
+    Runs in the caller's transaction, so the change and its deliveries commit together;
+    `start` queues the jobs after the commit.
+    """
+    activity_id = await store.insert_outbox_activity(conn, activity["id"], actor_id,
+                                                     activity["type"], activity, public)
+    distinct = sorted({i for i in inboxes if i})
+    return await store.insert_deliveries(conn, activity_id, distinct) if distinct else []
+
+
+async def start(fed: Federation, delivery_ids: list[int]) -> None:
+    for delivery_id in delivery_ids:
+        await fed.enqueue("deliver", delivery_id, job_id=f"deliver:{delivery_id}:0")
+
+
+async def deliver(fed: Federation, delivery_id: int) -> str:
+    """Make one attempt at one delivery; returns the state it is left in."""
+    row = await store.claim_delivery(fed.pool, delivery_id)
+    if row is None:
+        return "not due"
+    host = urlsplit(row["inbox"]).netloc.lower()
+    peer = await store.peer(fed.pool, host)
+    if peer is not None and peer["unreachable_since"] is not None:
+        await store.finish_delivery(fed.pool, delivery_id, "skipped", "peer is unreachable")
+        return "skipped"
+    keys = await signing.signing_keys(fed, row["actor_id"])
+    body = json.dumps(row["body"]).encode()
+    scheme = peer["signature_scheme"] if peer is not None else signing.CAVAGE
+    try:
+        response = await _post(fed, keys, row["inbox"], body, scheme)
+        if response.status_code == 401:
+            # Double knock: the other scheme once, and remember whichever worked.
+            other = signing.RFC9421_RSA if scheme == signing.CAVAGE else signing.CAVAGE
+            retry = await _post(fed, keys, row["inbox"], body, other)
+            if retry.status_code < 400:
+                scheme, response = other, retry
+    except httpx.HTTPError as exc:
+        return await _failed(fed, row, host, f"{type(exc).__name__}: {exc}")
+    status = response.status_code
+    if status < 300:
+        await store.peer_answered(fed.pool, host, scheme)
+        await store.finish_delivery(fed.pool, delivery_id, "done")
+        return "done"
+    if status == 410:
+        await store.delete_actors_with_inbox(fed.pool, row["inbox"])
+        await store.finish_delivery(fed.pool, delivery_id, "failed", "410 Gone")
+        return "failed"
+    if 400 <= status < 500 and status not in RETRYABLE_4XX:
+        await store.finish_delivery(fed.pool, delivery_id, "failed", f"HTTP {status}")
+        return "failed"
+    return await _failed(fed, row, host, f"HTTP {status}")
+
+
+async def _post(fed: Federation, keys: signing.SigningKeys, inbox: str, body: bytes,
+                scheme: str) -> httpx.Response:
+    headers = {"Content-Type": 'application/activity+json', "Accept": "application/activity+json"}
+    headers.update(keys.signer(scheme)("POST", inbox, headers, body))
+    return await fed.client.post(inbox, content=body, headers=headers)
+
+
+async def _failed(fed: Federation, row: asyncpg.Record, host: str, error: str) -> str:
+    attempt = row["attempts"]
+    if attempt >= len(BACKOFF):
+        await store.finish_delivery(fed.pool, row["id"], "failed", error)
+        await store.peer_unreachable(fed.pool, host)
+        return "failed"
+    delay = BACKOFF[attempt]
+    await store.reschedule_delivery(fed.pool, row["id"],
+                                    datetime.now(timezone.utc) + timedelta(seconds=delay), error)
+    await fed.enqueue("deliver", row["id"], job_id=f"deliver:{row['id']}:{attempt + 1}",
+                      defer_by=delay)
+    return "retry"
+
+
+async def sweep(fed: Federation) -> int:
+    """Queue again what Redis may have lost: due deliveries and unhandled inbox activities."""
+    due = await store.due_deliveries(fed.pool)
+    for delivery_id, attempts in due:
+        await fed.enqueue("deliver", delivery_id, job_id=f"deliver:{delivery_id}:{attempts}:sweep")
+    pending = await store.pending_inbox_activities(fed.pool, older_than_seconds=120)
+    for row_id, attempts in pending:
+        await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}:{attempts}:sweep")
+    return len(due) + len(pending)

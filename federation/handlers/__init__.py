@@ -1,0 +1,23 @@
+"""One handler per activity type, dispatched by type (as Mastodon's activity/ folder does)."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+from ..context import Federation
+from . import accept, announce, block, create, delete, follow, like, reject, undo, update
+
+Handler = Callable[[Federation, dict[str, Any]], Awaitable[None]]
+
+HANDLERS: dict[str, Handler] = {
+    "Accept": accept.handle,
+    "Announce": announce.handle,
+    "Block": block.handle,
+    "Create": create.handle,
+    "Delete": delete.handle,
+    "Follow": follow.handle,
+    "Like": like.handle,
+    "Reject": reject.handle,
+    "Undo": undo.handle,
+    "Update": update.handle,
+}

@@ -1,0 +1,39 @@
+"""Look-ups that several handlers share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from .. import store
+from ..context import Federation
+from ..jsonld import ref
+
+
+async def follow_answered(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
+    """The local Follow an Accept or Reject answers, if the answering actor is its target.
+
+    Found by the Follow's id, or by (local follower, answering actor) for servers that embed
+    the Follow without an id we know.
+    """
+    answerer = await store.actor_by_uri(fed.pool, activity["actor"])
+    if answerer is None:
+        return None
+    obj = activity.get("object")
+    row = await store.follow_by_uri(fed.pool, ref(obj) or "")
+    if row is None and isinstance(obj, dict) and ref(obj.get("object")) == activity["actor"]:
+        follower = await store.actor_by_uri(fed.pool, ref(obj.get("actor")) or "")
+        if follower is not None and follower["local"]:
+            row = await store.follow(fed.pool, follower["id"], answerer["id"])
+    if row is None or row["followed_id"] != answerer["id"]:
+        return None
+    return row
+
+
+async def local_user_of_post(conn: Any, post: asyncpg.Record) -> int | None:
+    """The user to notify about an interaction with `post`, when it is a local post."""
+    if not post["local"]:
+        return None
+    owner = await store.actor_by_id(conn, post["actor_id"])
+    return owner["user_id"] if owner is not None else None

@@ -1,0 +1,23 @@
+"""Create: a new remote post (a Note, with or without video, or a PeerTube Video)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import posts
+from ..context import Federation
+from ..errors import Ignore
+from ..vocab import POST_TYPES
+
+
+async def handle(fed: Federation, activity: dict[str, Any]) -> None:
+    obj = activity.get("object")
+    if not isinstance(obj, dict):
+        # A bare id: the post is fetched from its origin, whose id the inbox already checked.
+        await posts.post(fed, str(obj))
+        return
+    if obj.get("type") not in POST_TYPES:
+        raise Ignore(f"Create of unsupported type {obj.get('type')!r}")
+    if not await posts.is_relevant(fed, obj, activity["actor"]):
+        raise Ignore("post from an actor nobody here follows, mentioning nobody here")
+    await posts.ingest(fed, obj)

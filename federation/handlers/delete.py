@@ -1,0 +1,24 @@
+"""Delete: of a post, or of the actor itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import store
+from ..context import Federation
+from ..errors import Ignore
+from ..jsonld import ref
+
+
+async def handle(fed: Federation, activity: dict[str, Any]) -> None:
+    uri = ref(activity.get("object"))
+    actor = await store.actor_by_uri(fed.pool, activity["actor"])
+    if actor is None:
+        raise Ignore("Delete from an actor we never heard of")
+    if uri == activity["actor"]:
+        await store.delete_actor(fed.pool, actor["id"])
+        return
+    post = await store.post_by_uri(fed.pool, uri or "")
+    if post is None or post["actor_id"] != actor["id"]:
+        raise Ignore("Delete of a post we do not have from this actor")
+    await store.soft_delete_post(fed.pool, post["id"])

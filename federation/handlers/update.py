@@ -1,0 +1,27 @@
+"""Update: a remote actor changed its profile or edited a post."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import actors, posts, store
+from ..context import Federation
+from ..errors import Ignore
+from ..vocab import ACTOR_TYPES, POST_TYPES
+
+
+async def handle(fed: Federation, activity: dict[str, Any]) -> None:
+    obj = activity.get("object")
+    if not isinstance(obj, dict):
+        raise Ignore("Update without an embedded object")
+    if obj.get("type") in ACTOR_TYPES:
+        # The signed document is the actor's own; refetching from its origin keeps the one path
+        # that stores actors and keys.
+        await actors.fetch_actor(fed, activity["actor"])
+        return
+    if obj.get("type") in POST_TYPES:
+        if await store.post_by_uri(fed.pool, obj["id"]) is None:
+            raise Ignore("Update of a post we do not have")
+        await posts.ingest(fed, obj)
+        return
+    raise Ignore(f"Update of unsupported type {obj.get('type')!r}")

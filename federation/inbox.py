@@ -1,0 +1,154 @@
+"""The inbox: verify, keep, answer 202; then handle in a worker.
+
+Verification is kept apart from handling (as GoToSocial does): `receive` decides whether an
+activity is authentic and stores it; `process` reads it back and dispatches it by type.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import actors, fetch, httpsig, store
+from .context import Federation
+from .errors import Ignore
+from .handlers import HANDLERS
+from .jsonld import JSONLDError, canonical, ref
+from .vocab import ACTIVITY_TYPES, ACTOR_TYPES
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+class InboxError(Exception):
+    """An activity refused at the door; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_activity(body: bytes) -> dict[str, Any]:
+    try:
+        activity = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InboxError(400, "body is not valid JSON") from None
+    if not isinstance(activity, dict):
+        raise InboxError(400, "body is not a JSON object")
+    for name in ("id", "type", "actor"):
+        if name not in activity:
+            raise InboxError(400, f"activity has no {name!r}")
+    if not isinstance(activity["id"], str) or not activity["id"].startswith(("https://", "http://")):
+        raise InboxError(400, "activity id is not an http(s) URL")
+    if not isinstance(activity["type"], str):
+        raise InboxError(400, "activity type is not a string")
+    if not isinstance(ref(activity["actor"]), str):
+        raise InboxError(400, "activity actor is not a URL")
+    return activity
+
+
+def check_origin(activity: dict[str, Any], signer: str) -> None:
+    """Refuse an activity whose ids are on another host than its signer (CVE-2024-23832).
+
+    Objects that belong to someone else (the post a Like names, the Follow an Accept answers)
+    may be referenced from anywhere: handlers use their id only and never trust the embedding.
+    """
+    if ref(activity.get("actor")) != signer:
+        raise InboxError(401, "the request is signed by another actor than the activity's actor")
+    if not fetch.same_origin(activity["id"], signer):
+        raise InboxError(403, "activity id is on another host than its actor")
+    kind = activity.get("type")
+    obj = activity.get("object")
+    if kind in ("Create", "Update", "Delete"):
+        object_id = ref(obj)
+        if not isinstance(object_id, str) or not fetch.same_origin(object_id, signer):
+            raise InboxError(403, "object id is on another host than the activity's actor")
+        if kind != "Delete" and isinstance(obj, dict):
+            is_actor = obj.get("type") in ACTOR_TYPES
+            owner = obj.get("id") if is_actor else ref(obj.get("attributedTo"))
+            if owner != signer:
+                raise InboxError(403, "object is attributed to another actor than the activity's")
+    if kind == "Undo" and isinstance(obj, dict):
+        if not isinstance(obj.get("id"), str) or not fetch.same_origin(obj["id"], signer) \
+                or ref(obj.get("actor")) != signer:
+            raise InboxError(403, "an actor can only undo its own activities")
+
+
+async def receive(fed: Federation, method: str, url: str, headers: Any, body: bytes) -> str:
+    """Verify and keep one POSTed activity. Returns "accepted", "duplicate" or "ignored"."""
+    activity = parse_activity(body)
+    try:
+        info = httpsig.parse_signature(method, url, headers)
+    except httpsig.SignatureError as exc:
+        raise InboxError(401, str(exc)) from None
+    signer = await _verify(fed, info, method, url, headers, body, activity)
+    if signer is None:
+        return "ignored"
+    check_origin(activity, signer)
+    kind = activity["type"]
+    if kind not in ACTIVITY_TYPES and ":" not in kind:
+        return "ignored"
+    row_id = await store.insert_inbox_activity(fed.pool, activity["id"], kind, signer, activity)
+    await store.peer_seen(fed.pool, urlsplit(signer).netloc.lower())
+    if row_id is None:
+        return "duplicate"
+    await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}")
+    return "accepted"
+
+
+async def _verify(fed: Federation, info: httpsig.SignatureInfo, method: str, url: str,
+                  headers: Any, body: bytes, activity: dict[str, Any]) -> str | None:
+    """The signer's actor uri, once the signature verifies (refetching the key once)."""
+    found = await actors.key_for_verification(fed, info.key_id)
+    if found is None:
+        if activity["type"] == "Delete" and ref(activity.get("object")) == ref(activity["actor"]):
+            # A deleted actor's key cannot be fetched any more; there is nothing of it to delete.
+            return None
+        raise InboxError(401, f"could not fetch the key {info.key_id}")
+    try:
+        httpsig.verify_signature(info, method, url, headers, body, found[1])
+    except httpsig.SignatureError as first:
+        refreshed = await actors.key_for_verification(fed, info.key_id, refresh=True)
+        if refreshed is None:
+            raise InboxError(401, str(first)) from None
+        try:
+            httpsig.verify_signature(info, method, url, headers, body, refreshed[1])
+        except httpsig.SignatureError as exc:
+            raise InboxError(401, str(exc)) from None
+        found = refreshed
+    return found[0]
+
+
+async def process(fed: Federation, row_id: int) -> str:
+    """Handle one stored activity; returns the state it ends in."""
+    row = await store.claim_inbox_activity(fed.pool, row_id)
+    if row is None:
+        return "gone"
+    try:
+        activity = canonical(row["body"])
+        check_origin(activity, row["signer_uri"])
+        handler = HANDLERS.get(activity.get("type"))
+        if handler is None:
+            raise Ignore(f"unsupported activity type {activity.get('type')!r}")
+        await handler(fed, activity)
+    except (Ignore, JSONLDError, InboxError) as exc:
+        await store.finish_inbox_activity(fed.pool, row_id, "ignored", str(exc))
+        return "ignored"
+    except fetch.FetchError as exc:
+        if row["attempts"] < MAX_ATTEMPTS and not isinstance(exc, fetch.GoneError):
+            await store.release_inbox_activity(fed.pool, row_id, str(exc))
+            await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}:{row['attempts']}",
+                              defer_by=30 * 2 ** row["attempts"])
+            return "retry"
+        await store.finish_inbox_activity(fed.pool, row_id, "failed", str(exc))
+        return "failed"
+    except Exception as exc:
+        log.exception("inbox activity %s failed", row_id)
+        await store.finish_inbox_activity(fed.pool, row_id, "failed", repr(exc))
+        return "failed"
+    await store.finish_inbox_activity(fed.pool, row_id, "done")
+    return "done"

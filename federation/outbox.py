@@ -1,0 +1,291 @@
+"""What local actors do: each action writes its rows and its outgoing activity in one
+transaction, then queues the deliveries.
+
+Interactions between two local actors take effect directly; only remote parties get activities.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import asyncpg
+
+from . import delivery, objects, store
+from .context import Federation
+from .html import parse_hashtags, text_to_html
+from .vocab import PUBLIC
+
+Record = asyncpg.Record
+
+
+class ActionError(ValueError):
+    """A local action that cannot be done as asked (a clear 4xx for the client)."""
+
+
+def _activity_id(actor: Record, kind: str) -> str:
+    return f"{actor['uri']}#{kind.lower()}s/{secrets.token_hex(12)}"
+
+
+async def _send(conn: asyncpg.Connection, actor: Record, activity: dict[str, Any],
+                inboxes: list[str], *, public: bool = False) -> list[int]:
+    return await delivery.queue_activity(conn, actor["id"], activity, inboxes, public=public)
+
+
+def _inbox(actor: Record) -> list[str]:
+    return [] if actor["local"] else [actor["inbox"]]
+
+
+async def _post_audience(conn: asyncpg.Connection, author: Record, mentioned: list[Record],
+                         parent_author: Record | None, visibility: str) -> list[str]:
+    inboxes = [] if visibility == "direct" else await store.follower_inboxes(conn, author["id"])
+    for actor in [*mentioned, *([parent_author] if parent_author else [])]:
+        if not actor["local"]:
+            inboxes.append(actor["shared_inbox"] or actor["inbox"])
+    return inboxes
+
+
+async def document_of(fed: Federation, conn: asyncpg.Connection, post: Record) -> dict[str, Any]:
+    """The `Note` of a local post, as served at its id and sent in activities."""
+    author = await store.actor_by_id(conn, post["actor_id"])
+    assert author is not None
+    return objects.note_document(
+        fed, post, author, await store.post_media(conn, post["id"]),
+        await store.mentioned_actors(conn, post["id"]), await store.post_tags(conn, post["id"]),
+        post["in_reply_to_uri"])
+
+
+async def publish_post(fed: Federation, author: Record, *, text: str, visibility: str,
+                       media_ids: list[int], sensitive: bool = False, summary: str | None = None,
+                       in_reply_to: Record | None = None, mentioned: list[Record] = (),
+                       ai_generated: bool = False, generator: str | None = None) -> int:
+    """Create a local post (caption as plain text) and send it to its audience."""
+    mention_urls = {f"@{m['username']}" if m["local"] else f"@{m['username']}@{m['domain']}":
+                    m["url"] or m["uri"] for m in mentioned}
+    for m in mentioned:
+        mention_urls.setdefault(f"@{m['username']}@{m['domain']}", m["url"] or m["uri"])
+    content = text_to_html(text, mentions=mention_urls,
+                           hashtag_url=lambda tag: f"{fed.base_url}/tags/{tag}")
+    async with fed.pool.acquire() as conn, conn.transaction():
+        post_id = await store.next_post_id(conn)
+        uri = f"{author['uri']}/statuses/{post_id}"
+        await store.insert_post(conn, {
+            "id": post_id, "uri": uri, "url": f"{fed.base_url}/@{author['username']}/{post_id}",
+            "actor_id": author["id"], "local": True, "visibility": visibility,
+            "content": content, "source": text, "summary": summary, "sensitive": sensitive,
+            "in_reply_to_uri": in_reply_to["uri"] if in_reply_to else None,
+            "in_reply_to_id": in_reply_to["id"] if in_reply_to else None,
+            "ai_generated": ai_generated, "generator": generator,
+        })
+        if media_ids and await store.attach_media(conn, post_id, author["id"], media_ids) != len(media_ids):
+            raise ActionError("a media id is unknown, not yours, or already used in a post")
+        await store.replace_mentions(conn, post_id, [m["id"] for m in mentioned])
+        await store.replace_tags(conn, post_id, parse_hashtags(text))
+        parent_author = None
+        if in_reply_to is not None:
+            parent_author = await store.actor_by_id(conn, in_reply_to["actor_id"])
+        await _notify_local(conn, post_id, author, mentioned, parent_author)
+        post = await store.post_by_id(conn, post_id)
+        note = await document_of(fed, conn, post)
+        activity = objects.wrap("Create", author["uri"], note, activity_id=f"{uri}/activity",
+                                to=note["to"], cc=note["cc"])
+        activity["published"] = note["published"]
+        ids = await _send(conn, author, activity,
+                          await _post_audience(conn, author, mentioned, parent_author, visibility),
+                          public=visibility in ("public", "unlisted"))
+    await delivery.start(fed, ids)
+    return post_id
+
+
+async def _notify_local(conn: asyncpg.Connection, post_id: int, author: Record,
+                        mentioned: list[Record], parent_author: Record | None) -> None:
+    told = {author["user_id"]}
+    for actor in [*mentioned, *([parent_author] if parent_author else [])]:
+        if actor["local"] and actor["user_id"] not in told:
+            kind = "mention" if actor in mentioned else "reply"
+            await store.insert_notification(conn, actor["user_id"], kind, author["id"], post_id)
+            told.add(actor["user_id"])
+
+
+async def delete_post(fed: Federation, author: Record, post: Record) -> None:
+    async with fed.pool.acquire() as conn, conn.transaction():
+        mentioned = await store.mentioned_actors(conn, post["id"])
+        parent = await store.post_by_id(conn, post["in_reply_to_id"]) if post["in_reply_to_id"] else None
+        parent_author = await store.actor_by_id(conn, parent["actor_id"]) if parent else None
+        await store.soft_delete_post(conn, post["id"])
+        if post["reblog_of_id"]:
+            original = await store.post_by_id(conn, post["reblog_of_id"])
+            boost_author = await store.actor_by_id(conn, original["actor_id"])
+            activity = objects.wrap("Undo", author["uri"], await _announce(fed, conn, author, post),
+                                    activity_id=_activity_id(author, "undo"), to=[PUBLIC])
+            inboxes = await store.follower_inboxes(conn, author["id"]) + _inbox(boost_author)
+        else:
+            tombstone = {"id": post["uri"], "type": "Tombstone"}
+            to, cc = objects.addressing(post["visibility"], author["followers_url"],
+                                        [m["uri"] for m in mentioned])
+            activity = objects.wrap("Delete", author["uri"], tombstone,
+                                    activity_id=f"{post['uri']}#delete", to=to, cc=cc)
+            inboxes = await _post_audience(conn, author, mentioned, parent_author, post["visibility"])
+        ids = await _send(conn, author, activity, inboxes)
+    await delivery.start(fed, ids)
+
+
+async def like(fed: Federation, actor: Record, post: Record) -> None:
+    if await store.like(fed.pool, actor["id"], post["id"]):
+        return
+    async with fed.pool.acquire() as conn, conn.transaction():
+        uri = _activity_id(actor, "like")
+        await store.insert_like(conn, uri, actor["id"], post["id"])
+        owner = await store.actor_by_id(conn, post["actor_id"])
+        ids: list[int] = []
+        if owner["local"]:
+            if owner["id"] != actor["id"]:
+                await store.insert_notification(conn, owner["user_id"], "favourite", actor["id"],
+                                                post["id"])
+        else:
+            activity = objects.wrap("Like", actor["uri"], post["uri"], activity_id=uri,
+                                    to=[owner["uri"]])
+            ids = await _send(conn, actor, activity, _inbox(owner))
+    await delivery.start(fed, ids)
+
+
+async def unlike(fed: Federation, actor: Record, post: Record) -> None:
+    row = await store.like(fed.pool, actor["id"], post["id"])
+    if row is None:
+        return
+    async with fed.pool.acquire() as conn, conn.transaction():
+        await store.delete_like(conn, row["id"])
+        owner = await store.actor_by_id(conn, post["actor_id"])
+        like_activity = objects.wrap("Like", actor["uri"], post["uri"], activity_id=row["uri"])
+        activity = objects.wrap("Undo", actor["uri"], like_activity,
+                                activity_id=_activity_id(actor, "undo"), to=[owner["uri"]])
+        ids = await _send(conn, actor, activity, _inbox(owner))
+    await delivery.start(fed, ids)
+
+
+async def _announce(fed: Federation, conn: asyncpg.Connection, actor: Record,
+                    boost_row: Record) -> dict[str, Any]:
+    original = await store.post_by_id(conn, boost_row["reblog_of_id"])
+    return objects.wrap("Announce", actor["uri"], original["uri"], activity_id=boost_row["uri"],
+                        to=[PUBLIC], cc=[actor["followers_url"]])
+
+
+async def boost(fed: Federation, actor: Record, post: Record) -> int:
+    if post["visibility"] not in ("public", "unlisted"):
+        raise ActionError("only public and unlisted posts can be boosted")
+    existing = await store.boost(fed.pool, actor["id"], post["id"])
+    if existing is not None:
+        return existing["id"]
+    async with fed.pool.acquire() as conn, conn.transaction():
+        boost_id = await store.next_post_id(conn)
+        uri = f"{actor['uri']}/statuses/{boost_id}/activity"
+        await store.insert_post(conn, {
+            "id": boost_id, "uri": uri, "actor_id": actor["id"], "local": True,
+            "object_type": "Announce", "visibility": "public", "reblog_of_id": post["id"],
+        })
+        owner = await store.actor_by_id(conn, post["actor_id"])
+        if owner["local"] and owner["id"] != actor["id"]:
+            await store.insert_notification(conn, owner["user_id"], "reblog", actor["id"], post["id"])
+        activity = await _announce(fed, conn, actor, await store.post_by_id(conn, boost_id))
+        inboxes = await store.follower_inboxes(conn, actor["id"]) + _inbox(owner)
+        ids = await _send(conn, actor, activity, inboxes, public=True)
+    await delivery.start(fed, ids)
+    return boost_id
+
+
+async def follow(fed: Federation, actor: Record, target: Record) -> Record:
+    if target["id"] == actor["id"]:
+        raise ActionError("you cannot follow yourself")
+    if await store.is_blocked_either_way(fed.pool, actor["id"], target["id"]):
+        raise ActionError("you cannot follow this account")
+    existing = await store.follow(fed.pool, actor["id"], target["id"])
+    if existing is not None:
+        return existing
+    uri = _activity_id(actor, "follow")
+    async with fed.pool.acquire() as conn, conn.transaction():
+        ids: list[int] = []
+        if target["local"]:
+            accepted = not target["manually_approves_followers"]
+            row = await store.upsert_follow(conn, uri, actor["id"], target["id"], accepted)
+            await store.insert_notification(conn, target["user_id"],
+                                            "follow" if accepted else "follow_request", actor["id"])
+        else:
+            row = await store.upsert_follow(conn, uri, actor["id"], target["id"], False)
+            activity = objects.wrap("Follow", actor["uri"], target["uri"], activity_id=uri,
+                                    to=[target["uri"]])
+            ids = await _send(conn, actor, activity, _inbox(target))
+    await delivery.start(fed, ids)
+    return row
+
+
+async def unfollow(fed: Federation, actor: Record, target: Record) -> None:
+    row = await store.follow(fed.pool, actor["id"], target["id"])
+    if row is None:
+        return
+    async with fed.pool.acquire() as conn, conn.transaction():
+        await store.delete_follow(conn, row["id"])
+        follow_activity = objects.wrap("Follow", actor["uri"], target["uri"], activity_id=row["uri"])
+        activity = objects.wrap("Undo", actor["uri"], follow_activity,
+                                activity_id=_activity_id(actor, "undo"), to=[target["uri"]])
+        ids = await _send(conn, actor, activity, _inbox(target))
+    await delivery.start(fed, ids)
+
+
+async def answer_follow(fed: Federation, target: Record, follower: Record,
+                        follow_activity: dict[str, Any] | None, *, accept: bool,
+                        follow_uri: str | None = None) -> None:
+    """Send Accept or Reject for a Follow a remote actor sent to a local one."""
+    follow_doc = {"id": follow_uri or follow_activity["id"], "type": "Follow",
+                  "actor": follower["uri"], "object": target["uri"]}
+    kind = "Accept" if accept else "Reject"
+    async with fed.pool.acquire() as conn, conn.transaction():
+        if not accept:
+            row = await store.follow(conn, follower["id"], target["id"])
+            if row is not None:
+                await store.delete_follow(conn, row["id"])
+        elif follow_uri is not None:
+            row = await store.follow_by_uri(conn, follow_uri)
+            await store.accept_follow(conn, row["id"])
+        activity = objects.wrap(kind, target["uri"], follow_doc,
+                                activity_id=_activity_id(target, kind), to=[follower["uri"]])
+        ids = await _send(conn, target, activity, _inbox(follower))
+    await delivery.start(fed, ids)
+
+
+async def block(fed: Federation, actor: Record, target: Record) -> None:
+    if target["id"] == actor["id"]:
+        raise ActionError("you cannot block yourself")
+    async with fed.pool.acquire() as conn, conn.transaction():
+        uri = _activity_id(actor, "block")
+        await store.insert_block(conn, uri, actor["id"], target["id"])
+        await store.delete_follows_between(conn, actor["id"], target["id"])
+        ids: list[int] = []
+        if not target["local"]:
+            activity = objects.wrap("Block", actor["uri"], target["uri"], activity_id=uri,
+                                    to=[target["uri"]])
+            ids = await _send(conn, actor, activity, _inbox(target))
+    await delivery.start(fed, ids)
+
+
+async def unblock(fed: Federation, actor: Record, target: Record) -> None:
+    async with fed.pool.acquire() as conn, conn.transaction():
+        uri = await store.delete_block(conn, actor["id"], target["id"])
+        ids: list[int] = []
+        if uri and not target["local"]:
+            block_activity = objects.wrap("Block", actor["uri"], target["uri"], activity_id=uri)
+            activity = objects.wrap("Undo", actor["uri"], block_activity,
+                                    activity_id=_activity_id(actor, "undo"), to=[target["uri"]])
+            ids = await _send(conn, actor, activity, _inbox(target))
+    await delivery.start(fed, ids)
+
+
+async def update_profile(fed: Federation, actor: Record, document: dict[str, Any]) -> None:
+    """Tell followers' servers that a profile changed (they refetch or read the embedded doc)."""
+    async with fed.pool.acquire() as conn, conn.transaction():
+        activity = objects.wrap("Update", actor["uri"], document,
+                                activity_id=_activity_id(actor, "update"), to=[PUBLIC],
+                                cc=[actor["followers_url"]])
+        ids = await _send(conn, actor, activity, await store.follower_inboxes(conn, actor["id"]),
+                          public=True)
+    await delivery.start(fed, ids)
+

@@ -1,0 +1,77 @@
+"""The one signer: local actors' keys and the signed requests they send.
+
+Private keys are parsed once per process and kept in `Federation.key_cache`; RSA parsing costs
+more than the signature itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+
+from . import httpsig, store
+from .context import Federation
+
+# How a request to a peer is signed; the names are those of `peers.signature_scheme`.
+CAVAGE = "cavage"
+RFC9421_RSA = "rfc9421-rsa"
+RFC9421_ED25519 = "rfc9421-ed25519"
+
+Signer = Callable[[str, str, dict[str, str], bytes | None], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    actor_uri: str
+    rsa: RSAPrivateKey
+    ed25519: Ed25519PrivateKey
+
+    @property
+    def rsa_key_id(self) -> str:
+        return f"{self.actor_uri}#main-key"
+
+    @property
+    def ed25519_key_id(self) -> str:
+        return f"{self.actor_uri}#ed25519-key"
+
+    def signer(self, scheme: str = CAVAGE) -> Signer:
+        """A callback that adds this actor's signature to a request, in `scheme`."""
+
+        def sign(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+            if scheme == RFC9421_ED25519:
+                return httpsig.sign_rfc9421(method, url, headers, body,
+                                            key_id=self.ed25519_key_id, private_key=self.ed25519)
+            if scheme == RFC9421_RSA:
+                return httpsig.sign_rfc9421(method, url, headers, body,
+                                            key_id=self.rsa_key_id, private_key=self.rsa)
+            return httpsig.sign_cavage(method, url, headers, body,
+                                       key_id=self.rsa_key_id, private_key=self.rsa)
+
+        return sign
+
+
+async def signing_keys(fed: Federation, actor_id: int) -> SigningKeys:
+    cached = fed.key_cache.get(actor_id)
+    if cached is not None:
+        return cached
+    row = await store.actor_keys(fed.pool, actor_id)
+    actor = await store.actor_by_id(fed.pool, actor_id)
+    if row is None or actor is None:
+        raise LookupError(f"actor {actor_id} has no keys")
+    rsa = serialization.load_pem_private_key(row["rsa_private_pem"].encode(), password=None)
+    assert isinstance(rsa, RSAPrivateKey)
+    keys = SigningKeys(actor["uri"], rsa, Ed25519PrivateKey.from_private_bytes(row["ed25519_private"]))
+    fed.key_cache[actor_id] = keys
+    return keys
+
+
+async def instance_signer(fed: Federation) -> Signer:
+    """Sign GETs as the instance actor: servers in authorized-fetch mode refuse unsigned ones."""
+    actor = await store.actor_by_uri(fed.pool, fed.instance_actor_uri)
+    if actor is None:
+        raise LookupError("the instance actor is missing; run migrations and start the server")
+    return (await signing_keys(fed, actor["id"])).signer(CAVAGE)

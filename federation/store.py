@@ -1,0 +1,491 @@
+"""SQL of the federation layer: actors, keys, follows, posts, interactions, inbox and delivery.
+
+Every function takes a connection (or pool) and plain values; nothing here decides policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+Conn = asyncpg.Connection | asyncpg.Pool
+Record = asyncpg.Record
+
+ACTOR_FIELDS = (
+    "uri", "type", "username", "domain", "display_name", "summary", "url", "icon_url", "inbox",
+    "shared_inbox", "outbox", "followers_url", "following_url", "manually_approves_followers",
+    "document",
+)
+
+
+# --- actors -------------------------------------------------------------------------------
+
+async def actor_by_uri(conn: Conn, uri: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM actors WHERE uri = $1", uri)
+
+
+async def actor_by_id(conn: Conn, actor_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM actors WHERE id = $1", actor_id)
+
+
+async def actor_by_handle(conn: Conn, username: str, domain: str) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM actors WHERE lower(username) = lower($1) AND lower(domain) = lower($2)",
+        username, domain)
+
+
+async def local_actor(conn: Conn, username: str) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT a.* FROM actors a JOIN users u ON u.id = a.user_id"
+        " WHERE a.local AND lower(a.username) = lower($1) AND NOT u.disabled", username)
+
+
+async def actor_of_user(conn: Conn, user_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM actors WHERE user_id = $1", user_id)
+
+
+async def insert_local_actor(conn: Conn, *, user_id: int | None, type: str, uri: str,
+                             username: str, domain: str, display_name: str = "") -> int:
+    base = uri
+    return await conn.fetchval(
+        "INSERT INTO actors (uri, user_id, local, type, username, domain, display_name, url,"
+        " inbox, shared_inbox, outbox, followers_url, following_url)"
+        " VALUES ($1, $2, true, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        uri, user_id, type, username, domain, display_name, base, f"{base}/inbox",
+        None, f"{base}/outbox", f"{base}/followers", f"{base}/following")
+
+
+async def upsert_remote_actor(conn: Conn, fields: dict[str, Any]) -> Record:
+    """Insert or refresh a remote actor from its fetched document."""
+    values = [fields.get(name) for name in ACTOR_FIELDS]
+    columns = ", ".join(ACTOR_FIELDS)
+    params = ", ".join(f"${i}" for i in range(1, len(ACTOR_FIELDS) + 1))
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ACTOR_FIELDS if name != "uri")
+    return await conn.fetchrow(
+        f"INSERT INTO actors ({columns}, local, fetched_at) VALUES ({params}, false, now())"
+        f" ON CONFLICT (uri) DO UPDATE SET {updates}, fetched_at = now() RETURNING *",
+        *values)
+
+
+async def update_local_profile(conn: Conn, actor_id: int, display_name: str, summary: str) -> None:
+    await conn.execute("UPDATE actors SET display_name = $2, summary = $3 WHERE id = $1",
+                       actor_id, display_name, summary)
+
+
+async def delete_actor(conn: Conn, actor_id: int) -> None:
+    await conn.execute("DELETE FROM actors WHERE id = $1 AND NOT local", actor_id)
+
+
+async def delete_actors_with_inbox(conn: Conn, inbox: str) -> None:
+    """An inbox that answered 410: its actor is gone for good."""
+    await conn.execute("DELETE FROM actors WHERE inbox = $1 AND NOT local", inbox)
+
+
+async def store_actor_keys(conn: Conn, actor_id: int, rsa_private_pem: str,
+                           ed25519_private: bytes) -> None:
+    await conn.execute(
+        "INSERT INTO actor_keys (actor_id, rsa_private_pem, ed25519_private) VALUES ($1, $2, $3)",
+        actor_id, rsa_private_pem, ed25519_private)
+
+
+async def actor_keys(conn: Conn, actor_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM actor_keys WHERE actor_id = $1", actor_id)
+
+
+async def store_public_key(conn: Conn, key_id: str, owner_uri: str, kind: str, pem: str) -> None:
+    await conn.execute(
+        "INSERT INTO public_keys (key_id, owner_uri, kind, public_pem) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (key_id) DO UPDATE SET owner_uri = EXCLUDED.owner_uri,"
+        " kind = EXCLUDED.kind, public_pem = EXCLUDED.public_pem, fetched_at = now()",
+        key_id, owner_uri, kind, pem)
+
+
+async def public_key(conn: Conn, key_id: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM public_keys WHERE key_id = $1", key_id)
+
+
+async def public_keys_of(conn: Conn, owner_uri: str) -> list[Record]:
+    return await conn.fetch("SELECT * FROM public_keys WHERE owner_uri = $1 ORDER BY key_id",
+                            owner_uri)
+
+
+async def forget_public_keys(conn: Conn, owner_uri: str) -> None:
+    await conn.execute("DELETE FROM public_keys WHERE owner_uri = $1", owner_uri)
+
+
+# --- follows and blocks ---------------------------------------------------------------------
+
+async def follow(conn: Conn, follower_id: int, followed_id: int) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM follows WHERE follower_id = $1 AND followed_id = $2",
+        follower_id, followed_id)
+
+
+async def follow_by_uri(conn: Conn, uri: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM follows WHERE uri = $1", uri)
+
+
+async def upsert_follow(conn: Conn, uri: str, follower_id: int, followed_id: int,
+                        accepted: bool) -> Record:
+    """Record a follow; a repeated Follow for the same pair keeps the newest activity id."""
+    return await conn.fetchrow(
+        "INSERT INTO follows (uri, follower_id, followed_id, accepted) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (follower_id, followed_id) DO UPDATE SET uri = EXCLUDED.uri,"
+        " accepted = follows.accepted OR EXCLUDED.accepted RETURNING *",
+        uri, follower_id, followed_id, accepted)
+
+
+async def accept_follow(conn: Conn, follow_id: int) -> None:
+    await conn.execute("UPDATE follows SET accepted = true WHERE id = $1", follow_id)
+
+
+async def delete_follow(conn: Conn, follow_id: int) -> None:
+    await conn.execute("DELETE FROM follows WHERE id = $1", follow_id)
+
+
+async def follower_inboxes(conn: Conn, actor_id: int) -> list[str]:
+    """The distinct inboxes of remote followers, shared inboxes collapsed."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT coalesce(a.shared_inbox, a.inbox) AS inbox FROM follows f"
+        " JOIN actors a ON a.id = f.follower_id"
+        " WHERE f.followed_id = $1 AND f.accepted AND NOT a.local"
+        " AND coalesce(a.shared_inbox, a.inbox) IS NOT NULL", actor_id)
+    return [r["inbox"] for r in rows]
+
+
+async def has_local_follower(conn: Conn, actor_uri: str) -> bool:
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM follows f JOIN actors a ON a.id = f.followed_id"
+        " JOIN actors l ON l.id = f.follower_id WHERE a.uri = $1 AND f.accepted AND l.local)",
+        actor_uri)
+
+
+async def count_follows(conn: Conn, actor_id: int, *, followers: bool) -> int:
+    column = "followed_id" if followers else "follower_id"
+    return await conn.fetchval(
+        f"SELECT count(*) FROM follows WHERE {column} = $1 AND accepted", actor_id)
+
+
+async def follow_page(conn: Conn, actor_id: int, *, followers: bool, limit: int,
+                      offset: int) -> list[str]:
+    """One page of a followers/following collection, newest first, as actor uris."""
+    mine, theirs = ("followed_id", "follower_id") if followers else ("follower_id", "followed_id")
+    rows = await conn.fetch(
+        f"SELECT a.uri FROM follows f JOIN actors a ON a.id = f.{theirs}"
+        f" WHERE f.{mine} = $1 AND f.accepted ORDER BY f.id DESC LIMIT $2 OFFSET $3",
+        actor_id, limit, offset)
+    return [r["uri"] for r in rows]
+
+
+async def delete_follows_between(conn: Conn, a: int, b: int) -> None:
+    await conn.execute(
+        "DELETE FROM follows WHERE (follower_id = $1 AND followed_id = $2)"
+        " OR (follower_id = $2 AND followed_id = $1)", a, b)
+
+
+async def block(conn: Conn, actor_id: int, target_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM blocks WHERE actor_id = $1 AND target_id = $2",
+                               actor_id, target_id)
+
+
+async def insert_block(conn: Conn, uri: str, actor_id: int, target_id: int) -> None:
+    await conn.execute(
+        "INSERT INTO blocks (uri, actor_id, target_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (actor_id, target_id) DO NOTHING", uri, actor_id, target_id)
+
+
+async def delete_block(conn: Conn, actor_id: int, target_id: int) -> str | None:
+    return await conn.fetchval(
+        "DELETE FROM blocks WHERE actor_id = $1 AND target_id = $2 RETURNING uri",
+        actor_id, target_id)
+
+
+async def delete_block_by_uri(conn: Conn, uri: str, actor_id: int) -> None:
+    await conn.execute("DELETE FROM blocks WHERE uri = $1 AND actor_id = $2", uri, actor_id)
+
+
+async def is_blocked_either_way(conn: Conn, a: int, b: int) -> bool:
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM blocks WHERE (actor_id = $1 AND target_id = $2)"
+        " OR (actor_id = $2 AND target_id = $1))", a, b)
+
+
+# --- posts ---------------------------------------------------------------------------------
+
+async def next_post_id(conn: Conn) -> int:
+    return await conn.fetchval("SELECT nextval('posts_id_seq')")
+
+
+async def insert_post(conn: Conn, fields: dict[str, Any]) -> int:
+    columns = list(fields)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return await conn.fetchval(
+        f"INSERT INTO posts ({', '.join(columns)}) VALUES ({params}) RETURNING id",
+        *fields.values())
+
+
+async def update_post(conn: Conn, post_id: int, fields: dict[str, Any]) -> None:
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
+    await conn.execute(f"UPDATE posts SET {sets} WHERE id = $1", post_id, *fields.values())
+
+
+async def post_by_uri(conn: Conn, uri: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM posts WHERE uri = $1", uri)
+
+
+async def post_by_id(conn: Conn, post_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM posts WHERE id = $1", post_id)
+
+
+async def soft_delete_post(conn: Conn, post_id: int) -> None:
+    """Hide a post and the boosts of it; the row stays so that its id answers 410."""
+    await conn.execute(
+        "UPDATE posts SET deleted_at = now() WHERE (id = $1 OR reblog_of_id = $1)"
+        " AND deleted_at IS NULL", post_id)
+
+
+async def boost(conn: Conn, actor_id: int, post_id: int) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM posts WHERE actor_id = $1 AND reblog_of_id = $2 AND deleted_at IS NULL",
+        actor_id, post_id)
+
+
+async def link_replies(conn: Conn, post_id: int, uri: str) -> None:
+    """Attach replies that arrived before the post they answer."""
+    await conn.execute(
+        "UPDATE posts SET in_reply_to_id = $1 WHERE in_reply_to_uri = $2 AND in_reply_to_id IS NULL",
+        post_id, uri)
+
+
+async def replace_mentions(conn: Conn, post_id: int, actor_ids: list[int]) -> None:
+    await conn.execute("DELETE FROM mentions WHERE post_id = $1", post_id)
+    await conn.executemany("INSERT INTO mentions (post_id, actor_id) VALUES ($1, $2)"
+                           " ON CONFLICT DO NOTHING", [(post_id, a) for a in actor_ids])
+
+
+async def mentioned_actors(conn: Conn, post_id: int) -> list[Record]:
+    return await conn.fetch(
+        "SELECT a.* FROM mentions m JOIN actors a ON a.id = m.actor_id WHERE m.post_id = $1"
+        " ORDER BY a.id", post_id)
+
+
+async def replace_tags(conn: Conn, post_id: int, names: list[str]) -> None:
+    await conn.execute("DELETE FROM tags WHERE post_id = $1", post_id)
+    await conn.executemany("INSERT INTO tags (post_id, name) VALUES ($1, $2)"
+                           " ON CONFLICT DO NOTHING", [(post_id, n) for n in names])
+
+
+async def post_tags(conn: Conn, post_id: int) -> list[str]:
+    rows = await conn.fetch("SELECT name FROM tags WHERE post_id = $1 ORDER BY name", post_id)
+    return [r["name"] for r in rows]
+
+
+async def insert_media(conn: Conn, fields: dict[str, Any]) -> int:
+    columns = list(fields)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return await conn.fetchval(
+        f"INSERT INTO media ({', '.join(columns)}) VALUES ({params}) RETURNING id",
+        *fields.values())
+
+
+async def replace_remote_media(conn: Conn, post_id: int, actor_id: int,
+                               items: list[dict[str, Any]]) -> None:
+    await conn.execute("DELETE FROM media WHERE post_id = $1", post_id)
+    for position, item in enumerate(items):
+        await insert_media(conn, {**item, "post_id": post_id, "actor_id": actor_id,
+                                  "position": position})
+
+
+async def post_media(conn: Conn, post_id: int) -> list[Record]:
+    return await conn.fetch("SELECT * FROM media WHERE post_id = $1 ORDER BY position, id",
+                            post_id)
+
+
+async def media_by_id(conn: Conn, media_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM media WHERE id = $1", media_id)
+
+
+async def attach_media(conn: Conn, post_id: int, actor_id: int, media_ids: list[int]) -> int:
+    """Attach unattached uploads of `actor_id` to a post, in the given order."""
+    attached = 0
+    for position, media_id in enumerate(media_ids):
+        status = await conn.execute(
+            "UPDATE media SET post_id = $1, position = $2"
+            " WHERE id = $3 AND actor_id = $4 AND post_id IS NULL",
+            post_id, position, media_id, actor_id)
+        attached += int(status.split()[-1])
+    return attached
+
+
+async def update_media_description(conn: Conn, media_id: int, actor_id: int,
+                                   description: str, focus: tuple[float, float] | None) -> bool:
+    fx, fy = focus if focus else (None, None)
+    status = await conn.execute(
+        "UPDATE media SET description = $3, focal_x = coalesce($4, focal_x),"
+        " focal_y = coalesce($5, focal_y) WHERE id = $1 AND actor_id = $2",
+        media_id, actor_id, description, fx, fy)
+    return status.endswith(" 1")
+
+
+async def insert_like(conn: Conn, uri: str, actor_id: int, post_id: int) -> bool:
+    status = await conn.execute(
+        "INSERT INTO likes (uri, actor_id, post_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING", uri, actor_id, post_id)
+    return status.endswith(" 1")
+
+
+async def like(conn: Conn, actor_id: int, post_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM likes WHERE actor_id = $1 AND post_id = $2",
+                               actor_id, post_id)
+
+
+async def delete_like(conn: Conn, like_id: int) -> None:
+    await conn.execute("DELETE FROM likes WHERE id = $1", like_id)
+
+
+async def like_by_uri(conn: Conn, uri: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM likes WHERE uri = $1", uri)
+
+
+async def insert_notification(conn: Conn, user_id: int, type: str, from_actor_id: int | None,
+                              post_id: int | None = None) -> None:
+    await conn.execute(
+        "INSERT INTO notifications (user_id, type, from_actor_id, post_id) VALUES ($1, $2, $3, $4)",
+        user_id, type, from_actor_id, post_id)
+
+
+# --- inbox ---------------------------------------------------------------------------------
+
+async def insert_inbox_activity(conn: Conn, activity_uri: str, type: str, signer_uri: str,
+                                body: dict[str, Any]) -> int | None:
+    """Keep an incoming activity; None when its id was seen before (a redelivery)."""
+    return await conn.fetchval(
+        "INSERT INTO inbox_activities (activity_uri, type, signer_uri, body)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (activity_uri) DO NOTHING RETURNING id",
+        activity_uri, type, signer_uri, body)
+
+
+async def claim_inbox_activity(conn: Conn, row_id: int) -> Record | None:
+    return await conn.fetchrow(
+        "UPDATE inbox_activities SET attempts = attempts + 1 WHERE id = $1 AND state = 'pending'"
+        " RETURNING *", row_id)
+
+
+async def finish_inbox_activity(conn: Conn, row_id: int, state: str,
+                                error: str | None = None) -> None:
+    await conn.execute(
+        "UPDATE inbox_activities SET state = $2, error = $3, processed_at = now() WHERE id = $1",
+        row_id, state, error)
+
+
+async def release_inbox_activity(conn: Conn, row_id: int, error: str) -> None:
+    """Leave an activity pending for another try, keeping why this one failed."""
+    await conn.execute("UPDATE inbox_activities SET error = $2 WHERE id = $1", row_id, error)
+
+
+async def pending_inbox_activities(conn: Conn, older_than_seconds: float
+                                   ) -> list[tuple[int, int]]:
+    rows = await conn.fetch(
+        "SELECT id, attempts FROM inbox_activities WHERE state = 'pending'"
+        " AND received_at < now() - make_interval(secs => $1) ORDER BY id LIMIT 1000",
+        older_than_seconds)
+    return [(r["id"], r["attempts"]) for r in rows]
+
+
+# --- outbox and delivery -------------------------------------------------------------------
+
+async def insert_outbox_activity(conn: Conn, uri: str, actor_id: int, type: str,
+                                 body: dict[str, Any], public: bool) -> int:
+    return await conn.fetchval(
+        "INSERT INTO outbox_activities (uri, actor_id, type, body, public)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id", uri, actor_id, type, body, public)
+
+
+async def outbox_count(conn: Conn, actor_id: int) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM outbox_activities WHERE actor_id = $1 AND public", actor_id)
+
+
+async def outbox_page(conn: Conn, actor_id: int, limit: int, offset: int) -> list[Record]:
+    return await conn.fetch(
+        "SELECT body FROM outbox_activities WHERE actor_id = $1 AND public"
+        " ORDER BY id DESC LIMIT $2 OFFSET $3", actor_id, limit, offset)
+
+
+async def insert_deliveries(conn: Conn, activity_id: int, inboxes: list[str]) -> list[int]:
+    rows = await conn.fetch(
+        "INSERT INTO deliveries (activity_id, inbox) SELECT $1, unnest($2::text[])"
+        " ON CONFLICT DO NOTHING RETURNING id", activity_id, inboxes)
+    return [r["id"] for r in rows]
+
+
+async def claim_delivery(conn: Conn, delivery_id: int) -> Record | None:
+    """Take a due delivery for one attempt, leasing it for ten minutes.
+
+    A second job for the same row (a sweep racing the original) finds the lease and does
+    nothing, so no inbox gets the same activity twice; a worker that dies mid-attempt leaves
+    the lease to expire and the sweeper to queue the row again.
+    """
+    return await conn.fetchrow(
+        "WITH claimed AS (UPDATE deliveries SET next_attempt_at = now() + interval '10 minutes'"
+        " WHERE id = $1 AND state = 'queued' AND next_attempt_at <= now() + interval '60 seconds'"
+        " RETURNING *)"
+        " SELECT c.*, o.body, o.actor_id FROM claimed c"
+        " JOIN outbox_activities o ON o.id = c.activity_id", delivery_id)
+
+
+async def finish_delivery(conn: Conn, delivery_id: int, state: str,
+                          error: str | None = None) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET state = $2, last_error = $3, finished_at = now(),"
+        " attempts = attempts + 1 WHERE id = $1", delivery_id, state, error)
+
+
+async def reschedule_delivery(conn: Conn, delivery_id: int, next_attempt_at: datetime,
+                              error: str) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3"
+        " WHERE id = $1", delivery_id, next_attempt_at, error)
+
+
+async def due_deliveries(conn: Conn, limit: int = 1000) -> list[tuple[int, int]]:
+    """(id, attempts) of queued deliveries overdue by a minute: Redis lost their job, or the
+    worker that held their lease died."""
+    rows = await conn.fetch(
+        "SELECT id, attempts FROM deliveries WHERE state = 'queued'"
+        " AND next_attempt_at < now() - interval '60 seconds' ORDER BY next_attempt_at LIMIT $1",
+        limit)
+    return [(r["id"], r["attempts"]) for r in rows]
+
+
+async def peer(conn: Conn, host: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM peers WHERE host = $1", host)
+
+
+async def peer_answered(conn: Conn, host: str, scheme: str) -> None:
+    await conn.execute(
+        "INSERT INTO peers (host, signature_scheme, last_success_at) VALUES ($1, $2, now())"
+        " ON CONFLICT (host) DO UPDATE SET signature_scheme = EXCLUDED.signature_scheme,"
+        " last_success_at = now(), unreachable_since = NULL", host, scheme)
+
+
+async def peer_seen(conn: Conn, host: str) -> None:
+    """A peer that talks to us is reachable again."""
+    await conn.execute("UPDATE peers SET unreachable_since = NULL WHERE host = $1"
+                       " AND unreachable_since IS NOT NULL", host)
+
+
+async def peer_unreachable(conn: Conn, host: str) -> None:
+    await conn.execute(
+        "INSERT INTO peers (host, unreachable_since) VALUES ($1, now())"
+        " ON CONFLICT (host) DO UPDATE SET unreachable_since ="
+        " coalesce(peers.unreachable_since, now())", host)
+
+
+async def remember_signature_scheme(conn: Conn, host: str, scheme: str) -> None:
+    await conn.execute(
+        "INSERT INTO peers (host, signature_scheme) VALUES ($1, $2)"
+        " ON CONFLICT (host) DO UPDATE SET signature_scheme = EXCLUDED.signature_scheme",
+        host, scheme)

@@ -1,0 +1,44 @@
+"""Names and JSON-LD contexts that Likeness writes on the wire.
+
+Outgoing documents inline our extension terms (as Mastodon does with `toot:`), so a peer never
+has to fetch a context to read them.
+"""
+
+from __future__ import annotations
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_V1 = "https://w3id.org/security/v1"
+MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
+DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+LIKENESS_NS = "https://likeness.social/ns#"
+
+ACTIVITY_TYPES = frozenset({
+    "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce",
+    "Block", "Flag", "Move", "Add", "Remove",
+})
+ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
+POST_TYPES = frozenset({"Note", "Video", "Article", "Page"})
+
+ACTIVITYPUB_MEDIA_TYPE = "application/activity+json"
+
+EXTENSION_TERMS = {
+    "toot": "http://joinmastodon.org/ns#",
+    "schema": "http://schema.org#",
+    "lk": LIKENESS_NS,
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "sensitive": "as:sensitive",
+    "Hashtag": "as:Hashtag",
+    "discoverable": "toot:discoverable",
+    "indexable": "toot:indexable",
+    "blurhash": "toot:blurhash",
+    "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+    "Label": "lk:Label",
+    "aiGenerated": "lk:aiGenerated",
+    "generator": "lk:generator",
+    "cameos": "lk:cameos",
+    "remixOf": {"@id": "lk:remixOf", "@type": "@id"},
+}
+
+ACTOR_CONTEXT = [AS_CONTEXT, SECURITY_V1, MULTIKEY_V1, EXTENSION_TERMS]
+OBJECT_CONTEXT = [AS_CONTEXT, EXTENSION_TERMS]

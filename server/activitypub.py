@@ -1,0 +1,161 @@
+"""ActivityPub routes: actors, inboxes, outbox, collections and post objects."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from federation import actors, inbox, objects, outbox
+from federation import store as fstore
+from federation.vocab import AS_CONTEXT
+
+from .http import ActivityResponse, error, fed, pool, read_body, wants_activity_json
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 20
+
+
+def _html_redirect(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+async def _actor_or_404(request: Request) -> Any:
+    return await fstore.local_actor(pool(request), request.path_params["username"])
+
+
+async def actor(request: Request) -> Response:
+    row = await _actor_or_404(request)
+    if row is None:
+        return error(404, "no such account")
+    if not wants_activity_json(request):
+        return _html_redirect(f"/@{row['username']}")
+    return ActivityResponse(await actors.actor_document(fed(request), row),
+                            headers={"Vary": "Accept"})
+
+
+async def instance_actor(request: Request) -> Response:
+    row = await fstore.actor_by_uri(pool(request), fed(request).instance_actor_uri)
+    return ActivityResponse(await actors.actor_document(fed(request), row))
+
+
+async def receive(request: Request) -> Response:
+    """POST to a personal or the shared inbox: verify, keep, 202."""
+    if "username" in request.path_params and await _actor_or_404(request) is None:
+        return error(404, "no such account")
+    settings = request.app.state.instance.settings
+    body = await read_body(request, settings.max_inbox_bytes)
+    try:
+        outcome = await inbox.receive(fed(request), "POST", str(request.url), request.headers, body)
+    except inbox.InboxError as exc:
+        log.info("inbox refused: %s", exc.message)
+        return error(exc.status, exc.message)
+    return ActivityResponse({"status": outcome}, status_code=202)
+
+
+def _collection(uri: str, total: int, page: int | None, items: list[Any]) -> dict[str, Any]:
+    if page is None:
+        return {"@context": AS_CONTEXT, "id": uri, "type": "OrderedCollection",
+                "totalItems": total, "first": f"{uri}?page=1"}
+    doc = {"@context": AS_CONTEXT, "id": f"{uri}?page={page}", "type": "OrderedCollectionPage",
+           "partOf": uri, "totalItems": total, "orderedItems": items}
+    if page * PAGE_SIZE < total:
+        doc["next"] = f"{uri}?page={page + 1}"
+    if page > 1:
+        doc["prev"] = f"{uri}?page={page - 1}"
+    return doc
+
+
+def _page_number(request: Request) -> int | None:
+    raw = request.query_params.get("page")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        return 0
+    return int(raw)
+
+
+async def follow_collection(request: Request) -> Response:
+    row = await _actor_or_404(request)
+    if row is None:
+        return error(404, "no such account")
+    followers = request.url.path.endswith("/followers")
+    page = _page_number(request)
+    if page == 0:
+        return error(400, "page must be a positive integer")
+    uri = row["followers_url"] if followers else row["following_url"]
+    total = await fstore.count_follows(pool(request), row["id"], followers=followers)
+    items = [] if page is None else await fstore.follow_page(
+        pool(request), row["id"], followers=followers, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return ActivityResponse(_collection(uri, total, page, items))
+
+
+async def outbox_collection(request: Request) -> Response:
+    row = await _actor_or_404(request)
+    if row is None:
+        return error(404, "no such account")
+    page = _page_number(request)
+    if page == 0:
+        return error(400, "page must be a positive integer")
+    total = await fstore.outbox_count(pool(request), row["id"])
+    items = [] if page is None else [
+        r["body"] for r in await fstore.outbox_page(pool(request), row["id"], PAGE_SIZE,
+                                                    (page - 1) * PAGE_SIZE)]
+    for item in items:
+        item.pop("@context", None)
+    return ActivityResponse(_collection(row["outbox"], total, page, items))
+
+
+async def _public_post(request: Request) -> tuple[Any, Response | None]:
+    author = await _actor_or_404(request)
+    post_id = request.path_params["post_id"]
+    post = await fstore.post_by_id(pool(request), post_id) if author else None
+    if post is None or post["actor_id"] != author["id"] or post["reblog_of_id"]:
+        return None, error(404, "no such post")
+    if post["deleted_at"] is not None:
+        return None, ActivityResponse({"@context": AS_CONTEXT, "id": post["uri"],
+                                       "type": "Tombstone"}, status_code=410)
+    if post["visibility"] not in ("public", "unlisted"):
+        # Followers-only and direct posts reach their audience by delivery, never by fetch.
+        return None, error(404, "no such post")
+    return post, None
+
+
+async def post_object(request: Request) -> Response:
+    post, refusal = await _public_post(request)
+    if refusal is not None:
+        return refusal
+    if not wants_activity_json(request):
+        return _html_redirect(post["url"])
+    async with pool(request).acquire() as conn:
+        return ActivityResponse(await outbox.document_of(fed(request), conn, post),
+                                headers={"Vary": "Accept"})
+
+
+async def post_activity(request: Request) -> Response:
+    post, refusal = await _public_post(request)
+    if refusal is not None:
+        return refusal
+    async with pool(request).acquire() as conn:
+        note = await outbox.document_of(fed(request), conn, post)
+    activity = objects.wrap("Create", note["attributedTo"], note, activity_id=f"{post['uri']}/activity",
+                            to=note["to"], cc=note["cc"])
+    return ActivityResponse(activity)
+
+
+routes = [
+    Route("/actor", instance_actor),
+    Route("/actor/inbox", receive, methods=["POST"]),
+    Route("/inbox", receive, methods=["POST"]),
+    Route("/users/{username}", actor),
+    Route("/users/{username}/inbox", receive, methods=["POST"]),
+    Route("/users/{username}/outbox", outbox_collection),
+    Route("/users/{username}/followers", follow_collection),
+    Route("/users/{username}/following", follow_collection),
+    Route("/users/{username}/statuses/{post_id:int}", post_object),
+    Route("/users/{username}/statuses/{post_id:int}/activity", post_activity),
+]

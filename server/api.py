@@ -1,0 +1,579 @@
+"""The client API, shaped as Mastodon's so that existing apps and mastodon-py work.
+
+Routes validate input and hand the action to `federation.outbox`; every refusal is a 4xx with a
+JSON `{"error": ...}` body.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from federation import actors, outbox, posts
+from federation import store as fstore
+from federation.errors import Ignore
+from federation.fetch import FetchError
+from federation.html import parse_mentions, text_to_html
+
+from . import accounts, entities, store
+from .http import bool_param, current_user, error, fed, int_param, pool, read_params
+from .media import MediaError, inspect_upload, new_key
+from .runtime import VERSION
+
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+MAX_STATUS_CHARS = 5000
+MAX_MEDIA = 4
+
+
+def _visibility(value: str) -> str:
+    """Mastodon calls followers-only `private`; we store `followers`."""
+    if value not in VISIBILITIES:
+        raise HTTPException(422, f"visibility must be one of {', '.join(VISIBILITIES)}")
+    return "followers" if value == "private" else value
+
+
+def _client_visibility(value: str) -> str:
+    return "private" if value == "followers" else value
+
+
+async def _render(request: Request, posts_: list[asyncpg.Record], viewer: int | None
+                  ) -> list[dict[str, Any]]:
+    async with pool(request).acquire() as conn:
+        rendered = await entities.statuses(fed(request), conn, posts_, viewer)
+    for status in rendered:
+        status["visibility"] = _client_visibility(status["visibility"])
+        if status["reblog"]:
+            status["reblog"]["visibility"] = _client_visibility(status["reblog"]["visibility"])
+    return rendered
+
+
+async def _account_json(request: Request, actor: asyncpg.Record) -> dict[str, Any]:
+    counts = await store.account_counts(pool(request), actor["id"])
+    return entities.account(fed(request), actor, counts)
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+async def register(request: Request) -> Response:
+    instance = request.app.state.instance
+    if not await accounts.registrations_open(pool(request), instance.settings.registrations_open):
+        return error(403, "sign-up is closed on this server")
+    params = await read_params(request)
+    try:
+        user_id = await accounts.create_user(fed(request), params.get("username", ""),
+                                             params.get("email", ""), params.get("password", ""))
+    except accounts.AccountError as exc:
+        return error(exc.status, str(exc))
+    token = await accounts.issue_token(pool(request), user_id)
+    return JSONResponse({"access_token": token, "token_type": "Bearer",
+                         "scope": "read write follow push", "created_at": 0})
+
+
+async def token(request: Request) -> Response:
+    """OAuth 2 token endpoint, password grant (the other grants come with the client API)."""
+    params = await read_params(request)
+    grant = params.get("grant_type")
+    if grant != "password":
+        return error(400, "grant_type must be password", headers=None)
+    try:
+        user = await accounts.login(pool(request), params.get("username", ""),
+                                    params.get("password", ""))
+    except accounts.AccountError as exc:
+        return error(exc.status, str(exc))
+    scopes = str(params.get("scope") or "read write follow push")
+    issued = await accounts.issue_token(pool(request), user["id"], scopes)
+    return JSONResponse({"access_token": issued, "token_type": "Bearer", "scope": scopes,
+                         "created_at": 0})
+
+
+async def revoke(request: Request) -> Response:
+    params = await read_params(request)
+    if params.get("token"):
+        await accounts.revoke_token(pool(request), str(params["token"]))
+    return JSONResponse({})
+
+
+async def verify_credentials(request: Request) -> Response:
+    user = await current_user(request)
+    actor = await fstore.actor_by_id(pool(request), user["actor_id"])
+    body = await _account_json(request, actor)
+    body["source"] = {"note": actor["summary"], "privacy": "public", "sensitive": False,
+                      "fields": [], "language": None}
+    body["role"] = {"name": user["role"]}
+    return JSONResponse(body)
+
+
+async def update_credentials(request: Request) -> Response:
+    user = await current_user(request)
+    params = await read_params(request)
+    actor = await fstore.actor_by_id(pool(request), user["actor_id"])
+    name = str(params.get("display_name", actor["display_name"]))[:100]
+    note = str(params.get("note", actor["summary"]))
+    if len(note) > 500:
+        return error(422, "note is longer than 500 characters")
+    summary = text_to_html(note, mentions={}, hashtag_url=lambda t: f"{fed(request).base_url}/tags/{t}")
+    await fstore.update_local_profile(pool(request), actor["id"], name, summary)
+    actor = await fstore.actor_by_id(pool(request), actor["id"])
+    await outbox.update_profile(fed(request), actor, await actors.actor_document(fed(request), actor))
+    return JSONResponse(await _account_json(request, actor))
+
+
+async def _target(request: Request) -> asyncpg.Record:
+    try:
+        actor_id = int(request.path_params["account_id"])
+    except ValueError:
+        raise HTTPException(404, "no such account") from None
+    actor = await fstore.actor_by_id(pool(request), actor_id)
+    if actor is None or actor["type"] == "Application" and actor["local"]:
+        raise HTTPException(404, "no such account")
+    return actor
+
+
+async def get_account(request: Request) -> Response:
+    return JSONResponse(await _account_json(request, await _target(request)))
+
+
+async def lookup(request: Request) -> Response:
+    handle = request.query_params.get("acct", "").lstrip("@")
+    if not handle:
+        return error(400, "acct is required")
+    name, _, host = handle.partition("@")
+    if not host or host.lower() == fed(request).domain:
+        actor = await fstore.local_actor(pool(request), name)
+    else:
+        actor = await fstore.actor_by_handle(pool(request), name, host)
+    if actor is None:
+        return error(404, "no such account")
+    return JSONResponse(await _account_json(request, actor))
+
+
+async def account_statuses(request: Request) -> Response:
+    user = await current_user(request, required=False)
+    target = await _target(request)
+    params = dict(request.query_params)
+    viewer = user["actor_id"] if user else None
+    rows = await store.account_posts(pool(request), target["id"], viewer, **_paging(params))
+    return _paged(request, await _render(request, rows, viewer))
+
+
+async def relationship_json(request: Request, actor_id: int, target_id: int) -> dict[str, Any]:
+    rel = await store.relationship(pool(request), actor_id, target_id)
+    return {"id": str(target_id), "following": rel["following"], "requested": rel["requested"],
+            "followed_by": rel["followed_by"], "blocking": rel["blocking"],
+            "blocked_by": rel["blocked_by"], "muting": False, "muting_notifications": False,
+            "showing_reblogs": True, "notifying": False, "domain_blocking": False,
+            "endorsed": False, "note": ""}
+
+
+async def account_action(request: Request) -> Response:
+    user = await current_user(request)
+    target = await _target(request)
+    me = await fstore.actor_by_id(pool(request), user["actor_id"])
+    action = request.path_params["action"]
+    try:
+        if action == "follow":
+            await outbox.follow(fed(request), me, target)
+        elif action == "unfollow":
+            await outbox.unfollow(fed(request), me, target)
+        elif action == "block":
+            await outbox.block(fed(request), me, target)
+        elif action == "unblock":
+            await outbox.unblock(fed(request), me, target)
+        else:
+            return error(404, "unknown action")
+    except outbox.ActionError as exc:
+        return error(422, str(exc))
+    return JSONResponse(await relationship_json(request, me["id"], target["id"]))
+
+
+async def relationships(request: Request) -> Response:
+    user = await current_user(request)
+    ids = request.query_params.getlist("id[]") or request.query_params.getlist("id")
+    found = []
+    for raw in ids[:40]:
+        if raw.isdigit():
+            found.append(await relationship_json(request, user["actor_id"], int(raw)))
+    return JSONResponse(found)
+
+
+async def follow_requests(request: Request) -> Response:
+    user = await current_user(request)
+    rows = await store.follow_requests(pool(request), user["actor_id"])
+    return JSONResponse([entities.account(fed(request), r) for r in rows])
+
+
+async def answer_follow_request(request: Request) -> Response:
+    user = await current_user(request)
+    if request.path_params["action"] not in ("authorize", "reject"):
+        return error(404, "unknown action")
+    follower = await _target(request)
+    me = await fstore.actor_by_id(pool(request), user["actor_id"])
+    row = await fstore.follow(pool(request), follower["id"], me["id"])
+    if row is None or row["accepted"]:
+        return error(404, "no pending follow request from this account")
+    accept = request.path_params["action"] == "authorize"
+    if follower["local"]:
+        if accept:
+            await fstore.accept_follow(pool(request), row["id"])
+        else:
+            await fstore.delete_follow(pool(request), row["id"])
+    else:
+        await outbox.answer_follow(fed(request), me, follower, None, accept=accept,
+                                   follow_uri=row["uri"])
+    return JSONResponse(await relationship_json(request, me["id"], follower["id"]))
+
+
+# --- statuses ---------------------------------------------------------------------------------
+
+async def _resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]:
+    found: dict[int, asyncpg.Record] = {}
+    for username, host in parse_mentions(text)[:20]:
+        try:
+            if host is None or host.lower() == fed(request).domain:
+                actor = await fstore.local_actor(pool(request), username)
+            else:
+                actor = await actors.resolve_handle(fed(request), f"{username}@{host}")
+        except (actors.ActorError, FetchError, OSError):
+            actor = None
+        if actor is not None:
+            found[actor["id"]] = actor
+    return list(found.values())
+
+
+async def create_status(request: Request) -> Response:
+    user = await current_user(request)
+    params = await read_params(request)
+    text = params.get("status") or ""
+    if not isinstance(text, str):
+        return error(422, "status must be text")
+    if len(text) > MAX_STATUS_CHARS:
+        return error(422, f"status is longer than {MAX_STATUS_CHARS} characters")
+    media_ids = params.get("media_ids") or []
+    if isinstance(media_ids, str):
+        media_ids = [media_ids]
+    if not isinstance(media_ids, list) or len(media_ids) > MAX_MEDIA:
+        return error(422, f"at most {MAX_MEDIA} media ids")
+    try:
+        media_ids = [int(m) for m in media_ids]
+    except (TypeError, ValueError):
+        return error(422, "media ids must be numbers")
+    if not text.strip() and not media_ids:
+        return error(422, "a post needs text or media")
+    visibility = _visibility(str(params.get("visibility") or "public"))
+    in_reply_to = None
+    if params.get("in_reply_to_id"):
+        parent_id = int_param(params, "in_reply_to_id")
+        in_reply_to = await store.visible_post(pool(request), parent_id, user["actor_id"])
+        if in_reply_to is None:
+            return error(404, "the post you reply to does not exist")
+    me = await fstore.actor_by_id(pool(request), user["actor_id"])
+    mentioned = await _resolve_mentions(request, text)
+    has_video = False
+    for media_id in media_ids:
+        media = await store.unattached_media(pool(request), media_id, me["id"])
+        if media is None or media["post_id"] is not None:
+            return error(422, f"media {media_id} is unknown, not yours, or already used")
+        has_video = has_video or media["kind"] == "video"
+    try:
+        post_id = await outbox.publish_post(
+            fed(request), me, text=text, visibility=visibility, media_ids=media_ids,
+            sensitive=bool_param(params, "sensitive"),
+            summary=str(params.get("spoiler_text") or "")[:500] or None,
+            in_reply_to=in_reply_to, mentioned=mentioned, ai_generated=has_video)
+    except outbox.ActionError as exc:
+        return error(422, str(exc))
+    post = await fstore.post_by_id(pool(request), post_id)
+    return JSONResponse((await _render(request, [post], me["id"]))[0])
+
+
+async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyncpg.Record:
+    try:
+        post_id = int(request.path_params["status_id"])
+    except ValueError:
+        raise HTTPException(404, "no such post") from None
+    post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None)
+    if post is None:
+        raise HTTPException(404, "no such post")
+    return post
+
+
+async def get_status(request: Request) -> Response:
+    user = await current_user(request, required=False)
+    post = await _visible_or_404(request, user)
+    return JSONResponse((await _render(request, [post], user["actor_id"] if user else None))[0])
+
+
+async def delete_status(request: Request) -> Response:
+    user = await current_user(request)
+    post = await _visible_or_404(request, user)
+    if post["actor_id"] != user["actor_id"]:
+        return error(403, "you can only delete your own posts")
+    rendered = (await _render(request, [post], user["actor_id"]))[0]
+    me = await fstore.actor_by_id(pool(request), user["actor_id"])
+    await outbox.delete_post(fed(request), me, post)
+    return JSONResponse(rendered)
+
+
+async def status_context(request: Request) -> Response:
+    user = await current_user(request, required=False)
+    post = await _visible_or_404(request, user)
+    viewer = user["actor_id"] if user else None
+    before = await store.ancestors(pool(request), post["id"], viewer)
+    after = await store.replies(pool(request), post["id"], viewer)
+    return JSONResponse({"ancestors": await _render(request, before, viewer),
+                         "descendants": await _render(request, after, viewer)})
+
+
+async def status_action(request: Request) -> Response:
+    user = await current_user(request)
+    post = await _visible_or_404(request, user)
+    me = await fstore.actor_by_id(pool(request), user["actor_id"])
+    action = request.path_params["action"]
+    try:
+        if action == "favourite":
+            await outbox.like(fed(request), me, post)
+        elif action == "unfavourite":
+            await outbox.unlike(fed(request), me, post)
+        elif action == "reblog":
+            boost_id = await outbox.boost(fed(request), me, post)
+            boost = await fstore.post_by_id(pool(request), boost_id)
+            return JSONResponse((await _render(request, [boost], me["id"]))[0])
+        elif action == "unreblog":
+            boost = await fstore.boost(pool(request), me["id"], post["id"])
+            if boost is not None:
+                await outbox.delete_post(fed(request), me, boost)
+        else:
+            return error(404, "unknown action")
+    except outbox.ActionError as exc:
+        return error(422, str(exc))
+    post = await fstore.post_by_id(pool(request), post["id"])
+    return JSONResponse((await _render(request, [post], me["id"]))[0])
+
+
+# --- timelines ------------------------------------------------------------------------------
+
+def _paging(params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "limit": int_param(params, "limit", default=20, low=1, high=40),
+        "max_id": int_param(params, "max_id", low=0),
+        "since_id": int_param(params, "since_id", low=0),
+        "min_id": int_param(params, "min_id", low=0),
+    }
+
+
+def _paged(request: Request, items: list[dict[str, Any]]) -> Response:
+    """Mastodon's Link header: `next` pages to older items, `prev` to newer ones."""
+    headers = {}
+    if items:
+        base = str(request.url.remove_query_params(["max_id", "since_id", "min_id"]))
+        sep = "&" if "?" in base else "?"
+        headers["Link"] = (f'<{base}{sep}max_id={items[-1]["id"]}>; rel="next", '
+                           f'<{base}{sep}min_id={items[0]["id"]}>; rel="prev"')
+    return JSONResponse(items, headers=headers)
+
+
+async def home(request: Request) -> Response:
+    user = await current_user(request)
+    rows = await store.home_timeline(pool(request), user["actor_id"],
+                                     **_paging(dict(request.query_params)))
+    return _paged(request, await _render(request, rows, user["actor_id"]))
+
+
+async def public(request: Request) -> Response:
+    user = await current_user(request, required=False)
+    params = dict(request.query_params)
+    viewer = user["actor_id"] if user else None
+    rows = await store.public_timeline(pool(request), viewer,
+                                       local_only=bool_param(params, "local"), **_paging(params))
+    return _paged(request, await _render(request, rows, viewer))
+
+
+async def notifications(request: Request) -> Response:
+    user = await current_user(request)
+    params = dict(request.query_params)
+    rows = await store.notifications(pool(request), user["id"],
+                                     limit=int_param(params, "limit", default=20, low=1, high=80),
+                                     max_id=int_param(params, "max_id", low=0))
+    actors_ = await store.actors_by_ids(pool(request), [r["from_actor_id"] for r in rows
+                                                        if r["from_actor_id"]])
+    posts_ = await store.posts_by_ids(pool(request), [r["post_id"] for r in rows if r["post_id"]])
+    rendered_posts = {p["id"]: p for p in await _render(request, list(posts_.values()),
+                                                         user["actor_id"])}
+    items = []
+    for row in rows:
+        sender = actors_.get(row["from_actor_id"])
+        items.append({
+            "id": str(row["id"]), "type": row["type"],
+            "created_at": entities.iso(row["created_at"]),
+            "account": entities.account(fed(request), sender) if sender else None,
+            "status": rendered_posts.get(str(row["post_id"])) if row["post_id"] else None,
+        })
+    return _paged(request, items)
+
+
+async def search(request: Request) -> Response:
+    """Account search by handle; `resolve=true` looks remote handles up through WebFinger."""
+    user = await current_user(request, required=False)
+    query = request.query_params.get("q", "").strip()
+    if not query:
+        return error(400, "q is required")
+    found: list[dict[str, Any]] = []
+    statuses: list[dict[str, Any]] = []
+    if query.startswith(("https://", "http://")):
+        try:
+            actor = await actors.actor(fed(request), query) if user else None
+            if actor:
+                found.append(await _account_json(request, actor))
+        except (actors.ActorError, FetchError, ValueError):
+            try:
+                post = await posts.post(fed(request), query) if user else None
+                if post is not None:
+                    statuses = await _render(request, [post], user["actor_id"])
+            except (Ignore, FetchError, ValueError, actors.ActorError):
+                pass
+    elif "@" in query.lstrip("@"):
+        handle = query.lstrip("@")
+        resolve = bool_param(dict(request.query_params), "resolve") and user is not None
+        name, _, host = handle.partition("@")
+        try:
+            if host.lower() == fed(request).domain:
+                actor = await fstore.local_actor(pool(request), name)
+            elif resolve:
+                actor = await actors.resolve_handle(fed(request), handle)
+            else:
+                actor = await fstore.actor_by_handle(pool(request), name, host)
+        except (actors.ActorError, FetchError, OSError):
+            actor = None
+        if actor is not None:
+            found.append(await _account_json(request, actor))
+    else:
+        actor = await fstore.local_actor(pool(request), query.lstrip("@"))
+        if actor is not None:
+            found.append(await _account_json(request, actor))
+    return JSONResponse({"accounts": found, "statuses": statuses, "hashtags": []})
+
+
+# --- media ------------------------------------------------------------------------------------
+
+async def upload_media(request: Request) -> Response:
+    user = await current_user(request)
+    instance = request.app.state.instance
+    limit = instance.settings.max_upload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        return error(413, f"file is larger than {limit // (1024 * 1024)} MB")
+    form = await request.form(max_files=1, max_fields=10)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return error(422, "send the file as the multipart field 'file'")
+    description = str(form.get("description") or "")[:1500]
+    focus = _focus(str(form.get("focus") or ""))
+    tmp_dir = instance.settings.data_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=tmp_dir, delete=False) as handle:
+        tmp = Path(handle.name)
+    try:
+        with tmp.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, 1024 * 1024)
+        try:
+            info = await inspect_upload(tmp, max_bytes=limit)
+        except MediaError as exc:
+            return error(422, str(exc))
+        key = new_key(info.kind + "s", info.extension)
+        poster_key = new_key("posters", "jpg") if info.poster_jpeg else None
+        await instance.media.put_file(key, tmp)
+        if poster_key:
+            await instance.media.put_bytes(poster_key, info.poster_jpeg)
+    finally:
+        tmp.unlink(missing_ok=True)
+    media_id = await fstore.insert_media(pool(request), {
+        "actor_id": user["actor_id"], "kind": info.kind, "media_type": info.media_type,
+        "storage_key": key, "poster_key": poster_key, "byte_size": info.byte_size,
+        "width": info.width, "height": info.height, "duration": info.duration,
+        "frame_rate": info.frame_rate, "blurhash": info.blurhash, "description": description,
+        "focal_x": focus[0], "focal_y": focus[1],
+    })
+    media = await fstore.media_by_id(pool(request), media_id)
+    return JSONResponse(entities.media_attachment(fed(request), media))
+
+
+def _focus(raw: str) -> tuple[float, float]:
+    if not raw:
+        return 0.0, 0.0
+    try:
+        x, y = (float(v) for v in raw.split(","))
+    except ValueError:
+        raise HTTPException(422, "focus must be two numbers, x,y, between -1 and 1") from None
+    if not (-1 <= x <= 1 and -1 <= y <= 1):
+        raise HTTPException(422, "focus must be two numbers, x,y, between -1 and 1")
+    return x, y
+
+
+async def get_media(request: Request) -> Response:
+    user = await current_user(request)
+    media_id = int_param(dict(request.path_params), "media_id")
+    media = await store.unattached_media(pool(request), media_id, user["actor_id"])
+    if media is None:
+        return error(404, "no such media")
+    return JSONResponse(entities.media_attachment(fed(request), media))
+
+
+async def instance_v1(request: Request) -> Response:
+    instance = request.app.state.instance
+    counts = await store.usage(pool(request))
+    return JSONResponse({
+        "uri": fed(request).domain, "title": instance.settings.instance_name,
+        "short_description": "Short AI videos, with consent.", "description": "",
+        "email": "", "version": f"4.3.0 (compatible; Likeness {VERSION})",
+        "urls": {}, "stats": {"user_count": counts["users"], "status_count": counts["posts"],
+                              "domain_count": 0},
+        "languages": ["en"],
+        "registrations": await accounts.registrations_open(pool(request),
+                                                           instance.settings.registrations_open),
+        "approval_required": False,
+        "configuration": {"statuses": {"max_characters": MAX_STATUS_CHARS,
+                                       "max_media_attachments": MAX_MEDIA},
+                          "media_attachments": {
+                              "supported_mime_types": ["video/mp4", "image/jpeg", "image/png",
+                                                       "image/webp"],
+                              "video_size_limit": instance.settings.max_upload_bytes,
+                              "image_size_limit": instance.settings.max_upload_bytes}},
+    })
+
+
+routes = [
+    Route("/api/v1/accounts", register, methods=["POST"]),
+    Route("/oauth/token", token, methods=["POST"]),
+    Route("/oauth/revoke", revoke, methods=["POST"]),
+    Route("/api/v1/accounts/verify_credentials", verify_credentials),
+    Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH"]),
+    Route("/api/v1/accounts/lookup", lookup),
+    Route("/api/v1/accounts/relationships", relationships),
+    Route("/api/v1/accounts/{account_id}", get_account),
+    Route("/api/v1/accounts/{account_id}/statuses", account_statuses),
+    Route("/api/v1/accounts/{account_id}/{action}", account_action, methods=["POST"]),
+    Route("/api/v1/follow_requests", follow_requests),
+    Route("/api/v1/follow_requests/{account_id}/{action}", answer_follow_request,
+          methods=["POST"]),
+    Route("/api/v1/statuses", create_status, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id}", get_status),
+    Route("/api/v1/statuses/{status_id}", delete_status, methods=["DELETE"]),
+    Route("/api/v1/statuses/{status_id}/context", status_context),
+    Route("/api/v1/statuses/{status_id}/{action}", status_action, methods=["POST"]),
+    Route("/api/v1/timelines/home", home),
+    Route("/api/v1/timelines/public", public),
+    Route("/api/v1/notifications", notifications),
+    Route("/api/v2/search", search),
+    Route("/api/v2/media", upload_media, methods=["POST"]),
+    Route("/api/v1/media", upload_media, methods=["POST"]),
+    Route("/api/v1/media/{media_id:int}", get_media),
+    Route("/api/v1/instance", instance_v1),
+]

@@ -1,0 +1,70 @@
+"""The Starlette application."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import activitypub, api, pages, store, wellknown
+from .config import Settings
+from .http import error
+from .media import media_response
+from .runtime import Instance
+
+log = logging.getLogger(__name__)
+
+
+async def serve_media(request: Request) -> Response:
+    """Uploaded files and posters; media of deleted posts answer 410."""
+    instance: Instance = request.app.state.instance
+    key = request.path_params["key"]
+    row = await store.media_by_storage_key(instance.pool, key)
+    if row is None:
+        return error(404, "no such file")
+    if row["post_deleted_at"] is not None:
+        return error(410, "this media was deleted")
+    try:
+        path = instance.media.path(key)
+    except ValueError:
+        return error(404, "no such file")
+    if not path.is_file():
+        return error(404, "no such file")
+    media_type = row["media_type"] if key == row["storage_key"] else "image/jpeg"
+    return media_response(request, path, media_type)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error(exc.status_code, exc.detail, headers=exc.headers)
+
+
+def create_app(settings: Settings | None = None, instance: Instance | None = None) -> Starlette:
+    """The app for `settings`; with `instance` given, its lifecycle belongs to the caller."""
+    owned = instance is None
+    instance = instance or Instance(settings or Settings.from_env())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if owned:
+            await instance.start()
+        try:
+            yield
+        finally:
+            if owned:
+                await instance.stop()
+
+    app = Starlette(
+        routes=[*wellknown.routes, *activitypub.routes, *api.routes, *pages.routes,
+                Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+    app.state.instance = instance
+    return app

@@ -1,0 +1,177 @@
+"""The `likeness` command: serve, worker, migrate and admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from typing import Any, Awaitable, Callable
+
+from .config import ConfigError, Settings
+
+
+class _JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def _configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    if settings.log_json:
+        handler.setFormatter(_JSONFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def _settings(port: int | None = None) -> Settings:
+    settings = Settings.from_env()
+    if port is not None and not os.environ.get("LIKENESS_DOMAIN"):
+        settings = settings.with_(domain=f"localhost:{port}")
+    return settings
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(args.port)
+    _configure_logging(settings)
+    app = create_app(settings)
+    print(f"Likeness is starting at {settings.base_url}/ (listening on {args.host}:{args.port})",
+          flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True,
+                forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    from .worker import main
+
+    settings = _settings()
+    _configure_logging(settings)
+    if not settings.redis_url:
+        print("likeness worker needs REDIS_URL (and DATABASE_URL): with the embedded default,"
+              " `likeness serve` runs the workers itself", file=sys.stderr)
+        return 2
+    main(settings)
+    return 0
+
+
+def _with_instance(action: Callable[[Any], Awaitable[int]]) -> int:
+    from .runtime import Instance
+
+    async def run() -> int:
+        instance = Instance(_settings())
+        await instance.start(workers=False)
+        try:
+            return await action(instance)
+        finally:
+            await instance.stop()
+
+    return asyncio.run(run())
+
+
+def migrate(args: argparse.Namespace) -> int:
+    async def run(instance: Any) -> int:
+        print("migrations are up to date")
+        return 0
+
+    return _with_instance(run)
+
+
+def create_user(args: argparse.Namespace) -> int:
+    from .accounts import AccountError, create_user as create
+
+    password = sys.stdin.readline().rstrip("\n")
+
+    async def run(instance: Any) -> int:
+        try:
+            await create(instance.fed, args.name, args.email, password, args.role)
+        except AccountError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"created {args.role} @{args.name}@{instance.settings.domain}")
+        return 0
+
+    return _with_instance(run)
+
+
+def set_role(args: argparse.Namespace) -> int:
+    from . import store
+
+    async def run(instance: Any) -> int:
+        if not await store.set_role(instance.pool, args.name, args.role):
+            print(f"error: no user {args.name!r}", file=sys.stderr)
+            return 1
+        print(f"@{args.name} is now {args.role}")
+        return 0
+
+    return _with_instance(run)
+
+
+def registrations(args: argparse.Namespace) -> int:
+    from . import store
+
+    async def run(instance: Any) -> int:
+        await store.set_setting(instance.pool, "registrations_open", args.state == "open")
+        print(f"sign-up is {args.state}")
+        return 0
+
+    return _with_instance(run)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="likeness", description="A federated, consent-first server"
+                                  " for short AI-generated videos. Configured by environment"
+                                  " variables: see the README.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="run the web server (and, on the embedded default,"
+                                          " the workers)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.set_defaults(func=serve)
+
+    p = commands.add_parser("worker", help="run a delivery and inbox worker (needs REDIS_URL)")
+    p.set_defaults(func=worker)
+
+    p = commands.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=migrate)
+
+    admin = commands.add_parser("admin", help="administration").add_subparsers(
+        dest="admin_command", required=True)
+    p = admin.add_parser("create-user", help="create an account; the password is read from stdin")
+    p.add_argument("name")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", choices=("admin", "moderator", "user"), default="user")
+    p.set_defaults(func=create_user)
+    p = admin.add_parser("set-role", help="make an account admin, moderator or user")
+    p.add_argument("name")
+    p.add_argument("role", choices=("admin", "moderator", "user"))
+    p.set_defaults(func=set_role)
+    p = admin.add_parser("registrations", help="open or close sign-up")
+    p.add_argument("state", choices=("open", "closed"))
+    p.set_defaults(func=registrations)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Request and response helpers shared by the route modules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from federation.context import Federation
+
+from . import accounts
+
+ACTIVITY_JSON = "application/activity+json"
+AP_ACCEPT = ("application/activity+json", "application/ld+json")
+
+
+class ActivityResponse(Response):
+    media_type = ACTIVITY_JSON
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def wants_activity_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return any(kind in accept for kind in AP_ACCEPT)
+
+
+def fed(request: Request) -> Federation:
+    return request.app.state.instance.fed
+
+
+def pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.instance.pool
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past `limit` without reading the rest."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HTTPException(400, "Content-Length is not a number")
+        if int(declared) > limit:
+            raise HTTPException(413, f"body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"body is larger than {limit} bytes")
+    return bytes(body)
+
+
+async def read_params(request: Request, limit: int = 1_000_000) -> dict[str, Any]:
+    """Parameters from a JSON or form body (Mastodon clients send either), or the query."""
+    content_type = request.headers.get("content-type", "")
+    params: dict[str, Any] = dict(request.query_params)
+    if request.method in ("GET", "HEAD", "DELETE") and not content_type:
+        return params
+    if content_type.startswith("application/json"):
+        body = await read_body(request, limit)
+        if body.strip():
+            try:
+                data = json.loads(body)
+            except ValueError:
+                raise HTTPException(400, "body is not valid JSON") from None
+            if not isinstance(data, dict):
+                raise HTTPException(400, "body must be a JSON object")
+            params.update(data)
+    elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form(max_part_size=limit)
+        for key in form:
+            values = form.getlist(key)
+            if key.endswith("[]"):
+                params[key[:-2]] = values
+            else:
+                params[key] = values[-1]
+    return params
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get("likeness_token")
+
+
+async def current_user(request: Request, *, required: bool = True) -> asyncpg.Record | None:
+    """The signed-in user, or 401. The record carries `actor_id` and `scopes`."""
+    token = bearer_token(request)
+    user = await accounts.user_for_token(pool(request), token) if token else None
+    if user is None and required:
+        raise HTTPException(401, "sign in first: this needs a valid bearer token")
+    return user
+
+
+def int_param(params: dict[str, Any], name: str, *, default: int | None = None,
+              low: int | None = None, high: int | None = None) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise HTTPException(400, f"{name} must be an integer") from None
+    if low is not None and value < low or high is not None and value > high:
+        raise HTTPException(400, f"{name} must be between {low} and {high}")
+    return value
+
+
+def bool_param(params: dict[str, Any], name: str, default: bool = False) -> bool:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    if isinstance(raw, bool):
+        return raw
+    if str(raw).lower() in ("1", "true", "on", "yes"):
+        return True
+    if str(raw).lower() in ("0", "false", "off", "no"):
+        return False
+    raise HTTPException(400, f"{name} must be true or false")

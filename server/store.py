@@ -1,0 +1,261 @@
+"""SQL of the server layer: users, tokens, instance settings, timelines and notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+Conn = asyncpg.Connection | asyncpg.Pool
+Record = asyncpg.Record
+
+
+async def insert_user(conn: Conn, username: str, email: str, password_hash: str, role: str) -> int:
+    return await conn.fetchval(
+        "INSERT INTO users (username, email, password_hash, role) VALUES ($1, $2, $3, $4)"
+        " RETURNING id", username, email, password_hash, role)
+
+
+async def user_by_login(conn: Conn, login: str) -> Record | None:
+    """A user by username or email, as typed at a login prompt."""
+    return await conn.fetchrow(
+        "SELECT * FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)"
+        " ORDER BY lower(username) = lower($1) DESC LIMIT 1", login)
+
+
+async def user_by_id(conn: Conn, user_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM users WHERE id = $1", user_id)
+
+
+async def username_taken(conn: Conn, username: str) -> bool:
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = lower($1))"
+        " OR EXISTS (SELECT 1 FROM actors WHERE local AND lower(username) = lower($1))", username)
+
+
+async def email_taken(conn: Conn, email: str) -> bool:
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1))",
+                               email)
+
+
+async def set_role(conn: Conn, username: str, role: str) -> bool:
+    status = await conn.execute("UPDATE users SET role = $2 WHERE lower(username) = lower($1)",
+                                username, role)
+    return status.endswith(" 1")
+
+
+async def update_password(conn: Conn, user_id: int, password_hash: str) -> None:
+    await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
+
+
+async def insert_token(conn: Conn, token_hash: bytes, user_id: int, scopes: str) -> None:
+    await conn.execute("INSERT INTO access_tokens (token_hash, user_id, scopes) VALUES ($1, $2, $3)",
+                       token_hash, user_id, scopes)
+
+
+async def user_by_token(conn: Conn, token_hash: bytes) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT u.*, t.scopes, a.id AS actor_id FROM access_tokens t"
+        " JOIN users u ON u.id = t.user_id JOIN actors a ON a.user_id = u.id"
+        " WHERE t.token_hash = $1 AND NOT u.disabled", token_hash)
+
+
+async def delete_token(conn: Conn, token_hash: bytes) -> None:
+    await conn.execute("DELETE FROM access_tokens WHERE token_hash = $1", token_hash)
+
+
+async def setting(conn: Conn, key: str) -> Any:
+    return await conn.fetchval("SELECT value FROM instance_settings WHERE key = $1", key)
+
+
+async def set_setting(conn: Conn, key: str, value: Any) -> None:
+    await conn.execute(
+        "INSERT INTO instance_settings (key, value) VALUES ($1, $2)"
+        " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", key, value)
+
+
+async def usage(conn: Conn) -> Record:
+    return await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM users WHERE NOT disabled) AS users,"
+        " (SELECT count(*) FROM posts WHERE local AND deleted_at IS NULL"
+        "  AND reblog_of_id IS NULL AND in_reply_to_id IS NULL) AS posts,"
+        " (SELECT count(*) FROM posts WHERE local AND deleted_at IS NULL"
+        "  AND in_reply_to_id IS NOT NULL) AS comments")
+
+
+# --- posts as clients see them ---------------------------------------------------------------
+
+# A post can be seen by `$viewer` (an actor id, or NULL for anonymous visitors).
+VISIBLE = """(
+    p.visibility IN ('public', 'unlisted')
+    OR p.actor_id = $1
+    OR (p.visibility = 'followers' AND EXISTS (
+        SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = p.actor_id
+        AND f.accepted))
+    OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.actor_id = $1)
+)"""
+
+
+async def visible_post(conn: Conn, post_id: int, viewer: int | None) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT p.* FROM posts p WHERE p.id = $2 AND p.deleted_at IS NULL AND {VISIBLE}",
+        viewer, post_id)
+
+
+def _page(max_id: int | None, since_id: int | None, min_id: int | None) -> tuple[str, str]:
+    """Mastodon's paging: `max_id` and `since_id` page backwards from the newest, `min_id`
+    forwards from the oldest newer than it. Parameters $3 and $4 are the two bounds."""
+    where = " AND ($3::bigint IS NULL OR p.id < $3) AND ($4::bigint IS NULL OR p.id > $4)"
+    order = "ASC" if min_id and not max_id else "DESC"
+    return where, order
+
+
+async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
+                        since_id: int | None = None, min_id: int | None = None) -> list[Record]:
+    where, order = _page(max_id, since_id, min_id)
+    rows = await conn.fetch(
+        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.in_reply_to_id IS NULL"
+        f" AND (p.actor_id = $1 OR p.actor_id IN (SELECT followed_id FROM follows"
+        f"      WHERE follower_id = $1 AND accepted))"
+        f" AND p.visibility <> 'direct' AND {VISIBLE}"
+        f" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
+        f"{where} ORDER BY p.id {order} LIMIT $2",
+        actor_id, limit, max_id, since_id or min_id)
+    return _newest_first(rows)
+
+
+async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, limit: int,
+                          max_id: int | None = None, since_id: int | None = None,
+                          min_id: int | None = None) -> list[Record]:
+    where, order = _page(max_id, since_id, min_id)
+    rows = await conn.fetch(
+        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.visibility = 'public'"
+        f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL"
+        f" AND ($5 = false OR p.local)"
+        f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
+        f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))"
+        f"{where} ORDER BY p.id {order} LIMIT $2",
+        viewer, limit, max_id, since_id or min_id, local_only)
+    return _newest_first(rows)
+
+
+async def account_posts(conn: Conn, actor_id: int, viewer: int | None, *, limit: int,
+                        max_id: int | None = None, since_id: int | None = None,
+                        min_id: int | None = None) -> list[Record]:
+    where, order = _page(max_id, since_id, min_id)
+    rows = await conn.fetch(
+        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.actor_id = $5 AND {VISIBLE}"
+        f"{where} ORDER BY p.id {order} LIMIT $2",
+        viewer, limit, max_id, since_id or min_id, actor_id)
+    return _newest_first(rows)
+
+
+def _newest_first(rows: list[Record]) -> list[Record]:
+    return sorted(rows, key=lambda r: r["id"], reverse=True)
+
+
+async def replies(conn: Conn, post_id: int, viewer: int | None) -> list[Record]:
+    return await conn.fetch(
+        f"WITH RECURSIVE thread AS ("
+        f" SELECT p.* FROM posts p WHERE p.in_reply_to_id = $2 AND p.deleted_at IS NULL"
+        f" UNION SELECT p.* FROM posts p JOIN thread t ON p.in_reply_to_id = t.id"
+        f" WHERE p.deleted_at IS NULL)"
+        f" SELECT p.* FROM thread p WHERE {VISIBLE} ORDER BY p.id LIMIT 1000", viewer, post_id)
+
+
+async def ancestors(conn: Conn, post_id: int, viewer: int | None) -> list[Record]:
+    return await conn.fetch(
+        f"WITH RECURSIVE chain AS ("
+        f" SELECT parent.*, 1 AS depth FROM posts child JOIN posts parent"
+        f"  ON parent.id = child.in_reply_to_id WHERE child.id = $2"
+        f" UNION SELECT parent.*, c.depth + 1 FROM chain c JOIN posts parent"
+        f"  ON parent.id = c.in_reply_to_id WHERE c.depth < 100)"
+        f" SELECT p.* FROM chain p WHERE p.deleted_at IS NULL AND {VISIBLE} ORDER BY p.depth DESC",
+        viewer, post_id)
+
+
+async def post_counts(conn: Conn, post_ids: list[int], viewer: int | None) -> dict[int, Record]:
+    rows = await conn.fetch(
+        "SELECT p.id,"
+        " (SELECT count(*) FROM likes l WHERE l.post_id = p.id) AS likes,"
+        " (SELECT count(*) FROM posts b WHERE b.reblog_of_id = p.id AND b.deleted_at IS NULL) AS boosts,"
+        " (SELECT count(*) FROM posts r WHERE r.in_reply_to_id = p.id AND r.deleted_at IS NULL) AS replies,"
+        " EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.actor_id = $2) AS liked,"
+        " EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.actor_id = $2"
+        "         AND b.deleted_at IS NULL) AS boosted"
+        " FROM posts p WHERE p.id = ANY($1::bigint[])", post_ids, viewer)
+    return {r["id"]: r for r in rows}
+
+
+async def media_of_posts(conn: Conn, post_ids: list[int]) -> dict[int, list[Record]]:
+    rows = await conn.fetch("SELECT * FROM media WHERE post_id = ANY($1::bigint[])"
+                            " ORDER BY position, id", post_ids)
+    found: dict[int, list[Record]] = {}
+    for row in rows:
+        found.setdefault(row["post_id"], []).append(row)
+    return found
+
+
+async def mentions_of_posts(conn: Conn, post_ids: list[int]) -> dict[int, list[Record]]:
+    rows = await conn.fetch(
+        "SELECT m.post_id, a.* FROM mentions m JOIN actors a ON a.id = m.actor_id"
+        " WHERE m.post_id = ANY($1::bigint[]) ORDER BY a.id", post_ids)
+    found: dict[int, list[Record]] = {}
+    for row in rows:
+        found.setdefault(row["post_id"], []).append(row)
+    return found
+
+
+async def actors_by_ids(conn: Conn, ids: list[int]) -> dict[int, Record]:
+    rows = await conn.fetch("SELECT * FROM actors WHERE id = ANY($1::bigint[])", ids)
+    return {r["id"]: r for r in rows}
+
+
+async def posts_by_ids(conn: Conn, ids: list[int]) -> dict[int, Record]:
+    rows = await conn.fetch("SELECT * FROM posts WHERE id = ANY($1::bigint[])", ids)
+    return {r["id"]: r for r in rows}
+
+
+async def account_counts(conn: Conn, actor_id: int) -> Record:
+    return await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM follows WHERE followed_id = $1 AND accepted) AS followers,"
+        " (SELECT count(*) FROM follows WHERE follower_id = $1 AND accepted) AS following,"
+        " (SELECT count(*) FROM posts WHERE actor_id = $1 AND deleted_at IS NULL) AS posts",
+        actor_id)
+
+
+async def relationship(conn: Conn, actor_id: int, target_id: int) -> Record:
+    return await conn.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followed_id = $2"
+        "   AND accepted) AS following,"
+        " EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followed_id = $2"
+        "   AND NOT accepted) AS requested,"
+        " EXISTS (SELECT 1 FROM follows WHERE follower_id = $2 AND followed_id = $1"
+        "   AND accepted) AS followed_by,"
+        " EXISTS (SELECT 1 FROM blocks WHERE actor_id = $1 AND target_id = $2) AS blocking,"
+        " EXISTS (SELECT 1 FROM blocks WHERE actor_id = $2 AND target_id = $1) AS blocked_by",
+        actor_id, target_id)
+
+
+async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | None = None
+                        ) -> list[Record]:
+    return await conn.fetch(
+        "SELECT * FROM notifications WHERE user_id = $1 AND ($3::bigint IS NULL OR id < $3)"
+        " ORDER BY id DESC LIMIT $2", user_id, limit, max_id)
+
+
+async def follow_requests(conn: Conn, actor_id: int) -> list[Record]:
+    return await conn.fetch(
+        "SELECT a.*, f.uri AS follow_uri FROM follows f JOIN actors a ON a.id = f.follower_id"
+        " WHERE f.followed_id = $1 AND NOT f.accepted ORDER BY f.id", actor_id)
+
+
+async def unattached_media(conn: Conn, media_id: int, actor_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM media WHERE id = $1 AND actor_id = $2",
+                               media_id, actor_id)
+
+
+async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT m.*, p.deleted_at AS post_deleted_at FROM media m"
+        " LEFT JOIN posts p ON p.id = m.post_id WHERE m.storage_key = $1 OR m.poster_key = $1", key)

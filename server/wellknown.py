@@ -1,0 +1,93 @@
+"""Discovery: WebFinger (RFC 7033), host-meta and NodeInfo 2.1."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from federation import store as fstore
+
+from . import accounts, store
+from .http import error, fed, pool
+from .runtime import VERSION
+
+
+async def webfinger(request: Request) -> Response:
+    resource = request.query_params.get("resource")
+    if not resource:
+        return error(400, "the resource parameter is required")
+    federation = fed(request)
+    username = None
+    if resource.startswith("acct:"):
+        name, _, host = resource[5:].lstrip("@").partition("@")
+        if not name or not host:
+            return error(400, "resource must look like acct:user@host")
+        if host.lower() != federation.domain.lower():
+            return error(404, "that account is not on this server")
+        username = name
+    elif resource.startswith(federation.base_url + "/users/"):
+        username = resource.removeprefix(federation.base_url + "/users/")
+    elif resource in (federation.instance_actor_uri, federation.base_url, federation.base_url + "/"):
+        username = None
+    else:
+        return error(404, "unknown resource")
+    if username is None or username.lower() == federation.domain.split(":")[0].lower():
+        actor = await fstore.actor_by_uri(pool(request), federation.instance_actor_uri)
+    else:
+        actor = await fstore.local_actor(pool(request), username)
+    if actor is None:
+        return error(404, "no such account")
+    return JSONResponse({
+        "subject": f"acct:{actor['username']}@{federation.domain}",
+        "aliases": [actor["uri"], actor["url"] or actor["uri"]],
+        "links": [
+            {"rel": "self", "type": "application/activity+json", "href": actor["uri"]},
+            {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
+             "href": f"{federation.base_url}/@{actor['username']}"},
+        ],
+    }, media_type="application/jrd+json", headers={"Access-Control-Allow-Origin": "*"})
+
+
+async def host_meta(request: Request) -> Response:
+    base = fed(request).base_url
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+           '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+           f'  <Link rel="lrdd" template="{base}/.well-known/webfinger?resource={{uri}}"/>\n'
+           '</XRD>\n')
+    return Response(xml, media_type="application/xrd+xml")
+
+
+async def nodeinfo_links(request: Request) -> Response:
+    base = fed(request).base_url
+    return JSONResponse({"links": [
+        {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": f"{base}/nodeinfo/2.1"},
+    ]})
+
+
+async def nodeinfo(request: Request) -> Response:
+    instance = request.app.state.instance
+    counts = await store.usage(pool(request))
+    open_ = await accounts.registrations_open(pool(request), instance.settings.registrations_open)
+    return JSONResponse({
+        "version": "2.1",
+        "software": {"name": "likeness", "version": VERSION,
+                     "repository": "https://likeness.social/source", "homepage": fed(request).base_url},
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": open_,
+        "usage": {"users": {"total": counts["users"], "activeMonth": counts["users"],
+                            "activeHalfyear": counts["users"]},
+                  "localPosts": counts["posts"], "localComments": counts["comments"]},
+        "metadata": {"nodeName": instance.settings.instance_name,
+                     "generation": {"available": False},
+                     "httpSignatures": ["cavage", "rfc9421"]},
+    }, media_type='application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"')
+
+
+routes = [
+    Route("/.well-known/webfinger", webfinger),
+    Route("/.well-known/host-meta", host_meta),
+    Route("/.well-known/nodeinfo", nodeinfo_links),
+    Route("/nodeinfo/2.1", nodeinfo),
+]
