@@ -25,7 +25,7 @@ from federation.html import parse_mentions, text_to_html
 
 from . import accounts, entities, store
 from .http import bool_param, current_user, error, fed, int_param, pool, read_params
-from .media import MediaError, inspect_upload, new_key
+from .media import MediaError, format_bytes, inspect_upload, new_key
 from .runtime import VERSION
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -469,7 +469,7 @@ async def upload_media(request: Request) -> Response:
     limit = instance.settings.max_upload_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        return error(413, f"file is larger than {limit // (1024 * 1024)} MB")
+        return error(413, f"file is larger than {format_bytes(limit)}")
     form = await request.form(max_files=1, max_fields=10)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):

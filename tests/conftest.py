@@ -185,3 +185,13 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 15
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: last result {result!r}")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[Any]:
+    """A scripted remote server (tests/peers.py) on a free loopback port."""
+    from tests.peers import start_peer, stop_peer
+
+    running = await start_peer()
+    yield running
+    await stop_peer(running)

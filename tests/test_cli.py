@@ -1,0 +1,89 @@
+"""The operator's commands, run as a newcomer would: `likeness serve` on the embedded default
+(no DATABASE_URL, no REDIS_URL), `likeness admin create-user` with the password on stdin, and
+`--help` on each subcommand."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+LIKENESS = [sys.executable, "-m", "server.cli"]
+
+
+def _clean_env(data_dir: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("LIKENESS_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(LIKENESS_DATA_DIR=str(data_dir), LIKENESS_HTTPS="0",
+               LIKENESS_DOMAIN=f"localhost:{port}")
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["admin"],
+                                     ["admin", "create-user"]])
+def test_help(command):
+    result = subprocess.run([*LIKENESS, *command, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "usage: likeness" in result.stdout
+
+
+def test_bad_configuration_is_a_clear_error(tmp_path):
+    env = _clean_env(tmp_path, 1)
+    env["LIKENESS_HTTPS"] = "maybe"
+    result = subprocess.run([*LIKENESS, "migrate"], capture_output=True, text=True, env=env)
+    assert result.returncode == 2 and "LIKENESS_HTTPS" in result.stderr
+
+
+def test_embedded_default_serves_a_whole_instance(tmp_path):
+    port = _free_port()
+    env = _clean_env(tmp_path / "data", port)
+    created = subprocess.run([*LIKENESS, "admin", "create-user", "root", "--email",
+                              "root@example.org", "--role", "admin"],
+                             input="a long enough password\n", capture_output=True, text=True,
+                             env=env, timeout=180)
+    assert created.returncode == 0, created.stderr
+    again = subprocess.run([*LIKENESS, "admin", "create-user", "root", "--email",
+                            "root2@example.org"], input="a long enough password\n",
+                           capture_output=True, text=True, env=env, timeout=180)
+    assert again.returncode == 1 and "taken" in again.stderr
+
+    server = subprocess.Popen([*LIKENESS, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first_line = server.stdout.readline()
+        assert f"http://localhost:{port}/" in first_line
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                info = httpx.get(f"http://127.0.0.1:{port}/nodeinfo/2.1")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.3)
+        assert info.json()["usage"]["users"]["total"] == 1
+        token = httpx.post(f"http://127.0.0.1:{port}/oauth/token", data={
+            "grant_type": "password", "username": "root",
+            "password": "a long enough password"}).json()["access_token"]
+        me = httpx.get(f"http://127.0.0.1:{port}/api/v1/accounts/verify_credentials",
+                       headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["role"]["name"] == "admin"
+        posted = httpx.post(f"http://127.0.0.1:{port}/api/v1/statuses",
+                            headers={"Authorization": f"Bearer {token}"},
+                            json={"status": "hello from the embedded default"})
+        assert posted.status_code == 200, posted.text
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert (tmp_path / "data" / "postgres").is_dir()

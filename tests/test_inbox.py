@@ -1,0 +1,188 @@
+"""The inbox door: signatures, digests, dates, origins, duplicates and malformed input.
+
+Every refusal answers a clear 4xx and stores nothing; accepted activities are stored once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from tests.conftest import eventually
+from tests.peers import new_rsa_key
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+
+async def _stored(instance) -> int:
+    return await instance.pool.fetchval("SELECT count(*) FROM inbox_activities")
+
+
+def _follow(peer, name: str, target: str, n: int = 1) -> dict:
+    return {"@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{peer.base}/activities/follow-{n}", "type": "Follow",
+            "actor": peer.actor_id(name), "object": target}
+
+
+def _note(peer, name: str, n: int, **extra) -> dict:
+    return {"id": f"{peer.base}/notes/{n}", "type": "Note", "attributedTo": peer.actor_id(name),
+            "content": f"<p>note {n}</p>", "to": [PUBLIC], "published": "2026-11-25T00:00:00Z",
+            **extra}
+
+
+async def test_follow_is_accepted_once_even_when_replayed(make_instance, peer):
+    a = await make_instance()
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    inbox = f"{a.base_url}/users/alice/inbox"
+    follow = _follow(peer, "mallory", f"{a.base_url}/users/alice")
+
+    first = await peer.post("mallory", inbox, follow)
+    again = await peer.post("mallory", inbox, follow)
+    assert first.status_code == 202 and first.json()["status"] == "accepted"
+    assert again.status_code == 202 and again.json()["status"] == "duplicate"
+    assert await _stored(a) == 1
+
+    async def accepted() -> list:
+        return [x for x in peer.received if x["type"] == "Accept"]
+
+    answers = await eventually(accepted)
+    assert answers[0]["object"]["id"] == follow["id"]
+    assert await a.pool.fetchval("SELECT count(*) FROM follows WHERE accepted") == 1
+
+
+async def test_malformed_and_unsigned_requests_are_refused(make_instance, peer):
+    a = await make_instance()
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    inbox = f"{a.base_url}/inbox"
+    target = f"{a.base_url}/users/alice"
+    cases = [
+        (b"{not json", 400, "not valid JSON"),
+        (b"[1, 2]", 400, "not a JSON object"),
+        (json.dumps({"type": "Follow", "actor": peer.actor_id("mallory")}).encode(), 400, "'id'"),
+        (json.dumps({**_follow(peer, "mallory", target), "type": 7}).encode(), 400, "type"),
+        (json.dumps({**_follow(peer, "mallory", target), "id": "javascript:1"}).encode(), 400, "id"),
+    ]
+    for body, status, words in cases:
+        response = await peer.post("mallory", inbox, body)
+        assert response.status_code == status, (body, response.text)
+        assert words in response.json()["error"]
+    async with a.client() as client:
+        unsigned = await client.post(inbox, json=_follow(peer, "mallory", target),
+                                     headers={"Content-Type": "application/activity+json"})
+    assert unsigned.status_code == 401 and unsigned.json()["error"]
+    assert await _stored(a) == 0
+
+
+async def test_bad_signatures_digests_and_dates_are_refused(make_instance, peer):
+    a = await make_instance()
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    inbox = f"{a.base_url}/users/alice/inbox"
+    follow = _follow(peer, "mallory", f"{a.base_url}/users/alice")
+    body = json.dumps(follow).encode()
+
+    wrong_key = await peer.post("mallory", inbox, follow, key=new_rsa_key())
+    assert wrong_key.status_code == 401
+
+    headers = peer.signed_headers("mallory", inbox, body)
+    async with a.client() as client:
+        tampered = await client.post(inbox, content=body.replace(b"Follow", b"Block "),
+                                     headers=headers)
+    assert tampered.status_code == 401 and "digest" in tampered.json()["error"].lower()
+
+    stale = await peer.post("mallory", inbox, follow,
+                            now=datetime.now(timezone.utc) - timedelta(hours=13))
+    assert stale.status_code == 401
+    assert await _stored(a) == 0
+
+
+async def test_oversized_body_is_refused(make_instance, peer):
+    a = await make_instance()
+    peer.add_actor("mallory")
+    huge = _note(peer, "mallory", 1, content="x" * 1_100_000)
+    response = await peer.post("mallory", f"{a.base_url}/inbox",
+                               {"id": f"{peer.base}/c/1", "type": "Create",
+                                "actor": peer.actor_id("mallory"), "object": huge})
+    assert response.status_code == 413
+    assert await _stored(a) == 0
+
+
+async def test_spoofed_origins_are_refused(make_instance, peer):
+    """CVE-2024-23832's class: ids on another host than the signer."""
+    a = await make_instance()
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    peer.add_actor("eve")
+    inbox = f"{a.base_url}/inbox"
+    actor = peer.actor_id("mallory")
+    cases = [
+        # The activity's id is on Likeness' own host.
+        {"id": f"{a.base_url}/users/alice#follows/9", "type": "Follow", "actor": actor,
+         "object": f"{a.base_url}/users/alice"},
+        # A Create of an object that lives elsewhere.
+        {"id": f"{peer.base}/c/2", "type": "Create", "actor": actor,
+         "object": {**_note(peer, "mallory", 2), "id": "https://example.org/notes/2"}},
+        # A Create of a note attributed to someone else on the same host.
+        {"id": f"{peer.base}/c/3", "type": "Create", "actor": actor,
+         "object": _note(peer, "eve", 3)},
+        # An Undo of someone else's activity.
+        {"id": f"{peer.base}/u/1", "type": "Undo", "actor": actor,
+         "object": {"id": f"{peer.base}/f/1", "type": "Follow", "actor": peer.actor_id("eve"),
+                    "object": f"{a.base_url}/users/alice"}},
+    ]
+    for activity in cases:
+        response = await peer.post("mallory", inbox, activity)
+        assert response.status_code == 403, (activity, response.text)
+    # Signed by mallory, claiming to be eve.
+    as_eve = _follow(peer, "eve", f"{a.base_url}/users/alice", n=5)
+    response = await peer.post("mallory", inbox, as_eve)
+    assert response.status_code == 401
+    assert await _stored(a) == 0
+
+
+async def test_unknown_types_are_ignored_and_not_stored(make_instance, peer):
+    a = await make_instance()
+    peer.add_actor("mallory")
+    response = await peer.post("mallory", f"{a.base_url}/inbox", {
+        "id": f"{peer.base}/x/1", "type": "Dance", "actor": peer.actor_id("mallory")})
+    assert response.status_code == 202 and response.json()["status"] == "ignored"
+    assert await _stored(a) == 0
+
+
+async def test_unknown_account_inbox_is_404(make_instance, peer):
+    a = await make_instance()
+    peer.add_actor("mallory")
+    response = await peer.post("mallory", f"{a.base_url}/users/nobody/inbox",
+                               _follow(peer, "mallory", f"{a.base_url}/users/nobody"))
+    assert response.status_code == 404
+
+
+async def test_public_aliases_and_key_rotation(make_instance, peer):
+    """`as:Public` means public; a rotated key is refetched once and then verifies."""
+    a = await make_instance()
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    inbox = f"{a.base_url}/inbox"
+    assert (await peer.post("mallory", inbox, _follow(peer, "mallory",
+                                                      f"{a.base_url}/users/alice"))).status_code == 202
+    mallory_on_a = await eventually(lambda: a.pool.fetchval(
+        "SELECT id FROM actors WHERE uri = $1", peer.actor_id("mallory")))
+    # alice follows mallory, so mallory's posts are kept.
+    await a.pool.execute("INSERT INTO follows (uri, follower_id, followed_id, accepted)"
+                         " SELECT 'x:f', a.id, $1, true FROM actors a WHERE a.username = 'alice'"
+                         " AND a.local", mallory_on_a)
+    peer.keys["mallory"] = new_rsa_key()  # rotation: Likeness holds the old key
+    for n, alias in enumerate(["as:Public", "Public", PUBLIC], start=10):
+        create = {"@context": "https://www.w3.org/ns/activitystreams",
+                  "id": f"{peer.base}/c/{n}", "type": "Create", "actor": peer.actor_id("mallory"),
+                  "object": _note(peer, "mallory", n, to=[alias])}
+        response = await peer.post("mallory", inbox, create)
+        assert response.status_code == 202, response.text
+
+    async def all_public() -> bool:
+        rows = await a.pool.fetch("SELECT visibility FROM posts WHERE NOT local")
+        return len(rows) == 3 and {r["visibility"] for r in rows} == {"public"}
+
+    await eventually(all_public)

@@ -1,0 +1,42 @@
+"""Real, small H.264 MP4 files for tests, made with PyAV so no ffmpeg binary is needed."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from PIL import Image, ImageChops
+
+
+def _pattern(width: int, height: int) -> Image.Image:
+    """A colourful picture: each channel is a different gradient, so motion is visible."""
+    horizontal = Image.linear_gradient("L").rotate(90).resize((width, height))
+    vertical = Image.linear_gradient("L").resize((width, height))
+    radial = Image.radial_gradient("L").resize((width, height))
+    return Image.merge("RGB", (horizontal, vertical, radial))
+
+
+def make_mp4(
+    path: Path, *, width: int = 360, height: int = 640, seconds: float = 1.0, fps: float = 16
+) -> Path:
+    """Encode a `seconds` long H.264 (yuv420p) clip of a moving colour pattern at `path`.
+
+    The moov index is written first ("faststart"), as for files we serve, so a file cut short
+    still opens and only its missing samples give it away.
+    """
+    if width % 2 or height % 2:
+        raise ValueError("yuv420p needs an even width and height")
+    rate = Fraction(fps).limit_denominator(1001)
+    frames = max(1, round(seconds * rate))
+    base = _pattern(width, height)
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width = width
+        stream.height = height
+        stream.pix_fmt = "yuv420p"
+        for index in range(frames):
+            picture = ImageChops.offset(base, index * 7 % width, index * 11 % height)
+            container.mux(stream.encode(av.VideoFrame.from_image(picture)))
+        container.mux(stream.encode())
+    return Path(path)
