@@ -56,6 +56,9 @@ class Federation:
         """Queue an arq job. A lost job is found again by the sweepers, so failures only log."""
         if self.queue is None:
             return
+        if job_id is not None:
+            # arq's job ids are global to a Redis; instances sharing one must not collide.
+            job_id = f"{self.queue_name}:{job_id}"
         try:
             await self.queue.enqueue_job(function, *args, _job_id=job_id,
                                          _queue_name=self.queue_name, _defer_by=defer_by)

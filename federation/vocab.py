@@ -35,7 +35,6 @@ EXTENSION_TERMS = {
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "Label": "lk:Label",
     "aiGenerated": "lk:aiGenerated",
-    "generator": "lk:generator",
     "cameos": "lk:cameos",
     "remixOf": {"@id": "lk:remixOf", "@type": "@id"},
 }

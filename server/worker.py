@@ -34,7 +34,8 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     assert instance.fed is not None and instance.redis is not None
     return Worker(
         functions=[process_inbox, deliver],
-        cron_jobs=[cron(sweep, second={0, 30}, run_at_startup=True, unique=True)],
+        cron_jobs=[cron(sweep, name=f"{queue_name(instance.settings)}:sweep", second={0, 30},
+                        run_at_startup=True, unique=True)],
         queue_name=queue_name(instance.settings),
         redis_pool=instance.redis,
         ctx={"fed": instance.fed},

@@ -41,8 +41,8 @@ class BovinePeer:
     async def _retrieve_key(self, key_id: str) -> CryptographicIdentifier | None:
         async with httpx.AsyncClient() as client:
             response = await client.get(key_id, headers={"Accept": "application/activity+json"})
-        data = response.json()
-        return CryptographicIdentifier.from_publickey(data.get("publicKey", data))
+        key = response.json().get("publicKey", {})
+        return CryptographicIdentifier.from_pem(key.get("publicKeyPem"), key.get("owner"))
 
     def actor_document(self) -> dict[str, Any]:
         return {
@@ -59,7 +59,8 @@ class BovinePeer:
 
     async def inbox(self, request: Request) -> Response:
         body = await request.body()
-        owner = await self.validate(request.method, str(request.url), dict(request.headers), body)
+        owner = await self.validate(request.method, str(request.url), dict(request.headers),
+                                    request.body)
         if owner is None:
             self.refused.append(body.decode())
             return JSONResponse({"error": "bad signature"}, status_code=401)

@@ -49,13 +49,13 @@ def test_bad_configuration_is_a_clear_error(tmp_path):
 def test_embedded_default_serves_a_whole_instance(tmp_path):
     port = _free_port()
     env = _clean_env(tmp_path / "data", port)
-    created = subprocess.run([*LIKENESS, "admin", "create-user", "root", "--email",
-                              "root@example.org", "--role", "admin"],
+    created = subprocess.run([*LIKENESS, "admin", "create-user", "ada", "--email",
+                              "ada@example.org", "--role", "admin"],
                              input="a long enough password\n", capture_output=True, text=True,
                              env=env, timeout=180)
     assert created.returncode == 0, created.stderr
-    again = subprocess.run([*LIKENESS, "admin", "create-user", "root", "--email",
-                            "root2@example.org"], input="a long enough password\n",
+    again = subprocess.run([*LIKENESS, "admin", "create-user", "ada", "--email",
+                            "ada2@example.org"], input="a long enough password\n",
                            capture_output=True, text=True, env=env, timeout=180)
     assert again.returncode == 1 and "taken" in again.stderr
 
@@ -74,7 +74,7 @@ def test_embedded_default_serves_a_whole_instance(tmp_path):
                 time.sleep(0.3)
         assert info.json()["usage"]["users"]["total"] == 1
         token = httpx.post(f"http://127.0.0.1:{port}/oauth/token", data={
-            "grant_type": "password", "username": "root",
+            "grant_type": "password", "username": "ada",
             "password": "a long enough password"}).json()["access_token"]
         me = httpx.get(f"http://127.0.0.1:{port}/api/v1/accounts/verify_credentials",
                        headers={"Authorization": f"Bearer {token}"})
