@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -87,7 +87,7 @@ def _profile_url(fed: Federation, actor: asyncpg.Record) -> str:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_actor_document(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
@@ -198,7 +198,7 @@ async def actor(fed: Federation, uri: str, *, refresh: bool = False) -> asyncpg.
 
 def _stale(row: asyncpg.Record) -> bool:
     fetched = row["fetched_at"]
-    return fetched is None or datetime.now(timezone.utc) - fetched > ACTOR_TTL
+    return fetched is None or datetime.now(UTC) - fetched > ACTOR_TTL
 
 
 async def key_for_verification(fed: Federation, key_id: str, *, refresh: bool = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,7 +97,7 @@ async def _failed(fed: Federation, row: asyncpg.Record, host: str, error: str) -
         return "failed"
     delay = BACKOFF[attempt]
     await store.reschedule_delivery(fed.pool, row["id"],
-                                    datetime.now(timezone.utc) + timedelta(seconds=delay), error)
+                                    datetime.now(UTC) + timedelta(seconds=delay), error)
     await fed.enqueue("deliver", row["id"], job_id=f"deliver:{row['id']}:{attempt + 1}",
                       defer_by=delay)
     return "retry"

@@ -12,8 +12,9 @@ import ipaddress
 import json
 import socket
 import ssl
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpcore

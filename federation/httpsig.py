@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import http_sfv
@@ -73,7 +74,7 @@ def content_digest_header(body: bytes) -> str:
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 def _sign(private_key: Any, data: bytes, algorithm: str | None = None) -> bytes:
@@ -212,9 +213,9 @@ def _verify_cavage(info: SignatureInfo, method: str, url: str, headers: dict[str
             date = parsedate_to_datetime(headers.get("date", ""))
         except (TypeError, ValueError):
             raise SignatureError("the Date header is missing or malformed") from None
-        _check_time(date if date.tzinfo else date.replace(tzinfo=timezone.utc), now, "Date")
+        _check_time(date if date.tzinfo else date.replace(tzinfo=UTC), now, "Date")
     if info.created is not None:
-        _check_time(datetime.fromtimestamp(info.created, timezone.utc), now, "signature")
+        _check_time(datetime.fromtimestamp(info.created, UTC), now, "signature")
     if info.expires is not None and info.expires < now.timestamp():
         raise SignatureError("the signature has expired")
 
@@ -379,7 +380,7 @@ def _verify_rfc9421(info: SignatureInfo, method: str, url: str, headers: dict[st
             raise SignatureError("the signature does not cover the Content-Digest")
         _check_content_digest(headers.get("content-digest"), body)
     assert info.created is not None
-    _check_time(datetime.fromtimestamp(info.created, timezone.utc), now, "signature")
+    _check_time(datetime.fromtimestamp(info.created, UTC), now, "signature")
     if info.expires is not None and info.expires < now.timestamp():
         raise SignatureError("the signature has expired")
     assert info.params is not None

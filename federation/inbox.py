@@ -72,10 +72,10 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
             owner = obj.get("id") if is_actor else ref(obj.get("attributedTo"))
             if owner != signer:
                 raise InboxError(403, "object is attributed to another actor than the activity's")
-    if kind == "Undo" and isinstance(obj, dict):
-        if not isinstance(obj.get("id"), str) or not fetch.same_origin(obj["id"], signer) \
-                or ref(obj.get("actor")) != signer:
-            raise InboxError(403, "an actor can only undo its own activities")
+    if kind == "Undo" and isinstance(obj, dict) and (
+            not isinstance(obj.get("id"), str) or not fetch.same_origin(obj["id"], signer)
+            or ref(obj.get("actor")) != signer):
+        raise InboxError(403, "an actor can only undo its own activities")
 
 
 async def receive(fed: Federation, method: str, url: str, headers: Any, body: bytes) -> str:

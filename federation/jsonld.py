@@ -9,7 +9,7 @@ an empty context. Signed data is verified on the JSON as received, never on this
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def _normalise_url(url: str) -> str:
     return url.removesuffix(".jsonld").removesuffix(".json")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bundled(url: str) -> dict[str, Any]:
     name = _BUNDLED.get(_normalise_url(url))
     if name is None:

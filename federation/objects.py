@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -25,11 +25,11 @@ AI_LABEL = {"type": "Label", "name": "AI-generated", "summary": "This media was 
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -39,7 +39,7 @@ def parse_time(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def addressing(visibility: str, followers_url: str, mentions: list[str]) -> tuple[list[str], list[str]]:
@@ -177,7 +177,7 @@ def incoming_post_fields(obj: dict[str, Any], followers_url: str | None) -> dict
         content = content[:MAX_CONTENT_CHARS]
     url = ref(as_list(obj.get("url"))[0]) if obj.get("type") == "Note" and obj.get("url") else None
     summary = obj.get("summary")
-    published = parse_time(obj.get("published")) or datetime.now(timezone.utc)
+    published = parse_time(obj.get("published")) or datetime.now(UTC)
     return {
         "uri": obj["id"],
         "url": url if isinstance(url, str) else obj["id"],

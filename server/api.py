@@ -6,10 +6,11 @@ JSON `{"error": ...}` body.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import asyncpg
 from starlette.exceptions import HTTPException
@@ -477,12 +478,8 @@ async def upload_media(request: Request) -> Response:
     description = str(form.get("description") or "")[:1500]
     focus = _focus(str(form.get("focus") or ""))
     tmp_dir = instance.settings.data_dir / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=tmp_dir, delete=False) as handle:
-        tmp = Path(handle.name)
+    tmp = await asyncio.to_thread(_spool, upload.file, tmp_dir)
     try:
-        with tmp.open("wb") as out:
-            shutil.copyfileobj(upload.file, out, 1024 * 1024)
         try:
             info = await inspect_upload(tmp, max_bytes=limit)
         except MediaError as exc:
@@ -493,7 +490,7 @@ async def upload_media(request: Request) -> Response:
         if poster_key:
             await instance.media.put_bytes(poster_key, info.poster_jpeg)
     finally:
-        tmp.unlink(missing_ok=True)
+        await asyncio.to_thread(tmp.unlink, missing_ok=True)
     media_id = await fstore.insert_media(pool(request), {
         "actor_id": user["actor_id"], "kind": info.kind, "media_type": info.media_type,
         "storage_key": key, "poster_key": poster_key, "byte_size": info.byte_size,
@@ -503,6 +500,14 @@ async def upload_media(request: Request) -> Response:
     })
     media = await fstore.media_by_id(pool(request), media_id)
     return JSONResponse(entities.media_attachment(fed(request), media))
+
+
+def _spool(source: BinaryIO, directory: Path) -> Path:
+    """Copy an upload to a file of its own (off the event loop: it may be 99 MB)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=directory, delete=False) as handle:
+        shutil.copyfileobj(source, handle, 1024 * 1024)
+    return Path(handle.name)
 
 
 def _focus(raw: str) -> tuple[float, float]:

@@ -8,7 +8,8 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from .config import ConfigError, Settings
 
@@ -89,7 +90,8 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def create_user(args: argparse.Namespace) -> int:
-    from .accounts import AccountError, create_user as create
+    from .accounts import AccountError
+    from .accounts import create_user as create
 
     password = sys.stdin.readline().rstrip("\n")
 

@@ -57,7 +57,8 @@ VIDEO_CODECS = {"h264": "H.264", "hevc": "H.265", "av1": "AV1", "vp9": "VP9"}
 # carry other brands (mif1, heic, avif) and are not videos.
 _VIDEO_BRANDS = frozenset(
     brand.encode().ljust(4)  # brands are four bytes: "qt" is b"qt  "
-    for brand in "isom iso2 iso3 iso4 iso5 iso6 mp41 mp42 avc1 M4V M4VP dash mmp4 MSNV qt".split()
+    for brand in ["isom", "iso2", "iso3", "iso4", "iso5", "iso6", "mp41", "mp42", "avc1", "M4V",
+                  "M4VP", "dash", "mmp4", "MSNV", "qt"]
 )
 _SNIFF_BYTES = 512
 

@@ -108,7 +108,7 @@ class Instance:
         for task in self._worker_tasks:
             try:
                 await task
-            except (asyncio.CancelledError, Exception):
+            except asyncio.CancelledError:
                 pass
         if self.fed is not None:
             await self.fed.client.aclose()

@@ -6,7 +6,7 @@ Every refusal answers a clear 4xx and stores nothing; accepted activities are st
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.conftest import eventually
 from tests.peers import new_rsa_key
@@ -93,7 +93,7 @@ async def test_bad_signatures_digests_and_dates_are_refused(make_instance, peer)
     assert tampered.status_code == 401 and "digest" in tampered.json()["error"].lower()
 
     stale = await peer.post("mallory", inbox, follow,
-                            now=datetime.now(timezone.utc) - timedelta(hours=13))
+                            now=datetime.now(UTC) - timedelta(hours=13))
     assert stale.status_code == 401
     assert await _stored(a) == 0
 

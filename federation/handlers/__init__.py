@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..context import Federation
 from . import accept, announce, block, create, delete, follow, like, reject, undo, update
