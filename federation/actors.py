@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 # A cached remote actor is refreshed on use after this long (Mastodon: one day).
 ACTOR_TTL = timedelta(hours=24)
+KEY_CACHE_SECONDS = 300
 
 
 class ActorError(ValueError):
@@ -206,7 +208,11 @@ async def key_for_verification(fed: Federation, key_id: str, *, refresh: bool = 
     """The owner uri and public key of `key_id`, fetched from the owner when unknown.
 
     `refresh` refetches the owner (key rotation): a failed verification tries this once.
+    Keys are kept in memory for a few minutes; a rotation is still seen on the first failure.
     """
+    cached = fed.public_key_cache.get(key_id)
+    if cached is not None and not refresh and time.monotonic() - cached[2] < KEY_CACHE_SECONDS:
+        return cached[0], cached[1]
     row = await store.public_key(fed.pool, key_id)
     if row is None or refresh and not fed.is_local(row["owner_uri"]):
         try:
@@ -217,7 +223,9 @@ async def key_for_verification(fed: Federation, key_id: str, *, refresh: bool = 
         row = await store.public_key(fed.pool, key_id)
     if row is None:
         return None
-    return row["owner_uri"], keys.load_public_key(row["public_pem"])
+    key = keys.load_public_key(row["public_pem"])
+    fed.public_key_cache[key_id] = (row["owner_uri"], key, time.monotonic())
+    return row["owner_uri"], key
 
 
 async def _fetch_key_owner(fed: Federation, key_id: str) -> None:

@@ -29,6 +29,10 @@ class Federation:
     max_document_bytes: int = 1_000_000
     # Private keys of local actors, loaded once: signing is on every delivery's hot path.
     key_cache: dict[int, Any] = field(default_factory=dict)
+    # Remote public keys by key id, (owner, key, loaded at): verifying is on every inbox POST.
+    public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)
+    # Peers heard from lately, so that the inbox marks a host reachable once, not per request.
+    peers_seen: dict[str, float] = field(default_factory=dict)
 
     @property
     def domain(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from .vocab import ACTIVITY_TYPES, ACTOR_TYPES
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+PEER_SEEN_SECONDS = 60
 
 
 class InboxError(Exception):
@@ -93,11 +95,19 @@ async def receive(fed: Federation, method: str, url: str, headers: Any, body: by
     if kind not in ACTIVITY_TYPES and ":" not in kind:
         return "ignored"
     row_id = await store.insert_inbox_activity(fed.pool, activity["id"], kind, signer, activity)
-    await store.peer_seen(fed.pool, urlsplit(signer).netloc.lower())
+    await _peer_seen(fed, urlsplit(signer).netloc.lower())
     if row_id is None:
         return "duplicate"
     await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}")
     return "accepted"
+
+
+async def _peer_seen(fed: Federation, host: str) -> None:
+    """A peer that talks to us is reachable again (written at most once a minute per host)."""
+    now = time.monotonic()
+    if now - fed.peers_seen.get(host, -PEER_SEEN_SECONDS) >= PEER_SEEN_SECONDS:
+        fed.peers_seen[host] = now
+        await store.peer_seen(fed.pool, host)
 
 
 async def _verify(fed: Federation, info: httpsig.SignatureInfo, method: str, url: str,
