@@ -61,7 +61,7 @@ class Federation:
         if self.queue is None:
             return
         if job_id is not None:
-            # arq's job ids are global to a Redis; instances sharing one must not collide.
+            # arq's job ids are global to a Redis: qualified by the queue, they never collide.
             job_id = f"{self.queue_name}:{job_id}"
         try:
             await self.queue.enqueue_job(function, *args, _job_id=job_id,

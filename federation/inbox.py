@@ -16,7 +16,7 @@ from . import actors, fetch, httpsig, store
 from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
-from .jsonld import JSONLDError, canonical, ref
+from .jsonld import JSONLDError, as_list, canonical, ref
 from .vocab import ACTIVITY_TYPES, ACTOR_TYPES
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,10 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
         if not isinstance(object_id, str) or not fetch.same_origin(object_id, signer):
             raise InboxError(403, "object id is on another host than the activity's actor")
         if kind != "Delete" and isinstance(obj, dict):
-            is_actor = obj.get("type") in ACTOR_TYPES
-            owner = obj.get("id") if is_actor else ref(obj.get("attributedTo"))
-            if owner != signer:
+            # PeerTube attributes a video to its account and its channel: the signer must be one.
+            owners = [obj.get("id")] if obj.get("type") in ACTOR_TYPES else [
+                ref(o) for o in as_list(obj.get("attributedTo"))]
+            if signer not in owners:
                 raise InboxError(403, "object is attributed to another actor than the activity's")
     if kind == "Undo" and isinstance(obj, dict) and (
             not isinstance(obj.get("id"), str) or not fetch.same_origin(obj["id"], signer)

@@ -269,6 +269,14 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def author_of(obj: dict[str, Any]) -> str | None:
+    """The actor a post belongs to: `attributedTo`, or for PeerTube's [account, channel] list
+    the `Person` (else the first entry)."""
+    owners = as_list(obj.get("attributedTo"))
+    people = [o for o in owners if isinstance(o, dict) and o.get("type") == "Person"]
+    return ref(people[0] if people else owners[0]) if owners else None
+
+
 def mention_targets(obj: dict[str, Any]) -> list[str]:
     return [t["href"] for t in as_list(obj.get("tag"))[:MAX_TAGS]
             if isinstance(t, dict) and t.get("type") == "Mention" and isinstance(t.get("href"), str)]

@@ -18,7 +18,7 @@ async def ingest(fed: Federation, obj: dict[str, Any]) -> int:
     """Store or refresh a remote post whose origin has been checked; returns its row id."""
     if obj.get("type") not in POST_TYPES:
         raise Ignore(f"not a post type: {obj.get('type')!r}")
-    author_uri = ref(obj.get("attributedTo"))
+    author_uri = objects.author_of(obj)
     if not isinstance(author_uri, str) or not fetch.same_origin(author_uri, obj["id"]):
         raise Ignore("post is not attributed to an actor of its own origin")
     author = await actors.actor(fed, author_uri)

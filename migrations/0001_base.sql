@@ -4,6 +4,9 @@ CREATE TABLE instance_settings (
     key text PRIMARY KEY,
     value jsonb NOT NULL
 );
+-- Names this instance's queues in Redis: tied to the database, so that a database made anew
+-- never meets jobs left in Redis by its predecessor, and instances can share a Redis.
+INSERT INTO instance_settings (key, value) VALUES ('instance_id', to_jsonb(gen_random_uuid()::text));
 
 -- A local login. Its public face is the `actors` row that points back here.
 CREATE TABLE users (

@@ -92,10 +92,5 @@ class Settings:
         return self.redis_url is None
 
     @property
-    def queue_prefix(self) -> str:
-        """Queue names carry the domain, so that instances can share one Redis."""
-        return f"likeness:{self.domain}"
-
-    @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"

@@ -20,7 +20,7 @@ from federation import actors
 from federation.context import Federation
 from federation.fetch import make_client
 
-from . import db
+from . import db, store
 from .config import Settings
 from .media import LocalMediaStore
 
@@ -38,10 +38,6 @@ def redis_settings(settings: Settings, embedded_socket: str | None = None) -> Re
         return RedisSettings(unix_socket_path=embedded_socket)
     assert settings.redis_url is not None
     return RedisSettings.from_dsn(settings.redis_url)
-
-
-def queue_name(settings: Settings) -> str:
-    return f"{settings.queue_prefix}:queue"
 
 
 @dataclass
@@ -82,6 +78,7 @@ class Instance:
         finally:
             await conn.close()
         self.pool = await db.create_pool(url)
+        instance_id = await store.setting(self.pool, "instance_id")
         self.redis = await create_pool(self._redis_settings())
         self.media = LocalMediaStore(settings.media_dir)
         self.fed = Federation(
@@ -90,7 +87,7 @@ class Instance:
             client=make_client(allow_private=settings.allow_private_fetch,
                                user_agent=user_agent(settings)),
             queue=self.redis,
-            queue_name=queue_name(settings),
+            queue_name=f"likeness:{instance_id}",
         )
         await actors.ensure_instance_actor(self.fed)
         if settings.workers_in_process if workers is None else workers:

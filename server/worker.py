@@ -15,7 +15,7 @@ from arq.worker import Worker
 from federation import delivery, inbox
 
 from .config import Settings
-from .runtime import Instance, queue_name
+from .runtime import Instance
 
 
 async def process_inbox(ctx: dict[str, Any], row_id: int) -> str:
@@ -32,11 +32,12 @@ async def sweep(ctx: dict[str, Any]) -> int:
 
 def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     assert instance.fed is not None and instance.redis is not None
+    queue = instance.fed.queue_name
     return Worker(
         functions=[process_inbox, deliver],
-        cron_jobs=[cron(sweep, name=f"{queue_name(instance.settings)}:sweep", second={0, 30},
+        cron_jobs=[cron(sweep, name=f"{queue}:sweep", second={0, 30},
                         run_at_startup=True, unique=True)],
-        queue_name=queue_name(instance.settings),
+        queue_name=queue,
         redis_pool=instance.redis,
         ctx={"fed": instance.fed},
         handle_signals=handle_signals,

@@ -40,8 +40,12 @@ class FakePeer:
     base: str
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
+    received_headers: list[dict[str, str]] = field(default_factory=list)
+    # Statuses the inbox answers, in order; 202 once they run out.
+    inbox_answers: list[int] = field(default_factory=list)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
+    display_names: dict[str, str] = field(default_factory=dict)
     server: uvicorn.Server | None = None
     task: asyncio.Task[Any] | None = None
 
@@ -60,7 +64,8 @@ class FakePeer:
         uri = self.actor_id(name)
         return {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": uri, "type": "Person", "preferredUsername": name, "name": name.title(),
+            "id": uri, "type": "Person", "preferredUsername": name,
+            "name": self.display_names.get(name, name.title()),
             "inbox": f"{uri}/inbox", "outbox": f"{uri}/outbox", "followers": f"{uri}/followers",
             "endpoints": {"sharedInbox": f"{self.base}/inbox"},
             "publicKey": {"id": f"{uri}#main-key", "owner": uri,
@@ -82,8 +87,11 @@ class FakePeer:
         return JSONResponse(self.objects[uri], media_type=AP)
 
     async def _inbox(self, request: Request) -> Response:
-        self.received.append(json.loads(await request.body()))
-        return Response(status_code=202)
+        status = self.inbox_answers.pop(0) if self.inbox_answers else 202
+        if status < 300:
+            self.received.append(json.loads(await request.body()))
+            self.received_headers.append(dict(request.headers))
+        return Response(status_code=status)
 
     def app(self) -> Starlette:
         return Starlette(routes=[

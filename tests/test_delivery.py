@@ -1,0 +1,166 @@
+"""Delivery: one signed POST per distinct inbox, retries with backoff, unreachable peers,
+410 Gone, the double knock, and nothing lost when Redis loses a job."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from federation import delivery, httpsig
+from tests.conftest import eventually
+from tests.peers import new_rsa_key, public_pem
+
+
+async def _alice_with_remote_followers(a, peer, names=("mallory", "eve")) -> None:
+    await a.signup("alice")
+    alice = f"{a.base_url}/users/alice"
+    for n, name in enumerate(names):
+        peer.add_actor(name)
+        response = await peer.post(name, f"{alice}/inbox", {
+            "id": f"{peer.base}/follows/{n}", "type": "Follow", "actor": peer.actor_id(name),
+            "object": alice})
+        assert response.status_code == 202
+
+    async def all_accepted() -> bool:
+        return len([x for x in peer.received if x["type"] == "Accept"]) == len(names)
+
+    await eventually(all_accepted)
+
+
+async def _post(a, text="hello") -> None:
+    response = await a.api("alice", "POST", "/api/v1/statuses", json={"status": text})
+    assert response.status_code == 200
+
+
+async def test_shared_inbox_gets_one_signed_delivery(make_instance, peer):
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer)
+    await _post(a)
+
+    async def created() -> list:
+        return [x for x in peer.received if x["type"] == "Create"]
+
+    await eventually(created)
+    rows = await a.pool.fetch("SELECT inbox, state FROM deliveries d JOIN outbox_activities o"
+                              " ON o.id = d.activity_id WHERE o.type = 'Create'")
+    assert [(r["inbox"], r["state"]) for r in rows] == [(f"{peer.base}/inbox", "done")]
+    assert len(await created()) == 1
+    headers = peer.received_headers[-1]
+    info = httpsig.parse_signature("POST", f"{peer.base}/inbox", headers)
+    assert info.key_id == f"{a.base_url}/users/alice#main-key"
+
+
+async def test_failures_back_off_then_peer_is_unreachable(make_instance, peer):
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    peer.inbox_answers = [503]
+    await _post(a)
+    row = await eventually(lambda: a.pool.fetchrow(
+        "SELECT * FROM deliveries WHERE attempts = 1 AND state = 'queued'"))
+    assert row["last_error"] == "HTTP 503"
+    wait = (row["next_attempt_at"] - datetime.now(UTC)).total_seconds()
+    assert delivery.BACKOFF[0] - 5 < wait <= delivery.BACKOFF[0]
+    assert sum(delivery.BACKOFF) / 3600 > 36  # about two days of retries
+
+    # The last retry fails: the delivery fails for good and the peer is skipped from then on.
+    await a.pool.execute("UPDATE deliveries SET attempts = $2, next_attempt_at = now()"
+                         " WHERE id = $1", row["id"], len(delivery.BACKOFF))
+    peer.inbox_answers = [500]
+    assert await delivery.deliver(fed, row["id"]) == "failed"
+    assert await a.pool.fetchval("SELECT unreachable_since IS NOT NULL FROM peers WHERE host = $1",
+                                 peer.domain)
+    before = len(peer.received)
+    await _post(a, "while it is down")
+    await eventually(lambda: a.pool.fetchval(
+        "SELECT count(*) = 1 FROM deliveries WHERE state = 'skipped'"))
+    assert len(peer.received) == before
+
+    # When the peer talks to us again it is reachable again.
+    response = await peer.post("mallory", f"{a.base_url}/inbox", {
+        "id": f"{peer.base}/likes/1", "type": "Like", "actor": peer.actor_id("mallory"),
+        "object": f"{a.base_url}/users/alice"})
+    assert response.status_code == 202
+    assert await a.pool.fetchval("SELECT unreachable_since IS NULL FROM peers WHERE host = $1",
+                                 peer.domain)
+
+
+async def test_gone_actor_is_removed(make_instance, peer):
+    a = await make_instance()
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    mallory = await a.api("alice", "GET", "/api/v2/search",
+                          params={"q": peer.actor_id("mallory")})
+    mallory_id = mallory.json()["accounts"][0]["id"]
+    peer.inbox_answers = [410]
+    response = await a.api("alice", "POST", f"/api/v1/accounts/{mallory_id}/follow")
+    assert response.status_code == 200
+    await eventually(lambda: a.pool.fetchval(
+        "SELECT NOT EXISTS (SELECT 1 FROM actors WHERE uri = $1)", peer.actor_id("mallory")))
+
+
+async def test_double_knock_remembers_what_worked(make_instance, peer):
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    # The peer refuses the cavage signature once, then takes RFC 9421.
+    peer.inbox_answers = [401]
+    await _post(a, "first")
+    await eventually(lambda: a.pool.fetchval(
+        "SELECT signature_scheme = 'rfc9421-rsa' FROM peers WHERE host = $1", peer.domain))
+    creates = [h for x, h in zip(peer.received, peer.received_headers, strict=True)
+               if x["type"] == "Create"]
+    assert "signature-input" in creates[-1]
+    await _post(a, "second")
+    await eventually(lambda: _count_creates(peer, 2))
+    assert "signature-input" in peer.received_headers[-1]  # no knock needed any more
+
+
+async def _count_creates(peer, n: int) -> bool:
+    return len([x for x in peer.received if x["type"] == "Create"]) == n
+
+
+async def test_a_job_lost_from_redis_is_delivered_by_the_sweeper(make_instance, peer):
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    queue, fed.queue = fed.queue, None  # Redis "loses" the jobs of the next post
+    await _post(a, "lost job")
+    fed.queue = queue
+    await a.pool.execute("UPDATE deliveries SET next_attempt_at = now() - interval '5 minutes'"
+                         " WHERE state = 'queued'")
+    assert await delivery.sweep(fed) >= 1
+    await eventually(lambda: _count_creates(peer, 1))
+    assert await a.pool.fetchval("SELECT count(*) FROM deliveries WHERE state = 'queued'") == 0
+
+
+async def test_a_claimed_delivery_is_not_sent_twice(make_instance, peer):
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    queue, fed.queue = fed.queue, None
+    await _post(a, "once")
+    fed.queue = queue
+    delivery_id = await a.pool.fetchval("SELECT id FROM deliveries WHERE state = 'queued'")
+    results = [await delivery.deliver(fed, delivery_id), await delivery.deliver(fed, delivery_id)]
+    assert results == ["done", "not due"]
+    assert await _count_creates(peer, 1)
+
+
+async def test_remote_key_rotation_in_actor_update(make_instance, peer):
+    """A rotated key: the first request signed with the new key refetches the actor once; after
+    that the old key no longer verifies."""
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    old_key = peer.keys["mallory"]
+    peer.keys["mallory"] = new_rsa_key()
+    update = {"id": f"{peer.base}/updates/1", "type": "Update", "actor": peer.actor_id("mallory"),
+              "object": {**peer.actor_document("mallory"), "name": "Mallory Renamed"}}
+    response = await peer.post("mallory", f"{a.base_url}/inbox", update)
+    assert response.status_code == 202
+    stored = await a.pool.fetchval("SELECT public_pem FROM public_keys WHERE key_id = $1",
+                                   f"{peer.actor_id('mallory')}#main-key")
+    assert stored == public_pem(peer.keys["mallory"])
+    stale = await peer.post("mallory", f"{a.base_url}/inbox",
+                            {**update, "id": f"{peer.base}/updates/2"}, key=old_key)
+    assert stale.status_code == 401
+    assert await a.pool.fetchval("SELECT count(*) FROM inbox_activities WHERE activity_uri = $1",
+                                 f"{peer.base}/updates/2") == 0
