@@ -58,8 +58,12 @@ def in_process_worker(instance: Instance) -> Worker:
 async def run_worker(settings: Settings) -> None:
     instance = Instance(settings)
     await instance.start(workers=False)
+    worker = make_worker(instance, handle_signals=True)
     try:
-        await make_worker(instance, handle_signals=True).async_run()
+        await worker.async_run()
+    except asyncio.CancelledError:
+        # SIGTERM/SIGINT: arq cancelled its jobs (their rows stay due) and its main task.
+        pass
     finally:
         await instance.stop()
 

@@ -119,7 +119,7 @@ class RunningInstance:
 
 async def _start(settings: Settings, sock: socket.socket) -> RunningInstance:
     instance = Instance(settings)
-    await instance.start(workers=True)
+    await instance.start()
     app = create_app(instance=instance)
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
@@ -156,11 +156,10 @@ async def make_instance(postgres_url: str, redis_url: str, tmp_path: Path
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        settings = Settings(
-            domain=f"127.0.0.1:{port}", https=False, data_dir=tmp_path / name,
-            database_url=_with_database(postgres_url, db_name), redis_url=redis_url,
-            allow_private_fetch=True, run_workers=True, **overrides)
-        running = await _start(settings, sock)
+        options = {"domain": f"127.0.0.1:{port}", "https": False, "data_dir": tmp_path / name,
+                   "database_url": _with_database(postgres_url, db_name), "redis_url": redis_url,
+                   "allow_private_fetch": True, "run_workers": True, **overrides}
+        running = await _start(Settings(**options), sock)
         started.append(running)
         return running
 

@@ -1,0 +1,49 @@
+"""Migrations: ordered, recorded, each in one transaction, idempotent."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from server import db
+
+
+async def _tables(conn) -> set[str]:
+    rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {r["tablename"] for r in rows}
+
+
+async def test_migrations_apply_once(database):
+    conn = await asyncpg.connect(database)
+    try:
+        first = await db.migrate(conn)
+        assert first == [p.name for p in db.migration_files()]
+        assert await db.migrate(conn) == []
+        recorded = [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations ORDER BY name")]
+        assert recorded == first
+        assert {"users", "actors", "posts", "deliveries", "inbox_activities"} <= await _tables(conn)
+    finally:
+        await conn.close()
+
+
+async def test_a_failing_migration_leaves_nothing(database, tmp_path):
+    (tmp_path / "0001_good.sql").write_text("CREATE TABLE good (id int);")
+    (tmp_path / "0002_bad.sql").write_text("CREATE TABLE half (id int); SELECT no_such_function();")
+    conn = await asyncpg.connect(database)
+    try:
+        with pytest.raises(asyncpg.PostgresError):
+            await db.migrate(conn, tmp_path)
+        assert {"good"} <= await _tables(conn) and "half" not in await _tables(conn)
+        assert [r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")] == [
+            "0001_good.sql"]
+        (tmp_path / "0002_bad.sql").write_text("CREATE TABLE half (id int);")
+        assert await db.migrate(conn, tmp_path) == ["0002_bad.sql"]
+    finally:
+        await conn.close()
+
+
+def test_duplicate_numbers_are_refused(tmp_path):
+    (tmp_path / "0001_a.sql").write_text("")
+    (tmp_path / "0001_b.sql").write_text("")
+    with pytest.raises(RuntimeError, match="share a number"):
+        db.migration_files(tmp_path)
