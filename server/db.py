@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -18,14 +19,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_LOCK = 7_341_205_118
 
 
-def start_embedded_postgres(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL in `data_dir/postgres` and return its URL."""
+def start_embedded_postgres(data_dir: Path) -> Any:
+    """Start (or join) the embedded PostgreSQL in `data_dir/postgres`; `.get_uri()` gives its
+    URL and `.cleanup()` stops it when no other process of ours still uses it."""
     import pgserver
 
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    return server.get_uri()
+    return pgserver.get_server(pgdata, cleanup_mode="stop")
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

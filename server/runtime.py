@@ -47,15 +47,17 @@ class Instance:
     redis: ArqRedis | None = None
     fed: Federation | None = None
     media: LocalMediaStore | None = None
+    _embedded_postgres: Any = None
     _embedded_redis: Any = None
     _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _workers: list[Any] = field(default_factory=list)
 
-    @property
-    def database_url(self) -> str:
+    def _database_url(self) -> str:
         if self.settings.database_url:
             return self.settings.database_url
-        return db.start_embedded_postgres(self.settings.data_dir)
+        if self._embedded_postgres is None:
+            self._embedded_postgres = db.start_embedded_postgres(self.settings.data_dir)
+        return self._embedded_postgres.get_uri()
 
     def _redis_settings(self) -> RedisSettings:
         if self.settings.redis_url:
@@ -71,7 +73,7 @@ class Instance:
     async def start(self, *, workers: bool | None = None) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        url = await asyncio.to_thread(lambda: self.database_url)
+        url = await asyncio.to_thread(self._database_url)
         conn = await asyncpg.connect(url)
         try:
             await db.migrate(conn)
@@ -116,3 +118,7 @@ class Instance:
         if self._embedded_redis is not None:
             self._embedded_redis.shutdown()
             self._embedded_redis = None
+        # Explicitly: uvicorn re-raises SIGTERM after its shutdown, so atexit hooks never run.
+        if self._embedded_postgres is not None:
+            await asyncio.to_thread(self._embedded_postgres.cleanup)
+            self._embedded_postgres = None

@@ -41,7 +41,7 @@ def postgres_url(tmp_root: Path) -> str:
         return os.environ["DATABASE_URL"]
     from server.db import start_embedded_postgres
 
-    return start_embedded_postgres(tmp_root / "embedded")
+    return start_embedded_postgres(tmp_root / "embedded").get_uri()
 
 
 @pytest.fixture(scope="session")

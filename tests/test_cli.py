@@ -87,3 +87,5 @@ def test_embedded_default_serves_a_whole_instance(tmp_path):
         server.terminate()
         server.wait(timeout=60)
     assert (tmp_path / "data" / "postgres").is_dir()
+    # The embedded PostgreSQL stops with the server (uvicorn skips atexit hooks on SIGTERM).
+    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()

@@ -7,12 +7,9 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.conftest import eventually
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="a worker process needs REDIS_URL")
 async def test_worker_process_delivers_what_was_queued(make_instance, peer):
     a = await make_instance(run_workers=False)
     await a.signup("alice")
