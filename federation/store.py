@@ -489,3 +489,69 @@ async def remember_signature_scheme(conn: Conn, host: str, scheme: str) -> None:
         "INSERT INTO peers (host, signature_scheme) VALUES ($1, $2)"
         " ON CONFLICT (host) DO UPDATE SET signature_scheme = EXCLUDED.signature_scheme",
         host, scheme)
+
+
+# --- cameos --------------------------------------------------------------------------------
+
+async def insert_cameo(conn: Conn, fields: dict[str, Any]) -> int:
+    columns = list(fields)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return await conn.fetchval(
+        f"INSERT INTO cameos ({', '.join(columns)}) VALUES ({params}) RETURNING id",
+        *fields.values())
+
+
+async def next_cameo_id(conn: Conn) -> int:
+    return await conn.fetchval("SELECT nextval('cameos_id_seq')")
+
+
+async def update_cameo(conn: Conn, cameo_id: int, fields: dict[str, Any]) -> None:
+    sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
+    await conn.execute(f"UPDATE cameos SET {sets}, updated_at = now() WHERE id = $1",
+                       cameo_id, *fields.values())
+
+
+async def cameo_by_id(conn: Conn, cameo_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM cameos WHERE id = $1", cameo_id)
+
+
+async def cameo_by_uri(conn: Conn, uri: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM cameos WHERE uri = $1", uri)
+
+
+async def cameos_of(conn: Conn, actor_id: int) -> list[Record]:
+    return await conn.fetch("SELECT * FROM cameos WHERE actor_id = $1 AND deleted_at IS NULL"
+                            " ORDER BY id", actor_id)
+
+
+async def delete_cameo(conn: Conn, cameo_id: int) -> list[str]:
+    """Mark a cameo deleted and forget its references; returns their storage keys."""
+    await conn.execute("UPDATE cameos SET deleted_at = now(), paused = true WHERE id = $1", cameo_id)
+    rows = await conn.fetch("DELETE FROM cameo_references WHERE cameo_id = $1 RETURNING storage_key",
+                            cameo_id)
+    await conn.execute("DELETE FROM cameo_approved_actors WHERE cameo_id = $1", cameo_id)
+    return [r["storage_key"] for r in rows]
+
+
+async def insert_cameo_reference(conn: Conn, cameo_id: int, position: int, storage_key: str,
+                                 media_type: str, width: int, height: int) -> None:
+    await conn.execute(
+        "INSERT INTO cameo_references (cameo_id, position, storage_key, media_type, width, height)"
+        " VALUES ($1, $2, $3, $4, $5, $6)", cameo_id, position, storage_key, media_type, width, height)
+
+
+async def cameo_references(conn: Conn, cameo_id: int) -> list[Record]:
+    return await conn.fetch("SELECT * FROM cameo_references WHERE cameo_id = $1 ORDER BY position",
+                            cameo_id)
+
+
+async def replace_cameo_approved(conn: Conn, cameo_id: int, actor_ids: list[int]) -> None:
+    await conn.execute("DELETE FROM cameo_approved_actors WHERE cameo_id = $1", cameo_id)
+    await conn.executemany("INSERT INTO cameo_approved_actors (cameo_id, actor_id) VALUES ($1, $2)"
+                           " ON CONFLICT DO NOTHING", [(cameo_id, a) for a in actor_ids])
+
+
+async def cameo_approved(conn: Conn, cameo_id: int) -> list[Record]:
+    return await conn.fetch(
+        "SELECT a.* FROM cameo_approved_actors c JOIN actors a ON a.id = c.actor_id"
+        " WHERE c.cameo_id = $1 ORDER BY a.id", cameo_id)

@@ -7,10 +7,7 @@ JSON `{"error": ...}` body.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import asyncpg
 from starlette.exceptions import HTTPException
@@ -26,7 +23,7 @@ from federation.html import parse_mentions, text_to_html
 
 from . import accounts, entities, store
 from .http import bool_param, current_user, error, fed, int_param, pool, read_params
-from .media import MediaError, format_bytes, inspect_upload, new_key
+from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .runtime import VERSION
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -478,7 +475,7 @@ async def upload_media(request: Request) -> Response:
     description = str(form.get("description") or "")[:1500]
     focus = _focus(str(form.get("focus") or ""))
     tmp_dir = instance.settings.data_dir / "tmp"
-    tmp = await asyncio.to_thread(_spool, upload.file, tmp_dir)
+    tmp = await asyncio.to_thread(spool_upload, upload.file, tmp_dir)
     try:
         try:
             info = await inspect_upload(tmp, max_bytes=limit)
@@ -500,14 +497,6 @@ async def upload_media(request: Request) -> Response:
     })
     media = await fstore.media_by_id(pool(request), media_id)
     return JSONResponse(entities.media_attachment(fed(request), media))
-
-
-def _spool(source: BinaryIO, directory: Path) -> Path:
-    """Copy an upload to a file of its own (off the event loop: it may be 99 MB)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=directory, delete=False) as handle:
-        shutil.copyfileobj(source, handle, 1024 * 1024)
-    return Path(handle.name)
 
 
 def _focus(raw: str) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import activitypub, api, pages, store, wellknown
+from . import activitypub, api, cameos, pages, store, wellknown
 from .config import Settings
 from .http import error
 from .media import media_response
@@ -28,7 +28,7 @@ async def serve_media(request: Request) -> Response:
     row = await store.media_by_storage_key(instance.pool, key)
     if row is None:
         return error(404, "no such file")
-    if row["post_deleted_at"] is not None:
+    if row["deleted"]:
         return error(410, "this media was deleted")
     try:
         path = instance.media.path(key)
@@ -36,8 +36,7 @@ async def serve_media(request: Request) -> Response:
         return error(404, "no such file")
     if not path.is_file():
         return error(404, "no such file")
-    media_type = row["media_type"] if key == row["storage_key"] else "image/jpeg"
-    return media_response(request, path, media_type)
+    return media_response(request, path, row["media_type"])
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -61,7 +60,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
                 await instance.stop()
 
     app = Starlette(
-        routes=[*wellknown.routes, *activitypub.routes, *api.routes, *pages.routes,
+        routes=[*wellknown.routes, *activitypub.routes, *api.routes, *cameos.routes, *pages.routes,
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

@@ -447,6 +447,34 @@ async def inspect_upload(path: Path, *, max_bytes: int) -> MediaInfo:
     return await asyncio.to_thread(_inspect, path, max_bytes)
 
 
+def spool_upload(source: BinaryIO, directory: Path) -> Path:
+    """Copy an upload to a file of its own, for inspection (blocking: run it in a thread)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=directory, delete=False) as handle:
+        shutil.copyfileobj(source, handle, 1024 * 1024)
+    return Path(handle.name)
+
+
+def _clean_image(path: Path, media_type: str) -> bytes:
+    with Image.open(path, formats=[_PILLOW_FORMATS[media_type]]) as opened:
+        # Turn the pixels as EXIF says first: the EXIF block itself is dropped below.
+        image = ImageOps.exif_transpose(opened)
+        if media_type == "image/jpeg" and image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        buffer = io.BytesIO()
+        # Saving without `exif`/`pnginfo` writes none of the original metadata (GPS included).
+        image.save(buffer, _PILLOW_FORMATS[media_type], quality=92)
+        return buffer.getvalue()
+
+
+async def clean_image(path: Path, media_type: str) -> bytes:
+    """An inspected image re-encoded without its metadata (EXIF, GPS, XMP, text chunks)."""
+    try:
+        return await asyncio.to_thread(_clean_image, path, media_type)
+    except (OSError, ValueError) as exc:
+        raise MediaError("image could not be decoded") from exc
+
+
 # --- serving -----------------------------------------------------------------------------------
 
 

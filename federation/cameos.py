@@ -1,0 +1,55 @@
+"""The public `Cameo` object (PROTOCOL.md "Cameos and consent").
+
+Its `interactionPolicy.canRemix` is a hint for clients; consent itself is the owner's signed
+RemixAuthorization. The reference images a model needs are never part of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from policy.consent import Approval, CameoRules, Permission, interaction_policy
+
+from .context import Federation
+from .objects import iso
+from .vocab import AS_CONTEXT, PUBLIC
+
+CAMEO_CONTEXT = [AS_CONTEXT, {
+    "lk": "https://likeness.social/ns#",
+    "gts": "https://gotosocial.org/ns#",
+    "Cameo": "lk:Cameo",
+    "canRemix": {"@id": "lk:canRemix", "@type": "@id"},
+    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+}]
+
+
+def rules_of(cameo: asyncpg.Record, approved: list[str], *, public_figure: bool) -> CameoRules:
+    return CameoRules(Permission(cameo["permission"]), Approval(cameo["approval"]),
+                      approved=frozenset(approved), owner_is_public_figure=public_figure,
+                      active=not cameo["paused"] and cameo["deleted_at"] is None)
+
+
+def cameo_document(fed: Federation, cameo: asyncpg.Record, owner: asyncpg.Record,
+                   approved: list[str]) -> dict[str, Any]:
+    rules = rules_of(cameo, approved, public_figure=owner["public_figure"])
+    doc: dict[str, Any] = {
+        "@context": CAMEO_CONTEXT,
+        "id": cameo["uri"],
+        "type": "Cameo",
+        "attributedTo": owner["uri"],
+        "name": cameo["name"],
+        "summary": cameo["instructions"],
+        "published": iso(cameo["created_at"]),
+        "updated": iso(cameo["updated_at"]),
+        "interactionPolicy": interaction_policy(
+            rules, owner=owner["uri"], followers=owner["followers_url"],
+            mutuals=f"{owner['uri']}/mutuals", public=PUBLIC),
+    }
+    if cameo["preview_key"]:
+        doc["icon"] = {"type": "Image", "mediaType": cameo["preview_media_type"],
+                       "url": f"{fed.base_url}/media/{cameo['preview_key']}"}
+    return doc

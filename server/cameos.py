@@ -1,0 +1,259 @@
+"""Cameos over HTTP: the owner's API (create, edit, pause, delete) and the public Cameo object.
+
+Reference images are validated by their bytes, re-encoded without metadata and never served
+under /media/; the preview image is the only public picture of a cameo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from federation import store as fstore
+from federation.cameos import cameo_document, rules_of
+from federation.objects import iso
+from federation.vocab import AS_CONTEXT
+from policy.consent import (
+    Approval,
+    CameoRules,
+    ConsentRuleError,
+    Permission,
+    check_rules,
+    default_rules,
+)
+
+from . import entities
+from .http import ActivityResponse, current_user, error, fed, pool, read_params
+from .media import MediaError, clean_image, format_bytes, inspect_upload, new_key, spool_upload
+
+MAX_REFERENCES = 5
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_NAME = 100
+MAX_INSTRUCTIONS = 1000
+
+
+async def _cameo_json(request: Request, cameo: asyncpg.Record) -> dict[str, Any]:
+    approved = await fstore.cameo_approved(pool(request), cameo["id"])
+    references = await fstore.cameo_references(pool(request), cameo["id"])
+    return {
+        "id": str(cameo["id"]),
+        "uri": cameo["uri"],
+        "name": cameo["name"],
+        "instructions": cameo["instructions"],
+        "permission": cameo["permission"],
+        "approval": cameo["approval"],
+        "paused": cameo["paused"],
+        "preview_url": f"{fed(request).base_url}/media/{cameo['preview_key']}",
+        "references": len(references),
+        "approved_accounts": [entities.account(fed(request), a) for a in approved],
+        "created_at": iso(cameo["created_at"]),
+        "updated_at": iso(cameo["updated_at"]),
+    }
+
+
+def _text(params: dict[str, Any], name: str, limit: int, *, required: bool) -> str | None:
+    value = params.get(name)
+    if value is None:
+        if required:
+            raise HTTPException(422, f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise HTTPException(422, f"{name} must be text")
+    value = value.strip()
+    if required and not value:
+        raise HTTPException(422, f"{name} must not be empty")
+    if len(value) > limit or any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise HTTPException(422, f"{name} must be at most {limit} printable characters")
+    return value
+
+
+def _choice(params: dict[str, Any], name: str, kind: type[Permission] | type[Approval]) -> Any:
+    value = params.get(name)
+    if value is None:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise HTTPException(422, f"{name} must be one of {', '.join(k.value for k in kind)}") from None
+
+
+async def _image(request: Request, upload: Any, what: str) -> tuple[bytes, str, int, int]:
+    """A checked image from a multipart part, re-encoded without metadata."""
+    if not isinstance(upload, UploadFile):
+        raise HTTPException(422, f"{what} must be an image file")
+    instance = request.app.state.instance
+    tmp = await asyncio.to_thread(spool_upload, upload.file, instance.settings.data_dir / "tmp")
+    try:
+        try:
+            info = await inspect_upload(tmp, max_bytes=MAX_IMAGE_BYTES)
+            if info.kind != "image":
+                raise MediaError("not a JPEG, PNG or WebP image")
+            data = await clean_image(tmp, info.media_type)
+        except MediaError as exc:
+            raise HTTPException(422, f"{what}: {exc}") from None
+    finally:
+        await asyncio.to_thread(tmp.unlink, missing_ok=True)
+    return data, info.extension, info.width, info.height
+
+
+async def create_cameo(request: Request) -> Response:
+    user = await current_user(request)
+    declared = request.headers.get("content-length")
+    limit = (MAX_REFERENCES + 1) * MAX_IMAGE_BYTES + 64 * 1024
+    if declared and declared.isdigit() and int(declared) > limit:
+        return error(413, f"send at most {MAX_REFERENCES + 1} images of {format_bytes(MAX_IMAGE_BYTES)}")
+    # One spare file, so that six references get our message rather than the parser's.
+    form = await request.form(max_files=MAX_REFERENCES + 2, max_fields=20)
+    params = {k: form.get(k) for k in ("name", "instructions", "permission", "approval")}
+    name = _text(params, "name", MAX_NAME, required=True)
+    instructions = _text(params, "instructions", MAX_INSTRUCTIONS, required=False) or ""
+    owner = await fstore.actor_by_id(pool(request), user["actor_id"])
+    rules = default_rules(public_figure=owner["public_figure"])
+    permission = _choice(params, "permission", Permission) or rules.permission
+    approval = _choice(params, "approval", Approval) or rules.approval
+    try:
+        check_rules(CameoRules(permission, approval, owner_is_public_figure=owner["public_figure"]))
+    except ConsentRuleError as exc:
+        return error(422, str(exc))
+    uploads = form.getlist("references") + form.getlist("references[]")
+    if not 1 <= len(uploads) <= MAX_REFERENCES:
+        return error(422, f"send 1 to {MAX_REFERENCES} reference images as 'references'")
+    if form.get("preview") is None:
+        return error(422, "send a public preview image as 'preview'")
+    references = [await _image(request, u, f"reference {n + 1}") for n, u in enumerate(uploads)]
+    preview = await _image(request, form.get("preview"), "preview")
+    media = request.app.state.instance.media
+    stored: list[str] = []
+    try:
+        keys = []
+        for data, extension, _, _ in [*references, preview]:
+            key = new_key("cameos", extension)
+            await media.put_bytes(key, data)
+            stored.append(key)
+            keys.append(key)
+        async with pool(request).acquire() as conn, conn.transaction():
+            cameo_id = await fstore.next_cameo_id(conn)
+            await fstore.insert_cameo(conn, {
+                "id": cameo_id, "uri": f"{owner['uri']}/cameos/{cameo_id}", "actor_id": owner["id"],
+                "local": True, "name": name, "instructions": instructions,
+                "permission": permission.value, "approval": approval.value,
+                "preview_key": keys[-1], "preview_media_type": _media_type(preview[1]),
+            })
+            pairs = zip(references, keys[:-1], strict=True)
+            for position, ((_, extension, width, height), key) in enumerate(pairs):
+                await fstore.insert_cameo_reference(conn, cameo_id, position, key,
+                                                    _media_type(extension), width, height)
+    except BaseException:
+        for key in stored:
+            await media.delete(key)
+        raise
+    cameo = await fstore.cameo_by_id(pool(request), cameo_id)
+    return JSONResponse(await _cameo_json(request, cameo), status_code=201)
+
+
+def _media_type(extension: str) -> str:
+    return {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}[extension]
+
+
+async def _own_cameo(request: Request) -> tuple[asyncpg.Record, asyncpg.Record]:
+    user = await current_user(request)
+    raw = request.path_params["cameo_id"]
+    cameo = await fstore.cameo_by_id(pool(request), int(raw)) if raw.isdigit() else None
+    if cameo is None or cameo["actor_id"] != user["actor_id"] or cameo["deleted_at"] is not None:
+        raise HTTPException(404, "no such cameo")
+    return user, cameo
+
+
+async def list_cameos(request: Request) -> Response:
+    user = await current_user(request)
+    cameos = await fstore.cameos_of(pool(request), user["actor_id"])
+    return JSONResponse([await _cameo_json(request, c) for c in cameos])
+
+
+async def get_cameo(request: Request) -> Response:
+    _, cameo = await _own_cameo(request)
+    return JSONResponse(await _cameo_json(request, cameo))
+
+
+async def update_cameo(request: Request) -> Response:
+    user, cameo = await _own_cameo(request)
+    params = await read_params(request)
+    owner = await fstore.actor_by_id(pool(request), user["actor_id"])
+    changes: dict[str, Any] = {}
+    for name, limit, column in (("name", MAX_NAME, "name"),
+                                ("instructions", MAX_INSTRUCTIONS, "instructions")):
+        value = _text(params, name, limit, required=name == "name" and name in params)
+        if value is not None:
+            changes[column] = value
+    permission = _choice(params, "permission", Permission) or Permission(cameo["permission"])
+    approval = _choice(params, "approval", Approval) or Approval(cameo["approval"])
+    changes.update(permission=permission.value, approval=approval.value)
+    if "paused" in params:
+        if not isinstance(params["paused"], bool) and params["paused"] not in ("true", "false"):
+            return error(422, "paused must be true or false")
+        changes["paused"] = params["paused"] in (True, "true")
+    approved_ids = params.get("approved_account_ids")
+    approved_rows = None  # None leaves the list as it is
+    if approved_ids is not None:
+        if not isinstance(approved_ids, list) or len(approved_ids) > 500 \
+                or not all(str(a).isdigit() for a in approved_ids):
+            return error(422, "approved_account_ids must be a list of account ids")
+        approved_rows = [await fstore.actor_by_id(pool(request), int(a)) for a in approved_ids]
+        if any(r is None for r in approved_rows):
+            return error(422, "an approved account id is unknown")
+    elif permission is not Permission.APPROVED:
+        approved_rows = []  # the list only means something at the "people I approve" level
+    approved_uris = [a["uri"] for a in approved_rows] if approved_rows is not None else [
+        a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
+    try:
+        check_rules(rules_of({**dict(cameo), **changes}, approved_uris,
+                             public_figure=owner["public_figure"]))
+    except ConsentRuleError as exc:
+        return error(422, str(exc))
+    async with pool(request).acquire() as conn, conn.transaction():
+        await fstore.update_cameo(conn, cameo["id"], changes)
+        if approved_rows is not None:
+            await fstore.replace_cameo_approved(conn, cameo["id"], [a["id"] for a in approved_rows])
+    cameo = await fstore.cameo_by_id(pool(request), cameo["id"])
+    return JSONResponse(await _cameo_json(request, cameo))
+
+
+async def delete_cameo(request: Request) -> Response:
+    _, cameo = await _own_cameo(request)
+    async with pool(request).acquire() as conn, conn.transaction():
+        keys = await fstore.delete_cameo(conn, cameo["id"])
+    media = request.app.state.instance.media
+    for key in keys:
+        await media.delete(key)
+    return JSONResponse({})
+
+
+async def cameo_object(request: Request) -> Response:
+    """The public Cameo, or a Tombstone once deleted."""
+    owner = await fstore.local_actor(pool(request), request.path_params["username"])
+    raw = request.path_params["cameo_id"]
+    cameo = await fstore.cameo_by_id(pool(request), int(raw)) if owner and raw.isdigit() else None
+    if cameo is None or cameo["actor_id"] != owner["id"]:
+        return error(404, "no such cameo")
+    if cameo["deleted_at"] is not None:
+        return ActivityResponse({"@context": AS_CONTEXT, "id": cameo["uri"], "type": "Tombstone",
+                                 "formerType": "Cameo"}, status_code=410)
+    approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
+    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved))
+
+
+routes = [
+    Route("/api/v1/cameos", create_cameo, methods=["POST"]),
+    Route("/api/v1/cameos", list_cameos),
+    Route("/api/v1/cameos/{cameo_id}", get_cameo),
+    Route("/api/v1/cameos/{cameo_id}", update_cameo, methods=["PATCH"]),
+    Route("/api/v1/cameos/{cameo_id}", delete_cameo, methods=["DELETE"]),
+    Route("/users/{username}/cameos/{cameo_id}", cameo_object),
+]
