@@ -367,6 +367,12 @@ async def insert_inbox_activity(conn: Conn, activity_uri: str, type: str, signer
         activity_uri, type, signer_uri, body)
 
 
+async def inbox_activity_body(conn: Conn, activity_uri: str) -> dict[str, Any] | None:
+    """An activity's JSON as it was received, for checks that must read the signed bytes."""
+    return await conn.fetchval("SELECT body FROM inbox_activities WHERE activity_uri = $1",
+                               activity_uri)
+
+
 async def claim_inbox_activity(conn: Conn, row_id: int) -> Record | None:
     return await conn.fetchrow(
         "UPDATE inbox_activities SET attempts = attempts + 1 WHERE id = $1 AND state = 'pending'"
@@ -555,3 +561,93 @@ async def cameo_approved(conn: Conn, cameo_id: int) -> list[Record]:
     return await conn.fetch(
         "SELECT a.* FROM cameo_approved_actors c JOIN actors a ON a.id = c.actor_id"
         " WHERE c.cameo_id = $1 ORDER BY a.id", cameo_id)
+
+
+# --- remix consent: the requester's side -----------------------------------------------------
+
+async def insert_remix(conn: Conn, post_id: int, post_uri: str, actor_id: int, prompt: str,
+                       digest: str) -> int:
+    return await conn.fetchval(
+        "INSERT INTO remixes (post_id, post_uri, actor_id, prompt, prompt_digest)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id", post_id, post_uri, actor_id, prompt, digest)
+
+
+async def insert_remix_cameo(conn: Conn, remix_id: int, cameo_uri: str, owner_uri: str,
+                             request_uri: str | None, state: str) -> None:
+    await conn.execute(
+        "INSERT INTO remix_cameos (remix_id, cameo_uri, owner_uri, request_uri, state)"
+        " VALUES ($1, $2, $3, $4, $5)", remix_id, cameo_uri, owner_uri, request_uri, state)
+
+
+async def remix(conn: Conn, remix_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM remixes WHERE id = $1", remix_id)
+
+
+async def remix_cameos(conn: Conn, remix_id: int) -> list[Record]:
+    return await conn.fetch("SELECT * FROM remix_cameos WHERE remix_id = $1 ORDER BY cameo_uri",
+                            remix_id)
+
+
+async def remix_cameo_by_request(conn: Conn, request_uri: str) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT c.*, r.post_uri, r.actor_id, r.prompt_digest FROM remix_cameos c"
+        " JOIN remixes r ON r.id = c.remix_id WHERE c.request_uri = $1", request_uri)
+
+
+async def answer_remix_cameo(conn: Conn, remix_id: int, cameo_uri: str, state: str,
+                             authorization_uri: str | None = None,
+                             authorization_document: dict[str, Any] | None = None) -> None:
+    await conn.execute(
+        "UPDATE remix_cameos SET state = $3, authorization_uri = $4, authorization_document = $5,"
+        " answered_at = now() WHERE remix_id = $1 AND cameo_uri = $2",
+        remix_id, cameo_uri, state, authorization_uri, authorization_document)
+
+
+async def settle_remix(conn: Conn, remix_id: int) -> str:
+    """The remix's state from its cameos': rejected if any is, authorized once all approved."""
+    return await conn.fetchval(
+        "UPDATE remixes r SET updated_at = now(), state = CASE"
+        " WHEN EXISTS (SELECT 1 FROM remix_cameos c WHERE c.remix_id = r.id"
+        "   AND c.state IN ('rejected', 'revoked')) THEN 'rejected'"
+        " WHEN NOT EXISTS (SELECT 1 FROM remix_cameos c WHERE c.remix_id = r.id"
+        "   AND c.state <> 'approved') THEN 'authorized' ELSE 'pending' END"
+        " WHERE r.id = $1 AND r.state IN ('pending', 'authorized') RETURNING state", remix_id)
+
+
+# --- remix consent: the owner's side --------------------------------------------------------
+
+async def insert_remix_request(conn: Conn, fields: dict[str, Any]) -> int | None:
+    """Record a request; None when its id was seen before (a replay)."""
+    columns = list(fields)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return await conn.fetchval(
+        f"INSERT INTO remix_requests ({', '.join(columns)}) VALUES ({params})"
+        " ON CONFLICT (uri) DO NOTHING RETURNING id", *fields.values())
+
+
+async def remix_request(conn: Conn, request_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM remix_requests WHERE id = $1", request_id)
+
+
+async def decide_remix_request(conn: Conn, request_id: int, state: str, reason: str,
+                               authorization_uri: str | None = None,
+                               authorization_document: dict[str, Any] | None = None) -> bool:
+    """Answer a pending request once; False if it was answered already."""
+    status = await conn.execute(
+        "UPDATE remix_requests SET state = $2, reason = $3, authorization_uri = $4,"
+        " authorization_document = $5, decided_at = now() WHERE id = $1 AND state = 'pending'",
+        request_id, state, reason, authorization_uri, authorization_document)
+    return status.endswith(" 1")
+
+
+async def remix_requests_of_owner(conn: Conn, actor_id: int) -> list[Record]:
+    return await conn.fetch(
+        "SELECT r.*, c.name AS cameo_name, c.uri AS cameo_uri FROM remix_requests r"
+        " JOIN cameos c ON c.id = r.cameo_id WHERE c.actor_id = $1 ORDER BY r.id DESC LIMIT 500",
+        actor_id)
+
+
+async def authorization_by_uri(conn: Conn, uri: str) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT r.*, c.actor_id AS owner_id FROM remix_requests r JOIN cameos c ON c.id = r.cameo_id"
+        " WHERE r.authorization_uri = $1", uri)

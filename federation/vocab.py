@@ -15,7 +15,7 @@ LIKENESS_NS = "https://likeness.social/ns#"
 
 ACTIVITY_TYPES = frozenset({
     "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce",
-    "Block", "Flag", "Move", "Add", "Remove",
+    "Block", "Flag", "Move", "Add", "Remove", "RemixRequest",
 })
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 POST_TYPES = frozenset({"Note", "Video", "Article", "Page"})
@@ -36,6 +36,10 @@ EXTENSION_TERMS = {
     "Label": "lk:Label",
     "aiGenerated": "lk:aiGenerated",
     "cameos": "lk:cameos",
+    "RemixRequest": "lk:RemixRequest",
+    "RemixAuthorization": "lk:RemixAuthorization",
+    "prompt": "lk:prompt",
+    "promptDigest": "lk:promptDigest",
     "remixOf": {"@id": "lk:remixOf", "@type": "@id"},
 }
 

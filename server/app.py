@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import activitypub, api, cameos, pages, store, wellknown
+from . import activitypub, api, cameos, pages, remixes, store, wellknown
 from .config import Settings
 from .http import error
 from .media import media_response
@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
                 await instance.stop()
 
     app = Starlette(
-        routes=[*wellknown.routes, *activitypub.routes, *api.routes, *cameos.routes, *pages.routes,
+        routes=[*wellknown.routes, *activitypub.routes, *api.routes, *cameos.routes,
+                *remixes.routes, *pages.routes,
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

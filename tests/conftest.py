@@ -121,7 +121,9 @@ async def _start(settings: Settings, sock: socket.socket) -> RunningInstance:
     instance = Instance(settings)
     await instance.start()
     app = create_app(instance=instance)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+    # A request stuck at shutdown must not hang the suite.
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False,
+                            timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(200):

@@ -123,7 +123,8 @@ async def start_peer() -> FakePeer:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     peer = FakePeer(f"http://127.0.0.1:{sock.getsockname()[1]}")
-    peer.server = uvicorn.Server(uvicorn.Config(peer.app(), log_level="warning", lifespan="off"))
+    peer.server = uvicorn.Server(uvicorn.Config(peer.app(), log_level="warning",
+                                                lifespan="off", timeout_graceful_shutdown=5))
     peer.task = asyncio.create_task(peer.server.serve(sockets=[sock]))
     while not peer.server.started:
         await asyncio.sleep(0.01)

@@ -81,7 +81,8 @@ async def bovine_peer() -> AsyncIterator[BovinePeer]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     peer = BovinePeer(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(peer.app(), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(peer.app(), log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=5))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     await eventually(lambda: asyncio.sleep(0, server.started))
     yield peer

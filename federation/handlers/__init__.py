@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..context import Federation
-from . import accept, announce, block, create, delete, follow, like, reject, undo, update
+from . import accept, announce, block, create, delete, follow, like, reject, remix_request, undo, update
 
 Handler = Callable[[Federation, dict[str, Any]], Awaitable[None]]
 
@@ -19,6 +19,7 @@ HANDLERS: dict[str, Handler] = {
     "Follow": follow.handle,
     "Like": like.handle,
     "Reject": reject.handle,
+    "RemixRequest": remix_request.handle,
     "Undo": undo.handle,
     "Update": update.handle,
 }

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import store
+from .. import remix, store
 from ..context import Federation
 from ..errors import Ignore
 from .common import follow_answered
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
+    # An answer to a RemixRequest is read from the JSON as received: it may carry a signed
+    # authorization, which is checked on exactly those bytes.
+    raw = await store.inbox_activity_body(fed.pool, activity["id"]) or activity
+    if await remix.receive_answer(fed, raw):
+        return
     row = await follow_answered(fed, activity)
     if row is None:
         raise Ignore("Reject of no Follow we sent to this actor")

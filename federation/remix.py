@@ -1,0 +1,251 @@
+"""The remix consent flow, PROTOCOL.md steps 1 to 3.
+
+The requester's instance (B) creates a remix whose post id is final and asks each cameo owner
+with a `RemixRequest`; the owner's instance (A) decides by the owner's rules (or asks the owner)
+and answers `Accept` with a signed `RemixAuthorization`, or `Reject`. B keeps an authorization
+only after checking it as any third instance would. When both sides are this instance, the same
+functions run without the network.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from policy.consent import Decision, Requester, decide_remix
+
+from . import actors, consent, delivery, fetch, keys, objects, signing, store
+from .cameos import rules_of
+from .context import Federation
+from .errors import Ignore
+from .jsonld import ref
+from .vocab import OBJECT_CONTEXT
+
+Record = asyncpg.Record
+
+MAX_PROMPT_CHARS = 2000
+MAX_CAMEOS = 4
+AUTHORIZATION_LIFETIME = timedelta(days=30)
+
+
+class RemixError(ValueError):
+    """A remix that cannot be asked for as given (a clear 4xx for the client)."""
+
+
+def check_prompt(prompt: Any) -> str:
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise RemixError("a remix needs a prompt")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise RemixError(f"the prompt is longer than {MAX_PROMPT_CHARS} characters")
+    if any(ord(c) < 32 and c not in "\n\t" for c in prompt):
+        raise RemixError("the prompt contains control characters")
+    return prompt
+
+
+async def _cameo_owner(fed: Federation, cameo_uri: str) -> Record:
+    """The owner of a cameo, local or fetched from the cameo's own origin."""
+    local = await store.cameo_by_uri(fed.pool, cameo_uri)
+    if local is not None and local["local"]:
+        if local["deleted_at"] is not None:
+            raise RemixError("that cameo was deleted")
+        return await store.actor_by_id(fed.pool, local["actor_id"])
+    if fed.is_local(cameo_uri):
+        raise RemixError("no such cameo")
+    try:
+        fetched = await fetch.fetch_document(fed.client, cameo_uri,
+                                             sign=await signing.instance_signer(fed),
+                                             max_bytes=fed.max_document_bytes)
+    except fetch.FetchError as exc:
+        raise RemixError(f"the cameo could not be fetched: {exc}") from None
+    doc = fetched.document
+    owner = doc.get("attributedTo")
+    if doc.get("type") != "Cameo" or not isinstance(owner, str) or not fetch.same_origin(owner, cameo_uri):
+        raise RemixError("that is not a cameo")
+    try:
+        return await actors.actor(fed, owner)
+    except (fetch.FetchError, actors.ActorError) as exc:
+        raise RemixError(f"the cameo's owner could not be fetched: {exc}") from None
+
+
+async def request_remix(fed: Federation, requester: Record, prompt: str,
+                        cameo_uris: list[str]) -> int:
+    """Create a remix of `cameo_uris` and ask every owner but the requester for consent."""
+    check_prompt(prompt)
+    if not 1 <= len(set(cameo_uris)) == len(cameo_uris) <= MAX_CAMEOS:
+        raise RemixError(f"name 1 to {MAX_CAMEOS} different cameos")
+    owners = [await _cameo_owner(fed, uri) for uri in cameo_uris]
+    digest = consent.prompt_digest(prompt)
+    local_requests: list[dict[str, Any]] = []
+    async with fed.pool.acquire() as conn, conn.transaction():
+        post_id = await store.next_post_id(conn)
+        post_uri = f"{requester['uri']}/statuses/{post_id}"
+        remix_id = await store.insert_remix(conn, post_id, post_uri, requester["id"], prompt, digest)
+        deliveries: list[int] = []
+        for cameo_uri, owner in zip(cameo_uris, owners, strict=True):
+            if owner["id"] == requester["id"]:
+                await store.insert_remix_cameo(conn, remix_id, cameo_uri, owner["uri"], None,
+                                               "approved")
+                continue
+            request_uri = f"{requester['uri']}#remix-requests/{secrets.token_hex(12)}"
+            activity = {
+                "@context": OBJECT_CONTEXT, "id": request_uri, "type": "RemixRequest",
+                "actor": requester["uri"], "to": [owner["uri"]], "object": cameo_uri,
+                "instrument": {"id": post_uri, "type": "Note", "attributedTo": requester["uri"],
+                               "prompt": prompt, "promptDigest": digest},
+            }
+            await store.insert_remix_cameo(conn, remix_id, cameo_uri, owner["uri"], request_uri,
+                                           "pending")
+            if owner["local"]:
+                local_requests.append(activity)
+            else:
+                deliveries += await delivery.queue_activity(conn, requester["id"], activity,
+                                                            [owner["inbox"]], public=False)
+        await store.settle_remix(conn, remix_id)
+    await delivery.start(fed, deliveries)
+    for activity in local_requests:
+        await receive_request(fed, activity)
+    return remix_id
+
+
+async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
+    """A: record a RemixRequest for a local cameo and answer it by the owner's rules."""
+    cameo = await store.cameo_by_uri(fed.pool, ref(activity.get("object")) or "")
+    if cameo is None or not cameo["local"]:
+        raise Ignore("RemixRequest for a cameo that is not ours")
+    instrument = activity.get("instrument")
+    if not isinstance(instrument, dict):
+        raise Ignore("RemixRequest without the pending post")
+    post_uri, requester_uri = ref(instrument), activity["actor"]
+    if not isinstance(post_uri, str) or not post_uri.startswith(("https://", "http://")) \
+            or not fetch.same_origin(post_uri, requester_uri):
+        raise Ignore("the pending post is not on the requester's server")
+    if ref(instrument.get("attributedTo")) != requester_uri:
+        raise Ignore("the pending post is not the requester's")
+    digest, prompt = instrument.get("promptDigest"), instrument.get("prompt")
+    if not isinstance(digest, str) or not digest.startswith("sha256-"):
+        raise Ignore("the pending post has no promptDigest")
+    if isinstance(prompt, str) and consent.prompt_digest(prompt) != digest:
+        raise Ignore("the prompt does not match its digest")
+    requester = await actors.actor(fed, requester_uri)
+    owner = await store.actor_by_id(fed.pool, cameo["actor_id"])
+    verdict = decide_remix(await _rules(fed, cameo, owner), await _relationship(fed, owner, requester))
+    async with fed.pool.acquire() as conn, conn.transaction():
+        request_id = await store.insert_remix_request(conn, {
+            "uri": activity["id"], "cameo_id": cameo["id"], "requester_id": requester["id"],
+            "post_uri": post_uri, "prompt": prompt if isinstance(prompt, str) else "",
+            "prompt_digest": digest})
+        if request_id is None:
+            return  # a replayed request: answered already, or waiting for the owner
+        if verdict.decision is Decision.ASK:
+            await store.insert_notification(conn, owner["user_id"], "remix_request", requester["id"])
+    if verdict.decision is not Decision.ASK:
+        await answer(fed, request_id, approve=verdict.decision is Decision.APPROVE,
+                     reason=verdict.reason)
+
+
+async def _rules(fed: Federation, cameo: Record, owner: Record) -> Any:
+    approved = [a["uri"] for a in await store.cameo_approved(fed.pool, cameo["id"])]
+    return rules_of(cameo, approved, public_figure=owner["public_figure"])
+
+
+async def _relationship(fed: Federation, owner: Record, requester: Record) -> Requester:
+    follows = await store.follow(fed.pool, requester["id"], owner["id"])
+    followed = await store.follow(fed.pool, owner["id"], requester["id"])
+    return Requester(
+        actor=requester["uri"], is_owner=requester["id"] == owner["id"],
+        follows_owner=bool(follows and follows["accepted"]),
+        followed_by_owner=bool(followed and followed["accepted"]),
+        blocked=await store.is_blocked_either_way(fed.pool, owner["id"], requester["id"]),
+        suspended=requester["suspended"])
+
+
+async def answer(fed: Federation, request_id: int, *, approve: bool, reason: str) -> None:
+    """A: Accept (with a signed authorization) or Reject a request, once."""
+    request = await store.remix_request(fed.pool, request_id)
+    cameo = await store.cameo_by_id(fed.pool, request["cameo_id"])
+    owner = await store.actor_by_id(fed.pool, cameo["actor_id"])
+    requester = await store.actor_by_id(fed.pool, request["requester_id"])
+    document = None
+    if approve:
+        owner_keys = await signing.signing_keys(fed, owner["id"])
+        published = objects.now()
+        document = consent.authorization(
+            id=f"{owner['uri']}/remix_authorizations/{request_id}", owner=owner["uri"],
+            post=request["post_uri"], cameo=cameo["uri"], grantee=requester["uri"],
+            digest=request["prompt_digest"], published=published,
+            end_time=published + AUTHORIZATION_LIFETIME, private_key=owner_keys.ed25519,
+            key_id=owner_keys.ed25519_key_id)
+    kind = "Accept" if approve else "Reject"
+    activity = objects.wrap(kind, owner["uri"], {
+        "id": request["uri"], "type": "RemixRequest", "actor": requester["uri"],
+        "object": cameo["uri"], "instrument": request["post_uri"]},
+        activity_id=f"{owner['uri']}#remix-answers/{request_id}", to=[requester["uri"]])
+    if document is not None:
+        activity["result"] = document
+    async with fed.pool.acquire() as conn, conn.transaction():
+        if not await store.decide_remix_request(
+                conn, request_id, "approved" if approve else "rejected", reason,
+                document["id"] if document else None, document):
+            raise RemixError("this request was answered already")
+        ids = [] if requester["local"] else await delivery.queue_activity(
+            conn, owner["id"], activity, [requester["inbox"]], public=False)
+    await delivery.start(fed, ids)
+    if requester["local"]:
+        await receive_answer(fed, activity)
+
+
+async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
+    """B: take an Accept or Reject of a request we sent; False if it answers none of ours.
+
+    `activity` is the JSON as received: the authorization inside is checked on those bytes.
+    """
+    row = await store.remix_cameo_by_request(fed.pool, ref(activity.get("object")) or "")
+    if row is None:
+        return False
+    if ref(activity.get("actor")) != row["owner_uri"]:
+        raise Ignore("an answer from someone else than the cameo's owner")
+    if row["state"] != "pending":
+        return True  # a duplicate answer
+    requester = await store.actor_by_id(fed.pool, row["actor_id"])
+    if activity.get("type") == "Accept":
+        document = activity.get("result")
+        use = consent.RemixUse(post=row["post_uri"], author=requester["uri"],
+                               cameo=row["cameo_uri"], owner=row["owner_uri"],
+                               digest=row["prompt_digest"])
+        try:
+            owner_keys = await _assertion_keys(fed, row["owner_uri"], document)
+            consent.check_authorization(document, use, owner_keys)
+        except consent.ConsentError as exc:
+            raise Ignore(f"the authorization does not hold: {exc}") from None
+        state, auth_uri = "approved", document["id"]
+    else:
+        state, auth_uri, document = "rejected", None, None
+    async with fed.pool.acquire() as conn, conn.transaction():
+        await store.answer_remix_cameo(conn, row["remix_id"], row["cameo_uri"], state, auth_uri,
+                                       document)
+        settled = await store.settle_remix(conn, row["remix_id"])
+        owner = await store.actor_by_uri(conn, row["owner_uri"])
+        if settled in ("authorized", "rejected"):
+            await store.insert_notification(conn, requester["user_id"], f"remix_{settled}",
+                                            owner["id"] if owner else None)
+    return True
+
+
+async def _assertion_keys(fed: Federation, owner_uri: str, document: Any) -> dict[str, Any]:
+    """The owner's Ed25519 keys as its actor document lists them; fetched once more when the
+    proof names a key we do not know (a rotation)."""
+    method = document.get("proof", {}).get("verificationMethod") if isinstance(document, dict) \
+        else None
+    for attempt in range(2):
+        found = {k["key_id"]: keys.decode_multikey(k["public_pem"])
+                 for k in await store.public_keys_of(fed.pool, owner_uri) if k["kind"] == "ed25519"}
+        if method in found or fed.is_local(owner_uri) or attempt == 1:
+            return found
+        try:
+            await actors.fetch_actor(fed, owner_uri)
+        except (fetch.FetchError, actors.ActorError):
+            return found
+    return found

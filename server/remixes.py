@@ -1,0 +1,111 @@
+"""Remix consent over HTTP: the requester's remixes, the owner's requests, and the signed
+authorizations served at their ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from federation import remix
+from federation import store as fstore
+from federation.objects import iso
+
+from . import entities
+from .http import ActivityResponse, current_user, error, fed, pool, read_params
+
+
+async def _remix_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
+    cameos = await fstore.remix_cameos(pool(request), row["id"])
+    return {
+        "id": str(row["id"]), "state": row["state"], "post_uri": row["post_uri"],
+        "prompt": row["prompt"], "created_at": iso(row["created_at"]),
+        "cameos": [{"cameo": c["cameo_uri"], "owner": c["owner_uri"], "state": c["state"],
+                    "authorization": c["authorization_uri"]} for c in cameos],
+    }
+
+
+async def create_remix(request: Request) -> Response:
+    user = await current_user(request)
+    params = await read_params(request)
+    cameos = params.get("cameos")
+    if not isinstance(cameos, list) or not all(isinstance(c, str) for c in cameos):
+        return error(422, "cameos must be a list of cameo ids (URLs)")
+    requester = await fstore.actor_by_id(pool(request), user["actor_id"])
+    try:
+        remix_id = await remix.request_remix(fed(request), requester, params.get("prompt"), cameos)
+    except remix.RemixError as exc:
+        return error(422, str(exc))
+    row = await fstore.remix(pool(request), remix_id)
+    return JSONResponse(await _remix_json(request, row), status_code=201)
+
+
+async def get_remix(request: Request) -> Response:
+    user = await current_user(request)
+    raw = request.path_params["remix_id"]
+    row = await fstore.remix(pool(request), int(raw)) if raw.isdigit() else None
+    if row is None or row["actor_id"] != user["actor_id"]:
+        return error(404, "no such remix")
+    return JSONResponse(await _remix_json(request, row))
+
+
+async def list_requests(request: Request) -> Response:
+    """Every request for every cameo of the signed-in owner, answered or not."""
+    user = await current_user(request)
+    rows = await fstore.remix_requests_of_owner(pool(request), user["actor_id"])
+    requesters = {r["requester_id"]: await fstore.actor_by_id(pool(request), r["requester_id"])
+                  for r in rows}
+    return JSONResponse([{
+        "id": str(r["id"]), "state": r["state"], "reason": r["reason"],
+        "cameo": {"id": str(r["cameo_id"]), "uri": r["cameo_uri"], "name": r["cameo_name"]},
+        "account": entities.account(fed(request), requesters[r["requester_id"]]),
+        "post_uri": r["post_uri"], "prompt": r["prompt"], "authorization": r["authorization_uri"],
+        "created_at": iso(r["created_at"]),
+        "decided_at": iso(r["decided_at"]) if r["decided_at"] else None,
+    } for r in rows])
+
+
+async def decide_request(request: Request) -> Response:
+    user = await current_user(request)
+    action = request.path_params["action"]
+    if action not in ("approve", "reject"):
+        return error(404, "unknown action")
+    raw = request.path_params["request_id"]
+    row = await fstore.remix_request(pool(request), int(raw)) if raw.isdigit() else None
+    cameo = await fstore.cameo_by_id(pool(request), row["cameo_id"]) if row else None
+    if cameo is None or cameo["actor_id"] != user["actor_id"]:
+        return error(404, "no such request")
+    if row["state"] != "pending":
+        return error(409, f"this request was {row['state']} already")
+    try:
+        await remix.answer(fed(request), row["id"], approve=action == "approve",
+                           reason="approved by the owner" if action == "approve"
+                           else "declined by the owner")
+    except remix.RemixError as exc:
+        return error(409, str(exc))
+    return JSONResponse({"id": str(row["id"]),
+                         "state": "approved" if action == "approve" else "rejected"})
+
+
+async def authorization_object(request: Request) -> Response:
+    """A signed RemixAuthorization at its id: live while granted, 404 otherwise."""
+    owner = await fstore.local_actor(pool(request), request.path_params["username"])
+    uri = f"{fed(request).base_url}{request.url.path}"
+    row = await fstore.authorization_by_uri(pool(request), uri) if owner else None
+    if row is None or row["owner_id"] != owner["id"] or row["state"] != "approved":
+        raise HTTPException(404, "no such authorization")
+    return ActivityResponse(row["authorization_document"],
+                            headers={"Cache-Control": "public, max-age=30"})
+
+
+routes = [
+    Route("/api/v1/remixes", create_remix, methods=["POST"]),
+    Route("/api/v1/remixes/{remix_id}", get_remix),
+    Route("/api/v1/remix_requests", list_requests),
+    Route("/api/v1/remix_requests/{request_id}/{action}", decide_request, methods=["POST"]),
+    Route("/users/{username}/remix_authorizations/{request_id:int}", authorization_object),
+]

@@ -1,0 +1,145 @@
+"""Remix consent across two instances (PROTOCOL.md steps 1-3): automatic and manual approval,
+rejection, refusals, and the signed authorization served at its id and checked by B."""
+
+from __future__ import annotations
+
+from federation import consent
+from tests.conftest import eventually
+from tests.test_cameos import _form
+
+AP = "application/activity+json"
+
+
+async def _cameo(instance, user, **fields):
+    response = await instance.api(user, "POST", "/api/v1/cameos", **_form(**fields))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def _remix(instance, user, cameos, prompt="dancing in the rain"):
+    return await instance.api(user, "POST", "/api/v1/remixes", json={"prompt": prompt, "cameos": cameos})
+
+
+async def _state(instance, user, remix_id):
+    return (await instance.api(user, "GET", f"/api/v1/remixes/{remix_id}")).json()
+
+
+async def _two(make_instance):
+    a = await make_instance("a")
+    b = await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
+    return a, b
+
+
+async def test_automatic_approval_across_instances(make_instance):
+    a, b = await _two(make_instance)
+    cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
+    response = await _remix(b, "bob", [cameo["uri"]])
+    assert response.status_code == 201, response.text
+    remix = response.json()
+    assert remix["state"] == "pending" and remix["post_uri"].startswith(f"{b.base_url}/users/bob/")
+
+    async def authorized():
+        state = await _state(b, "bob", remix["id"])
+        return state if state["state"] == "authorized" else None
+
+    done = await eventually(authorized)
+    auth_uri = done["cameos"][0]["authorization"]
+    assert auth_uri.startswith(f"{a.base_url}/users/alice/remix_authorizations/")
+    # The authorization is live at its id on A, byte-for-byte what B stored.
+    async with a.client() as client:
+        served = await client.get(auth_uri, headers={"Accept": AP})
+    assert served.status_code == 200 and served.headers["content-type"].startswith(AP)
+    stored = await b.pool.fetchval("SELECT authorization_document FROM remix_cameos")
+    assert served.json() == stored
+    assert stored["grantee"] == f"{b.base_url}/users/bob"
+    assert stored["promptDigest"] == consent.prompt_digest("dancing in the rain")
+    assert stored["proof"]["verificationMethod"] == f"{a.base_url}/users/alice#ed25519-key"
+    # A lists the use for the owner; B tells bob.
+    uses = (await a.api("alice", "GET", "/api/v1/remix_requests")).json()
+    assert [(u["state"], u["post_uri"]) for u in uses] == [("approved", remix["post_uri"])]
+    kinds = [n["type"] for n in (await b.api("bob", "GET", "/api/v1/notifications")).json()]
+    assert "remix_authorized" in kinds
+
+
+async def test_manual_approval_and_rejection(make_instance):
+    a, b = await _two(make_instance)
+    cameo = await _cameo(a, "alice", permission="everyone", approval="manual")
+    first = (await _remix(b, "bob", [cameo["uri"]], "one")).json()
+    second = (await _remix(b, "bob", [cameo["uri"]], "two")).json()
+
+    async def both_waiting():
+        uses = (await a.api("alice", "GET", "/api/v1/remix_requests")).json()
+        return uses if len(uses) == 2 and all(u["state"] == "pending" for u in uses) else None
+
+    uses = await eventually(both_waiting)
+    notes = (await a.api("alice", "GET", "/api/v1/notifications")).json()
+    assert [n["type"] for n in notes].count("remix_request") == 2
+    by_prompt = {u["prompt"]: u["id"] for u in uses}
+    for prompt, action in (("one", "approve"), ("two", "reject")):
+        path = f"/api/v1/remix_requests/{by_prompt[prompt]}/{action}"
+        assert (await a.api("alice", "POST", path)).status_code == 200
+    await a.signup("carol")
+    assert (await a.api("carol", "POST", f"/api/v1/remix_requests/{by_prompt['one']}/reject")
+            ).status_code == 404  # only the cameo's owner answers
+    again = await a.api("alice", "POST", f"/api/v1/remix_requests/{by_prompt['one']}/reject")
+    assert again.status_code == 409  # answered already
+
+    async def settled():
+        states = [(await _state(b, "bob", r["id"]))["state"] for r in (first, second)]
+        return states if states == ["authorized", "rejected"] else None
+
+    await eventually(settled)
+
+
+async def test_refusals(make_instance):
+    a, b = await _two(make_instance)
+    private = await _cameo(a, "alice")  # only me
+    paused = await _cameo(a, "alice", permission="everyone")
+    await a.api("alice", "PATCH", f"/api/v1/cameos/{paused['id']}", json={"paused": True})
+    for cameo in (private, paused):
+        remix = (await _remix(b, "bob", [cameo["uri"]])).json()
+
+        async def rejected(remix_id=remix["id"]):
+            return (await _state(b, "bob", remix_id))["state"] == "rejected"
+
+        await eventually(rejected)
+    reasons = {u["reason"] for u in (await a.api("alice", "GET", "/api/v1/remix_requests")).json()}
+    assert reasons == {"this cameo is limited to its owner", "this cameo is paused or deleted"}
+    for body, words in [
+        ({"prompt": "", "cameos": [private["uri"]]}, "prompt"),
+        ({"prompt": "x" * 2001, "cameos": [private["uri"]]}, "longer"),
+        ({"prompt": "a\x00b", "cameos": [private["uri"]]}, "control"),
+        ({"prompt": "ok", "cameos": []}, "1 to 4"),
+        ({"prompt": "ok", "cameos": [private["uri"]] * 2}, "different"),
+        ({"prompt": "ok", "cameos": "nope"}, "list"),
+        ({"prompt": "ok", "cameos": [f"{a.base_url}/users/alice/cameos/999"]}, "fetched"),
+        ({"prompt": "ok", "cameos": [f"{a.base_url}/users/alice"]}, "not a cameo"),
+    ]:
+        response = await b.api("bob", "POST", "/api/v1/remixes", json=body)
+        assert response.status_code == 422, (body, response.text)
+        assert words in response.json()["error"]
+    # Refused authorizations are not served.
+    async with a.client() as client:
+        assert (await client.get(f"{a.base_url}/users/alice/remix_authorizations/1",
+                                 headers={"Accept": AP})).status_code == 404
+
+
+async def test_own_cameo_needs_no_request(make_instance):
+    a = await make_instance("a")
+    await a.signup("alice")
+    cameo = await _cameo(a, "alice")
+    remix = (await _remix(a, "alice", [cameo["uri"]])).json()
+    assert remix["state"] == "authorized" and remix["cameos"][0]["authorization"] is None
+    assert (await a.api("alice", "GET", "/api/v1/remix_requests")).json() == []
+
+
+async def test_same_instance_remix(make_instance):
+    a = await make_instance("a")
+    await a.signup("alice")
+    await a.signup("bob")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
+    remix = (await _remix(a, "bob", [cameo["uri"]])).json()
+    assert remix["state"] == "authorized"
+    assert remix["cameos"][0]["authorization"].startswith(f"{a.base_url}/users/alice/")
