@@ -134,6 +134,19 @@ async def _verify(fed: Federation, info: httpsig.SignatureInfo, method: str, url
     return found[0]
 
 
+async def signed_fetcher(fed: Federation, method: str, url: str, headers: Any) -> str | None:
+    """The actor behind a validly signed GET, or None: signed fetches are logged, not required."""
+    try:
+        info = httpsig.parse_signature(method, url, headers)
+        found = await actors.key_for_verification(fed, info.key_id)
+        if found is None:
+            return None
+        httpsig.verify_signature(info, method, url, headers, None, found[1])
+    except (httpsig.SignatureError, ValueError):
+        return None
+    return found[0]
+
+
 async def process(fed: Federation, row_id: int) -> str:
     """Handle one stored activity; returns the state it ends in."""
     row = await store.claim_inbox_activity(fed.pool, row_id)

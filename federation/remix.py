@@ -17,12 +17,12 @@ import asyncpg
 
 from policy.consent import Decision, Requester, decide_remix
 
-from . import actors, consent, delivery, fetch, keys, objects, signing, store
+from . import actors, consent, delivery, fetch, keys, objects, proofs, signing, store
 from .cameos import rules_of
 from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
-from .vocab import OBJECT_CONTEXT
+from .vocab import OBJECT_CONTEXT, PUBLIC
 
 Record = asyncpg.Record
 
@@ -249,3 +249,54 @@ async def _assertion_keys(fed: Federation, owner_uri: str, document: Any) -> dic
         except (fetch.FetchError, actors.ActorError):
             return found
     return found
+
+
+async def revoke(fed: Federation, request_id: int) -> None:
+    """A: withdraw a granted authorization. Its id answers 410 from now on, and a Delete with the
+    owner's proof goes to the requester, to every instance that fetched it, and to the owner's
+    followers' instances."""
+    request = await store.remix_request(fed.pool, request_id)
+    cameo = await store.cameo_by_id(fed.pool, request["cameo_id"])
+    owner = await store.actor_by_id(fed.pool, cameo["actor_id"])
+    requester = await store.actor_by_id(fed.pool, request["requester_id"])
+    owner_keys = await signing.signing_keys(fed, owner["id"])
+    auth_uri = request["authorization_uri"]
+    delete = proofs.sign({
+        "@context": consent.AUTHORIZATION_CONTEXT, "id": f"{auth_uri}#delete", "type": "Delete",
+        "actor": owner["uri"], "to": [PUBLIC],
+        "object": {"id": auth_uri, "type": "RemixAuthorization"},
+    }, owner_keys.ed25519, owner_keys.ed25519_key_id)
+    async with fed.pool.acquire() as conn, conn.transaction():
+        if not await store.revoke_remix_request(conn, request_id):
+            raise RemixError("only an approved use can be revoked")
+        inboxes = [] if requester["local"] else [requester["shared_inbox"] or requester["inbox"]]
+        inboxes += await store.authorization_fetchers(conn, request_id)
+        inboxes += await store.follower_inboxes(conn, owner["id"])
+        ids = await delivery.queue_activity(conn, owner["id"], delete, inboxes, public=True)
+    await delivery.start(fed, ids)
+    if requester["local"]:
+        await receive_revocation(fed, delete)
+
+
+async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
+    """B: a Delete of an authorization one of our remixes holds; False if it names none.
+
+    Accepted only from the owner who granted it: the inbox has already tied the HTTP signature
+    to the activity's actor.
+    """
+    row = await store.remix_cameo_by_authorization(fed.pool, ref(activity.get("object")) or "")
+    if row is None:
+        return False
+    if ref(activity.get("actor")) != row["owner_uri"]:
+        raise Ignore("a revocation from someone else than the cameo's owner")
+    if row["state"] == "revoked":
+        return True
+    async with fed.pool.acquire() as conn, conn.transaction():
+        await store.answer_remix_cameo(conn, row["remix_id"], row["cameo_uri"], "revoked",
+                                       row["authorization_uri"], row["authorization_document"])
+        await store.settle_remix(conn, row["remix_id"])
+        requester = await store.actor_by_id(conn, row["actor_id"])
+        owner = await store.actor_by_uri(conn, row["owner_uri"])
+        await store.insert_notification(conn, requester["user_id"], "remix_revoked",
+                                        owner["id"] if owner else None)
+    return True

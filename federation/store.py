@@ -604,14 +604,18 @@ async def answer_remix_cameo(conn: Conn, remix_id: int, cameo_uri: str, state: s
 
 
 async def settle_remix(conn: Conn, remix_id: int) -> str:
-    """The remix's state from its cameos': rejected if any is, authorized once all approved."""
+    """The remix's state from its cameos': revoked or rejected if any is, authorized once all
+    are approved."""
     return await conn.fetchval(
         "UPDATE remixes r SET updated_at = now(), state = CASE"
         " WHEN EXISTS (SELECT 1 FROM remix_cameos c WHERE c.remix_id = r.id"
-        "   AND c.state IN ('rejected', 'revoked')) THEN 'rejected'"
+        "   AND c.state = 'revoked') THEN 'revoked'"
+        " WHEN EXISTS (SELECT 1 FROM remix_cameos c WHERE c.remix_id = r.id"
+        "   AND c.state = 'rejected') THEN 'rejected'"
         " WHEN NOT EXISTS (SELECT 1 FROM remix_cameos c WHERE c.remix_id = r.id"
         "   AND c.state <> 'approved') THEN 'authorized' ELSE 'pending' END"
-        " WHERE r.id = $1 AND r.state IN ('pending', 'authorized') RETURNING state", remix_id)
+        " WHERE r.id = $1 AND r.state IN ('pending', 'authorized', 'published') RETURNING state",
+        remix_id)
 
 
 # --- remix consent: the owner's side --------------------------------------------------------
@@ -651,3 +655,28 @@ async def authorization_by_uri(conn: Conn, uri: str) -> Record | None:
     return await conn.fetchrow(
         "SELECT r.*, c.actor_id AS owner_id FROM remix_requests r JOIN cameos c ON c.id = r.cameo_id"
         " WHERE r.authorization_uri = $1", uri)
+
+
+async def remix_cameo_by_authorization(conn: Conn, authorization_uri: str) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT c.*, r.actor_id, r.post_uri FROM remix_cameos c JOIN remixes r ON r.id = c.remix_id"
+        " WHERE c.authorization_uri = $1", authorization_uri)
+
+
+async def revoke_remix_request(conn: Conn, request_id: int) -> bool:
+    status = await conn.execute(
+        "UPDATE remix_requests SET state = 'revoked', revoked_at = now()"
+        " WHERE id = $1 AND state = 'approved'", request_id)
+    return status.endswith(" 1")
+
+
+async def record_authorization_fetch(conn: Conn, request_id: int, inbox: str) -> None:
+    await conn.execute(
+        "INSERT INTO authorization_fetches (request_id, inbox) VALUES ($1, $2)"
+        " ON CONFLICT (request_id, inbox) DO UPDATE SET fetched_at = now()", request_id, inbox)
+
+
+async def authorization_fetchers(conn: Conn, request_id: int) -> list[str]:
+    rows = await conn.fetch("SELECT inbox FROM authorization_fetches WHERE request_id = $1",
+                            request_id)
+    return [r["inbox"] for r in rows]

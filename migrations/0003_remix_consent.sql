@@ -42,9 +42,18 @@ CREATE TABLE remix_requests (
     state text NOT NULL DEFAULT 'pending'
         CHECK (state IN ('pending', 'approved', 'rejected', 'revoked')),
     reason text,
+    revoked_at timestamptz,
     authorization_uri text UNIQUE,
     authorization_document jsonb,
     created_at timestamptz NOT NULL DEFAULT now(),
     decided_at timestamptz
 );
 CREATE INDEX remix_requests_cameo ON remix_requests (cameo_id, id DESC);
+
+-- Instances that fetched an authorization (signed GETs): a revoke is sent to each of them.
+CREATE TABLE authorization_fetches (
+    request_id bigint NOT NULL REFERENCES remix_requests (id) ON DELETE CASCADE,
+    inbox text NOT NULL,
+    fetched_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (request_id, inbox)
+);

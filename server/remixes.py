@@ -11,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import remix
+from federation import inbox, remix
 from federation import store as fstore
 from federation.objects import iso
+from federation.vocab import AS_CONTEXT
 
 from . import entities
 from .http import ActivityResponse, current_user, error, fed, pool, read_params
@@ -72,13 +73,19 @@ async def list_requests(request: Request) -> Response:
 async def decide_request(request: Request) -> Response:
     user = await current_user(request)
     action = request.path_params["action"]
-    if action not in ("approve", "reject"):
+    if action not in ("approve", "reject", "revoke"):
         return error(404, "unknown action")
     raw = request.path_params["request_id"]
     row = await fstore.remix_request(pool(request), int(raw)) if raw.isdigit() else None
     cameo = await fstore.cameo_by_id(pool(request), row["cameo_id"]) if row else None
     if cameo is None or cameo["actor_id"] != user["actor_id"]:
         return error(404, "no such request")
+    if action == "revoke":
+        try:
+            await remix.revoke(fed(request), row["id"])
+        except remix.RemixError as exc:
+            return error(409, str(exc))
+        return JSONResponse({"id": str(row["id"]), "state": "revoked"})
     if row["state"] != "pending":
         return error(409, f"this request was {row['state']} already")
     try:
@@ -92,14 +99,26 @@ async def decide_request(request: Request) -> Response:
 
 
 async def authorization_object(request: Request) -> Response:
-    """A signed RemixAuthorization at its id: live while granted, 404 otherwise."""
+    """A signed RemixAuthorization at its id: 200 while granted, 410 once revoked.
+
+    A signed fetch is logged, so that a revoke reaches every instance that holds a copy."""
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
     uri = f"{fed(request).base_url}{request.url.path}"
     row = await fstore.authorization_by_uri(pool(request), uri) if owner else None
-    if row is None or row["owner_id"] != owner["id"] or row["state"] != "approved":
+    if row is None or row["owner_id"] != owner["id"] or row["state"] not in ("approved", "revoked"):
         raise HTTPException(404, "no such authorization")
+    if row["state"] == "revoked":
+        return ActivityResponse({"@context": AS_CONTEXT, "id": uri, "type": "Tombstone",
+                                 "formerType": "RemixAuthorization",
+                                 "deleted": iso(row["revoked_at"])}, status_code=410)
+    fetcher = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
+    if fetcher is not None and not fed(request).is_local(fetcher):
+        actor = await fstore.actor_by_uri(pool(request), fetcher)
+        if actor is not None:
+            await fstore.record_authorization_fetch(pool(request), row["id"],
+                                                    actor["shared_inbox"] or actor["inbox"])
     return ActivityResponse(row["authorization_document"],
-                            headers={"Cache-Control": "public, max-age=30"})
+                            headers={"Cache-Control": "public, max-age=30", "Vary": "Signature"})
 
 
 routes = [

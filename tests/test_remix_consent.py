@@ -3,7 +3,7 @@ rejection, refusals, and the signed authorization served at its id and checked b
 
 from __future__ import annotations
 
-from federation import consent
+from federation import consent, fetch, keys, proofs, signing
 from tests.conftest import eventually
 from tests.test_cameos import _form
 
@@ -143,3 +143,55 @@ async def test_same_instance_remix(make_instance):
     remix = (await _remix(a, "bob", [cameo["uri"]])).json()
     assert remix["state"] == "authorized"
     assert remix["cameos"][0]["authorization"].startswith(f"{a.base_url}/users/alice/")
+
+
+async def test_revocation_reaches_the_requester_and_every_fetcher(make_instance, peer):
+    a, b = await _two(make_instance)
+    c = await make_instance("c")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
+    remix = (await _remix(b, "bob", [cameo["uri"]])).json()
+
+    async def authorization():
+        state = await _state(b, "bob", remix["id"])
+        return state["cameos"][0]["authorization"] if state["state"] == "authorized" else None
+
+    auth_uri = await eventually(authorization)
+    # C fetches it with a signed GET (as it will to verify a post): A remembers C.
+    fetched = await fetch.fetch_document(c.instance.fed.client, auth_uri,
+                                         sign=await signing.instance_signer(c.instance.fed))
+    assert fetched.document["id"] == auth_uri
+    assert await a.pool.fetchval("SELECT inbox FROM authorization_fetches") == f"{c.base_url}/inbox"
+
+    # Someone else's server cannot revoke it: the Delete is refused at A's door... and at B's.
+    peer.add_actor("mallory")
+    forged = {"id": f"{peer.base}/deletes/1", "type": "Delete", "actor": peer.actor_id("mallory"),
+              "object": {"id": auth_uri, "type": "RemixAuthorization"}}
+    assert (await peer.post("mallory", f"{b.base_url}/inbox", forged)).status_code == 403
+
+    request_id = (await a.api("alice", "GET", "/api/v1/remix_requests")).json()[0]["id"]
+    assert (await b.api("bob", "POST", f"/api/v1/remix_requests/{request_id}/revoke")).status_code == 404
+    response = await a.api("alice", "POST", f"/api/v1/remix_requests/{request_id}/revoke")
+    assert response.status_code == 200, response.text
+    again = await a.api("alice", "POST", f"/api/v1/remix_requests/{request_id}/revoke")
+    assert again.status_code == 409
+
+    async with a.client() as client:
+        gone = await client.get(auth_uri, headers={"Accept": AP})
+    assert gone.status_code == 410 and gone.json()["formerType"] == "RemixAuthorization"
+
+    async def revoked_on_b():
+        return (await _state(b, "bob", remix["id"]))["state"] == "revoked"
+
+    await eventually(revoked_on_b)
+    kinds = [n["type"] for n in (await b.api("bob", "GET", "/api/v1/notifications")).json()]
+    assert "remix_revoked" in kinds
+
+    async def reached_c():
+        return await c.pool.fetchval("SELECT body FROM inbox_activities WHERE type = 'Delete'")
+
+    delete = await eventually(reached_c)
+    assert delete["object"]["id"] == auth_uri and delete["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    # The Delete proves itself: anyone holding alice's Multikey can check it, forwarded or not.
+    multikey = await a.pool.fetchval("SELECT public_pem FROM public_keys WHERE key_id = $1",
+                                     f"{a.base_url}/users/alice#ed25519-key")
+    proofs.verify(delete, keys.decode_multikey(multikey))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import store
+from .. import remix, store
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
+    if await remix.receive_revocation(fed, activity):
+        return
     uri = ref(activity.get("object"))
     actor = await store.actor_by_uri(fed.pool, activity["actor"])
     if actor is None:
