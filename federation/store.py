@@ -680,3 +680,11 @@ async def authorization_fetchers(conn: Conn, request_id: int) -> list[str]:
     rows = await conn.fetch("SELECT inbox FROM authorization_fetches WHERE request_id = $1",
                             request_id)
     return [r["inbox"] for r in rows]
+
+
+async def holds_live_authorization(conn: Conn, cameo_id: int, actor_uri: str) -> bool:
+    """Whether `actor_uri` was granted this cameo and the grant is neither revoked nor expired."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM remix_requests r JOIN actors a ON a.id = r.requester_id"
+        " WHERE r.cameo_id = $1 AND a.uri = $2 AND r.state = 'approved'"
+        " AND (r.authorization_document->>'endTime')::timestamptz > now())", cameo_id, actor_uri)

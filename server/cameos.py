@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from federation import inbox
 from federation import store as fstore
 from federation.cameos import cameo_document, rules_of
 from federation.objects import iso
@@ -31,7 +32,15 @@ from policy.consent import (
 
 from . import entities
 from .http import ActivityResponse, current_user, error, fed, pool, read_params
-from .media import MediaError, clean_image, format_bytes, inspect_upload, new_key, spool_upload
+from .media import (
+    MediaError,
+    clean_image,
+    format_bytes,
+    inspect_upload,
+    media_response,
+    new_key,
+    spool_upload,
+)
 
 MAX_REFERENCES = 5
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -249,6 +258,28 @@ async def cameo_object(request: Request) -> Response:
     return ActivityResponse(cameo_document(fed(request), cameo, owner, approved))
 
 
+async def cameo_reference(request: Request) -> Response:
+    """A reference image, only to a signed fetch by an actor holding a live authorization."""
+    owner = await fstore.local_actor(pool(request), request.path_params["username"])
+    raw = request.path_params["cameo_id"]
+    cameo = await fstore.cameo_by_id(pool(request), int(raw)) if owner and raw.isdigit() else None
+    if cameo is None or cameo["actor_id"] != owner["id"] or cameo["deleted_at"] is not None:
+        return error(404, "no such cameo")
+    signer = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
+    if signer is None or not await fstore.holds_live_authorization(pool(request), cameo["id"], signer):
+        return error(403, "reference images are only for a signed fetch by a live authorization")
+    position = request.path_params["position"]
+    references = await fstore.cameo_references(pool(request), cameo["id"])
+    if not position < len(references):
+        return error(404, "no such reference image")
+    reference = references[position]
+    path = request.app.state.instance.media.path(reference["storage_key"])
+    response = media_response(request, path, reference["media_type"])
+    # Never kept by a cache: a revoke must stop the next fetch.
+    response.headers["cache-control"] = "private, no-store"
+    return response
+
+
 routes = [
     Route("/api/v1/cameos", create_cameo, methods=["POST"]),
     Route("/api/v1/cameos", list_cameos),
@@ -256,4 +287,5 @@ routes = [
     Route("/api/v1/cameos/{cameo_id}", update_cameo, methods=["PATCH"]),
     Route("/api/v1/cameos/{cameo_id}", delete_cameo, methods=["DELETE"]),
     Route("/users/{username}/cameos/{cameo_id}", cameo_object),
+    Route("/users/{username}/cameos/{cameo_id}/references/{position:int}", cameo_reference),
 ]

@@ -195,3 +195,36 @@ async def test_revocation_reaches_the_requester_and_every_fetcher(make_instance,
     multikey = await a.pool.fetchval("SELECT public_pem FROM public_keys WHERE key_id = $1",
                                      f"{a.base_url}/users/alice#ed25519-key")
     proofs.verify(delete, keys.decode_multikey(multikey))
+
+
+async def test_reference_images_only_for_a_live_authorization(make_instance):
+    a, b = await _two(make_instance)
+    c = await make_instance("c")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
+    remix = (await _remix(b, "bob", [cameo["uri"]])).json()
+
+    async def authorized():
+        return (await _state(b, "bob", remix["id"]))["state"] == "authorized"
+
+    await eventually(authorized)
+    reference = f"{cameo['uri']}/references/0"
+    bob = await b.pool.fetchval("SELECT id FROM actors WHERE username = 'bob' AND local")
+    bob_signer = (await signing.signing_keys(b.instance.fed, bob)).signer()
+
+    async def fetch_as(signer, client):
+        headers = {"Accept": "image/*"}
+        if signer is not None:
+            headers.update(signer("GET", reference, headers, None))
+        return await client.get(reference, headers=headers)
+
+    client = b.instance.fed.client  # the instance's own client, kept open by the instance
+    granted = await fetch_as(bob_signer, client)
+    assert granted.status_code == 200 and granted.headers["content-type"] == "image/jpeg"
+    assert granted.headers["cache-control"] == "private, no-store"
+    assert (await fetch_as(None, client)).status_code == 403
+    # Another instance's actor holds no authorization.
+    other = await fetch_as(await signing.instance_signer(c.instance.fed), client)
+    assert other.status_code == 403 and "live authorization" in other.json()["error"]
+    request_id = (await a.api("alice", "GET", "/api/v1/remix_requests")).json()[0]["id"]
+    await a.api("alice", "POST", f"/api/v1/remix_requests/{request_id}/revoke")
+    assert (await fetch_as(bob_signer, client)).status_code == 403
