@@ -1,0 +1,152 @@
+"""Consent speed: proofs signed and verified per second on one core, and the time from a
+RemixRequest to a verified Accept across two instances.
+
+    python -m tests.bench.consent [--proofs N] [--requests N]
+
+Starts two `likeness serve` processes (workers in-process) on loopback, using DATABASE_URL and
+REDIS_URL when set and the embedded servers otherwise. Prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
+
+from federation import consent, objects
+from tests.bench.inbox import _free_port, _wait_up
+
+
+def proofs_per_second(count: int) -> tuple[float, float]:
+    key = Ed25519PrivateKey.generate()
+    use = consent.RemixUse(post="https://b.example/users/bob/statuses/1",
+                           author="https://b.example/users/bob",
+                           cameo="https://a.example/users/alice/cameos/1",
+                           owner="https://a.example/users/alice", digest=consent.prompt_digest("x"))
+    published = objects.now()
+    start = time.perf_counter()
+    documents = [consent.authorization(
+        id=f"https://a.example/users/alice/remix_authorizations/{n}", owner=use.owner,
+        post=use.post, cameo=use.cameo, grantee=use.author, digest=use.digest,
+        published=published, end_time=published + timedelta(days=1), private_key=key,
+        key_id=f"{use.owner}#ed25519-key") for n in range(count)]
+    signed = count / (time.perf_counter() - start)
+    keys = {f"{use.owner}#ed25519-key": key.public_key()}
+    start = time.perf_counter()
+    for document in documents:
+        consent.check_authorization(document, use, keys)
+    return signed, count / (time.perf_counter() - start)
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+async def _instance(workdir: Path, name: str, databases: list[str]) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIKENESS_")}
+    if os.environ.get("DATABASE_URL"):
+        database = f"likeness_bench_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(os.environ["DATABASE_URL"])
+        await admin.execute(f'CREATE DATABASE "{database}"')
+        await admin.close()
+        databases.append(database)
+        parts = urlsplit(os.environ["DATABASE_URL"])
+        env["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{database}", "", ""))
+    env.update(LIKENESS_DOMAIN=f"127.0.0.1:{port}", LIKENESS_HTTPS="0",
+               LIKENESS_ALLOW_PRIVATE_FETCH="1", LIKENESS_DATA_DIR=str(workdir / name),
+               LIKENESS_RUN_WORKERS="1")
+    process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    await _wait_up(f"{base}/.well-known/nodeinfo")
+    return process, base
+
+
+async def _signup(client: httpx.AsyncClient, base: str, name: str) -> dict[str, str]:
+    response = await client.post(f"{base}/api/v1/accounts", json={
+        "username": name, "email": f"{name}@example.com", "password": "bench password"})
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def request_to_accept(count: int) -> list[float]:
+    workdir = Path(tempfile.mkdtemp(prefix="likeness-bench-"))
+    databases: list[str] = []
+    processes = []
+    try:
+        a, a_base = await _instance(workdir, "a", databases)
+        processes.append(a)
+        b, b_base = await _instance(workdir, "b", databases)
+        processes.append(b)
+        async with httpx.AsyncClient(timeout=60) as client:
+            alice = await _signup(client, a_base, "alice")
+            bob = await _signup(client, b_base, "bob")
+            cameo = await client.post(f"{a_base}/api/v1/cameos", headers=alice, data={
+                "name": "Alice", "permission": "everyone", "approval": "automatic"},
+                files=[("references", ("r.jpg", _jpeg(), "image/jpeg")),
+                       ("preview", ("p.jpg", _jpeg(), "image/jpeg"))])
+            cameo.raise_for_status()
+            timings = []
+            for n in range(count + 1):
+                start = time.perf_counter()
+                remix = await client.post(f"{b_base}/api/v1/remixes", headers=bob, json={
+                    "prompt": f"take {n}", "cameos": [cameo.json()["uri"]]})
+                remix.raise_for_status()
+                while True:
+                    state = await client.get(f"{b_base}/api/v1/remixes/{remix.json()['id']}",
+                                             headers=bob)
+                    if state.json()["state"] == "authorized":
+                        break
+                    await asyncio.sleep(0.002)
+                if n:  # the first one warms the caches (actor fetches)
+                    timings.append(time.perf_counter() - start)
+            return timings
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait()
+        if databases:
+            admin = await asyncpg.connect(os.environ["DATABASE_URL"])
+            for database in databases:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            await admin.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--proofs", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    signed, verified = proofs_per_second(args.proofs)
+    timings = sorted(asyncio.run(request_to_accept(args.requests)))
+    p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+    print(f"\nconsent benchmark, {os.cpu_count()} cores\n")
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| authorizations signed per second (one core) | {signed:.0f} |")
+    print(f"| authorizations checked per second (one core) | {verified:.0f} |")
+    print(f"| RemixRequest to verified Accept, p50 ({len(timings)} requests) | "
+          f"{statistics.median(timings) * 1000:.1f} ms |")
+    print(f"| RemixRequest to verified Accept, p99 | {p99 * 1000:.1f} ms |")
+
+
+if __name__ == "__main__":
+    main()
