@@ -1,42 +1,54 @@
 """The one outbound HTTP client, and the safe fetch of ActivityPub documents.
 
-Two kinds of attack shape this module: server-side request forgery (a remote document pointing
-us at 127.0.0.1 or a cloud metadata address, CVE-2026-22245) and documents that claim an id
-they were not served from (CVE-2024-23832, CVE-2024-25623). Addresses are checked after DNS
-resolution, at connect time, so a name that resolves differently later cannot slip through.
+Two kinds of attack shape this module. Server-side request forgery: a remote document points us
+at 127.0.0.1 or a cloud metadata address (CVE-2026-22245), so the client refuses private
+addresses after DNS resolution, at connect time, and connects to exactly the address it checked;
+a name that resolves differently a moment later (DNS rebinding) cannot slip through. Forged
+documents: a server answers for an id it does not own, or serves an uploaded file as an activity
+(CVE-2024-23832, CVE-2024-25623), so a document counts only with an ActivityPub content type and
+only from the origin of its own `id`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import ipaddress
 import json
+import os
 import socket
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from email.message import Message
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import anyio
 import httpcore
 import httpx
 
-AP_ACCEPT = ('application/activity+json, '
-             'application/ld+json; profile="https://www.w3.org/ns/activitystreams"')
 AS_PROFILE = "https://www.w3.org/ns/activitystreams"
+AP_ACCEPT = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
 MAX_REDIRECTS = 3
+DEADLINE = 60.0
 
 Signer = Callable[[str, str, dict[str, str], bytes | None], dict[str, str]]
+"""`sign(method, url, headers, body) -> extra headers`, e.g. an HTTP signature for a signed GET."""
 
-# Mastodon's PrivateAddressCheck list: never reachable from a federating server.
-_BLOCKED_NETWORKS = [ipaddress.ip_network(n) for n in (
+# Mastodon's PrivateAddressCheck list (research §5), plus IPv4-translated (RFC 2765),
+# IPv4-compatible (deprecated) and site-local (deprecated) IPv6: nothing a federating server
+# has any business talking to. IPv4-mapped IPv6 is also unwrapped and checked as IPv4.
+_BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
     "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
     "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
     "192.175.48.0/24", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4",
     "240.0.0.0/4", "255.255.255.255/32",
-    "::/128", "::1/128", "::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64",
-    "2001::/32", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "2002::/16", "fc00::/7",
-    "fe80::/10", "ff00::/8",
-)]
+    "::/96", "::1/128", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48",
+    "100::/64", "2001::/32", "2001:10::/28", "2001:20::/28", "2001:db8::/32", "2002::/16",
+    "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+))
 
 
 class FetchError(Exception):
@@ -48,80 +60,101 @@ class FetchError(Exception):
 
 
 class BlockedAddressError(FetchError):
-    """The host resolves to an address we never connect to."""
+    """The host is, or resolves to, an address this server never connects to."""
 
 
 class GoneError(FetchError):
-    """404 or 410: the document does not exist (any more)."""
+    """404 or 410: the document does not exist (any more); worth no retry."""
 
 
 class TooLargeError(FetchError):
-    pass
+    """The body is over the caller's limit; it was not read past that limit."""
 
 
 class OriginMismatchError(FetchError):
-    pass
+    """The document's `id` is not the URL it came from, so its origin cannot vouch for it."""
 
 
 class ContentTypeError(FetchError):
-    pass
+    """The answer is not an ActivityPub document, whatever its body looks like."""
 
 
 def is_blocked_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
+    """Whether `address` (an IP literal) is private, local or otherwise not a public host.
+
+    Anything that does not parse as an IP address counts as blocked: fail closed.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return True
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return any(ip in network for network in _BLOCKED_NETWORKS if network.version == ip.version)
 
 
+async def _resolve(host: str, port: int) -> list[str]:
+    """The addresses of `host`, in the resolver's order of preference, without repeats."""
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
 class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves the host itself and connects to the vetted address, keeping TLS on the name."""
+    """httpcore's network backend, but it resolves names itself and vets the addresses.
+
+    httpcore hands `connect_tcp` the URL's host and does TLS (SNI, certificate check) on that
+    name afterwards, so connecting to the vetted IP here keeps both the Host header and the
+    certificate check on the name.
+    """
 
     def __init__(self, allow_private: bool) -> None:
         self._inner = httpcore.AnyIOBackend()
         self._allow_private = allow_private
 
-    async def _resolve(self, host: str, port: int) -> str:
-        import anyio
-
-        try:
-            infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
-        addresses = [info[4][0] for info in infos]
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} has no address")
-        if not self._allow_private:
-            for address in addresses:
-                if is_blocked_address(address):
-                    raise BlockedAddressError(f"{host} resolves to a private address ({address})")
-        return addresses[0]
-
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
                           socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        address = await self._resolve(host, port)
-        return await self._inner.connect_tcp(address, port, timeout=timeout,
-                                             local_address=local_address,
-                                             socket_options=socket_options)
-
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: Iterable[Any] | None = None
-                                  ) -> httpcore.AsyncNetworkStream:
-        raise BlockedAddressError("unix sockets are never fetched")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+        try:
+            with anyio.fail_after(timeout):
+                addresses = await _resolve(host, port)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        if not addresses:
+            raise httpcore.ConnectError(f"{host} has no address")
+        # Any private answer refuses the name outright: a name that mixes public and private
+        # addresses is an attack or a mistake, and no fallback below may land on the private one.
+        if not self._allow_private:
+            for address in addresses:
+                if is_blocked_address(address):
+                    raise BlockedAddressError(f"{host} is, or resolves to, a private address ({address})")
+        # The first address of each family, in the resolver's order: the usual failure is a host
+        # whose IPv6 is unreachable from here, and trying every address would multiply timeouts.
+        candidates: dict[int, str] = {}
+        for address in addresses:
+            candidates.setdefault(ipaddress.ip_address(address).version, address)
+        connect = functools.partial(self._inner.connect_tcp, port=port, timeout=timeout,
+                                    local_address=local_address, socket_options=socket_options)
+        *fallbacks, last = candidates.values()
+        for address in fallbacks:
+            with contextlib.suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
+                return await connect(address)
+        return await connect(last)
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, *, allow_private: bool, verify: ssl.SSLContext | bool | str,
-                 limits: httpx.Limits) -> None:
-        super().__init__(verify=verify, limits=limits, trust_env=False)
-        # httpx 0.28 builds its httpcore pool without a way to pass a network backend;
-        # rebuild it with the same TLS context and limits and our guarded backend.
+    """httpx's transport with the guarded backend; HTTP/1.1, no proxies, no retries."""
+
+    def __init__(self, *, allow_private: bool, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
+        # httpx 0.28 offers no way to hand its httpcore pool a network backend, so replace the
+        # pool it built. Refuse to run if httpx ever stops keeping it there: the backend would
+        # then be silently unused, and every address reachable.
+        if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
+            raise RuntimeError("this httpx keeps no httpcore pool in `_pool`; fetch.py needs updating")
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._pool._ssl_context,
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -129,26 +162,51 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
+def _ssl_context(verify: ssl.SSLContext | bool | str) -> ssl.SSLContext:
+    """`verify` as httpx takes it, with a string naming a CA file or directory."""
+    if isinstance(verify, str):
+        if os.path.isdir(verify):
+            return ssl.create_default_context(capath=verify)
+        return ssl.create_default_context(cafile=verify)
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 def make_client(*, allow_private: bool, user_agent: str, timeout: float = 10.0,
                 verify: ssl.SSLContext | bool | str = True) -> httpx.AsyncClient:
-    """The HTTP client for everything that leaves this server."""
+    """The HTTP client for everything that leaves this server.
+
+    Private addresses are refused at connect time unless `allow_private` (tests, a private
+    federation). Redirects are not followed: `fetch_document` follows them itself, checking
+    each hop. Cookies are never kept: remote servers must not be able to make us carry state.
+    Environment proxies are ignored, since a proxy would connect where we cannot check.
+    """
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
     return httpx.AsyncClient(
-        transport=_GuardedTransport(allow_private=allow_private, verify=verify, limits=limits),
+        transport=_GuardedTransport(allow_private=allow_private, ssl_context=_ssl_context(verify),
+                                    limits=limits),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         headers={"User-Agent": user_agent},
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         follow_redirects=False,
+        trust_env=False,
     )
 
 
 def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, lowercased host, port with the default filled in) of an http(s) URL.
+
+    Raises ValueError for anything else, so that two URLs without a host never share an origin.
+    """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
+    if scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    port = parts.port
+    return scheme, parts.hostname.lower(), (443 if scheme == "https" else 80) if port is None else port
 
 
 def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share an origin; false when either is not an http(s) URL."""
     try:
         return origin(a) == origin(b)
     except ValueError:
@@ -156,15 +214,20 @@ def same_origin(a: str, b: str) -> bool:
 
 
 def _is_activitypub(content_type: str) -> bool:
-    media_type, _, params = content_type.partition(";")
-    media_type = media_type.strip().lower()
+    """Mastodon's rule: activity+json, or ld+json whose `profile` list names ActivityStreams."""
+    header = Message()
+    header["Content-Type"] = content_type
+    media_type = header.get_content_type()
     if media_type == "application/activity+json":
         return True
-    return media_type == "application/ld+json" and AS_PROFILE in params
+    profile = header.get_param("profile")
+    return media_type == "application/ld+json" and isinstance(profile, str) and AS_PROFILE in profile.split()
 
 
 @dataclass(frozen=True)
 class FetchedDocument:
+    """A document accepted from its own origin; `url` is where it was served (its `id`)."""
+
     url: str
     document: dict[str, Any]
     status: int
@@ -172,21 +235,33 @@ class FetchedDocument:
 
 
 async def _get(client: httpx.AsyncClient, url: str, *, accept: str, sign: Signer | None,
-               max_bytes: int) -> tuple[str, httpx.Response, bytes]:
-    """GET `url`, following at most three redirects (each re-checked), body capped."""
+               max_bytes: int, content_type_ok: Callable[[str], bool] | None = None,
+               ) -> tuple[str, httpx.Response, bytes]:
+    """GET `url`, following at most MAX_REDIRECTS redirects, each a fresh checked request.
+
+    Status and content type are checked before the body is read, and the body is read no
+    further than `max_bytes`. Returns the final URL, the response and the body.
+    """
     for _ in range(MAX_REDIRECTS + 1):
-        if urlsplit(url).scheme not in ("https", "http"):
-            raise FetchError(f"not an http(s) URL: {url}")
+        try:
+            origin(url)
+        except ValueError as exc:
+            raise FetchError(str(exc)) from None
         headers = {"Accept": accept}
         if sign is not None:
             headers.update(sign("GET", url, headers, None))
         try:
             async with client.stream("GET", url, headers=headers) as response:
                 if response.is_redirect and "location" in response.headers:
-                    url = urljoin(url, response.headers["location"])
+                    url = _redirect_target(url, response.headers["location"])
                     continue
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
+                _check_status(url, response)
+                content_type = response.headers.get("content-type", "")
+                if content_type_ok is not None and not content_type_ok(content_type):
+                    raise ContentTypeError(f"{url} is not an ActivityPub document "
+                                           f"({content_type or 'no content type'})")
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
                     raise TooLargeError(f"{url} is larger than {max_bytes} bytes")
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
@@ -194,11 +269,16 @@ async def _get(client: httpx.AsyncClient, url: str, *, accept: str, sign: Signer
                     if len(body) > max_bytes:
                         raise TooLargeError(f"{url} is larger than {max_bytes} bytes")
                 return url, response, bytes(body)
-        except BlockedAddressError:
-            raise
-        except httpx.HTTPError as exc:
-            raise FetchError(f"fetching {url} failed: {type(exc).__name__} {exc}") from None
-    raise FetchError(f"more than {MAX_REDIRECTS} redirects from {url}")
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise FetchError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from None
+    raise FetchError(f"more than {MAX_REDIRECTS} redirects, the last to {url}")
+
+
+def _redirect_target(url: str, location: str) -> str:
+    try:
+        return urljoin(url, location)
+    except ValueError:
+        raise FetchError(f"{url} redirects to an unusable URL: {location!r}") from None
 
 
 def _check_status(url: str, response: httpx.Response) -> None:
@@ -209,35 +289,59 @@ def _check_status(url: str, response: httpx.Response) -> None:
 
 
 async def fetch_document(client: httpx.AsyncClient, url: str, *, sign: Signer | None = None,
-                         max_bytes: int = 1_000_000, accept: str = AP_ACCEPT) -> FetchedDocument:
-    """An ActivityPub document, accepted only from its own origin (Mastodon's fix for
-    CVE-2024-23832: if the id differs from the URL, refetch from the id and require equality)."""
-    for attempt in range(2):
-        final, response, body = await _get(client, url, accept=accept, sign=sign,
-                                           max_bytes=max_bytes)
-        _check_status(final, response)
-        if not _is_activitypub(response.headers.get("content-type", "")):
-            raise ContentTypeError(f"{final} is not an ActivityPub document "
-                                   f"({response.headers.get('content-type', 'no content type')})")
-        try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise FetchError(f"{final} did not answer JSON") from None
-        if not isinstance(document, dict):
-            raise FetchError(f"{final} did not answer a JSON object")
-        claimed = document.get("id")
-        if not isinstance(claimed, str) or not same_origin(claimed, final):
-            raise OriginMismatchError(f"{final} serves a document whose id is {claimed!r}")
-        if claimed == final:
-            return FetchedDocument(final, document, response.status_code, response.headers)
-        if attempt == 0:
-            url = claimed
-    raise OriginMismatchError(f"{url} serves a document with another id")
+                         max_bytes: int = 1_000_000, accept: str = AP_ACCEPT,
+                         deadline: float = DEADLINE) -> FetchedDocument:
+    """An ActivityPub document, accepted only from the origin of its own `id`.
+
+    The final URL (after redirects) must share the `id`'s origin; if the `id` is another URL,
+    it is refetched once from the `id` and must then match exactly (Mastodon's fix for
+    CVE-2024-23832). Callers must key what they store by `document["id"]`, not by `url`: a
+    redirect may have led to another server, which then speaks only for its own ids.
+    `deadline` bounds the whole exchange: read timeouts alone let a server trickle bytes forever.
+    """
+    try:
+        with anyio.fail_after(deadline):
+            return await _fetch_document(client, url, sign=sign, max_bytes=max_bytes, accept=accept)
+    except TimeoutError:
+        raise FetchError(f"fetching {url} took longer than {deadline} s") from None
 
 
-async def fetch_bytes(client: httpx.AsyncClient, url: str, *, max_bytes: int,
-                      accept: str = "*/*", sign: Signer | None = None) -> bytes:
-    """A file (media, a key), with the same address and size limits."""
-    final, response, body = await _get(client, url, accept=accept, sign=sign, max_bytes=max_bytes)
-    _check_status(final, response)
+async def _fetch_document(client: httpx.AsyncClient, url: str, *, sign: Signer | None,
+                          max_bytes: int, accept: str) -> FetchedDocument:
+    final, response, document = await _get_document(client, url, sign=sign, max_bytes=max_bytes,
+                                                    accept=accept)
+    if document["id"] != final:
+        final, response, document = await _get_document(client, document["id"], sign=sign,
+                                                        max_bytes=max_bytes, accept=accept)
+        if document["id"] != final:
+            raise OriginMismatchError(f"{final} serves a document whose id is {document['id']!r}, "
+                                      "even when fetched from its id")
+    return FetchedDocument(final, document, response.status_code, response.headers)
+
+
+async def _get_document(client: httpx.AsyncClient, url: str, *, sign: Signer | None,
+                        max_bytes: int, accept: str) -> tuple[str, httpx.Response, dict[str, Any]]:
+    """One fetch of a JSON object whose string `id` is on the origin it was served from."""
+    final, response, body = await _get(client, url, accept=accept, sign=sign, max_bytes=max_bytes,
+                                       content_type_ok=_is_activitypub)
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise FetchError(f"{final} did not answer JSON") from None
+    if not isinstance(document, dict):
+        raise FetchError(f"{final} did not answer a JSON object")
+    claimed = document.get("id")
+    if not isinstance(claimed, str) or not same_origin(claimed, final):
+        raise OriginMismatchError(f"{final} serves a document whose id is {claimed!r}")
+    return final, response, document
+
+
+async def fetch_bytes(client: httpx.AsyncClient, url: str, *, max_bytes: int, accept: str = "*/*",
+                      sign: Signer | None = None, deadline: float = DEADLINE) -> bytes:
+    """A file (remote media, a key), with the same address, redirect, status and size rules."""
+    try:
+        with anyio.fail_after(deadline):
+            _, _, body = await _get(client, url, accept=accept, sign=sign, max_bytes=max_bytes)
+    except TimeoutError:
+        raise FetchError(f"fetching {url} took longer than {deadline} s") from None
     return body
