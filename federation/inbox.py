@@ -155,7 +155,8 @@ async def process(fed: Federation, row_id: int) -> str:
     try:
         activity = canonical(row["body"])
         check_origin(activity, row["signer_uri"])
-        handler = HANDLERS.get(activity.get("type"))
+        kind = activity.get("type")
+        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise Ignore(f"unsupported activity type {activity.get('type')!r}")
         await handler(fed, activity)
