@@ -1,0 +1,32 @@
+"""Generation settings: what the worker renders with, and how much each person may ask for.
+
+`server.config.Settings` builds one of these from the environment (it stays the one settings
+object); the generation layer takes it as a plain value and never reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    # A diffusers model directory; None means the instance's tiny model (built on first start).
+    model_dir: Path | None = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    steps: int = 30
+    width: int = 480
+    height: int = 832
+    fps: int = 16
+    default_duration_s: float = 5.0
+    max_duration_s: float = 10.0
+    # Whether the result is signed with C2PA (needs c2pa-python and the instance's CA).
+    provenance: bool = True
+    # Fairness and quotas: jobs one person may have queued or running, and renders per day.
+    max_active_jobs_per_user: int = 3
+    max_jobs_per_day: int = 50
+    max_attempts: int = 5
+    # A running job whose worker has not beaten its heart for this long goes back to the queue.
+    heartbeat_timeout_s: float = 60.0
