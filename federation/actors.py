@@ -243,6 +243,23 @@ async def _fetch_key_owner(fed: Federation, key_id: str) -> None:
     await fetch_actor(fed, owner)
 
 
+async def assertion_keys(fed: Federation, owner_uri: str, method: str | None = None) -> dict[str, Any]:
+    """The Ed25519 keys an actor lists in its `assertionMethod`, by key id: what its FEP-8b32
+    proofs verify against. Fetched again once when a proof names a key we do not know (a
+    rotation), and fetched at all when the actor is new to us."""
+    for attempt in range(2):
+        found = {k["key_id"]: keys.decode_multikey(k["public_pem"])
+                 for k in await store.public_keys_of(fed.pool, owner_uri) if k["kind"] == "ed25519"}
+        if method in found or fed.is_local(owner_uri) or attempt == 1 or \
+                found and method is None:
+            return found
+        try:
+            await fetch_actor(fed, owner_uri)
+        except (fetch.FetchError, ActorError):
+            return found
+    return found
+
+
 async def resolve_handle(fed: Federation, handle: str) -> asyncpg.Record:
     """Find `user@host` through WebFinger and fetch the actor it names."""
     username, _, host = handle.lstrip("@").partition("@")

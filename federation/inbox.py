@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import actors, fetch, httpsig, store
+from . import actors, fetch, httpsig, proofs, store
 from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
@@ -91,6 +91,8 @@ async def receive(fed: Federation, method: str, url: str, headers: Any, body: by
     signer = await _verify(fed, info, method, url, headers, body, activity)
     if signer is None:
         return "ignored"
+    if ref(activity["actor"]) != signer and "proof" in activity:
+        signer = await _forwarded_signer(fed, activity, signer)
     check_origin(activity, signer)
     kind = activity["type"]
     if kind not in ACTIVITY_TYPES and ":" not in kind:
@@ -132,6 +134,23 @@ async def _verify(fed: Federation, info: httpsig.SignatureInfo, method: str, url
             raise InboxError(401, str(exc)) from None
         found = refreshed
     return found[0]
+
+
+async def _forwarded_signer(fed: Federation, activity: dict[str, Any], forwarder: str) -> str:
+    """The actor of an activity another server forwarded (FEP-8b32): the HTTP signature only
+    says who passed it on, so the activity must carry its actor's own integrity proof."""
+    actor = ref(activity["actor"])
+    try:
+        proof = proofs.proof_of(activity)
+        method = proof["verificationMethod"]
+        actor_keys = await actors.assertion_keys(fed, actor, method)
+        if method not in actor_keys:
+            raise InboxError(401, "the forwarded activity's proof key is not its actor's")
+        proofs.verify(activity, actor_keys[method])
+    except proofs.ProofError as exc:
+        raise InboxError(401, f"forwarded by {forwarder} with no valid proof by its actor: {exc}") \
+            from None
+    return actor
 
 
 async def signed_fetcher(fed: Federation, method: str, url: str, headers: Any) -> str | None:

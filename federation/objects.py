@@ -111,9 +111,29 @@ def poster_url(fed: Federation, media: asyncpg.Record) -> str | None:
     return media["remote_poster_url"]
 
 
+def quote_policy(visibility: str, author: asyncpg.Record) -> dict[str, Any]:
+    """FEP-044f `canQuote`: who may quote a post, never wider than who may see it. "Nobody but
+    the author" is the author's own id, since an empty list would vanish under JSON-LD."""
+    allowed = {"public": [PUBLIC], "unlisted": [PUBLIC], "followers": [author["followers_url"]]}
+    return {"canQuote": {"automaticApproval": allowed.get(visibility, [author["uri"]])}}
+
+
+def cameo_entries(cameos: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    """The `cameos` of a post: each cameo with its owner's signed authorization, copied
+    unchanged (the author's own cameo needs none)."""
+    entries = []
+    for row in cameos:
+        entry: dict[str, Any] = {"cameo": row["cameo_uri"]}
+        if row["authorization_document"] is not None:
+            entry["remixAuthorization"] = row["authorization_document"]
+        entries.append(entry)
+    return entries
+
+
 def note_document(fed: Federation, post: asyncpg.Record, author: asyncpg.Record,
                   media: list[asyncpg.Record], mentions: list[asyncpg.Record],
-                  tags: list[str], in_reply_to: str | None) -> dict[str, Any]:
+                  tags: list[str], in_reply_to: str | None,
+                  cameos: list[asyncpg.Record] = ()) -> dict[str, Any]:
     """The `Note` for a local post."""
     mention_uris = [m["uri"] for m in mentions]
     to, cc = addressing(post["visibility"], author["followers_url"], mention_uris)
@@ -146,6 +166,10 @@ def note_document(fed: Federation, post: asyncpg.Record, author: asyncpg.Record,
     if post["ai_generated"]:
         doc["aiGenerated"] = True
         doc["generator"] = post["generator"] or "uploaded"
+    if cameos:
+        doc["cameos"] = cameo_entries(cameos)
+        doc["promptDigest"] = post["prompt_digest"]
+    doc["interactionPolicy"] = quote_policy(post["visibility"], author)
     return doc
 
 

@@ -52,14 +52,19 @@ async def document_of(fed: Federation, conn: asyncpg.Connection, post: Record) -
     return objects.note_document(
         fed, post, author, await store.post_media(conn, post["id"]),
         await store.mentioned_actors(conn, post["id"]), await store.post_tags(conn, post["id"]),
-        post["in_reply_to_uri"])
+        post["in_reply_to_uri"], await store.post_cameos(conn, post["id"]))
 
 
 async def publish_post(fed: Federation, author: Record, *, text: str, visibility: str,
                        media_ids: list[int], sensitive: bool = False, summary: str | None = None,
                        in_reply_to: Record | None = None, mentioned: list[Record] = (),
-                       ai_generated: bool = False, generator: str | None = None) -> int:
-    """Create a local post (caption as plain text) and send it to its audience."""
+                       ai_generated: bool = False, generator: str | None = None,
+                       remix: Record | None = None, cameos: list[dict[str, Any]] = ()) -> int:
+    """Create a local post (caption as plain text) and send it to its audience.
+
+    A published remix takes the post id it was promised, and carries its cameos with their
+    owners' authorizations; the remix row must be authorized, checked in the same transaction.
+    """
     mention_urls = {f"@{m['username']}" if m["local"] else f"@{m['username']}@{m['domain']}":
                     m["url"] or m["uri"] for m in mentioned}
     for m in mentioned:
@@ -67,8 +72,10 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
     content = text_to_html(text, mentions=mention_urls,
                            hashtag_url=lambda tag: f"{fed.base_url}/tags/{tag}")
     async with fed.pool.acquire() as conn, conn.transaction():
-        post_id = await store.next_post_id(conn)
+        post_id = remix["post_id"] if remix else await store.next_post_id(conn)
         uri = f"{author['uri']}/statuses/{post_id}"
+        if remix and not await store.publish_remix(conn, remix["id"]):
+            raise ActionError("this remix is not authorized by every cameo owner (or was published)")
         await store.insert_post(conn, {
             "id": post_id, "uri": uri, "url": f"{fed.base_url}/@{author['username']}/{post_id}",
             "actor_id": author["id"], "local": True, "visibility": visibility,
@@ -76,7 +83,9 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
             "in_reply_to_uri": in_reply_to["uri"] if in_reply_to else None,
             "in_reply_to_id": in_reply_to["id"] if in_reply_to else None,
             "ai_generated": ai_generated, "generator": generator,
+            "prompt_digest": remix["prompt_digest"] if remix else None,
         })
+        await store.replace_post_cameos(conn, post_id, list(cameos))
         if media_ids and await store.attach_media(conn, post_id, author["id"], media_ids) != len(media_ids):
             raise ActionError("a media id is unknown, not yours, or already used in a post")
         await store.replace_mentions(conn, post_id, [m["id"] for m in mentioned])

@@ -6,7 +6,8 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, fetch, objects, store
+from . import actors, fetch, objects, post_consent, store
+from .consent import ConsentError
 from .context import Federation
 from .errors import Ignore
 from .jsonld import canonical, ref
@@ -14,15 +15,33 @@ from .signing import instance_signer
 from .vocab import POST_TYPES
 
 
-async def ingest(fed: Federation, obj: dict[str, Any]) -> int:
-    """Store or refresh a remote post whose origin has been checked; returns its row id."""
+async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | None = None) -> int:
+    """Store or refresh a remote post whose origin has been checked; returns its row id.
+
+    `raw` is the object as received, before compaction: a post that uses cameos is checked on
+    it (the embedded authorizations are signed bytes) and is not stored unless every cameo's
+    consent holds; a stored one that no longer passes (an edit) is hidden.
+    """
     if obj.get("type") not in POST_TYPES:
         raise Ignore(f"not a post type: {obj.get('type')!r}")
     author_uri = objects.author_of(obj)
     if not isinstance(author_uri, str) or not fetch.same_origin(author_uri, obj["id"]):
         raise Ignore("post is not attributed to an actor of its own origin")
     author = await actors.actor(fed, author_uri)
+    raw = raw if raw is not None else obj
+    uses = None
+    if post_consent.uses_cameos(raw, obj):
+        try:
+            uses = await post_consent.verify_post(fed, raw)
+        except ConsentError as exc:
+            existing = await store.post_by_uri(fed.pool, obj["id"])
+            if existing is not None and existing["actor_id"] == author["id"]:
+                await store.soft_delete_post(fed.pool, existing["id"])
+            raise Ignore(f"the post's cameo consent does not hold: {exc}") from None
     fields = objects.incoming_post_fields(obj, author["followers_url"])
+    digest = raw.get("promptDigest")
+    fields["prompt_digest"] = digest if isinstance(digest, str) and uses else None
+    fields["consent_checked_at"] = objects.now() if uses else None
     media = objects.incoming_media(obj)
     mention_uris = objects.mention_targets(obj)
     async with fed.pool.acquire() as conn, conn.transaction():
@@ -40,6 +59,7 @@ async def ingest(fed: Federation, obj: dict[str, Any]) -> int:
             await store.update_post(conn, post_id, {**fields, "edited_at": objects.parse_time(
                 obj.get("updated")) or existing["edited_at"], "deleted_at": None})
         await store.replace_remote_media(conn, post_id, author["id"], media)
+        await store.replace_post_cameos(conn, post_id, [u.row() for u in uses or []])
         mentioned = await _known_actors(conn, mention_uris)
         await store.replace_mentions(conn, post_id, [a["id"] for a in mentioned])
         await store.replace_tags(conn, post_id, objects.hashtags(obj))
@@ -81,7 +101,7 @@ async def post(fed: Federation, uri: str) -> asyncpg.Record:
         raise Ignore("no such local post")
     fetched = await fetch.fetch_document(fed.client, uri, sign=await instance_signer(fed),
                                          max_bytes=fed.max_document_bytes)
-    post_id = await ingest(fed, canonical(fetched.document))
+    post_id = await ingest(fed, canonical(fetched.document), fetched.document)
     row = await store.post_by_id(fed.pool, post_id)
     assert row is not None
     return row

@@ -17,7 +17,7 @@ import asyncpg
 
 from policy.consent import Decision, Requester, decide_remix
 
-from . import actors, consent, delivery, fetch, keys, objects, proofs, signing, store
+from . import actors, consent, delivery, fetch, objects, outbox, post_consent, proofs, signing, store
 from .cameos import rules_of
 from .context import Federation
 from .errors import Ignore
@@ -216,7 +216,7 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
                                cameo=row["cameo_uri"], owner=row["owner_uri"],
                                digest=row["prompt_digest"])
         try:
-            owner_keys = await _assertion_keys(fed, row["owner_uri"], document)
+            owner_keys = await actors.assertion_keys(fed, row["owner_uri"], _proof_method(document))
             consent.check_authorization(document, use, owner_keys)
         except consent.ConsentError as exc:
             raise Ignore(f"the authorization does not hold: {exc}") from None
@@ -234,21 +234,10 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
     return True
 
 
-async def _assertion_keys(fed: Federation, owner_uri: str, document: Any) -> dict[str, Any]:
-    """The owner's Ed25519 keys as its actor document lists them; fetched once more when the
-    proof names a key we do not know (a rotation)."""
-    method = document.get("proof", {}).get("verificationMethod") if isinstance(document, dict) \
-        else None
-    for attempt in range(2):
-        found = {k["key_id"]: keys.decode_multikey(k["public_pem"])
-                 for k in await store.public_keys_of(fed.pool, owner_uri) if k["kind"] == "ed25519"}
-        if method in found or fed.is_local(owner_uri) or attempt == 1:
-            return found
-        try:
-            await actors.fetch_actor(fed, owner_uri)
-        except (fetch.FetchError, actors.ActorError):
-            return found
-    return found
+def _proof_method(document: Any) -> str | None:
+    proof = document.get("proof") if isinstance(document, dict) else None
+    method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+    return method if isinstance(method, str) else None
 
 
 async def revoke(fed: Federation, request_id: int) -> None:
@@ -276,6 +265,8 @@ async def revoke(fed: Federation, request_id: int) -> None:
     await delivery.start(fed, ids)
     if requester["local"]:
         await receive_revocation(fed, delete)
+    # Copies of the post that reached this instance (the owner was mentioned) go at once.
+    await post_consent.receive_revocation(fed, delete)
 
 
 async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
@@ -299,4 +290,44 @@ async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
         owner = await store.actor_by_uri(conn, row["owner_uri"])
         await store.insert_notification(conn, requester["user_id"], "remix_revoked",
                                         owner["id"] if owner else None)
+        post = await store.post_by_id(conn, row["post_id"])
+        ids: list[int] = []
+        if post is not None and post["deleted_at"] is None:
+            # FEP-044f: the post's owner forwards the revocation to the post's audience.
+            audience = await store.follower_inboxes(conn, requester["id"])
+            ids = await delivery.queue_activity(conn, requester["id"], activity, audience,
+                                                public=True)
+    await delivery.start(fed, ids)
+    if post is not None and post["deleted_at"] is None:
+        # Servers that ignore cameos (Mastodon, GoToSocial) drop the post on its own Delete.
+        await outbox.delete_post(fed, requester, post)
     return True
+
+
+async def publish(fed: Federation, remix_id: int, author: Record, *, text: str, media_ids: list[int],
+                  visibility: str, sensitive: bool, generator: str) -> int:
+    """B: publish an authorized remix at the post id its owners consented to, carrying each
+    cameo with its owner's signed authorization, sent to the author's audience and to every
+    cameo owner (mentioned, so that they are told)."""
+    row = await store.remix(fed.pool, remix_id)
+    if row is None or row["actor_id"] != author["id"]:
+        raise RemixError("no such remix")
+    if row["state"] != "authorized":
+        raise RemixError(f"this remix is {row['state']}: it can be published once every cameo "
+                         "owner has authorized it, and only once")
+    cameos = await store.remix_cameos(fed.pool, remix_id)
+    owners: dict[int, Record] = {}
+    for cameo in cameos:
+        owner = await store.actor_by_uri(fed.pool, cameo["owner_uri"])
+        if owner is not None and owner["id"] != author["id"]:
+            owners[owner["id"]] = owner
+    entries = [{"cameo_uri": c["cameo_uri"], "owner_uri": c["owner_uri"],
+                "authorization_uri": c["authorization_uri"],
+                "authorization_document": c["authorization_document"]} for c in cameos]
+    try:
+        return await outbox.publish_post(
+            fed, author, text=text, visibility=visibility, media_ids=media_ids,
+            sensitive=sensitive, mentioned=list(owners.values()), ai_generated=True,
+            generator=generator, remix=row, cameos=entries)
+    except outbox.ActionError as exc:
+        raise RemixError(str(exc)) from None

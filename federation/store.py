@@ -179,6 +179,23 @@ async def follow_page(conn: Conn, actor_id: int, *, followers: bool, limit: int,
     return [r["uri"] for r in rows]
 
 
+_MUTUALS = (" FROM follows f JOIN follows back ON back.follower_id = f.followed_id"
+            " AND back.followed_id = f.follower_id AND back.accepted"
+            " WHERE f.follower_id = $1 AND f.accepted")
+
+
+async def count_mutuals(conn: Conn, actor_id: int) -> int:
+    return await conn.fetchval("SELECT count(*)" + _MUTUALS, actor_id)
+
+
+async def mutuals_page(conn: Conn, actor_id: int, *, limit: int, offset: int) -> list[str]:
+    """One page of the actors who follow `actor_id` and whom it follows back, newest first."""
+    rows = await conn.fetch(
+        "SELECT a.uri" + _MUTUALS.replace(" WHERE", " JOIN actors a ON a.id = f.followed_id WHERE")
+        + " ORDER BY f.id DESC LIMIT $2 OFFSET $3", actor_id, limit, offset)
+    return [r["uri"] for r in rows]
+
+
 async def delete_follows_between(conn: Conn, a: int, b: int) -> None:
     await conn.execute(
         "DELETE FROM follows WHERE (follower_id = $1 AND followed_id = $2)"
@@ -613,7 +630,9 @@ async def settle_remix(conn: Conn, remix_id: int) -> str:
         " WHEN EXISTS (SELECT 1 FROM remix_cameos c WHERE c.remix_id = r.id"
         "   AND c.state = 'rejected') THEN 'rejected'"
         " WHEN NOT EXISTS (SELECT 1 FROM remix_cameos c WHERE c.remix_id = r.id"
-        "   AND c.state <> 'approved') THEN 'authorized' ELSE 'pending' END"
+        "   AND c.state <> 'approved') THEN"
+        "   CASE WHEN r.state = 'published' THEN 'published' ELSE 'authorized' END"
+        " ELSE 'pending' END"
         " WHERE r.id = $1 AND r.state IN ('pending', 'authorized', 'published') RETURNING state",
         remix_id)
 
@@ -646,8 +665,11 @@ async def decide_remix_request(conn: Conn, request_id: int, state: str, reason: 
 
 async def remix_requests_of_owner(conn: Conn, actor_id: int) -> list[Record]:
     return await conn.fetch(
-        "SELECT r.*, c.name AS cameo_name, c.uri AS cameo_uri FROM remix_requests r"
-        " JOIN cameos c ON c.id = r.cameo_id WHERE c.actor_id = $1 ORDER BY r.id DESC LIMIT 500",
+        "SELECT r.*, c.name AS cameo_name, c.uri AS cameo_uri,"
+        " EXISTS (SELECT 1 FROM posts p WHERE p.uri = r.post_uri AND p.deleted_at IS NULL)"
+        "   AS published"
+        " FROM remix_requests r JOIN cameos c ON c.id = r.cameo_id WHERE c.actor_id = $1"
+        " ORDER BY r.id DESC LIMIT 500",
         actor_id)
 
 
@@ -659,8 +681,8 @@ async def authorization_by_uri(conn: Conn, uri: str) -> Record | None:
 
 async def remix_cameo_by_authorization(conn: Conn, authorization_uri: str) -> Record | None:
     return await conn.fetchrow(
-        "SELECT c.*, r.actor_id, r.post_uri FROM remix_cameos c JOIN remixes r ON r.id = c.remix_id"
-        " WHERE c.authorization_uri = $1", authorization_uri)
+        "SELECT c.*, r.actor_id, r.post_uri, r.post_id FROM remix_cameos c"
+        " JOIN remixes r ON r.id = c.remix_id WHERE c.authorization_uri = $1", authorization_uri)
 
 
 async def revoke_remix_request(conn: Conn, request_id: int) -> bool:
@@ -688,3 +710,77 @@ async def holds_live_authorization(conn: Conn, cameo_id: int, actor_uri: str) ->
         "SELECT EXISTS (SELECT 1 FROM remix_requests r JOIN actors a ON a.id = r.requester_id"
         " WHERE r.cameo_id = $1 AND a.uri = $2 AND r.state = 'approved'"
         " AND (r.authorization_document->>'endTime')::timestamptz > now())", cameo_id, actor_uri)
+
+
+async def publish_remix(conn: Conn, remix_id: int) -> bool:
+    status = await conn.execute(
+        "UPDATE remixes SET state = 'published', updated_at = now()"
+        " WHERE id = $1 AND state = 'authorized'", remix_id)
+    return status.endswith(" 1")
+
+
+async def remix_by_post(conn: Conn, post_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM remixes WHERE post_id = $1", post_id)
+
+
+# --- published remixes: the cameos a post uses ---------------------------------------------------
+
+async def replace_post_cameos(conn: Conn, post_id: int, entries: list[dict[str, Any]]) -> None:
+    await conn.execute("DELETE FROM post_cameos WHERE post_id = $1", post_id)
+    await conn.executemany(
+        "INSERT INTO post_cameos (post_id, position, cameo_uri, owner_uri, authorization_uri,"
+        " authorization_document) VALUES ($1, $2, $3, $4, $5, $6)",
+        [(post_id, i, e["cameo_uri"], e["owner_uri"], e["authorization_uri"],
+          e["authorization_document"]) for i, e in enumerate(entries)])
+
+
+async def post_cameos(conn: Conn, post_id: int) -> list[Record]:
+    return await conn.fetch("SELECT * FROM post_cameos WHERE post_id = $1 ORDER BY position",
+                            post_id)
+
+
+async def posts_citing_authorization(conn: Conn, authorization_uri: str) -> list[Record]:
+    """Live posts whose consent rests on this authorization, with the owner who granted it."""
+    return await conn.fetch(
+        "SELECT p.*, c.owner_uri FROM post_cameos c JOIN posts p ON p.id = c.post_id"
+        " WHERE c.authorization_uri = $1 AND p.deleted_at IS NULL", authorization_uri)
+
+
+async def mark_consent_checked(conn: Conn, post_id: int) -> None:
+    await conn.execute("UPDATE posts SET consent_checked_at = now() WHERE id = $1", post_id)
+
+
+async def consent_posts_due(conn: Conn, post_ids: list[int], ttl_seconds: float) -> list[int]:
+    """Of `post_ids`, the live remote posts with cameos whose last check is older than the TTL."""
+    rows = await conn.fetch(
+        "SELECT id FROM posts WHERE id = ANY($1::bigint[]) AND NOT local AND deleted_at IS NULL"
+        " AND consent_checked_at < now() - make_interval(secs => $2)", post_ids, ttl_seconds)
+    return [r["id"] for r in rows]
+
+
+async def record_revoked_authorization(conn: Conn, uri: str, owner_uri: str) -> None:
+    await conn.execute(
+        "INSERT INTO revoked_authorizations (uri, owner_uri) VALUES ($1, $2)"
+        " ON CONFLICT (uri) DO NOTHING", uri, owner_uri)
+
+
+async def revoked_authorization(conn: Conn, uri: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM revoked_authorizations WHERE uri = $1", uri)
+
+
+# --- FEP-044f quote stamps -------------------------------------------------------------------------
+
+async def insert_quote_authorization(conn: Conn, post_id: int, request_uri: str, quoting_uri: str,
+                                     requester_id: int, state: str) -> int | None:
+    """A new answer to a QuoteRequest; None when this request was answered already."""
+    return await conn.fetchval(
+        "INSERT INTO quote_authorizations (post_id, request_uri, quoting_uri, requester_id, state)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_uri) DO NOTHING RETURNING id",
+        post_id, request_uri, quoting_uri, requester_id, state)
+
+
+async def quote_authorization(conn: Conn, stamp_id: int) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT q.*, p.uri AS post_uri, p.actor_id AS author_id, p.deleted_at AS post_deleted_at,"
+        " p.visibility FROM quote_authorizations q JOIN posts p ON p.id = q.post_id WHERE q.id = $1",
+        stamp_id)

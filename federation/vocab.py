@@ -15,7 +15,7 @@ LIKENESS_NS = "https://likeness.social/ns#"
 
 ACTIVITY_TYPES = frozenset({
     "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce",
-    "Block", "Flag", "Move", "Add", "Remove", "RemixRequest",
+    "Block", "Flag", "Move", "Add", "Remove", "RemixRequest", "QuoteRequest",
 })
 ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
 POST_TYPES = frozenset({"Note", "Video", "Article", "Page"})
@@ -41,6 +41,20 @@ EXTENSION_TERMS = {
     "prompt": "lk:prompt",
     "promptDigest": "lk:promptDigest",
     "remixOf": {"@id": "lk:remixOf", "@type": "@id"},
+    "cameo": {"@id": "lk:cameo", "@type": "@id"},
+    "remixAuthorization": {"@id": "lk:remixAuthorization", "@type": "@id"},
+    "gts": "https://gotosocial.org/ns#",
+    "fep044f": "https://w3id.org/fep/044f#",
+    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+    "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
+    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+    "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+    "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
+    "QuoteRequest": "fep044f:QuoteRequest",
+    "QuoteAuthorization": "fep044f:QuoteAuthorization",
+    "quote": {"@id": "fep044f:quote", "@type": "@id"},
+    "quoteAuthorization": {"@id": "fep044f:quoteAuthorization", "@type": "@id"},
 }
 
 ACTOR_CONTEXT = [AS_CONTEXT, SECURITY_V1, MULTIKEY_V1, EXTENSION_TERMS]

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from federation import actors, inbox, objects, outbox
+from federation import actors, inbox, objects, outbox, quotes
 from federation import store as fstore
 from federation.vocab import AS_CONTEXT
 
@@ -94,6 +94,32 @@ async def follow_collection(request: Request) -> Response:
     return ActivityResponse(_collection(uri, total, page, items))
 
 
+async def mutuals_collection(request: Request) -> Response:
+    """The actors who follow this one and whom it follows back: a cameo's "mutuals" audience."""
+    row = await _actor_or_404(request)
+    if row is None:
+        return error(404, "no such account")
+    page = _page_number(request)
+    if page == 0:
+        return error(400, "page must be a positive integer")
+    total = await fstore.count_mutuals(pool(request), row["id"])
+    items = [] if page is None else await fstore.mutuals_page(
+        pool(request), row["id"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return ActivityResponse(_collection(f"{row['uri']}/mutuals", total, page, items))
+
+
+async def quote_authorization(request: Request) -> Response:
+    """A FEP-044f stamp: served while the quote is allowed and the quoted post is live."""
+    author = await _actor_or_404(request)
+    stamp = await fstore.quote_authorization(pool(request), request.path_params["stamp_id"]) \
+        if author else None
+    if stamp is None or stamp["author_id"] != author["id"] or stamp["state"] != "approved" \
+            or stamp["post_deleted_at"] is not None:
+        return error(404, "no such quote authorization")
+    return ActivityResponse(quotes.stamp_document(author, stamp),
+                            headers={"Cache-Control": "public, max-age=30"})
+
+
 async def outbox_collection(request: Request) -> Response:
     row = await _actor_or_404(request)
     if row is None:
@@ -156,6 +182,8 @@ routes = [
     Route("/users/{username}/outbox", outbox_collection),
     Route("/users/{username}/followers", follow_collection),
     Route("/users/{username}/following", follow_collection),
+    Route("/users/{username}/mutuals", mutuals_collection),
+    Route("/users/{username}/quote_authorizations/{stamp_id:int}", quote_authorization),
     Route("/users/{username}/statuses/{post_id:int}", post_object),
     Route("/users/{username}/statuses/{post_id:int}/activity", post_activity),
 ]

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import actors, outbox, posts
+from federation import actors, outbox, post_consent, posts
 from federation import store as fstore
 from federation.errors import Ignore
 from federation.fetch import FetchError
@@ -31,7 +31,7 @@ MAX_STATUS_CHARS = 5000
 MAX_MEDIA = 4
 
 
-def _visibility(value: str) -> str:
+def parse_visibility(value: str) -> str:
     """Mastodon calls followers-only `private`; we store `followers`."""
     if value not in VISIBILITIES:
         raise HTTPException(422, f"visibility must be one of {', '.join(VISIBILITIES)}")
@@ -44,6 +44,10 @@ def _client_visibility(value: str) -> str:
 
 async def _render(request: Request, posts_: list[asyncpg.Record], viewer: int | None
                   ) -> list[dict[str, Any]]:
+    # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
+    # a revoke that never reached us hides them by the next view.
+    for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_]):
+        await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
     async with pool(request).acquire() as conn:
         rendered = await entities.statuses(fed(request), conn, posts_, viewer)
     for status in rendered:
@@ -265,7 +269,7 @@ async def create_status(request: Request) -> Response:
         return error(422, "media ids must be numbers")
     if not text.strip() and not media_ids:
         return error(422, "a post needs text or media")
-    visibility = _visibility(str(params.get("visibility") or "public"))
+    visibility = parse_visibility(str(params.get("visibility") or "public"))
     in_reply_to = None
     if params.get("in_reply_to_id"):
         parent_id = int_param(params, "in_reply_to_id")
@@ -298,7 +302,8 @@ async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyn
     except ValueError:
         raise HTTPException(404, "no such post") from None
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None)
-    if post is None:
+    if post is None or await post_consent.recheck_due(fed(request), [post_id]) \
+            and not await post_consent.recheck(fed(request), post_id):
         raise HTTPException(404, "no such post")
     return post
 

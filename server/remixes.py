@@ -4,6 +4,7 @@ authorizations served at their ids."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from starlette.exceptions import HTTPException
@@ -16,8 +17,11 @@ from federation import store as fstore
 from federation.objects import iso
 from federation.vocab import AS_CONTEXT
 
-from . import entities
-from .http import ActivityResponse, current_user, error, fed, pool, read_params
+from . import entities, store
+from .api import parse_visibility
+from .http import ActivityResponse, bool_param, current_user, error, fed, pool, read_params
+
+MAX_CAPTION_CHARS = 2000
 
 
 async def _remix_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
@@ -54,6 +58,39 @@ async def get_remix(request: Request) -> Response:
     return JSONResponse(await _remix_json(request, row))
 
 
+async def publish_remix(request: Request) -> Response:
+    """Publish an authorized remix with its video: the post carries every cameo owner's signed
+    authorization and is sent to the author's audience and to each owner."""
+    user = await current_user(request)
+    raw = request.path_params["remix_id"]
+    row = await fstore.remix(pool(request), int(raw)) if raw.isdigit() else None
+    if row is None or row["actor_id"] != user["actor_id"]:
+        return error(404, "no such remix")
+    params = await read_params(request)
+    caption = params.get("status") or ""
+    if not isinstance(caption, str) or len(caption) > MAX_CAPTION_CHARS:
+        return error(422, f"status must be text of at most {MAX_CAPTION_CHARS} characters")
+    media_id = params.get("media_id")
+    if isinstance(media_id, str) and media_id.isdigit():
+        media_id = int(media_id)
+    if not isinstance(media_id, int) or isinstance(media_id, bool):
+        return error(422, "media_id must name the remix's video")
+    media = await store.unattached_media(pool(request), media_id, user["actor_id"])
+    if media is None or media["post_id"] is not None or media["kind"] != "video":
+        return error(422, f"media {media_id} is not an unused video of yours")
+    visibility = parse_visibility(str(params.get("visibility") or "public"))
+    author = await fstore.actor_by_id(pool(request), user["actor_id"])
+    try:
+        post_id = await remix.publish(
+            fed(request), row["id"], author, text=caption, media_ids=[media_id],
+            visibility=visibility, sensitive=bool_param(params, "sensitive"),
+            generator="uploaded")
+    except remix.RemixError as exc:
+        return error(409, str(exc))
+    return JSONResponse({**await _remix_json(request, await fstore.remix(pool(request), row["id"])),
+                         "status_id": str(post_id)}, status_code=201)
+
+
 async def list_requests(request: Request) -> Response:
     """Every request for every cameo of the signed-in owner, answered or not."""
     user = await current_user(request)
@@ -64,7 +101,9 @@ async def list_requests(request: Request) -> Response:
         "id": str(r["id"]), "state": r["state"], "reason": r["reason"],
         "cameo": {"id": str(r["cameo_id"]), "uri": r["cameo_uri"], "name": r["cameo_name"]},
         "account": entities.account(fed(request), requesters[r["requester_id"]]),
-        "post_uri": r["post_uri"], "prompt": r["prompt"], "authorization": r["authorization_uri"],
+        "post_uri": r["post_uri"], "instance": urlsplit(r["post_uri"]).netloc,
+        "published": r["published"], "prompt": r["prompt"],
+        "authorization": r["authorization_uri"],
         "created_at": iso(r["created_at"]),
         "decided_at": iso(r["decided_at"]) if r["decided_at"] else None,
     } for r in rows])
@@ -124,6 +163,7 @@ async def authorization_object(request: Request) -> Response:
 routes = [
     Route("/api/v1/remixes", create_remix, methods=["POST"]),
     Route("/api/v1/remixes/{remix_id}", get_remix),
+    Route("/api/v1/remixes/{remix_id}/publish", publish_remix, methods=["POST"]),
     Route("/api/v1/remix_requests", list_requests),
     Route("/api/v1/remix_requests/{request_id}/{action}", decide_request, methods=["POST"]),
     Route("/users/{username}/remix_authorizations/{request_id:int}", authorization_object),

@@ -1,21 +1,31 @@
-"""The arq worker: inbox handling, delivery and the sweeper that re-queues what Redis lost.
+"""The arq workers: inbox handling, delivery and the sweepers that re-queue what Redis lost;
+and generation, one process per device.
 
-`likeness worker` runs it as its own process (any number, on any machine that reaches the
-instance's PostgreSQL and Redis); on the embedded default `serve` runs one in-process.
+`likeness worker` runs them as their own processes (any number, on any machine that reaches the
+instance's PostgreSQL and Redis); on the embedded default `serve` runs both in-process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
+from dataclasses import replace
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.worker import Worker
 
-from federation import delivery, inbox
+from federation import delivery, inbox, post_consent
+from generation import jobs
+from generation.pipeline import VideoPipeline
+from generation.worker import GenerationWorker, generate, sweep_generation
 
 from .config import Settings
+from .media import new_key
 from .runtime import Instance
+
+# A render may take many minutes on a busy GPU; the heartbeat, not this, notices a dead worker.
+GENERATION_TIMEOUT_S = 6 * 3600
 
 
 async def process_inbox(ctx: dict[str, Any], row_id: int) -> str:
@@ -26,6 +36,10 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
     return await delivery.deliver(ctx["fed"], delivery_id)
 
 
+async def recheck_consent(ctx: dict[str, Any], post_id: int) -> bool:
+    return await post_consent.recheck(ctx["fed"], post_id)
+
+
 async def sweep(ctx: dict[str, Any]) -> int:
     return await delivery.sweep(ctx["fed"])
 
@@ -34,12 +48,16 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     assert instance.fed is not None and instance.redis is not None
     queue = instance.fed.queue_name
     return Worker(
-        functions=[process_inbox, deliver],
+        functions=[process_inbox, deliver, recheck_consent],
         cron_jobs=[cron(sweep, name=f"{queue}:sweep", second={0, 30},
-                        run_at_startup=True, unique=True)],
+                        run_at_startup=True, unique=True),
+                   # Here rather than on the generation queue, whose workers may all be busy
+                   # rendering: the watchdog must run while they are (or while they are dead).
+                   cron(sweep_generation, name=f"{queue}:generation-sweep",
+                        second=set(range(0, 60, 2)), run_at_startup=True, unique=True)],
         queue_name=queue,
         redis_pool=instance.redis,
-        ctx={"fed": instance.fed},
+        ctx={"fed": instance.fed, "generation_queue": instance.jobs},
         handle_signals=handle_signals,
         poll_delay=0.05,
         max_jobs=20,
@@ -55,18 +73,75 @@ def in_process_worker(instance: Instance) -> Worker:
     return make_worker(instance, handle_signals=False)
 
 
-async def run_worker(settings: Settings) -> None:
+def generation_worker(instance: Instance, device: str) -> GenerationWorker:
+    """The renderer of this process: the configured model on `device`, or the instance's tiny
+    model when none is configured (its output is noise)."""
+    assert instance.jobs is not None and instance.media is not None
+    settings = instance.settings
+    config = replace(settings.generation, device=device)
+
+    def load() -> VideoPipeline:
+        from generation.diffusers_pipeline import load_pipeline
+        from generation.tiny import ensure_tiny_model
+
+        return load_pipeline(config, config.model_dir or ensure_tiny_model(settings.data_dir))
+
+    name = config.model_dir.name if config.model_dir else "Likeness tiny model"
+    return GenerationWorker(queue=instance.jobs, media=instance.media, new_key=new_key,
+                            load_pipeline=load, tmp_dir=settings.data_dir / "tmp",
+                            generator_name=name)
+
+
+def make_generation_worker(instance: Instance, generation: GenerationWorker, *,
+                           handle_signals: bool) -> Worker:
+    """One job at a time: a worker owns its device, and the next job waits in the queue for
+    whichever worker is free."""
+    assert instance.jobs is not None and instance.redis is not None
+    return Worker(
+        functions=[func(generate, name=jobs.FUNCTION, timeout=GENERATION_TIMEOUT_S)],
+        queue_name=instance.jobs.name,
+        redis_pool=instance.redis,
+        ctx={"generation": generation},
+        handle_signals=handle_signals,
+        poll_delay=0.1,
+        max_jobs=1,
+        keep_result=60,
+        max_tries=1,
+        log_results=False,
+    )
+
+
+def in_process_generation_worker(instance: Instance) -> Worker:
+    return make_generation_worker(instance, generation_worker(instance, "cpu"), handle_signals=False)
+
+
+async def run_worker(settings: Settings, *, federation: bool = True, generation: bool = False,
+                     device: str | None = None) -> None:
     instance = Instance(settings)
     await instance.start(workers=False)
-    worker = make_worker(instance, handle_signals=True)
+    workers = []
+    if federation:
+        workers.append(make_worker(instance, handle_signals=False))
+    if generation:
+        renderer = generation_worker(instance, device or settings.generation.device)
+        workers.append(make_generation_worker(instance, renderer, handle_signals=False))
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, main_task.cancel)
     try:
-        await worker.async_run()
+        await asyncio.gather(*(worker.async_run() for worker in workers))
     except asyncio.CancelledError:
-        # SIGTERM/SIGINT: arq cancelled its jobs (their rows stay due) and its main task.
+        # SIGTERM/SIGINT: closing cancels the jobs in flight (their rows stay due, a running
+        # generation is given back to the queue).
         pass
     finally:
+        for worker in workers:
+            await worker.close()
         await instance.stop()
 
 
-def main(settings: Settings) -> None:
-    asyncio.run(run_worker(settings))
+def main(settings: Settings, *, federation: bool = True, generation: bool = False,
+         device: str | None = None) -> None:
+    asyncio.run(run_worker(settings, federation=federation, generation=generation, device=device))

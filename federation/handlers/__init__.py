@@ -6,7 +6,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..context import Federation
-from . import accept, announce, block, create, delete, follow, like, reject, remix_request, undo, update
+from . import (
+               accept,
+               announce,
+               block,
+               create,
+               delete,
+               follow,
+               like,
+               quote_request,
+               reject,
+               remix_request,
+               undo,
+               update,
+)
 
 Handler = Callable[[Federation, dict[str, Any]], Awaitable[None]]
 
@@ -18,6 +31,7 @@ HANDLERS: dict[str, Handler] = {
     "Delete": delete.handle,
     "Follow": follow.handle,
     "Like": like.handle,
+    "QuoteRequest": quote_request.handle,
     "Reject": reject.handle,
     "RemixRequest": remix_request.handle,
     "Undo": undo.handle,

@@ -37,3 +37,16 @@ async def local_user_of_post(conn: Any, post: asyncpg.Record) -> int | None:
         return None
     owner = await store.actor_by_id(conn, post["actor_id"])
     return owner["user_id"] if owner is not None else None
+
+
+async def raw_body(fed: Federation, activity: dict[str, Any]) -> dict[str, Any]:
+    """The activity as it was received, before compaction: signed parts are checked on it."""
+    return await store.inbox_activity_body(fed.pool, activity["id"]) or activity
+
+
+async def raw_object(fed: Federation, activity: dict[str, Any]) -> dict[str, Any] | None:
+    """The embedded object as received, if it is the one the compacted activity names."""
+    obj = (await raw_body(fed, activity)).get("object")
+    if isinstance(obj, dict) and obj.get("id") == ref(activity.get("object")):
+        return obj
+    return None

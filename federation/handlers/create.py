@@ -8,6 +8,7 @@ from .. import posts
 from ..context import Federation
 from ..errors import Ignore
 from ..vocab import POST_TYPES
+from .common import raw_object
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
@@ -20,4 +21,4 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
         raise Ignore(f"Create of unsupported type {obj.get('type')!r}")
     if not await posts.is_relevant(fed, obj, activity["actor"]):
         raise Ignore("post from an actor nobody here follows, mentioning nobody here")
-    await posts.ingest(fed, obj)
+    await posts.ingest(fed, obj, await raw_object(fed, activity))

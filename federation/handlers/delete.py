@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import remix, store
+from .. import post_consent, remix, store
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
+from .common import raw_body
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
-    if await remix.receive_revocation(fed, activity):
+    # A revoked RemixAuthorization: the requester's instance withdraws its post (and forwards
+    # the owner's signed Delete); every instance hides the posts that rest on it.
+    raw = await raw_body(fed, activity)
+    requester_side = await remix.receive_revocation(fed, raw)
+    if await post_consent.receive_revocation(fed, raw) or requester_side:
         return
     uri = ref(activity.get("object"))
     actor = await store.actor_by_uri(fed.pool, activity["actor"])

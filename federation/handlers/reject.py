@@ -7,14 +7,13 @@ from typing import Any
 from .. import remix, store
 from ..context import Federation
 from ..errors import Ignore
-from .common import follow_answered
+from .common import follow_answered, raw_body
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     # An answer to a RemixRequest is read from the JSON as received: it may carry a signed
     # authorization, which is checked on exactly those bytes.
-    raw = await store.inbox_activity_body(fed.pool, activity["id"]) or activity
-    if await remix.receive_answer(fed, raw):
+    if await remix.receive_answer(fed, await raw_body(fed, activity)):
         return
     row = await follow_answered(fed, activity)
     if row is None:

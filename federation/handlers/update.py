@@ -8,6 +8,7 @@ from .. import actors, posts, store
 from ..context import Federation
 from ..errors import Ignore
 from ..vocab import ACTOR_TYPES, POST_TYPES
+from .common import raw_object
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
@@ -22,6 +23,6 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     if obj.get("type") in POST_TYPES:
         if await store.post_by_uri(fed.pool, obj["id"]) is None:
             raise Ignore("Update of a post we do not have")
-        await posts.ingest(fed, obj)
+        await posts.ingest(fed, obj, await raw_object(fed, activity))
         return
     raise Ignore(f"Update of unsupported type {obj.get('type')!r}")

@@ -1,0 +1,209 @@
+"""Consent of a received post that uses cameos (PROTOCOL.md step 5, research 8.3), and its
+withdrawal (step 6) on every instance that holds a copy.
+
+Every check fails closed and trusts no one on the way: the cameo is read from its own origin,
+the authorization's proof is checked against a key its owner lists, and the authorization
+must still be served by the owner's instance (404 or 410 there means revoked). A post that
+fails is not stored, or is hidden if it was; nothing here forwards it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from . import actors, consent, fetch, store
+from .consent import ConsentError
+from .context import Federation
+from .errors import Ignore
+from .jsonld import ref
+from .signing import instance_signer
+
+log = logging.getLogger(__name__)
+
+MAX_CAMEOS = 4
+# A peer that cannot be reached keeps its post visible this long after the last good check.
+GRACE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class CameoUse:
+    """One verified `cameos` entry, as kept in `post_cameos`."""
+
+    cameo_uri: str
+    owner_uri: str
+    authorization_uri: str | None
+    authorization_document: dict[str, Any] | None
+
+    def row(self) -> dict[str, Any]:
+        return {"cameo_uri": self.cameo_uri, "owner_uri": self.owner_uri,
+                "authorization_uri": self.authorization_uri,
+                "authorization_document": self.authorization_document}
+
+
+def uses_cameos(raw: dict[str, Any], compacted: dict[str, Any]) -> bool:
+    """A post claims cameos under either spelling: both are checked, so that a context trick
+    cannot hide the claim from the check while a client still shows it."""
+    return "cameos" in raw or "cameos" in compacted
+
+
+async def verify_post(fed: Federation, raw: dict[str, Any]) -> list[CameoUse]:
+    """Every cameo of the post `raw` (the JSON as received, its origin already checked) with
+    its verified consent; ConsentError when any entry fails, FetchError when a peer could not
+    be asked (worth a retry)."""
+    entries = raw.get("cameos")
+    if not isinstance(entries, list) or not entries:
+        raise ConsentError("cameos must be a non-empty list")
+    if len(entries) > MAX_CAMEOS:
+        raise ConsentError(f"a post may use at most {MAX_CAMEOS} cameos")
+    post_uri, author = raw.get("id"), ref(raw.get("attributedTo"))
+    if not isinstance(post_uri, str) or not isinstance(author, str):
+        raise ConsentError("the post has no id or author")
+    digest = raw.get("promptDigest")
+    uses = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ConsentError("a cameos entry is not an object")
+        cameo_uri = ref(entry.get("cameo"))
+        if not isinstance(cameo_uri, str) or not cameo_uri.startswith(("https://", "http://")):
+            raise ConsentError("a cameos entry names no cameo")
+        owner = await _cameo_owner(fed, cameo_uri)
+        if owner == author:
+            uses.append(CameoUse(cameo_uri, owner, None, None))
+            continue
+        if not isinstance(digest, str):
+            raise ConsentError("the post has no promptDigest")
+        document = await _authorization(fed, entry.get("remixAuthorization"))
+        use = consent.RemixUse(post=post_uri, author=author, cameo=cameo_uri, owner=owner,
+                               digest=digest)
+        await check_consent(fed, document, use)
+        uses.append(CameoUse(cameo_uri, owner, document["id"], document))
+    return uses
+
+
+async def check_consent(fed: Federation, document: Any, use: consent.RemixUse) -> None:
+    """The signed authorization grants `use`, and its owner's instance still serves it."""
+    if isinstance(document, dict) and isinstance(document.get("id"), str) \
+            and await store.revoked_authorization(fed.pool, document["id"]):
+        raise ConsentError("the authorization was revoked")
+    method = document.get("proof", {}).get("verificationMethod") \
+        if isinstance(document, dict) and isinstance(document.get("proof"), dict) else None
+    owner_keys = await actors.assertion_keys(fed, use.owner, method if isinstance(method, str) else None)
+    consent.check_authorization(document, use, owner_keys)
+    await _check_live(fed, document, use, owner_keys)
+
+
+async def _cameo_owner(fed: Federation, cameo_uri: str) -> str:
+    local = await store.cameo_by_uri(fed.pool, cameo_uri)
+    if fed.is_local(cameo_uri):
+        if local is None or not local["local"] or local["deleted_at"] is not None:
+            raise ConsentError("the cameo does not exist here")
+        owner = await store.actor_by_id(fed.pool, local["actor_id"])
+        return owner["uri"]
+    try:
+        fetched = await fetch.fetch_document(fed.client, cameo_uri, sign=await instance_signer(fed),
+                                             max_bytes=fed.max_document_bytes)
+    except fetch.GoneError:
+        raise ConsentError("the cameo is gone") from None
+    document = fetched.document
+    owner = ref(document.get("attributedTo"))
+    if document.get("type") != "Cameo" or not isinstance(owner, str) \
+            or not fetch.same_origin(owner, cameo_uri):
+        raise ConsentError("the cameo is not a Cameo attributed to an actor of its origin")
+    return owner
+
+
+async def _authorization(fed: Federation, value: Any) -> dict[str, Any]:
+    """The authorization of an entry: embedded (checked offline first), or fetched by id."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str):
+        raise ConsentError("a cameo of someone else is used without a remixAuthorization")
+    try:
+        fetched = await fetch.fetch_document(fed.client, value, sign=await instance_signer(fed),
+                                             max_bytes=fed.max_document_bytes)
+    except fetch.GoneError:
+        raise ConsentError("the authorization is gone (revoked)") from None
+    return fetched.document
+
+
+async def _check_live(fed: Federation, document: dict[str, Any], use: consent.RemixUse,
+                      owner_keys: dict[str, Any]) -> None:
+    """Ask the owner's instance: it serves a granted authorization and answers 404 or 410 for a
+    withdrawn one. A revoke is remembered, so that no later post can cite it."""
+    auth_uri = document["id"]
+    if fed.is_local(auth_uri):
+        row = await store.authorization_by_uri(fed.pool, auth_uri)
+        if row is None or row["state"] != "approved":
+            raise ConsentError("the authorization was revoked")
+        return
+    try:
+        fetched = await fetch.fetch_document(fed.client, auth_uri, sign=await instance_signer(fed),
+                                             max_bytes=fed.max_document_bytes)
+    except fetch.GoneError:
+        await store.record_revoked_authorization(fed.pool, auth_uri, use.owner)
+        raise ConsentError("the owner's instance no longer serves the authorization (revoked)") from None
+    if fetched.document != document:
+        consent.check_authorization(fetched.document, use, owner_keys)
+
+
+async def recheck(fed: Federation, post_id: int) -> bool:
+    """Check a stored post's consent again (its last check is older than the TTL); hide it when
+    consent is gone. Returns whether the post may still be shown."""
+    post = await store.post_by_id(fed.pool, post_id)
+    if post is None or post["deleted_at"] is not None:
+        return False
+    if post["consent_checked_at"] is None:
+        return True
+    author = await store.actor_by_id(fed.pool, post["actor_id"])
+    try:
+        for row in await store.post_cameos(fed.pool, post_id):
+            if row["authorization_document"] is None:
+                continue
+            use = consent.RemixUse(post=post["uri"], author=author["uri"], cameo=row["cameo_uri"],
+                                   owner=row["owner_uri"], digest=post["prompt_digest"] or "")
+            await check_consent(fed, row["authorization_document"], use)
+    except ConsentError as exc:
+        log.info("hiding post %s: %s", post["uri"], exc)
+        await store.soft_delete_post(fed.pool, post_id)
+        return False
+    except fetch.FetchError as exc:
+        if datetime.now(UTC) - post["consent_checked_at"] > GRACE:
+            log.info("hiding post %s: consent unverifiable since %s: %s", post["uri"],
+                     post["consent_checked_at"], exc)
+            await store.soft_delete_post(fed.pool, post_id)
+            return False
+        return True
+    await store.mark_consent_checked(fed.pool, post_id)
+    return True
+
+
+async def recheck_due(fed: Federation, post_ids: list[int]) -> list[int]:
+    """Of `post_ids`, those whose consent is older than the TTL: the caller checks them again."""
+    return await store.consent_posts_due(fed.pool, post_ids, fed.consent_ttl)
+
+
+async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
+    """A `Delete` of a RemixAuthorization from its owner: hide every post here that rests on it,
+    and remember it, so that a post arriving later citing it is refused. False when the Delete
+    is not about an authorization."""
+    obj = activity.get("object")
+    auth_uri = ref(obj)
+    actor = ref(activity.get("actor"))
+    if not isinstance(auth_uri, str) or not isinstance(actor, str):
+        return False
+    posts = await store.posts_citing_authorization(fed.pool, auth_uri)
+    named = isinstance(obj, dict) and obj.get("type") == "RemixAuthorization"
+    if not posts and not named:
+        return False
+    if not fetch.same_origin(auth_uri, actor):
+        raise Ignore("a revocation from another origin than the authorization's")
+    if any(post["owner_uri"] != actor for post in posts):
+        raise Ignore("a revocation from someone else than the authorization's owner")
+    await store.record_revoked_authorization(fed.pool, auth_uri, actor)
+    for post in posts:
+        if not post["local"]:
+            await store.soft_delete_post(fed.pool, post["id"])
+    return True
