@@ -5,6 +5,7 @@ and hides it when the owner revokes, whether the Delete reaches C or not."""
 from __future__ import annotations
 
 from tests.conftest import eventually
+from tests.test_cameos import _png
 from tests.test_federation_e2e import _account_id, _upload_video
 from tests.test_remix_consent import _cameo, _remix, _state
 from tests.videos import make_mp4
@@ -148,3 +149,108 @@ async def test_timeline_views_recheck_in_the_background(make_instance, tmp_path)
         return await _status_on(c, "carol", post_uri) is None
 
     await eventually(hidden)
+
+
+async def test_several_owners_must_all_consent(make_instance, tmp_path):
+    a, b, c = await _three(make_instance)
+    await a.signup("dave")
+    alice_cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
+    dave_cameo = await _cameo(a, "dave", permission="everyone", approval="manual", name="Dave")
+    bob_cameo = await _cameo(b, "bob")
+    remix = (await _remix(b, "bob", [alice_cameo["uri"], dave_cameo["uri"], bob_cameo["uri"]],
+                          "three friends on a roller coaster")).json()
+
+    async def alice_answered():
+        state = await _state(b, "bob", remix["id"])
+        return state if any(x["state"] == "approved" and x["owner"].endswith("/alice")
+                            for x in state["cameos"]) else None
+
+    state = await eventually(alice_answered)
+    # alice said yes, bob's own cameo needs nobody, dave has not answered: nothing may be made.
+    assert state["state"] == "pending"
+    media_id = await _upload_video(b, "bob", make_mp4(tmp_path / "remix.mp4"))
+    early = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish", json={"media_id": media_id})
+    assert early.status_code == 409 and "authorized" in early.json()["error"]
+
+    request_id = (await a.api("dave", "GET", "/api/v1/remix_requests")).json()[0]["id"]
+    assert (await a.api("dave", "POST", f"/api/v1/remix_requests/{request_id}/approve")).status_code == 200
+    await _authorized(b, "bob", remix["id"])
+    response = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish", json={"media_id": media_id})
+    assert response.status_code == 201, response.text
+
+    shown = await eventually(lambda: _status_on(c, "carol", remix["post_uri"]))
+    assert shown is not None
+    rows = await c.pool.fetch("SELECT cameo_uri, authorization_uri FROM post_cameos ORDER BY position")
+    assert {r["cameo_uri"]: r["authorization_uri"] is not None for r in rows} == {
+        alice_cameo["uri"]: True, dave_cameo["uri"]: True, bob_cameo["uri"]: False}
+    # Both owners were told of the use (they are mentioned in the post).
+    for owner in ("alice", "dave"):
+        async def told(owner=owner):
+            notes = (await a.api(owner, "GET", "/api/v1/notifications")).json()
+            return any(n["type"] == "mention" for n in notes)
+
+        await eventually(told)
+
+
+async def test_publish_refusals_and_blocked_requesters(make_instance, tmp_path):
+    a = await make_instance("a")
+    b = await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
+    await b.signup("eve")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
+    remix = (await _remix(b, "bob", [cameo["uri"]])).json()
+    await _authorized(b, "bob", remix["id"])
+    video = await _upload_video(b, "bob", make_mp4(tmp_path / "v.mp4"))
+    eves = await _upload_video(b, "eve", make_mp4(tmp_path / "e.mp4"))
+    image = (await b.api("bob", "POST", "/api/v2/media",
+                         files={"file": ("p.png", _png(), "image/png")})).json()["id"]
+    path = f"/api/v1/remixes/{remix['id']}/publish"
+    for user, body, status in [
+        ("bob", {}, 422),
+        ("bob", {"media_id": "x"}, 422),
+        ("bob", {"media_id": image}, 422),
+        ("bob", {"media_id": eves}, 422),
+        ("bob", {"media_id": video, "status": "x" * 2001}, 422),
+        ("bob", {"media_id": video, "visibility": "everywhere"}, 422),
+        ("eve", {"media_id": eves}, 404),
+    ]:
+        response = await b.api(user, "POST", path, json=body)
+        assert response.status_code == status, (body, response.text)
+    assert (await b.api("bob", "POST", "/api/v1/remixes/999/publish", json={"media_id": video})).status_code == 404
+    # Nothing was half-published: the remix is still authorized, the video still unused.
+    assert (await _state(b, "bob", remix["id"]))["state"] == "authorized"
+    assert await b.pool.fetchval("SELECT post_id FROM media WHERE id = $1", int(video)) is None
+    assert await b.pool.fetchval("SELECT count(*) FROM posts") == 0
+
+    # alice blocks bob: his next request is refused, and so is any request for a deleted cameo.
+    bob_on_a = await _account_id(a, "alice", b.handle("bob"))
+    assert (await a.api("alice", "POST", f"/api/v1/accounts/{bob_on_a}/block")).status_code == 200
+    blocked = (await _remix(b, "bob", [cameo["uri"]], "again")).json()
+
+    async def rejected():
+        return (await _state(b, "bob", blocked["id"]))["state"] == "rejected"
+
+    await eventually(rejected)
+    gone = await _cameo(a, "alice", permission="everyone", approval="automatic", name="Gone")
+    assert (await a.api("alice", "DELETE", f"/api/v1/cameos/{gone['id']}")).status_code == 200
+    after = await _remix(b, "eve", [gone["uri"]], "after the delete")
+    assert after.status_code == 422, after.text
+
+
+async def test_mutuals_collection(make_instance):
+    a = await make_instance("a")
+    b = await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
+    await b.signup("eve")
+    await _follow(b, "bob", a, "alice")
+    await _follow(a, "alice", b, "bob")
+    await _follow(b, "eve", a, "alice")
+    async with a.client() as client:
+        top = (await client.get(f"{a.base_url}/users/alice/mutuals", headers={"Accept": AP})).json()
+        page = (await client.get(top["first"], headers={"Accept": AP})).json()
+        bad = await client.get(f"{a.base_url}/users/alice/mutuals?page=x", headers={"Accept": AP})
+        missing = await client.get(f"{a.base_url}/users/nobody/mutuals", headers={"Accept": AP})
+    assert top["totalItems"] == 1 and page["orderedItems"] == [f"{b.base_url}/users/bob"]
+    assert bad.status_code == 400 and missing.status_code == 404
