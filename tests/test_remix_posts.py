@@ -169,13 +169,14 @@ async def test_several_owners_must_all_consent(make_instance, tmp_path):
     # alice said yes, bob's own cameo needs nobody, dave has not answered: nothing may be made.
     assert state["state"] == "pending"
     media_id = await _upload_video(b, "bob", make_mp4(tmp_path / "remix.mp4"))
-    early = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish", json={"media_id": media_id})
+    publish = f"/api/v1/remixes/{remix['id']}/publish"
+    early = await b.api("bob", "POST", publish, json={"media_id": media_id})
     assert early.status_code == 409 and "authorized" in early.json()["error"]
 
     request_id = (await a.api("dave", "GET", "/api/v1/remix_requests")).json()[0]["id"]
     assert (await a.api("dave", "POST", f"/api/v1/remix_requests/{request_id}/approve")).status_code == 200
     await _authorized(b, "bob", remix["id"])
-    response = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish", json={"media_id": media_id})
+    response = await b.api("bob", "POST", publish, json={"media_id": media_id})
     assert response.status_code == 201, response.text
 
     shown = await eventually(lambda: _status_on(c, "carol", remix["post_uri"]))
@@ -217,7 +218,8 @@ async def test_publish_refusals_and_blocked_requesters(make_instance, tmp_path):
     ]:
         response = await b.api(user, "POST", path, json=body)
         assert response.status_code == status, (body, response.text)
-    assert (await b.api("bob", "POST", "/api/v1/remixes/999/publish", json={"media_id": video})).status_code == 404
+    unknown = await b.api("bob", "POST", "/api/v1/remixes/999/publish", json={"media_id": video})
+    assert unknown.status_code == 404
     # Nothing was half-published: the remix is still authorized, the video still unused.
     assert (await _state(b, "bob", remix["id"]))["state"] == "authorized"
     assert await b.pool.fetchval("SELECT post_id FROM media WHERE id = $1", int(video)) is None
