@@ -139,8 +139,10 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
             "prompt_digest": digest})
         if request_id is None:
             return  # a replayed request: answered already, or waiting for the owner
-        if verdict.decision is Decision.ASK:
-            await store.insert_notification(conn, owner["user_id"], "remix_request", requester["id"])
+        if verdict.decision is not Decision.REFUSE:
+            # The owner hears of every use: one to decide, or one their rules let through.
+            kind = "remix_request" if verdict.decision is Decision.ASK else "remix_use"
+            await store.insert_notification(conn, owner["user_id"], kind, requester["id"])
     if verdict.decision is not Decision.ASK:
         await answer(fed, request_id, approve=verdict.decision is Decision.APPROVE,
                      reason=verdict.reason)

@@ -61,6 +61,8 @@ async def test_automatic_approval_across_instances(make_instance):
     assert [(u["state"], u["post_uri"]) for u in uses] == [("approved", remix["post_uri"])]
     kinds = [n["type"] for n in (await b.api("bob", "GET", "/api/v1/notifications")).json()]
     assert "remix_authorized" in kinds
+    kinds = [n["type"] for n in (await a.api("alice", "GET", "/api/v1/notifications")).json()]
+    assert kinds == ["remix_use"]
 
 
 async def test_manual_approval_and_rejection(make_instance):
