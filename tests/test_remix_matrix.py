@@ -273,3 +273,49 @@ async def test_quote_requests_are_answered_by_the_quote_policy(make_instance, pe
     assert (await b.api("bob", "DELETE", f"/api/v1/statuses/{public['id']}")).status_code == 200
     async with b.client() as client:
         assert (await client.get(accept["result"], headers={"Accept": AP})).status_code == 404
+
+
+async def test_bad_remix_requests_are_ignored_and_replays_are_no_ops(make_instance, peer):
+    s = await _scene(make_instance, peer)
+    cameo = s.cameos[0]
+    pete = peer.actor_id("pete")
+
+    def request(n, **instrument):
+        body = {"id": f"{pete}/statuses/{n}", "type": "Note", "attributedTo": pete,
+                "prompt": "p", "promptDigest": consent.prompt_digest("p"), **instrument}
+        return {"@context": AS, "id": f"{peer.base}/bad-requests/{n}", "type": "RemixRequest",
+                "actor": pete, "object": cameo, "instrument": body}
+
+    bad = {
+        "the pending post on another host": request(1, id="https://elsewhere.example/statuses/1"),
+        "a pending post that is not http(s)": request(2, id="ftp://127.0.0.1/statuses/2"),
+        "someone else's pending post": request(3, attributedTo=peer.actor_id("mallory")),
+        "a prompt that does not match its digest": request(4, prompt="other"),
+        "no digest at all": request(5, promptDigest=None),
+        "a cameo that is not alice's": {**request(6), "object": f"{s.a.base_url}/users/alice/cameos/999"},
+    }
+    for reason, activity in bad.items():
+        assert (await peer.post("pete", f"{s.a.base_url}/inbox", activity)).status_code == 202, reason
+
+    async def all_handled():
+        return await s.a.pool.fetchval(
+            "SELECT count(*) = 0 FROM inbox_activities WHERE state = 'pending'")
+
+    await eventually(all_handled)
+    states = {r["activity_uri"]: r["state"] for r in await s.a.pool.fetch(
+        "SELECT activity_uri, state FROM inbox_activities WHERE type = 'RemixRequest'")}
+    for reason, activity in bad.items():
+        assert states[activity["id"]] == "ignored", reason
+    assert await s.a.pool.fetchval("SELECT count(*) FROM remix_requests") == 0
+
+    # A request replayed under its own id is a no-op; one answer, one row.
+    good = request(7)
+    for _ in range(2):
+        assert (await peer.post("pete", f"{s.a.base_url}/inbox", good)).status_code == 202
+    async def answered():
+        return any(m.get("type") == "Accept" for m in peer.received)
+
+    await eventually(answered)
+    await eventually(all_handled)
+    assert await s.a.pool.fetchval("SELECT count(*) FROM remix_requests") == 1
+    assert sum(m.get("type") == "Accept" for m in peer.received) == 1

@@ -4,6 +4,9 @@ and hides it when the owner revokes, whether the Delete reaches C or not."""
 
 from __future__ import annotations
 
+import json
+
+from federation import httpsig, signing
 from tests.conftest import eventually
 from tests.test_cameos import _png
 from tests.test_federation_e2e import _account_id, _upload_video
@@ -256,3 +259,37 @@ async def test_mutuals_collection(make_instance):
         missing = await client.get(f"{a.base_url}/users/nobody/mutuals", headers={"Accept": AP})
     assert top["totalItems"] == 1 and page["orderedItems"] == [f"{b.base_url}/users/bob"]
     assert bad.status_code == 400 and missing.status_code == 404
+
+
+async def test_replayed_answers_change_nothing(make_instance):
+    a = await make_instance("a")
+    b = await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
+    remix = (await _remix(b, "bob", [cameo["uri"]])).json()
+    before = await _authorized(b, "bob", remix["id"])
+    accept = await b.pool.fetchval("SELECT body FROM inbox_activities WHERE type = 'Accept'")
+    alice_id = await a.pool.fetchval("SELECT id FROM actors WHERE uri = $1", f"{a.base_url}/users/alice")
+    alice_keys = await signing.signing_keys(a.instance.fed, alice_id)
+
+    async def post_as_alice(activity):
+        body = json.dumps(activity).encode()
+        headers = {"Content-Type": AP}
+        headers.update(httpsig.sign_cavage("POST", f"{b.base_url}/inbox", headers, body,
+                                           key_id=alice_keys.rsa_key_id, private_key=alice_keys.rsa))
+        async with b.client() as client:
+            return await client.post("/inbox", content=body, headers=headers)
+
+    # The same Accept again is a duplicate; under a new id, or turned into a Reject, it answers a
+    # request that is answered already.
+    assert (await post_as_alice(accept)).status_code == 202
+    assert (await post_as_alice({**accept, "id": accept["id"] + "-again"})).status_code == 202
+    reject = {k: v for k, v in accept.items() if k != "result"}
+    assert (await post_as_alice({**reject, "id": accept["id"] + "-reject", "type": "Reject"})
+            ).status_code == 202
+    await eventually(lambda: b.pool.fetchval(
+        "SELECT count(*) = 0 FROM inbox_activities WHERE state = 'pending'"))
+    after = await _state(b, "bob", remix["id"])
+    assert after == before
+    assert await b.pool.fetchval("SELECT count(*) FROM inbox_activities WHERE type = 'Accept'") == 2
