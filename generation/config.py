@@ -30,3 +30,11 @@ class GenerationConfig:
     max_attempts: int = 5
     # A running job whose worker has not beaten its heart for this long goes back to the queue.
     heartbeat_timeout_s: float = 60.0
+    # The C2PA signing chain (PEM, leaf first) and its key, from a CA a deployment trusts; without
+    # them the instance signs under its own root CA, made on first start.
+    c2pa_cert_chain: Path | None = None
+    c2pa_private_key: Path | None = None
+    # A diffusers attention backend ("_native_flash", "_native_cudnn", "flash", ...); None is SDPA.
+    attention_backend: str | None = None
+    # Regional torch.compile of the transformer blocks: faster steps after a slow first render.
+    compile: bool = False

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, Settings
@@ -131,6 +132,15 @@ def registrations(args: argparse.Namespace) -> int:
     return _with_instance(run)
 
 
+def make_tiny_model(args: argparse.Namespace) -> int:
+    from generation.tiny import make_tiny_model as make
+
+    directory = make(Path(args.directory), seed=args.seed)
+    print(f"built the tiny Wan VACE model in {directory}: its output is noise, for tests and demos;"
+          " point LIKENESS_MODEL_DIR at real weights for videos")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="likeness", description="A federated, consent-first server"
                                   " for short AI-generated videos. Configured by environment"
@@ -148,6 +158,14 @@ def parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("migrate", help="apply database migrations")
     p.set_defaults(func=migrate)
+
+    models = commands.add_parser("generation", help="video generation models").add_subparsers(
+        dest="generation_command", required=True)
+    p = models.add_parser("make-tiny-model", help="build a tiny, randomly initialised Wan VACE pipeline"
+                                                  " in DIR, in diffusers format (its output is noise)")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--seed", type=int, default=0, help="the weights' random seed (default 0)")
+    p.set_defaults(func=make_tiny_model)
 
     admin = commands.add_parser("admin", help="administration").add_subparsers(
         dest="admin_command", required=True)

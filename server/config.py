@@ -7,8 +7,11 @@ reads `os.environ`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from generation.config import GenerationConfig
 
 
 class ConfigError(ValueError):
@@ -36,6 +39,82 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
 
 
+def _number(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {raw!r}")
+    return value
+
+
+def _bounded(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _int(env, name, default)
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _path(env: dict[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw).expanduser().resolve() if raw else None
+
+
+_DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps|xpu(:\d+)?")
+_DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
+           "float16": "float16", "fp16": "float16"}
+
+
+def _generation(env: dict[str, str]) -> GenerationConfig:
+    """The LIKENESS_GENERATION_* variables (and the model and C2PA paths), checked here so that a
+    typo stops the server at start rather than failing every job."""
+    defaults = GenerationConfig()
+    device = env.get("LIKENESS_GENERATION_DEVICE") or defaults.device
+    if not _DEVICE.fullmatch(device):
+        raise ConfigError(f"LIKENESS_GENERATION_DEVICE must be cpu, cuda, cuda:N, mps or xpu:N,"
+                          f" not {device!r}")
+    dtype = env.get("LIKENESS_GENERATION_DTYPE") or defaults.dtype
+    if dtype.lower() not in _DTYPES:
+        raise ConfigError(f"LIKENESS_GENERATION_DTYPE must be float32, bfloat16 or float16, not {dtype!r}")
+    attention = env.get("LIKENESS_GENERATION_ATTENTION") or None
+    if attention is not None and not re.fullmatch(r"[a-z0-9_]+", attention):
+        raise ConfigError(f"LIKENESS_GENERATION_ATTENTION must be a diffusers attention backend name,"
+                          f" not {attention!r}")
+    cert_chain, private_key = _path(env, "LIKENESS_C2PA_CERT_CHAIN"), _path(env, "LIKENESS_C2PA_PRIVATE_KEY")
+    if (cert_chain is None) != (private_key is None):
+        raise ConfigError("LIKENESS_C2PA_CERT_CHAIN and LIKENESS_C2PA_PRIVATE_KEY go together: set both or"
+                          " neither")
+    max_duration = _number(env, "LIKENESS_GENERATION_MAX_DURATION_S", defaults.max_duration_s, 0.5, 60)
+    return GenerationConfig(
+        model_dir=_path(env, "LIKENESS_MODEL_DIR"),
+        device=device,
+        dtype=_DTYPES[dtype.lower()],
+        steps=_bounded(env, "LIKENESS_GENERATION_STEPS", defaults.steps, 1, 200),
+        width=_bounded(env, "LIKENESS_GENERATION_WIDTH", defaults.width, 16, 2048),
+        height=_bounded(env, "LIKENESS_GENERATION_HEIGHT", defaults.height, 16, 2048),
+        fps=_bounded(env, "LIKENESS_GENERATION_FPS", defaults.fps, 1, 60),
+        default_duration_s=_number(env, "LIKENESS_GENERATION_DURATION_S",
+                                   min(defaults.default_duration_s, max_duration), 0.1, max_duration),
+        max_duration_s=max_duration,
+        provenance=_flag(env, "LIKENESS_GENERATION_PROVENANCE", defaults.provenance),
+        max_active_jobs_per_user=_bounded(env, "LIKENESS_GENERATION_MAX_ACTIVE_JOBS",
+                                          defaults.max_active_jobs_per_user, 1, 1000),
+        max_jobs_per_day=_bounded(env, "LIKENESS_GENERATION_MAX_JOBS_PER_DAY", defaults.max_jobs_per_day,
+                                  0, 1_000_000),
+        max_attempts=_bounded(env, "LIKENESS_GENERATION_MAX_ATTEMPTS", defaults.max_attempts, 1, 100),
+        heartbeat_timeout_s=_number(env, "LIKENESS_GENERATION_HEARTBEAT_TIMEOUT_S",
+                                    defaults.heartbeat_timeout_s, 5, 3600),
+        c2pa_cert_chain=cert_chain,
+        c2pa_private_key=private_key,
+        attention_backend=attention,
+        compile=_flag(env, "LIKENESS_GENERATION_COMPILE", defaults.compile),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     domain: str = "localhost:8000"
@@ -52,6 +131,7 @@ class Settings:
     # gives a whole instance.
     run_workers: bool | None = None
     instance_name: str = "Likeness"
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -72,6 +152,7 @@ class Settings:
             log_json=_flag(env, "LIKENESS_LOG_JSON", False),
             run_workers=None if not workers else _flag(env, "LIKENESS_RUN_WORKERS", True),
             instance_name=env.get("LIKENESS_INSTANCE_NAME") or "Likeness",
+            generation=_generation(env),
         )
 
     def with_(self, **changes: object) -> Settings:
