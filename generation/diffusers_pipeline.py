@@ -14,8 +14,8 @@ conditioned on the cameo references again (identity does not drift) and on the p
 segment's last `OVERLAP_FRAMES` frames through VACE's mask (black = keep: the "extend a clip"
 task), which carries motion across the cut. It is also cheaper for the real model: attention
 grows with the square of the frames in a pass, so three 61-frame segments (10 s at 16 fps) take
-about 40% fewer transformer FLOPs per step than one 161-frame pass (1.3B at 480x832: 0.88 against
-1.43 PFLOP per forward, by `tests.bench.generation`'s estimate). Measured on 2 CPU cores with the
+about 40% fewer transformer FLOPs per step than one 161-frame pass (1.3B at 480x832: 0.89 against
+1.44 PFLOP per forward, by `tests.bench.generation`'s estimate). Measured on 2 CPU cores with the
 tiny model, where the VAE and not attention dominates, the two cost about the same (160 frames at
 64x112, 2 steps: 3.8 s chained, 3.1 s in one pass).
 
@@ -109,6 +109,13 @@ def load_pipeline(config: GenerationConfig, model_dir: Path) -> VideoPipeline:
     if not isinstance(pipe, WanVACEPipeline):
         raise GenerationError(f"{model_dir} holds a {type(pipe).__name__}; Likeness renders with a"
                               " WanVACEPipeline (Wan 2.1 VACE)")
+    log.info("loaded %s from %s on %s (%s)", type(pipe).__name__, model_dir, config.device, config.dtype)
+    return prepare(pipe, config, name=model_dir.name)
+
+
+def prepare(pipe: WanVACEPipeline, config: GenerationConfig, *, name: str) -> DiffusersVideoPipeline:
+    """Move a pipeline to the device and apply the configured speed-ups; shared with the
+    benchmark, so that what it times is what a worker runs."""
     try:
         pipe.to(config.device)
         if config.attention_backend:
@@ -118,8 +125,7 @@ def load_pipeline(config: GenerationConfig, model_dir: Path) -> VideoPipeline:
     except (RuntimeError, ValueError, ImportError) as exc:
         raise GenerationError(f"the model could not be set up on {config.device}: {exc}") from exc
     pipe.set_progress_bar_config(disable=True)
-    log.info("loaded %s from %s on %s (%s)", type(pipe).__name__, model_dir, config.device, config.dtype)
-    return DiffusersVideoPipeline(pipe, name=model_dir.name)
+    return DiffusersVideoPipeline(pipe, name=name)
 
 
 def _reference(image: Image.Image, number: int, width: int, height: int) -> Image.Image:

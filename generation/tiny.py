@@ -26,7 +26,8 @@ TEXT_DIM = 32
 MAX_SEQUENCE_LENGTH = 64
 
 
-def _tokenizer() -> PreTrainedTokenizerFast:
+def byte_tokenizer() -> PreTrainedTokenizerFast:
+    """Byte-level BPE without merges: every UTF-8 string encodes, nothing to download."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
@@ -54,7 +55,7 @@ def build_tiny_pipeline(seed: int = 0) -> WanVACEPipeline:
     )
     from transformers import UMT5Config, UMT5EncoderModel
 
-    tokenizer = _tokenizer()
+    tokenizer = byte_tokenizer()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         text_encoder = UMT5EncoderModel(UMT5Config(
