@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     import torch
     from diffusers import WanVACEPipeline
 
+# Before diffusers is imported: huggingface_hub reads it once, at import.
+os.environ["HF_HUB_OFFLINE"] = "1"
 log = logging.getLogger(__name__)
 
 # Wan 2.1 is trained on 81-frame clips; longer passes degrade (Wan-Video/Wan2.1#54).
@@ -83,7 +85,6 @@ def load_pipeline(config: GenerationConfig, model_dir: Path) -> VideoPipeline:
     A missing or broken directory, or one holding another kind of pipeline, raises a
     GenerationError that is not retryable: the operator has to fix the directory.
     """
-    os.environ["HF_HUB_OFFLINE"] = "1"
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise GenerationError(f"the model directory {model_dir} does not exist")
@@ -92,15 +93,19 @@ def load_pipeline(config: GenerationConfig, model_dir: Path) -> VideoPipeline:
     dtype = _torch_dtype(config.dtype)
 
     import diffusers
+    import huggingface_hub
     import torch
     import transformers
     from diffusers import DiffusionPipeline, WanVACEPipeline
+
+    # In case something imported the hub client before this module set HF_HUB_OFFLINE.
+    huggingface_hub.constants.HF_HUB_OFFLINE = True
 
     # Progress bars are for terminals; a worker's log gets one line per load instead.
     diffusers.utils.logging.disable_progress_bar()
     transformers.utils.logging.disable_progress_bar()
     try:
-        # Wan's VAE is run in float32 whatever the rest is: its decoder bands in half precision.
+        # Wan's VAE stays float32 whatever the rest is, as diffusers' Wan docs advise for quality.
         pipe = DiffusionPipeline.from_pretrained(
             str(model_dir), local_files_only=True, dtype={"default": dtype, "vae": torch.float32},
         )

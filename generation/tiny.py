@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from diffusers import WanVACEPipeline
     from transformers import PreTrainedTokenizerFast
 
+# Built in code, never fetched: a stray hub call fails at once (read when the hub client loads).
+os.environ["HF_HUB_OFFLINE"] = "1"
+
 # Names in the tiny model's config; the real Wan 2.1 VACE 1.3B uses the same component classes.
 TEXT_DIM = 32
 MAX_SEQUENCE_LENGTH = 64
