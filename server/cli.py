@@ -64,7 +64,9 @@ def worker(args: argparse.Namespace) -> int:
         print("likeness worker needs REDIS_URL (and DATABASE_URL): with the embedded default,"
               " `likeness serve` runs the workers itself", file=sys.stderr)
         return 2
-    main(settings)
+    generation = args.generation or args.device is not None
+    main(settings, federation=args.federation or not generation, generation=generation,
+         device=args.device)
     return 0
 
 
@@ -153,7 +155,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.set_defaults(func=serve)
 
-    p = commands.add_parser("worker", help="run a delivery and inbox worker (needs REDIS_URL)")
+    p = commands.add_parser("worker", help="run a delivery and inbox worker, or a generation worker"
+                                           " on one device (needs REDIS_URL)")
+    p.add_argument("--federation", action="store_true",
+                   help="deliver and handle inbox activities (the default without --generation)")
+    p.add_argument("--generation", action="store_true",
+                   help="render generation jobs, one at a time, on --device")
+    p.add_argument("--device", help="the device to render on, such as cuda:0 or cpu (implies"
+                                    " --generation; default LIKENESS_GENERATION_DEVICE or cpu)")
     p.set_defaults(func=worker)
 
     p = commands.add_parser("migrate", help="apply database migrations")

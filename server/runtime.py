@@ -19,6 +19,7 @@ from arq.connections import ArqRedis, RedisSettings
 from federation import actors
 from federation.context import Federation
 from federation.fetch import make_client
+from generation.jobs import JobQueue
 
 from . import db, store
 from .config import Settings
@@ -47,6 +48,7 @@ class Instance:
     redis: ArqRedis | None = None
     fed: Federation | None = None
     media: LocalMediaStore | None = None
+    jobs: JobQueue | None = None
     _embedded_postgres: Any = None
     _embedded_redis: Any = None
     _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -91,13 +93,17 @@ class Instance:
             queue=self.redis,
             queue_name=f"likeness:{instance_id}",
         )
+        self.jobs = JobQueue(self.pool, self.redis, f"{self.fed.queue_name}:generation",
+                             settings.generation)
         await actors.ensure_instance_actor(self.fed)
         if settings.workers_in_process if workers is None else workers:
-            from .worker import in_process_worker
+            from .worker import in_process_generation_worker, in_process_worker
 
-            worker = in_process_worker(self)
-            self._workers.append(worker)
-            self._worker_tasks.append(asyncio.create_task(worker.async_run()))
+            # Generation on the CPU beside the web server: the embedded default renders the tiny
+            # model; GPU machines run `likeness worker --generation --device cuda:0` instead.
+            for worker in (in_process_worker(self), in_process_generation_worker(self)):
+                self._workers.append(worker)
+                self._worker_tasks.append(asyncio.create_task(worker.async_run()))
 
     async def stop(self) -> None:
         for worker in self._workers:

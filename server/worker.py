@@ -18,6 +18,7 @@ from arq.worker import Worker
 from federation import delivery, inbox, post_consent
 from generation import jobs
 from generation.pipeline import VideoPipeline
+from generation.provenance import C2PASigner, signer_for
 from generation.worker import GenerationWorker, generate, sweep_generation
 
 from .config import Settings
@@ -86,10 +87,13 @@ def generation_worker(instance: Instance, device: str) -> GenerationWorker:
 
         return load_pipeline(config, config.model_dir or ensure_tiny_model(settings.data_dir))
 
+    def load_signer() -> C2PASigner | None:
+        return signer_for(config, settings.data_dir, settings.instance_name)
+
     name = config.model_dir.name if config.model_dir else "Likeness tiny model"
     return GenerationWorker(queue=instance.jobs, media=instance.media, new_key=new_key,
-                            load_pipeline=load, tmp_dir=settings.data_dir / "tmp",
-                            generator_name=name)
+                            load_pipeline=load, load_signer=load_signer,
+                            tmp_dir=settings.data_dir / "tmp", generator_name=name)
 
 
 def make_generation_worker(instance: Instance, generation: GenerationWorker, *,

@@ -1,0 +1,351 @@
+"""Generation jobs: a durable queue in PostgreSQL, woken through arq.
+
+States: `waiting` (a remix whose consent is not complete) -> `queued` -> `running` ->
+`succeeded` | `failed` | `cancelled`. A worker leases a job with an atomic claim and a token,
+beats its heart while it renders and only the token holder may finish it, so a job runs to
+completion once. The sweeper (an arq cron) promotes waiting remixes once authorized, sends
+again the arq jobs Redis lost, and puts jobs whose worker went quiet back in the queue, at most
+`max_attempts` times. Like PeerTube's remote runners: the database decides, the queue only wakes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import asyncpg
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix
+from redis.exceptions import RedisError
+
+from . import store
+from .config import GenerationConfig
+from .render import compose_prompt
+
+if TYPE_CHECKING:
+    from .render import RenderResult
+
+log = logging.getLogger(__name__)
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+MAX_PROMPT_CHARS = 2000
+MAX_CAMEOS = 4
+# Own users' jobs are claimed before jobs asked for from elsewhere.
+LOCAL_PRIORITY = 1
+REMOTE_PRIORITY = 0
+CONSENT_WITHDRAWN = "consent withdrawn"
+STALLED = "the worker stopped responding"
+# The arq function every job message calls.
+FUNCTION = "generate"
+# A queued row is only checked against Redis this long after its arq job was sent.
+SWEEP_GRACE_S = 5.0
+PROGRESS_TTL_S = 3600
+
+
+class JobError(ValueError):
+    """A generation that cannot be asked for as given; the message is safe to show (422)."""
+
+
+class QuotaError(JobError):
+    """Over a per-person quota (429); `retry_after` says when the daily one frees a slot."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MediaSink(Protocol):
+    """Where drafts go: the server's media store (its LocalMediaStore fits)."""
+
+    def path(self, key: str) -> Path: ...
+
+    async def put_file(self, key: str, source: Path) -> None: ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class JobQueue:
+    """What the job functions need from the running instance, passed in by the server."""
+
+    pool: asyncpg.Pool
+    redis: ArqRedis
+    # The instance's arq queue for generation; its job ids and progress keys start with it.
+    name: str
+    config: GenerationConfig
+
+    def progress_key(self, job_id: int) -> str:
+        return f"{self.name}:progress:{job_id}"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A claimed job: only the holder of `token` may report on it or finish it."""
+
+    job: asyncpg.Record
+    token: uuid.UUID
+
+    @property
+    def id(self) -> int:
+        return self.job["id"]
+
+
+def check_request(config: GenerationConfig, prompt: Any, duration_s: Any) -> tuple[str, float]:
+    """The prompt and duration of a request, or JobError saying what is wrong."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise JobError("prompt must be non-empty text")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise JobError(f"prompt is longer than {MAX_PROMPT_CHARS} characters")
+    if any(ord(c) < 32 and c not in "\n\t" for c in prompt):
+        raise JobError("prompt contains control characters")
+    if duration_s is None:
+        duration_s = config.default_duration_s
+    if isinstance(duration_s, bool) or not isinstance(duration_s, int | float):
+        raise JobError("duration_s must be a number of seconds")
+    if not 0 < duration_s <= config.max_duration_s:
+        raise JobError(f"duration_s must be more than 0 and at most {config.max_duration_s:g} seconds")
+    return prompt.strip(), float(duration_s)
+
+
+async def _check_quota(conn: asyncpg.Connection, config: GenerationConfig, actor_id: int) -> None:
+    active = await store.active_jobs(conn, actor_id)
+    if active >= config.max_active_jobs_per_user:
+        raise QuotaError(f"you have {active} generations queued or running, the most at once is"
+                         f" {config.max_active_jobs_per_user}: wait for one to finish or cancel one")
+    wait = await store.seconds_until_day_slot(conn, actor_id, config.max_jobs_per_day)
+    if wait is not None:
+        raise QuotaError(f"you asked for {config.max_jobs_per_day} generations in the last 24 hours,"
+                         " the most per day", retry_after=max(1, int(wait) + 1))
+
+
+async def create_job(queue: JobQueue, *, actor_id: int, prompt: str, cameo_uris: Sequence[str] = (),
+                     duration_s: float | None = None, remix_id: int | None = None,
+                     local: bool = True, check_quota: bool = True) -> int:
+    """Queue a generation (a remix's waits until its consent is complete); returns the job id.
+
+    For a remix that already has a job on the way, that job's id: asking twice is harmless.
+    Consent and cameo ownership are the caller's to check; quotas are checked here, in the
+    same transaction as the insert.
+    """
+    prompt, duration = check_request(queue.config, prompt, duration_s)
+    cameo_uris = list(dict.fromkeys(cameo_uris))
+    if len(cameo_uris) > MAX_CAMEOS:
+        raise JobError(f"name at most {MAX_CAMEOS} cameos")
+    async with queue.pool.acquire() as conn, conn.transaction():
+        await store.lock_requester(conn, actor_id)
+        state = "queued"
+        if remix_id is not None:
+            existing = await store.active_remix_job(conn, remix_id)
+            if existing is not None:
+                return existing
+            remix_state = await store.remix_state(conn, remix_id)
+            if remix_state is None:
+                raise JobError("no such remix")
+            if remix_state in ("rejected", "revoked"):
+                raise JobError(f"the remix was {remix_state}")
+            if remix_state == "pending":
+                state = "waiting"
+        if check_quota:
+            await _check_quota(conn, queue.config, actor_id)
+        instructions = await store.cameo_instructions(conn, cameo_uris)
+        job_id = await store.insert_job(conn, {
+            "actor_id": actor_id, "remix_id": remix_id, "prompt": prompt,
+            "render_prompt": compose_prompt(prompt, instructions), "cameo_uris": cameo_uris,
+            "duration_s": duration, "seed": secrets.randbelow(2**31), "state": state,
+            "priority": LOCAL_PRIORITY if local else REMOTE_PRIORITY,
+        })
+    if state == "queued":
+        await _send(queue, job_id, 0)
+    return job_id
+
+
+async def _send(queue: JobQueue, job_id: int, attempts: int, *, replacing: str | None = None) -> None:
+    """Send an arq job standing for a queued row. Its id is new for every send (unique per
+    attempt), and is recorded first: if Redis fails now, the sweeper sees it missing."""
+    arq_job_id = f"{queue.name}:{FUNCTION}:{job_id}:{attempts}:{secrets.token_hex(4)}"
+    if not await store.set_arq_job(queue.pool, job_id, arq_job_id, replacing=replacing):
+        return  # started, cancelled, or another sweeper sent one
+    try:
+        await queue.redis.enqueue_job(FUNCTION, _job_id=arq_job_id, _queue_name=queue.name)
+    except (OSError, RedisError) as exc:
+        log.warning("could not queue generation job %s, the sweeper will: %s", job_id, exc)
+
+
+async def cancel_job(queue: JobQueue, job_id: int) -> asyncpg.Record | None:
+    """Cancel a job that has not ended (None if it had). A running worker sees it at its next
+    heartbeat and stops at the following step."""
+    row = await store.cancel(queue.pool, job_id)
+    if row is not None:
+        await publish_progress(queue, row)
+    return row
+
+
+# --- the worker's side -------------------------------------------------------------------------
+
+async def claim(queue: JobQueue, arq_job_id: str, worker: str) -> Lease | None:
+    """Lease the fairest queued job (not necessarily the one this arq job was sent for: any
+    queued row is as good, and fairness is decided here). A remix is checked once more: one
+    whose consent was withdrawn fails instead of rendering."""
+    while True:
+        token = uuid.uuid4()
+        async with queue.pool.acquire() as conn, conn.transaction():
+            row = await store.claim_next(conn, token, worker, arq_job_id)
+            if row is None:
+                return None
+            if row["remix_id"] is None:
+                lease = Lease(row, token)
+                break
+            remix_state = await store.remix_state(conn, row["remix_id"])
+            if remix_state in ("authorized", "published"):
+                lease = Lease(row, token)
+                break
+            if remix_state == "pending":
+                await store.back_to_waiting(conn, row["id"], token)
+            else:
+                await store.finish(conn, row["id"], token, "failed", reason=CONSENT_WITHDRAWN)
+        await publish_progress(queue, await store.job(queue.pool, row["id"]))
+    await publish_progress(queue, lease.job)
+    return lease
+
+
+async def heartbeat(queue: JobQueue, lease: Lease, step: int, total: int | None,
+                    eta_s: float | None) -> bool:
+    """Renew the lease with the latest progress; False when the job is no longer ours."""
+    alive = await store.heartbeat(queue.pool, lease.id, lease.token, step, total, eta_s)
+    if alive:
+        await report(queue, lease, step, total, eta_s)
+    return alive
+
+
+async def report(queue: JobQueue, lease: Lease, step: int, total: int | None, eta_s: float | None
+                 ) -> None:
+    """Progress between heartbeats, in Redis only: every step, without a write to the row."""
+    await _set_progress(queue, lease.id, {"state": "running", "step": step, "total_steps": total,
+                                          "eta_s": eta_s, "attempt": lease.job["attempts"]})
+
+
+async def succeed(queue: JobQueue, lease: Lease, result: RenderResult, media: MediaSink,
+                  new_key: Callable[[str, str], str]) -> bool:
+    """Store the render as the requester's draft and tell the cameo owners, in one transaction
+    that only the lease holder gets through; False (and nothing kept) otherwise."""
+    video_key = new_key("videos", "mp4")
+    poster_key = new_key("posters", "jpg")
+    await media.put_file(video_key, result.video_path)
+    await media.put_file(poster_key, result.poster_path)
+    outcome = "lost"
+    async with queue.pool.acquire() as conn, conn.transaction():
+        job = await store.lock_lease(conn, lease.id, lease.token)
+        if job is not None and job["remix_id"] is not None \
+                and await store.remix_state(conn, job["remix_id"]) not in ("authorized", "published"):
+            await store.finish(conn, lease.id, lease.token, "failed", reason=CONSENT_WITHDRAWN)
+            outcome = "withdrawn"
+        elif job is not None:
+            media_id = await store.insert_draft_media(conn, {
+                "actor_id": job["actor_id"], "kind": "video", "media_type": result.media_type,
+                "storage_key": video_key, "poster_key": poster_key, "byte_size": result.byte_size,
+                "width": result.width, "height": result.height, "duration": result.duration_s,
+                "frame_rate": float(result.fps), "blurhash": result.blurhash,
+                "description": job["prompt"][:1500],
+            })
+            await store.finish(conn, lease.id, lease.token, "succeeded", media_id=media_id,
+                               generator=result.generator)
+            for user_id, _ in await store.cameo_owner_users(conn, job):
+                await store.insert_notification(conn, user_id, "cameo_used", job["actor_id"])
+            outcome = "succeeded"
+    if outcome != "succeeded":
+        await media.delete(video_key)
+        await media.delete(poster_key)
+    await publish_progress(queue, await store.job(queue.pool, lease.id))
+    return outcome == "succeeded"
+
+
+async def fail(queue: JobQueue, lease: Lease, reason: str, *, retryable: bool) -> None:
+    """A failed attempt: back to the queue if it may work next time and attempts are left,
+    else failed for good with the reason kept."""
+    attempts = lease.job["attempts"]
+    if retryable and attempts < queue.config.max_attempts:
+        if await store.requeue(queue.pool, lease.id, lease.token, reason, count_attempt=True):
+            await _send(queue, lease.id, attempts)
+    else:
+        if retryable:
+            reason = f"gave up after {attempts} attempts: {reason}"
+        await store.finish(queue.pool, lease.id, lease.token, "failed", reason=reason)
+    await publish_progress(queue, await store.job(queue.pool, lease.id))
+
+
+async def release(queue: JobQueue, lease: Lease) -> None:
+    """Give a job back without counting the attempt: its worker is shutting down."""
+    if await store.requeue(queue.pool, lease.id, lease.token, "the worker shut down",
+                           count_attempt=False):
+        await _send(queue, lease.id, lease.job["attempts"] - 1)
+
+
+# --- the sweeper and the watchdog --------------------------------------------------------------
+
+async def sweep(queue: JobQueue) -> dict[str, int]:
+    """Promote authorized remixes, put stalled jobs back (or fail them after max_attempts),
+    and send again the arq jobs Redis lost. Safe to run anywhere, any number of times."""
+    counts = {"promoted": 0, "refused": 0, "requeued": 0, "failed": 0, "resent": 0}
+    counts["refused"] = len(await store.fail_refused_waiting(queue.pool, CONSENT_WITHDRAWN))
+    promoted = await store.promote_authorized(queue.pool)
+    counts["promoted"] = len(promoted)
+    for row in await store.stalled(queue.pool, queue.config.heartbeat_timeout_s):
+        if row["attempts"] >= queue.config.max_attempts:
+            reason = f"gave up after {row['attempts']} attempts: {STALLED}"
+            if await store.fail_stalled(queue.pool, row["id"], row["claim_token"], reason):
+                counts["failed"] += 1
+                await publish_progress(queue, await store.job(queue.pool, row["id"]))
+        elif await store.requeue_stalled(queue.pool, row["id"], row["claim_token"], STALLED):
+            counts["requeued"] += 1
+    rows = await store.queued_to_check(queue.pool, SWEEP_GRACE_S)
+    if rows:
+        async with queue.redis.pipeline(transaction=False) as pipe:
+            for row in rows:
+                pipe.exists(job_key_prefix + (row["arq_job_id"] or ""))
+            present = await pipe.execute()
+        for row, found in zip(rows, present, strict=True):
+            if not found:
+                await _send(queue, row["id"], row["attempts"], replacing=row["arq_job_id"])
+                counts["resent"] += 1
+    return counts
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+def job_progress(row: asyncpg.Record, live: dict[str, Any] | None) -> dict[str, Any]:
+    """State and progress of a job: the row, with Redis' fresher step count while it runs."""
+    step, total, eta = row["step"], row["total_steps"], row["eta_s"]
+    if row["state"] == "running" and live and live.get("attempt") == row["attempts"] \
+            and live.get("state") == "running" and (live.get("step") or 0) >= step:
+        step, total, eta = live["step"], live.get("total_steps"), live.get("eta_s")
+    return {"state": row["state"], "step": step, "total_steps": total,
+            "eta_s": None if row["state"] in TERMINAL else eta}
+
+
+async def live_progress(queue: JobQueue, job_id: int) -> dict[str, Any] | None:
+    try:
+        raw = await queue.redis.get(queue.progress_key(job_id))
+    except (OSError, RedisError):
+        return None
+    return json.loads(raw) if raw else None
+
+
+async def publish_progress(queue: JobQueue, row: asyncpg.Record | None) -> None:
+    if row is not None:
+        await _set_progress(queue, row["id"], {"state": row["state"], "step": row["step"],
+                                               "total_steps": row["total_steps"],
+                                               "eta_s": row["eta_s"], "attempt": row["attempts"]})
+
+
+async def _set_progress(queue: JobQueue, job_id: int, fields: dict[str, Any]) -> None:
+    """Progress in Redis for fast reads; the row stays the record (Redis may lose this)."""
+    try:
+        await queue.redis.set(queue.progress_key(job_id), json.dumps(fields), ex=PROGRESS_TTL_S)
+    except (OSError, RedisError) as exc:
+        log.warning("could not publish progress of generation job %s: %s", job_id, exc)

@@ -1,0 +1,260 @@
+"""SQL of the generation layer: jobs, their leases and the drafts they leave.
+
+It also reads what a job depends on (remixes, cameos) and writes what a finished job leaves
+behind (a media row, notifications), so that each step of a job is one transaction here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+Conn = asyncpg.Connection | asyncpg.Pool
+Record = asyncpg.Record
+
+
+# --- quotas ------------------------------------------------------------------------------------
+
+async def lock_requester(conn: asyncpg.Connection, actor_id: int) -> None:
+    """Serialise one person's job creations, so that two requests at once cannot both pass a
+    quota that only one fits in."""
+    await conn.execute("SELECT 1 FROM actors WHERE id = $1 FOR NO KEY UPDATE", actor_id)
+
+
+async def active_jobs(conn: Conn, actor_id: int) -> int:
+    return await conn.fetchval(
+        "SELECT count(*) FROM generation_jobs WHERE actor_id = $1 AND state IN ('queued', 'running')",
+        actor_id)
+
+
+async def seconds_until_day_slot(conn: Conn, actor_id: int, per_day: int) -> float | None:
+    """None while fewer than `per_day` jobs were asked for in the last 24 hours; else how long
+    until the oldest of the newest `per_day` leaves the window."""
+    return await conn.fetchval(
+        "SELECT extract(epoch FROM created_at + interval '1 day' - now())::float8"
+        " FROM generation_jobs WHERE actor_id = $1 AND created_at > now() - interval '1 day'"
+        " ORDER BY created_at DESC OFFSET $2 LIMIT 1", actor_id, per_day - 1)
+
+
+# --- what a job depends on ---------------------------------------------------------------------
+
+async def remix_state(conn: Conn, remix_id: int) -> str | None:
+    return await conn.fetchval("SELECT state FROM remixes WHERE id = $1", remix_id)
+
+
+async def cameo_instructions(conn: Conn, cameo_uris: list[str]) -> list[str]:
+    rows = await conn.fetch("SELECT uri, instructions FROM cameos WHERE uri = ANY($1::text[])",
+                            cameo_uris)
+    found = {r["uri"]: r["instructions"] for r in rows}
+    return [found[uri] for uri in cameo_uris if found.get(uri)]
+
+
+async def reference_keys(conn: Conn, cameo_uris: list[str]) -> list[str]:
+    """Storage keys of the reference images held here for these cameos, cameo by cameo."""
+    rows = await conn.fetch(
+        "SELECT c.uri, r.storage_key FROM cameo_references r JOIN cameos c ON c.id = r.cameo_id"
+        " WHERE c.uri = ANY($1::text[]) AND c.deleted_at IS NULL ORDER BY r.position", cameo_uris)
+    return [r["storage_key"] for uri in cameo_uris for r in rows if r["uri"] == uri]
+
+
+async def cameo_owner_users(conn: Conn, job: Record) -> list[tuple[int, int]]:
+    """(user id, actor id) of the local owners of the cameos a job used, the requester aside."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT a.user_id, a.id FROM actors a WHERE a.user_id IS NOT NULL AND a.id <> $3"
+        " AND (a.id IN (SELECT actor_id FROM cameos WHERE uri = ANY($1::text[]))"
+        "   OR a.uri IN (SELECT owner_uri FROM remix_cameos WHERE remix_id = $2))",
+        list(job["cameo_uris"]), job["remix_id"], job["actor_id"])
+    return [(r["user_id"], r["id"]) for r in rows]
+
+
+# --- creating and reading jobs -----------------------------------------------------------------
+
+async def active_remix_job(conn: Conn, remix_id: int) -> int | None:
+    return await conn.fetchval(
+        "SELECT id FROM generation_jobs WHERE remix_id = $1"
+        " AND state IN ('waiting', 'queued', 'running')", remix_id)
+
+
+async def insert_job(conn: Conn, fields: dict[str, Any]) -> int:
+    columns = list(fields)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return await conn.fetchval(
+        f"INSERT INTO generation_jobs ({', '.join(columns)}) VALUES ({params}) RETURNING id",
+        *fields.values())
+
+
+async def set_arq_job(conn: Conn, job_id: int, arq_job_id: str, *, replacing: str | None = None
+                      ) -> bool:
+    """Record the arq job that stands for a queued row; with `replacing`, only if that one
+    still does (two sweepers never both send one)."""
+    status = await conn.execute(
+        "UPDATE generation_jobs SET arq_job_id = $2, enqueued_at = now()"
+        " WHERE id = $1 AND state = 'queued' AND arq_job_id IS NOT DISTINCT FROM $3",
+        job_id, arq_job_id, replacing)
+    return status.endswith(" 1")
+
+
+async def job(conn: Conn, job_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM generation_jobs WHERE id = $1", job_id)
+
+
+async def jobs_of(conn: Conn, actor_id: int, *, limit: int, max_id: int | None) -> list[Record]:
+    return await conn.fetch(
+        "SELECT * FROM generation_jobs WHERE actor_id = $1 AND ($3::bigint IS NULL OR id < $3)"
+        " ORDER BY id DESC LIMIT $2", actor_id, limit, max_id)
+
+
+async def cancel(conn: Conn, job_id: int) -> Record | None:
+    """Cancel a job that has not ended; a running worker notices at its next heartbeat."""
+    return await conn.fetchrow(
+        "UPDATE generation_jobs SET state = 'cancelled', finished_at = now(), claim_token = NULL,"
+        " eta_s = NULL WHERE id = $1 AND state IN ('waiting', 'queued', 'running') RETURNING *",
+        job_id)
+
+
+# --- the fair claim ----------------------------------------------------------------------------
+
+async def claim_next(conn: asyncpg.Connection, token: uuid.UUID, worker: str, arq_job_id: str
+                     ) -> Record | None:
+    """Lease the next queued job to `worker`, or None.
+
+    Own users first (priority), then whoever has the fewest jobs running and was served longest
+    ago, then the oldest request: one person's fifty requests take turns with everyone else's.
+    SKIP LOCKED lets any number of workers claim at once without waiting on each other, and the
+    state check makes the claim happen once. The arq job that stood for the claimed row is handed
+    to the row whose arq job this worker consumed, so every queued row keeps one.
+    """
+    row = await conn.fetchrow(
+        "WITH pick AS ("
+        " SELECT j.id, j.arq_job_id AS stood_for FROM generation_jobs j WHERE j.state = 'queued'"
+        " ORDER BY j.priority DESC,"
+        "  (SELECT count(*) FROM generation_jobs r WHERE r.actor_id = j.actor_id"
+        "   AND r.state = 'running'),"
+        "  (SELECT max(s.started_at) FROM generation_jobs s WHERE s.actor_id = j.actor_id)"
+        "   NULLS FIRST,"
+        "  j.id"
+        " LIMIT 1 FOR UPDATE OF j SKIP LOCKED)"
+        " UPDATE generation_jobs g SET state = 'running', claim_token = $1, worker = $2,"
+        " attempts = g.attempts + 1, heartbeat_at = now(), started_at = now(), step = 0,"
+        " total_steps = NULL, eta_s = NULL, arq_job_id = $3"
+        " FROM pick WHERE g.id = pick.id RETURNING g.*, pick.stood_for", token, worker, arq_job_id)
+    if row is not None and row["stood_for"] and row["stood_for"] != arq_job_id:
+        await conn.execute(
+            "UPDATE generation_jobs SET arq_job_id = $1 WHERE state = 'queued' AND arq_job_id = $2",
+            row["stood_for"], arq_job_id)
+    return row
+
+
+# --- the lease holder's updates ----------------------------------------------------------------
+
+async def heartbeat(conn: Conn, job_id: int, token: uuid.UUID, step: int, total: int | None,
+                    eta_s: float | None) -> bool:
+    """Renew the lease and record progress; False once the job is no longer ours (cancelled,
+    or given to another worker after we went quiet)."""
+    status = await conn.execute(
+        "UPDATE generation_jobs SET heartbeat_at = now(), step = $3, total_steps = $4, eta_s = $5"
+        " WHERE id = $1 AND claim_token = $2 AND state = 'running'", job_id, token, step, total, eta_s)
+    return status.endswith(" 1")
+
+
+async def lock_lease(conn: asyncpg.Connection, job_id: int, token: uuid.UUID) -> Record | None:
+    """The job, locked, if `token` still holds it: what finishing it is conditional on."""
+    return await conn.fetchrow(
+        "SELECT * FROM generation_jobs WHERE id = $1 AND claim_token = $2 AND state = 'running'"
+        " FOR UPDATE", job_id, token)
+
+
+async def finish(conn: Conn, job_id: int, token: uuid.UUID, state: str, *,
+                 reason: str | None = None, media_id: int | None = None,
+                 generator: str | None = None) -> bool:
+    status = await conn.execute(
+        "UPDATE generation_jobs SET state = $3, failure_reason = $4, result_media_id = $5,"
+        " generator = $6, finished_at = now(), claim_token = NULL, eta_s = NULL,"
+        " step = CASE WHEN $3 = 'succeeded' THEN coalesce(total_steps, step) ELSE step END"
+        " WHERE id = $1 AND claim_token = $2 AND state = 'running'",
+        job_id, token, state, reason, media_id, generator)
+    return status.endswith(" 1")
+
+
+async def requeue(conn: Conn, job_id: int, token: uuid.UUID, error: str, *, count_attempt: bool
+                  ) -> bool:
+    """Give a job back to the queue (a retryable failure, or a worker shutting down)."""
+    status = await conn.execute(
+        "UPDATE generation_jobs SET state = 'queued', claim_token = NULL, worker = NULL,"
+        " last_error = $3, eta_s = NULL, arq_job_id = NULL,"
+        " attempts = CASE WHEN $4 THEN attempts ELSE attempts - 1 END"
+        " WHERE id = $1 AND claim_token = $2 AND state = 'running'", job_id, token, error, count_attempt)
+    return status.endswith(" 1")
+
+
+async def back_to_waiting(conn: Conn, job_id: int, token: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE generation_jobs SET state = 'waiting', claim_token = NULL, worker = NULL,"
+        " attempts = attempts - 1, arq_job_id = NULL"
+        " WHERE id = $1 AND claim_token = $2 AND state = 'running'", job_id, token)
+
+
+# --- the sweeper and the watchdog --------------------------------------------------------------
+
+async def fail_refused_waiting(conn: Conn, reason: str) -> list[int]:
+    rows = await conn.fetch(
+        "UPDATE generation_jobs j SET state = 'failed', failure_reason = $1, finished_at = now()"
+        " FROM remixes r WHERE r.id = j.remix_id AND j.state = 'waiting'"
+        " AND r.state IN ('rejected', 'revoked') RETURNING j.id", reason)
+    return [r["id"] for r in rows]
+
+
+async def promote_authorized(conn: Conn) -> list[int]:
+    """Waiting remix jobs whose consent is now complete go to the queue."""
+    rows = await conn.fetch(
+        "UPDATE generation_jobs j SET state = 'queued', arq_job_id = NULL FROM remixes r"
+        " WHERE r.id = j.remix_id AND j.state = 'waiting' AND r.state IN ('authorized', 'published')"
+        " RETURNING j.id")
+    return [r["id"] for r in rows]
+
+
+async def stalled(conn: Conn, timeout_s: float) -> list[Record]:
+    return await conn.fetch(
+        "SELECT id, attempts, claim_token, last_error FROM generation_jobs WHERE state = 'running'"
+        " AND heartbeat_at < now() - make_interval(secs => $1)", timeout_s)
+
+
+async def requeue_stalled(conn: Conn, job_id: int, token: uuid.UUID, error: str) -> bool:
+    status = await conn.execute(
+        "UPDATE generation_jobs SET state = 'queued', claim_token = NULL, worker = NULL,"
+        " last_error = $3, eta_s = NULL, arq_job_id = NULL"
+        " WHERE id = $1 AND claim_token = $2 AND state = 'running'", job_id, token, error)
+    return status.endswith(" 1")
+
+
+async def fail_stalled(conn: Conn, job_id: int, token: uuid.UUID, reason: str) -> bool:
+    status = await conn.execute(
+        "UPDATE generation_jobs SET state = 'failed', claim_token = NULL, failure_reason = $3,"
+        " last_error = $3, eta_s = NULL, finished_at = now()"
+        " WHERE id = $1 AND claim_token = $2 AND state = 'running'", job_id, token, reason)
+    return status.endswith(" 1")
+
+
+async def queued_to_check(conn: Conn, grace_s: float) -> list[Record]:
+    """Queued rows old enough that their arq job, if Redis still has it, was sent."""
+    return await conn.fetch(
+        "SELECT id, attempts, arq_job_id FROM generation_jobs WHERE state = 'queued'"
+        " AND (arq_job_id IS NULL OR enqueued_at < now() - make_interval(secs => $1))"
+        " ORDER BY id", grace_s)
+
+
+# --- what a finished job leaves ----------------------------------------------------------------
+
+async def insert_draft_media(conn: Conn, fields: dict[str, Any]) -> int:
+    columns = list(fields)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return await conn.fetchval(
+        f"INSERT INTO media ({', '.join(columns)}) VALUES ({params}) RETURNING id", *fields.values())
+
+
+async def insert_notification(conn: Conn, user_id: int, type: str, from_actor_id: int) -> None:
+    await conn.execute(
+        "INSERT INTO notifications (user_id, type, from_actor_id) VALUES ($1, $2, $3)",
+        user_id, type, from_actor_id)

@@ -1,0 +1,179 @@
+"""The generation worker: arq functions that claim a job, render it on this process's device
+and store the draft.
+
+One pipeline per process, loaded on the first job; the render runs in a thread so that the
+heartbeat keeps flowing, and the step callback is where a cancel or a lost lease stops it.
+The server builds a `GenerationWorker` (it owns settings, the media store and the arq pool)
+and passes it in the arq context as `generation`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from . import jobs, store
+from .jobs import JobQueue, Lease, MediaSink
+from .pipeline import Cancelled, GenerationError, GenerationRequest, VideoPipeline
+from .provenance import C2PASigner, ProvenanceError
+from .render import render_video
+
+log = logging.getLogger(__name__)
+
+# Redis gets every step, a quarter second apart at most; the row gets the heartbeat.
+PROGRESS_INTERVAL_S = 0.25
+
+
+@dataclass
+class GenerationWorker:
+    queue: JobQueue
+    media: MediaSink
+    # Makes a storage key such as "videos/ab/cd/<token>.mp4" (the server's key layout).
+    new_key: Callable[[str, str], str]
+    # Load the pipeline and the C2PA signer (None: provenance is off). Blocking; called in a
+    # thread on the first job, and again on the next job if they failed.
+    load_pipeline: Callable[[], VideoPipeline]
+    load_signer: Callable[[], C2PASigner | None]
+    tmp_dir: Path
+    generator_name: str
+    # Who holds a lease, for people reading the table.
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
+    _loaded: tuple[VideoPipeline, C2PASigner | None] | None = None
+    _loading: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def heartbeat_every_s(self) -> float:
+        """Often enough that a cancel stops the render within a couple of seconds, and that the
+        watchdog never mistakes a slow step for a dead worker."""
+        return min(2.0, self.queue.config.heartbeat_timeout_s / 5)
+
+    async def renderer(self) -> tuple[VideoPipeline, C2PASigner | None]:
+        """The pipeline and signer, loaded once per process: loading weights takes long."""
+        async with self._loading:
+            if self._loaded is None:
+                try:
+                    signer = await asyncio.to_thread(self.load_signer)
+                except ProvenanceError as exc:
+                    raise GenerationError(str(exc)) from exc
+                self._loaded = (await asyncio.to_thread(self.load_pipeline), signer)
+            return self._loaded
+
+
+class _Progress:
+    """The step callback, called in the render thread: records the step and its timing, wakes
+    the heartbeat, and raises Cancelled once the job is no longer ours."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, wake: asyncio.Event) -> None:
+        self.stop = threading.Event()
+        self.step = 0
+        self.total: int | None = None
+        self.eta_s: float | None = None
+        self._loop = loop
+        self._wake = wake
+        self._started = time.monotonic()
+
+    def __call__(self, step: int, total: int) -> None:
+        if self.stop.is_set():
+            raise Cancelled()
+        self.step, self.total = step, total
+        if step > 0:
+            mean = (time.monotonic() - self._started) / step
+            self.eta_s = round(mean * max(0, total - step), 2)
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+
+async def _beat(worker: GenerationWorker, lease: Lease, progress: _Progress, wake: asyncio.Event
+                ) -> None:
+    """Heartbeat and progress while the render runs; stops the render when the lease is lost."""
+    queue = worker.queue
+    last_beat = time.monotonic()
+    reported = 0
+    while True:
+        try:
+            await asyncio.wait_for(wake.wait(), PROGRESS_INTERVAL_S)
+        except TimeoutError:
+            pass
+        wake.clear()
+        if time.monotonic() - last_beat >= worker.heartbeat_every_s:
+            last_beat = time.monotonic()
+            reported = progress.step
+            if not await jobs.heartbeat(queue, lease, progress.step, progress.total, progress.eta_s):
+                progress.stop.set()
+                return
+        elif progress.step != reported:
+            reported = progress.step
+            await jobs.report(queue, lease, progress.step, progress.total, progress.eta_s)
+
+
+def _references(media: MediaSink, keys: list[str]) -> tuple[Image.Image, ...]:
+    images = []
+    for key in keys:
+        try:
+            with Image.open(media.path(key)) as image:
+                images.append(image.convert("RGB"))
+        except (OSError, ValueError):
+            raise GenerationError("a cameo reference image could not be read") from None
+    return tuple(images)
+
+
+async def _render(worker: GenerationWorker, lease: Lease) -> None:
+    queue, config, job = worker.queue, worker.queue.config, lease.job
+    wake = asyncio.Event()
+    progress = _Progress(asyncio.get_running_loop(), wake)
+    beat = asyncio.create_task(_beat(worker, lease, progress, wake))
+    try:
+        keys = await store.reference_keys(queue.pool, list(job["cameo_uris"]))
+        request = GenerationRequest(
+            prompt=job["render_prompt"], reference_images=_references(worker.media, keys),
+            width=config.width, height=config.height, fps=config.fps, duration_s=job["duration_s"],
+            steps=config.steps, seed=job["seed"])
+        pipeline, signer = await worker.renderer()
+        worker.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=worker.tmp_dir) as out:
+            result = await asyncio.to_thread(
+                render_video, pipeline, request, progress, Path(out),
+                provenance=signer, generator_name=worker.generator_name)
+            beat.cancel()
+            await jobs.succeed(queue, lease, result, worker.media, worker.new_key)
+    except Cancelled:
+        log.info("generation job %s stopped: cancelled or taken over", lease.id)
+    except GenerationError as exc:
+        log.info("generation job %s failed: %s", lease.id, exc.reason)
+        await jobs.fail(queue, lease, exc.reason, retryable=exc.retryable)
+    except asyncio.CancelledError:
+        # The worker is shutting down: stop the render at its next step, give the job back.
+        progress.stop.set()
+        await asyncio.shield(jobs.release(queue, lease))
+        raise
+    except Exception as exc:
+        log.exception("generation job %s failed", lease.id)
+        await jobs.fail(queue, lease, f"internal error ({type(exc).__name__})", retryable=False)
+    finally:
+        progress.stop.set()
+        beat.cancel()
+
+
+async def generate(ctx: dict[str, Any]) -> str:
+    """One arq job: claim the fairest queued job and render it; "idle" if none was left."""
+    worker: GenerationWorker = ctx["generation"]
+    lease = await jobs.claim(worker.queue, ctx["job_id"], worker.name)
+    if lease is None:
+        return "idle"
+    await _render(worker, lease)
+    return f"job {lease.id}"
+
+
+async def sweep_generation(ctx: dict[str, Any]) -> dict[str, int]:
+    return await jobs.sweep(ctx["generation_queue"])

@@ -1,0 +1,174 @@
+"""Generations over HTTP: ask for a video, follow its progress (polling or Server-Sent Events),
+cancel it, and find the draft it made.
+
+The job queue itself is `generation.jobs`; this module checks who may ask for what (only one's
+own cameos here: others' go through a remix and its consent) and shapes the answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from federation import store as fstore
+from federation.objects import iso
+from generation import jobs
+from generation import store as gstore
+from generation.jobs import JobQueue
+
+from . import entities
+from .http import current_user, error, fed, int_param, pool, read_params
+
+# How often an event stream looks at Redis, and at the row (every this many looks).
+EVENT_POLL_S = 0.25
+ROW_EVERY = 4
+KEEPALIVE_S = 15.0
+
+
+def _queue(request: Request) -> JobQueue:
+    return request.app.state.instance.jobs
+
+
+async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    progress = jobs.job_progress(row, live)
+    total = progress["total_steps"]
+    result = None
+    if row["result_media_id"] is not None:
+        media = await fstore.media_by_id(pool(request), row["result_media_id"])
+        result = entities.media_attachment(fed(request), media) if media else None
+    return {
+        "id": str(row["id"]), "state": row["state"], "prompt": row["prompt"],
+        "cameos": list(row["cameo_uris"]), "duration_s": row["duration_s"],
+        "remix_id": str(row["remix_id"]) if row["remix_id"] is not None else None,
+        "attempts": row["attempts"],
+        "progress": {"step": progress["step"], "total_steps": total,
+                     "fraction": round(progress["step"] / total, 4) if total else 0.0},
+        "eta_s": progress["eta_s"], "failure_reason": row["failure_reason"],
+        "generator": row["generator"], "result": result,
+        "created_at": iso(row["created_at"]),
+        "started_at": iso(row["started_at"]) if row["started_at"] else None,
+        "finished_at": iso(row["finished_at"]) if row["finished_at"] else None,
+    }
+
+
+async def _own_cameo_uris(request: Request, actor_id: int, raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    if isinstance(raw, str | int):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(c, str | int) for c in raw):
+        raise HTTPException(422, "cameo_ids must be a list of cameo ids")
+    if len(raw) > jobs.MAX_CAMEOS:
+        raise HTTPException(422, f"name at most {jobs.MAX_CAMEOS} cameos")
+    uris = []
+    for cameo_id in raw:
+        text = str(cameo_id)
+        cameo = await fstore.cameo_by_id(pool(request), int(text)) if text.isdigit() else None
+        if cameo is None or cameo["actor_id"] != actor_id or cameo["deleted_at"] is not None:
+            raise HTTPException(422, f"cameo {text} is not one of your cameos: to star someone"
+                                     " else's, ask for a remix")
+        uris.append(cameo["uri"])
+    return uris
+
+
+async def create_generation(request: Request) -> Response:
+    user = await current_user(request)
+    params = await read_params(request)
+    cameo_uris = await _own_cameo_uris(request, user["actor_id"], params.get("cameo_ids"))
+    try:
+        job_id = await jobs.create_job(_queue(request), actor_id=user["actor_id"],
+                                       prompt=params.get("prompt"), cameo_uris=cameo_uris,
+                                       duration_s=params.get("duration_s"))
+    except jobs.QuotaError as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return error(429, str(exc), headers=headers)
+    except jobs.JobError as exc:
+        return error(422, str(exc))
+    row = await gstore.job(pool(request), job_id)
+    return JSONResponse(await job_json(request, row), status_code=201)
+
+
+async def _own_job(request: Request) -> asyncpg.Record:
+    user = await current_user(request)
+    raw = request.path_params["job_id"]
+    row = await gstore.job(pool(request), int(raw)) if raw.isdigit() else None
+    if row is None or row["actor_id"] != user["actor_id"]:
+        raise HTTPException(404, "no such generation")
+    return row
+
+
+async def list_generations(request: Request) -> Response:
+    user = await current_user(request)
+    params = dict(request.query_params)
+    rows = await gstore.jobs_of(pool(request), user["actor_id"],
+                                limit=int_param(params, "limit", default=20, low=1, high=40),
+                                max_id=int_param(params, "max_id", low=0))
+    items = [await job_json(request, r, await jobs.live_progress(_queue(request), r["id"]))
+             for r in rows]
+    return JSONResponse(items)
+
+
+async def get_generation(request: Request) -> Response:
+    row = await _own_job(request)
+    return JSONResponse(await job_json(request, row, await jobs.live_progress(_queue(request), row["id"])))
+
+
+async def cancel_generation(request: Request) -> Response:
+    row = await _own_job(request)
+    cancelled = await jobs.cancel_job(_queue(request), row["id"])
+    if cancelled is None:
+        return error(409, f"this generation has {row['state']} already")
+    return JSONResponse(await job_json(request, cancelled))
+
+
+async def generation_events(request: Request) -> Response:
+    """Server-Sent Events: the job as GET shows it, each time its state or step changes, until
+    it ends. Progress comes from Redis; the row is read every second and when Redis says the
+    state changed."""
+    row = await _own_job(request)
+    queue = _queue(request)
+
+    async def stream() -> AsyncIterator[str]:
+        current = row
+        sent: tuple[Any, ...] | None = None
+        quiet = 0.0
+        looks = 0
+        while True:
+            live = await jobs.live_progress(queue, current["id"])
+            if looks % ROW_EVERY == 0 or (live and live.get("state") != current["state"]):
+                current = await gstore.job(pool(request), current["id"]) or current
+            looks += 1
+            body = await job_json(request, current, live)
+            key = (body["state"], body["progress"]["step"], body["progress"]["total_steps"])
+            if key != sent:
+                sent, quiet = key, 0.0
+                yield f"event: progress\nid: {looks}\ndata: {json.dumps(body)}\n\n"
+            if body["state"] in jobs.TERMINAL:
+                return
+            if quiet >= KEEPALIVE_S:
+                quiet = 0.0
+                yield ": keepalive\n\n"
+            await asyncio.sleep(EVENT_POLL_S)
+            quiet += EVENT_POLL_S
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+routes = [
+    Route("/api/v1/generations", create_generation, methods=["POST"]),
+    Route("/api/v1/generations", list_generations),
+    Route("/api/v1/generations/{job_id}", get_generation),
+    Route("/api/v1/generations/{job_id}", cancel_generation, methods=["DELETE"]),
+    Route("/api/v1/generations/{job_id}/cancel", cancel_generation, methods=["POST"]),
+    Route("/api/v1/generations/{job_id}/events", generation_events),
+]

@@ -1,0 +1,106 @@
+"""Generation with the real tiny Wan VACE model, through the worker `likeness serve` runs and
+through `likeness worker` processes: a prompt and a cameo in, a signed draft MP4 out; a worker
+killed in the middle of a render, and the job finished by another."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+
+from generation import jobs
+from generation.provenance import TRAINED_ALGORITHMIC_MEDIA, verify
+from generation.tiny import make_tiny_model
+from server.worker import generation_worker, make_generation_worker
+from tests.conftest import eventually
+from tests.test_generation_jobs import CONFIG, _cameo, _generate, _job, _sse, _state, workers
+
+__all__ = ["workers"]  # the fixture, shared with test_generation_jobs
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_root: Path) -> Path:
+    return make_tiny_model(tmp_root / "tiny-model")
+
+
+async def test_tiny_model_job_to_published_post(make_instance, tiny_model):
+    config = dataclasses.replace(CONFIG, model_dir=tiny_model, steps=2, provenance=True)
+    a = await make_instance(generation=config)  # the in-process workers, as `serve` runs them
+    await a.signup("alice")
+    await a.signup("bob")
+    cameo = await _cameo(a, "alice")
+    job = await _generate(a, "alice", "alice rides a bike", cameo_ids=[cameo["id"]], duration_s=1.0)
+    events = await _sse(a, "alice", job["id"])
+    assert [e["state"] for e in events][-1] == "succeeded", events[-1]
+    assert any(e["state"] == "running" and e["progress"]["step"] >= 1 for e in events)
+    result = events[-1]["result"]
+    assert events[-1]["generator"] == tiny_model.name
+
+    async with a.client() as client:
+        video = await client.get(result["url"])
+    assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
+    with av.open(io.BytesIO(video.content)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
+    assert len(frames) == 8 and (frames[0].width, frames[0].height) == (64, 112)
+    row = await a.pool.fetchrow("SELECT * FROM media WHERE id = $1", int(result["id"]))
+    assert row["post_id"] is None and row["duration"] == 1.0 and row["blurhash"]
+    manifest = verify(a.instance.media.path(row["storage_key"]))
+    assert manifest["digital_source_type"] == TRAINED_ALGORITHMIC_MEDIA
+
+    # A draft is its owner's alone until published.
+    status = await a.api("bob", "POST", "/api/v1/statuses", json={"media_ids": [result["id"]]})
+    assert status.status_code == 422
+    status = await a.api("alice", "POST", "/api/v1/statuses",
+                         json={"status": "on a bike", "media_ids": [result["id"]]})
+    assert status.status_code == 200, status.text
+    assert status.json()["media_attachments"][0]["url"] == result["url"]
+
+
+async def test_killed_worker_job_finishes_on_another(make_instance, workers, tiny_model):
+    config = dataclasses.replace(CONFIG, model_dir=tiny_model, steps=2, heartbeat_timeout_s=2.0)
+    a = await make_instance(run_workers=False, generation=config)
+    await a.signup("alice")
+    workers.sweeper(a)
+    job = await _generate(a, "alice", "a long render", duration_s=1.0)
+
+    settings = a.instance.settings
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "LIKENESS_DOMAIN": settings.domain, "LIKENESS_HTTPS": "0",
+           "LIKENESS_DATA_DIR": str(settings.data_dir), "LIKENESS_MODEL_DIR": str(tiny_model),
+           # Bigger and slower than the instance's own renders: long enough to be caught at it.
+           "LIKENESS_GENERATION_STEPS": "100", "LIKENESS_GENERATION_WIDTH": "256",
+           "LIKENESS_GENERATION_HEIGHT": "448", "LIKENESS_GENERATION_FPS": "8",
+           "LIKENESS_GENERATION_PROVENANCE": "0"}
+    worker = subprocess.Popen([sys.executable, "-m", "server.cli", "worker", "--device", "cpu"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        async def rendering() -> Any:
+            body = (await a.api("alice", "GET", f"/api/v1/generations/{job['id']}")).json()
+            return body if body["state"] == "running" and body["progress"]["step"] >= 1 else None
+
+        await eventually(rendering, timeout=90, interval=0.1)
+        first = await _job(a, job["id"])
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        _, errors = worker.communicate(timeout=30)
+    assert worker.returncode == -signal.SIGKILL, errors
+
+    # Nobody renders it now; the watchdog sees the silence and queues it again, and a worker
+    # that comes along later finishes it.
+    await _state(a, job["id"], "queued")
+    workers.start(make_generation_worker(a.instance, generation_worker(a.instance, "cpu"),
+                                         handle_signals=False))
+    done = await _state(a, job["id"], "succeeded", timeout=60)
+    assert done["attempts"] == 2 and done["last_error"] == jobs.STALLED
+    assert done["worker"] != first["worker"]
+    assert await a.pool.fetchval("SELECT count(*) FROM media") == 1
