@@ -128,7 +128,8 @@ def _references(media: MediaSink, keys: list[str]) -> tuple[Image.Image, ...]:
     return tuple(images)
 
 
-async def _render(worker: GenerationWorker, lease: Lease) -> None:
+async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipeline,
+                  signer: C2PASigner | None) -> None:
     queue, config, job = worker.queue, worker.queue.config, lease.job
     wake = asyncio.Event()
     progress = _Progress(asyncio.get_running_loop(), wake)
@@ -139,13 +140,14 @@ async def _render(worker: GenerationWorker, lease: Lease) -> None:
             prompt=job["render_prompt"], reference_images=_references(worker.media, keys),
             width=config.width, height=config.height, fps=config.fps, duration_s=job["duration_s"],
             steps=config.steps, seed=job["seed"])
-        pipeline, signer = await worker.renderer()
         worker.tmp_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=worker.tmp_dir) as out:
             result = await asyncio.to_thread(
                 render_video, pipeline, request, progress, Path(out),
                 provenance=signer, generator_name=worker.generator_name)
             beat.cancel()
+            # The last step's progress, in the row: a short render may end between heartbeats.
+            await jobs.heartbeat(queue, lease, progress.step, progress.total, 0.0)
             await jobs.succeed(queue, lease, result, worker.media, worker.new_key)
     except Cancelled:
         log.info("generation job %s stopped: cancelled or taken over", lease.id)
@@ -166,12 +168,27 @@ async def _render(worker: GenerationWorker, lease: Lease) -> None:
 
 
 async def generate(ctx: dict[str, Any]) -> str:
-    """One arq job: claim the fairest queued job and render it; "idle" if none was left."""
+    """One arq job: claim the fairest queued job and render it; "idle" if none was left.
+
+    The pipeline is loaded before the claim, so that a slow first load (importing torch holds the
+    interpreter for seconds) never looks like a dead worker; a load that fails fails the job it
+    would have rendered, with the reason."""
     worker: GenerationWorker = ctx["generation"]
+    failure: GenerationError | None = None
+    try:
+        pipeline, signer = await worker.renderer()
+    except GenerationError as exc:
+        failure = exc
+    except Exception as exc:
+        log.exception("the generation pipeline could not be loaded")
+        failure = GenerationError(f"internal error ({type(exc).__name__})")
     lease = await jobs.claim(worker.queue, ctx["job_id"], worker.name)
     if lease is None:
         return "idle"
-    await _render(worker, lease)
+    if failure is not None:
+        await jobs.fail(worker.queue, lease, failure.reason, retryable=failure.retryable)
+        return f"job {lease.id} failed"
+    await _render(worker, lease, pipeline, signer)
     return f"job {lease.id}"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.worker import Worker
 
 from federation import actors
 from federation.context import Federation
@@ -39,6 +40,17 @@ def redis_settings(settings: Settings, embedded_socket: str | None = None) -> Re
         return RedisSettings(unix_socket_path=embedded_socket)
     assert settings.redis_url is not None
     return RedisSettings.from_dsn(settings.redis_url)
+
+
+async def close_worker(worker: Worker) -> None:
+    """Close an arq worker. Closing cancels its jobs, and one cancelled while arq stores its
+    result re-raises that from close(): only our own cancellation is passed on."""
+    try:
+        await worker.close()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
 
 
 @dataclass
@@ -107,7 +119,7 @@ class Instance:
 
     async def stop(self) -> None:
         for worker in self._workers:
-            await worker.close()
+            await close_worker(worker)
         for task in self._worker_tasks:
             task.cancel()
         for task in self._worker_tasks:

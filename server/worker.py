@@ -23,7 +23,7 @@ from generation.worker import GenerationWorker, generate, sweep_generation
 
 from .config import Settings
 from .media import new_key
-from .runtime import Instance
+from .runtime import Instance, close_worker
 
 # A render may take many minutes on a busy GPU; the heartbeat, not this, notices a dead worker.
 GENERATION_TIMEOUT_S = 6 * 3600
@@ -142,7 +142,7 @@ async def run_worker(settings: Settings, *, federation: bool = True, generation:
         pass
     finally:
         for worker in workers:
-            await worker.close()
+            await close_worker(worker)
         await instance.stop()
 
 

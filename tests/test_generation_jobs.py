@@ -28,6 +28,7 @@ from generation.pipeline import GenerationError, GenerationRequest, Progress, Vi
 from generation.render import render_video
 from generation.worker import GenerationWorker
 from server.media import new_key
+from server.runtime import close_worker
 from server.worker import generation_worker, in_process_worker, make_generation_worker
 from tests.conftest import eventually
 
@@ -59,8 +60,8 @@ class SteppedPipeline:
             time.sleep(self.step_s)
             if self.error is not None:
                 raise self.error
-            self.steps_done[-1] = step
             progress(step, request.steps)
+            self.steps_done[-1] = step
         ramp = np.linspace(0, 255, request.width, dtype=np.uint8)
         frames = np.zeros((request.frame_count, request.height, request.width, 3), np.uint8)
         for n in range(request.frame_count):
@@ -92,7 +93,7 @@ class Workers:
     async def stop(self, worker: Any = None) -> None:
         for entry in list(self.running):
             if worker is None or entry[0] is worker:
-                await entry[0].close()
+                await close_worker(entry[0])
                 entry[1].cancel()
                 await asyncio.gather(entry[1], return_exceptions=True)
                 self.running.remove(entry)
@@ -375,37 +376,30 @@ async def test_cancel_queued_and_running(make_instance, workers):
     running = await _generate(a, "alice", "a long one")
     queued = await _generate(a, "alice", "waits its turn")
     gate.set()
-    await eventually(lambda: _step_at_least(a, running["id"], 2), timeout=10, interval=0.02)
 
+    async def rendering() -> bool:
+        return bool(pipeline.steps_done) and pipeline.steps_done[0] >= 2
+
+    await eventually(rendering, timeout=10, interval=0.02)
+    gate.clear()  # the render waits before its next step while the cancels go in
     response = await a.api("alice", "POST", f"/api/v1/generations/{queued['id']}/cancel")
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
     response = await a.api("alice", "DELETE", f"/api/v1/generations/{running['id']}")
     assert response.status_code == 200 and response.json()["state"] == "cancelled"
-    # The render stops at a step soon after (the heartbeat sees the cancel), far from its end.
-    await eventually(lambda: _stopped(pipeline), timeout=10, interval=0.05)
-    assert pipeline.steps_done[0] < 50 and pipeline.prompts == ["a long one"]
-    assert (await _job(a, running["id"]))["result_media_id"] is None
-    response = await a.api("alice", "DELETE", f"/api/v1/generations/{running['id']}")
-    assert response.status_code == 409 and "cancelled already" in response.json()["error"]
+    held_at = pipeline.steps_done[0]
+    await asyncio.sleep(0.6)  # longer than a heartbeat: the worker knows
+    gate.set()
 
-    # The worker is free again: the next job runs, and the cancelled one never did.
+    # The worker is free again at once: the next job runs, and the cancelled one never did.
     after = await _generate(a, "alice", "after")
-    pipeline.step_s = 0.0
     await _state(a, after["id"], "succeeded")
     assert pipeline.prompts == ["a long one", "after"]
+    # It stopped at the first step after the gate opened (one was in flight when it closed).
+    assert pipeline.steps_done[0] <= held_at + 1
+    assert (await _job(a, running["id"]))["result_media_id"] is None
     assert (await _job(a, queued["id"]))["started_at"] is None
-
-
-async def _step_at_least(a: Any, job_id: str, step: int) -> bool:
-    row = await _job(a, job_id)
-    return row["state"] == "running" and row["step"] >= step
-
-
-async def _stopped(pipeline: SteppedPipeline) -> bool:
-    await asyncio.sleep(0.3)
-    before = list(pipeline.steps_done)
-    await asyncio.sleep(0.3)
-    return pipeline.steps_done == before
+    response = await a.api("alice", "DELETE", f"/api/v1/generations/{running['id']}")
+    assert response.status_code == 409 and "cancelled already" in response.json()["error"]
 
 
 async def test_failures_are_clean(make_instance, workers):

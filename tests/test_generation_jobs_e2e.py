@@ -40,7 +40,9 @@ async def test_tiny_model_job_to_published_post(make_instance, tiny_model):
     job = await _generate(a, "alice", "alice rides a bike", cameo_ids=[cameo["id"]], duration_s=1.0)
     events = await _sse(a, "alice", job["id"])
     assert [e["state"] for e in events][-1] == "succeeded", events[-1]
-    assert any(e["state"] == "running" and e["progress"]["step"] >= 1 for e in events)
+    # The real pipeline reported every denoising step (a render this small may end between two
+    # looks of the event stream; test_generation_jobs watches one in the middle).
+    assert events[-1]["progress"] == {"step": 2, "total_steps": 2, "fraction": 1.0}
     result = events[-1]["result"]
     assert events[-1]["generator"] == tiny_model.name
 
