@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from policy.prompts import MAX_CAMEOS
+
 from . import actors, consent, fetch, store
 from .consent import ConsentError
 from .context import Federation
@@ -23,7 +25,6 @@ from .signing import instance_signer
 
 log = logging.getLogger(__name__)
 
-MAX_CAMEOS = 4
 # A peer that cannot be reached keeps its post visible this long after the last good check.
 GRACE = timedelta(minutes=15)
 

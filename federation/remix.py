@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from policy.consent import Decision, Requester, decide_remix
+from policy.prompts import MAX_CAMEOS, PromptError, check_prompt
 
 from . import actors, consent, delivery, fetch, objects, outbox, post_consent, proofs, signing, store
 from .cameos import rules_of
@@ -26,8 +27,6 @@ from .vocab import OBJECT_CONTEXT, PUBLIC
 
 Record = asyncpg.Record
 
-MAX_PROMPT_CHARS = 2000
-MAX_CAMEOS = 4
 AUTHORIZATION_LIFETIME = timedelta(days=30)
 
 
@@ -35,14 +34,6 @@ class RemixError(ValueError):
     """A remix that cannot be asked for as given (a clear 4xx for the client)."""
 
 
-def check_prompt(prompt: Any) -> str:
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise RemixError("a remix needs a prompt")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise RemixError(f"the prompt is longer than {MAX_PROMPT_CHARS} characters")
-    if any(ord(c) < 32 and c not in "\n\t" for c in prompt):
-        raise RemixError("the prompt contains control characters")
-    return prompt
 
 
 async def _cameo_owner(fed: Federation, cameo_uri: str) -> Record:
@@ -73,7 +64,10 @@ async def _cameo_owner(fed: Federation, cameo_uri: str) -> Record:
 async def request_remix(fed: Federation, requester: Record, prompt: str,
                         cameo_uris: list[str]) -> int:
     """Create a remix of `cameo_uris` and ask every owner but the requester for consent."""
-    check_prompt(prompt)
+    try:
+        check_prompt(prompt)
+    except PromptError as exc:
+        raise RemixError(str(exc)) from None
     if not 1 <= len(set(cameo_uris)) == len(cameo_uris) <= MAX_CAMEOS:
         raise RemixError(f"name 1 to {MAX_CAMEOS} different cameos")
     owners = [await _cameo_owner(fed, uri) for uri in cameo_uris]

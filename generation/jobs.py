@@ -24,6 +24,8 @@ from arq.connections import ArqRedis
 from arq.constants import job_key_prefix
 from redis.exceptions import RedisError
 
+from policy.prompts import MAX_CAMEOS, PromptError, check_prompt
+
 from . import store
 from .config import GenerationConfig
 from .render import compose_prompt
@@ -34,8 +36,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TERMINAL = ("succeeded", "failed", "cancelled")
-MAX_PROMPT_CHARS = 2000
-MAX_CAMEOS = 4
 # Own users' jobs are claimed before jobs asked for from elsewhere.
 LOCAL_PRIORITY = 1
 REMOTE_PRIORITY = 0
@@ -98,19 +98,17 @@ class Lease:
 
 def check_request(config: GenerationConfig, prompt: Any, duration_s: Any) -> tuple[str, float]:
     """The prompt and duration of a request, or JobError saying what is wrong."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise JobError("prompt must be non-empty text")
-    if len(prompt) > MAX_PROMPT_CHARS:
-        raise JobError(f"prompt is longer than {MAX_PROMPT_CHARS} characters")
-    if any(ord(c) < 32 and c not in "\n\t" for c in prompt):
-        raise JobError("prompt contains control characters")
+    try:
+        prompt = check_prompt(prompt)
+    except PromptError as exc:
+        raise JobError(str(exc)) from None
     if duration_s is None:
         duration_s = config.default_duration_s
     if isinstance(duration_s, bool) or not isinstance(duration_s, int | float):
         raise JobError("duration_s must be a number of seconds")
     if not 0 < duration_s <= config.max_duration_s:
         raise JobError(f"duration_s must be more than 0 and at most {config.max_duration_s:g} seconds")
-    return prompt.strip(), float(duration_s)
+    return prompt, float(duration_s)
 
 
 async def _check_quota(conn: asyncpg.Connection, config: GenerationConfig, actor_id: int) -> None:

@@ -77,6 +77,16 @@ async def active_remix_job(conn: Conn, remix_id: int) -> int | None:
         " AND state IN ('waiting', 'queued', 'running')", remix_id)
 
 
+async def latest_remix_job(conn: Conn, remix_id: int) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT * FROM generation_jobs WHERE remix_id = $1 ORDER BY id DESC LIMIT 1", remix_id)
+
+
+async def job_by_result(conn: Conn, media_id: int) -> Record | None:
+    """The job whose draft a media row is, if it is one."""
+    return await conn.fetchrow("SELECT * FROM generation_jobs WHERE result_media_id = $1", media_id)
+
+
 async def insert_job(conn: Conn, fields: dict[str, Any]) -> int:
     columns = list(fields)
     params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))

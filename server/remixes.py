@@ -16,9 +16,12 @@ from federation import inbox, remix
 from federation import store as fstore
 from federation.objects import iso
 from federation.vocab import AS_CONTEXT
+from generation import jobs
+from generation import store as gstore
 
 from . import entities, store
 from .api import parse_visibility
+from .generations import job_json
 from .http import ActivityResponse, bool_param, current_user, error, fed, pool, read_params
 
 MAX_CAPTION_CHARS = 2000
@@ -26,27 +29,74 @@ MAX_CAPTION_CHARS = 2000
 
 async def _remix_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
     cameos = await fstore.remix_cameos(pool(request), row["id"])
+    job = await gstore.latest_remix_job(pool(request), row["id"])
     return {
         "id": str(row["id"]), "state": row["state"], "post_uri": row["post_uri"],
         "prompt": row["prompt"], "created_at": iso(row["created_at"]),
         "cameos": [{"cameo": c["cameo_uri"], "owner": c["owner_uri"], "state": c["state"],
                     "authorization": c["authorization_uri"]} for c in cameos],
+        "generation": await job_json(request, job) if job else None,
     }
 
 
+async def _start_generation(request: Request, row: asyncpg.Record, duration_s: Any) -> str | None:
+    """Queue the remix's render (it waits for every owner's consent); the reason if refused."""
+    cameos = await fstore.remix_cameos(pool(request), row["id"])
+    try:
+        await jobs.create_job(request.app.state.instance.jobs, actor_id=row["actor_id"],
+                              prompt=row["prompt"], cameo_uris=[c["cameo_uri"] for c in cameos],
+                              duration_s=duration_s, remix_id=row["id"])
+    except jobs.JobError as exc:
+        return str(exc)
+    return None
+
+
 async def create_remix(request: Request) -> Response:
+    """Ask every cameo owner for consent and queue the render, which waits for all of them.
+
+    A render refused by a quota leaves the remix waiting for consent; `POST .../generation`
+    asks again."""
     user = await current_user(request)
     params = await read_params(request)
     cameos = params.get("cameos")
     if not isinstance(cameos, list) or not all(isinstance(c, str) for c in cameos):
         return error(422, "cameos must be a list of cameo ids (URLs)")
+    try:
+        jobs.check_request(request.app.state.instance.jobs.config, params.get("prompt"),
+                           params.get("duration_s"))
+    except jobs.JobError as exc:
+        return error(422, str(exc))
     requester = await fstore.actor_by_id(pool(request), user["actor_id"])
     try:
         remix_id = await remix.request_remix(fed(request), requester, params.get("prompt"), cameos)
     except remix.RemixError as exc:
         return error(422, str(exc))
     row = await fstore.remix(pool(request), remix_id)
-    return JSONResponse(await _remix_json(request, row), status_code=201)
+    refused = await _start_generation(request, row, params.get("duration_s"))
+    return JSONResponse({**await _remix_json(request, row), "generation_error": refused},
+                        status_code=201)
+
+
+async def start_generation(request: Request) -> Response:
+    """Queue (again) the render of one's remix: after a quota refusal, or a failed render."""
+    user = await current_user(request)
+    raw = request.path_params["remix_id"]
+    row = await fstore.remix(pool(request), int(raw)) if raw.isdigit() else None
+    if row is None or row["actor_id"] != user["actor_id"]:
+        return error(404, "no such remix")
+    params = await read_params(request)
+    try:
+        await jobs.create_job(request.app.state.instance.jobs, actor_id=row["actor_id"],
+                              prompt=row["prompt"],
+                              cameo_uris=[c["cameo_uri"] for c in
+                                          await fstore.remix_cameos(pool(request), row["id"])],
+                              duration_s=params.get("duration_s"), remix_id=row["id"])
+    except jobs.QuotaError as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return JSONResponse({"error": str(exc)}, status_code=429, headers=headers)
+    except jobs.JobError as exc:
+        return error(422, str(exc))
+    return JSONResponse(await _remix_json(request, row), status_code=202)
 
 
 async def get_remix(request: Request) -> Response:
@@ -71,6 +121,13 @@ async def publish_remix(request: Request) -> Response:
     if not isinstance(caption, str) or len(caption) > MAX_CAPTION_CHARS:
         return error(422, f"status must be text of at most {MAX_CAPTION_CHARS} characters")
     media_id = params.get("media_id")
+    if media_id is None:
+        # By default, the draft the remix's own render made.
+        job = await gstore.latest_remix_job(pool(request), row["id"])
+        media_id = job["result_media_id"] if job else None
+        if media_id is None:
+            return error(409, "the remix has no rendered draft yet: wait for its generation,"
+                              " or name a video with media_id")
     if isinstance(media_id, str) and media_id.isdigit():
         media_id = int(media_id)
     if not isinstance(media_id, int) or isinstance(media_id, bool):
@@ -78,13 +135,14 @@ async def publish_remix(request: Request) -> Response:
     media = await store.unattached_media(pool(request), media_id, user["actor_id"])
     if media is None or media["post_id"] is not None or media["kind"] != "video":
         return error(422, f"media {media_id} is not an unused video of yours")
+    made_by = await gstore.job_by_result(pool(request), media_id)
     visibility = parse_visibility(str(params.get("visibility") or "public"))
     author = await fstore.actor_by_id(pool(request), user["actor_id"])
     try:
         post_id = await remix.publish(
             fed(request), row["id"], author, text=caption, media_ids=[media_id],
             visibility=visibility, sensitive=bool_param(params, "sensitive"),
-            generator="uploaded")
+            generator=made_by["generator"] if made_by and made_by["generator"] else "uploaded")
     except remix.RemixError as exc:
         return error(409, str(exc))
     return JSONResponse({**await _remix_json(request, await fstore.remix(pool(request), row["id"])),
@@ -164,6 +222,7 @@ routes = [
     Route("/api/v1/remixes", create_remix, methods=["POST"]),
     Route("/api/v1/remixes/{remix_id}", get_remix),
     Route("/api/v1/remixes/{remix_id}/publish", publish_remix, methods=["POST"]),
+    Route("/api/v1/remixes/{remix_id}/generation", start_generation, methods=["POST"]),
     Route("/api/v1/remix_requests", list_requests),
     Route("/api/v1/remix_requests/{request_id}/{action}", decide_request, methods=["POST"]),
     Route("/users/{username}/remix_authorizations/{request_id:int}", authorization_object),

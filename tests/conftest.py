@@ -22,6 +22,7 @@ import httpx
 import pytest
 import uvicorn
 
+from generation.config import GenerationConfig
 from server.app import create_app
 from server.config import Settings
 from server.runtime import Instance
@@ -32,6 +33,14 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(scope="session")
 def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("likeness")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_root: Path) -> Path:
+    """The tiny Wan VACE model (random weights, same architecture), built once per run."""
+    from generation.tiny import make_tiny_model
+
+    return make_tiny_model(tmp_root / "tiny-model")
 
 
 @pytest.fixture(scope="session")
@@ -143,9 +152,12 @@ InstanceFactory = Callable[..., Awaitable[RunningInstance]]
 
 
 @pytest.fixture
-async def make_instance(postgres_url: str, redis_url: str, tmp_path: Path
+async def make_instance(postgres_url: str, redis_url: str, tmp_path: Path, tiny_model: Path
                         ) -> AsyncIterator[InstanceFactory]:
-    """Start instances on 127.0.0.1 with free ports; all are stopped and dropped afterwards."""
+    """Start instances on 127.0.0.1 with free ports; all are stopped and dropped afterwards.
+
+    Their in-process generation workers render the shared tiny model at toy size, so that a
+    remix authorized in a test renders in a fraction of a second instead of taking the CPU."""
     started: list[RunningInstance] = []
     databases: list[str] = []
     admin = await asyncpg.connect(postgres_url)
@@ -160,7 +172,11 @@ async def make_instance(postgres_url: str, redis_url: str, tmp_path: Path
         port = sock.getsockname()[1]
         options = {"domain": f"127.0.0.1:{port}", "https": False, "data_dir": tmp_path / name,
                    "database_url": _with_database(postgres_url, db_name), "redis_url": redis_url,
-                   "allow_private_fetch": True, "run_workers": True, **overrides}
+                   "allow_private_fetch": True, "run_workers": True,
+                   "generation": GenerationConfig(model_dir=tiny_model, width=64, height=112, fps=8,
+                                                  steps=2, default_duration_s=0.5, max_duration_s=2.0,
+                                                  provenance=False),
+                   **overrides}
         running = await _start(Settings(**options), sock)
         started.append(running)
         return running

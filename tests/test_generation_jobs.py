@@ -27,6 +27,7 @@ from generation.config import GenerationConfig
 from generation.pipeline import GenerationError, GenerationRequest, Progress, VideoFrames
 from generation.render import render_video
 from generation.worker import GenerationWorker
+from policy.prompts import MAX_PROMPT_CHARS
 from server.media import new_key
 from server.runtime import close_worker
 from server.worker import generation_worker, in_process_worker, make_generation_worker
@@ -214,7 +215,7 @@ async def test_bad_requests_write_nothing(make_instance):
         ({"prompt": ""}, 422, "prompt must be non-empty"),
         ({"prompt": "   "}, 422, "prompt must be non-empty"),
         ({"prompt": 7}, 422, "prompt must be non-empty text"),
-        ({"prompt": "x" * (jobs.MAX_PROMPT_CHARS + 1)}, 422, "longer than 2000"),
+        ({"prompt": "x" * (MAX_PROMPT_CHARS + 1)}, 422, "longer than 2000"),
         ({"prompt": "a\x00b"}, 422, "control characters"),
         ({"prompt": "a cat", "duration_s": 3.5}, 422, "at most 3 seconds"),
         ({"prompt": "a cat", "duration_s": 0}, 422, "more than 0"),

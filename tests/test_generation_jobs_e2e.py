@@ -10,25 +10,17 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import av
-import pytest
 
 from generation import jobs
 from generation.provenance import TRAINED_ALGORITHMIC_MEDIA, verify
-from generation.tiny import make_tiny_model
 from server.worker import generation_worker, make_generation_worker
 from tests.conftest import eventually
 from tests.test_generation_jobs import CONFIG, _cameo, _generate, _job, _sse, _state, workers
 
 __all__ = ["workers"]  # the fixture, shared with test_generation_jobs
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_root: Path) -> Path:
-    return make_tiny_model(tmp_root / "tiny-model")
 
 
 async def test_tiny_model_job_to_published_post(make_instance, tiny_model):

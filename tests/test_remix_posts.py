@@ -211,7 +211,7 @@ async def test_publish_refusals_and_blocked_requesters(make_instance, tmp_path):
                          files={"file": ("p.png", _png(), "image/png")})).json()["id"]
     path = f"/api/v1/remixes/{remix['id']}/publish"
     for user, body, status in [
-        ("bob", {}, 422),
+        ("bob", {}, 409),
         ("bob", {"media_id": "x"}, 422),
         ("bob", {"media_id": image}, 422),
         ("bob", {"media_id": eves}, 422),
@@ -293,3 +293,45 @@ async def test_replayed_answers_change_nothing(make_instance):
     after = await _state(b, "bob", remix["id"])
     assert after == before
     assert await b.pool.fetchval("SELECT count(*) FROM inbox_activities WHERE type = 'Accept'") == 2
+
+
+async def test_b_renders_only_after_consent_and_c_shows_the_result(make_instance, tiny_model):
+    a = await make_instance("a")
+    b = await make_instance("b")
+    c = await make_instance("c")
+    await a.signup("alice")
+    await b.signup("bob")
+    await c.signup("carol")
+    await _follow(c, "carol", b, "bob")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="manual")
+    response = await _remix(b, "bob", [cameo["uri"]], "alice juggling oranges")
+    assert response.status_code == 201, response.text
+    remix = response.json()
+    # The render is queued with the remix but waits for alice.
+    assert remix["generation"]["state"] == "waiting"
+    no_draft = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish", json={})
+    assert no_draft.status_code == 409
+
+    async def asked():
+        return (await a.api("alice", "GET", "/api/v1/remix_requests")).json()
+
+    request_id = (await eventually(asked))[0]["id"]
+    assert (await _state(b, "bob", remix["id"]))["generation"]["state"] == "waiting"
+    assert (await a.api("alice", "POST", f"/api/v1/remix_requests/{request_id}/approve")).status_code == 200
+
+    async def rendered():
+        generation = (await _state(b, "bob", remix["id"]))["generation"]
+        assert generation["state"] not in ("failed", "cancelled"), generation
+        return generation if generation["state"] == "succeeded" else None
+
+    generation = await eventually(rendered, timeout=60)
+    assert generation["generator"] == tiny_model.name and generation["result"]["type"] == "video"
+    response = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish",
+                           json={"status": "juggling"})
+    assert response.status_code == 201, response.text
+
+    shown = await eventually(lambda: _status_on(c, "carol", remix["post_uri"]))
+    assert shown["media_attachments"][0]["type"] == "video"
+    async with b.client() as client:
+        note = (await client.get(remix["post_uri"], headers={"Accept": AP})).json()
+    assert note["generator"] == tiny_model.name and note["cameos"][0]["cameo"] == cameo["uri"]
