@@ -118,8 +118,8 @@ class Instance:
                 self._worker_tasks.append(asyncio.create_task(worker.async_run()))
 
     async def stop(self) -> None:
-        for worker in self._workers:
-            await close_worker(worker)
+        # Stop every worker's poll loop before any worker closes: they share one Redis pool,
+        # and closing one worker closes it under the others' feet.
         for task in self._worker_tasks:
             task.cancel()
         for task in self._worker_tasks:
@@ -127,6 +127,8 @@ class Instance:
                 await task
             except asyncio.CancelledError:
                 pass
+        for worker in self._workers:
+            await close_worker(worker)
         if self.fed is not None:
             await self.fed.client.aclose()
         if self.redis is not None:
