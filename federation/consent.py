@@ -75,6 +75,13 @@ def assertion_keys(actor_document: dict[str, Any]) -> dict[str, Ed25519PublicKey
     return found
 
 
+def proof_method(document: Any) -> str | None:
+    """The key an object's proof names, if it names one: the key to look up before the check."""
+    proof = document.get("proof") if isinstance(document, dict) else None
+    method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+    return method if isinstance(method, str) else None
+
+
 @dataclass(frozen=True)
 class RemixUse:
     """What an authorization must grant: this post, by this author, of this cameo, this prompt."""

@@ -89,9 +89,7 @@ async def check_consent(fed: Federation, document: Any, use: consent.RemixUse) -
     if isinstance(document, dict) and isinstance(document.get("id"), str) \
             and await store.revoked_authorization(fed.pool, document["id"]):
         raise ConsentError("the authorization was revoked")
-    method = document.get("proof", {}).get("verificationMethod") \
-        if isinstance(document, dict) and isinstance(document.get("proof"), dict) else None
-    owner_keys = await actors.assertion_keys(fed, use.owner, method if isinstance(method, str) else None)
+    owner_keys = await actors.assertion_keys(fed, use.owner, consent.proof_method(document))
     consent.check_authorization(document, use, owner_keys)
     await _check_live(fed, document, use, owner_keys)
 

@@ -212,7 +212,7 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
                                cameo=row["cameo_uri"], owner=row["owner_uri"],
                                digest=row["prompt_digest"])
         try:
-            owner_keys = await actors.assertion_keys(fed, row["owner_uri"], _proof_method(document))
+            owner_keys = await actors.assertion_keys(fed, row["owner_uri"], consent.proof_method(document))
             consent.check_authorization(document, use, owner_keys)
         except consent.ConsentError as exc:
             raise Ignore(f"the authorization does not hold: {exc}") from None
@@ -228,12 +228,6 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
             await store.insert_notification(conn, requester["user_id"], f"remix_{settled}",
                                             owner["id"] if owner else None)
     return True
-
-
-def _proof_method(document: Any) -> str | None:
-    proof = document.get("proof") if isinstance(document, dict) else None
-    method = proof.get("verificationMethod") if isinstance(proof, dict) else None
-    return method if isinstance(method, str) else None
 
 
 async def revoke(fed: Federation, request_id: int) -> None:

@@ -79,14 +79,22 @@ def _page_number(request: Request) -> int | None:
     return int(raw)
 
 
-async def follow_collection(request: Request) -> Response:
+async def _collection_owner(request: Request) -> tuple[Any, int | None, Response | None]:
+    """The local actor whose collection is asked for, and the page; or the refusal."""
     row = await _actor_or_404(request)
     if row is None:
-        return error(404, "no such account")
-    followers = request.url.path.endswith("/followers")
+        return None, None, error(404, "no such account")
     page = _page_number(request)
     if page == 0:
-        return error(400, "page must be a positive integer")
+        return None, None, error(400, "page must be a positive integer")
+    return row, page, None
+
+
+async def follow_collection(request: Request) -> Response:
+    row, page, refusal = await _collection_owner(request)
+    if refusal is not None:
+        return refusal
+    followers = request.url.path.endswith("/followers")
     uri = row["followers_url"] if followers else row["following_url"]
     total = await fstore.count_follows(pool(request), row["id"], followers=followers)
     items = [] if page is None else await fstore.follow_page(
@@ -96,12 +104,9 @@ async def follow_collection(request: Request) -> Response:
 
 async def mutuals_collection(request: Request) -> Response:
     """The actors who follow this one and whom it follows back: a cameo's "mutuals" audience."""
-    row = await _actor_or_404(request)
-    if row is None:
-        return error(404, "no such account")
-    page = _page_number(request)
-    if page == 0:
-        return error(400, "page must be a positive integer")
+    row, page, refusal = await _collection_owner(request)
+    if refusal is not None:
+        return refusal
     total = await fstore.count_mutuals(pool(request), row["id"])
     items = [] if page is None else await fstore.mutuals_page(
         pool(request), row["id"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -121,12 +126,9 @@ async def quote_authorization(request: Request) -> Response:
 
 
 async def outbox_collection(request: Request) -> Response:
-    row = await _actor_or_404(request)
-    if row is None:
-        return error(404, "no such account")
-    page = _page_number(request)
-    if page == 0:
-        return error(400, "page must be a positive integer")
+    row, page, refusal = await _collection_owner(request)
+    if refusal is not None:
+        return refusal
     total = await fstore.outbox_count(pool(request), row["id"])
     items = [] if page is None else [
         r["body"] for r in await fstore.outbox_page(pool(request), row["id"], PAGE_SIZE,

@@ -80,6 +80,15 @@ async def _own_cameo_uris(request: Request, actor_id: int, raw: Any) -> list[str
     return uris
 
 
+def job_refusal(exc: jobs.JobError) -> Response:
+    """A refused job as the client sees it: 429 (with Retry-After when known) for a quota,
+    422 for anything wrong with the request."""
+    if isinstance(exc, jobs.QuotaError):
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return error(429, str(exc), headers=headers)
+    return error(422, str(exc))
+
+
 async def create_generation(request: Request) -> Response:
     user = await current_user(request)
     params = await read_params(request)
@@ -88,11 +97,8 @@ async def create_generation(request: Request) -> Response:
         job_id = await jobs.create_job(_queue(request), actor_id=user["actor_id"],
                                        prompt=params.get("prompt"), cameo_uris=cameo_uris,
                                        duration_s=params.get("duration_s"))
-    except jobs.QuotaError as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return error(429, str(exc), headers=headers)
     except jobs.JobError as exc:
-        return error(422, str(exc))
+        return job_refusal(exc)
     row = await gstore.job(pool(request), job_id)
     return JSONResponse(await job_json(request, row), status_code=201)
 

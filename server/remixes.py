@@ -21,7 +21,7 @@ from generation import store as gstore
 
 from . import entities, store
 from .api import parse_visibility
-from .generations import job_json
+from .generations import job_json, job_refusal
 from .http import ActivityResponse, bool_param, current_user, error, fed, pool, read_params
 
 MAX_CAPTION_CHARS = 2000
@@ -39,16 +39,21 @@ async def _remix_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def _start_generation(request: Request, row: asyncpg.Record, duration_s: Any) -> str | None:
-    """Queue the remix's render (it waits for every owner's consent); the reason if refused."""
+async def _own_remix(request: Request) -> asyncpg.Record | None:
+    """The signed-in person's remix named in the path, or None."""
+    user = await current_user(request)
+    raw = request.path_params["remix_id"]
+    row = await fstore.remix(pool(request), int(raw)) if raw.isdigit() else None
+    return row if row is not None and row["actor_id"] == user["actor_id"] else None
+
+
+async def _queue_render(request: Request, row: asyncpg.Record, duration_s: Any) -> None:
+    """Queue the remix's render (it waits for every owner's consent); JobError if refused.
+    Asking again while a render is on the way returns that one."""
     cameos = await fstore.remix_cameos(pool(request), row["id"])
-    try:
-        await jobs.create_job(request.app.state.instance.jobs, actor_id=row["actor_id"],
-                              prompt=row["prompt"], cameo_uris=[c["cameo_uri"] for c in cameos],
-                              duration_s=duration_s, remix_id=row["id"])
-    except jobs.JobError as exc:
-        return str(exc)
-    return None
+    await jobs.create_job(request.app.state.instance.jobs, actor_id=row["actor_id"],
+                          prompt=row["prompt"], cameo_uris=[c["cameo_uri"] for c in cameos],
+                          duration_s=duration_s, remix_id=row["id"])
 
 
 async def create_remix(request: Request) -> Response:
@@ -72,38 +77,31 @@ async def create_remix(request: Request) -> Response:
     except remix.RemixError as exc:
         return error(422, str(exc))
     row = await fstore.remix(pool(request), remix_id)
-    refused = await _start_generation(request, row, params.get("duration_s"))
+    refused = None
+    try:
+        await _queue_render(request, row, params.get("duration_s"))
+    except jobs.JobError as exc:
+        refused = str(exc)
     return JSONResponse({**await _remix_json(request, row), "generation_error": refused},
                         status_code=201)
 
 
 async def start_generation(request: Request) -> Response:
     """Queue (again) the render of one's remix: after a quota refusal, or a failed render."""
-    user = await current_user(request)
-    raw = request.path_params["remix_id"]
-    row = await fstore.remix(pool(request), int(raw)) if raw.isdigit() else None
-    if row is None or row["actor_id"] != user["actor_id"]:
+    row = await _own_remix(request)
+    if row is None:
         return error(404, "no such remix")
     params = await read_params(request)
     try:
-        await jobs.create_job(request.app.state.instance.jobs, actor_id=row["actor_id"],
-                              prompt=row["prompt"],
-                              cameo_uris=[c["cameo_uri"] for c in
-                                          await fstore.remix_cameos(pool(request), row["id"])],
-                              duration_s=params.get("duration_s"), remix_id=row["id"])
-    except jobs.QuotaError as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return JSONResponse({"error": str(exc)}, status_code=429, headers=headers)
+        await _queue_render(request, row, params.get("duration_s"))
     except jobs.JobError as exc:
-        return error(422, str(exc))
+        return job_refusal(exc)
     return JSONResponse(await _remix_json(request, row), status_code=202)
 
 
 async def get_remix(request: Request) -> Response:
-    user = await current_user(request)
-    raw = request.path_params["remix_id"]
-    row = await fstore.remix(pool(request), int(raw)) if raw.isdigit() else None
-    if row is None or row["actor_id"] != user["actor_id"]:
+    row = await _own_remix(request)
+    if row is None:
         return error(404, "no such remix")
     return JSONResponse(await _remix_json(request, row))
 
@@ -111,10 +109,8 @@ async def get_remix(request: Request) -> Response:
 async def publish_remix(request: Request) -> Response:
     """Publish an authorized remix with its video: the post carries every cameo owner's signed
     authorization and is sent to the author's audience and to each owner."""
-    user = await current_user(request)
-    raw = request.path_params["remix_id"]
-    row = await fstore.remix(pool(request), int(raw)) if raw.isdigit() else None
-    if row is None or row["actor_id"] != user["actor_id"]:
+    row = await _own_remix(request)
+    if row is None:
         return error(404, "no such remix")
     params = await read_params(request)
     caption = params.get("status") or ""
@@ -132,12 +128,12 @@ async def publish_remix(request: Request) -> Response:
         media_id = int(media_id)
     if not isinstance(media_id, int) or isinstance(media_id, bool):
         return error(422, "media_id must name the remix's video")
-    media = await store.unattached_media(pool(request), media_id, user["actor_id"])
+    media = await store.unattached_media(pool(request), media_id, row["actor_id"])
     if media is None or media["post_id"] is not None or media["kind"] != "video":
         return error(422, f"media {media_id} is not an unused video of yours")
     made_by = await gstore.job_by_result(pool(request), media_id)
     visibility = parse_visibility(str(params.get("visibility") or "public"))
-    author = await fstore.actor_by_id(pool(request), user["actor_id"])
+    author = await fstore.actor_by_id(pool(request), row["actor_id"])
     try:
         post_id = await remix.publish(
             fed(request), row["id"], author, text=caption, media_ids=[media_id],

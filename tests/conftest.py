@@ -12,7 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -33,6 +33,11 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(scope="session")
 def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("likeness")
+
+
+# What test instances render with (the tiny model at toy size), unless a test says otherwise.
+TEST_GENERATION = GenerationConfig(width=64, height=112, fps=8, steps=2, default_duration_s=0.5,
+                                   max_duration_s=2.0, provenance=False)
 
 
 @pytest.fixture(scope="session")
@@ -173,9 +178,7 @@ async def make_instance(postgres_url: str, redis_url: str, tmp_path: Path, tiny_
         options = {"domain": f"127.0.0.1:{port}", "https": False, "data_dir": tmp_path / name,
                    "database_url": _with_database(postgres_url, db_name), "redis_url": redis_url,
                    "allow_private_fetch": True, "run_workers": True,
-                   "generation": GenerationConfig(model_dir=tiny_model, width=64, height=112, fps=8,
-                                                  steps=2, default_duration_s=0.5, max_duration_s=2.0,
-                                                  provenance=False),
+                   "generation": replace(TEST_GENERATION, model_dir=tiny_model),
                    **overrides}
         running = await _start(Settings(**options), sock)
         started.append(running)

@@ -4,10 +4,11 @@ and hides it when the owner revokes, whether the Delete reaches C or not."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from federation import httpsig, signing
-from tests.conftest import eventually
+from tests.conftest import TEST_GENERATION, eventually
 from tests.test_cameos import _png
 from tests.test_federation_e2e import _account_id, _upload_video
 from tests.test_remix_consent import _cameo, _remix, _state
@@ -296,13 +297,7 @@ async def test_replayed_answers_change_nothing(make_instance):
 
 
 async def test_b_renders_only_after_consent_and_c_shows_the_result(make_instance, tiny_model):
-    a = await make_instance("a")
-    b = await make_instance("b")
-    c = await make_instance("c")
-    await a.signup("alice")
-    await b.signup("bob")
-    await c.signup("carol")
-    await _follow(c, "carol", b, "bob")
+    a, b, c = await _three(make_instance)
     cameo = await _cameo(a, "alice", permission="everyone", approval="manual")
     response = await _remix(b, "bob", [cameo["uri"]], "alice juggling oranges")
     assert response.status_code == 201, response.text
@@ -335,3 +330,36 @@ async def test_b_renders_only_after_consent_and_c_shows_the_result(make_instance
     async with b.client() as client:
         note = (await client.get(remix["post_uri"], headers={"Accept": AP})).json()
     assert note["generator"] == tiny_model.name and note["cameos"][0]["cameo"] == cameo["uri"]
+
+
+async def test_asking_again_for_a_remix_render(make_instance, tiny_model):
+    a = await make_instance("a")
+    b = await make_instance("b", generation=dataclasses.replace(
+        TEST_GENERATION, model_dir=tiny_model, max_jobs_per_day=1))
+    await a.signup("alice")
+    await b.signup("bob")
+    await b.signup("eve")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="manual")
+    first = (await _remix(b, "bob", [cameo["uri"]], "one")).json()
+    assert first["generation"]["state"] == "waiting" and first["generation_error"] is None
+    # Asking again while the render is on the way returns the same one.
+    again = await b.api("bob", "POST", f"/api/v1/remixes/{first['id']}/generation", json={})
+    assert again.status_code == 202 and again.json()["generation"]["id"] == first["generation"]["id"]
+
+    # Over the daily quota the remix is still asked for, and its render is refused with a reason.
+    second = await _remix(b, "bob", [cameo["uri"]], "two")
+    assert second.status_code == 201, second.text
+    assert second.json()["generation"] is None and "per day" in second.json()["generation_error"]
+    path = f"/api/v1/remixes/{second.json()['id']}/generation"
+    refused = await b.api("bob", "POST", path, json={})
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    for user, target, body, status in [
+        ("bob", path, {"duration_s": 99}, 422),
+        ("bob", path, {"duration_s": "long"}, 422),
+        ("eve", path, {}, 404),
+        ("bob", "/api/v1/remixes/999/generation", {}, 404),
+        ("bob", "/api/v1/remixes/x/generation", {}, 404),
+    ]:
+        response = await b.api(user, "POST", target, json=body)
+        assert response.status_code == status, (user, target, body, response.text)
+    assert await b.pool.fetchval("SELECT count(*) FROM generation_jobs") == 1
