@@ -102,6 +102,17 @@ async def current_user(request: Request, *, required: bool = True) -> asyncpg.Re
     return user
 
 
+async def current_staff(request: Request, *, admin_only: bool = False) -> asyncpg.Record:
+    """The signed-in moderator or admin (only an admin with `admin_only`), else 401 or 403."""
+    user = await current_user(request)
+    assert user is not None
+    allowed = ("admin",) if admin_only else ("admin", "moderator")
+    if user["role"] not in allowed:
+        raise HTTPException(403, "this needs an admin account" if admin_only
+                            else "this needs a moderator or admin account")
+    return user
+
+
 def int_param(params: dict[str, Any], name: str, *, default: int | None = None,
               low: int | None = None, high: int | None = None) -> int | None:
     raw = params.get(name)

@@ -127,6 +127,12 @@ class RunningInstance:
         async with self.client(username) as client:
             return await client.request(method, path, **kwargs)
 
+    async def set_role(self, username: str, role: str) -> None:
+        """Make a signed-up account admin or moderator (what `likeness admin set-role` does)."""
+        from server import store
+
+        assert await store.set_role(self.pool, username, role)
+
     def handle(self, username: str) -> str:
         return f"{username}@{self.domain}"
 
