@@ -1,7 +1,8 @@
 """The public `Cameo` object (PROTOCOL.md "Cameos and consent").
 
 Its `interactionPolicy.canRemix` is a hint for clients; consent itself is the owner's signed
-RemixAuthorization. The reference images a model needs are never part of it.
+RemixAuthorization. The reference images a model needs are never part of it: it lists their
+addresses (`references`), which answer only a signed fetch by a live authorization's grantee.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from .context import Federation
 from .objects import iso
 from .vocab import AS_CONTEXT, PUBLIC
 
+# What a cameo may carry, here and when another instance's cameo is read.
+MAX_REFERENCES = 5
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+
 CAMEO_CONTEXT = [AS_CONTEXT, {
     "lk": "https://likeness.social/ns#",
     "gts": "https://gotosocial.org/ns#",
@@ -24,6 +29,7 @@ CAMEO_CONTEXT = [AS_CONTEXT, {
     "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
     "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
     "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+    "references": {"@id": "lk:references", "@type": "@id", "@container": "@list"},
 }]
 
 
@@ -33,8 +39,12 @@ def rules_of(cameo: asyncpg.Record, approved: list[str], *, public_figure: bool)
                       active=not cameo["paused"] and cameo["deleted_at"] is None)
 
 
+def reference_url(cameo_uri: str, position: int) -> str:
+    return f"{cameo_uri}/references/{position}"
+
+
 def cameo_document(fed: Federation, cameo: asyncpg.Record, owner: asyncpg.Record,
-                   approved: list[str]) -> dict[str, Any]:
+                   approved: list[str], references: int) -> dict[str, Any]:
     rules = rules_of(cameo, approved, public_figure=owner["public_figure"])
     doc: dict[str, Any] = {
         "@context": CAMEO_CONTEXT,
@@ -48,6 +58,7 @@ def cameo_document(fed: Federation, cameo: asyncpg.Record, owner: asyncpg.Record
         "interactionPolicy": interaction_policy(
             rules, owner=owner["uri"], followers=owner["followers_url"],
             mutuals=f"{owner['uri']}/mutuals", public=PUBLIC),
+        "references": [reference_url(cameo["uri"], n) for n in range(references)],
     }
     if cameo["preview_key"]:
         doc["icon"] = {"type": "Image", "mediaType": cameo["preview_media_type"],

@@ -19,7 +19,7 @@ from policy.consent import Decision, Requester, decide_remix
 from policy.prompts import MAX_CAMEOS, PromptError, check_prompt
 
 from . import actors, consent, delivery, fetch, objects, outbox, post_consent, proofs, signing, store
-from .cameos import rules_of
+from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, rules_of
 from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
@@ -59,6 +59,23 @@ async def _cameo_owner(fed: Federation, cameo_uri: str) -> Record:
         return await actors.actor(fed, owner)
     except (fetch.FetchError, actors.ActorError) as exc:
         raise RemixError(f"the cameo's owner could not be fetched: {exc}") from None
+
+
+async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int) -> list[bytes]:
+    """Another instance's cameo's reference images, for one render, fetched with the grantee's
+    signature (its owner's instance serves them only to a live authorization). They are kept in
+    memory only, so nothing is left to delete when the render is done (PROTOCOL.md)."""
+    if fed.is_local(cameo_uri):
+        raise fetch.FetchError("that cameo is not here any more")
+    sign = (await signing.signing_keys(fed, grantee_id)).signer()
+    fetched = await fetch.fetch_document(fed.client, cameo_uri, sign=sign, max_bytes=fed.max_document_bytes)
+    urls = fetched.document.get("references")
+    if fetched.document.get("type") != "Cameo" or not isinstance(urls, list) \
+            or not 0 < len(urls) <= MAX_REFERENCES \
+            or not all(isinstance(url, str) and fetch.same_origin(url, cameo_uri) for url in urls):
+        raise fetch.FetchError("the cameo lists no reference images on its own origin")
+    return [await fetch.fetch_bytes(fed.client, url, max_bytes=MAX_IMAGE_BYTES, accept="image/*", sign=sign)
+            for url in urls]
 
 
 async def request_remix(fed: Federation, requester: Record, prompt: str,

@@ -51,12 +51,16 @@ async def cameo_instructions(conn: Conn, cameo_uris: list[str]) -> list[str]:
     return [found[uri] for uri in cameo_uris if found.get(uri)]
 
 
-async def reference_keys(conn: Conn, cameo_uris: list[str]) -> list[str]:
-    """Storage keys of the reference images held here for these cameos, cameo by cameo."""
+async def reference_keys(conn: Conn, cameo_uris: list[str]) -> dict[str, list[str]]:
+    """Storage keys of the reference images held here, by cameo; another instance's cameo
+    (whose images are fetched for the render) is absent."""
     rows = await conn.fetch(
         "SELECT c.uri, r.storage_key FROM cameo_references r JOIN cameos c ON c.id = r.cameo_id"
         " WHERE c.uri = ANY($1::text[]) AND c.deleted_at IS NULL ORDER BY r.position", cameo_uris)
-    return [r["storage_key"] for uri in cameo_uris for r in rows if r["uri"] == uri]
+    keys: dict[str, list[str]] = {}
+    for row in rows:
+        keys.setdefault(row["uri"], []).append(row["storage_key"])
+    return keys
 
 
 async def cameo_owner_users(conn: Conn, job: Record) -> list[tuple[int, int]]:

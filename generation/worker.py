@@ -10,6 +10,7 @@ and passes it in the arq context as `generation`.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import secrets
@@ -17,7 +18,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ class GenerationWorker:
     load_signer: Callable[[], C2PASigner | None]
     tmp_dir: Path
     generator_name: str
+    # Another instance's cameo's reference images (cameo URI, requester's actor id), fetched by
+    # the server with the requester's signature; raises GenerationError when they can't be had.
+    remote_references: Callable[[str, int], Awaitable[list[bytes]]] | None = None
     # Who holds a lease, for people reading the table.
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     _loaded: tuple[VideoPipeline, C2PASigner | None] | None = None
@@ -117,14 +121,27 @@ async def _beat(worker: GenerationWorker, lease: Lease, progress: _Progress, wak
             await jobs.report(queue, lease, progress.step, progress.total, progress.eta_s)
 
 
-def _references(media: MediaSink, keys: list[str]) -> tuple[Image.Image, ...]:
-    images = []
-    for key in keys:
-        try:
-            with Image.open(media.path(key)) as image:
-                images.append(image.convert("RGB"))
-        except (OSError, ValueError):
-            raise GenerationError("a cameo reference image could not be read") from None
+def _decoded(source: Path | io.BytesIO) -> Image.Image:
+    try:
+        with Image.open(source) as image:
+            return image.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise GenerationError("a cameo reference image could not be read") from None
+
+
+async def _references(worker: GenerationWorker, job: Any) -> tuple[Image.Image, ...]:
+    """Every cameo's reference images, in the job's cameo order: files for cameos held here,
+    fetched (and kept in memory only) for another instance's."""
+    local = await store.reference_keys(worker.queue.pool, list(job["cameo_uris"]))
+    images: list[Image.Image] = []
+    for uri in job["cameo_uris"]:
+        if uri in local:
+            images += [_decoded(worker.media.path(key)) for key in local[uri]]
+        elif worker.remote_references is None:
+            raise GenerationError("this worker cannot fetch another instance's cameo")
+        else:
+            fetched = await worker.remote_references(uri, job["actor_id"])
+            images += [_decoded(io.BytesIO(data)) for data in fetched]
     return tuple(images)
 
 
@@ -135,9 +152,8 @@ async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipelin
     progress = _Progress(asyncio.get_running_loop(), wake)
     beat = asyncio.create_task(_beat(worker, lease, progress, wake))
     try:
-        keys = await store.reference_keys(queue.pool, list(job["cameo_uris"]))
         request = GenerationRequest(
-            prompt=job["render_prompt"], reference_images=_references(worker.media, keys),
+            prompt=job["render_prompt"], reference_images=await _references(worker, job),
             width=config.width, height=config.height, fps=config.fps, duration_s=job["duration_s"],
             steps=config.steps, seed=job["seed"])
         worker.tmp_dir.mkdir(parents=True, exist_ok=True)

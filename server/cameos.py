@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from federation import inbox
 from federation import store as fstore
-from federation.cameos import cameo_document, rules_of
+from federation.cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, cameo_document, rules_of
 from federation.objects import iso
 from federation.vocab import AS_CONTEXT
 from policy.consent import (
@@ -42,8 +42,6 @@ from .media import (
     spool_upload,
 )
 
-MAX_REFERENCES = 5
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_NAME = 100
 MAX_INSTRUCTIONS = 1000
 
@@ -255,7 +253,8 @@ async def cameo_object(request: Request) -> Response:
         return ActivityResponse({"@context": AS_CONTEXT, "id": cameo["uri"], "type": "Tombstone",
                                  "formerType": "Cameo"}, status_code=410)
     approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
-    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved))
+    references = await fstore.cameo_references(pool(request), cameo["id"])
+    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved, len(references)))
 
 
 async def cameo_reference(request: Request) -> Response:
@@ -273,6 +272,11 @@ async def cameo_reference(request: Request) -> Response:
     if not position < len(references):
         return error(404, "no such reference image")
     reference = references[position]
+    if position == 0:
+        # The grantee's instance fetches the references when it renders: this is the moment the
+        # likeness is used, drafts included, so the owner hears of it here.
+        requester = await fstore.actor_by_uri(pool(request), signer)
+        await fstore.insert_notification(pool(request), owner["user_id"], "cameo_used", requester["id"])
     path = request.app.state.instance.media.path(reference["storage_key"])
     response = media_response(request, path, reference["media_type"])
     # Never kept by a cache: a revoke must stop the next fetch.

@@ -15,9 +15,9 @@ from typing import Any
 from arq import cron, func
 from arq.worker import Worker
 
-from federation import delivery, inbox, post_consent
+from federation import delivery, fetch, inbox, post_consent, remix
 from generation import jobs
-from generation.pipeline import VideoPipeline
+from generation.pipeline import GenerationError, VideoPipeline
 from generation.provenance import C2PASigner, signer_for
 from generation.worker import GenerationWorker, generate, sweep_generation
 
@@ -90,10 +90,19 @@ def generation_worker(instance: Instance, device: str) -> GenerationWorker:
     def load_signer() -> C2PASigner | None:
         return signer_for(config, settings.data_dir, settings.instance_name)
 
+    async def remote_references(cameo_uri: str, requester_id: int) -> list[bytes]:
+        try:
+            return await remix.fetch_references(instance.fed, cameo_uri, requester_id)
+        except fetch.FetchError as exc:
+            # The owner's instance may be down for a while: the job goes back to the queue.
+            raise GenerationError(f"the cameo owner's instance did not give its reference images: {exc}",
+                                  retryable=True) from None
+
     name = config.model_dir.name if config.model_dir else "Likeness tiny model"
     return GenerationWorker(queue=instance.jobs, media=instance.media, new_key=new_key,
                             load_pipeline=load, load_signer=load_signer,
-                            tmp_dir=settings.data_dir / "tmp", generator_name=name)
+                            tmp_dir=settings.data_dir / "tmp", generator_name=name,
+                            remote_references=remote_references)
 
 
 def make_generation_worker(instance: Instance, generation: GenerationWorker, *,

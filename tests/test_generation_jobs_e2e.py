@@ -67,22 +67,9 @@ async def test_killed_worker_job_finishes_on_another(make_instance, workers, tin
     workers.sweeper(a)
     job = await _generate(a, "alice", "a long render", duration_s=1.0)
 
-    settings = a.instance.settings
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "LIKENESS_DOMAIN": settings.domain, "LIKENESS_HTTPS": "0",
-           "LIKENESS_DATA_DIR": str(settings.data_dir), "LIKENESS_MODEL_DIR": str(tiny_model),
-           # Bigger and slower than the instance's own renders: long enough to be caught at it.
-           "LIKENESS_GENERATION_STEPS": "100", "LIKENESS_GENERATION_WIDTH": "256",
-           "LIKENESS_GENERATION_HEIGHT": "448", "LIKENESS_GENERATION_FPS": "8",
-           "LIKENESS_GENERATION_PROVENANCE": "0"}
-    worker = subprocess.Popen([sys.executable, "-m", "server.cli", "worker", "--device", "cpu"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    worker = _worker_process(a, tiny_model)
     try:
-        async def rendering() -> Any:
-            body = (await a.api("alice", "GET", f"/api/v1/generations/{job['id']}")).json()
-            return body if body["state"] == "running" and body["progress"]["step"] >= 1 else None
-
-        await eventually(rendering, timeout=90, interval=0.1)
+        await eventually(_rendering(a, job), timeout=90, interval=0.1)
         first = await _job(a, job["id"])
     finally:
         worker.send_signal(signal.SIGKILL)
@@ -98,3 +85,49 @@ async def test_killed_worker_job_finishes_on_another(make_instance, workers, tin
     assert done["attempts"] == 2 and done["last_error"] == jobs.STALLED
     assert done["worker"] != first["worker"]
     assert await a.pool.fetchval("SELECT count(*) FROM media") == 1
+
+
+async def test_stopped_worker_hands_its_job_back(make_instance, workers, tiny_model):
+    """A worker stopped the polite way (SIGTERM, as systemd and Kubernetes do) gives its job back
+    at once, without the attempt counting and without waiting for the watchdog."""
+    config = dataclasses.replace(CONFIG, model_dir=tiny_model, steps=2, heartbeat_timeout_s=600.0)
+    a = await make_instance(run_workers=False, generation=config)
+    await a.signup("alice")
+    job = await _generate(a, "alice", "a long render", duration_s=1.0)
+    worker = _worker_process(a, tiny_model)
+    try:
+        await eventually(_rendering(a, job), timeout=90, interval=0.1)
+        worker.send_signal(signal.SIGTERM)
+        _, errors = worker.communicate(timeout=60)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, errors
+    # No sweeper runs and the heartbeat timeout is ten minutes: only the worker could do this.
+    back = await _job(a, job["id"])
+    assert (back["state"], back["attempts"], back["last_error"]) == ("queued", 0, "the worker shut down")
+    workers.start(make_generation_worker(a.instance, generation_worker(a.instance, "cpu"),
+                                         handle_signals=False))
+    done = await _state(a, job["id"], "succeeded", timeout=60)
+    assert done["attempts"] == 1
+
+
+def _rendering(a, job) -> Any:
+    async def check() -> Any:
+        body = (await a.api("alice", "GET", f"/api/v1/generations/{job['id']}")).json()
+        return body if body["state"] == "running" and body["progress"]["step"] >= 1 else None
+
+    return check
+
+
+def _worker_process(a, tiny_model) -> subprocess.Popen[str]:
+    """`likeness worker --device cpu` for instance `a`, rendering slowly enough to be caught at it."""
+    settings = a.instance.settings
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "LIKENESS_DOMAIN": settings.domain, "LIKENESS_HTTPS": "0",
+           "LIKENESS_DATA_DIR": str(settings.data_dir), "LIKENESS_MODEL_DIR": str(tiny_model),
+           # Bigger and slower than the instance's own renders: long enough to be caught at it.
+           "LIKENESS_GENERATION_STEPS": "100", "LIKENESS_GENERATION_WIDTH": "256",
+           "LIKENESS_GENERATION_HEIGHT": "448", "LIKENESS_GENERATION_FPS": "8",
+           "LIKENESS_GENERATION_PROVENANCE": "0"}
+    return subprocess.Popen([sys.executable, "-m", "server.cli", "worker", "--device", "cpu"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -321,6 +321,13 @@ async def test_b_renders_only_after_consent_and_c_shows_the_result(make_instance
 
     generation = await eventually(rendered, timeout=60)
     assert generation["generator"] == tiny_model.name and generation["result"]["type"] == "video"
+    # B rendered with alice's reference images, fetched from A under bob's authorization (which
+    # told alice, draft and all) and kept nowhere on B.
+    used = await a.pool.fetch(
+        "SELECT n.type, f.uri FROM notifications n JOIN users u ON u.id = n.user_id"
+        " JOIN actors f ON f.id = n.from_actor_id WHERE u.username = 'alice' AND n.type = 'cameo_used'")
+    assert [(r["type"], r["uri"]) for r in used] == [("cameo_used", f"{b.base_url}/users/bob")]
+    assert await b.pool.fetchval("SELECT count(*) FROM cameo_references") == 0
     response = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish",
                            json={"status": "juggling"})
     assert response.status_code == 201, response.text
@@ -363,3 +370,43 @@ async def test_asking_again_for_a_remix_render(make_instance, tiny_model):
         response = await b.api(user, "POST", target, json=body)
         assert response.status_code == status, (user, target, body, response.text)
     assert await b.pool.fetchval("SELECT count(*) FROM generation_jobs") == 1
+
+
+async def test_remote_reference_images_come_only_from_the_cameo_origin(make_instance, peer):
+    from federation import fetch, remix
+
+    b = await make_instance("b")
+    await b.signup("bob")
+    bob = await b.pool.fetchval("SELECT id FROM actors WHERE username = 'bob' AND local")
+    cameo = f"{peer.base}/cameos/1"
+    cases = {
+        "elsewhere": [f"{b.base_url}/media/x.png"],
+        "too many": [f"{cameo}/references/{n}" for n in range(6)],
+        "none": [],
+        "not a list": f"{cameo}/references/0",
+    }
+    for label, references in cases.items():
+        peer.objects[cameo] = {"id": cameo, "type": "Cameo", "attributedTo": peer.actor_id("alice"),
+                               "references": references}
+        try:
+            await remix.fetch_references(b.instance.fed, cameo, bob)
+        except fetch.FetchError as exc:
+            assert "reference images" in str(exc), label
+        else:
+            raise AssertionError(f"{label}: references were accepted")
+    peer.objects[cameo] = {"id": cameo, "type": "Cameo", "attributedTo": peer.actor_id("alice"),
+                           "references": [f"{cameo}/references/0"]}
+    # The owner's instance refuses (no live authorization): no image, a retry later.
+    try:
+        await remix.fetch_references(b.instance.fed, cameo, bob)
+    except fetch.FetchError as exc:
+        assert "404" in str(exc)
+    else:
+        raise AssertionError("a refused reference was accepted")
+    local = f"{b.base_url}/users/bob/cameos/1"
+    try:
+        await remix.fetch_references(b.instance.fed, local, bob)
+    except fetch.FetchError as exc:
+        assert "not here" in str(exc)
+    else:
+        raise AssertionError("a local cameo was fetched")
