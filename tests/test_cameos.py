@@ -62,7 +62,13 @@ async def test_create_list_and_public_object(make_instance):
         "automaticApproval": [f"{a.base_url}/users/alice"],
         "manualApproval": [f"{a.base_url}/users/alice/followers"]}
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/png"
-    assert "reference" not in str(doc) and doc["icon"]["url"] == cameo["preview_url"]
+    assert doc["icon"]["url"] == cameo["preview_url"]
+    # The Cameo names where its references are, never what they are: those answer only a signed
+    # fetch by a live authorization's holder.
+    assert doc["references"] == [f"{cameo['uri']}/references/0", f"{cameo['uri']}/references/1"]
+    async with a.client() as client:
+        for url in doc["references"]:
+            assert (await client.get(url)).status_code == 403
 
     # References are stored without metadata and are not under /media/.
     rows = await a.pool.fetch("SELECT storage_key FROM cameo_references ORDER BY position")
