@@ -137,7 +137,7 @@ def _hashtag_at(text: str, start: int) -> _Token | None:
     return _Token(start, start + 1 + len(name), "hashtag", name)
 
 
-def _normalised_hashtag(name: str) -> str:
+def normalised_hashtag(name: str) -> str:
     """Fullwidth and compatibility forms folded (NFKC), then lower case: #Été, #été and #ＥＴＥ́
     are one tag, while non-Latin scripts stay as written."""
     return unicodedata.normalize("NFKC", name).lower()
@@ -157,7 +157,7 @@ def parse_mentions(text: str) -> list[tuple[str, str | None]]:
 
 def parse_hashtags(text: str) -> list[str]:
     """Normalised hashtag names (no `#`), in order, once each; `#123` alone is not a tag."""
-    names = (_normalised_hashtag(t.text) for t in _tokens(text) if t.kind == "hashtag")
+    names = (normalised_hashtag(t.text) for t in _tokens(text) if t.kind == "hashtag")
     return list(dict.fromkeys(names))
 
 
@@ -198,7 +198,7 @@ def _render_token(token: _Token, mentions: dict[str, str],
             return html.escape(token.text)
         return (f'<span class="h-card"><a href="{html.escape(url)}" class="u-url mention">'
                 f'@<span>{html.escape(token.username)}</span></a></span>')
-    url = hashtag_url(_normalised_hashtag(token.text))
+    url = hashtag_url(normalised_hashtag(token.text))
     return (f'<a href="{html.escape(url)}" class="mention hashtag" rel="tag">'
             f'#<span>{html.escape(token.text)}</span></a>')
 

@@ -42,8 +42,9 @@ def _client_visibility(value: str) -> str:
     return "private" if value == "followers" else value
 
 
-async def _render(request: Request, posts_: list[asyncpg.Record], viewer: int | None
-                  ) -> list[dict[str, Any]]:
+async def render_statuses(request: Request, posts_: list[asyncpg.Record], viewer: int | None
+                          ) -> list[dict[str, Any]]:
+    """Posts as Mastodon `Status` entities for `viewer`, in the order given."""
     # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
     # a revoke that never reached us hides them by the next view.
     for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_]):
@@ -163,7 +164,7 @@ async def account_statuses(request: Request) -> Response:
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
     rows = await store.account_posts(pool(request), target["id"], viewer, **_paging(params))
-    return _paged(request, await _render(request, rows, viewer))
+    return _paged(request, await render_statuses(request, rows, viewer))
 
 
 async def relationship_json(request: Request, actor_id: int, target_id: int) -> dict[str, Any]:
@@ -293,7 +294,7 @@ async def create_status(request: Request) -> Response:
     except outbox.ActionError as exc:
         return error(422, str(exc))
     post = await fstore.post_by_id(pool(request), post_id)
-    return JSONResponse((await _render(request, [post], me["id"]))[0])
+    return JSONResponse((await render_statuses(request, [post], me["id"]))[0])
 
 
 async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyncpg.Record:
@@ -311,7 +312,7 @@ async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyn
 async def get_status(request: Request) -> Response:
     user = await current_user(request, required=False)
     post = await _visible_or_404(request, user)
-    return JSONResponse((await _render(request, [post], user["actor_id"] if user else None))[0])
+    return JSONResponse((await render_statuses(request, [post], user["actor_id"] if user else None))[0])
 
 
 async def delete_status(request: Request) -> Response:
@@ -319,7 +320,7 @@ async def delete_status(request: Request) -> Response:
     post = await _visible_or_404(request, user)
     if post["actor_id"] != user["actor_id"]:
         return error(403, "you can only delete your own posts")
-    rendered = (await _render(request, [post], user["actor_id"]))[0]
+    rendered = (await render_statuses(request, [post], user["actor_id"]))[0]
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
     await outbox.delete_post(fed(request), me, post)
     return JSONResponse(rendered)
@@ -331,8 +332,8 @@ async def status_context(request: Request) -> Response:
     viewer = user["actor_id"] if user else None
     before = await store.ancestors(pool(request), post["id"], viewer)
     after = await store.replies(pool(request), post["id"], viewer)
-    return JSONResponse({"ancestors": await _render(request, before, viewer),
-                         "descendants": await _render(request, after, viewer)})
+    return JSONResponse({"ancestors": await render_statuses(request, before, viewer),
+                         "descendants": await render_statuses(request, after, viewer)})
 
 
 async def status_action(request: Request) -> Response:
@@ -348,7 +349,7 @@ async def status_action(request: Request) -> Response:
         elif action == "reblog":
             boost_id = await outbox.boost(fed(request), me, post)
             boost = await fstore.post_by_id(pool(request), boost_id)
-            return JSONResponse((await _render(request, [boost], me["id"]))[0])
+            return JSONResponse((await render_statuses(request, [boost], me["id"]))[0])
         elif action == "unreblog":
             boost = await fstore.boost(pool(request), me["id"], post["id"])
             if boost is not None:
@@ -358,7 +359,7 @@ async def status_action(request: Request) -> Response:
     except outbox.ActionError as exc:
         return error(422, str(exc))
     post = await fstore.post_by_id(pool(request), post["id"])
-    return JSONResponse((await _render(request, [post], me["id"]))[0])
+    return JSONResponse((await render_statuses(request, [post], me["id"]))[0])
 
 
 # --- timelines ------------------------------------------------------------------------------
@@ -387,7 +388,7 @@ async def home(request: Request) -> Response:
     user = await current_user(request)
     rows = await store.home_timeline(pool(request), user["actor_id"],
                                      **_paging(dict(request.query_params)))
-    return _paged(request, await _render(request, rows, user["actor_id"]))
+    return _paged(request, await render_statuses(request, rows, user["actor_id"]))
 
 
 async def public(request: Request) -> Response:
@@ -396,7 +397,7 @@ async def public(request: Request) -> Response:
     viewer = user["actor_id"] if user else None
     rows = await store.public_timeline(pool(request), viewer,
                                        local_only=bool_param(params, "local"), **_paging(params))
-    return _paged(request, await _render(request, rows, viewer))
+    return _paged(request, await render_statuses(request, rows, viewer))
 
 
 async def notifications(request: Request) -> Response:
@@ -408,7 +409,7 @@ async def notifications(request: Request) -> Response:
     actors_ = await store.actors_by_ids(pool(request), [r["from_actor_id"] for r in rows
                                                         if r["from_actor_id"]])
     posts_ = await store.posts_by_ids(pool(request), [r["post_id"] for r in rows if r["post_id"]])
-    rendered_posts = {p["id"]: p for p in await _render(request, list(posts_.values()),
+    rendered_posts = {p["id"]: p for p in await render_statuses(request, list(posts_.values()),
                                                          user["actor_id"])}
     items = []
     for row in rows:
@@ -439,7 +440,7 @@ async def search(request: Request) -> Response:
             try:
                 post = await posts.post(fed(request), query) if user else None
                 if post is not None:
-                    statuses = await _render(request, [post], user["actor_id"])
+                    statuses = await render_statuses(request, [post], user["actor_id"])
             except (Ignore, FetchError, ValueError, actors.ActorError):
                 pass
     elif "@" in query.lstrip("@"):

@@ -264,3 +264,83 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
         " WHERE m.storage_key = $1 OR m.poster_key = $1"
         " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL FROM cameos"
         " WHERE preview_key = $1 LIMIT 1", key)
+
+
+# --- For You (policy/ranking.py) ---------------------------------------------------------------
+
+FOR_YOU = ("p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL"
+           " AND p.in_reply_to_id IS NULL")
+
+
+async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
+                  cursor: tuple[float, int] | None, candidates: int, followed_candidates: int
+                  ) -> list[Record]:
+    """Public videos by the viewer's score, below `cursor` (score, id), each with its `score`.
+
+    Candidates are the hottest posts under the cursor's score plus the largest boost, and the
+    hottest of the accounts the viewer follows or asked more of; both come off an index."""
+    ceiling = float("inf") if cursor is None else cursor[0] + weights.most
+    return await conn.fetch(
+        f"WITH prefs AS ("
+        f"  SELECT target_actor_id, tag,"
+        f"   CASE direction WHEN 'more' THEN $5::float8 ELSE $6::float8 END AS weight"
+        f"  FROM feed_preferences WHERE actor_id = $1),"
+        f" boosted AS ("
+        f"  SELECT followed_id AS actor_id FROM follows WHERE follower_id = $1 AND accepted"
+        f"  UNION SELECT target_actor_id FROM prefs WHERE target_actor_id IS NOT NULL AND weight > 0),"
+        f" candidates AS ("
+        f"  (SELECT p.id, p.actor_id, p.hot FROM posts p WHERE {FOR_YOU} AND p.hot < $2::float8"
+        f"   ORDER BY p.hot DESC, p.id DESC LIMIT $3)"
+        f"  UNION"
+        f"  (SELECT p.id, p.actor_id, p.hot FROM posts p WHERE {FOR_YOU} AND p.hot < $2"
+        f"   AND p.actor_id IN (SELECT actor_id FROM boosted) ORDER BY p.hot DESC, p.id DESC LIMIT $4)),"
+        f" scored AS ("
+        f"  SELECT c.id, c.hot"
+        f"   + CASE WHEN c.actor_id IN (SELECT followed_id FROM follows"
+        f"          WHERE follower_id = $1 AND accepted) THEN $7::float8 ELSE 0 END"
+        f"   + COALESCE((SELECT weight FROM prefs WHERE prefs.target_actor_id = c.actor_id), 0)"
+        f"   + LEAST($8::float8, COALESCE((SELECT sum(prefs.weight) FROM prefs"
+        f"         JOIN tags t ON t.name = prefs.tag WHERE t.post_id = c.id), 0)) AS score"
+        f"  FROM candidates c"
+        f"  WHERE EXISTS (SELECT 1 FROM media m WHERE m.post_id = c.id AND m.kind = 'video')"
+        f"  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id))"
+        f" SELECT p.*, s.score FROM scored s JOIN posts p ON p.id = s.id"
+        f" WHERE $9::float8 IS NULL OR (s.score, s.id) < ($9, $10)"
+        f" ORDER BY s.score DESC, s.id DESC LIMIT $11",
+        viewer, ceiling, candidates, followed_candidates, weights.more, weights.less, weights.followed,
+        weights.more_topics_cap, cursor[0] if cursor else None, cursor[1] if cursor else None, limit)
+
+
+async def feed_preferences(conn: Conn, actor_id: int) -> list[Record]:
+    return await conn.fetch(
+        "SELECT fp.*, a.uri AS target_uri FROM feed_preferences fp"
+        " LEFT JOIN actors a ON a.id = fp.target_actor_id WHERE fp.actor_id = $1 ORDER BY fp.id",
+        actor_id)
+
+
+async def set_feed_preference(conn: Conn, actor_id: int, *, target_actor_id: int | None, tag: str | None,
+                              direction: str, most: int) -> Record | None:
+    """Add or change one choice; None when it is new and the person already has `most`.
+
+    (Two requests at once may pass the count together: the cap bounds the feed query's cost, so
+    one over is harmless.)"""
+    conflict = ("(actor_id, target_actor_id) WHERE target_actor_id IS NOT NULL" if tag is None
+                else "(actor_id, tag) WHERE tag IS NOT NULL")
+    row_id = await conn.fetchval(
+        f"INSERT INTO feed_preferences (actor_id, target_actor_id, tag, direction)"
+        f" SELECT $1, $2, $3, $4 WHERE (SELECT count(*) FROM feed_preferences WHERE actor_id = $1) < $5"
+        f"   OR EXISTS (SELECT 1 FROM feed_preferences WHERE actor_id = $1"
+        f"              AND (target_actor_id = $2 OR tag = $3))"
+        f" ON CONFLICT {conflict} DO UPDATE SET direction = EXCLUDED.direction RETURNING id",
+        actor_id, target_actor_id, tag, direction, most)
+    if row_id is None:
+        return None
+    return await conn.fetchrow(
+        "SELECT fp.*, a.uri AS target_uri FROM feed_preferences fp"
+        " LEFT JOIN actors a ON a.id = fp.target_actor_id WHERE fp.id = $1", row_id)
+
+
+async def delete_feed_preference(conn: Conn, actor_id: int, preference_id: int) -> bool:
+    status = await conn.execute("DELETE FROM feed_preferences WHERE id = $1 AND actor_id = $2",
+                                preference_id, actor_id)
+    return status.endswith(" 1")
