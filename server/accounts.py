@@ -101,23 +101,27 @@ async def login(pool: asyncpg.Pool, login_name: str, password: str) -> asyncpg.R
     return user
 
 
-def _token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+def secret_hash(secret: str) -> bytes:
+    """What is stored of a bearer token, an app's client secret or an authorization code: they
+    are long random strings, so a plain SHA-256 suffices (no password stretching)."""
+    return hashlib.sha256(secret.encode()).digest()
 
 
-async def issue_token(pool: asyncpg.Pool, user_id: int, scopes: str = "read write follow push") -> str:
-    """A new bearer token; only its hash is stored."""
+async def issue_token(pool: asyncpg.Pool, user_id: int | None, scopes: str = "read write follow push",
+                      app_id: int | None = None) -> str:
+    """A new bearer token for a person (and the app they signed into), or for an app alone;
+    only its hash is stored."""
     token = secrets.token_urlsafe(32)
-    await store.insert_token(pool, _token_hash(token), user_id, scopes)
+    await store.insert_token(pool, secret_hash(token), user_id, scopes, app_id)
     return token
 
 
 async def user_for_token(pool: asyncpg.Pool, token: str) -> asyncpg.Record | None:
-    return await store.user_by_token(pool, _token_hash(token))
+    return await store.user_by_token(pool, secret_hash(token))
 
 
 async def revoke_token(pool: asyncpg.Pool, token: str) -> None:
-    await store.delete_token(pool, _token_hash(token))
+    await store.delete_token(pool, secret_hash(token))
 
 
 async def registrations_open(pool: asyncpg.Pool, default: bool) -> bool:

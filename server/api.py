@@ -19,7 +19,7 @@ from federation import actors, outbox, post_consent, posts
 from federation import store as fstore
 from federation.errors import Ignore
 from federation.fetch import FetchError
-from federation.html import parse_mentions, text_to_html
+from federation.html import normalised_hashtag, parse_mentions, text_to_html
 
 from . import accounts, entities, store
 from .http import bool_param, current_user, error, fed, int_param, pool, read_params
@@ -78,30 +78,6 @@ async def register(request: Request) -> Response:
     token = await accounts.issue_token(pool(request), user_id)
     return JSONResponse({"access_token": token, "token_type": "Bearer",
                          "scope": "read write follow push", "created_at": 0})
-
-
-async def token(request: Request) -> Response:
-    """OAuth 2 token endpoint, password grant (the other grants come with the client API)."""
-    params = await read_params(request)
-    grant = params.get("grant_type")
-    if grant != "password":
-        return error(400, "grant_type must be password", headers=None)
-    try:
-        user = await accounts.login(pool(request), params.get("username", ""),
-                                    params.get("password", ""))
-    except accounts.AccountError as exc:
-        return error(exc.status, str(exc))
-    scopes = str(params.get("scope") or "read write follow push")
-    issued = await accounts.issue_token(pool(request), user["id"], scopes)
-    return JSONResponse({"access_token": issued, "token_type": "Bearer", "scope": scopes,
-                         "created_at": 0})
-
-
-async def revoke(request: Request) -> Response:
-    params = await read_params(request)
-    if params.get("token"):
-        await accounts.revoke_token(pool(request), str(params["token"]))
-    return JSONResponse({})
 
 
 async def verify_credentials(request: Request) -> Response:
@@ -400,6 +376,17 @@ async def public(request: Request) -> Response:
     return _paged(request, await render_statuses(request, rows, viewer))
 
 
+async def tag_timeline(request: Request) -> Response:
+    """`GET /api/v1/timelines/tag/:hashtag`: public posts with the tag, newest first."""
+    user = await current_user(request, required=False)
+    params = dict(request.query_params)
+    viewer = user["actor_id"] if user else None
+    tag = normalised_hashtag(request.path_params["hashtag"].removeprefix("#"))
+    rows = await store.public_timeline(pool(request), viewer, local_only=bool_param(params, "local"),
+                                       tag=tag, **_paging(params))
+    return _paged(request, await render_statuses(request, rows, viewer))
+
+
 async def notifications(request: Request) -> Response:
     user = await current_user(request)
     params = dict(request.query_params)
@@ -423,12 +410,13 @@ async def notifications(request: Request) -> Response:
     return _paged(request, items)
 
 
-async def search(request: Request) -> Response:
-    """Account search by handle; `resolve=true` looks remote handles up through WebFinger."""
+async def _search(request: Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Accounts and statuses for `q`: a handle (`resolve=true` looks a remote one up through
+    WebFinger), a local username, or the URL of an actor or a post."""
     user = await current_user(request, required=False)
     query = request.query_params.get("q", "").strip()
     if not query:
-        return error(400, "q is required")
+        raise HTTPException(400, "q is required")
     found: list[dict[str, Any]] = []
     statuses: list[dict[str, Any]] = []
     if query.startswith(("https://", "http://")):
@@ -462,7 +450,18 @@ async def search(request: Request) -> Response:
         actor = await fstore.local_actor(pool(request), query.lstrip("@"))
         if actor is not None:
             found.append(await _account_json(request, actor))
+    return found, statuses
+
+
+async def search(request: Request) -> Response:
+    found, statuses = await _search(request)
     return JSONResponse({"accounts": found, "statuses": statuses, "hashtags": []})
+
+
+async def search_accounts(request: Request) -> Response:
+    """`GET /api/v1/accounts/search`, which mastodon-py's `account_search` calls."""
+    found, _ = await _search(request)
+    return JSONResponse(found)
 
 
 # --- media ------------------------------------------------------------------------------------
@@ -526,13 +525,17 @@ async def get_media(request: Request) -> Response:
     return JSONResponse(entities.media_attachment(fed(request), media))
 
 
+MASTODON_VERSION = f"4.3.0 (compatible; Likeness {VERSION})"
+MEDIA_TYPES = ["video/mp4", "image/jpeg", "image/png", "image/webp"]
+
+
 async def instance_v1(request: Request) -> Response:
     instance = request.app.state.instance
     counts = await store.usage(pool(request))
     return JSONResponse({
         "uri": fed(request).domain, "title": instance.settings.instance_name,
         "short_description": "Short AI videos, with consent.", "description": "",
-        "email": "", "version": f"4.3.0 (compatible; Likeness {VERSION})",
+        "email": "", "version": MASTODON_VERSION,
         "urls": {}, "stats": {"user_count": counts["users"], "status_count": counts["posts"],
                               "domain_count": 0},
         "languages": ["en"],
@@ -542,20 +545,52 @@ async def instance_v1(request: Request) -> Response:
         "configuration": {"statuses": {"max_characters": MAX_STATUS_CHARS,
                                        "max_media_attachments": MAX_MEDIA},
                           "media_attachments": {
-                              "supported_mime_types": ["video/mp4", "image/jpeg", "image/png",
-                                                       "image/webp"],
+                              "supported_mime_types": MEDIA_TYPES,
                               "video_size_limit": instance.settings.max_upload_bytes,
                               "image_size_limit": instance.settings.max_upload_bytes}},
     })
 
 
+async def instance_v2(request: Request) -> Response:
+    """Mastodon 4's instance entity; `api_versions` tells clients to use the current endpoints."""
+    instance = request.app.state.instance
+    settings = instance.settings
+    counts = await store.usage(pool(request))
+    base = fed(request).base_url
+    return JSONResponse({
+        "domain": fed(request).domain, "title": settings.instance_name, "version": MASTODON_VERSION,
+        "source_url": f"{base}/about", "description": "Short AI videos, with consent.",
+        "usage": {"users": {"active_month": counts["users"]}},
+        "thumbnail": {"url": f"{base}/static/thumbnail.png"}, "icon": [], "languages": ["en"],
+        "api_versions": {"mastodon": 2},
+        "configuration": {
+            "urls": {"streaming": None, "status": None},
+            "vapid": {"public_key": ""},
+            "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+            "statuses": {"max_characters": MAX_STATUS_CHARS, "max_media_attachments": MAX_MEDIA,
+                         "characters_reserved_per_url": 23},
+            "media_attachments": {"supported_mime_types": MEDIA_TYPES,
+                                  "image_size_limit": settings.max_upload_bytes,
+                                  "video_size_limit": settings.max_upload_bytes,
+                                  "description_limit": 1500},
+            "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0,
+                      "max_expiration": 0},
+            "translation": {"enabled": False},
+        },
+        "registrations": {"enabled": await accounts.registrations_open(pool(request),
+                                                                       settings.registrations_open),
+                          "approval_required": False, "message": None},
+        "contact": {"email": "", "account": None},
+        "rules": [],
+    })
+
+
 routes = [
     Route("/api/v1/accounts", register, methods=["POST"]),
-    Route("/oauth/token", token, methods=["POST"]),
-    Route("/oauth/revoke", revoke, methods=["POST"]),
     Route("/api/v1/accounts/verify_credentials", verify_credentials),
     Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH"]),
     Route("/api/v1/accounts/lookup", lookup),
+    Route("/api/v1/accounts/search", search_accounts),
     Route("/api/v1/accounts/relationships", relationships),
     Route("/api/v1/accounts/{account_id}", get_account),
     Route("/api/v1/accounts/{account_id}/statuses", account_statuses),
@@ -570,10 +605,14 @@ routes = [
     Route("/api/v1/statuses/{status_id}/{action}", status_action, methods=["POST"]),
     Route("/api/v1/timelines/home", home),
     Route("/api/v1/timelines/public", public),
+    Route("/api/v1/timelines/tag/{hashtag}", tag_timeline),
     Route("/api/v1/notifications", notifications),
     Route("/api/v2/search", search),
     Route("/api/v2/media", upload_media, methods=["POST"]),
     Route("/api/v1/media", upload_media, methods=["POST"]),
     Route("/api/v1/media/{media_id:int}", get_media),
     Route("/api/v1/instance", instance_v1),
+    # Some clients ask with a trailing slash and give up on a 404.
+    Route("/api/v1/instance/", instance_v1),
+    Route("/api/v2/instance", instance_v2),
 ]

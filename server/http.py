@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from federation.context import Federation
 
-from . import accounts
+from . import accounts, scopes
 
 ACTIVITY_JSON = "application/activity+json"
 AP_ACCEPT = ("application/activity+json", "application/ld+json")
@@ -94,11 +94,15 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def current_user(request: Request, *, required: bool = True) -> asyncpg.Record | None:
-    """The signed-in user, or 401. The record carries `actor_id` and `scopes`."""
+    """The signed-in user, or 401; 403 when an app's token lacks the scope for this request.
+    The record carries `actor_id`, `scopes` and `app_id`."""
     token = bearer_token(request)
     user = await accounts.user_for_token(pool(request), token) if token else None
     if user is None and required:
         raise HTTPException(401, "sign in first: this needs a valid bearer token")
+    if user is not None and user["app_id"] is not None \
+            and not scopes.allows(user["scopes"], request.method, request.url.path):
+        raise HTTPException(403, "this app's token was not granted the scope for this")
     return user
 
 

@@ -32,7 +32,7 @@ padding:.1rem .4rem;border-radius:4px}}
 </style></head><body><main>{body}</main></body></html>"""
 
 
-def _page(title: str, body: str, head: str = "", status: int = 200) -> HTMLResponse:
+def page(title: str, body: str, head: str = "", status: int = 200) -> HTMLResponse:
     return HTMLResponse(PAGE.format(title=escape(title), body=body, head=head), status_code=status)
 
 
@@ -61,7 +61,7 @@ def _post_html(request: Request, post: asyncpg.Record, author: asyncpg.Record,
 async def profile(request: Request) -> Response:
     actor = await fstore.local_actor(pool(request), request.path_params["username"])
     if actor is None:
-        return _page("Not found", "<h1>No such account</h1>", status=404)
+        return page("Not found", "<h1>No such account</h1>", status=404)
     if wants_activity_json(request):
         return ActivityResponse(await actors.actor_document(fed(request), actor))
     rows = await store.account_posts(pool(request), actor["id"], None, limit=20)
@@ -71,7 +71,7 @@ async def profile(request: Request) -> Response:
     body += [_post_html(request, r, actor, media.get(r["id"], [])) for r in rows
              if not r["reblog_of_id"]]
     head = f'<link rel="alternate" type="application/activity+json" href="{escape(actor["uri"])}">'
-    return _page(actor["display_name"] or actor["username"], "".join(body), head)
+    return page(actor["display_name"] or actor["username"], "".join(body), head)
 
 
 async def post_page(request: Request) -> Response:
@@ -81,12 +81,12 @@ async def post_page(request: Request) -> Response:
     if post is None or post["actor_id"] != actor["id"]:
         deleted = actor and await fstore.post_by_id(pool(request), request.path_params["post_id"])
         status = 410 if deleted and deleted["deleted_at"] else 404
-        return _page("Not found", "<h1>This post is not here</h1>", status=status)
+        return page("Not found", "<h1>This post is not here</h1>", status=status)
     if wants_activity_json(request):
         return RedirectResponse(post["uri"], status_code=303)
     media = await fstore.post_media(pool(request), post["id"])
     head = f'<link rel="alternate" type="application/activity+json" href="{escape(post["uri"])}">'
-    return _page(f"@{actor['username']}", _post_html(request, post, actor, media), head)
+    return page(f"@{actor['username']}", _post_html(request, post, actor, media), head)
 
 
 async def home(request: Request) -> Response:
@@ -97,7 +97,7 @@ async def home(request: Request) -> Response:
     body = [f"<h1>{escape(instance.settings.instance_name)}</h1>",
             "<p>Short AI-generated videos, made with consent.</p>"]
     body += [_post_html(request, r, authors[r["actor_id"]], media.get(r["id"], [])) for r in rows]
-    return _page(instance.settings.instance_name, "".join(body))
+    return page(instance.settings.instance_name, "".join(body))
 
 
 routes = [

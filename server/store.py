@@ -48,14 +48,16 @@ async def update_password(conn: Conn, user_id: int, password_hash: str) -> None:
     await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
 
 
-async def insert_token(conn: Conn, token_hash: bytes, user_id: int, scopes: str) -> None:
-    await conn.execute("INSERT INTO access_tokens (token_hash, user_id, scopes) VALUES ($1, $2, $3)",
-                       token_hash, user_id, scopes)
+async def insert_token(conn: Conn, token_hash: bytes, user_id: int | None, scopes: str,
+                       app_id: int | None = None) -> None:
+    await conn.execute(
+        "INSERT INTO access_tokens (token_hash, user_id, scopes, app_id) VALUES ($1, $2, $3, $4)",
+        token_hash, user_id, scopes, app_id)
 
 
 async def user_by_token(conn: Conn, token_hash: bytes) -> Record | None:
     return await conn.fetchrow(
-        "SELECT u.*, t.scopes, a.id AS actor_id FROM access_tokens t"
+        "SELECT u.*, t.scopes, t.app_id, a.id AS actor_id FROM access_tokens t"
         " JOIN users u ON u.id = t.user_id JOIN actors a ON a.user_id = u.id"
         " WHERE t.token_hash = $1 AND NOT u.disabled", token_hash)
 
@@ -126,16 +128,18 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
 
 async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, limit: int,
                           max_id: int | None = None, since_id: int | None = None,
-                          min_id: int | None = None) -> list[Record]:
+                          min_id: int | None = None, tag: str | None = None) -> list[Record]:
+    """The public timeline, or with `tag` the public posts with that hashtag (replies too)."""
     where, order = _page(max_id, since_id, min_id)
     rows = await conn.fetch(
         f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.visibility = 'public'"
-        f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL"
+        f" AND p.reblog_of_id IS NULL AND ($6::text IS NOT NULL OR p.in_reply_to_id IS NULL)"
+        f" AND ($6::text IS NULL OR p.id IN (SELECT post_id FROM tags WHERE name = $6))"
         f" AND ($5 = false OR p.local)"
         f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
         f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))"
         f"{where} ORDER BY p.id {order} LIMIT $2",
-        viewer, limit, max_id, since_id or min_id, local_only)
+        viewer, limit, max_id, since_id or min_id, local_only, tag)
     return _newest_first(rows)
 
 
@@ -344,3 +348,38 @@ async def delete_feed_preference(conn: Conn, actor_id: int, preference_id: int) 
     status = await conn.execute("DELETE FROM feed_preferences WHERE id = $1 AND actor_id = $2",
                                 preference_id, actor_id)
     return status.endswith(" 1")
+
+
+# --- OAuth apps and codes -----------------------------------------------------------------------
+
+async def insert_app(conn: Conn, *, name: str, website: str | None, redirect_uris: list[str], scopes: str,
+                     client_id: str, client_secret_hash: bytes) -> Record:
+    return await conn.fetchrow(
+        "INSERT INTO oauth_apps (name, website, redirect_uris, scopes, client_id, client_secret_hash)"
+        " VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+        name, website, redirect_uris, scopes, client_id, client_secret_hash)
+
+
+async def app_by_client_id(conn: Conn, client_id: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM oauth_apps WHERE client_id = $1", client_id)
+
+
+async def app_by_token(conn: Conn, token_hash: bytes) -> Record | None:
+    return await conn.fetchrow(
+        "SELECT o.* FROM access_tokens t JOIN oauth_apps o ON o.id = t.app_id WHERE t.token_hash = $1",
+        token_hash)
+
+
+async def insert_code(conn: Conn, code_hash: bytes, *, app_id: int, user_id: int, redirect_uri: str,
+                      scopes: str, code_challenge: str | None, lifetime_s: int) -> None:
+    await conn.execute(
+        "INSERT INTO oauth_codes (code_hash, app_id, user_id, redirect_uri, scopes, code_challenge,"
+        " expires_at) VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))",
+        code_hash, app_id, user_id, redirect_uri, scopes, code_challenge, lifetime_s)
+
+
+async def take_code(conn: Conn, code_hash: bytes) -> Record | None:
+    """The code, once: taking it deletes it, and an expired one is gone too."""
+    row = await conn.fetchrow(
+        "DELETE FROM oauth_codes WHERE code_hash = $1 RETURNING *, expires_at > now() AS live", code_hash)
+    return row if row is not None and row["live"] else None

@@ -1,0 +1,85 @@
+"""Mastodon.py, a real Mastodon client library, against Likeness over real HTTP: register an
+app, log in both ways (password and the authorization-code flow a browser completes), post a
+video, read the home and tag timelines, find and follow an account on another instance."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from mastodon import Mastodon
+
+from tests.conftest import PASSWORD, eventually
+from tests.videos import make_mp4
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+SCOPES = ["read", "write", "follow"]
+
+
+def _client(base: str, **kwargs) -> Mastodon:
+    return Mastodon(api_base_url=base, version_check_mode="none", request_timeout=30, **kwargs)
+
+
+async def test_mastodon_py_logs_in_posts_a_video_and_follows_remotely(make_instance, tmp_path):
+    a = await make_instance("a")
+    b = await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
+
+    client_id, client_secret = await asyncio.to_thread(
+        Mastodon.create_app, "Likeness test client", scopes=SCOPES, redirect_uris=OOB,
+        api_base_url=a.base_url)
+    api = _client(a.base_url, client_id=client_id, client_secret=client_secret)
+    token = await asyncio.to_thread(api.log_in, "alice", PASSWORD, scopes=SCOPES, allow_http=True)
+    assert token and (await asyncio.to_thread(api.account_verify_credentials))["username"] == "alice"
+    instance = await asyncio.to_thread(api.instance)
+    assert instance["version"].startswith("4.3.0")
+
+    # The authorization-code flow, with a browser's part done over HTTP.
+    url = await asyncio.to_thread(api.auth_request_url, redirect_uris=OOB, scopes=SCOPES, allow_http=True)
+    async with a.client() as browser:
+        form = await browser.get(url)
+        assert form.status_code == 200
+        fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', form.text))
+        page = await browser.post("/oauth/authorize", data={**fields, "username": "alice",
+                                                           "password": PASSWORD, "decision": "allow"})
+    code = re.search(r"<code>([^<]+)</code>", page.text).group(1)
+    second = _client(a.base_url, client_id=client_id, client_secret=client_secret)
+    assert await asyncio.to_thread(second.log_in, code=code, scopes=SCOPES, allow_http=True)
+
+    video = make_mp4(tmp_path / "clip.mp4")
+    media = await asyncio.to_thread(api.media_post, str(video), mime_type="video/mp4",
+                                    description="a tiny clip")
+    assert media["type"] == "video"
+    status = await asyncio.to_thread(second.status_post, "my first #clip", media_ids=[media["id"]])
+    assert status["media_attachments"][0]["type"] == "video"
+    home = await asyncio.to_thread(api.timeline_home)
+    assert [s["id"] for s in home] == [status["id"]]
+    tagged = await asyncio.to_thread(api.timeline_hashtag, "clip")
+    assert [s["id"] for s in tagged] == [status["id"]]
+
+    found = await asyncio.to_thread(api.account_search, f"@bob@{b.domain}", resolve=True)
+    assert [f["acct"] for f in found] == [f"bob@{b.domain}"]
+    relationship = await asyncio.to_thread(api.account_follow, found[0]["id"])
+    assert relationship["following"] or relationship["requested"]
+
+    async def followed() -> bool:
+        rel = await asyncio.to_thread(api.account_relationships, found[0]["id"])
+        return rel[0]["following"]
+
+    await eventually(followed)
+    followers = (await b.api("bob", "GET", "/api/v1/accounts/verify_credentials")).json()
+    assert followers["followers_count"] == 1
+
+
+async def test_media_part_without_content_type_is_sniffed(make_instance, tmp_path):
+    a = await make_instance()
+    await a.signup("alice")
+    video = make_mp4(tmp_path / "clip.mp4").read_bytes()
+    boundary = "likenessboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload\"\r\n\r\n"
+            .encode() + video + f"\r\n--{boundary}--\r\n".encode())
+    response = await a.api("alice", "POST", "/api/v2/media", content=body,
+                           headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert response.status_code == 200, response.text
+    assert response.json()["type"] == "video"
