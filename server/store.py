@@ -180,10 +180,8 @@ async def ancestors(conn: Conn, post_id: int, viewer: int | None) -> list[Record
 
 async def post_counts(conn: Conn, post_ids: list[int], viewer: int | None) -> dict[int, Record]:
     rows = await conn.fetch(
-        "SELECT p.id,"
-        " (SELECT count(*) FROM likes l WHERE l.post_id = p.id) AS likes,"
-        " (SELECT count(*) FROM posts b WHERE b.reblog_of_id = p.id AND b.deleted_at IS NULL) AS boosts,"
-        " (SELECT count(*) FROM posts r WHERE r.in_reply_to_id = p.id AND r.deleted_at IS NULL) AS replies,"
+        # The counters the triggers keep (migrations/0010_for_you.sql): no counting per view.
+        "SELECT p.id, p.like_count AS likes, p.boost_count AS boosts, p.reply_count AS replies,"
         " EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.actor_id = $2) AS liked,"
         " EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.actor_id = $2"
         "         AND b.deleted_at IS NULL) AS boosted"
