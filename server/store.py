@@ -115,13 +115,16 @@ def _page(max_id: int | None, since_id: int | None, min_id: int | None) -> tuple
 async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
                         since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     where, order = _page(max_id, since_id, min_id)
+    # Each followed account's newest page, off its own index, then the newest of those: the cost
+    # follows the number of accounts followed, not the size of the table.
     rows = await conn.fetch(
-        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.in_reply_to_id IS NULL"
-        f" AND (p.actor_id = $1 OR p.actor_id IN (SELECT followed_id FROM follows"
-        f"      WHERE follower_id = $1 AND accepted))"
-        f" AND p.visibility <> 'direct' AND {VISIBLE}"
-        f" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
-        f"{where} ORDER BY p.id {order} LIMIT $2",
+        f"SELECT p.* FROM (SELECT followed_id AS id FROM follows WHERE follower_id = $1 AND accepted"
+        f"                 UNION SELECT $1) author,"
+        f" LATERAL (SELECT p.* FROM posts p WHERE p.actor_id = author.id AND p.deleted_at IS NULL"
+        f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {VISIBLE}{where}"
+        f"   ORDER BY p.id {order} LIMIT $2) p"
+        f" WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
+        f" ORDER BY p.id {order} LIMIT $2",
         actor_id, limit, max_id, since_id or min_id)
     return _newest_first(rows)
 
@@ -305,10 +308,10 @@ async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
         f"         JOIN tags t ON t.name = prefs.tag WHERE t.post_id = c.id), 0)) AS score"
         f"  FROM candidates c"
         f"  WHERE EXISTS (SELECT 1 FROM media m WHERE m.post_id = c.id AND m.kind = 'video')"
-        f"  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id))"
-        f" SELECT p.*, s.score FROM scored s JOIN posts p ON p.id = s.id"
-        f" WHERE $9::float8 IS NULL OR (s.score, s.id) < ($9, $10)"
-        f" ORDER BY s.score DESC, s.id DESC LIMIT $11",
+        f"  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id)),"
+        f" top AS (SELECT id, score FROM scored WHERE $9::float8 IS NULL OR (score, id) < ($9, $10)"
+        f"  ORDER BY score DESC, id DESC LIMIT $11)"
+        f" SELECT p.*, top.score FROM top JOIN posts p ON p.id = top.id ORDER BY top.score DESC, top.id DESC",
         viewer, ceiling, candidates, followed_candidates, weights.more, weights.less, weights.followed,
         weights.more_topics_cap, cursor[0] if cursor else None, cursor[1] if cursor else None, limit)
 
