@@ -112,6 +112,9 @@ def check_request(config: GenerationConfig, prompt: Any, duration_s: Any) -> tup
 
 
 async def _check_quota(conn: asyncpg.Connection, config: GenerationConfig, actor_id: int) -> None:
+    if config.max_jobs_per_day == 0:
+        # An admin's way to pause generation: no slot ever opens, so no Retry-After.
+        raise QuotaError("generation is turned off on this server")
     active = await store.active_jobs(conn, actor_id)
     if active >= config.max_active_jobs_per_user:
         raise QuotaError(f"you have {active} generations queued or running, the most at once is"

@@ -259,6 +259,14 @@ async def test_quotas(make_instance):
     assert await a.pool.fetchval("SELECT count(*) FROM generation_jobs") == 4
 
 
+async def test_a_daily_quota_of_zero_turns_generation_off(make_instance):
+    a = await _instance(make_instance, max_jobs_per_day=0)
+    response = await a.api("alice", "POST", "/api/v1/generations", json={"prompt": "a cat"})
+    assert response.status_code == 429 and "turned off" in response.json()["error"]
+    assert "retry-after" not in response.headers
+    assert await a.pool.fetchval("SELECT count(*) FROM generation_jobs") == 0
+
+
 async def _create(a: Any, user: str, prompt: str = "a cat", **kwargs: Any) -> int:
     actor_id = await a.pool.fetchval("SELECT id FROM actors WHERE username = $1 AND local", user)
     return await jobs.create_job(a.instance.jobs, actor_id=actor_id, prompt=prompt, **kwargs)

@@ -18,18 +18,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
 
 from federation import consent, objects
-from tests.bench.inbox import _free_port, _wait_up
+from tests.bench.servers import ScratchDatabases, free_port, wait_up
 
 
 def proofs_per_second(count: int) -> tuple[float, float]:
@@ -59,17 +56,12 @@ def _jpeg() -> bytes:
     return buffer.getvalue()
 
 
-async def _instance(workdir: Path, name: str, databases: list[str]) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+async def _instance(workdir: Path, name: str, databases: ScratchDatabases) -> tuple[subprocess.Popen, str]:
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIKENESS_")}
-    if os.environ.get("DATABASE_URL"):
-        database = f"likeness_bench_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(os.environ["DATABASE_URL"])
-        await admin.execute(f'CREATE DATABASE "{database}"')
-        await admin.close()
-        databases.append(database)
-        parts = urlsplit(os.environ["DATABASE_URL"])
-        env["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{database}", "", ""))
+    database_url = await databases.new()
+    if database_url:
+        env["DATABASE_URL"] = database_url
     env.update(LIKENESS_DOMAIN=f"127.0.0.1:{port}", LIKENESS_HTTPS="0",
                LIKENESS_ALLOW_PRIVATE_FETCH="1", LIKENESS_DATA_DIR=str(workdir / name),
                LIKENESS_RUN_WORKERS="1",
@@ -79,7 +71,7 @@ async def _instance(workdir: Path, name: str, databases: list[str]) -> tuple[sub
     process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    await _wait_up(f"{base}/.well-known/nodeinfo")
+    await wait_up(f"{base}/.well-known/nodeinfo")
     return process, base
 
 
@@ -92,45 +84,40 @@ async def _signup(client: httpx.AsyncClient, base: str, name: str) -> dict[str, 
 
 async def request_to_accept(count: int) -> list[float]:
     workdir = Path(tempfile.mkdtemp(prefix="likeness-bench-"))
-    databases: list[str] = []
     processes = []
-    try:
-        a, a_base = await _instance(workdir, "a", databases)
-        processes.append(a)
-        b, b_base = await _instance(workdir, "b", databases)
-        processes.append(b)
-        async with httpx.AsyncClient(timeout=60) as client:
-            alice = await _signup(client, a_base, "alice")
-            bob = await _signup(client, b_base, "bob")
-            cameo = await client.post(f"{a_base}/api/v1/cameos", headers=alice, data={
-                "name": "Alice", "permission": "everyone", "approval": "automatic"},
-                files=[("references", ("r.jpg", _jpeg(), "image/jpeg")),
-                       ("preview", ("p.jpg", _jpeg(), "image/jpeg"))])
-            cameo.raise_for_status()
-            timings = []
-            for n in range(count + 1):
-                start = time.perf_counter()
-                remix = await client.post(f"{b_base}/api/v1/remixes", headers=bob, json={
-                    "prompt": f"take {n}", "cameos": [cameo.json()["uri"]]})
-                remix.raise_for_status()
-                while True:
-                    state = await client.get(f"{b_base}/api/v1/remixes/{remix.json()['id']}",
-                                             headers=bob)
-                    if state.json()["state"] == "authorized":
-                        break
-                    await asyncio.sleep(0.002)
-                if n:  # the first one warms the caches (actor fetches)
-                    timings.append(time.perf_counter() - start)
-            return timings
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait()
-        if databases:
-            admin = await asyncpg.connect(os.environ["DATABASE_URL"])
-            for database in databases:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            await admin.close()
+    async with ScratchDatabases() as databases:
+        try:
+            a, a_base = await _instance(workdir, "a", databases)
+            processes.append(a)
+            b, b_base = await _instance(workdir, "b", databases)
+            processes.append(b)
+            async with httpx.AsyncClient(timeout=60) as client:
+                alice = await _signup(client, a_base, "alice")
+                bob = await _signup(client, b_base, "bob")
+                cameo = await client.post(f"{a_base}/api/v1/cameos", headers=alice, data={
+                    "name": "Alice", "permission": "everyone", "approval": "automatic"},
+                    files=[("references", ("r.jpg", _jpeg(), "image/jpeg")),
+                           ("preview", ("p.jpg", _jpeg(), "image/jpeg"))])
+                cameo.raise_for_status()
+                timings = []
+                for n in range(count + 1):
+                    start = time.perf_counter()
+                    remix = await client.post(f"{b_base}/api/v1/remixes", headers=bob, json={
+                        "prompt": f"take {n}", "cameos": [cameo.json()["uri"]]})
+                    remix.raise_for_status()
+                    while True:
+                        state = await client.get(f"{b_base}/api/v1/remixes/{remix.json()['id']}",
+                                                 headers=bob)
+                        if state.json()["state"] == "authorized":
+                            break
+                        await asyncio.sleep(0.002)
+                    if n:  # the first one warms the caches (actor fetches)
+                        timings.append(time.perf_counter() - start)
+                return timings
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait()
 
 
 def main() -> None:

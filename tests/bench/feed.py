@@ -21,16 +21,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 
 from server.accounts import issue_token
 from server.db import migrate, start_embedded_postgres
-from tests.bench.inbox import _free_port, _wait_up
+from tests.bench.servers import ScratchDatabases, free_port, wait_up
 
 VIEWERS = 50
 
@@ -130,20 +129,23 @@ async def _hammer(base: str, tokens: list[str], path: str, count: int, concurren
 
 async def main(accounts: int, posts: int, requests: int, concurrency: int) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="likeness-bench-"))
+    async with ScratchDatabases() as databases:
+        url = await databases.new()
+        embedded = None
+        if url is None:
+            embedded = start_embedded_postgres(workdir / "db")
+            url = embedded.get_uri()
+        try:
+            await _run(workdir, url, accounts, posts, requests, concurrency)
+        finally:
+            if embedded is not None:
+                embedded.cleanup()
+
+
+async def _run(workdir: Path, url: str, accounts: int, posts: int, requests: int, concurrency: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIKENESS_")}
-    embedded, database = None, None
-    if os.environ.get("DATABASE_URL"):
-        database = f"likeness_bench_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(os.environ["DATABASE_URL"])
-        await admin.execute(f'CREATE DATABASE "{database}"')
-        await admin.close()
-        parts = urlsplit(os.environ["DATABASE_URL"])
-        url = urlunsplit((parts.scheme, parts.netloc, f"/{database}", "", ""))
-    else:
-        embedded = start_embedded_postgres(workdir / "db")
-        url = embedded.get_uri()
     env["DATABASE_URL"] = url
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     print(f"seeding {accounts} accounts and {posts} videos ...", file=sys.stderr)
     tokens = await seed(url, base, accounts, posts)
@@ -153,7 +155,7 @@ async def main(accounts: int, posts: int, requests: int, concurrency: int) -> No
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
     try:
-        await _wait_up(f"{base}/.well-known/nodeinfo")
+        await wait_up(f"{base}/.well-known/nodeinfo")
         for name, path in (("For You", "/api/v1/timelines/for_you"), ("Following", "/api/v1/timelines/home")):
             await _hammer(base, tokens, path, 100, concurrency)  # warm the caches and the pool
             started = time.perf_counter()
@@ -174,12 +176,6 @@ async def main(accounts: int, posts: int, requests: int, concurrency: int) -> No
     finally:
         server.terminate()
         server.wait()
-        if database:
-            admin = await asyncpg.connect(os.environ["DATABASE_URL"])
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            await admin.close()
-        if embedded is not None:
-            embedded.cleanup()
     print(f"\n{posts} videos, {accounts} accounts, {requests} requests per endpoint, {concurrency} concurrent"
           f" clients, 20 statuses a page, {os.cpu_count()} cores\n")
     print(f"| {'timeline':<10} | {'requests/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |")

@@ -14,23 +14,20 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.bench.servers import ScratchDatabases, free_port, wait_up
 from tests.peers import AP, start_peer, stop_peer
 
 
@@ -40,25 +37,6 @@ async def _parse_only(request: Request) -> JSONResponse:
 
 
 ceiling_app = Starlette(routes=[Route("/inbox", _parse_only, methods=["POST"])])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def _wait_up(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 async def _fire(url: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int
@@ -92,17 +70,16 @@ def _row(name: str, elapsed: float, latencies: list[float], failures: int) -> tu
 
 
 async def main(count: int, concurrency: int) -> None:
+    async with ScratchDatabases() as databases:
+        await _run(count, concurrency, await databases.new())
+
+
+async def _run(count: int, concurrency: int, database_url: str | None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="likeness-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIKENESS_")}
-    database = None
-    if os.environ.get("DATABASE_URL"):
-        database = f"likeness_bench_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(os.environ["DATABASE_URL"])
-        await admin.execute(f'CREATE DATABASE "{database}"')
-        await admin.close()
-        parts = urlsplit(os.environ["DATABASE_URL"])
-        env["DATABASE_URL"] = urlunsplit((parts.scheme, parts.netloc, f"/{database}", "", ""))
-    port, ceiling_port = _free_port(), _free_port()
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    port, ceiling_port = free_port(), free_port()
     env.update(LIKENESS_DOMAIN=f"127.0.0.1:{port}", LIKENESS_HTTPS="0",
                LIKENESS_ALLOW_PRIVATE_FETCH="1", LIKENESS_DATA_DIR=str(workdir / "data"),
                LIKENESS_RUN_WORKERS="0")
@@ -114,8 +91,8 @@ async def main(count: int, concurrency: int) -> None:
     peer = await start_peer()
     try:
         base = f"http://127.0.0.1:{port}"
-        await _wait_up(f"{base}/.well-known/nodeinfo")
-        await _wait_up(f"http://127.0.0.1:{ceiling_port}/inbox")
+        await wait_up(f"{base}/.well-known/nodeinfo")
+        await wait_up(f"http://127.0.0.1:{ceiling_port}/inbox")
         async with httpx.AsyncClient(base_url=base) as client:
             response = await client.post("/api/v1/accounts", json={
                 "username": "alice", "email": "alice@example.com", "password": "bench password"})
@@ -150,10 +127,6 @@ async def main(count: int, concurrency: int) -> None:
         server.wait()
         ceiling.wait()
         await stop_peer(peer)
-        if database:
-            admin = await asyncpg.connect(os.environ["DATABASE_URL"])
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            await admin.close()
     print(f"\n{count} signed Create activities, {concurrency} concurrent clients, "
           f"{os.cpu_count()} cores\n")
     print(f"| {'endpoint':<26} | {'accepted/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |")
