@@ -38,3 +38,5 @@ class GenerationConfig:
     attention_backend: str | None = None
     # Regional torch.compile of the transformer blocks: faster steps after a slow first render.
     compile: bool = False
+    # Each step's two guidance passes as one batch of two (generation/guidance.py).
+    batch_guidance: bool = True

@@ -25,6 +25,7 @@ error and never a download.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -51,6 +52,8 @@ SEGMENT_FRAMES = 81
 # segment sees which way things were moving, not only where they were.
 OVERLAP_FRAMES = 9
 MIN_REFERENCE_SIDE = 16
+# Wan's text encoder context (UMT5 tokens), as diffusers' Wan pipelines use it.
+TEXT_TOKENS = 512
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -130,7 +133,7 @@ def prepare(pipe: WanVACEPipeline, config: GenerationConfig, *, name: str) -> Di
     except (RuntimeError, ValueError, ImportError) as exc:
         raise GenerationError(f"the model could not be set up on {config.device}: {exc}") from exc
     pipe.set_progress_bar_config(disable=True)
-    return DiffusersVideoPipeline(pipe, name=name)
+    return DiffusersVideoPipeline(pipe, name=name, batch_guidance=config.batch_guidance)
 
 
 def _reference(image: Image.Image, number: int, width: int, height: int) -> Image.Image:
@@ -161,9 +164,10 @@ def _round(value: int, multiple: int) -> int:
 class DiffusersVideoPipeline:
     """A loaded WanVACEPipeline behind the `VideoPipeline` interface."""
 
-    def __init__(self, pipe: WanVACEPipeline, *, name: str) -> None:
+    def __init__(self, pipe: WanVACEPipeline, *, name: str, batch_guidance: bool = False) -> None:
         self.pipe = pipe
         self.name = name
+        self.batch_guidance = batch_guidance
 
     @property
     def size_multiple(self) -> int:
@@ -175,6 +179,8 @@ class DiffusersVideoPipeline:
         `request.frame_count` frames come back."""
         import torch
 
+        from .guidance import batched_guidance
+
         prompt = request.prompt.strip()
         if not prompt:
             raise GenerationError("the prompt is empty")
@@ -183,36 +189,62 @@ class DiffusersVideoPipeline:
         references = [_reference(image, number, width, height)
                       for number, image in enumerate(request.reference_images, start=1)]
         segments = plan_segments(request.frame_count, self.pipe.vae_scale_factor_temporal)
-        total = request.steps * len(segments)
         generator = torch.Generator(device="cpu").manual_seed(request.seed)
-        frames: np.ndarray | None = None
         try:
-            for index, length in enumerate(segments):
-                done = index * request.steps
-
-                def on_step(pipe: Any, step: int, timestep: Any, tensors: dict, done: int = done) -> dict:
-                    progress(done + step + 1, total)
-                    return tensors
-
-                video = mask = None
-                if frames is not None:
-                    video, mask = self._continuation(frames[-OVERLAP_FRAMES:], length, width, height)
-                output = self.pipe(
-                    prompt=prompt, negative_prompt=request.negative_prompt or None,
-                    video=video, mask=mask, reference_images=references or None,
-                    height=height, width=width, num_frames=length,
-                    num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
-                    generator=generator, output_type="np", callback_on_step_end=on_step,
-                ).frames[0]
-                segment = (np.clip(output, 0.0, 1.0) * 255.0).round().astype(np.uint8)
-                frames = segment if frames is None else np.concatenate([frames, segment[OVERLAP_FRAMES:]])
+            prompt_embeds, negative_embeds = self._embeddings(prompt, request)
+            batching = (batched_guidance(self.pipe.transformer, prompt_embeds, negative_embeds)
+                        if self.batch_guidance and negative_embeds is not None else contextlib.nullcontext())
+            with batching:
+                frames = self._segments(request, segments, prompt_embeds, negative_embeds, references,
+                                        width, height, generator, progress)
         except (torch.OutOfMemoryError, MemoryError) as exc:
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             raise GenerationError("out of memory while rendering; it will be tried again",
                                   retryable=True) from exc
-        assert frames is not None
         return VideoFrames(frames=np.ascontiguousarray(frames[: request.frame_count]), fps=request.fps)
+
+    def _embeddings(self, prompt: str, request: GenerationRequest
+                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The prompt's and the negative prompt's text embeddings, once for every segment, in the
+        transformer's dtype (so that the pipeline passes these very tensors on)."""
+        import torch
+
+        guided = request.guidance_scale > 1.0
+        with torch.no_grad():
+            prompt_embeds, negative_embeds = self.pipe.encode_prompt(
+                prompt=prompt, negative_prompt=request.negative_prompt or None,
+                do_classifier_free_guidance=guided, max_sequence_length=TEXT_TOKENS,
+                device=self.pipe._execution_device)
+        dtype = self.pipe.transformer.dtype
+        return prompt_embeds.to(dtype), negative_embeds.to(dtype) if guided else None
+
+    def _segments(self, request: GenerationRequest, segments: list[int], prompt_embeds: torch.Tensor,
+                  negative_embeds: torch.Tensor | None, references: list[Image.Image], width: int,
+                  height: int, generator: torch.Generator, progress: Progress) -> np.ndarray:
+        total = request.steps * len(segments)
+        frames: np.ndarray | None = None
+        for index, length in enumerate(segments):
+            done = index * request.steps
+
+            def on_step(pipe: Any, step: int, timestep: Any, tensors: dict, done: int = done) -> dict:
+                progress(done + step + 1, total)
+                return tensors
+
+            video = mask = None
+            if frames is not None:
+                video, mask = self._continuation(frames[-OVERLAP_FRAMES:], length, width, height)
+            output = self.pipe(
+                prompt_embeds=prompt_embeds, negative_prompt_embeds=negative_embeds,
+                video=video, mask=mask, reference_images=references or None,
+                height=height, width=width, num_frames=length,
+                num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
+                generator=generator, output_type="np", callback_on_step_end=on_step,
+            ).frames[0]
+            segment = (np.clip(output, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+            frames = segment if frames is None else np.concatenate([frames, segment[OVERLAP_FRAMES:]])
+        assert frames is not None
+        return frames
 
     @staticmethod
     def _continuation(tail: np.ndarray, length: int, width: int, height: int,

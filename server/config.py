@@ -112,6 +112,7 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
         c2pa_private_key=private_key,
         attention_backend=attention,
         compile=_flag(env, "LIKENESS_GENERATION_COMPILE", defaults.compile),
+        batch_guidance=_flag(env, "LIKENESS_GENERATION_BATCH_GUIDANCE", defaults.batch_guidance),
     )
 
 

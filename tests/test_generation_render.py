@@ -143,6 +143,38 @@ def test_same_seed_same_video_other_seed_other_video(pipeline: DiffusersVideoPip
     assert np.array_equal(first, again) and not np.array_equal(first, other)
 
 
+def test_batched_guidance_renders_what_two_passes_render(pipeline: DiffusersVideoPipeline,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from generation import guidance
+
+    batchers: list[guidance.GuidanceBatcher] = []
+    original = guidance.GuidanceBatcher.__init__
+
+    def recording(self: guidance.GuidanceBatcher, *args: object) -> None:
+        original(self, *args)  # type: ignore[arg-type]
+        batchers.append(self)
+
+    monkeypatch.setattr(guidance.GuidanceBatcher, "__init__", recording)
+    request = _request(fps=10, duration_s=9.0, width=16, height=32, guidance_scale=5.0)
+    pipeline.batch_guidance = True
+    try:
+        batched = pipeline.generate(request, lambda s, t: None).frames
+    finally:
+        pipeline.batch_guidance = False
+    # Every step of both segments ran as one batch, and the forward is the model's own again.
+    assert [b.batched for b in batchers] == [4]
+    assert "forward" not in vars(pipeline.pipe.transformer)
+    plain = pipeline.generate(request, lambda s, t: None).frames
+    assert np.abs(batched.astype(int) - plain.astype(int)).max() <= 1
+    # Without guidance there is nothing to batch.
+    pipeline.batch_guidance = True
+    try:
+        pipeline.generate(_request(guidance_scale=1.0), lambda s, t: None)
+    finally:
+        pipeline.batch_guidance = False
+    assert len(batchers) == 1
+
+
 def test_sizes_are_rounded_to_what_wan_takes(pipeline: DiffusersVideoPipeline) -> None:
     video = pipeline.generate(_request(width=44, height=70, fps=5, duration_s=1.4, reference_images=()),
                               lambda s, t: None)
