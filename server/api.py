@@ -390,9 +390,13 @@ async def tag_timeline(request: Request) -> Response:
 async def notifications(request: Request) -> Response:
     user = await current_user(request)
     params = dict(request.query_params)
+    types, excluded = request.query_params.getlist("types[]"), request.query_params.getlist("exclude_types[]")
     rows = await store.notifications(pool(request), user["id"],
                                      limit=int_param(params, "limit", default=20, low=1, high=80),
-                                     max_id=int_param(params, "max_id", low=0))
+                                     max_id=int_param(params, "max_id", low=0),
+                                     since_id=int_param(params, "since_id", low=0),
+                                     min_id=int_param(params, "min_id", low=0),
+                                     types=types or None, exclude_types=excluded)
     actors_ = await store.actors_by_ids(pool(request), [r["from_actor_id"] for r in rows
                                                         if r["from_actor_id"]])
     posts_ = await store.posts_by_ids(pool(request), [r["post_id"] for r in rows if r["post_id"]])

@@ -242,11 +242,18 @@ async def relationship(conn: Conn, actor_id: int, target_id: int) -> Record:
         actor_id, target_id)
 
 
-async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | None = None
+async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | None = None,
+                        since_id: int | None = None, min_id: int | None = None,
+                        types: list[str] | None = None, exclude_types: list[str] | None = None
                         ) -> list[Record]:
-    return await conn.fetch(
-        "SELECT * FROM notifications WHERE user_id = $1 AND ($3::bigint IS NULL OR id < $3)"
-        " ORDER BY id DESC LIMIT $2", user_id, limit, max_id)
+    """Mastodon's paging and type filters; clients name the types they know how to show."""
+    order = "ASC" if min_id and not max_id else "DESC"
+    rows = await conn.fetch(
+        f"SELECT * FROM notifications WHERE user_id = $1 AND ($3::bigint IS NULL OR id < $3)"
+        f" AND ($4::bigint IS NULL OR id > $4) AND ($5::text[] IS NULL OR type = ANY($5))"
+        f" AND NOT type = ANY($6::text[]) ORDER BY id {order} LIMIT $2",
+        user_id, limit, max_id, since_id or min_id, types, exclude_types or [])
+    return _newest_first(rows)
 
 
 async def follow_requests(conn: Conn, actor_id: int) -> list[Record]:

@@ -111,8 +111,15 @@ async def test_visibility_and_local_interactions(make_instance):
     await a.api("bob", "POST", f"/api/v1/statuses/{public['id']}/reblog")
     liked = await a.api("bob", "POST", f"/api/v1/statuses/{public['id']}/favourite")
     assert liked.json()["favourites_count"] == 1 and liked.json()["reblogs_count"] == 1
-    notes = {n["type"] for n in (await a.api("alice", "GET", "/api/v1/notifications")).json()}
-    assert {"follow", "reblog", "favourite"} <= notes
+    notes = (await a.api("alice", "GET", "/api/v1/notifications")).json()
+    assert {"follow", "reblog", "favourite"} <= {n["type"] for n in notes}
+    # Clients name the types they can show, or the ones they cannot; paging is Mastodon's.
+    only = await a.api("alice", "GET", "/api/v1/notifications", params={"types[]": ["follow", "reblog"]})
+    assert sorted(n["type"] for n in only.json()) == ["follow", "reblog"]
+    without = await a.api("alice", "GET", "/api/v1/notifications", params={"exclude_types[]": "follow"})
+    assert "follow" not in {n["type"] for n in without.json()} and len(without.json()) == len(notes) - 1
+    newer = await a.api("alice", "GET", "/api/v1/notifications", params={"min_id": notes[-1]["id"]})
+    assert [n["id"] for n in newer.json()] == [n["id"] for n in notes[:-1]]
     unliked = await a.api("bob", "POST", f"/api/v1/statuses/{public['id']}/unfavourite")
     assert unliked.json()["favourites_count"] == 0
     # Deleted posts answer 410 to ActivityPub fetches.
