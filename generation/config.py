@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from policy.output_safety import DEFAULT_THRESHOLD
+
 
 @dataclass(frozen=True)
 class GenerationConfig:
@@ -38,3 +40,7 @@ class GenerationConfig:
     attention_backend: str | None = None
     # Regional torch.compile of the transformer blocks: faster steps after a slow first render.
     compile: bool = False
+    # The output safety check: a draft whose worst sampled frame scores at or above this NSFW
+    # probability is held for a moderator, and a cameo image at or above it is refused
+    # (policy.output_safety says why this default).
+    nsfw_threshold: float = DEFAULT_THRESHOLD

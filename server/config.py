@@ -112,6 +112,7 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
         c2pa_private_key=private_key,
         attention_backend=attention,
         compile=_flag(env, "LIKENESS_GENERATION_COMPILE", defaults.compile),
+        nsfw_threshold=_number(env, "LIKENESS_NSFW_THRESHOLD", defaults.nsfw_threshold, 0, 1),
     )
 
 
