@@ -41,6 +41,7 @@ from .media import (
     new_key,
     spool_upload,
 )
+from .safety import refuse_unsafe_images
 
 MAX_REFERENCES = 5
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -138,6 +139,9 @@ async def create_cameo(request: Request) -> Response:
         return error(422, "send a public preview image as 'preview'")
     references = [await _image(request, u, f"reference {n + 1}") for n, u in enumerate(uploads)]
     preview = await _image(request, form.get("preview"), "preview")
+    # References become generation inputs and the preview is public: all are checked, together.
+    await refuse_unsafe_images(request, [(f"reference {n + 1}", r[0]) for n, r in enumerate(references)]
+                               + [("preview", preview[0])])
     media = request.app.state.instance.media
     stored: list[str] = []
     try:
