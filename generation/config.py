@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from policy.output_safety import DEFAULT_THRESHOLD
+
 
 @dataclass(frozen=True)
 class GenerationConfig:
@@ -40,3 +42,7 @@ class GenerationConfig:
     compile: bool = False
     # Each step's two guidance passes as one batch of two (generation/guidance.py).
     batch_guidance: bool = True
+    # The output safety check: a draft whose worst sampled frame scores at or above this NSFW
+    # probability is held for a moderator, and a cameo image at or above it is refused
+    # (policy.output_safety says why this default).
+    nsfw_threshold: float = DEFAULT_THRESHOLD

@@ -1,11 +1,13 @@
 """Generation jobs: a durable queue in PostgreSQL, woken through arq.
 
 States: `waiting` (a remix whose consent is not complete) -> `queued` -> `running` ->
-`succeeded` | `failed` | `cancelled`. A worker leases a job with an atomic claim and a token,
-beats its heart while it renders and only the token holder may finish it, so a job runs to
-completion once. The sweeper (an arq cron) promotes waiting remixes once authorized, sends
-again the arq jobs Redis lost, and puts jobs whose worker went quiet back in the queue, at most
-`max_attempts` times. Like PeerTube's remote runners: the database decides, the queue only wakes.
+`succeeded` | `held` | `failed` | `cancelled`, and `held` (the output safety check flagged the
+draft) -> `succeeded` | `failed` by a moderator; TRANSITIONS lists every move. A worker leases
+a job with an atomic claim and a token, beats its heart while it renders and only the token
+holder may finish it, so a job runs to completion once. The sweeper (an arq cron) promotes
+waiting remixes once authorized, sends again the arq jobs Redis lost, and puts jobs whose worker
+went quiet back in the queue, at most `max_attempts` times. Like PeerTube's remote runners: the
+database decides, the queue only wakes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +26,7 @@ from arq.connections import ArqRedis
 from arq.constants import job_key_prefix
 from redis.exceptions import RedisError
 
+from policy.output_safety import Verdict
 from policy.prompts import MAX_CAMEOS, PromptError, check_prompt
 
 from . import store
@@ -35,7 +38,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TERMINAL = ("succeeded", "failed", "cancelled")
+# Every move a job's state can make. The SQL that makes one checks the state it leaves, so two
+# actors racing (a cancel and a finishing worker, two moderators) make one move, not two.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "waiting": frozenset({"queued", "failed", "cancelled"}),
+    "queued": frozenset({"running", "cancelled"}),
+    # Back to queued: a retry, a stall or a worker shutting down; to waiting: consent pending.
+    "running": frozenset({"queued", "waiting", "succeeded", "held", "failed", "cancelled"}),
+    # Only staff move a held job: released, or rejected.
+    "held": frozenset({"succeeded", "failed"}),
+    "succeeded": frozenset(),
+    "failed": frozenset(),
+    "cancelled": frozenset(),
+}
+TERMINAL = tuple(state for state, moves in TRANSITIONS.items() if not moves)
+# States no worker will move a job out of: a held job waits for a person, maybe for days, so
+# event streams end there too.
+SETTLED = (*TERMINAL, "held")
 # Own users' jobs are claimed before jobs asked for from elsewhere.
 LOCAL_PRIORITY = 1
 REMOTE_PRIORITY = 0
@@ -235,17 +254,51 @@ async def succeed(queue: JobQueue, lease: Lease, result: RenderResult, media: Me
                   new_key: Callable[[str, str], str]) -> bool:
     """Store the render as the requester's draft and tell the cameo owners, in one transaction
     that only the lease holder gets through; False (and nothing kept) otherwise."""
+
+    async def finish(conn: asyncpg.Connection, job: asyncpg.Record, media_id: int) -> None:
+        await store.finish(conn, lease.id, lease.token, "succeeded", media_id=media_id,
+                           generator=result.generator)
+        await _tell_cameo_owners(conn, job)
+
+    return await _keep_draft(queue, lease, result, media, new_key, finish)
+
+
+async def hold(queue: JobQueue, lease: Lease, result: RenderResult, media: MediaSink,
+               new_key: Callable[[str, str], str], verdict: Verdict) -> bool:
+    """The one place a job becomes held: the output safety check did not pass its draft.
+
+    The draft is kept (staff review it) but shown to no one else, and the cameo owners are told
+    only if a moderator releases it. Whatever else a hold should start (a report in the
+    moderators' queue) belongs in `finish`, in the same transaction. False (and nothing kept)
+    when the lease was lost."""
+
+    async def finish(conn: asyncpg.Connection, job: asyncpg.Record, media_id: int) -> None:
+        await store.hold(conn, lease.id, lease.token, media_id=media_id, generator=result.generator,
+                         score=verdict.score, frame=verdict.frame, reason=verdict.reason)
+
+    held = await _keep_draft(queue, lease, result, media, new_key, finish)
+    if held:
+        log.warning("generation job %s held for moderation: %s", lease.id, verdict.reason)
+    return held
+
+
+async def _keep_draft(queue: JobQueue, lease: Lease, result: RenderResult, media: MediaSink,
+                      new_key: Callable[[str, str], str],
+                      finish: Callable[[asyncpg.Connection, asyncpg.Record, int], Awaitable[None]]
+                      ) -> bool:
+    """Store the render's files and its media row, and `finish` the job, in one transaction
+    that only the lease holder gets through; a remix whose consent was withdrawn meanwhile
+    fails instead. True when the draft was kept."""
     video_key = new_key("videos", "mp4")
     poster_key = new_key("posters", "jpg")
     await media.put_file(video_key, result.video_path)
     await media.put_file(poster_key, result.poster_path)
-    outcome = "lost"
+    kept = False
     async with queue.pool.acquire() as conn, conn.transaction():
         job = await store.lock_lease(conn, lease.id, lease.token)
         if job is not None and job["remix_id"] is not None \
                 and await store.remix_state(conn, job["remix_id"]) not in ("authorized", "published"):
             await store.finish(conn, lease.id, lease.token, "failed", reason=CONSENT_WITHDRAWN)
-            outcome = "withdrawn"
         elif job is not None:
             media_id = await store.insert_draft_media(conn, {
                 "actor_id": job["actor_id"], "kind": "video", "media_type": result.media_type,
@@ -254,16 +307,18 @@ async def succeed(queue: JobQueue, lease: Lease, result: RenderResult, media: Me
                 "frame_rate": float(result.fps), "blurhash": result.blurhash,
                 "description": job["prompt"][:1500],
             })
-            await store.finish(conn, lease.id, lease.token, "succeeded", media_id=media_id,
-                               generator=result.generator)
-            for user_id, _ in await store.cameo_owner_users(conn, job):
-                await store.insert_notification(conn, user_id, "cameo_used", job["actor_id"])
-            outcome = "succeeded"
-    if outcome != "succeeded":
+            await finish(conn, job, media_id)
+            kept = True
+    if not kept:
         await media.delete(video_key)
         await media.delete(poster_key)
     await publish_progress(queue, await store.job(queue.pool, lease.id))
-    return outcome == "succeeded"
+    return kept
+
+
+async def _tell_cameo_owners(conn: asyncpg.Connection, job: asyncpg.Record) -> None:
+    for user_id, _ in await store.cameo_owner_users(conn, job):
+        await store.insert_notification(conn, user_id, "cameo_used", job["actor_id"])
 
 
 async def fail(queue: JobQueue, lease: Lease, reason: str, *, retryable: bool) -> None:
@@ -285,6 +340,51 @@ async def release(queue: JobQueue, lease: Lease) -> None:
     if await store.requeue(queue.pool, lease.id, lease.token, "the worker shut down",
                            count_attempt=False):
         await _send(queue, lease.id, lease.job["attempts"] - 1)
+
+
+# --- staff's decision on a held job ------------------------------------------------------------
+
+REJECTED = "rejected by a moderator"
+
+
+async def release_held(queue: JobQueue, job_id: int, reviewer: int, media: MediaSink
+                       ) -> asyncpg.Record | None:
+    """A moderator found the held draft fine: it becomes the requester's draft (succeeded) and
+    the cameo owners are told. A remix whose consent was withdrawn meanwhile fails instead, its
+    draft deleted. None when the job is not held (any more)."""
+    keys: list[str] = []
+    async with queue.pool.acquire() as conn, conn.transaction():
+        job = await store.lock_held(conn, job_id)
+        if job is None:
+            return None
+        if job["remix_id"] is not None \
+                and await store.remix_state(conn, job["remix_id"]) not in ("authorized", "published"):
+            row = await store.review_held(conn, job_id, reviewer, "failed", CONSENT_WITHDRAWN)
+            keys = await store.delete_draft_media(conn, job["result_media_id"])
+        else:
+            row = await store.review_held(conn, job_id, reviewer, "succeeded", None)
+            await _tell_cameo_owners(conn, job)
+    for key in keys:
+        await media.delete(key)
+    await publish_progress(queue, row)
+    return row
+
+
+async def reject_held(queue: JobQueue, job_id: int, reviewer: int, media: MediaSink,
+                      reason: str | None = None) -> asyncpg.Record | None:
+    """A moderator refused the held draft: the job fails with the reason and the draft's media
+    row and files are deleted. None when the job is not held (any more)."""
+    async with queue.pool.acquire() as conn, conn.transaction():
+        job = await store.lock_held(conn, job_id)
+        if job is None:
+            return None
+        row = await store.review_held(conn, job_id, reviewer, "failed",
+                                      f"{REJECTED}: {reason}" if reason else REJECTED)
+        keys = await store.delete_draft_media(conn, job["result_media_id"])
+    for key in keys:
+        await media.delete(key)
+    await publish_progress(queue, row)
+    return row
 
 
 # --- the sweeper and the watchdog --------------------------------------------------------------
@@ -326,7 +426,7 @@ def job_progress(row: asyncpg.Record, live: dict[str, Any] | None) -> dict[str, 
             and live.get("state") == "running" and (live.get("step") or 0) >= step:
         step, total, eta = live["step"], live.get("total_steps"), live.get("eta_s")
     return {"state": row["state"], "step": step, "total_steps": total,
-            "eta_s": None if row["state"] in TERMINAL else eta}
+            "eta_s": None if row["state"] in SETTLED else eta}
 
 
 async def live_progress(queue: JobQueue, job_id: int) -> dict[str, Any] | None:

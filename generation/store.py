@@ -76,9 +76,10 @@ async def cameo_owner_users(conn: Conn, job: Record) -> list[tuple[int, int]]:
 # --- creating and reading jobs -----------------------------------------------------------------
 
 async def active_remix_job(conn: Conn, remix_id: int) -> int | None:
+    """The remix's job on the way, or held for a moderator: one at a time per remix."""
     return await conn.fetchval(
         "SELECT id FROM generation_jobs WHERE remix_id = $1"
-        " AND state IN ('waiting', 'queued', 'running')", remix_id)
+        " AND state IN ('waiting', 'queued', 'running', 'held')", remix_id)
 
 
 async def latest_remix_job(conn: Conn, remix_id: int) -> Record | None:
@@ -118,6 +119,13 @@ async def jobs_of(conn: Conn, actor_id: int, *, limit: int, max_id: int | None) 
     return await conn.fetch(
         "SELECT * FROM generation_jobs WHERE actor_id = $1 AND ($3::bigint IS NULL OR id < $3)"
         " ORDER BY id DESC LIMIT $2", actor_id, limit, max_id)
+
+
+async def jobs_in_state(conn: Conn, state: str, *, limit: int, max_id: int | None) -> list[Record]:
+    """Everyone's jobs in one state, newest first: what staff page through."""
+    return await conn.fetch(
+        "SELECT * FROM generation_jobs WHERE state = $1 AND ($3::bigint IS NULL OR id < $3)"
+        " ORDER BY id DESC LIMIT $2", state, limit, max_id)
 
 
 async def cancel(conn: Conn, job_id: int) -> Record | None:
@@ -192,6 +200,18 @@ async def finish(conn: Conn, job_id: int, token: uuid.UUID, state: str, *,
     return status.endswith(" 1")
 
 
+async def hold(conn: Conn, job_id: int, token: uuid.UUID, *, media_id: int, generator: str,
+               score: float | None, frame: int | None, reason: str) -> bool:
+    """End the lease with the draft kept but held for a moderator, and the check's verdict."""
+    status = await conn.execute(
+        "UPDATE generation_jobs SET state = 'held', result_media_id = $3, generator = $4,"
+        " safety_score = $5, safety_frame = $6, held_reason = $7, finished_at = now(),"
+        " claim_token = NULL, eta_s = NULL, step = coalesce(total_steps, step)"
+        " WHERE id = $1 AND claim_token = $2 AND state = 'running'",
+        job_id, token, media_id, generator, score, frame, reason)
+    return status.endswith(" 1")
+
+
 async def requeue(conn: Conn, job_id: int, token: uuid.UUID, error: str, *, count_attempt: bool
                   ) -> bool:
     """Give a job back to the queue (a retryable failure, or a worker shutting down)."""
@@ -257,6 +277,40 @@ async def queued_to_check(conn: Conn, grace_s: float) -> list[Record]:
         "SELECT id, attempts, arq_job_id FROM generation_jobs WHERE state = 'queued'"
         " AND (arq_job_id IS NULL OR enqueued_at < now() - make_interval(secs => $1))"
         " ORDER BY id", grace_s)
+
+
+# --- held jobs: a moderator's decision ---------------------------------------------------------
+
+async def lock_held(conn: asyncpg.Connection, job_id: int) -> Record | None:
+    """The job, locked, if it is held: two moderators deciding at once decide once."""
+    return await conn.fetchrow(
+        "SELECT * FROM generation_jobs WHERE id = $1 AND state = 'held' FOR UPDATE", job_id)
+
+
+async def is_held_draft(conn: Conn, media_id: int) -> bool:
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM generation_jobs WHERE result_media_id = $1 AND state = 'held')",
+        media_id)
+
+
+async def review_held(conn: Conn, job_id: int, reviewer: int, state: str, reason: str | None
+                      ) -> Record:
+    """A held job released (succeeded, its draft kept) or refused (failed: the draft goes, and
+    `reason` says why)."""
+    return await conn.fetchrow(
+        "UPDATE generation_jobs SET state = $3, failure_reason = $4, reviewed_by = $2,"
+        " reviewed_at = now(),"
+        " result_media_id = CASE WHEN $3 = 'succeeded' THEN result_media_id END"
+        " WHERE id = $1 AND state = 'held' RETURNING *", job_id, reviewer, state, reason)
+
+
+async def delete_draft_media(conn: Conn, media_id: int) -> list[str]:
+    """Delete an unpublished draft's media row; the storage keys of its files, to delete after
+    the commit."""
+    row = await conn.fetchrow(
+        "DELETE FROM media WHERE id = $1 AND post_id IS NULL RETURNING storage_key, poster_key",
+        media_id)
+    return [key for key in (row["storage_key"], row["poster_key"]) if key] if row else []
 
 
 # --- what a finished job leaves ----------------------------------------------------------------

@@ -25,11 +25,14 @@ from typing import Any
 
 from PIL import Image
 
+from policy.output_safety import Scorer, failed, score_images
+
 from . import jobs, store
 from .jobs import JobQueue, Lease, MediaSink
 from .pipeline import Cancelled, GenerationError, GenerationRequest, VideoPipeline
 from .provenance import C2PASigner, ProvenanceError
 from .render import render_video
+from .safety import CheckedPipeline
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ class GenerationWorker:
     # Another instance's cameo's reference images (cameo URI, requester's actor id), fetched by
     # the server with the requester's signature; raises GenerationError when they can't be had.
     remote_references: Callable[[str, int], Awaitable[list[bytes]]] | None = None
+    # Scores sampled frames for the output safety check (the NSFW classifier, loaded on first use).
+    score_frames: Scorer = score_images
     # Who holds a lease, for people reading the table.
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     _loaded: tuple[VideoPipeline, C2PASigner | None] | None = None
@@ -157,14 +162,19 @@ async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipelin
             width=config.width, height=config.height, fps=config.fps, duration_s=job["duration_s"],
             steps=config.steps, seed=job["seed"])
         worker.tmp_dir.mkdir(parents=True, exist_ok=True)
+        checked = CheckedPipeline(pipeline, config.nsfw_threshold, worker.score_frames)
         with tempfile.TemporaryDirectory(dir=worker.tmp_dir) as out:
             result = await asyncio.to_thread(
-                render_video, pipeline, request, progress, Path(out),
+                render_video, checked, request, progress, Path(out),
                 provenance=signer, generator_name=worker.generator_name)
             beat.cancel()
             # The last step's progress, in the row: a short render may end between heartbeats.
             await jobs.heartbeat(queue, lease, progress.step, progress.total, 0.0)
-            await jobs.succeed(queue, lease, result, worker.media, worker.new_key)
+            verdict = checked.verdict or failed("the frames were never scored")
+            if verdict.allowed:
+                await jobs.succeed(queue, lease, result, worker.media, worker.new_key)
+            else:
+                await jobs.hold(queue, lease, result, worker.media, worker.new_key, verdict)
     except Cancelled:
         log.info("generation job %s stopped: cancelled or taken over", lease.id)
     except GenerationError as exc:

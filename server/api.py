@@ -25,6 +25,7 @@ from . import accounts, entities, store
 from .http import bool_param, current_user, error, fed, int_param, pool, read_params
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .runtime import VERSION
+from .safety import held_refusal, refuse_unsafe_images
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 MAX_STATUS_CHARS = 5000
@@ -260,6 +261,9 @@ async def create_status(request: Request) -> Response:
         media = await store.unattached_media(pool(request), media_id, me["id"])
         if media is None or media["post_id"] is not None:
             return error(422, f"media {media_id} is unknown, not yours, or already used")
+        refusal = await held_refusal(request, media_id)
+        if refusal is not None:
+            return refusal
         has_video = has_video or media["kind"] == "video"
     try:
         post_id = await outbox.publish_post(
@@ -490,6 +494,8 @@ async def upload_media(request: Request) -> Response:
             info = await inspect_upload(tmp, max_bytes=limit)
         except MediaError as exc:
             return error(422, str(exc))
+        if info.kind == "image":
+            await refuse_unsafe_images(request, [("the image", tmp)])
         key = new_key(info.kind + "s", info.extension)
         poster_key = new_key("posters", "jpg") if info.poster_jpeg else None
         await instance.media.put_file(key, tmp)

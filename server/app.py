@@ -12,21 +12,35 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import activitypub, api, cameos, for_you, generations, oauth, pages, remixes, store, wellknown
+from . import (
+    activitypub,
+    admin_generations,
+    api,
+    cameos,
+    for_you,
+    generations,
+    oauth,
+    pages,
+    remixes,
+    store,
+    wellknown,
+)
 from .config import Settings
 from .http import error
 from .media import media_response
 from .runtime import Instance
+from .safety import is_staff
 
 log = logging.getLogger(__name__)
 
 
 async def serve_media(request: Request) -> Response:
-    """Uploaded files and posters; media of deleted posts answer 410."""
+    """Uploaded files and posters; media of deleted posts answer 410. A draft held for
+    moderation is for staff only: to anyone else it does not exist."""
     instance: Instance = request.app.state.instance
     key = request.path_params["key"]
     row = await store.media_by_storage_key(instance.pool, key)
-    if row is None:
+    if row is None or row["held"] and not await is_staff(request):
         return error(404, "no such file")
     if row["deleted"]:
         return error(410, "this media was deleted")
@@ -36,7 +50,11 @@ async def serve_media(request: Request) -> Response:
         return error(404, "no such file")
     if not path.is_file():
         return error(404, "no such file")
-    return media_response(request, path, row["media_type"])
+    response = media_response(request, path, row["media_type"])
+    if row["held"]:
+        # Never kept by a shared cache, which would serve it to anyone.
+        response.headers["cache-control"] = "private, no-store"
+    return response
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -61,7 +79,8 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
 
     app = Starlette(
         routes=[*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
-                *remixes.routes, *generations.routes, *for_you.routes, *pages.routes,
+                *remixes.routes, *generations.routes, *admin_generations.routes, *for_you.routes,
+                *pages.routes,
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

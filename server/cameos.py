@@ -41,6 +41,7 @@ from .media import (
     new_key,
     spool_upload,
 )
+from .safety import refuse_unsafe_images
 
 MAX_NAME = 100
 MAX_INSTRUCTIONS = 1000
@@ -136,6 +137,9 @@ async def create_cameo(request: Request) -> Response:
         return error(422, "send a public preview image as 'preview'")
     references = [await _image(request, u, f"reference {n + 1}") for n, u in enumerate(uploads)]
     preview = await _image(request, form.get("preview"), "preview")
+    # References become generation inputs and the preview is public: all are checked, together.
+    await refuse_unsafe_images(request, [(f"reference {n + 1}", r[0]) for n, r in enumerate(references)]
+                               + [("preview", preview[0])])
     media = request.app.state.instance.media
     stored: list[str] = []
     try:

@@ -113,6 +113,7 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
         attention_backend=attention,
         compile=_flag(env, "LIKENESS_GENERATION_COMPILE", defaults.compile),
         batch_guidance=_flag(env, "LIKENESS_GENERATION_BATCH_GUIDANCE", defaults.batch_guidance),
+        nsfw_threshold=_number(env, "LIKENESS_NSFW_THRESHOLD", defaults.nsfw_threshold, 0, 1),
     )
 
 

@@ -23,6 +23,7 @@ from federation.objects import iso
 from generation import jobs
 from generation import store as gstore
 from generation.jobs import JobQueue
+from policy.output_safety import HELD_FOR_REVIEW
 
 from . import entities
 from .http import current_user, error, fed, int_param, pool, read_params
@@ -42,7 +43,8 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
     progress = jobs.job_progress(row, live)
     total = progress["total_steps"]
     result = None
-    if row["result_media_id"] is not None:
+    # A held draft is not its requester's to see until a moderator releases it.
+    if row["result_media_id"] is not None and row["state"] != "held":
         media = await fstore.media_by_id(pool(request), row["result_media_id"])
         result = entities.media_attachment(fed(request), media) if media else None
     return {
@@ -53,6 +55,7 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
         "progress": {"step": progress["step"], "total_steps": total,
                      "fraction": round(progress["step"] / total, 4) if total else 0.0},
         "eta_s": progress["eta_s"], "failure_reason": row["failure_reason"],
+        "held_reason": HELD_FOR_REVIEW if row["state"] == "held" else None,
         "generator": row["generator"], "result": result,
         "created_at": iso(row["created_at"]),
         "started_at": iso(row["started_at"]) if row["started_at"] else None,
@@ -132,14 +135,16 @@ async def cancel_generation(request: Request) -> Response:
     row = await _own_job(request)
     cancelled = await jobs.cancel_job(_queue(request), row["id"])
     if cancelled is None:
+        if row["state"] == "held":
+            return error(409, f"this generation is {HELD_FOR_REVIEW}")
         return error(409, f"this generation has {row['state']} already")
     return JSONResponse(await job_json(request, cancelled))
 
 
 async def generation_events(request: Request) -> Response:
     """Server-Sent Events: the job as GET shows it, each time its state or step changes, until
-    it ends. Progress comes from Redis; the row is read every second and when Redis says the
-    state changed."""
+    it ends or is held for a moderator. Progress comes from Redis; the row is read every second
+    and when Redis says the state changed."""
     row = await _own_job(request)
     queue = _queue(request)
 
@@ -158,7 +163,7 @@ async def generation_events(request: Request) -> Response:
             if key != sent:
                 sent, quiet = key, 0.0
                 yield f"event: progress\nid: {looks}\ndata: {json.dumps(body)}\n\n"
-            if body["state"] in jobs.TERMINAL:
+            if body["state"] in jobs.SETTLED:
                 return
             if quiet >= KEEPALIVE_S:
                 quiet = 0.0

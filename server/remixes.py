@@ -23,6 +23,7 @@ from . import entities, store
 from .api import parse_visibility
 from .generations import job_json, job_refusal
 from .http import ActivityResponse, bool_param, current_user, error, fed, pool, read_params
+from .safety import held_refusal
 
 MAX_CAPTION_CHARS = 2000
 
@@ -131,6 +132,9 @@ async def publish_remix(request: Request) -> Response:
     media = await store.unattached_media(pool(request), media_id, row["actor_id"])
     if media is None or media["post_id"] is not None or media["kind"] != "video":
         return error(422, f"media {media_id} is not an unused video of yours")
+    refusal = await held_refusal(request, media_id)
+    if refusal is not None:
+        return refusal
     made_by = await gstore.job_by_result(pool(request), media_id)
     visibility = parse_visibility(str(params.get("visibility") or "public"))
     author = await fstore.actor_by_id(pool(request), row["actor_id"])

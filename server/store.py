@@ -269,12 +269,16 @@ async def unattached_media(conn: Conn, media_id: int, actor_id: int) -> Record |
 
 async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
     """What a public /media/ key is: an upload, its poster, or a cameo's preview, with the type
-    to serve and whether what it belongs to was deleted. Cameo references are never found here."""
+    to serve, whether what it belongs to was deleted, and whether it is a generation's draft held
+    for moderation. Cameo references are never found here."""
     return await conn.fetchrow(
         "SELECT CASE WHEN m.storage_key = $1 THEN m.media_type ELSE 'image/jpeg' END AS media_type,"
-        " p.deleted_at IS NOT NULL AS deleted FROM media m LEFT JOIN posts p ON p.id = m.post_id"
+        " p.deleted_at IS NOT NULL AS deleted,"
+        " EXISTS (SELECT 1 FROM generation_jobs j WHERE j.result_media_id = m.id"
+        "   AND j.state = 'held') AS held"
+        " FROM media m LEFT JOIN posts p ON p.id = m.post_id"
         " WHERE m.storage_key = $1 OR m.poster_key = $1"
-        " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL FROM cameos"
+        " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL, false FROM cameos"
         " WHERE preview_key = $1 LIMIT 1", key)
 
 

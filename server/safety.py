@@ -1,0 +1,66 @@
+"""The output safety check at the HTTP edge: uploaded images the NSFW classifier flags are
+refused, and a held draft is shown to staff only and cannot be published.
+
+The verdicts are `policy.output_safety`'s; generated videos are checked by the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from generation import store as gstore
+from policy.output_safety import HELD_FOR_REVIEW, Picture, Verdict, check_images, score_images
+
+from .http import current_staff, error, pool
+
+
+def _rgb(source: bytes | Path) -> Image.Image:
+    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+        return image.convert("RGB")
+
+
+def _verdict(sources: Sequence[bytes | Path], threshold: float) -> Verdict:
+    def score(images: Sequence[Picture | bytes | Path]) -> list[float]:
+        # Decoded here, so that a file that will not decode fails the check (closed), too.
+        return score_images([_rgb(image) for image in images])
+
+    return check_images(sources, threshold, score=score)
+
+
+async def refuse_unsafe_images(request: Request, images: Sequence[tuple[str, bytes | Path]]) -> None:
+    """Raise 422 naming the first image (what, data) the classifier flags, before anything is
+    stored; 503 when the check cannot judge (it fails closed: nothing unchecked gets in)."""
+    threshold = request.app.state.instance.settings.generation.nsfw_threshold
+    verdict = await asyncio.to_thread(_verdict, [data for _, data in images], threshold)
+    if verdict.allowed:
+        return
+    if verdict.frame is None:
+        raise HTTPException(503, "the image safety check is not working right now: try again later")
+    raise HTTPException(422, f"{images[verdict.frame][0]} was refused by the safety check: it looks"
+                             " like sexual content")
+
+
+async def is_staff(request: Request) -> bool:
+    """Whether a moderator or admin is signed in; never raises, for routes open to everyone."""
+    try:
+        await current_staff(request)
+    except HTTPException:
+        return False
+    return True
+
+
+async def held_refusal(request: Request, media_id: int) -> Response | None:
+    """409 when the media is the draft of a held generation: it is published only once a
+    moderator releases it. None otherwise."""
+    if not await gstore.is_held_draft(pool(request), media_id):
+        return None
+    return error(409, f"video {media_id} is {HELD_FOR_REVIEW}: it can be published once a moderator"
+                      " releases it")
