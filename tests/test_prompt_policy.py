@@ -251,3 +251,17 @@ def test_the_fast_classifier_scores_as_the_library_does():
     texts = [r.prompt for r in ROWS]
     reference = scorer._model.predict_proba(scorer._vectorizer.transform(texts))[:, 1]
     assert np.allclose([scorer(t) for t in texts], reference, atol=1e-9)
+
+
+def test_the_benchmark_prints_its_sections(capsys):
+    import os
+
+    from tests.bench import policy as bench
+
+    before = os.sched_getaffinity(0)
+    bench.main(["--seconds", "0.05"])
+    out = capsys.readouterr().out
+    assert "| lexicon + classifier |" in out
+    assert f"| overall | {sum(r.refuse for r in ROWS)} |" in out
+    assert out.count("### ") == len(bench.SECTIONS)
+    assert os.sched_getaffinity(0) == before  # the pin to one core is given back
