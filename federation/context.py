@@ -35,6 +35,9 @@ class Federation:
     public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)
     # Peers heard from lately, so that the inbox marks a host reachable once, not per request.
     peers_seen: dict[str, float] = field(default_factory=dict)
+    # This instance's prompt rules (admin terms, public figures) and when they were read: every
+    # prompt is checked against them, and they change rarely (`federation.prompts`).
+    prompt_rules: tuple[float, Any] | None = None
 
     @property
     def domain(self) -> str:

@@ -10,15 +10,28 @@ functions run without the network.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
-from policy.consent import Decision, Requester, decide_remix
-from policy.prompts import MAX_CAMEOS, PromptError, check_prompt
+from policy.consent import Decision, Requester, Verdict, decide_remix
+from policy.prompts import MAX_CAMEOS, CameoUse, PromptError, check_prompt
 
-from . import actors, consent, delivery, fetch, objects, outbox, post_consent, proofs, signing, store
+from . import (
+    actors,
+    consent,
+    delivery,
+    fetch,
+    objects,
+    outbox,
+    post_consent,
+    prompts,
+    proofs,
+    signing,
+    store,
+)
 from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, rules_of
 from .context import Federation
 from .errors import Ignore
@@ -28,6 +41,8 @@ from .vocab import OBJECT_CONTEXT, PUBLIC
 Record = asyncpg.Record
 
 AUTHORIZATION_LIFETIME = timedelta(days=30)
+# The most kept of a remote cameo's name or instructions, or of a Reject's reason.
+MAX_REMOTE_TEXT = 2000
 
 
 class RemixError(ValueError):
@@ -36,13 +51,28 @@ class RemixError(ValueError):
 
 
 
-async def _cameo_owner(fed: Federation, cameo_uri: str) -> Record:
-    """The owner of a cameo, local or fetched from the cameo's own origin."""
+@dataclass(frozen=True)
+class RemixCameo:
+    """A cameo a remix asks for, with its owner, and what its owner wrote for the model."""
+
+    uri: str
+    name: str
+    instructions: str
+    owner: Record
+
+    @property
+    def use(self) -> CameoUse:
+        return prompts.cameo_use(self.uri, self.name, self.instructions, self.owner)
+
+
+async def resolve_cameo(fed: Federation, cameo_uri: str) -> RemixCameo:
+    """A cameo and its owner, local or fetched from the cameo's own origin."""
     local = await store.cameo_by_uri(fed.pool, cameo_uri)
     if local is not None and local["local"]:
         if local["deleted_at"] is not None:
             raise RemixError("that cameo was deleted")
-        return await store.actor_by_id(fed.pool, local["actor_id"])
+        owner = await store.actor_by_id(fed.pool, local["actor_id"])
+        return RemixCameo(cameo_uri, local["name"], local["instructions"], owner)
     if fed.is_local(cameo_uri):
         raise RemixError("no such cameo")
     try:
@@ -52,13 +82,28 @@ async def _cameo_owner(fed: Federation, cameo_uri: str) -> Record:
     except fetch.FetchError as exc:
         raise RemixError(f"the cameo could not be fetched: {exc}") from None
     doc = fetched.document
-    owner = doc.get("attributedTo")
-    if doc.get("type") != "Cameo" or not isinstance(owner, str) or not fetch.same_origin(owner, cameo_uri):
+    owner_uri = doc.get("attributedTo")
+    if doc.get("type") != "Cameo" or not isinstance(owner_uri, str) \
+            or not fetch.same_origin(owner_uri, cameo_uri):
         raise RemixError("that is not a cameo")
     try:
-        return await actors.actor(fed, owner)
+        owner = await actors.actor(fed, owner_uri)
     except (fetch.FetchError, actors.ActorError) as exc:
         raise RemixError(f"the cameo's owner could not be fetched: {exc}") from None
+    return RemixCameo(cameo_uri, _text(doc.get("name")), _text(doc.get("summary")), owner)
+
+
+def _text(value: Any) -> str:
+    return value[:MAX_REMOTE_TEXT] if isinstance(value, str) else ""
+
+
+async def resolve_cameos(fed: Federation, cameo_uris: Any) -> list[RemixCameo]:
+    """The cameos a remix names, each with its owner; RemixError if they cannot be used."""
+    if not isinstance(cameo_uris, list) or not all(isinstance(c, str) for c in cameo_uris):
+        raise RemixError("cameos must be a list of cameo ids (URLs)")
+    if not 1 <= len(set(cameo_uris)) == len(cameo_uris) <= MAX_CAMEOS:
+        raise RemixError(f"name 1 to {MAX_CAMEOS} different cameos")
+    return [await resolve_cameo(fed, uri) for uri in cameo_uris]
 
 
 async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int) -> list[bytes]:
@@ -79,15 +124,13 @@ async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int) -> 
 
 
 async def request_remix(fed: Federation, requester: Record, prompt: str,
-                        cameo_uris: list[str]) -> int:
-    """Create a remix of `cameo_uris` and ask every owner but the requester for consent."""
+                        cameos: list[RemixCameo]) -> int:
+    """Create a remix of `cameos` (from `resolve_cameos`) and ask every owner but the requester
+    for consent. The prompt policy is the caller's to apply first (`prompts.review`)."""
     try:
         check_prompt(prompt)
     except PromptError as exc:
         raise RemixError(str(exc)) from None
-    if not 1 <= len(set(cameo_uris)) == len(cameo_uris) <= MAX_CAMEOS:
-        raise RemixError(f"name 1 to {MAX_CAMEOS} different cameos")
-    owners = [await _cameo_owner(fed, uri) for uri in cameo_uris]
     digest = consent.prompt_digest(prompt)
     local_requests: list[dict[str, Any]] = []
     async with fed.pool.acquire() as conn, conn.transaction():
@@ -95,20 +138,25 @@ async def request_remix(fed: Federation, requester: Record, prompt: str,
         post_uri = f"{requester['uri']}/statuses/{post_id}"
         remix_id = await store.insert_remix(conn, post_id, post_uri, requester["id"], prompt, digest)
         deliveries: list[int] = []
-        for cameo_uri, owner in zip(cameo_uris, owners, strict=True):
+        for cameo in cameos:
+            cameo_uri, owner = cameo.uri, cameo.owner
             if owner["id"] == requester["id"]:
                 await store.insert_remix_cameo(conn, remix_id, cameo_uri, owner["uri"], None,
-                                               "approved")
+                                               "approved", cameo.instructions)
                 continue
             request_uri = f"{requester['uri']}#remix-requests/{secrets.token_hex(12)}"
             activity = {
                 "@context": OBJECT_CONTEXT, "id": request_uri, "type": "RemixRequest",
                 "actor": requester["uri"], "to": [owner["uri"]], "object": cameo_uri,
                 "instrument": {"id": post_uri, "type": "Note", "attributedTo": requester["uri"],
-                               "prompt": prompt, "promptDigest": digest},
+                               "prompt": prompt, "promptDigest": digest,
+                               # Every cameo of the remix: a public figure named in the prompt
+                               # may be one of them, asked for their own consent.
+                               "cameos": [{"cameo": c.uri, "attributedTo": c.owner["uri"]}
+                                          for c in cameos]},
             }
             await store.insert_remix_cameo(conn, remix_id, cameo_uri, owner["uri"], request_uri,
-                                           "pending")
+                                           "pending", cameo.instructions)
             if owner["local"]:
                 local_requests.append(activity)
             else:
@@ -143,6 +191,16 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
     requester = await actors.actor(fed, requester_uri)
     owner = await store.actor_by_id(fed.pool, cameo["actor_id"])
     verdict = decide_remix(await _rules(fed, cameo, owner), await _relationship(fed, owner, requester))
+    uses = await _uses(fed, cameo, owner, instrument)
+    refusal = None
+    if verdict.decision is not Decision.REFUSE:
+        # This instance's own prompt policy and the owner's instructions, whatever B checked.
+        try:
+            refusal = await prompts.review(fed, prompt, uses)
+        except PromptError as exc:
+            verdict = Verdict(Decision.REFUSE, f"the prompt cannot be checked: {exc}")
+        if refusal is not None:
+            verdict = Verdict(Decision.REFUSE, refusal.reason)
     async with fed.pool.acquire() as conn, conn.transaction():
         request_id = await store.insert_remix_request(conn, {
             "uri": activity["id"], "cameo_id": cameo["id"], "requester_id": requester["id"],
@@ -150,6 +208,9 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
             "prompt_digest": digest})
         if request_id is None:
             return  # a replayed request: answered already, or waiting for the owner
+        if refusal is not None:
+            await prompts.log_refusal(conn, refusal, requester=requester, prompt=prompt,
+                                      source="remix_request", cameos=uses)
         if verdict.decision is not Decision.REFUSE:
             # The owner hears of every use: one to decide, or one their rules let through.
             kind = "remix_request" if verdict.decision is Decision.ASK else "remix_use"
@@ -157,6 +218,25 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
     if verdict.decision is not Decision.ASK:
         await answer(fed, request_id, approve=verdict.decision is Decision.APPROVE,
                      reason=verdict.reason)
+
+
+async def _uses(fed: Federation, cameo: Record, owner: Record,
+                instrument: dict[str, Any]) -> list[CameoUse]:
+    """The cameos of a requested remix as the policy reads them: ours, with its owner's
+    instructions, and the others the pending post lists whose owners we know (a public figure
+    named in the prompt may be one of them; their own instance asks for their consent)."""
+    uses = [prompts.cameo_use(cameo["uri"], cameo["name"], cameo["instructions"], owner)]
+    listed = instrument.get("cameos")
+    for entry in listed[:MAX_CAMEOS] if isinstance(listed, list) else ():
+        other = ref(entry.get("attributedTo")) if isinstance(entry, dict) else None
+        uri = ref(entry.get("cameo")) if isinstance(entry, dict) else None
+        if not isinstance(other, str) or not isinstance(uri, str) or uri == cameo["uri"] \
+                or not fetch.same_origin(uri, other):
+            continue
+        known = await store.actor_by_uri(fed.pool, other)
+        if known is not None:
+            uses.append(prompts.cameo_use(uri, "", "", known))
+    return uses
 
 
 async def _rules(fed: Federation, cameo: Record, owner: Record) -> Any:
@@ -198,6 +278,8 @@ async def answer(fed: Federation, request_id: int, *, approve: bool, reason: str
         activity_id=f"{owner['uri']}#remix-answers/{request_id}", to=[requester["uri"]])
     if document is not None:
         activity["result"] = document
+    else:
+        activity["summary"] = reason  # why, for the requester (Likeness shows it on the remix)
     async with fed.pool.acquire() as conn, conn.transaction():
         if not await store.decide_remix_request(
                 conn, request_id, "approved" if approve else "rejected", reason,
@@ -234,11 +316,14 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
         except consent.ConsentError as exc:
             raise Ignore(f"the authorization does not hold: {exc}") from None
         state, auth_uri = "approved", document["id"]
+        reason = None
     else:
         state, auth_uri, document = "rejected", None, None
+        summary = activity.get("summary")
+        reason = summary[:MAX_REMOTE_TEXT] if isinstance(summary, str) else None
     async with fed.pool.acquire() as conn, conn.transaction():
         await store.answer_remix_cameo(conn, row["remix_id"], row["cameo_uri"], state, auth_uri,
-                                       document)
+                                       document, reason)
         settled = await store.settle_remix(conn, row["remix_id"])
         owner = await store.actor_by_uri(conn, row["owner_uri"])
         if settled in ("authorized", "rejected"):

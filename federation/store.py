@@ -580,6 +580,53 @@ async def cameo_approved(conn: Conn, cameo_id: int) -> list[Record]:
         " WHERE c.cameo_id = $1 ORDER BY a.id", cameo_id)
 
 
+# --- the prompt policy: admin terms, public figures, refusals ---------------------------------
+
+async def prompt_terms(conn: Conn) -> list[Record]:
+    return await conn.fetch("SELECT * FROM prompt_terms ORDER BY category, term")
+
+
+async def insert_prompt_term(conn: Conn, category: str, term: str, user_id: int | None) -> Record | None:
+    """The new term; None if the category has it already."""
+    return await conn.fetchrow(
+        "INSERT INTO prompt_terms (category, term, created_by) VALUES ($1, $2, $3)"
+        " ON CONFLICT (category, term) DO NOTHING RETURNING *", category, term, user_id)
+
+
+async def delete_prompt_term(conn: Conn, term_id: int) -> Record | None:
+    return await conn.fetchrow("DELETE FROM prompt_terms WHERE id = $1 RETURNING *", term_id)
+
+
+async def delete_prompt_term_by_text(conn: Conn, category: str, term: str) -> Record | None:
+    return await conn.fetchrow("DELETE FROM prompt_terms WHERE category = $1 AND term = $2"
+                               " RETURNING *", category, term)
+
+
+async def public_figures(conn: Conn) -> list[Record]:
+    return await conn.fetch("SELECT * FROM actors WHERE public_figure ORDER BY id")
+
+
+async def set_public_figure(conn: Conn, actor_id: int, flag: bool) -> Record | None:
+    return await conn.fetchrow("UPDATE actors SET public_figure = $2 WHERE id = $1 RETURNING *",
+                               actor_id, flag)
+
+
+async def insert_prompt_refusal(conn: Conn, fields: dict[str, Any]) -> int:
+    columns = list(fields)
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return await conn.fetchval(
+        f"INSERT INTO prompt_refusals ({', '.join(columns)}) VALUES ({params}) RETURNING id",
+        *fields.values())
+
+
+async def prompt_refusals(conn: Conn, *, limit: int, max_id: int | None = None,
+                          category: str | None = None, actor_id: int | None = None) -> list[Record]:
+    return await conn.fetch(
+        "SELECT * FROM prompt_refusals WHERE ($2::bigint IS NULL OR id < $2)"
+        " AND ($3::text IS NULL OR category = $3) AND ($4::bigint IS NULL OR actor_id = $4)"
+        " ORDER BY id DESC LIMIT $1", limit, max_id, category, actor_id)
+
+
 # --- remix consent: the requester's side -----------------------------------------------------
 
 async def insert_remix(conn: Conn, post_id: int, post_uri: str, actor_id: int, prompt: str,
@@ -590,10 +637,11 @@ async def insert_remix(conn: Conn, post_id: int, post_uri: str, actor_id: int, p
 
 
 async def insert_remix_cameo(conn: Conn, remix_id: int, cameo_uri: str, owner_uri: str,
-                             request_uri: str | None, state: str) -> None:
+                             request_uri: str | None, state: str, instructions: str = "") -> None:
     await conn.execute(
-        "INSERT INTO remix_cameos (remix_id, cameo_uri, owner_uri, request_uri, state)"
-        " VALUES ($1, $2, $3, $4, $5)", remix_id, cameo_uri, owner_uri, request_uri, state)
+        "INSERT INTO remix_cameos (remix_id, cameo_uri, owner_uri, request_uri, state, instructions)"
+        " VALUES ($1, $2, $3, $4, $5, $6)", remix_id, cameo_uri, owner_uri, request_uri, state,
+        instructions)
 
 
 async def remix(conn: Conn, remix_id: int) -> Record | None:
@@ -613,11 +661,12 @@ async def remix_cameo_by_request(conn: Conn, request_uri: str) -> Record | None:
 
 async def answer_remix_cameo(conn: Conn, remix_id: int, cameo_uri: str, state: str,
                              authorization_uri: str | None = None,
-                             authorization_document: dict[str, Any] | None = None) -> None:
+                             authorization_document: dict[str, Any] | None = None,
+                             reason: str | None = None) -> None:
     await conn.execute(
         "UPDATE remix_cameos SET state = $3, authorization_uri = $4, authorization_document = $5,"
-        " answered_at = now() WHERE remix_id = $1 AND cameo_uri = $2",
-        remix_id, cameo_uri, state, authorization_uri, authorization_document)
+        " reason = coalesce($6, reason), answered_at = now() WHERE remix_id = $1 AND cameo_uri = $2",
+        remix_id, cameo_uri, state, authorization_uri, authorization_document, reason)
 
 
 async def settle_remix(conn: Conn, remix_id: int) -> str:

@@ -173,7 +173,7 @@ async def create_job(queue: JobQueue, *, actor_id: int, prompt: str, cameo_uris:
                 state = "waiting"
         if check_quota:
             await _check_quota(conn, queue.config, actor_id)
-        instructions = await store.cameo_instructions(conn, cameo_uris)
+        instructions = await store.cameo_instructions(conn, cameo_uris, remix_id)
         job_id = await store.insert_job(conn, {
             "actor_id": actor_id, "remix_id": remix_id, "prompt": prompt,
             "render_prompt": compose_prompt(prompt, instructions), "cameo_uris": cameo_uris,

@@ -44,9 +44,15 @@ async def remix_state(conn: Conn, remix_id: int) -> str | None:
     return await conn.fetchval("SELECT state FROM remixes WHERE id = $1", remix_id)
 
 
-async def cameo_instructions(conn: Conn, cameo_uris: list[str]) -> list[str]:
-    rows = await conn.fetch("SELECT uri, instructions FROM cameos WHERE uri = ANY($1::text[])",
-                            cameo_uris)
+async def cameo_instructions(conn: Conn, cameo_uris: list[str], remix_id: int | None = None
+                             ) -> list[str]:
+    """The owners' instructions of these cameos, in order: a cameo held here has its own; a
+    remote one has what its Cameo said when the remix asked for it."""
+    rows = await conn.fetch(
+        "SELECT uri, instructions FROM cameos WHERE uri = ANY($1::text[])"
+        " UNION ALL SELECT cameo_uri, instructions FROM remix_cameos"
+        " WHERE remix_id = $2 AND cameo_uri = ANY($1::text[])"
+        "   AND cameo_uri NOT IN (SELECT uri FROM cameos)", cameo_uris, remix_id)
     found = {r["uri"]: r["instructions"] for r in rows}
     return [found[uri] for uri in cameo_uris if found.get(uri)]
 

@@ -21,6 +21,7 @@ from . import (
     generations,
     oauth,
     pages,
+    prompt_admin,
     remixes,
     store,
     wellknown,
@@ -79,8 +80,8 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
 
     app = Starlette(
         routes=[*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
-                *remixes.routes, *generations.routes, *admin_generations.routes, *for_you.routes,
-                *pages.routes,
+                *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
+                *for_you.routes, *pages.routes,
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

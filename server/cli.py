@@ -134,6 +134,67 @@ def registrations(args: argparse.Namespace) -> int:
     return _with_instance(run)
 
 
+def prompt_terms(args: argparse.Namespace) -> int:
+    from federation import store as fstore
+    from policy.prompts import PromptError
+
+    from .prompt_admin import add_term, remove_term
+
+    async def run(instance: Any) -> int:
+        if args.action == "list":
+            for row in await fstore.prompt_terms(instance.pool):
+                if args.category in (None, row["category"]):
+                    print(f"{row['category']}\t{row['term']}")
+            return 0
+        change = add_term(instance.fed, args.category, args.term, None) if args.action == "add" \
+            else remove_term(instance.fed, args.category, args.term)
+        try:
+            row = await change
+        except PromptError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if row is None:
+            print(f"error: {args.category} {'has' if args.action == 'add' else 'has no'} term"
+                  f" {args.term!r}", file=sys.stderr)
+            return 1
+        print(f"{'added' if args.action == 'add' else 'removed'} {row['category']} term {row['term']!r}")
+        return 0
+
+    return _with_instance(run)
+
+
+def prompt_refusals(args: argparse.Namespace) -> int:
+    from federation import store as fstore
+
+    async def run(instance: Any) -> int:
+        rows = await fstore.prompt_refusals(instance.pool, limit=args.limit, category=args.category)
+        for row in rows:
+            print(f"{row['created_at']:%Y-%m-%d %H:%M:%S}\t{row['actor_uri']}\t{row['source']}"
+                  f"\t{row['rule']}\t{row['term']}\t{row['prompt_digest']}")
+        return 0
+
+    return _with_instance(run)
+
+
+def public_figure(args: argparse.Namespace) -> int:
+    from federation import store as fstore
+
+    from .prompt_admin import set_public_figure
+
+    async def run(instance: Any) -> int:
+        username, _, domain = args.name.lstrip("@").partition("@")
+        actor = await fstore.actor_by_handle(instance.pool, username, domain or instance.settings.domain)
+        if actor is None or actor["type"] == "Application":
+            print(f"error: no account {args.name!r} known here", file=sys.stderr)
+            return 1
+        await set_public_figure(instance.fed, actor["id"], args.state == "on")
+        print(f"@{username}@{actor['domain']} is {'now' if args.state == 'on' else 'no longer'}"
+              " a public figure")
+        return 0
+
+    return _with_instance(run)
+
+
 def make_tiny_model(args: argparse.Namespace) -> int:
     from generation.tiny import make_tiny_model as make
 
@@ -190,6 +251,29 @@ def parser() -> argparse.ArgumentParser:
     p = admin.add_parser("registrations", help="open or close sign-up")
     p.add_argument("state", choices=("open", "closed"))
     p.set_defaults(func=registrations)
+
+    from policy.prompts import REASONS, TERM_CATEGORIES
+
+    terms = admin.add_parser("prompt-terms", help="terms admins add to the prompt policy's lists"
+                             ).add_subparsers(dest="action", required=True)
+    p = terms.add_parser("list", help="list the added terms")
+    p.add_argument("--category", choices=TERM_CATEGORIES)
+    p.set_defaults(func=prompt_terms)
+    for action in ("add", "remove"):
+        p = terms.add_parser(action, help=f"{action} a term (a word or phrase; a word ending in * is"
+                                          " a prefix)")
+        p.add_argument("category", choices=TERM_CATEGORIES)
+        p.add_argument("term")
+        p.set_defaults(func=prompt_terms)
+    p = admin.add_parser("prompt-refusals", help="the latest refused prompts and the rule that fired")
+    p.add_argument("--limit", type=int, default=40)
+    p.add_argument("--category", choices=sorted(REASONS))
+    p.set_defaults(func=prompt_refusals)
+    p = admin.add_parser("public-figure", help="flag an account as a public figure (a prompt may"
+                                               " only name them with their own cameo), or unflag it")
+    p.add_argument("name", help="a local user name, or user@domain for a remote account")
+    p.add_argument("state", choices=("on", "off"))
+    p.set_defaults(func=public_figure)
     return top
 
 

@@ -18,12 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from federation import prompts
 from federation import store as fstore
 from federation.objects import iso
 from generation import jobs
 from generation import store as gstore
 from generation.jobs import JobQueue
 from policy.output_safety import HELD_FOR_REVIEW
+from policy.prompts import CameoUse, Refusal
 
 from . import entities
 from .http import current_user, error, fed, int_param, pool, read_params
@@ -63,7 +65,7 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
     }
 
 
-async def _own_cameo_uris(request: Request, actor_id: int, raw: Any) -> list[str]:
+async def _own_cameos(request: Request, actor_id: int, raw: Any) -> list[asyncpg.Record]:
     if raw is None:
         return []
     if isinstance(raw, str | int):
@@ -72,15 +74,32 @@ async def _own_cameo_uris(request: Request, actor_id: int, raw: Any) -> list[str
         raise HTTPException(422, "cameo_ids must be a list of cameo ids")
     if len(raw) > jobs.MAX_CAMEOS:
         raise HTTPException(422, f"name at most {jobs.MAX_CAMEOS} cameos")
-    uris = []
+    cameos = []
     for cameo_id in raw:
         text = str(cameo_id)
         cameo = await fstore.cameo_by_id(pool(request), int(text)) if text.isdigit() else None
         if cameo is None or cameo["actor_id"] != actor_id or cameo["deleted_at"] is not None:
             raise HTTPException(422, f"cameo {text} is not one of your cameos: to star someone"
                                      " else's, ask for a remix")
-        uris.append(cameo["uri"])
-    return uris
+        cameos.append(cameo)
+    return cameos
+
+
+def prompt_refusal(refusal: Refusal) -> Response:
+    """A prompt the policy refused: 422 with the reason and the rule that fired."""
+    return JSONResponse({"error": refusal.reason, "rule": refusal.rule,
+                         "category": refusal.category}, status_code=422)
+
+
+async def refused_prompt(request: Request, requester: asyncpg.Record, prompt: str,
+                         cameos: list[CameoUse], source: str) -> Response | None:
+    """The 422 for a prompt the policy refuses (the refusal logged), or None to go on."""
+    refusal = await prompts.review(fed(request), prompt, cameos)
+    if refusal is None:
+        return None
+    await prompts.log_refusal(pool(request), refusal, requester=requester, prompt=prompt,
+                              source=source, cameos=cameos)
+    return prompt_refusal(refusal)
 
 
 def job_refusal(exc: jobs.JobError) -> Response:
@@ -95,10 +114,21 @@ def job_refusal(exc: jobs.JobError) -> Response:
 async def create_generation(request: Request) -> Response:
     user = await current_user(request)
     params = await read_params(request)
-    cameo_uris = await _own_cameo_uris(request, user["actor_id"], params.get("cameo_ids"))
+    cameos = await _own_cameos(request, user["actor_id"], params.get("cameo_ids"))
+    try:
+        prompt, _ = jobs.check_request(_queue(request).config, params.get("prompt"),
+                                       params.get("duration_s"))
+    except jobs.JobError as exc:
+        return job_refusal(exc)
+    requester = await fstore.actor_by_id(pool(request), user["actor_id"])
+    uses = [prompts.cameo_use(c["uri"], c["name"], c["instructions"], requester) for c in cameos]
+    refused = await refused_prompt(request, requester, prompt, uses, "generation")
+    if refused is not None:
+        return refused
     try:
         job_id = await jobs.create_job(_queue(request), actor_id=user["actor_id"],
-                                       prompt=params.get("prompt"), cameo_uris=cameo_uris,
+                                       prompt=params.get("prompt"),
+                                       cameo_uris=[c["uri"] for c in cameos],
                                        duration_s=params.get("duration_s"))
     except jobs.JobError as exc:
         return job_refusal(exc)

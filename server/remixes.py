@@ -21,7 +21,7 @@ from generation import store as gstore
 
 from . import entities, store
 from .api import parse_visibility
-from .generations import job_json, job_refusal
+from .generations import job_json, job_refusal, refused_prompt
 from .http import ActivityResponse, bool_param, current_user, error, fed, pool, read_params
 from .safety import held_refusal
 
@@ -35,7 +35,8 @@ async def _remix_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
         "id": str(row["id"]), "state": row["state"], "post_uri": row["post_uri"],
         "prompt": row["prompt"], "created_at": iso(row["created_at"]),
         "cameos": [{"cameo": c["cameo_uri"], "owner": c["owner_uri"], "state": c["state"],
-                    "authorization": c["authorization_uri"]} for c in cameos],
+                    "authorization": c["authorization_uri"], "reason": c["reason"]}
+                   for c in cameos],
         "generation": await job_json(request, job) if job else None,
     }
 
@@ -64,26 +65,30 @@ async def create_remix(request: Request) -> Response:
     asks again."""
     user = await current_user(request)
     params = await read_params(request)
-    cameos = params.get("cameos")
-    if not isinstance(cameos, list) or not all(isinstance(c, str) for c in cameos):
-        return error(422, "cameos must be a list of cameo ids (URLs)")
     try:
-        jobs.check_request(request.app.state.instance.jobs.config, params.get("prompt"),
-                           params.get("duration_s"))
+        prompt, _ = jobs.check_request(request.app.state.instance.jobs.config, params.get("prompt"),
+                                       params.get("duration_s"))
     except jobs.JobError as exc:
         return error(422, str(exc))
     requester = await fstore.actor_by_id(pool(request), user["actor_id"])
+    try:
+        cameos = await remix.resolve_cameos(fed(request), params.get("cameos"))
+    except remix.RemixError as exc:
+        return error(422, str(exc))
+    refused = await refused_prompt(request, requester, prompt, [c.use for c in cameos], "remix")
+    if refused is not None:
+        return refused
     try:
         remix_id = await remix.request_remix(fed(request), requester, params.get("prompt"), cameos)
     except remix.RemixError as exc:
         return error(422, str(exc))
     row = await fstore.remix(pool(request), remix_id)
-    refused = None
+    not_queued = None
     try:
         await _queue_render(request, row, params.get("duration_s"))
     except jobs.JobError as exc:
-        refused = str(exc)
-    return JSONResponse({**await _remix_json(request, row), "generation_error": refused},
+        not_queued = str(exc)
+    return JSONResponse({**await _remix_json(request, row), "generation_error": not_queued},
                         status_code=201)
 
 

@@ -1,0 +1,86 @@
+"""The prompt policy with this instance's data. Every path a prompt enters (a generation, a
+remix asked for here, a RemixRequest arriving for a local cameo) calls `review`, and logs what
+it refuses with `log_refusal`.
+
+`policy.prompts.review_prompt` decides; this module gathers what it reads: the terms admins
+added and the accounts they flagged as public figures (kept for a few seconds, and dropped at
+once when an admin changes them in this process), the cameos of the request with their owners
+and instructions, and the offline abuse classifier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from policy import classifier
+from policy.prompts import CameoUse, InstanceRules, Person, Refusal, review_prompt
+
+from . import consent, store
+from .context import Federation
+
+log = logging.getLogger(__name__)
+
+# How long admin terms and public figures are kept before they are read again. A change made
+# through this process is seen at once; other web processes see it within this time.
+RULES_TTL_S = 10.0
+
+
+def person(actor: asyncpg.Record) -> Person:
+    """A real person and the names a prompt may call them by: display name, user name, handle."""
+    names = [actor["display_name"], actor["username"], f"{actor['username']}@{actor['domain']}"]
+    return Person(actor["uri"], tuple(n for n in names if n))
+
+
+def cameo_use(cameo_uri: str, name: str, instructions: str, owner: asyncpg.Record) -> CameoUse:
+    return CameoUse(cameo_uri, name, person(owner), instructions)
+
+
+async def instance_rules(fed: Federation) -> InstanceRules:
+    cached = fed.prompt_rules
+    if cached is not None and time.monotonic() - cached[0] < RULES_TTL_S:
+        return cached[1]
+    terms: dict[str, list[str]] = defaultdict(list)
+    for row in await store.prompt_terms(fed.pool):
+        terms[row["category"]].append(row["term"])
+    figures = [person(a) for a in await store.public_figures(fed.pool)]
+    rules = InstanceRules(terms, figures)
+    fed.prompt_rules = (time.monotonic(), rules)
+    return rules
+
+
+def rules_changed(fed: Federation) -> None:
+    """Forget the cached rules: an admin changed a term or a public figure."""
+    fed.prompt_rules = None
+
+
+async def abuse_scorer() -> classifier.AbuseScorer:
+    """The classifier, loaded in a thread the first time (it takes about a second)."""
+    return classifier.loaded() or await asyncio.to_thread(classifier.abuse_scorer)
+
+
+async def review(fed: Federation, prompt: Any, cameos: Sequence[CameoUse] = ()) -> Refusal | None:
+    """Why the prompt may not be generated with these cameos here, or None.
+    PromptError for a prompt of the wrong shape."""
+    return review_prompt(prompt, cameos, await instance_rules(fed), await abuse_scorer())
+
+
+async def log_refusal(conn: asyncpg.Connection | asyncpg.Pool, refusal: Refusal, *,
+                      requester: asyncpg.Record, prompt: str, source: str,
+                      cameos: Sequence[CameoUse] = ()) -> int:
+    """Record a refusal (the rule, the term, the prompt's digest; not the prompt) and log it."""
+    digest = consent.prompt_digest(prompt)
+    refusal_id = await store.insert_prompt_refusal(conn, {
+        "actor_id": requester["id"], "actor_uri": requester["uri"], "source": source,
+        "category": refusal.category, "rule": refusal.rule, "term": refusal.term,
+        "prompt_digest": digest, "prompt_chars": len(prompt),
+        "cameo_uris": [c.cameo for c in cameos]})
+    log.info("prompt refused: source=%s requester=%s category=%s rule=%s digest=%s", source,
+             requester["uri"], refusal.category, refusal.rule, digest)
+    return refusal_id
