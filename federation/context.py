@@ -15,6 +15,8 @@ import asyncpg
 import httpx
 from redis.exceptions import RedisError
 
+from .domain_rules import DomainRules
+
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +37,12 @@ class Federation:
     public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)
     # Peers heard from lately, so that the inbox marks a host reachable once, not per request.
     peers_seen: dict[str, float] = field(default_factory=dict)
+    # Domain blocks and allow-list mode, cached; `Instance` shares it with the HTTP client.
+    rules: DomainRules = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.rules is None:
+            self.rules = DomainRules(self.pool, self.domain)
 
     @property
     def domain(self) -> str:

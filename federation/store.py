@@ -613,11 +613,12 @@ async def remix_cameo_by_request(conn: Conn, request_uri: str) -> Record | None:
 
 async def answer_remix_cameo(conn: Conn, remix_id: int, cameo_uri: str, state: str,
                              authorization_uri: str | None = None,
-                             authorization_document: dict[str, Any] | None = None) -> None:
+                             authorization_document: dict[str, Any] | None = None,
+                             reason: str | None = None) -> None:
     await conn.execute(
         "UPDATE remix_cameos SET state = $3, authorization_uri = $4, authorization_document = $5,"
-        " answered_at = now() WHERE remix_id = $1 AND cameo_uri = $2",
-        remix_id, cameo_uri, state, authorization_uri, authorization_document)
+        " reason = $6, answered_at = now() WHERE remix_id = $1 AND cameo_uri = $2",
+        remix_id, cameo_uri, state, authorization_uri, authorization_document, reason)
 
 
 async def settle_remix(conn: Conn, remix_id: int) -> str:

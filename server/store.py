@@ -85,15 +85,25 @@ async def usage(conn: Conn) -> Record:
 
 # --- posts as clients see them ---------------------------------------------------------------
 
+# Posts of a server the instance rules suspend (or, in allow-list mode, do not allow), and boosts
+# of them, are hidden. The rules are read by the SQL functions of migration 0006, which match
+# domains as policy/instance_rules.py does.
+NOT_SUSPENDED = """NOT EXISTS (
+    SELECT 1 FROM posts sp JOIN actors sa ON sa.id = sp.actor_id
+    WHERE sp.id IN (p.id, p.reblog_of_id) AND NOT sa.local AND domain_suspended(sa.domain))"""
+# A limited (silenced) server's posts stay out of public timelines.
+NOT_LIMITED = """NOT EXISTS (
+    SELECT 1 FROM actors la WHERE la.id = p.actor_id AND NOT la.local AND domain_limited(la.domain))"""
+
 # A post can be seen by `$viewer` (an actor id, or NULL for anonymous visitors).
-VISIBLE = """(
+VISIBLE = f"""({NOT_SUSPENDED} AND (
     p.visibility IN ('public', 'unlisted')
     OR p.actor_id = $1
     OR (p.visibility = 'followers' AND EXISTS (
         SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = p.actor_id
         AND f.accepted))
     OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.actor_id = $1)
-)"""
+))"""
 
 
 async def visible_post(conn: Conn, post_id: int, viewer: int | None) -> Record | None:
@@ -131,7 +141,7 @@ async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, l
     rows = await conn.fetch(
         f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.visibility = 'public'"
         f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL"
-        f" AND ($5 = false OR p.local)"
+        f" AND ($5 = false OR p.local) AND {NOT_SUSPENDED} AND {NOT_LIMITED}"
         f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
         f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))"
         f"{where} ORDER BY p.id {order} LIMIT $2",
@@ -239,9 +249,16 @@ async def relationship(conn: Conn, actor_id: int, target_id: int) -> Record:
 
 async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | None = None
                         ) -> list[Record]:
+    """Newest first. None from a suspended server; from a limited one, only what comes from
+    accounts the user follows, and follow requests (the user must be able to decide them)."""
     return await conn.fetch(
-        "SELECT * FROM notifications WHERE user_id = $1 AND ($3::bigint IS NULL OR id < $3)"
-        " ORDER BY id DESC LIMIT $2", user_id, limit, max_id)
+        "SELECT n.* FROM notifications n WHERE n.user_id = $1 AND ($3::bigint IS NULL OR n.id < $3)"
+        " AND NOT EXISTS (SELECT 1 FROM actors na WHERE na.id = n.from_actor_id AND NOT na.local"
+        "  AND (domain_suspended(na.domain) OR n.type <> 'follow_request'"
+        "   AND domain_limited(na.domain) AND NOT EXISTS (SELECT 1 FROM follows f"
+        "    JOIN actors me ON me.id = f.follower_id"
+        "    WHERE me.user_id = n.user_id AND f.followed_id = na.id AND f.accepted)))"
+        " ORDER BY n.id DESC LIMIT $2", user_id, limit, max_id)
 
 
 async def follow_requests(conn: Conn, actor_id: int) -> list[Record]:
