@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import activitypub, api, cameos, generations, pages, remixes, store, wellknown
+from . import activitypub, admin_rules, api, cameos, generations, pages, remixes, store, wellknown
 from .config import Settings
 from .http import error
 from .media import media_response
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
 
     app = Starlette(
         routes=[*wellknown.routes, *activitypub.routes, *api.routes, *cameos.routes,
-                *remixes.routes, *generations.routes, *pages.routes,
+                *remixes.routes, *generations.routes, *admin_rules.routes, *pages.routes,
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

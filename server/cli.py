@@ -1,4 +1,5 @@
-"""The `likeness` command: serve, worker, migrate and admin."""
+"""The `likeness` command: serve, worker, migrate and admin (the instance rules' commands are in
+rules_cli.py)."""
 
 from __future__ import annotations
 
@@ -190,6 +191,10 @@ def parser() -> argparse.ArgumentParser:
     p = admin.add_parser("registrations", help="open or close sign-up")
     p.add_argument("state", choices=("open", "closed"))
     p.set_defaults(func=registrations)
+
+    from .rules_cli import add_commands
+
+    add_commands(admin, _with_instance)
     return top
 
 
