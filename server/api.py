@@ -24,6 +24,7 @@ from federation.html import parse_mentions, text_to_html
 from . import accounts, entities, store
 from .http import bool_param, current_user, error, fed, int_param, pool, read_params
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
+from .rate_limits import login_name, rate_limited
 from .runtime import VERSION
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -64,6 +65,7 @@ async def _account_json(request: Request, actor: asyncpg.Record) -> dict[str, An
 
 # --- accounts --------------------------------------------------------------------------------
 
+@rate_limited("sign_up")
 async def register(request: Request) -> Response:
     instance = request.app.state.instance
     if not await accounts.registrations_open(pool(request), instance.settings.registrations_open):
@@ -79,6 +81,7 @@ async def register(request: Request) -> Response:
                          "scope": "read write follow push", "created_at": 0})
 
 
+@rate_limited("login", account=login_name)
 async def token(request: Request) -> Response:
     """OAuth 2 token endpoint, password grant (the other grants come with the client API)."""
     params = await read_params(request)
@@ -250,6 +253,7 @@ async def _resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]
     return list(found.values())
 
 
+@rate_limited("statuses")
 async def create_status(request: Request) -> Response:
     user = await current_user(request)
     params = await read_params(request)
@@ -466,6 +470,7 @@ async def search(request: Request) -> Response:
 
 # --- media ------------------------------------------------------------------------------------
 
+@rate_limited("media")
 async def upload_media(request: Request) -> Response:
     user = await current_user(request)
     instance = request.app.state.instance

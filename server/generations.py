@@ -26,6 +26,7 @@ from generation.jobs import JobQueue
 
 from . import entities
 from .http import current_user, error, fed, int_param, pool, read_params
+from .rate_limits import rate_limited
 
 # How often an event stream looks at Redis, and at the row (every this many looks).
 EVENT_POLL_S = 0.25
@@ -89,6 +90,7 @@ def job_refusal(exc: jobs.JobError) -> Response:
     return error(422, str(exc))
 
 
+@rate_limited("generations")
 async def create_generation(request: Request) -> Response:
     user = await current_user(request)
     params = await read_params(request)
