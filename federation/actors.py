@@ -169,6 +169,8 @@ async def fetch_actor(fed: Federation, uri: str) -> asyncpg.Record:
 async def _store_actor(fed: Federation, doc: dict[str, Any]) -> asyncpg.Record:
     # `fetch_document` already holds the document's id to the origin it came from.
     fields, found = parse_actor_document(doc)
+    if (await fed.rules.policy(fields["uri"])).reject_media:
+        fields["icon_url"] = None
     async with fed.pool.acquire() as conn, conn.transaction():
         existing = await store.actor_by_uri(conn, fields["uri"])
         if existing is not None and existing["local"]:
@@ -265,6 +267,9 @@ async def resolve_handle(fed: Federation, handle: str) -> asyncpg.Record:
     username, _, host = handle.lstrip("@").partition("@")
     if not username or not host or "/" in host:
         raise ActorError(f"not a handle: {handle!r}")
+    refused = await fed.rules.policy(host.lower())
+    if refused.suspended:
+        raise ActorError(f"{handle} cannot be looked up: {refused.reason}")
     known = await store.actor_by_handle(fed.pool, username, host)
     if known is not None and (known["local"] or not _stale(known)):
         return known

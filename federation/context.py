@@ -15,6 +15,8 @@ import asyncpg
 import httpx
 from redis.exceptions import RedisError
 
+from .domain_rules import DomainRules
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +40,12 @@ class Federation:
     # This instance's prompt rules (admin terms, public figures) and when they were read: every
     # prompt is checked against them, and they change rarely (`federation.prompts`).
     prompt_rules: tuple[float, Any] | None = None
+    # Domain blocks and allow-list mode, cached; `Instance` shares it with the HTTP client.
+    rules: DomainRules = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.rules is None:
+            self.rules = DomainRules(self.pool, self.domain)
 
     @property
     def domain(self) -> str:

@@ -50,6 +50,11 @@ async def deliver(fed: Federation, delivery_id: int) -> str:
     if row is None:
         return "not due"
     host = urlsplit(row["inbox"]).netloc.lower()
+    refusal = await fed.rules.refusal(host)
+    if refusal is not None:
+        # Checked when sent, not when queued: a block made since then stops what is still due.
+        await store.finish_delivery(fed.pool, delivery_id, "skipped", refusal)
+        return "skipped"
     peer = await store.peer(fed.pool, host)
     if peer is not None and peer["unreachable_since"] is not None:
         await store.finish_delivery(fed.pool, delivery_id, "skipped", "peer is unreachable")

@@ -18,7 +18,7 @@ import json
 import os
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from email.message import Message
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -36,6 +36,8 @@ DEADLINE = 60.0
 
 Signer = Callable[[str, str, dict[str, str], bytes | None], dict[str, str]]
 """`sign(method, url, headers, body) -> extra headers`, e.g. an HTTP signature for a signed GET."""
+Refusal = Callable[[str], Awaitable[str | None]]
+"""`refuse(authority) -> reason or None`: the instance rules, asked before every request."""
 
 # Mastodon's PrivateAddressCheck list (research §5), plus IPv4-translated (RFC 2765),
 # IPv4-compatible (deprecated) and site-local (deprecated) IPv6: nothing a federating server
@@ -61,6 +63,10 @@ class FetchError(Exception):
 
 class BlockedAddressError(FetchError):
     """The host is, or resolves to, an address this server never connects to."""
+
+
+class DomainRefusedError(FetchError):
+    """The instance's rules refuse the server (suspended, or not on the allow list)."""
 
 
 class GoneError(FetchError):
@@ -144,10 +150,13 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with the guarded backend; HTTP/1.1, no proxies, no retries."""
+    """httpx's transport with the guarded backend and the instance rules; HTTP/1.1, no proxies,
+    no retries."""
 
-    def __init__(self, *, allow_private: bool, ssl_context: ssl.SSLContext, limits: httpx.Limits) -> None:
+    def __init__(self, *, allow_private: bool, ssl_context: ssl.SSLContext, limits: httpx.Limits,
+                 refuse: Refusal | None = None) -> None:
         super().__init__(verify=ssl_context, limits=limits, trust_env=False)
+        self._refuse = refuse
         # httpx 0.28 offers no way to hand its httpcore pool a network backend, so replace the
         # pool it built. Refuse to run if httpx ever stops keeping it there: the backend would
         # then be silently unused, and every address reachable.
@@ -161,6 +170,15 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
             network_backend=_GuardedBackend(allow_private),
         )
 
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # Every request and every redirect hop passes here: a suspended server gets no fetch,
+        # no key lookup, no WebFinger and no delivery, whichever code path asks.
+        if self._refuse is not None:
+            reason = await self._refuse(request.url.netloc.decode("ascii").lower())
+            if reason is not None:
+                raise DomainRefusedError(f"not fetching {request.url}: {reason}")
+        return await super().handle_async_request(request)
+
 
 def _ssl_context(verify: ssl.SSLContext | bool | str) -> ssl.SSLContext:
     """`verify` as httpx takes it, with a string naming a CA file or directory."""
@@ -172,18 +190,20 @@ def _ssl_context(verify: ssl.SSLContext | bool | str) -> ssl.SSLContext:
 
 
 def make_client(*, allow_private: bool, user_agent: str, timeout: float = 10.0,
-                verify: ssl.SSLContext | bool | str = True) -> httpx.AsyncClient:
+                verify: ssl.SSLContext | bool | str = True,
+                refuse: Refusal | None = None) -> httpx.AsyncClient:
     """The HTTP client for everything that leaves this server.
 
     Private addresses are refused at connect time unless `allow_private` (tests, a private
     federation). Redirects are not followed: `fetch_document` follows them itself, checking
     each hop. Cookies are never kept: remote servers must not be able to make us carry state.
     Environment proxies are ignored, since a proxy would connect where we cannot check.
+    `refuse` (the instance rules) is asked about each request's host before it is sent.
     """
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
     return httpx.AsyncClient(
         transport=_GuardedTransport(allow_private=allow_private, ssl_context=_ssl_context(verify),
-                                    limits=limits),
+                                    limits=limits, refuse=refuse),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         headers={"User-Agent": user_agent},
         cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),

@@ -88,6 +88,8 @@ async def receive(fed: Federation, method: str, url: str, headers: Any, body: by
         info = httpsig.parse_signature(method, url, headers)
     except httpsig.SignatureError as exc:
         raise InboxError(401, str(exc)) from None
+    # Before any key fetch: a suspended server must not make us talk to it.
+    await _check_federates(fed, info.key_id, ref(activity["actor"]))
     signer = await _verify(fed, info, method, url, headers, body, activity)
     if signer is None:
         return "ignored"
@@ -103,6 +105,14 @@ async def receive(fed: Federation, method: str, url: str, headers: Any, body: by
         return "duplicate"
     await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}")
     return "accepted"
+
+
+async def _check_federates(fed: Federation, *urls: str) -> None:
+    """Refuse what comes from (or names as its actor) a server the instance rules suspend."""
+    for url in urls:
+        found = await fed.rules.policy(url)
+        if found.suspended:
+            raise InboxError(403, f"this server does not federate with {urlsplit(url).netloc}")
 
 
 async def _peer_seen(fed: Federation, host: str) -> None:
@@ -157,6 +167,8 @@ async def signed_fetcher(fed: Federation, method: str, url: str, headers: Any) -
     """The actor behind a validly signed GET, or None: signed fetches are logged, not required."""
     try:
         info = httpsig.parse_signature(method, url, headers)
+        if (await fed.rules.policy(info.key_id)).suspended:
+            return None
         found = await actors.key_for_verification(fed, info.key_id)
         if found is None:
             return None
@@ -174,12 +186,14 @@ async def process(fed: Federation, row_id: int) -> str:
     try:
         activity = canonical(row["body"])
         check_origin(activity, row["signer_uri"])
+        # A rule made since the activity arrived still applies to it.
+        await _check_federates(fed, row["signer_uri"])
         kind = activity.get("type")
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             raise Ignore(f"unsupported activity type {activity.get('type')!r}")
         await handler(fed, activity)
-    except (Ignore, JSONLDError, InboxError) as exc:
+    except (Ignore, JSONLDError, InboxError, fetch.DomainRefusedError) as exc:
         await store.finish_inbox_activity(fed.pool, row_id, "ignored", str(exc))
         return "ignored"
     except fetch.FetchError as exc:

@@ -207,6 +207,8 @@ async def follow(fed: Federation, actor: Record, target: Record) -> Record:
         raise ActionError("you cannot follow yourself")
     if await store.is_blocked_either_way(fed.pool, actor["id"], target["id"]):
         raise ActionError("you cannot follow this account")
+    if not target["local"] and (await fed.rules.policy(target["uri"])).suspended:
+        raise ActionError(f"this server does not federate with {target['domain']}")
     existing = await store.follow(fed.pool, actor["id"], target["id"])
     if existing is not None:
         return existing

@@ -42,7 +42,7 @@ async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | Non
     digest = raw.get("promptDigest")
     fields["prompt_digest"] = digest if isinstance(digest, str) and uses else None
     fields["consent_checked_at"] = objects.now() if uses else None
-    media = objects.incoming_media(obj)
+    media = [] if (await fed.rules.policy(author_uri)).reject_media else objects.incoming_media(obj)
     mention_uris = objects.mention_targets(obj)
     async with fed.pool.acquire() as conn, conn.transaction():
         existing = await store.post_by_uri(conn, obj["id"])

@@ -190,6 +190,9 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
         raise Ignore("the prompt does not match its digest")
     requester = await actors.actor(fed, requester_uri)
     owner = await store.actor_by_id(fed.pool, cameo["actor_id"])
+    if (await fed.rules.policy(requester_uri)).reject_remix_requests:
+        await _refuse_for_instance(fed, activity, owner, requester, post_uri)
+        return
     verdict = decide_remix(await _rules(fed, cameo, owner), await _relationship(fed, owner, requester))
     uses = await _uses(fed, cameo, owner, instrument)
     refusal = None
@@ -239,6 +242,31 @@ async def _uses(fed: Federation, cameo: Record, owner: Record,
     return uses
 
 
+async def _refuse_for_instance(fed: Federation, activity: dict[str, Any], owner: Record,
+                               requester: Record, post_uri: str) -> None:
+    """Reject a request from a server whose remix requests this instance refuses. Nothing is
+    kept and nobody is told: the admins' rule answers, never the cameo's owner."""
+    reason = f"{fed.domain} does not take remix requests from {requester['domain']}"
+    reject = _answer_activity(owner, requester, activity["id"], ref(activity.get("object")), post_uri,
+                              kind="Reject", answer_id=f"{owner['uri']}#remix-answers/"
+                              f"refused-{secrets.token_hex(12)}", reason=reason)
+    async with fed.pool.acquire() as conn, conn.transaction():
+        ids = await delivery.queue_activity(conn, owner["id"], reject, [requester["inbox"]],
+                                            public=False)
+    await delivery.start(fed, ids)
+
+
+def _answer_activity(owner: Record, requester: Record, request_uri: str, cameo_uri: str | None,
+                     post_uri: str, *, kind: str, answer_id: str, reason: str) -> dict[str, Any]:
+    """An Accept or Reject of a RemixRequest; a Reject says why in `summary`."""
+    activity = objects.wrap(kind, owner["uri"], {
+        "id": request_uri, "type": "RemixRequest", "actor": requester["uri"],
+        "object": cameo_uri, "instrument": post_uri}, activity_id=answer_id, to=[requester["uri"]])
+    if kind == "Reject":
+        activity["summary"] = reason
+    return activity
+
+
 async def _rules(fed: Federation, cameo: Record, owner: Record) -> Any:
     approved = [a["uri"] for a in await store.cameo_approved(fed.pool, cameo["id"])]
     return rules_of(cameo, approved, public_figure=owner["public_figure"])
@@ -271,11 +299,9 @@ async def answer(fed: Federation, request_id: int, *, approve: bool, reason: str
             digest=request["prompt_digest"], published=published,
             end_time=published + AUTHORIZATION_LIFETIME, private_key=owner_keys.ed25519,
             key_id=owner_keys.ed25519_key_id)
-    kind = "Accept" if approve else "Reject"
-    activity = objects.wrap(kind, owner["uri"], {
-        "id": request["uri"], "type": "RemixRequest", "actor": requester["uri"],
-        "object": cameo["uri"], "instrument": request["post_uri"]},
-        activity_id=f"{owner['uri']}#remix-answers/{request_id}", to=[requester["uri"]])
+    activity = _answer_activity(owner, requester, request["uri"], cameo["uri"], request["post_uri"],
+                                kind="Accept" if approve else "Reject",
+                                answer_id=f"{owner['uri']}#remix-answers/{request_id}", reason=reason)
     if document is not None:
         activity["result"] = document
     else:
@@ -315,12 +341,11 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
             consent.check_authorization(document, use, owner_keys)
         except consent.ConsentError as exc:
             raise Ignore(f"the authorization does not hold: {exc}") from None
-        state, auth_uri = "approved", document["id"]
-        reason = None
+        state, auth_uri, reason = "approved", document["id"], None
     else:
         state, auth_uri, document = "rejected", None, None
         summary = activity.get("summary")
-        reason = summary[:MAX_REMOTE_TEXT] if isinstance(summary, str) else None
+        reason = (summary.strip()[:MAX_REMOTE_TEXT] or None) if isinstance(summary, str) else None
     async with fed.pool.acquire() as conn, conn.transaction():
         await store.answer_remix_cameo(conn, row["remix_id"], row["cameo_uri"], state, auth_uri,
                                        document, reason)

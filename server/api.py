@@ -24,6 +24,7 @@ from federation.html import normalised_hashtag, parse_mentions, text_to_html
 from . import accounts, entities, store
 from .http import bool_param, current_user, error, fed, int_param, pool, read_params
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
+from .rate_limits import rate_limited
 from .runtime import VERSION
 from .safety import held_refusal, refuse_unsafe_images
 
@@ -66,6 +67,7 @@ async def _account_json(request: Request, actor: asyncpg.Record) -> dict[str, An
 
 # --- accounts --------------------------------------------------------------------------------
 
+@rate_limited("sign_up")
 async def register(request: Request) -> Response:
     instance = request.app.state.instance
     if not await accounts.registrations_open(pool(request), instance.settings.registrations_open):
@@ -228,6 +230,7 @@ async def _resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]
     return list(found.values())
 
 
+@rate_limited("statuses")
 async def create_status(request: Request) -> Response:
     user = await current_user(request)
     params = await read_params(request)
@@ -474,6 +477,7 @@ async def search_accounts(request: Request) -> Response:
 
 # --- media ------------------------------------------------------------------------------------
 
+@rate_limited("media")
 async def upload_media(request: Request) -> Response:
     user = await current_user(request)
     instance = request.app.state.instance

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from . import (
     activitypub,
     admin_generations,
+    admin_rules,
     api,
     cameos,
     for_you,
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app = Starlette(
         routes=[*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
                 *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
-                *for_you.routes, *pages.routes,
+                *admin_rules.routes, *for_you.routes, *pages.routes,
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

@@ -41,6 +41,7 @@ from .media import (
     new_key,
     spool_upload,
 )
+from .rate_limits import rate_limited
 from .safety import refuse_unsafe_images
 
 MAX_NAME = 100
@@ -111,6 +112,7 @@ async def _image(request: Request, upload: Any, what: str) -> tuple[bytes, str, 
     return data, info.extension, info.width, info.height
 
 
+@rate_limited("media")  # reference images are uploads
 async def create_cameo(request: Request) -> Response:
     user = await current_user(request)
     declared = request.headers.get("content-length")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generation.config import GenerationConfig
+from policy.rate_limits import DEFAULT_LIMITS, RateLimit, RateLimitError, env_name, parse_limit
 
 
 class ConfigError(ValueError):
@@ -117,6 +119,23 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
     )
 
 
+def _rate_limits(env: dict[str, str]) -> dict[str, RateLimit]:
+    """The defaults of policy/rate_limits.py, with LIKENESS_RATE_LIMIT_* overrides; a variable
+    that names no limit is a typo, and stops the server."""
+    limits = dict(DEFAULT_LIMITS)
+    names = {env_name(name): name for name in DEFAULT_LIMITS}
+    for variable, raw in env.items():
+        if not variable.startswith("LIKENESS_RATE_LIMIT_") or not raw:
+            continue
+        if variable not in names:
+            raise ConfigError(f"{variable} names no rate limit; known: {', '.join(sorted(names))}")
+        try:
+            limits[names[variable]] = parse_limit(raw)
+        except RateLimitError as exc:
+            raise ConfigError(f"{variable}: {exc}") from None
+    return limits
+
+
 @dataclass(frozen=True)
 class Settings:
     domain: str = "localhost:8000"
@@ -134,6 +153,8 @@ class Settings:
     run_workers: bool | None = None
     instance_name: str = "Likeness"
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    # Requests per period, by `family.scope` (policy/rate_limits.py).
+    rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -155,6 +176,7 @@ class Settings:
             run_workers=None if not workers else _flag(env, "LIKENESS_RUN_WORKERS", True),
             instance_name=env.get("LIKENESS_INSTANCE_NAME") or "Likeness",
             generation=_generation(env),
+            rate_limits=_rate_limits(env),
         )
 
     def with_(self, **changes: object) -> Settings:

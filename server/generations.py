@@ -29,6 +29,7 @@ from policy.prompts import CameoUse, Refusal
 
 from . import entities
 from .http import current_user, error, fed, int_param, pool, read_params
+from .rate_limits import rate_limited
 
 # How often an event stream looks at Redis, and at the row (every this many looks).
 EVENT_POLL_S = 0.25
@@ -111,6 +112,7 @@ def job_refusal(exc: jobs.JobError) -> Response:
     return error(422, str(exc))
 
 
+@rate_limited("generations")
 async def create_generation(request: Request) -> Response:
     user = await current_user(request)
     params = await read_params(request)

@@ -59,7 +59,18 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 async def read_params(request: Request, limit: int = 1_000_000) -> dict[str, Any]:
-    """Parameters from a JSON or form body (Mastodon clients send either), or the query."""
+    """Parameters from a JSON or form body (Mastodon clients send either), or the query.
+
+    Kept on the request, since a body can be read once: a rate limit may have read it first.
+    """
+    if "params" in request.scope.get("likeness", {}):
+        return dict(request.scope["likeness"]["params"])
+    params = await _read_params(request, limit)
+    request.scope.setdefault("likeness", {})["params"] = params
+    return dict(params)
+
+
+async def _read_params(request: Request, limit: int) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "")
     params: dict[str, Any] = dict(request.query_params)
     if request.method in ("GET", "HEAD", "DELETE") and not content_type:
@@ -95,9 +106,14 @@ def bearer_token(request: Request) -> str | None:
 
 async def current_user(request: Request, *, required: bool = True) -> asyncpg.Record | None:
     """The signed-in user, or 401; 403 when an app's token lacks the scope for this request.
-    The record carries `actor_id`, `scopes` and `app_id`."""
-    token = bearer_token(request)
-    user = await accounts.user_for_token(pool(request), token) if token else None
+    The record carries `actor_id`, `scopes` and `app_id`.
+
+    Looked up once per request (a rate limit may have asked first)."""
+    cache = request.scope.setdefault("likeness", {})
+    if "user" not in cache:
+        token = bearer_token(request)
+        cache["user"] = await accounts.user_for_token(pool(request), token) if token else None
+    user = cache["user"]
     if user is None and required:
         raise HTTPException(401, "sign in first: this needs a valid bearer token")
     if user is not None and user["app_id"] is not None \

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from . import accounts, scopes, store
 from .http import bearer_token, error, fed, pool, read_params
 from .pages import page
+from .rate_limits import login_name, rate_limited
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME_S = 600
@@ -138,6 +139,7 @@ def _pkce_ok(challenge: str | None, verifier: Any) -> bool:
     return hmac.compare_digest(base64.urlsafe_b64encode(digest).decode().rstrip("="), challenge)
 
 
+@rate_limited("login", account=login_name)
 async def token(request: Request) -> Response:
     """`POST /oauth/token`: authorization_code, password and client_credentials grants."""
     params = await read_params(request, limit=64 * 1024)
@@ -254,6 +256,7 @@ def _back_to_app(redirect_uri: str, values: dict[str, str]) -> Response:
     return RedirectResponse(f"{redirect_uri}{sep}{urlencode(values)}", status_code=303)
 
 
+@rate_limited("login", account=login_name)
 async def authorize(request: Request) -> Response:
     """`POST /oauth/authorize`: sign in and allow (or deny), then back to the app with a code.
 

@@ -23,6 +23,7 @@ from . import entities, store
 from .api import parse_visibility
 from .generations import job_json, job_refusal, refused_prompt
 from .http import ActivityResponse, bool_param, current_user, error, fed, pool, read_params
+from .rate_limits import rate_limited
 from .safety import held_refusal
 
 MAX_CAPTION_CHARS = 2000
@@ -58,6 +59,7 @@ async def _queue_render(request: Request, row: asyncpg.Record, duration_s: Any) 
                           duration_s=duration_s, remix_id=row["id"])
 
 
+@rate_limited("remix_requests")
 async def create_remix(request: Request) -> Response:
     """Ask every cameo owner for consent and queue the render, which waits for all of them.
 
@@ -92,6 +94,7 @@ async def create_remix(request: Request) -> Response:
                         status_code=201)
 
 
+@rate_limited("generations")
 async def start_generation(request: Request) -> Response:
     """Queue (again) the render of one's remix: after a quota refusal, or a failed render."""
     row = await _own_remix(request)
@@ -112,6 +115,7 @@ async def get_remix(request: Request) -> Response:
     return JSONResponse(await _remix_json(request, row))
 
 
+@rate_limited("statuses")
 async def publish_remix(request: Request) -> Response:
     """Publish an authorized remix with its video: the post carries every cameo owner's signed
     authorization and is sent to the author's audience and to each owner."""

@@ -19,12 +19,14 @@ from arq.worker import Worker
 
 from federation import actors
 from federation.context import Federation
+from federation.domain_rules import DomainRules
 from federation.fetch import make_client
 from generation.jobs import JobQueue
 
 from . import db, store
 from .config import Settings
 from .media import LocalMediaStore
+from .rate_limits import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class Instance:
     fed: Federation | None = None
     media: LocalMediaStore | None = None
     jobs: JobQueue | None = None
+    limiter: RateLimiter | None = None
     _embedded_postgres: Any = None
     _embedded_redis: Any = None
     _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -97,14 +100,21 @@ class Instance:
         instance_id = await store.setting(self.pool, "instance_id")
         self.redis = await create_pool(self._redis_settings())
         self.media = LocalMediaStore(settings.media_dir)
+        queue_name = f"likeness:{instance_id}"
+        # One rule set for the inbox, the handlers and the HTTP client, which asks it before
+        # every request it sends.
+        rules = DomainRules(self.pool, settings.domain, redis=self.redis,
+                            version_key=f"{queue_name}:domain-rules-version")
         self.fed = Federation(
             base_url=settings.base_url,
             pool=self.pool,
             client=make_client(allow_private=settings.allow_private_fetch,
-                               user_agent=user_agent(settings)),
+                               user_agent=user_agent(settings), refuse=rules.refusal),
             queue=self.redis,
-            queue_name=f"likeness:{instance_id}",
+            queue_name=queue_name,
+            rules=rules,
         )
+        self.limiter = RateLimiter(self.redis, f"{queue_name}:rate-limit", settings.rate_limits)
         self.jobs = JobQueue(self.pool, self.redis, f"{self.fed.queue_name}:generation",
                              settings.generation)
         await actors.ensure_instance_actor(self.fed)

@@ -87,15 +87,25 @@ async def usage(conn: Conn) -> Record:
 
 # --- posts as clients see them ---------------------------------------------------------------
 
+# Posts of a server the instance rules suspend (or, in allow-list mode, do not allow), and boosts
+# of them, are hidden. The rules are read by the SQL functions of migration 0006, which match
+# domains as policy/instance_rules.py does.
+NOT_SUSPENDED = """NOT EXISTS (
+    SELECT 1 FROM posts sp JOIN actors sa ON sa.id = sp.actor_id
+    WHERE sp.id IN (p.id, p.reblog_of_id) AND NOT sa.local AND domain_suspended(sa.domain))"""
+# A limited (silenced) server's posts stay out of public timelines.
+NOT_LIMITED = """NOT EXISTS (
+    SELECT 1 FROM actors la WHERE la.id = p.actor_id AND NOT la.local AND domain_limited(la.domain))"""
+
 # A post can be seen by `$viewer` (an actor id, or NULL for anonymous visitors).
-VISIBLE = """(
+VISIBLE = f"""({NOT_SUSPENDED} AND (
     p.visibility IN ('public', 'unlisted')
     OR p.actor_id = $1
     OR (p.visibility = 'followers' AND EXISTS (
         SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = p.actor_id
         AND f.accepted))
     OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.actor_id = $1)
-)"""
+))"""
 
 
 async def visible_post(conn: Conn, post_id: int, viewer: int | None) -> Record | None:
@@ -138,7 +148,7 @@ async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, l
         f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.visibility = 'public'"
         f" AND p.reblog_of_id IS NULL AND ($6::text IS NOT NULL OR p.in_reply_to_id IS NULL)"
         f" AND ($6::text IS NULL OR p.id IN (SELECT post_id FROM tags WHERE name = $6))"
-        f" AND ($5 = false OR p.local)"
+        f" AND ($5 = false OR p.local) AND {NOT_SUSPENDED} AND {NOT_LIMITED}"
         f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
         f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))"
         f"{where} ORDER BY p.id {order} LIMIT $2",
@@ -246,12 +256,20 @@ async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | N
                         since_id: int | None = None, min_id: int | None = None,
                         types: list[str] | None = None, exclude_types: list[str] | None = None
                         ) -> list[Record]:
-    """Mastodon's paging and type filters; clients name the types they know how to show."""
+    """Mastodon's paging and type filters (clients name the types they know how to show). None
+    from a suspended server; from a limited one, only what comes from accounts the user follows,
+    and follow requests (the user must be able to decide them)."""
     order = "ASC" if min_id and not max_id else "DESC"
     rows = await conn.fetch(
-        f"SELECT * FROM notifications WHERE user_id = $1 AND ($3::bigint IS NULL OR id < $3)"
-        f" AND ($4::bigint IS NULL OR id > $4) AND ($5::text[] IS NULL OR type = ANY($5))"
-        f" AND NOT type = ANY($6::text[]) ORDER BY id {order} LIMIT $2",
+        f"SELECT n.* FROM notifications n WHERE n.user_id = $1 AND ($3::bigint IS NULL OR n.id < $3)"
+        f" AND ($4::bigint IS NULL OR n.id > $4) AND ($5::text[] IS NULL OR n.type = ANY($5))"
+        f" AND NOT n.type = ANY($6::text[])"
+        f" AND NOT EXISTS (SELECT 1 FROM actors na WHERE na.id = n.from_actor_id AND NOT na.local"
+        f"  AND (domain_suspended(na.domain) OR n.type <> 'follow_request'"
+        f"   AND domain_limited(na.domain) AND NOT EXISTS (SELECT 1 FROM follows f"
+        f"    JOIN actors me ON me.id = f.follower_id"
+        f"    WHERE me.user_id = n.user_id AND f.followed_id = na.id AND f.accepted)))"
+        f" ORDER BY n.id {order} LIMIT $2",
         user_id, limit, max_id, since_id or min_id, types, exclude_types or [])
     return _newest_first(rows)
 
@@ -285,7 +303,7 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
 # --- For You (policy/ranking.py) ---------------------------------------------------------------
 
 FOR_YOU = ("p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL"
-           " AND p.in_reply_to_id IS NULL")
+           f" AND p.in_reply_to_id IS NULL AND {NOT_SUSPENDED} AND {NOT_LIMITED}")
 
 
 async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,

@@ -18,7 +18,9 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     if await store.block(fed.pool, target["id"], follower["id"]):
         await outbox.answer_follow(fed, target, follower, activity, accept=False)
         return
-    accepted = not target["manually_approves_followers"]
+    # As on Mastodon, a limited server's people only ever ask: the person decides.
+    silenced = (await fed.rules.policy(follower["uri"])).silenced
+    accepted = not target["manually_approves_followers"] and not silenced
     async with fed.pool.acquire() as conn, conn.transaction():
         await store.upsert_follow(conn, activity["id"], follower["id"], target["id"], accepted)
         await store.insert_notification(conn, target["user_id"],

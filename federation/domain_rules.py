@@ -1,0 +1,208 @@
+"""The instance rules at work: a cached rule set for the hot paths (every inbox POST, delivery
+and fetch asks it), and the admin operations that change rules and apply them to what is stored.
+
+The decisions themselves are `policy.instance_rules`; the SQL is `domain_rules_store`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import asyncpg
+from redis.exceptions import RedisError
+
+from policy.instance_rules import (
+    DomainBlock,
+    DomainPolicy,
+    RuleSet,
+    Severity,
+    at_least_as_strict,
+    authority_of,
+    check_block,
+    policy_for,
+)
+
+from . import domain_rules_store as rules_store
+
+log = logging.getLogger(__name__)
+
+# A process reloads the rules at least this often, and looks this often whether another process
+# (a second web server, a worker, the CLI) changed them.
+RELOAD_SECONDS = 60.0
+VERSION_POLL_SECONDS = 1.0
+
+
+def block_of(row: asyncpg.Record) -> DomainBlock:
+    return DomainBlock(domain=row["domain"], severity=Severity(row["severity"]),
+                       reject_media=row["reject_media"], reject_reports=row["reject_reports"],
+                       reject_remix_requests=row["reject_remix_requests"],
+                       public_comment=row["public_comment"], private_comment=row["private_comment"],
+                       obfuscate=row["obfuscate"])
+
+
+class DomainRules:
+    """The rule set, kept in memory so that the inbox does not read the database per activity.
+
+    A change made here is seen at once; one made by another process within a second, through a
+    version counter in Redis (or, with Redis unreachable, within RELOAD_SECONDS).
+    """
+
+    def __init__(self, pool: asyncpg.Pool, local: str, *, redis: Any = None,
+                 version_key: str | None = None) -> None:
+        self.pool = pool
+        self.local = local
+        self.redis = redis
+        self.version_key = version_key
+        self._rules: RuleSet | None = None
+        self._loaded_at = 0.0
+        self._checked_at = 0.0
+        self._version: Any = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> RuleSet:
+        now = time.monotonic()
+        if self._rules is not None and now - self._checked_at < VERSION_POLL_SECONDS:
+            return self._rules
+        async with self._lock:
+            if self._rules is not None and time.monotonic() - self._checked_at < VERSION_POLL_SECONDS:
+                return self._rules
+            version = await self._read_version()
+            if self._rules is None or version != self._version \
+                    or time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+                self._rules = await self._load()
+                self._loaded_at = time.monotonic()
+            self._version = version
+            self._checked_at = time.monotonic()
+            return self._rules
+
+    async def policy(self, url_or_authority: str) -> DomainPolicy:
+        """What applies to the server of a URL (or to a bare `host[:port]`)."""
+        authority = authority_of(url_or_authority) if "://" in url_or_authority else url_or_authority
+        return policy_for(await self.current(), authority)
+
+    async def refusal(self, authority: str) -> str | None:
+        """Why nothing may go to `authority`, or None: the HTTP client asks before each request."""
+        found = policy_for(await self.current(), authority)
+        return found.reason if found.suspended else None
+
+    async def changed(self) -> None:
+        """Drop this process's copy and tell the others (through Redis) to drop theirs."""
+        self._rules = None
+        if self.redis is not None and self.version_key is not None:
+            try:
+                await self.redis.incr(self.version_key)
+            except (OSError, RedisError) as exc:
+                log.warning("could not announce a domain rule change, other processes see it"
+                            " within %.0f s: %s", RELOAD_SECONDS, exc)
+
+    async def _read_version(self) -> Any:
+        if self.redis is None or self.version_key is None:
+            return None
+        try:
+            return await self.redis.get(self.version_key)
+        except (OSError, RedisError):
+            return self._version
+
+    async def _load(self) -> RuleSet:
+        async with self.pool.acquire() as conn:
+            blocks = await rules_store.blocks(conn)
+            allows = await rules_store.allows(conn)
+            mode = await rules_store.allowlist_mode(conn)
+        return RuleSet(local=self.local, blocks={r["domain"]: block_of(r) for r in blocks},
+                       allowed=frozenset(r["domain"] for r in allows), allowlist_mode=mode)
+
+
+# --- admin operations (the API and the CLI share them) ---------------------------------------
+
+async def conflicting_block(pool: asyncpg.Pool, block: DomainBlock) -> asyncpg.Record | None:
+    """An existing block that makes a new one pointless: one for the same domain, or one for a
+    parent domain that restricts at least as much (Mastodon refuses those with 422)."""
+    existing = await rules_store.covering_block(pool, block.domain)
+    if existing is None:
+        return None
+    if existing["domain"] == block.domain or not at_least_as_strict(block, block_of(existing)):
+        return existing
+    return None
+
+
+async def save_block(rules: DomainRules, block: DomainBlock) -> tuple[asyncpg.Record, bool]:
+    """Create or update the block of `block.domain` and apply it; (row, created)."""
+    check_block(block, rules.local)
+    async with rules.pool.acquire() as conn, conn.transaction():
+        row, created = await rules_store.upsert_block(conn, block.domain, _fields(block))
+        await _apply(conn)
+    await rules.changed()
+    return row, created
+
+
+async def import_blocks(rules: DomainRules, blocks: list[DomainBlock]) -> tuple[int, int]:
+    """Create or update every block in one transaction; (created, updated). A private comment
+    the file does not carry keeps the one already stored."""
+    for block in blocks:
+        check_block(block, rules.local)
+    created = updated = 0
+    async with rules.pool.acquire() as conn, conn.transaction():
+        for block in blocks:
+            fields = _fields(block)
+            if block.private_comment is None:
+                existing = await rules_store.block_by_domain(conn, block.domain)
+                fields["private_comment"] = existing["private_comment"] if existing else None
+            _, was_created = await rules_store.upsert_block(conn, block.domain, fields)
+            created += was_created
+            updated += not was_created
+        await _apply(conn)
+    await rules.changed()
+    return created, updated
+
+
+async def remove_block(rules: DomainRules, block_id: int) -> asyncpg.Record | None:
+    """Lift a block. Follows it severed stay severed; new ones work again."""
+    row = await rules_store.delete_block(rules.pool, block_id)
+    if row is not None:
+        await rules.changed()
+    return row
+
+
+async def add_allow(rules: DomainRules, domain: str) -> tuple[asyncpg.Record, bool]:
+    row, created = await rules_store.insert_allow(rules.pool, domain)
+    if created:
+        await rules.changed()
+    return row, created
+
+
+async def remove_allow(rules: DomainRules, allow_id: int) -> asyncpg.Record | None:
+    """Take a domain off the allow list; in allow-list mode its follows are severed."""
+    async with rules.pool.acquire() as conn, conn.transaction():
+        row = await rules_store.delete_allow(conn, allow_id)
+        if row is not None:
+            await _apply(conn)
+    if row is not None:
+        await rules.changed()
+    return row
+
+
+async def set_allowlist_mode(rules: DomainRules, on: bool) -> None:
+    """Switch allow-list mode. Turning it on severs the follows of every domain not allowed,
+    as a suspension would."""
+    async with rules.pool.acquire() as conn, conn.transaction():
+        await rules_store.set_allowlist_mode(conn, on)
+        await _apply(conn)
+    await rules.changed()
+
+
+def _fields(block: DomainBlock) -> dict[str, Any]:
+    return {name: getattr(block, name) for name in rules_store.BLOCK_FIELDS} | {
+        "severity": block.severity.value}
+
+
+async def _apply(conn: asyncpg.Connection) -> None:
+    """What a rule change does to stored data, in the change's transaction: follows with
+    suspended domains are severed both ways, rejected media forgotten. Nothing is sent: a
+    suspended server hears nothing from us."""
+    severed = await rules_store.sever_suspended(conn)
+    purged = await rules_store.purge_rejected_media(conn)
+    if severed or purged:
+        log.info("domain rules applied: %d follows severed, %d media forgotten", severed, purged)
