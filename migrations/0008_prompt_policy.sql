@@ -32,6 +32,5 @@ CREATE TABLE prompt_refusals (
 CREATE INDEX prompt_refusals_actor ON prompt_refusals (actor_id, id DESC);
 
 -- On the requester's instance: a remote cameo's instructions, from its Cameo `summary`, so that
--- they reach the model with the prompt; and the reason an owner gave for a Reject.
+-- they reach the model with the prompt (the reason an owner gave for a Reject is 0006's).
 ALTER TABLE remix_cameos ADD COLUMN instructions text NOT NULL DEFAULT '';
-ALTER TABLE remix_cameos ADD COLUMN reason text;
