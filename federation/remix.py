@@ -302,8 +302,8 @@ async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
         if post is not None and post["deleted_at"] is None:
             # FEP-044f: the post's owner forwards the revocation to the post's audience.
             audience = await store.follower_inboxes(conn, requester["id"])
-            ids = await delivery.queue_activity(conn, requester["id"], activity, audience,
-                                                public=True)
+            ids = await delivery.forward_activity(conn, requester["id"], activity, audience,
+                                                  public=True)
     await delivery.start(fed, ids)
     if post is not None and post["deleted_at"] is None:
         # Servers that ignore cameos (Mastodon, GoToSocial) drop the post on its own Delete.
