@@ -86,11 +86,13 @@ async def read_params(request: Request, limit: int = 1_000_000) -> dict[str, Any
 
 
 def bearer_token(request: Request) -> str | None:
+    """The token of the Authorization header. Never a cookie: a cookie would sign in requests
+    that other sites make a browser send (CSRF), and the web app keeps its token in the page."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get("likeness_token")
+    return None
 
 
 async def current_user(request: Request, *, required: bool = True) -> asyncpg.Record | None:
