@@ -45,6 +45,11 @@ async def _cameo_owner(fed: Federation, cameo_uri: str) -> Record:
         return await store.actor_by_id(fed.pool, local["actor_id"])
     if fed.is_local(cameo_uri):
         raise RemixError("no such cameo")
+    return (await fetch_cameo(fed, cameo_uri))[1]
+
+
+async def fetch_cameo(fed: Federation, cameo_uri: str) -> tuple[dict[str, Any], Record]:
+    """Another instance's public Cameo and its owner, fetched from the cameo's own origin."""
     try:
         fetched = await fetch.fetch_document(fed.client, cameo_uri,
                                              sign=await signing.instance_signer(fed),
@@ -56,7 +61,7 @@ async def _cameo_owner(fed: Federation, cameo_uri: str) -> Record:
     if doc.get("type") != "Cameo" or not isinstance(owner, str) or not fetch.same_origin(owner, cameo_uri):
         raise RemixError("that is not a cameo")
     try:
-        return await actors.actor(fed, owner)
+        return doc, await actors.actor(fed, owner)
     except (fetch.FetchError, actors.ActorError) as exc:
         raise RemixError(f"the cameo's owner could not be fetched: {exc}") from None
 
