@@ -12,7 +12,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import activitypub, api, cameos, for_you, generations, oauth, pages, remixes, store, wellknown
+from . import (
+    activitypub,
+    api,
+    cameos,
+    for_you,
+    generations,
+    oauth,
+    pages,
+    remixes,
+    store,
+    webapp,
+    wellknown,
+)
 from .config import Settings
 from .http import error
 from .media import media_response
@@ -62,7 +74,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app = Starlette(
         routes=[*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
                 *remixes.routes, *generations.routes, *for_you.routes, *pages.routes,
-                Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
+                *webapp.routes(), Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
