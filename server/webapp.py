@@ -17,6 +17,7 @@ from html import escape
 from pathlib import Path
 from string import Template
 
+import anyio.to_thread
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -32,9 +33,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # Python's mimetypes depends on the machine's tables; these are the types browsers insist on
 # (a module script must be served as JavaScript).
-TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
-         ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
-         ".json": "application/json", ".webmanifest": "application/manifest+json"}
+TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png"}
 
 
 class Versions:
@@ -45,17 +44,23 @@ class Versions:
         self._seen: dict[str, tuple[int, int, str]] = {}
 
     def of(self, relative: str) -> str | None:
+        """The hash of a file of ours (reads it when it changed: call it off the event loop)."""
         path = self.root / relative
         try:
             info = path.stat()
         except OSError:
             return None
-        known = self._seen.get(relative)
-        if known and known[:2] == (info.st_mtime_ns, info.st_size):
-            return known[2]
+        known = self.known(relative, info)
+        if known:
+            return known
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
         self._seen[relative] = (info.st_mtime_ns, info.st_size, digest)
         return digest
+
+    def known(self, relative: str, info: os.stat_result) -> str | None:
+        """The hash taken when the file last had this size and mtime, if any; no I/O."""
+        seen = self._seen.get(relative)
+        return seen[2] if seen and seen[:2] == (info.st_mtime_ns, info.st_size) else None
 
     def url(self, relative: str) -> str:
         return f"/static/{relative}?v={self.of(relative)}"
@@ -77,7 +82,7 @@ class Assets(StaticFiles):
                       scope: Scope, status_code: int = 200) -> Response:
         relative = Path(full_path).relative_to(self.versions.root.resolve()).as_posix()
         wanted = QueryParams(scope.get("query_string", b"")).get("v")
-        current = wanted is not None and wanted == self.versions.of(relative)
+        current = wanted is not None and wanted == self.versions.known(relative, stat_result)
         headers = {"cache-control": IMMUTABLE if current else REVALIDATE,
                    "x-content-type-options": "nosniff"}
         response = FileResponse(full_path, status_code=status_code, stat_result=stat_result,
@@ -99,14 +104,19 @@ def _csp(import_map: str, *, https: bool) -> str:
             "frame-ancestors 'none'")
 
 
+def _versioned(versions: Versions) -> tuple[str, str, str]:
+    """The import map, stylesheet and entry module with their current hashes."""
+    return (json.dumps(versions.import_map(), separators=(",", ":")), versions.url("app/app.css"),
+            versions.url("app/main.js"))
+
+
 def shell_route(versions: Versions) -> Callable[[Request], Awaitable[Response]]:
     async def shell(request: Request) -> Response:
         """The app's HTML shell: the same page for every client-side route."""
         settings = request.app.state.instance.settings
-        import_map = json.dumps(versions.import_map(), separators=(",", ":"))
-        body = SHELL.substitute(title=escape(settings.instance_name),
-                                css=versions.url("app/app.css"), import_map=import_map,
-                                main=versions.url("app/main.js"))
+        import_map, css, main = await anyio.to_thread.run_sync(_versioned, versions)
+        body = SHELL.substitute(title=escape(settings.instance_name), css=css, import_map=import_map,
+                                main=main)
         return HTMLResponse(body, headers={
             "cache-control": REVALIDATE, "content-security-policy": _csp(import_map, https=settings.https),
             "x-content-type-options": "nosniff", "referrer-policy": "same-origin"})
@@ -115,6 +125,7 @@ def shell_route(versions: Versions) -> Callable[[Request], Awaitable[Response]]:
 
 def routes() -> list[Route | Mount]:
     versions = Versions(STATIC_DIR)
+    _versioned(versions)  # hash every file once at start, so versioned requests are cached at once
     shell = shell_route(versions)
     return [Route("/app", shell), Route("/app/{path:path}", shell),
             Mount("/static", Assets(versions), name="static")]
