@@ -15,7 +15,7 @@ export const APPROVALS = {
   manual: ["I approve each request", "You are asked every time, and nothing is made until you say yes."],
 };
 
-export function rulesText(cameo) {
+function rulesText(cameo) {
   if (!cameo.permission) return "Its owner's server decides who may use it.";
   const who = PERMISSIONS[cameo.permission]?.[0] ?? cameo.permission;
   const how = cameo.approval === "manual" ? "the owner approves each request" : "answered automatically";
