@@ -198,9 +198,16 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
     await alice.screenshot("feed", full_page=False)
     status = (await a.api("bob", "GET", f"/api/v1/statuses/{status_id}")).json()
     assert status["favourites_count"] == 1 and status["cameos"][0]["owner"] == f"{a.base_url}/users/alice"
+    boost = reel.get_by_role("button", name=re.compile("^Boost"))
+    await boost.click()
+    await expect(boost).to_have_accessible_name("Boost 1")
     # Share copies the post's link.
     await reel.get_by_role("button", name="Copy link").click()
     assert await page.evaluate("navigator.clipboard.readText()") == status["url"]
+    # Remix opens the composer with the video's cameos: here Alice's own.
+    await reel.get_by_role("button", name="Remix").click()
+    await expect(page.get_by_text("Yours: no consent needed")).to_be_visible()
+    await expect(page.get_by_role("checkbox", name="Star Alice in a raincoat")).to_be_checked()
 
     # Bob's profile shows the video, Alice's her cameo.
     await bob.go("/app/@bob")
