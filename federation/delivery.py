@@ -39,6 +39,17 @@ async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict
     return await store.insert_deliveries(conn, activity_id, distinct) if distinct else []
 
 
+async def forward_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
+                           inboxes: list[str], *, public: bool) -> list[int]:
+    """Forward an activity to more inboxes. One this instance sent itself (both sides of a
+    remix are local) is in the outbox already: it gets the further deliveries."""
+    known = await store.outbox_activity_id(conn, activity["id"])
+    if known is None:
+        return await queue_activity(conn, actor_id, activity, inboxes, public=public)
+    distinct = sorted({i for i in inboxes if i})
+    return await store.insert_deliveries(conn, known, distinct) if distinct else []
+
+
 async def start(fed: Federation, delivery_ids: list[int]) -> None:
     for delivery_id in delivery_ids:
         await fed.enqueue("deliver", delivery_id, job_id=f"deliver:{delivery_id}:0")

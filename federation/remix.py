@@ -75,6 +75,12 @@ async def resolve_cameo(fed: Federation, cameo_uri: str) -> RemixCameo:
         return RemixCameo(cameo_uri, local["name"], local["instructions"], owner)
     if fed.is_local(cameo_uri):
         raise RemixError("no such cameo")
+    doc, owner = await fetch_cameo(fed, cameo_uri)
+    return RemixCameo(cameo_uri, _text(doc.get("name")), _text(doc.get("summary")), owner)
+
+
+async def fetch_cameo(fed: Federation, cameo_uri: str) -> tuple[dict[str, Any], Record]:
+    """Another instance's public Cameo and its owner, fetched from the cameo's own origin."""
     try:
         fetched = await fetch.fetch_document(fed.client, cameo_uri,
                                              sign=await signing.instance_signer(fed),
@@ -87,10 +93,9 @@ async def resolve_cameo(fed: Federation, cameo_uri: str) -> RemixCameo:
             or not fetch.same_origin(owner_uri, cameo_uri):
         raise RemixError("that is not a cameo")
     try:
-        owner = await actors.actor(fed, owner_uri)
+        return doc, await actors.actor(fed, owner_uri)
     except (fetch.FetchError, actors.ActorError) as exc:
         raise RemixError(f"the cameo's owner could not be fetched: {exc}") from None
-    return RemixCameo(cameo_uri, _text(doc.get("name")), _text(doc.get("summary")), owner)
 
 
 def _text(value: Any) -> str:
@@ -412,8 +417,8 @@ async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
         if post is not None and post["deleted_at"] is None:
             # FEP-044f: the post's owner forwards the revocation to the post's audience.
             audience = await store.follower_inboxes(conn, requester["id"])
-            ids = await delivery.queue_activity(conn, requester["id"], activity, audience,
-                                                public=True)
+            ids = await delivery.forward_activity(conn, requester["id"], activity, audience,
+                                                  public=True)
     await delivery.start(fed, ids)
     if post is not None and post["deleted_at"] is None:
         # Servers that ignore cameos (Mastodon, GoToSocial) drop the post on its own Delete.

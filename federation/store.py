@@ -426,6 +426,10 @@ async def insert_outbox_activity(conn: Conn, uri: str, actor_id: int, type: str,
         " VALUES ($1, $2, $3, $4, $5) RETURNING id", uri, actor_id, type, body, public)
 
 
+async def outbox_activity_id(conn: Conn, uri: str) -> int | None:
+    return await conn.fetchval("SELECT id FROM outbox_activities WHERE uri = $1", uri)
+
+
 async def outbox_count(conn: Conn, actor_id: int) -> int:
     return await conn.fetchval(
         "SELECT count(*) FROM outbox_activities WHERE actor_id = $1 AND public", actor_id)

@@ -25,6 +25,7 @@ from . import (
     prompt_admin,
     remixes,
     store,
+    webapp,
     wellknown,
 )
 from .config import Settings
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app = Starlette(
         routes=[*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
                 *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
-                *admin_rules.routes, *for_you.routes, *pages.routes,
+                *admin_rules.routes, *for_you.routes, *pages.routes, *webapp.routes(),
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

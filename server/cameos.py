@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import inbox
+from federation import inbox, remix
 from federation import store as fstore
 from federation.cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, cameo_document, rules_of
 from federation.objects import iso
@@ -31,7 +31,7 @@ from policy.consent import (
 )
 
 from . import entities
-from .http import ActivityResponse, current_user, error, fed, pool, read_params
+from .http import ActivityResponse, current_user, error, fed, pool, read_params, safe_http_url
 from .media import (
     MediaError,
     clean_image,
@@ -248,6 +248,67 @@ async def delete_cameo(request: Request) -> Response:
     return JSONResponse({})
 
 
+# --- other people's cameos, as the remix composer shows them ----------------------------------
+
+def _public_json(request: Request, owner: asyncpg.Record, *, uri: str, name: str, instructions: str,
+                 preview_url: str | None, cameo: asyncpg.Record | None = None) -> dict[str, Any]:
+    """What anyone may know of a cameo; the rules only for ours (another server's are a hint)."""
+    return {"id": str(cameo["id"]) if cameo else None, "uri": uri, "name": name,
+            "instructions": instructions, "preview_url": preview_url,
+            "permission": cameo["permission"] if cameo else None,
+            "approval": cameo["approval"] if cameo else None,
+            "paused": cameo["paused"] if cameo else None,
+            "account": entities.account(fed(request), owner)}
+
+
+def _local_public_json(request: Request, owner: asyncpg.Record, cameo: asyncpg.Record) -> dict[str, Any]:
+    return _public_json(request, owner, uri=cameo["uri"], name=cameo["name"],
+                        instructions=cameo["instructions"], cameo=cameo,
+                        preview_url=f"{fed(request).base_url}/media/{cameo['preview_key']}")
+
+
+async def account_cameos(request: Request) -> Response:
+    """`GET /api/v1/accounts/:id/cameos`: the cameos of an account here that others may ask to
+    use (all of them for their owner). Other servers publish no list of cameos: theirs are
+    found by their URL (`/api/v1/cameos/lookup`)."""
+    user = await current_user(request, required=False)
+    raw = request.path_params["account_id"]
+    owner = await fstore.actor_by_id(pool(request), int(raw)) if raw.isdigit() else None
+    if owner is None:
+        return error(404, "no such account")
+    if not owner["local"]:
+        return JSONResponse([])
+    mine = user is not None and user["actor_id"] == owner["id"]
+    return JSONResponse([_local_public_json(request, owner, c)
+                         for c in await fstore.cameos_of(pool(request), owner["id"])
+                         if mine or c["permission"] != Permission.ONLY_ME])
+
+
+async def lookup_cameo(request: Request) -> Response:
+    """`GET /api/v1/cameos/lookup?uri=`: a cameo by its URL, here or fetched from its server."""
+    await current_user(request)
+    uri = request.query_params.get("uri", "").strip()
+    if not uri.startswith(("https://", "http://")) or len(uri) > 2000:
+        return error(422, "uri must be the cameo's URL")
+    if fed(request).is_local(uri):
+        cameo = await fstore.cameo_by_uri(pool(request), uri)
+        if cameo is None or not cameo["local"] or cameo["deleted_at"] is not None:
+            return error(404, "no such cameo")
+        owner = await fstore.actor_by_id(pool(request), cameo["actor_id"])
+        return JSONResponse(_local_public_json(request, owner, cameo))
+    try:
+        doc, owner = await remix.fetch_cameo(fed(request), uri)
+    except remix.RemixError as exc:
+        return error(404, str(exc))
+    name, summary = doc.get("name"), doc.get("summary")
+    icon = doc.get("icon")
+    preview = icon.get("url") if isinstance(icon, dict) else None
+    return JSONResponse(_public_json(
+        request, owner, uri=uri, name=name[:MAX_NAME] if isinstance(name, str) else "",
+        instructions=summary[:MAX_INSTRUCTIONS] if isinstance(summary, str) else "",
+        preview_url=safe_http_url(preview)))
+
+
 async def cameo_object(request: Request) -> Response:
     """The public Cameo, or a Tombstone once deleted."""
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
@@ -293,9 +354,11 @@ async def cameo_reference(request: Request) -> Response:
 routes = [
     Route("/api/v1/cameos", create_cameo, methods=["POST"]),
     Route("/api/v1/cameos", list_cameos),
+    Route("/api/v1/cameos/lookup", lookup_cameo),
     Route("/api/v1/cameos/{cameo_id}", get_cameo),
     Route("/api/v1/cameos/{cameo_id}", update_cameo, methods=["PATCH"]),
     Route("/api/v1/cameos/{cameo_id}", delete_cameo, methods=["DELETE"]),
+    Route("/api/v1/accounts/{account_id}/cameos", account_cameos),
     Route("/users/{username}/cameos/{cameo_id}", cameo_object),
     Route("/users/{username}/cameos/{cameo_id}/references/{position:int}", cameo_reference),
 ]

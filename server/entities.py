@@ -73,7 +73,7 @@ def media_attachment(fed: Federation, media: Record) -> dict[str, Any]:
 
 async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record],
                    viewer: int | None) -> list[dict[str, Any]]:
-    """Status entities for posts (boosts embed their original), in four queries."""
+    """Status entities for posts (boosts embed their original), in a fixed number of queries."""
     originals = await store.posts_by_ids(conn, [p["reblog_of_id"] for p in posts if p["reblog_of_id"]])
     everything = [*posts, *originals.values()]
     ids = [p["id"] for p in everything]
@@ -81,6 +81,8 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
     media = await store.media_of_posts(conn, ids)
     counts = await store.post_counts(conn, ids, viewer)
     mentions = await store.mentions_of_posts(conn, ids)
+    tags = await store.tags_of_posts(conn, ids)
+    cameos = await store.cameos_of_posts(conn, ids)
     parents = await store.posts_by_ids(conn, [p["in_reply_to_id"] for p in everything
                                               if p["in_reply_to_id"]])
 
@@ -105,7 +107,8 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
             "application": None,
             "mentions": [{"id": str(a["id"]), "username": a["username"], "acct": acct(fed, a),
                           "url": a["url"] or a["uri"]} for a in mentions.get(post["id"], [])],
-            "tags": [],
+            "tags": [{"name": name, "url": f"{fed.base_url}/tags/{name}"}
+                     for name in tags.get(post["id"], [])],
             "emojis": [],
             "reblogs_count": count["boosts"] if count else 0,
             "favourites_count": count["likes"] if count else 0,
@@ -122,6 +125,9 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
             "bookmarked": False,
             "pinned": False,
             "ai_generated": post["ai_generated"],
+            # Likeness: the cameos a remix stars, so that a client can offer to remix it again.
+            "cameos": [{"cameo": c["cameo_uri"], "owner": c["owner_uri"]}
+                       for c in cameos.get(post["id"], [])],
         }
 
     return [render(p) for p in posts]

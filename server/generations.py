@@ -45,11 +45,13 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
                    ) -> dict[str, Any]:
     progress = jobs.job_progress(row, live)
     total = progress["total_steps"]
-    result = None
+    result, published = None, False
     # A held draft is not its requester's to see until a moderator releases it.
     if row["result_media_id"] is not None and row["state"] != "held":
         media = await fstore.media_by_id(pool(request), row["result_media_id"])
         result = entities.media_attachment(fed(request), media) if media else None
+        # A draft until a post takes its video.
+        published = media is not None and media["post_id"] is not None
     return {
         "id": str(row["id"]), "state": row["state"], "prompt": row["prompt"],
         "cameos": list(row["cameo_uris"]), "duration_s": row["duration_s"],
@@ -59,7 +61,7 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
                      "fraction": round(progress["step"] / total, 4) if total else 0.0},
         "eta_s": progress["eta_s"], "failure_reason": row["failure_reason"],
         "held_reason": HELD_FOR_REVIEW if row["state"] == "held" else None,
-        "generator": row["generator"], "result": result,
+        "generator": row["generator"], "result": result, "published": published,
         "created_at": iso(row["created_at"]),
         "started_at": iso(row["started_at"]) if row["started_at"] else None,
         "finished_at": iso(row["finished_at"]) if row["finished_at"] else None,

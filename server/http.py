@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from starlette.exceptions import HTTPException
@@ -97,11 +98,22 @@ async def _read_params(request: Request, limit: int) -> dict[str, Any]:
 
 
 def bearer_token(request: Request) -> str | None:
+    """The token of the Authorization header. Never a cookie: a cookie would sign in requests
+    that other sites make a browser send (CSRF), and the web app keeps its token in the page."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get("likeness_token")
+    return None
+
+
+def safe_http_url(value: Any) -> str | None:
+    """`value` if it is an absolute http(s) URL, so that a remote document cannot hand a client
+    a `javascript:` link; else None."""
+    if not isinstance(value, str) or len(value) > 2000:
+        return None
+    parts = urlsplit(value)
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 async def current_user(request: Request, *, required: bool = True) -> asyncpg.Record | None:

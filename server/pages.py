@@ -1,7 +1,8 @@
 """HTML pages for people who open a profile or post link in a browser.
 
-Plain server-rendered pages: the full web app comes later; these make every ActivityPub id
-and `url` we publish answer something readable.
+Plain server-rendered pages that work without JavaScript, for crawlers and link previews: every
+ActivityPub id and `url` we publish answers something readable, with a link into the web app
+(`/app/...`, server/webapp.py) for the same profile or post.
 """
 
 from __future__ import annotations
@@ -26,14 +27,19 @@ PAGE = """<!doctype html>
 <title>{title}</title>{head}
 <style>
 body{{font-family:system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1rem;background:#111;color:#eee}}
-a{{color:#8cf}} video{{width:100%;max-height:80vh;background:#000;border-radius:8px}}
+a{{color:#8cf}} .open-app{{float:right}} video{{width:100%;max-height:80vh;background:#000;border-radius:8px}}
 .post{{border-bottom:1px solid #333;padding:1rem 0}} .ai{{font-size:.8rem;background:#333;
 padding:.1rem .4rem;border-radius:4px}}
-</style></head><body><main>{body}</main></body></html>"""
+</style></head><body>{nav}<main>{body}</main></body></html>"""
 
 
-def page(title: str, body: str, head: str = "", status: int = 200) -> HTMLResponse:
-    return HTMLResponse(PAGE.format(title=escape(title), body=body, head=head), status_code=status)
+def page(title: str, body: str, head: str = "", status: int = 200, app_path: str | None = None
+         ) -> HTMLResponse:
+    """A plain page; `app_path` links to the same thing in the web app."""
+    nav = f'<nav><a class="open-app" href="{escape(app_path)}">Open in the app</a></nav>' \
+        if app_path else ""
+    return HTMLResponse(PAGE.format(title=escape(title), body=body, head=head, nav=nav),
+                        status_code=status)
 
 
 def _post_html(request: Request, post: asyncpg.Record, author: asyncpg.Record,
@@ -71,7 +77,8 @@ async def profile(request: Request) -> Response:
     body += [_post_html(request, r, actor, media.get(r["id"], [])) for r in rows
              if not r["reblog_of_id"]]
     head = f'<link rel="alternate" type="application/activity+json" href="{escape(actor["uri"])}">'
-    return page(actor["display_name"] or actor["username"], "".join(body), head)
+    return page(actor["display_name"] or actor["username"], "".join(body), head,
+                app_path=f"/app/@{actor['username']}")
 
 
 async def post_page(request: Request) -> Response:
@@ -86,7 +93,8 @@ async def post_page(request: Request) -> Response:
         return RedirectResponse(post["uri"], status_code=303)
     media = await fstore.post_media(pool(request), post["id"])
     head = f'<link rel="alternate" type="application/activity+json" href="{escape(post["uri"])}">'
-    return page(f"@{actor['username']}", _post_html(request, post, actor, media), head)
+    return page(f"@{actor['username']}", _post_html(request, post, actor, media), head,
+                app_path=f"/app/@{actor['username']}/{post['id']}")
 
 
 async def home(request: Request) -> Response:
@@ -97,7 +105,7 @@ async def home(request: Request) -> Response:
     body = [f"<h1>{escape(instance.settings.instance_name)}</h1>",
             "<p>Short AI-generated videos, made with consent.</p>"]
     body += [_post_html(request, r, authors[r["actor_id"]], media.get(r["id"], [])) for r in rows]
-    return page(instance.settings.instance_name, "".join(body))
+    return page(instance.settings.instance_name, "".join(body), app_path="/app")
 
 
 routes = [

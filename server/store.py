@@ -221,6 +221,24 @@ async def mentions_of_posts(conn: Conn, post_ids: list[int]) -> dict[int, list[R
     return found
 
 
+async def tags_of_posts(conn: Conn, post_ids: list[int]) -> dict[int, list[str]]:
+    rows = await conn.fetch("SELECT post_id, name FROM tags WHERE post_id = ANY($1::bigint[])"
+                            " ORDER BY name", post_ids)
+    found: dict[int, list[str]] = {}
+    for row in rows:
+        found.setdefault(row["post_id"], []).append(row["name"])
+    return found
+
+
+async def cameos_of_posts(conn: Conn, post_ids: list[int]) -> dict[int, list[Record]]:
+    rows = await conn.fetch("SELECT post_id, cameo_uri, owner_uri FROM post_cameos"
+                            " WHERE post_id = ANY($1::bigint[]) ORDER BY post_id, position", post_ids)
+    found: dict[int, list[Record]] = {}
+    for row in rows:
+        found.setdefault(row["post_id"], []).append(row)
+    return found
+
+
 async def actors_by_ids(conn: Conn, ids: list[int]) -> dict[int, Record]:
     rows = await conn.fetch("SELECT * FROM actors WHERE id = ANY($1::bigint[])", ids)
     return {r["id"]: r for r in rows}

@@ -1,0 +1,83 @@
+// A generation's progress: "step 12 of 30", the time left, and a cancel button. It follows the
+// job over Server-Sent Events and falls back to polling when the stream breaks.
+
+import { get, post, streamEvents } from "../api.js";
+import { announce, h, newId, sleep } from "../dom.js";
+
+export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+const POLL_MS = 1500;
+
+const STATES = {
+  waiting: "Waiting for every cameo owner to say yes",
+  queued: "In the queue",
+  running: "Rendering",
+  succeeded: "Done",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+// Calls onJob with the job at every change until it ends or `signal` aborts.
+export async function watchJob(id, onJob, signal) {
+  let last = null;
+  const update = (job) => { last = job; onJob(job); };
+  try {
+    await streamEvents(`/api/v1/generations/${id}/events`, (event, data) => {
+      if (event === "progress") update(JSON.parse(data));
+    }, signal);
+  } catch {
+    // No stream (a proxy that buffers, a network change): poll instead.
+  }
+  while (!signal.aborted && !TERMINAL.has(last?.state)) {
+    try {
+      update(await get(`/api/v1/generations/${id}`));
+    } catch {
+      // Try again at the next tick.
+    }
+    if (!TERMINAL.has(last?.state)) await sleep(POLL_MS, signal);
+  }
+}
+
+const eta = (seconds) => seconds < 60 ? `${Math.max(1, Math.round(seconds))} s` : `${Math.round(seconds / 60)} min`;
+
+export function progressPanel() {
+  const stateId = newId("gen-state");
+  const state = h("p", { class: "gen-state", id: stateId });
+  const bar = h("progress", { "aria-labelledby": stateId });
+  const detail = h("p", { class: "hint gen-detail" });
+  // Read out at each change of state and each quarter of the way, not at every step.
+  const live = h("p", { class: "visually-hidden", "aria-live": "polite" });
+  const cancel = h("button", { type: "button", class: "button danger", text: "Cancel", hidden: true });
+  const element = h("div", { class: "progress-panel" }, state, bar, detail, live, cancel);
+  let job = null;
+
+  cancel.addEventListener("click", async () => {
+    try {
+      update(await post(`/api/v1/generations/${job.id}/cancel`));
+    } catch (error) {
+      announce(error.message);
+    }
+  });
+
+  function update(next) {
+    job = next;
+    const { step, total_steps: total } = job.progress;
+    element.dataset.state = job.state;
+    state.textContent = job.state === "running" && total ? `Rendering: step ${step} of ${total}` : STATES[job.state] ?? job.state;
+    if (job.state === "running" || job.state === "succeeded") {
+      bar.max = total || 1;
+      bar.value = job.state === "succeeded" ? bar.max : step;
+    } else {
+      bar.removeAttribute("value"); // indeterminate while it waits
+    }
+    bar.hidden = job.state === "failed" || job.state === "cancelled";
+    detail.textContent = job.state === "running" && job.eta_s != null ? `About ${eta(job.eta_s)} left`
+      : job.state === "failed" ? job.failure_reason ?? ""
+        : job.state === "queued" ? "A worker picks it up soon." : "";
+    cancel.hidden = TERMINAL.has(job.state);
+    const quarter = total ? Math.floor((4 * step) / total) * 25 : 0;
+    const said = job.state === "running" ? `Rendering, ${quarter} percent` : state.textContent;
+    if (live.textContent !== said) live.textContent = said;
+  }
+
+  return { element, update };
+}
