@@ -26,6 +26,15 @@ from .http import current_staff, error, fed, int_param, pool, read_params
 MAX_REASON_CHARS = 500
 
 
+def review_reason(raw: Any) -> str | None:
+    """A moderator's reason for a rejection, as the requester will read it; ValueError if unfit."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or len(raw) > MAX_REASON_CHARS or any(ord(c) < 32 for c in raw):
+        raise ValueError(f"reason must be one line of at most {MAX_REASON_CHARS} characters")
+    return raw.strip() or None
+
+
 async def _staff_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
     """The job as its requester sees it, plus what staff need to decide: who asked, the draft
     (held or not), and the safety check's verdict."""
@@ -86,12 +95,12 @@ async def reject_generation(request: Request) -> Response:
     staff = await current_staff(request)
     row = await _job(request)
     params = await read_params(request)
-    reason = params.get("reason") or None
-    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON_CHARS
-                               or any(ord(c) < 32 for c in reason)):
-        return error(422, f"reason must be one line of at most {MAX_REASON_CHARS} characters")
+    try:
+        reason = review_reason(params.get("reason"))
+    except ValueError as exc:
+        return error(422, str(exc))
     rejected = await jobs.reject_held(request.app.state.instance.jobs, row["id"], staff["id"],
-                                      request.app.state.instance.media, reason.strip() if reason else None)
+                                      request.app.state.instance.media, reason)
     if rejected is None:
         return _not_held(await _job(request), "rejected")
     return JSONResponse(await _staff_json(request, rejected))

@@ -276,9 +276,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=public_figure)
 
-    from .rules_cli import add_commands
+    from . import generations_cli, rules_cli
 
-    add_commands(admin, _with_instance)
+    rules_cli.add_commands(admin, _with_instance)
+    generations_cli.add_commands(admin, _with_instance)
     return top
 
 

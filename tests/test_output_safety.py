@@ -34,12 +34,13 @@ from policy.output_safety import (
 from server.config import ConfigError, Settings
 from server.worker import generation_worker, make_generation_worker
 from tests.conftest import TEST_GENERATION, eventually
+from tests.test_admin_rules import _cli, cli_env
 from tests.test_cameos import _create as _create_cameo
 from tests.test_cameos import _jpeg
 from tests.test_generation_jobs import CONFIG, SteppedPipeline, _generate, _sse, _state, workers
 from tests.test_remix_consent import _cameo, _remix
 
-__all__ = ["workers"]  # the fixture, shared with test_generation_jobs
+__all__ = ["cli_env", "workers"]  # fixtures, shared with test_admin_rules and test_generation_jobs
 
 REFUSED = "was refused by the safety check: it looks like sexual content"
 
@@ -398,3 +399,41 @@ async def test_post_images_are_checked_videos_are_not(make_instance, tmp_path):
     assert not any((a.instance.settings.data_dir / "tmp").glob("*"))
     # Uploaded videos go through no classifier on the request path (see README, "Safety").
     assert await _upload_video(a, "alice", make_mp4(tmp_path / "clip.mp4"))
+
+
+async def test_held_generations_from_the_cli(make_instance, tiny_model, cli_env, monkeypatch, capsys):
+    a = await make_instance(generation=dataclasses.replace(TEST_GENERATION, model_dir=tiny_model,
+                                                           nsfw_threshold=0.0))
+    for user in ("alice", "mod"):
+        await a.signup(user)
+    await a.set_role("mod", "moderator")
+    first = await _generate(a, "alice", "a cat surfing", duration_s=1.0)
+    second = await _generate(a, "alice", "a dog surfing", duration_s=1.0)
+    for job in (first, second):
+        assert (await _settled(a, "alice", job["id"]))["state"] == "held"
+    cli_env(a)
+    # The operator's shell shares the server's data directory, where the drafts are.
+    monkeypatch.setenv("LIKENESS_DATA_DIR", str(a.instance.settings.data_dir))
+
+    code, out, _ = await _cli(capsys, "admin", "held", "list")
+    assert code == 0 and "a dog surfing" in out and "a cat surfing" in out
+    code, _, err = await _cli(capsys, "admin", "held", "release", first["id"], "--as", "alice")
+    assert code == 1 and "not a moderator" in err
+    code, _, err = await _cli(capsys, "admin", "held", "reject", second["id"], "--as", "mod",
+                              "--reason", "two\nlines")
+    assert code == 1 and "one line" in err
+    code, out, _ = await _cli(capsys, "admin", "held", "release", first["id"], "--as", "mod")
+    assert code == 0 and "succeeded" in out
+    files = await _files(a)
+    code, out, _ = await _cli(capsys, "admin", "held", "reject", second["id"], "--as", "mod",
+                              "--reason", "not for here")
+    assert code == 0 and "failed" in out
+    assert len(await _files(a)) == len(files) - 2  # the video and its poster
+    code, _, err = await _cli(capsys, "admin", "held", "reject", second["id"], "--as", "mod")
+    assert code == 1 and "not held" in err
+    code, _, err = await _cli(capsys, "admin", "held", "release", "999999", "--as", "mod")
+    assert code == 1 and "no such generation" in err
+    rejected = (await a.api("alice", "GET", f"/api/v1/generations/{second['id']}")).json()
+    assert rejected["state"] == "failed" and "not for here" in rejected["failure_reason"]
+    released = (await a.api("alice", "GET", f"/api/v1/generations/{first['id']}")).json()
+    assert released["state"] == "succeeded" and released["result"] is not None
