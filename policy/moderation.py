@@ -110,9 +110,3 @@ def check_report(*, reporter_id: int | None, target_id: int, category: Any, comm
         raise ModerationError(f"at most {MAX_POSTS} posts in one report")
     return category, check_text(comment, "comment", MAX_COMMENT)
 
-
-def merged_comment(old: str, new: str) -> str:
-    """A second report on the same account adds its comment to the open one's."""
-    if not new or new == old:
-        return old
-    return f"{old}\n\n{new}" if old else new
