@@ -1,4 +1,4 @@
-"""The `likeness` command: serve, worker, migrate and admin."""
+"""The `likeness` command: serve, worker, migrate and admin (moderation: server/moderation_cli.py)."""
 
 from __future__ import annotations
 
@@ -274,6 +274,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="a local user name, or user@domain for a remote account")
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=public_figure)
+
+    from .moderation_cli import add_commands
+
+    add_commands(admin, _with_instance)
     return top
 
 
