@@ -136,6 +136,8 @@ async def notification_fields(fed: Federation, conn: asyncpg.Connection, rows: l
                               ) -> dict[int, dict[str, Any]]:
     """What moderation notifications add to Mastodon's Notification entity, by notification id:
     `report` (admin.report, report_resolved) or `moderation_warning`."""
+    if not any(r["report_id"] or r["moderation_action_id"] for r in rows):
+        return {}
     reports = await reports_json(fed, conn, [r["report_id"] for r in rows if r["report_id"]])
     warnings = await warnings_json(fed, conn, [r["moderation_action_id"] for r in rows
                                                if r["moderation_action_id"]])
