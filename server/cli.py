@@ -1,5 +1,5 @@
-"""The `likeness` command: serve, worker, migrate and admin (the instance rules' commands are in
-rules_cli.py)."""
+"""The `likeness` command: serve, worker, migrate and admin (the instance rules', held drafts'
+and moderation commands are in rules_cli.py, generations_cli.py and moderation_cli.py)."""
 
 from __future__ import annotations
 
@@ -276,10 +276,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=public_figure)
 
-    from . import generations_cli, rules_cli
+    from . import generations_cli, moderation_cli, rules_cli
 
     rules_cli.add_commands(admin, _with_instance)
     generations_cli.add_commands(admin, _with_instance)
+    moderation_cli.add_commands(admin, _with_instance)
     return top
 
 
