@@ -160,14 +160,20 @@ async def import_blocks(rules: DomainRules, blocks: list[DomainBlock]) -> tuple[
 
 async def remove_block(rules: DomainRules, block_id: int) -> asyncpg.Record | None:
     """Lift a block. Follows it severed stay severed; new ones work again."""
-    row = await rules_store.delete_block(rules.pool, block_id)
+    async with rules.pool.acquire() as conn, conn.transaction():
+        row = await rules_store.delete_block(conn, block_id)
+        if row is not None:
+            await _apply(conn)
     if row is not None:
         await rules.changed()
     return row
 
 
 async def add_allow(rules: DomainRules, domain: str) -> tuple[asyncpg.Record, bool]:
-    row, created = await rules_store.insert_allow(rules.pool, domain)
+    async with rules.pool.acquire() as conn, conn.transaction():
+        row, created = await rules_store.insert_allow(conn, domain)
+        if created:
+            await _apply(conn)
     if created:
         await rules.changed()
     return row, created
@@ -199,9 +205,10 @@ def _fields(block: DomainBlock) -> dict[str, Any]:
 
 
 async def _apply(conn: asyncpg.Connection) -> None:
-    """What a rule change does to stored data, in the change's transaction: follows with
-    suspended domains are severed both ways, rejected media forgotten. Nothing is sent: a
-    suspended server hears nothing from us."""
+    """What a rule change does to stored data, in the change's transaction: every remote
+    actor's domain state is refreshed, follows with suspended domains are severed both ways,
+    rejected media forgotten. Nothing is sent: a suspended server hears nothing from us."""
+    await rules_store.refresh_domain_states(conn)
     severed = await rules_store.sever_suspended(conn)
     purged = await rules_store.purge_rejected_media(conn)
     if severed or purged:

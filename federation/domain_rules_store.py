@@ -99,6 +99,11 @@ async def set_allowlist_mode(conn: Conn, on: bool) -> None:
         MODE_KEY, "allowlist" if on else "open")
 
 
+async def refresh_domain_states(conn: Conn) -> None:
+    """Write the rules' answer for every remote actor (migration 0013), which timelines read."""
+    await conn.execute("SELECT refresh_domain_states()")
+
+
 async def sever_suspended(conn: Conn) -> int:
     """Remove every follow, either way and accepted or not, between a local actor and an actor
     of a domain that is now suspended (or, in allow-list mode, not allowed)."""

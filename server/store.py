@@ -90,14 +90,13 @@ async def usage(conn: Conn) -> Record:
 # --- posts as clients see them ---------------------------------------------------------------
 
 # Posts of a server the instance rules suspend (or, in allow-list mode, do not allow), and boosts
-# of them, are hidden. The rules are read by the SQL functions of migration 0006, which match
-# domains as policy/instance_rules.py does.
+# of them, are hidden. The rules are read from the actor, where migration 0013 keeps the answer
+# of 0006's functions (which match domains as policy/instance_rules.py does).
 NOT_SUSPENDED = """NOT EXISTS (
     SELECT 1 FROM posts sp JOIN actors sa ON sa.id = sp.actor_id
-    WHERE sp.id IN (p.id, p.reblog_of_id) AND NOT sa.local AND domain_suspended(sa.domain))"""
+    WHERE sp.id IN (p.id, p.reblog_of_id) AND sa.domain_suspended)"""
 # A limited (silenced) server's posts stay out of public timelines.
-NOT_LIMITED = """NOT EXISTS (
-    SELECT 1 FROM actors la WHERE la.id = p.actor_id AND NOT la.local AND domain_limited(la.domain))"""
+NOT_LIMITED = """NOT EXISTS (SELECT 1 FROM actors la WHERE la.id = p.actor_id AND la.domain_limited)"""
 
 # A post can be seen by `$viewer` (an actor id, or NULL for anonymous visitors).
 VISIBLE = f"""({NOT_SUSPENDED} AND (
