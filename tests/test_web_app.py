@@ -14,7 +14,7 @@ from playwright.async_api import expect
 from tests.browser import PHONE, Person, nav, sign_up, tab_to
 from tests.conftest import PASSWORD, eventually
 from tests.test_remix_consent import _cameo
-from tests.videos import make_mp4
+from tests.videos import post_videos
 
 
 def _photo(path: Path, color: tuple[int, int, int]) -> Path:
@@ -160,24 +160,12 @@ async def _gone(instance, status_id: str) -> bool:
     return (await instance.api(None, "GET", f"/api/v1/statuses/{status_id}")).status_code == 404
 
 
-async def _videos(instance, user: str, tmp_path: Path, captions: list[str]) -> list[str]:
-    ids = []
-    for n, caption in enumerate(captions):
-        clip = make_mp4(tmp_path / f"clip{n}.mp4", width=90, height=160, seconds=1.0, fps=8)
-        media = await instance.api(user, "POST", "/api/v2/media",
-                                   files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
-        posted = await instance.api(user, "POST", "/api/v1/statuses",
-                                    json={"status": caption, "media_ids": [media.json()["id"]]})
-        ids.append(posted.json()["id"])
-    return ids
-
-
 async def test_feed_with_the_keyboard_only_and_on_a_phone(make_instance, browser, tmp_path):
     a = await make_instance()
     await a.signup("carol")
     token = await a.signup("dave")
     captions = ["first #sea", "second #sea", "third #sea"]
-    newest_first = list(reversed(await _videos(a, "carol", tmp_path, captions)))
+    newest_first = list(reversed(await post_videos(a, "carol", tmp_path, captions)))
 
     dave = await Person.open(browser, a.base_url, token)
     page = dave.page
@@ -340,7 +328,7 @@ async def _swipe_up(person: Person) -> None:
 async def test_reduced_motion_waits_for_play(make_instance, browser, tmp_path):
     a = await make_instance()
     await a.signup("erin")
-    await _videos(a, "erin", tmp_path, ["calm"])
+    await post_videos(a, "erin", tmp_path, ["calm"])
     person = await Person.open(browser, a.base_url, reduced_motion="reduce")
     page = person.page
     await person.go("/app/local")
