@@ -30,18 +30,19 @@ export function accountTags(account) {
 }
 
 const PAGE = 40;
-const ORIGINS = [["", "Here and elsewhere"], ["local", "Here"], ["remote", "Other servers"]];
+const ORIGINS = [["", "Anywhere"], ["local", "Here"], ["remote", "Other servers"]];
 const STATES = [["", "Any state"], ["active", "Active"], ["suspended", "Suspended"], ["silenced", "Limited"], ["disabled", "Login disabled"]];
 
 export default async function show(ctx) {
   const { section, problem } = adminScreen(ctx, "Users", "Everyone this server knows: its own people and those of other servers.");
   const q = ctx.query;
-  const username = h("input", { type: "search", name: "username", value: q.get("username") ?? "", autocapitalize: "none", spellcheck: "false" });
+  const username = h("input", { type: "search", name: "username", value: q.get("username") ?? "", autocapitalize: "none",
+    spellcheck: "false", placeholder: "Start of a user name" });
   const origin = select("origin", ORIGINS, q.get("origin") ?? "");
   const state = select("state", STATES, q.get("state") ?? "");
   const staff = h("input", { type: "checkbox", name: "staff", checked: q.get("staff") === "true" });
   const form = h("form", { class: "filters", role: "search", "aria-label": "Find users" },
-    field("Name", username, "The start of a user name"), field("Where", origin), field("State", state),
+    field("Name", username), field("Where", origin), field("State", state),
     h("label", { class: "check" }, staff, " Staff only"),
     h("button", { type: "submit", class: "button", text: "Search" }));
   // The filters live in the address, so a search can be shared and Back returns to it.

@@ -97,7 +97,9 @@ export default async function show(ctx) {
   function reportedPost(report, status) {
     const itemProblem = errorLine();
     const media = videoOf(status) ?? status.media_attachments?.[0];
-    const buttons = STATUS_ACTIONS.map(([type, label]) => {
+    // Whether it is hidden, as far as this report's log tells (the Status entity does not say).
+    const hidden = report.actions?.filter((a) => a.status_id === status.id && (a.action === "hide" || a.action === "unhide")).at(-1)?.action === "hide";
+    const buttons = STATUS_ACTIONS.filter(([type]) => type !== (hidden ? "hide" : "unhide")).map(([type, label]) => {
       const button = h("button", { type: "button", class: `button small${type === "delete" ? " danger" : ""}`, text: label,
         "aria-label": `${label} post ${status.id}` });
       button.addEventListener("click", () => {
@@ -107,8 +109,8 @@ export default async function show(ctx) {
       return button;
     });
     return h("article", { class: "reported-post", "data-status-id": status.id },
-      h("p", { class: "hint" }, status.in_reply_to_id ? "A comment · " : media ? "A video · " : "A post · ", timeAgo(status.created_at),
-        status.sensitive ? " · sensitive" : ""),
+      h("p", { class: "summary" }, h("span", { class: "hint" }, status.in_reply_to_id ? "A comment · " : media ? "A video · " : "A post · ", timeAgo(status.created_at)),
+        status.sensitive ? tag("Sensitive", "warn") : null, hidden ? tag("Hidden", "danger") : null),
       media?.preview_url ? h("img", { class: "cameo-preview", src: media.preview_url, alt: media.description || "Video preview" }) : null,
       serverHtml(status.content),
       h("p", {}, h("a", { href: `/app/@${status.account.acct}/${status.id}`, text: "Open the post" }),
