@@ -14,13 +14,9 @@ function headers(extra = {}) {
   return session.token ? { ...extra, Authorization: `Bearer ${session.token}` } : extra;
 }
 
-export async function request(method, path, body, { accept = "application/json", type } = {}) {
+export async function request(method, path, body, { accept = "application/json" } = {}) {
   const init = { method, headers: headers({ Accept: accept }) };
   if (body instanceof FormData) init.body = body;
-  else if (type) {
-    init.headers["Content-Type"] = type;
-    init.body = body;
-  }
   else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
