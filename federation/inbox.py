@@ -188,6 +188,10 @@ async def process(fed: Federation, row_id: int) -> str:
         check_origin(activity, row["signer_uri"])
         # A rule made since the activity arrived still applies to it.
         await _check_federates(fed, row["signer_uri"])
+        signer = await store.actor_by_uri(fed.pool, row["signer_uri"])
+        if signer is not None and signer["suspended"]:
+            # A moderator suspended this remote account: what it sends is kept, not acted on.
+            raise Ignore("the actor is suspended on this server")
         kind = activity.get("type")
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:

@@ -118,25 +118,33 @@ async def _notify_local(conn: asyncpg.Connection, post_id: int, author: Record,
 
 async def delete_post(fed: Federation, author: Record, post: Record) -> None:
     async with fed.pool.acquire() as conn, conn.transaction():
-        mentioned = await store.mentioned_actors(conn, post["id"])
-        parent = await store.post_by_id(conn, post["in_reply_to_id"]) if post["in_reply_to_id"] else None
-        parent_author = await store.actor_by_id(conn, parent["actor_id"]) if parent else None
-        await store.soft_delete_post(conn, post["id"])
-        if post["reblog_of_id"]:
-            original = await store.post_by_id(conn, post["reblog_of_id"])
-            boost_author = await store.actor_by_id(conn, original["actor_id"])
-            activity = objects.wrap("Undo", author["uri"], await _announce(fed, conn, author, post),
-                                    activity_id=_activity_id(author, "undo"), to=[PUBLIC])
-            inboxes = await store.follower_inboxes(conn, author["id"]) + _inbox(boost_author)
-        else:
-            tombstone = {"id": post["uri"], "type": "Tombstone"}
-            to, cc = objects.addressing(post["visibility"], author["followers_url"],
-                                        [m["uri"] for m in mentioned])
-            activity = objects.wrap("Delete", author["uri"], tombstone,
-                                    activity_id=f"{post['uri']}#delete", to=to, cc=cc)
-            inboxes = await _post_audience(conn, author, mentioned, parent_author, post["visibility"])
-        ids = await _send(conn, author, activity, inboxes)
+        ids = await queue_post_delete(conn, fed, author, post)
     await delivery.start(fed, ids)
+
+
+async def queue_post_delete(conn: asyncpg.Connection, fed: Federation, author: Record, post: Record
+                            ) -> list[int]:
+    """Delete a post (or undo a boost) and queue the activity that tells its audience, in the
+    caller's transaction: the author's own deletion and a moderator's are this one path. Returns
+    the deliveries to `delivery.start` after the commit."""
+    mentioned = await store.mentioned_actors(conn, post["id"])
+    parent = await store.post_by_id(conn, post["in_reply_to_id"]) if post["in_reply_to_id"] else None
+    parent_author = await store.actor_by_id(conn, parent["actor_id"]) if parent else None
+    await store.soft_delete_post(conn, post["id"])
+    if post["reblog_of_id"]:
+        original = await store.post_by_id(conn, post["reblog_of_id"])
+        boost_author = await store.actor_by_id(conn, original["actor_id"])
+        activity = objects.wrap("Undo", author["uri"], await _announce(fed, conn, author, post),
+                                activity_id=_activity_id(author, "undo"), to=[PUBLIC])
+        inboxes = await store.follower_inboxes(conn, author["id"]) + _inbox(boost_author)
+    else:
+        tombstone = {"id": post["uri"], "type": "Tombstone"}
+        to, cc = objects.addressing(post["visibility"], author["followers_url"],
+                                    [m["uri"] for m in mentioned])
+        activity = objects.wrap("Delete", author["uri"], tombstone,
+                                activity_id=f"{post['uri']}#delete", to=to, cc=cc)
+        inboxes = await _post_audience(conn, author, mentioned, parent_author, post["visibility"])
+    return await _send(conn, author, activity, inboxes)
 
 
 async def like(fed: Federation, actor: Record, post: Record) -> None:
@@ -300,3 +308,32 @@ async def update_profile(fed: Federation, actor: Record, document: dict[str, Any
                           public=True)
     await delivery.start(fed, ids)
 
+
+
+async def queue_actor_delete(conn: asyncpg.Connection, fed: Federation, actor: Record) -> list[int]:
+    """A `Delete` of a local actor (a moderator suspended it) to its followers' servers, which drop
+    the actor and its posts; in the caller's transaction, returning the deliveries to start."""
+    activity = objects.wrap("Delete", actor["uri"], actor["uri"], activity_id=_activity_id(actor, "delete"),
+                            to=[PUBLIC])
+    return await _send(conn, actor, activity, await store.follower_inboxes(conn, actor["id"]))
+
+
+async def report(fed: Federation, *, reporter_id: int, target: Record, posts: list[Record],
+                 cameo_ids: list[int], category: str, comment: str, forward: bool) -> tuple[int, bool]:
+    """Open (or merge) a local person's report; with `forward`, a report on a remote account also
+    goes to its instance as Mastodon's `Flag`, from this instance's actor so that the reporter
+    stays unnamed. One transaction; returns the report id and whether it is new."""
+    forward = forward and not target["local"]
+    async with fed.pool.acquire() as conn, conn.transaction():
+        report_id, created = await store.open_report(
+            conn, reporter_id=reporter_id, target_id=target["id"], category=category, comment=comment,
+            post_ids=[p["id"] for p in posts], cameo_ids=cameo_ids, forwarded=forward)
+        ids: list[int] = []
+        if forward:
+            instance = await store.actor_by_uri(conn, fed.instance_actor_uri)
+            activity = objects.wrap("Flag", instance["uri"], [target["uri"], *(p["uri"] for p in posts)],
+                                    activity_id=_activity_id(instance, "flag"))
+            activity["content"] = comment
+            ids = await _send(conn, instance, activity, [target["shared_inbox"] or target["inbox"]])
+    await delivery.start(fed, ids)
+    return report_id, created

@@ -268,13 +268,14 @@ async def hold(queue: JobQueue, lease: Lease, result: RenderResult, media: Media
     """The one place a job becomes held: the output safety check did not pass its draft.
 
     The draft is kept (staff review it) but shown to no one else, and the cameo owners are told
-    only if a moderator releases it. Whatever else a hold should start (a report in the
-    moderators' queue) belongs in `finish`, in the same transaction. False (and nothing kept)
-    when the lease was lost."""
+    only if a moderator releases it. A system report puts it in the moderators' queue, in the
+    same transaction. False (and nothing kept) when the lease was lost."""
 
     async def finish(conn: asyncpg.Connection, job: asyncpg.Record, media_id: int) -> None:
-        await store.hold(conn, lease.id, lease.token, media_id=media_id, generator=result.generator,
-                         score=verdict.score, frame=verdict.frame, reason=verdict.reason)
+        if await store.hold(conn, lease.id, lease.token, media_id=media_id, generator=result.generator,
+                            score=verdict.score, frame=verdict.frame, reason=verdict.reason):
+            await store.open_system_report(conn, generation_id=lease.id, account_id=job["actor_id"],
+                                           reason=f"generation {lease.id} held: {verdict.reason}")
 
     held = await _keep_draft(queue, lease, result, media, new_key, finish)
     if held:

@@ -332,3 +332,17 @@ async def insert_notification(conn: Conn, user_id: int, type: str, from_actor_id
     await conn.execute(
         "INSERT INTO notifications (user_id, type, from_actor_id) VALUES ($1, $2, $3)",
         user_id, type, from_actor_id)
+
+
+async def open_system_report(conn: Conn, *, generation_id: int, account_id: int, reason: str) -> int:
+    """A report with no reporter on the account whose generation was held, so that the held video
+    waits in the moderators' queue (migrations/0012_moderation.sql); staff are told, as of any new
+    report. Here rather than in the server's store: generation does not import the server."""
+    report_id = await conn.fetchval(
+        "INSERT INTO reports (target_id, category, comment, generation_id)"
+        " VALUES ($1, 'other', $2, $3) RETURNING id", account_id, reason, generation_id)
+    await conn.execute(
+        "INSERT INTO notifications (user_id, type, report_id)"
+        " SELECT id, 'admin.report', $1 FROM users WHERE role IN ('admin', 'moderator') AND NOT disabled",
+        report_id)
+    return report_id

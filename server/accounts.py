@@ -96,6 +96,8 @@ async def login(pool: asyncpg.Pool, login_name: str, password: str) -> asyncpg.R
     ok = await check_password(user["password_hash"] if user else _DUMMY_HASH, password or "")
     if user is None or not ok:
         raise AccountError("wrong username or password", 401)
+    if user["suspended"]:
+        raise AccountError("this account is suspended", 403)
     if user["disabled"]:
         raise AccountError("this account is disabled", 403)
     return user

@@ -32,6 +32,10 @@ async def actor(request: Request) -> Response:
     row = await _actor_or_404(request)
     if row is None:
         return error(404, "no such account")
+    if row["suspended"]:
+        # Suspended by a moderator: gone, as far as other servers are concerned, until unsuspended.
+        return ActivityResponse({"@context": AS_CONTEXT, "id": row["uri"], "type": "Tombstone"},
+                                status_code=410)
     if not wants_activity_json(request):
         return _html_redirect(f"/@{row['username']}")
     return ActivityResponse(await actors.actor_document(fed(request), row),
@@ -144,11 +148,12 @@ async def _public_post(request: Request) -> tuple[Any, Response | None]:
     post = await fstore.post_by_id(pool(request), post_id) if author else None
     if post is None or post["actor_id"] != author["id"] or post["reblog_of_id"]:
         return None, error(404, "no such post")
-    if post["deleted_at"] is not None:
+    if post["deleted_at"] is not None or author["suspended"]:
         return None, ActivityResponse({"@context": AS_CONTEXT, "id": post["uri"],
                                        "type": "Tombstone"}, status_code=410)
-    if post["visibility"] not in ("public", "unlisted"):
-        # Followers-only and direct posts reach their audience by delivery, never by fetch.
+    if post["visibility"] not in ("public", "unlisted") or post["hidden_at"] is not None:
+        # Followers-only and direct posts reach their audience by delivery, never by fetch; a post
+        # a moderator hid is not served at all.
         return None, error(404, "no such post")
     return post, None
 

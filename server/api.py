@@ -21,7 +21,7 @@ from federation.errors import Ignore
 from federation.fetch import FetchError
 from federation.html import normalised_hashtag, parse_mentions, text_to_html
 
-from . import accounts, entities, store
+from . import accounts, entities, reports, store
 from .http import bool_param, current_user, error, fed, int_param, pool, read_params
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .rate_limits import rate_limited
@@ -285,7 +285,8 @@ async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyn
         post_id = int(request.path_params["status_id"])
     except ValueError:
         raise HTTPException(404, "no such post") from None
-    post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None)
+    post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
+                                    staff=user is not None and user["role"] in ("admin", "moderator"))
     if post is None or await post_consent.recheck_due(fed(request), [post_id]) \
             and not await post_consent.recheck(fed(request), post_id):
         raise HTTPException(404, "no such post")
@@ -409,6 +410,8 @@ async def notifications(request: Request) -> Response:
     posts_ = await store.posts_by_ids(pool(request), [r["post_id"] for r in rows if r["post_id"]])
     rendered_posts = {p["id"]: p for p in await render_statuses(request, list(posts_.values()),
                                                          user["actor_id"])}
+    async with pool(request).acquire() as conn:
+        moderation = await reports.notification_fields(fed(request), conn, rows)
     items = []
     for row in rows:
         sender = actors_.get(row["from_actor_id"])
@@ -417,6 +420,7 @@ async def notifications(request: Request) -> Response:
             "created_at": entities.iso(row["created_at"]),
             "account": entities.account(fed(request), sender) if sender else None,
             "status": rendered_posts.get(str(row["post_id"])) if row["post_id"] else None,
+            **moderation.get(row["id"], {}),
         })
     return _paged(request, items)
 

@@ -1,5 +1,5 @@
 """The `likeness` command: serve, worker, migrate and admin (the instance rules' commands are in
-rules_cli.py)."""
+rules_cli.py, moderation's in moderation_cli.py)."""
 
 from __future__ import annotations
 
@@ -276,9 +276,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=public_figure)
 
-    from .rules_cli import add_commands
+    from . import moderation_cli, rules_cli
 
-    add_commands(admin, _with_instance)
+    rules_cli.add_commands(admin, _with_instance)
+    moderation_cli.add_commands(admin, _with_instance)
     return top
 
 

@@ -101,7 +101,8 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
             "content": post["content"] if not reblog else "",
             "text": post["source"],
             "visibility": post["visibility"],
-            "sensitive": post["sensitive"],
+            # A moderator can mark an account's media sensitive as a whole.
+            "sensitive": post["sensitive"] or author["sensitized"],
             "spoiler_text": post["summary"] or "",
             "media_attachments": [media_attachment(fed, m) for m in media.get(post["id"], [])],
             "application": None,

@@ -17,10 +17,12 @@ async def insert_user(conn: Conn, username: str, email: str, password_hash: str,
 
 
 async def user_by_login(conn: Conn, login: str) -> Record | None:
-    """A user by username or email, as typed at a login prompt."""
+    """A user by username or email, as typed at a login prompt, and whether their account is
+    suspended."""
     return await conn.fetchrow(
-        "SELECT * FROM users WHERE lower(username) = lower($1) OR lower(email) = lower($1)"
-        " ORDER BY lower(username) = lower($1) DESC LIMIT 1", login)
+        "SELECT u.*, a.suspended FROM users u JOIN actors a ON a.user_id = u.id"
+        " WHERE lower(u.username) = lower($1) OR lower(u.email) = lower($1)"
+        " ORDER BY lower(u.username) = lower($1) DESC LIMIT 1", login)
 
 
 async def user_by_id(conn: Conn, user_id: int) -> Record | None:
@@ -59,7 +61,7 @@ async def user_by_token(conn: Conn, token_hash: bytes) -> Record | None:
     return await conn.fetchrow(
         "SELECT u.*, t.scopes, t.app_id, a.id AS actor_id FROM access_tokens t"
         " JOIN users u ON u.id = t.user_id JOIN actors a ON a.user_id = u.id"
-        " WHERE t.token_hash = $1 AND NOT u.disabled", token_hash)
+        " WHERE t.token_hash = $1 AND NOT u.disabled AND NOT a.suspended", token_hash)
 
 
 async def delete_token(conn: Conn, token_hash: bytes) -> None:
@@ -108,10 +110,27 @@ VISIBLE = f"""({NOT_SUSPENDED} AND (
 ))"""
 
 
-async def visible_post(conn: Conn, post_id: int, viewer: int | None) -> Record | None:
+# Moderation (migrations/0012_moderation.sql): a post a moderator hid, or whose author is
+# suspended, or a boost of such a post, is out of every timeline and answers 404. Goes beside
+# each `deleted_at IS NULL`.
+SHOWN = """(p.hidden_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM actors ma WHERE ma.id = p.actor_id AND ma.suspended)
+    AND (p.reblog_of_id IS NULL OR EXISTS (SELECT 1 FROM posts mo JOIN actors moa ON moa.id = mo.actor_id
+         WHERE mo.id = p.reblog_of_id AND mo.hidden_at IS NULL AND NOT moa.suspended)))"""
+# The public timelines (public, tag, For You) also leave out silenced authors' posts; their
+# followers still see them at home.
+SHOWN_PUBLICLY = f"""({SHOWN}
+    AND NOT EXISTS (SELECT 1 FROM actors ms WHERE ms.id = p.actor_id AND ms.silenced))"""
+
+
+async def visible_post(conn: Conn, post_id: int, viewer: int | None, *, staff: bool = False
+                       ) -> Record | None:
+    """The post if `viewer` may see it; one moderation took out of view only for its author and
+    staff."""
     return await conn.fetchrow(
-        f"SELECT p.* FROM posts p WHERE p.id = $2 AND p.deleted_at IS NULL AND {VISIBLE}",
-        viewer, post_id)
+        f"SELECT p.* FROM posts p WHERE p.id = $2 AND p.deleted_at IS NULL AND {VISIBLE}"
+        f" AND ({SHOWN} OR p.actor_id = $1 OR $3)",
+        viewer, post_id, staff)
 
 
 def _page(max_id: int | None, since_id: int | None, min_id: int | None) -> tuple[str, str]:
@@ -131,7 +150,7 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
         f"SELECT p.* FROM (SELECT followed_id AS id FROM follows WHERE follower_id = $1 AND accepted"
         f"                 UNION SELECT $1) author,"
         f" LATERAL (SELECT p.* FROM posts p WHERE p.actor_id = author.id AND p.deleted_at IS NULL"
-        f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {VISIBLE}{where}"
+        f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {VISIBLE} AND {SHOWN}{where}"
         f"   ORDER BY p.id {order} LIMIT $2) p"
         f" WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
         f" ORDER BY p.id {order} LIMIT $2",
@@ -145,7 +164,7 @@ async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, l
     """The public timeline, or with `tag` the public posts with that hashtag (replies too)."""
     where, order = _page(max_id, since_id, min_id)
     rows = await conn.fetch(
-        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.visibility = 'public'"
+        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
         f" AND p.reblog_of_id IS NULL AND ($6::text IS NOT NULL OR p.in_reply_to_id IS NULL)"
         f" AND ($6::text IS NULL OR p.id IN (SELECT post_id FROM tags WHERE name = $6))"
         f" AND ($5 = false OR p.local) AND {NOT_SUSPENDED} AND {NOT_LIMITED}"
@@ -161,7 +180,8 @@ async def account_posts(conn: Conn, actor_id: int, viewer: int | None, *, limit:
                         min_id: int | None = None) -> list[Record]:
     where, order = _page(max_id, since_id, min_id)
     rows = await conn.fetch(
-        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND p.actor_id = $5 AND {VISIBLE}"
+        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND {SHOWN} AND p.actor_id = $5"
+        f" AND {VISIBLE}"
         f"{where} ORDER BY p.id {order} LIMIT $2",
         viewer, limit, max_id, since_id or min_id, actor_id)
     return _newest_first(rows)
@@ -177,7 +197,7 @@ async def replies(conn: Conn, post_id: int, viewer: int | None) -> list[Record]:
         f" SELECT p.* FROM posts p WHERE p.in_reply_to_id = $2 AND p.deleted_at IS NULL"
         f" UNION SELECT p.* FROM posts p JOIN thread t ON p.in_reply_to_id = t.id"
         f" WHERE p.deleted_at IS NULL)"
-        f" SELECT p.* FROM thread p WHERE {VISIBLE} ORDER BY p.id LIMIT 1000", viewer, post_id)
+        f" SELECT p.* FROM thread p WHERE {VISIBLE} AND {SHOWN} ORDER BY p.id LIMIT 1000", viewer, post_id)
 
 
 async def ancestors(conn: Conn, post_id: int, viewer: int | None) -> list[Record]:
@@ -187,7 +207,8 @@ async def ancestors(conn: Conn, post_id: int, viewer: int | None) -> list[Record
         f"  ON parent.id = child.in_reply_to_id WHERE child.id = $2"
         f" UNION SELECT parent.*, c.depth + 1 FROM chain c JOIN posts parent"
         f"  ON parent.id = c.in_reply_to_id WHERE c.depth < 100)"
-        f" SELECT p.* FROM chain p WHERE p.deleted_at IS NULL AND {VISIBLE} ORDER BY p.depth DESC",
+        f" SELECT p.* FROM chain p WHERE p.deleted_at IS NULL AND {SHOWN} AND {VISIBLE}"
+        f" ORDER BY p.depth DESC",
         viewer, post_id)
 
 
@@ -305,13 +326,13 @@ async def unattached_media(conn: Conn, media_id: int, actor_id: int) -> Record |
 
 async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
     """What a public /media/ key is: an upload, its poster, or a cameo's preview, with the type
-    to serve, whether what it belongs to was deleted, and whether it is a generation's draft held
-    for moderation. Cameo references are never found here."""
+    to serve, whether what it belongs to was deleted, and whether moderation holds it back (a
+    generation's held draft, a hidden post's media). Cameo references are never found here."""
     return await conn.fetchrow(
         "SELECT CASE WHEN m.storage_key = $1 THEN m.media_type ELSE 'image/jpeg' END AS media_type,"
         " p.deleted_at IS NOT NULL AS deleted,"
-        " EXISTS (SELECT 1 FROM generation_jobs j WHERE j.result_media_id = m.id"
-        "   AND j.state = 'held') AS held"
+        " (EXISTS (SELECT 1 FROM generation_jobs j WHERE j.result_media_id = m.id"
+        f"   AND j.state = 'held') OR (p.id IS NOT NULL AND NOT {SHOWN})) AS held"
         " FROM media m LEFT JOIN posts p ON p.id = m.post_id"
         " WHERE m.storage_key = $1 OR m.poster_key = $1"
         " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL, false FROM cameos"
@@ -320,8 +341,8 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
 
 # --- For You (policy/ranking.py) ---------------------------------------------------------------
 
-FOR_YOU = ("p.deleted_at IS NULL AND p.visibility = 'public' AND p.reblog_of_id IS NULL"
-           f" AND p.in_reply_to_id IS NULL AND {NOT_SUSPENDED} AND {NOT_LIMITED}")
+FOR_YOU = (f"p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
+           f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL AND {NOT_SUSPENDED} AND {NOT_LIMITED}")
 
 
 async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
