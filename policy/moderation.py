@@ -66,6 +66,15 @@ def check_action(kind: str, action: str, *, local: bool) -> None:
         raise ModerationError(f"only a local account can be {action}d: suspend a remote one")
 
 
+def check_rank(moderator_role: str | None, target_role: str | None, *, itself: bool) -> None:
+    """No one moderates their own account; a moderator acts on people's accounts, not on
+    staff's. (`None` for the moderator is the admin command line, for the target a remote account.)"""
+    if itself:
+        raise ModerationError("you cannot take moderation actions on your own account")
+    if moderator_role == "moderator" and target_role in ("admin", "moderator"):
+        raise ModerationError("only an admin can take moderation actions on a staff account")
+
+
 def warning(kind: str, action: str) -> str | None:
     """The moderation warning the owner gets for this action, or None (for `none`, undoing)."""
     return WARNINGS.get((kind, action))
