@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from . import (
     activitypub,
+    admin_accounts,
     admin_generations,
     admin_reports,
     admin_rules,
@@ -85,8 +86,8 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app = Starlette(
         routes=[*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
                 *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
-                *admin_rules.routes, *reports.routes, *admin_reports.routes, *for_you.routes, *pages.routes,
-                *webapp.routes(),
+                *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
+                *for_you.routes, *pages.routes, *webapp.routes(),
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,

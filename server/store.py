@@ -46,6 +46,38 @@ async def set_role(conn: Conn, username: str, role: str) -> bool:
     return status.endswith(" 1")
 
 
+# The filters of Mastodon's admin account list, each a condition on `a` (actors) and `u` (users).
+ACCOUNT_FILTERS = {
+    "local": "a.local", "remote": "NOT a.local",
+    "active": "NOT a.suspended", "suspended": "a.suspended", "silenced": "a.silenced",
+    "sensitized": "a.sensitized", "disabled": "coalesce(u.disabled, false)",
+    "staff": "u.role IN ('admin', 'moderator')",
+}
+
+
+async def admin_accounts(conn: Conn, *, filters: frozenset[str] = frozenset(), username: str | None = None,
+                         domain: str | None = None, limit: int, max_id: int | None = None,
+                         min_id: int | None = None) -> list[Record]:
+    """Accounts (actors, local and remote; not this server's own actor) for staff, newest first:
+    `filters` names ACCOUNT_FILTERS that must all hold, `username` is a prefix of the user name
+    (any case), `domain` a remote server's. `max_id` pages back, `min_id` forward."""
+    flags = [name in filters for name in ACCOUNT_FILTERS]
+    conditions = "".join(f" AND (NOT ${i} OR {cond})" for i, cond in enumerate(ACCOUNT_FILTERS.values(), 6))
+    prefix = None
+    if username:
+        prefix = username.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    order = "ASC" if min_id and not max_id else "DESC"
+    rows = await conn.fetch(
+        "SELECT a.* FROM actors a LEFT JOIN users u ON u.id = a.user_id"
+        " WHERE NOT (a.local AND a.type = 'Application')"
+        " AND ($1::text IS NULL OR lower(a.username) LIKE $1 ESCAPE '\\')"
+        " AND ($2::text IS NULL OR NOT a.local AND lower(a.domain) = lower($2))"
+        " AND ($3::bigint IS NULL OR a.id < $3) AND ($4::bigint IS NULL OR a.id > $4)"
+        f"{conditions} ORDER BY a.id {order} LIMIT $5",
+        prefix, domain, max_id, min_id, limit, *flags)
+    return sorted(rows, key=lambda r: r["id"], reverse=True)
+
+
 async def update_password(conn: Conn, user_id: int, password_hash: str) -> None:
     await conn.execute("UPDATE users SET password_hash = $2 WHERE id = $1", user_id, password_hash)
 

@@ -221,3 +221,12 @@ async def peer() -> AsyncIterator[Any]:
     running = await start_peer()
     yield running
     await stop_peer(running)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium, headless, for the browser tests (tests/browser.py)."""
+    from tests.browser import launch_browser
+
+    async for launched in launch_browser():
+        yield launched

@@ -5,82 +5,16 @@ Screenshots of the main screens are kept in test-artifacts/ at the repository ro
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from PIL import Image
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import expect
 
+from tests.browser import PHONE, Person, nav, sign_up, tab_to
 from tests.conftest import PASSWORD, eventually
 from tests.test_remix_consent import _cameo
-from tests.videos import make_mp4
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-
-expect.set_options(timeout=15_000)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Chromium at {CHROMIUM}: apt-get install chromium")
-    ARTIFACTS.mkdir(exist_ok=True)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield launched
-        await launched.close()
-
-
-class Person:
-    """One browser context (its own localStorage, so its own session) and its page; every
-    JavaScript error and failed request on the page fails the test."""
-
-    def __init__(self, context: BrowserContext, page: Page, base_url: str) -> None:
-        self.context, self.page, self.base_url = context, page, base_url
-        self.errors: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        # Failed requests are listed by the handler below, with their address.
-        page.on("console", lambda message: self.errors.append(f"console: {message.text}")
-                if message.type == "error" and "Failed to load resource" not in message.text else None)
-        page.on("response", lambda response: self.errors.append(
-            f"{response.status} {response.request.method} {response.url}")
-                if response.status >= 400 else None)
-        # A video's download is aborted when it scrolls away or the page changes: not an error.
-        page.on("requestfailed", lambda request: self.errors.append(
-            f"failed {request.method} {request.url}: {request.failure}")
-                if "ERR_ABORTED" not in (request.failure or "") else None)
-
-    @classmethod
-    async def open(cls, browser: Browser, base_url: str, token: str | None = None,
-                   **options) -> Person:
-        context = await browser.new_context(base_url=base_url, **{"viewport": DESKTOP, **options})
-        if token:
-            await context.add_init_script(f"localStorage.setItem('likeness.token', {json.dumps(token)})")
-        return cls(context, await context.new_page(), base_url)
-
-    async def go(self, path: str) -> None:
-        await self.page.goto(f"{self.base_url}{path}")
-
-    async def screenshot(self, name: str, *, full_page: bool = True) -> None:
-        """The screen, or the whole page in a window as tall as the page (so that the fixed
-        navigation is drawn where it belongs)."""
-        size = self.page.viewport_size
-        height = await self.page.evaluate("document.documentElement.scrollHeight")
-        if full_page and height > size["height"]:
-            await self.page.set_viewport_size({**size, "height": height})
-        await self.page.screenshot(path=ARTIFACTS / f"{name}.png")
-        await self.page.set_viewport_size(size)
-
-    async def close(self, *, expected_errors: re.Pattern[str] | None = None) -> None:
-        await self.context.close()
-        unexpected = [e for e in self.errors if not (expected_errors and expected_errors.search(e))]
-        assert not unexpected, unexpected
+from tests.videos import post_videos
 
 
 def _photo(path: Path, color: tuple[int, int, int]) -> Path:
@@ -90,25 +24,12 @@ def _photo(path: Path, color: tuple[int, int, int]) -> Path:
     return path
 
 
-async def _sign_up(instance, person: Person, username: str) -> None:
-    """Sign up in the browser; the API helpers then use the token the page keeps."""
-    page = person.page
-    await person.go("/app/signup")
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Email").fill(f"{username}@example.com")
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Create account").click()
-    await expect(page).to_have_url(re.compile(r"/app/for-you$"))
-    await expect(_nav(page, "Profile")).to_be_visible()
-    instance.tokens[username] = await page.evaluate("localStorage.getItem('likeness.token')")
-
-
 async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, browser, tmp_path):
     a = await make_instance()
     alice = await Person.open(browser, a.base_url, permissions=["clipboard-read", "clipboard-write"])
     bob = await Person.open(browser, a.base_url)
-    await _sign_up(a, alice, "alice")
-    await _sign_up(a, bob, "bob")
+    await sign_up(a, alice, "alice")
+    await sign_up(a, bob, "bob")
 
     # Alice sets up a cameo that anyone may ask for, each request answered by her.
     page = alice.page
@@ -131,7 +52,7 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
 
     # Bob finds her cameo by her handle, sees that she must consent, and asks.
     page = bob.page
-    await _nav(page, "Create").click()
+    await nav(page, "Create").click()
     await page.get_by_label("Handle or cameo link").fill("@alice")
     await page.get_by_role("button", name="Find").click()
     await page.get_by_role("button", name="Add Alice in a raincoat").click()
@@ -156,7 +77,7 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
 
     # Alice approves it in her consent inbox.
     page = alice.page
-    await _nav(page, "Consent").click()
+    await nav(page, "Consent").click()
     await expect(page.get_by_text("alice dancing in the rain")).to_be_visible()
     await alice.screenshot("consent-inbox")
     await page.get_by_role("button", name="Approve @bob's request").click()
@@ -184,7 +105,7 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
 
     # Alice finds it in the Local feed, labelled AI-generated, and likes it.
     page = alice.page
-    await _nav(page, "Home").click()
+    await nav(page, "Home").click()
     await page.get_by_role("navigation", name="Feeds").get_by_role("link", name="Local").click()
     reel = page.locator(f'.reel[data-status-id="{status_id}"]')
     await expect(reel).to_have_attribute("data-active", "true")
@@ -219,7 +140,7 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
 
     # Alice revokes the use: the video is gone for Bob and from the feed.
     page = alice.page
-    await _nav(page, "Consent").click()
+    await nav(page, "Consent").click()
     await expect(page.get_by_text(re.compile(r"Published on 127\.0\.0\.1:\d+"))).to_be_visible()
     page.once("dialog", lambda dialog: dialog.accept())
     await page.get_by_role("button", name="Revoke @bob's use").click()
@@ -227,7 +148,7 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
     await eventually(lambda: _gone(a, status_id))
     await bob.go("/app/local")
     await expect(bob.page.get_by_text("No videos here yet.")).to_be_visible()
-    await _nav(bob.page, "Notifications").click()
+    await nav(bob.page, "Notifications").click()
     await expect(bob.page.get_by_text("withdrew consent for your remix")).to_be_visible()
     await bob.screenshot("notifications")
 
@@ -235,24 +156,8 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
     await bob.close()
 
 
-def _nav(page: Page, name: str):
-    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name)
-
-
 async def _gone(instance, status_id: str) -> bool:
     return (await instance.api(None, "GET", f"/api/v1/statuses/{status_id}")).status_code == 404
-
-
-async def _videos(instance, user: str, tmp_path: Path, captions: list[str]) -> list[str]:
-    ids = []
-    for n, caption in enumerate(captions):
-        clip = make_mp4(tmp_path / f"clip{n}.mp4", width=90, height=160, seconds=1.0, fps=8)
-        media = await instance.api(user, "POST", "/api/v2/media",
-                                   files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
-        posted = await instance.api(user, "POST", "/api/v1/statuses",
-                                    json={"status": caption, "media_ids": [media.json()["id"]]})
-        ids.append(posted.json()["id"])
-    return ids
 
 
 async def test_feed_with_the_keyboard_only_and_on_a_phone(make_instance, browser, tmp_path):
@@ -260,7 +165,7 @@ async def test_feed_with_the_keyboard_only_and_on_a_phone(make_instance, browser
     await a.signup("carol")
     token = await a.signup("dave")
     captions = ["first #sea", "second #sea", "third #sea"]
-    newest_first = list(reversed(await _videos(a, "carol", tmp_path, captions)))
+    newest_first = list(reversed(await post_videos(a, "carol", tmp_path, captions)))
 
     dave = await Person.open(browser, a.base_url, token)
     page = dave.page
@@ -289,7 +194,7 @@ async def test_feed_with_the_keyboard_only_and_on_a_phone(make_instance, browser
 
     # Tab walks into the video's own controls, each visibly focused, up to Like.
     like = reels.nth(1).get_by_role("button", name=re.compile("^Like"))
-    await _tab_to(page, like, most=5)
+    await tab_to(page, like, most=5)
     await expect(like).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(like).to_have_attribute("aria-pressed", "true")
@@ -306,13 +211,13 @@ async def test_feed_with_the_keyboard_only_and_on_a_phone(make_instance, browser
 
     # Comments open in a dialog, and are written and sent from the keyboard.
     comments = reels.nth(2).get_by_role("button", name=re.compile("^Comments"))
-    await _tab_to(page, comments)
+    await tab_to(page, comments)
     await page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Comments")
     await expect(dialog.get_by_text("No comments yet.")).to_be_visible()
-    await _tab_to(page, dialog.get_by_label("Add a comment"))
+    await tab_to(page, dialog.get_by_label("Add a comment"))
     await page.keyboard.type("Lovely waves")
-    await _tab_to(page, dialog.get_by_role("button", name="Post comment"))
+    await tab_to(page, dialog.get_by_role("button", name="Post comment"))
     await page.keyboard.press("Enter")
     await expect(dialog.get_by_role("listitem").get_by_text("Lovely waves")).to_be_visible()
     await page.keyboard.press("Escape")
@@ -321,14 +226,14 @@ async def test_feed_with_the_keyboard_only_and_on_a_phone(make_instance, browser
     await expect(comments).to_have_accessible_name("Comments 1")
 
     # For You is steered from the same keyboard: less of a creator.
-    await _nav(page, "Home").click()
+    await nav(page, "Home").click()
     await expect(reels.nth(0)).to_have_attribute("data-active", "true")
     steer = page.locator(".reel[data-active]").get_by_role("button", name="More or less like this")
-    await _tab_to(page, steer)
+    await tab_to(page, steer)
     await page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="More or less like this")
     await expect(dialog.get_by_role("button", name="More #sea")).to_be_visible()
-    await _tab_to(page, dialog.get_by_role("button", name="Less from @carol"))
+    await tab_to(page, dialog.get_by_role("button", name="Less from @carol"))
     await page.keyboard.press("Enter")
     await expect(dialog).to_be_hidden()
     [choice] = (await a.api("dave", "GET", "/api/v1/for_you/preferences")).json()
@@ -400,25 +305,15 @@ async def test_sign_in_edit_pause_and_delete_a_cameo_sign_out(make_instance, bro
     # Signing out revokes the token the page held.
     held = await page.evaluate("localStorage.getItem('likeness.token')")
     assert held != token
-    await _nav(page, "Profile").click()
+    await nav(page, "Profile").click()
     await page.get_by_role("button", name="Sign out").click()
-    await expect(_nav(page, "Sign in")).to_be_visible()
+    await expect(nav(page, "Sign in")).to_be_visible()
     assert await page.evaluate("localStorage.getItem('likeness.token')") is None
     async with a.client() as client:
         me = await client.get("/api/v1/accounts/verify_credentials",
                               headers={"Authorization": f"Bearer {held}"})
     assert me.status_code == 401
     await person.close(expected_errors=re.compile(r"^4\d\d POST .*/oauth/token$"))  # the wrong password
-
-
-async def _tab_to(page: Page, target, most: int = 30) -> None:
-    """Press Tab until `target` has the focus, each stop visibly focused."""
-    for _ in range(most):
-        if await target.evaluate("element => element === document.activeElement"):
-            return
-        await page.keyboard.press("Tab")
-        assert await page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
-    raise AssertionError(f"Tab never reached {target}")
 
 
 async def _swipe_up(person: Person) -> None:
@@ -433,7 +328,7 @@ async def _swipe_up(person: Person) -> None:
 async def test_reduced_motion_waits_for_play(make_instance, browser, tmp_path):
     a = await make_instance()
     await a.signup("erin")
-    await _videos(a, "erin", tmp_path, ["calm"])
+    await post_videos(a, "erin", tmp_path, ["calm"])
     person = await Person.open(browser, a.base_url, reduced_motion="reduce")
     page = person.page
     await person.go("/app/local")
@@ -458,12 +353,12 @@ async def test_generation_progress_falls_back_to_polling(make_instance, browser)
     await expect(page).to_have_url(re.compile(r"/app/generations/\d+$"))
     await expect(page.locator(".progress-panel")).to_have_attribute("data-state", "succeeded", timeout=60_000)
     # The draft waits in Drafts until it is published.
-    await _nav(page, "Drafts").click()
+    await nav(page, "Drafts").click()
     prompt = page.get_by_role("heading", name="a lighthouse in a storm")
     draft = page.get_by_role("listitem").filter(has=prompt)
     await draft.get_by_label("Caption").fill("Stormy")
     await draft.get_by_role("button", name="Publish").click()
     await expect(page).to_have_url(re.compile(r"/app/@fran/\d+$"))
-    await _nav(page, "Drafts").click()
+    await nav(page, "Drafts").click()
     await expect(page.get_by_text("No drafts.")).to_be_visible()
     await person.close(expected_errors=re.compile(r"ERR_FAILED"))

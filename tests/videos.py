@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 from PIL import Image, ImageChops
@@ -40,3 +41,16 @@ def make_mp4(
             container.mux(stream.encode(av.VideoFrame.from_image(picture)))
         container.mux(stream.encode())
     return Path(path)
+
+
+async def post_videos(instance: Any, user: str, tmp_path: Path, captions: list[str]) -> list[str]:
+    """Post one small video per caption as `user` of a test instance; the posts' ids, in order."""
+    ids = []
+    for n, caption in enumerate(captions):
+        clip = make_mp4(tmp_path / f"clip{n}.mp4", width=90, height=160, seconds=1.0, fps=8)
+        media = await instance.api(user, "POST", "/api/v2/media",
+                                   files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
+        posted = await instance.api(user, "POST", "/api/v1/statuses",
+                                    json={"status": caption, "media_ids": [media.json()["id"]]})
+        ids.append(posted.json()["id"])
+    return ids

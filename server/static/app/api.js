@@ -3,9 +3,10 @@
 import { session } from "./session.js";
 
 class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, body = null) {
     super(message);
     this.status = status;
+    this.body = body; // the JSON error body, when there is one (some carry details, e.g. `errors`)
   }
 }
 
@@ -13,8 +14,8 @@ function headers(extra = {}) {
   return session.token ? { ...extra, Authorization: `Bearer ${session.token}` } : extra;
 }
 
-export async function request(method, path, body) {
-  const init = { method, headers: headers({ Accept: "application/json" }) };
+export async function request(method, path, body, { accept = "application/json" } = {}) {
+  const init = { method, headers: headers({ Accept: accept }) };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -23,13 +24,14 @@ export async function request(method, path, body) {
   const response = await fetch(path, init);
   if (!response.ok) {
     let message = `${response.status} ${response.statusText}`;
+    let problem = null;
     try {
-      const problem = await response.json();
+      problem = await response.json();
       message = problem.error_description || problem.error || message;
     } catch { /* not JSON: keep the status line */ }
     // A token the server no longer knows (revoked elsewhere): sign out here too.
     if (response.status === 401 && session.token) session.clear();
-    throw new ApiError(response.status, message);
+    throw new ApiError(response.status, message, problem);
   }
   return response;
 }
@@ -37,6 +39,7 @@ export async function request(method, path, body) {
 export const get = async (path) => (await request("GET", path)).json();
 export const post = async (path, body = {}) => (await request("POST", path, body)).json();
 export const patch = async (path, body) => (await request("PATCH", path, body)).json();
+export const put = async (path, body) => (await request("PUT", path, body)).json();
 export const del = async (path) => (await request("DELETE", path)).json();
 
 // One page of a list and the path of the next one (from the Link header), or null.
@@ -50,6 +53,16 @@ function nextLink(header) {
   if (!match) return null;
   const url = new URL(match[1], location.origin);
   return url.origin === location.origin ? url.pathname + url.search : null;
+}
+
+// A file the server gives only with the token (a held draft, a CSV export), as a blob: URL for
+// a <video> or a download link. Revoke it with URL.revokeObjectURL when done.
+// The token goes to this server only.
+export async function blobUrl(path, accept = "*/*") {
+  const url = new URL(path, location.origin);
+  if (url.origin !== location.origin) throw new ApiError(0, "that file is on another server");
+  const response = await request("GET", url.pathname + url.search, undefined, { accept });
+  return URL.createObjectURL(await response.blob());
 }
 
 // Server-Sent Events read with fetch, since EventSource cannot send the Authorization header.

@@ -64,8 +64,11 @@ async function render(moveFocus) {
   root.className = found?.route.layout ?? "";
   document.title = found ? `${found.route.title} · Likeness` : "Not found · Likeness";
   listeners.forEach((fn) => fn(location.pathname));
-  if (!found || (found.route.staff && !session.isStaff())) {
-    root.append(h("section", { class: "screen" }, h("h1", { text: found ? "For moderators and admins" : "Nothing here" }),
+  const refused = !found ? null : found.route.admin && !session.isAdmin() ? "admins"
+    : found.route.staff && !session.isStaff() ? "moderators and admins" : null;
+  if (!found || refused) {
+    root.append(h("section", { class: "screen" }, h("h1", { text: found ? `For ${refused} only` : "Nothing here" }),
+      refused ? h("p", { text: `This page is for the ${refused} of this server.` }) : null,
       h("p", {}, h("a", { href: "/app/for-you", text: "Back to the feed" }))));
   } else {
     // What a screen gets: where to draw, the path's parameters and query, a signal aborted when

@@ -1,7 +1,8 @@
 // Every screen of the app: a path under /app and the module that shows it. A screen module
 // exports `default async function show(ctx)`; see router.js for ctx. `auth` screens need a
-// signed-in person; `staff` ones a moderator or admin. An admin section is one more entry here
-// and in `links` (both with `staff: true`) and one module under screens/.
+// signed-in person; `staff` ones a moderator or admin, and `admin` ones (staff too) an admin. An
+// admin section is one more entry here (`staff: true`), one in ui/admin.js's SECTIONS and one
+// module under screens/admin/.
 
 const feed = () => import("./screens/feed.js");
 const auth = () => import("./screens/auth.js");
@@ -23,6 +24,14 @@ export const routes = [
   { path: "/app/cameos/:id", screen: () => import("./screens/cameo_form.js"), title: "Edit cameo", auth: true },
   { path: "/app/consent", screen: () => import("./screens/consent.js"), title: "Consent inbox", auth: true },
   { path: "/app/notifications", screen: () => import("./screens/notifications.js"), title: "Notifications", auth: true },
+  { path: "/app/admin", redirect: "/app/admin/reports" },
+  { path: "/app/admin/reports", screen: () => import("./screens/admin/reports.js"), title: "Reports", staff: true },
+  { path: "/app/admin/reports/:id", screen: () => import("./screens/admin/report.js"), title: "Report", staff: true },
+  { path: "/app/admin/generations", screen: () => import("./screens/admin/generations.js"), title: "Held videos", staff: true },
+  { path: "/app/admin/accounts", screen: () => import("./screens/admin/accounts.js"), title: "Users", staff: true },
+  { path: "/app/admin/accounts/:id", screen: () => import("./screens/admin/account.js"), title: "User", staff: true },
+  { path: "/app/admin/domains", screen: () => import("./screens/admin/domains.js"), title: "Domain rules", staff: true, admin: true },
+  { path: "/app/admin/prompts", screen: () => import("./screens/admin/prompts.js"), title: "Prompt policy", staff: true, admin: true },
   { path: "/app/@:acct", screen: () => import("./screens/profile.js"), title: "Profile" },
   { path: "/app/@:acct/:id", screen: () => import("./screens/post.js"), title: "Video", layout: "full" },
 ];
@@ -35,4 +44,5 @@ export const links = [
   { href: "/app/notifications", label: "Notifications", icon: "bell", auth: true },
   { href: "/app/drafts", label: "Drafts", icon: "film", auth: true, secondary: true },
   { href: "/app/cameos", label: "Cameos", icon: "face", auth: true, secondary: true, match: /^\/app\/cameos/ },
+  { href: "/app/admin", label: "Admin", icon: "flag", auth: true, staff: true, match: /^\/app\/admin/ },
 ];

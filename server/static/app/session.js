@@ -30,6 +30,10 @@ export const session = {
     return ["admin", "moderator"].includes(this.me?.role?.name);
   },
 
+  isAdmin() {
+    return this.me?.role?.name === "admin";
+  },
+
   isMe(account) {
     return Boolean(this.me && account && this.me.id === account.id);
   },

@@ -3,6 +3,8 @@
 
 import { get } from "../api.js";
 import { displayName, h, serverHtml, timeAgo } from "../dom.js";
+import { session } from "../session.js";
+import { openReport } from "../ui/report.js";
 import { reel, videoOf } from "../ui/reel.js";
 import { thread } from "../ui/thread.js";
 
@@ -16,7 +18,9 @@ export default async function show(ctx) {
       h("article", { class: "text-post" },
         h("p", {}, h("a", { href: `/app/@${shown.account.acct}`, text: displayName(shown.account) }), " ", timeAgo(shown.created_at)),
         serverHtml(shown.content),
-        shown.in_reply_to_id ? h("p", {}, h("a", { href: `/app/@${shown.account.acct}/${shown.in_reply_to_id}`, text: "In reply to this post" })) : null),
+        shown.in_reply_to_id ? h("p", {}, h("a", { href: `/app/@${shown.account.acct}/${shown.in_reply_to_id}`, text: "In reply to this post" })) : null,
+        session.isMe(shown.account) ? null : h("button", { type: "button", class: "link-button", text: "Report", "aria-label": `Report this post by @${shown.account.acct}`,
+          on: { click: () => openReport(`this post by @${shown.account.acct}`, shown.account, { account_id: shown.account.id, status_ids: [shown.id] }) } })),
       h("h2", { text: "Replies" }), thread(shown)));
     return;
   }

@@ -7,6 +7,7 @@ import { session } from "../session.js";
 import { requireSignIn } from "../ui/signin.js";
 import { videoOf } from "../ui/reel.js";
 import { cameoCard } from "../ui/cameo_card.js";
+import { openReport } from "../ui/report.js";
 
 export default async function show(ctx) {
   const account = await findAccount(ctx.params.acct);
@@ -28,8 +29,11 @@ export default async function show(ctx) {
       h("a", { class: "button", href: "/app/drafts", text: "Drafts" }), " ",
       h("button", { type: "button", class: "button", text: "Sign out", on: { click: signOut } }));
   } else {
-    actions.append(await followButton(account));
+    actions.append(await followButton(account), " ",
+      h("button", { type: "button", class: "button", text: "Report", "aria-label": `Report @${account.acct}`,
+        on: { click: () => openReport(`@${account.acct}`, account, { account_id: account.id }) } }));
   }
+  if (mine && session.isStaff()) actions.append(" ", h("a", { class: "button", href: "/app/admin", text: "Admin" }));
 
   const videos = statuses.filter((s) => !s.reblog && videoOf(s));
   ctx.root.append(h("section", { class: "screen profile" },
@@ -52,8 +56,11 @@ export default async function show(ctx) {
     h("h2", { text: "Cameos" }),
     cameos.length
       ? h("ul", { class: "cards" }, cameos.map((cameo) => h("li", {}, cameoCard(cameo, {
-        action: h("a", { class: "button", href: `/app/compose?cameo=${encodeURIComponent(cameo.uri)}`,
-          text: mine ? "Make a video" : "Ask to use in a remix" }),
+        action: h("div", { class: "card-actions" },
+          h("a", { class: "button", href: `/app/compose?cameo=${encodeURIComponent(cameo.uri)}`,
+            text: mine ? "Make a video" : "Ask to use in a remix" }),
+          mine ? null : h("button", { type: "button", class: "button", text: "Report", "aria-label": `Report the cameo ${cameo.name}`,
+            on: { click: () => openReport(`the cameo "${cameo.name}"`, account, { account_id: account.id, cameo_id: cameo.id }, { category: "likeness" }) } })),
       }))))
       : h("p", { class: "hint", text: mine ? "You have no cameos yet." : "No cameos others can use." })));
 }

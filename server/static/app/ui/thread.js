@@ -4,6 +4,7 @@ import { get, post } from "../api.js";
 import { announce, displayName, errorLine, field, h, serverHtml, timeAgo } from "../dom.js";
 import { session } from "../session.js";
 import { openDialog } from "./dialog.js";
+import { openReport } from "./report.js";
 
 export function thread(status, { onCount } = {}) {
   const list = h("ol", { class: "comments" });
@@ -42,7 +43,11 @@ export function thread(status, { onCount } = {}) {
           timeAgo(comment.created_at)),
         serverHtml(comment.content),
         session.token ? h("button", { type: "button", class: "link-button", text: "Reply",
-          "aria-label": `Reply to ${displayName(comment.account)}`, on: { click: () => replyToComment(comment) } }) : null);
+          "aria-label": `Reply to ${displayName(comment.account)}`, on: { click: () => replyToComment(comment) } }) : null,
+        session.token && !session.isMe(comment.account) ? h("button", { type: "button", class: "link-button", text: "Report",
+          "aria-label": `Report ${displayName(comment.account)}'s comment`,
+          on: { click: () => openReport(`@${comment.account.acct}'s comment`, comment.account,
+            { account_id: comment.account.id, status_ids: [comment.id] }) } }) : null);
     }));
     empty.hidden = descendants.length > 0;
     onCount?.(descendants.length);
