@@ -16,8 +16,7 @@ from federation import store as fstore
 from . import store
 from .accounts import ROLES
 from .admin_reports import admin_account
-from .api import _paged as paged
-from .http import bool_param, current_staff, error, fed, int_param, pool, read_params
+from .http import bool_param, current_staff, error, fed, int_param, paged, pool, read_params
 
 # v2's `origin`, `status` and `permissions`, as v1's flags.
 ORIGINS = ("local", "remote")

@@ -28,8 +28,7 @@ from policy.instance_rules import (
     user_facing,
 )
 
-from .api import _paged as paged
-from .http import bool_param, current_staff, error, fed, int_param, pool, read_body, read_params
+from .http import bool_param, current_staff, error, fed, int_param, paged, pool, read_body, read_params
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")

@@ -22,7 +22,7 @@ from federation.fetch import FetchError
 from federation.html import normalised_hashtag, parse_mentions, text_to_html
 
 from . import accounts, entities, reports, store
-from .http import bool_param, current_user, error, fed, int_param, pool, read_params
+from .http import bool_param, current_user, error, fed, int_param, paged, pool, read_params
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .rate_limits import rate_limited
 from .runtime import VERSION
@@ -143,7 +143,7 @@ async def account_statuses(request: Request) -> Response:
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
     rows = await store.account_posts(pool(request), target["id"], viewer, **_paging(params))
-    return _paged(request, await render_statuses(request, rows, viewer))
+    return paged(request, await render_statuses(request, rows, viewer))
 
 
 async def relationship_json(request: Request, actor_id: int, target_id: int) -> dict[str, Any]:
@@ -357,22 +357,11 @@ def _paging(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _paged(request: Request, items: list[dict[str, Any]]) -> Response:
-    """Mastodon's Link header: `next` pages to older items, `prev` to newer ones."""
-    headers = {}
-    if items:
-        base = str(request.url.remove_query_params(["max_id", "since_id", "min_id"]))
-        sep = "&" if "?" in base else "?"
-        headers["Link"] = (f'<{base}{sep}max_id={items[-1]["id"]}>; rel="next", '
-                           f'<{base}{sep}min_id={items[0]["id"]}>; rel="prev"')
-    return JSONResponse(items, headers=headers)
-
-
 async def home(request: Request) -> Response:
     user = await current_user(request)
     rows = await store.home_timeline(pool(request), user["actor_id"],
                                      **_paging(dict(request.query_params)))
-    return _paged(request, await render_statuses(request, rows, user["actor_id"]))
+    return paged(request, await render_statuses(request, rows, user["actor_id"]))
 
 
 async def public(request: Request) -> Response:
@@ -381,7 +370,7 @@ async def public(request: Request) -> Response:
     viewer = user["actor_id"] if user else None
     rows = await store.public_timeline(pool(request), viewer,
                                        local_only=bool_param(params, "local"), **_paging(params))
-    return _paged(request, await render_statuses(request, rows, viewer))
+    return paged(request, await render_statuses(request, rows, viewer))
 
 
 async def tag_timeline(request: Request) -> Response:
@@ -392,7 +381,7 @@ async def tag_timeline(request: Request) -> Response:
     tag = normalised_hashtag(request.path_params["hashtag"].removeprefix("#"))
     rows = await store.public_timeline(pool(request), viewer, local_only=bool_param(params, "local"),
                                        tag=tag, **_paging(params))
-    return _paged(request, await render_statuses(request, rows, viewer))
+    return paged(request, await render_statuses(request, rows, viewer))
 
 
 async def notifications(request: Request) -> Response:
@@ -422,7 +411,7 @@ async def notifications(request: Request) -> Response:
             "status": rendered_posts.get(str(row["post_id"])) if row["post_id"] else None,
             **moderation.get(row["id"], {}),
         })
-    return _paged(request, items)
+    return paged(request, items)
 
 
 async def _search(request: Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

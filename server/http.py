@@ -170,3 +170,14 @@ def bool_param(params: dict[str, Any], name: str, default: bool = False) -> bool
     if str(raw).lower() in ("0", "false", "off", "no"):
         return False
     raise HTTPException(400, f"{name} must be true or false")
+
+
+def paged(request: Request, items: list[dict[str, Any]]) -> Response:
+    """Mastodon's Link header: `next` pages to older items, `prev` to newer ones."""
+    headers = {}
+    if items:
+        base = str(request.url.remove_query_params(["max_id", "since_id", "min_id"]))
+        sep = "&" if "?" in base else "?"
+        headers["Link"] = (f'<{base}{sep}max_id={items[-1]["id"]}>; rel="next", '
+                           f'<{base}{sep}min_id={items[0]["id"]}>; rel="prev"')
+    return JSONResponse(items, headers=headers)

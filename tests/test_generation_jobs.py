@@ -92,12 +92,15 @@ class Workers:
         return renderer
 
     async def stop(self, worker: Any = None) -> None:
-        for entry in list(self.running):
-            if worker is None or entry[0] is worker:
-                await close_worker(entry[0])
-                entry[1].cancel()
-                await asyncio.gather(entry[1], return_exceptions=True)
-                self.running.remove(entry)
+        # As Instance.stop does: every poll loop stops before any worker closes, since closing
+        # one closes the Redis pool they share under the others' feet.
+        stopping = [entry for entry in self.running if worker is None or entry[0] is worker]
+        for _, task in stopping:
+            task.cancel()
+        await asyncio.gather(*(task for _, task in stopping), return_exceptions=True)
+        for entry in stopping:
+            await close_worker(entry[0])
+            self.running.remove(entry)
 
 
 @pytest.fixture
