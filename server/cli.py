@@ -71,6 +71,16 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
+# How an admin command module runs each command: with an instance started for it.
+WithInstance = Callable[[Callable[[Any], Awaitable[int]]], int]
+
+
+def fail(message: str) -> int:
+    """Say on stderr what went wrong; the command's exit status."""
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
 def _with_instance(action: Callable[[Any], Awaitable[int]]) -> int:
     from .runtime import Instance
 
@@ -103,8 +113,7 @@ def create_user(args: argparse.Namespace) -> int:
         try:
             await create(instance.fed, args.name, args.email, password, args.role)
         except AccountError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return fail(str(exc))
         print(f"created {args.role} @{args.name}@{instance.settings.domain}")
         return 0
 
@@ -116,8 +125,7 @@ def set_role(args: argparse.Namespace) -> int:
 
     async def run(instance: Any) -> int:
         if not await store.set_role(instance.pool, args.name, args.role):
-            print(f"error: no user {args.name!r}", file=sys.stderr)
-            return 1
+            return fail(f"no user {args.name!r}")
         print(f"@{args.name} is now {args.role}")
         return 0
 
@@ -152,12 +160,9 @@ def prompt_terms(args: argparse.Namespace) -> int:
         try:
             row = await change
         except PromptError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
+            return fail(str(exc))
         if row is None:
-            print(f"error: {args.category} {'has' if args.action == 'add' else 'has no'} term"
-                  f" {args.term!r}", file=sys.stderr)
-            return 1
+            return fail(f"{args.category} {'has' if args.action == 'add' else 'has no'} term {args.term!r}")
         print(f"{'added' if args.action == 'add' else 'removed'} {row['category']} term {row['term']!r}")
         return 0
 
@@ -186,8 +191,7 @@ def public_figure(args: argparse.Namespace) -> int:
         username, _, domain = args.name.lstrip("@").partition("@")
         actor = await fstore.actor_by_handle(instance.pool, username, domain or instance.settings.domain)
         if actor is None or actor["type"] == "Application":
-            print(f"error: no account {args.name!r} known here", file=sys.stderr)
-            return 1
+            return fail(f"no account {args.name!r} known here")
         await set_public_figure(instance.fed, actor["id"], args.state == "on")
         print(f"@{username}@{actor['domain']} is {'now' if args.state == 'on' else 'no longer'}"
               " a public figure")

@@ -6,8 +6,6 @@ the moderator named with `--as` is recorded as the reviewer, as a signed-in one 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -16,13 +14,7 @@ from generation import store as gstore
 
 from . import store
 from .admin_generations import review_reason
-
-Run = Callable[[Callable[[Any], Awaitable[int]]], int]
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 1
+from .cli import WithInstance, fail
 
 
 async def held_list(args: argparse.Namespace, instance: Any) -> int:
@@ -38,24 +30,24 @@ async def held_list(args: argparse.Namespace, instance: Any) -> int:
 async def _review(args: argparse.Namespace, instance: Any, *, action: str) -> int:
     reviewer = await store.user_by_login(instance.pool, args.reviewer)
     if reviewer is None or reviewer["role"] not in ("admin", "moderator"):
-        return _fail(f"{args.reviewer!r} is not a moderator or admin here")
+        return fail(f"{args.reviewer!r} is not a moderator or admin here")
     if action == "release":
         done = await jobs.release_held(instance.jobs, args.id, reviewer["id"], instance.media)
     else:
         try:
             reason = review_reason(args.reason)
         except ValueError as exc:
-            return _fail(str(exc))
+            return fail(str(exc))
         done = await jobs.reject_held(instance.jobs, args.id, reviewer["id"], instance.media, reason)
     if done is None:
         row = await gstore.job(instance.pool, args.id)
-        return _fail("no such generation" if row is None else f"generation {args.id} is {row['state']},"
+        return fail("no such generation" if row is None else f"generation {args.id} is {row['state']},"
                      f" not held")
     print(f"generation {args.id} is now {done['state']}")
     return 0
 
 
-def add_commands(admin: Any, run: Run) -> None:
+def add_commands(admin: Any, run: WithInstance) -> None:
     """Add `likeness admin held ...`; `run` starts an instance for each command."""
     held = admin.add_parser("held", help="generations the output safety check held for review"
                             ).add_subparsers(dest="held_command", required=True)

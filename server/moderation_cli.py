@@ -7,7 +7,6 @@ them with no moderator (the command line).
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
@@ -19,13 +18,7 @@ from policy.moderation import ACTIONS, MAX_TEXT, ModerationError, check_text
 
 from . import moderation, store
 from . import moderation_store as mstore
-
-WithInstance = Callable[[Callable[[Any], Awaitable[int]]], int]
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 1
+from .cli import WithInstance, fail
 
 
 def _handle(actor: asyncpg.Record | None) -> str:
@@ -94,7 +87,7 @@ async def _show(instance: Any, report: asyncpg.Record) -> None:
 async def _report(instance: Any, args: argparse.Namespace) -> int:
     report = await mstore.report(instance.pool, args.id)
     if report is None:
-        return _fail(f"there is no report {args.id}")
+        return fail(f"there is no report {args.id}")
     if args.move is None:
         await _show(instance, report)
         return 0
@@ -109,7 +102,7 @@ async def _report(instance: Any, args: argparse.Namespace) -> int:
             await moderation.act_on_account(instance.fed, moderator_id=None, target=target,
                                             action=args.action, report_id=args.id, text=text)
     except ModerationError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(f"report #{args.id} resolved" + (f" ({args.action})" if args.action else ""))
     return 0
 
@@ -118,12 +111,12 @@ async def _suspend(instance: Any, args: argparse.Namespace, *, action: str) -> i
     username, _, domain = args.name.lstrip("@").partition("@")
     actor = await fstore.actor_by_handle(instance.pool, username, domain or instance.settings.domain)
     if actor is None or actor["type"] == "Application":
-        return _fail(f"no account {args.name!r} known here")
+        return fail(f"no account {args.name!r} known here")
     try:
         await moderation.act_on_account(instance.fed, moderator_id=None, target=actor, action=action,
                                         text=check_text(args.text, "--text", MAX_TEXT))
     except ModerationError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(f"{_handle(actor)} is {'now suspended' if action == 'suspend' else 'no longer suspended'}")
     return 0
 

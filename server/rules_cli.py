@@ -21,12 +21,7 @@ from federation.domain_rules import block_of
 from policy.blocklist_csv import BlocklistError, format_blocklist, parse_blocklist
 from policy.instance_rules import DomainBlock, RuleError, Severity, normalize_domain
 
-Run = Callable[[Callable[[Any], Awaitable[int]]], int]
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 1
+from .cli import WithInstance, fail
 
 
 def _describe(block: DomainBlock) -> str:
@@ -44,15 +39,15 @@ async def block_add(args: argparse.Namespace, instance: Any) -> int:
             reject_remix_requests=args.reject_remix_requests, obfuscate=args.obfuscate,
             public_comment=args.public_comment or None, private_comment=args.private_comment or None)
     except RuleError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     existing = await domain_rules.conflicting_block(instance.pool, block)
     if existing is not None and existing["domain"] != block.domain:
-        return _fail(f"{existing['domain']} is already blocked at least as strictly"
+        return fail(f"{existing['domain']} is already blocked at least as strictly"
                      f" ({_describe(block_of(existing))})")
     try:
         _, created = await domain_rules.save_block(instance.fed.rules, block)
     except RuleError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     print(f"{'blocked' if created else 'updated the block of'} {block.domain}: {_describe(block)}")
     return 0
 
@@ -61,10 +56,10 @@ async def block_remove(args: argparse.Namespace, instance: Any) -> int:
     try:
         domain = normalize_domain(args.domain)
     except RuleError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     row = await rules_store.block_by_domain(instance.pool, domain)
     if row is None:
-        return _fail(f"{domain} is not blocked")
+        return fail(f"{domain} is not blocked")
     await domain_rules.remove_block(instance.fed.rules, row["id"])
     print(f"unblocked {domain}")
     return 0
@@ -86,16 +81,16 @@ async def block_import(args: argparse.Namespace, instance: Any) -> int:
         text = sys.stdin.read() if args.file == "-" else \
             await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return _fail(f"cannot read {args.file}: {exc}")
+        return fail(f"cannot read {args.file}: {exc}")
     try:
         blocks = parse_blocklist(text)
         created, updated = await domain_rules.import_blocks(instance.fed.rules, blocks)
     except BlocklistError as exc:
         for line in exc.errors:
             print(f"error: {line}", file=sys.stderr)
-        return _fail("nothing was imported")
+        return fail("nothing was imported")
     except RuleError as exc:
-        return _fail(f"nothing was imported: {exc}")
+        return fail(f"nothing was imported: {exc}")
     print(f"imported {len(blocks)} domain blocks: {created} new, {updated} updated")
     return 0
 
@@ -108,7 +103,7 @@ async def block_export(args: argparse.Namespace, instance: Any) -> int:
     try:
         await asyncio.to_thread(Path(args.file).write_text, text, encoding="utf-8")
     except OSError as exc:
-        return _fail(f"cannot write {args.file}: {exc}")
+        return fail(f"cannot write {args.file}: {exc}")
     print(f"wrote {text.count(chr(10)) - 1} domain blocks to {args.file}", file=sys.stderr)
     return 0
 
@@ -117,7 +112,7 @@ async def allow_add(args: argparse.Namespace, instance: Any) -> int:
     try:
         domain = normalize_domain(args.domain)
     except RuleError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     _, created = await domain_rules.add_allow(instance.fed.rules, domain)
     print(f"allowed {domain}" if created else f"{domain} was allowed already")
     return 0
@@ -127,10 +122,10 @@ async def allow_remove(args: argparse.Namespace, instance: Any) -> int:
     try:
         domain = normalize_domain(args.domain)
     except RuleError as exc:
-        return _fail(str(exc))
+        return fail(str(exc))
     row = await rules_store.allow_by_domain(instance.pool, domain)
     if row is None:
-        return _fail(f"{domain} is not on the allow list")
+        return fail(f"{domain} is not on the allow list")
     await domain_rules.remove_allow(instance.fed.rules, row["id"])
     print(f"{domain} is no longer allowed")
     return 0
@@ -154,7 +149,7 @@ async def federation_mode(args: argparse.Namespace, instance: Any) -> int:
     return 0
 
 
-def add_commands(admin: Any, run: Run) -> None:
+def add_commands(admin: Any, run: WithInstance) -> None:
     """Add the rule commands under `likeness admin`; `run` starts an instance for each."""
 
     def command(parser: argparse.ArgumentParser, action: Callable[..., Awaitable[int]]) -> None:
