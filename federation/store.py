@@ -325,12 +325,13 @@ async def media_by_id(conn: Conn, media_id: int) -> Record | None:
 
 
 async def attach_media(conn: Conn, post_id: int, actor_id: int, media_ids: list[int]) -> int:
-    """Attach unattached uploads of `actor_id` to a post, in the given order."""
+    """Attach unattached uploads of `actor_id` to a post, in the given order; only those whose
+    safety check is done (an upload's check settles in a worker, maybe while the post is made)."""
     attached = 0
     for position, media_id in enumerate(media_ids):
         status = await conn.execute(
             "UPDATE media SET post_id = $1, position = $2"
-            " WHERE id = $3 AND actor_id = $4 AND post_id IS NULL",
+            " WHERE id = $3 AND actor_id = $4 AND post_id IS NULL AND check_state = 'ready'",
             post_id, position, media_id, actor_id)
         attached += int(status.split()[-1])
     return attached

@@ -21,12 +21,12 @@ from federation.errors import Ignore
 from federation.fetch import FetchError
 from federation.html import normalised_hashtag, parse_mentions, text_to_html
 
-from . import accounts, entities, reports, store
+from . import accounts, entities, reports, store, upload_checks
 from .http import bool_param, current_user, error, fed, int_param, paged, pool, read_params
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .rate_limits import rate_limited
 from .runtime import VERSION
-from .safety import held_refusal, refuse_unsafe_images
+from .safety import publish_refusal, refuse_unsafe_images
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 MAX_STATUS_CHARS = 5000
@@ -264,7 +264,7 @@ async def create_status(request: Request) -> Response:
         media = await store.unattached_media(pool(request), media_id, me["id"])
         if media is None or media["post_id"] is not None:
             return error(422, f"media {media_id} is unknown, not yours, or already used")
-        refusal = await held_refusal(request, media_id)
+        refusal = await publish_refusal(request, media)
         if refusal is not None:
             return refusal
         has_video = has_video or media["kind"] == "video"
@@ -506,9 +506,21 @@ async def upload_media(request: Request) -> Response:
         "width": info.width, "height": info.height, "duration": info.duration,
         "frame_rate": info.frame_rate, "blurhash": info.blurhash, "description": description,
         "focal_x": focus[0], "focal_y": focus[1],
+        "check_state": "pending" if info.kind == "video" else "ready",
     })
     media = await fstore.media_by_id(pool(request), media_id)
-    return JSONResponse(entities.media_attachment(fed(request), media))
+    if info.kind == "video":
+        await upload_checks.queue_check(fed(request), media_id)
+    return _media_response(request, media)
+
+
+def _media_response(request: Request, media: asyncpg.Record) -> Response:
+    """Mastodon's answers for an upload: 202 on upload and 206 on GET while a video is being
+    checked (its `url` null), 200 once it is ready, and 422 with the reason once refused."""
+    if media["check_state"] == "refused":
+        return error(422, media["check_reason"])
+    status = 200 if media["check_state"] == "ready" else 202 if request.method == "POST" else 206
+    return JSONResponse(entities.media_attachment(fed(request), media), status_code=status)
 
 
 def _focus(raw: str) -> tuple[float, float]:
@@ -529,7 +541,7 @@ async def get_media(request: Request) -> Response:
     media = await store.unattached_media(pool(request), media_id, user["actor_id"])
     if media is None:
         return error(404, "no such media")
-    return JSONResponse(entities.media_attachment(fed(request), media))
+    return _media_response(request, media)
 
 
 MASTODON_VERSION = f"4.3.0 (compatible; Likeness {VERSION})"

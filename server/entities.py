@@ -58,12 +58,15 @@ def media_attachment(fed: Federation, media: Record) -> dict[str, Any]:
         original["duration"] = media["duration"]
     if media["frame_rate"]:
         original["frame_rate"] = f"{media['frame_rate']:g}/1"
-    url = media_url(fed, media)
+    # An upload still being checked has no address yet (Mastodon's `url: null` while processing).
+    ready = media.get("check_state", "ready") == "ready"
+    url = media_url(fed, media) if ready else None
+    preview = poster_url(fed, media) if ready else None
     return {
         "id": str(media["id"]),
         "type": media["kind"],
         "url": url,
-        "preview_url": poster_url(fed, media) or (url if media["kind"] == "image" else None),
+        "preview_url": preview or (url if media["kind"] == "image" else None),
         "remote_url": media["remote_url"],
         "meta": {"original": original, "focus": {"x": media["focal_x"], "y": media["focal_y"]}},
         "description": media["description"] or None,

@@ -18,6 +18,7 @@ import shutil
 import stat
 import struct
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,6 +382,71 @@ def _inspect_video(path: Path, byte_size: int) -> MediaInfo:
         blurhash=_blurhash(image),
         poster_jpeg=buffer.getvalue(),
     )
+
+
+# A sample further ahead than this is reached by seeking to the keyframe before it rather than by
+# decoding every frame on the way.
+SEEK_AHEAD_SECONDS = 2.0
+
+
+class CheckTimeout(MediaError):
+    """Sampling a video's frames ran past its deadline."""
+
+
+def _upright(frame: av.VideoFrame, long_side: int) -> Image.Image:
+    width, height = _fit(frame.width, frame.height, long_side)
+    image = frame.to_image(width=width, height=height, interpolation=Interpolation.AREA)
+    rotation = round(frame.rotation / 90) * 90 % 360
+    return image.transpose(_ROTATIONS[rotation]) if rotation else image
+
+
+def video_frames_at(path: Path, seconds: list[float], *, long_side: int, deadline: float
+                    ) -> list[Image.Image]:
+    """The frames shown at `seconds` (ascending, from the video's start), upright and scaled to fit
+    `long_side`; a time past the end gives the last frame.
+
+    Each is reached from the keyframe before it when that lies ahead of the decoder, so a long
+    video costs a few keyframe intervals a sample rather than a decode of the whole file. A file
+    whose keyframes are too sparse for that (seeking lands behind the decoder) is decoded straight
+    through instead. Past `deadline` (time.monotonic()) it raises CheckTimeout: blocking, run it in
+    a thread.
+    """
+    images: list[Image.Image] = []
+    last: av.VideoFrame | None = None
+    with av.open(str(path), format="mov") as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
+        # Half a frame: a sample is the frame on screen at its time.
+        slack = 0.5 / float(stream.average_rate or 30)
+        frames = None
+        position = float("-inf")
+        seeking = True
+        for target in seconds:
+            at = start + target
+            if frames is None or seeking and at - position > SEEK_AHEAD_SECONDS:
+                container.seek(max(0, int(at / stream.time_base)), stream=stream, backward=True)
+                frames = container.decode(stream)
+                landed = True
+            else:
+                landed = False
+            chosen = None
+            for frame in frames:
+                if time.monotonic() > deadline:
+                    raise CheckTimeout("the video took too long to check")
+                if landed and frame.time is not None and frame.time <= position:
+                    seeking = False  # the keyframe before `at` is behind us: decode on from here
+                landed = False
+                chosen = frame
+                position = frame.time if frame.time is not None else position
+                if frame.time is None or frame.time >= at - slack:
+                    break
+            chosen = chosen or last
+            if chosen is None:
+                break
+            last = chosen
+            images.append(_upright(chosen, long_side))
+    return images
 
 
 _PILLOW_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}

@@ -24,7 +24,7 @@ from .api import parse_visibility
 from .generations import job_json, job_refusal, refused_prompt
 from .http import ActivityResponse, bool_param, current_user, error, fed, pool, read_params
 from .rate_limits import rate_limited
-from .safety import held_refusal
+from .safety import publish_refusal
 
 MAX_CAPTION_CHARS = 2000
 
@@ -141,7 +141,7 @@ async def publish_remix(request: Request) -> Response:
     media = await store.unattached_media(pool(request), media_id, row["actor_id"])
     if media is None or media["post_id"] is not None or media["kind"] != "video":
         return error(422, f"media {media_id} is not an unused video of yours")
-    refusal = await held_refusal(request, media_id)
+    refusal = await publish_refusal(request, media)
     if refusal is not None:
         return refusal
     made_by = await gstore.job_by_result(pool(request), media_id)

@@ -1,7 +1,8 @@
 """The output safety check at the HTTP edge: uploaded images the NSFW classifier flags are
-refused, and a held draft is shown to staff only and cannot be published.
+refused, and a held draft or an unchecked upload is shown to staff only and cannot be published.
 
-The verdicts are `policy.output_safety`'s; generated videos are checked by the worker.
+The verdicts are `policy.output_safety`'s; generated and uploaded videos are checked by the worker
+(generation/safety.py, server/upload_checks.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+import asyncpg
 from PIL import Image
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -57,9 +59,15 @@ async def is_staff(request: Request) -> bool:
     return True
 
 
-async def held_refusal(request: Request, media_id: int) -> Response | None:
-    """409 when the media is the draft of a held generation: it is published only once a
-    moderator releases it. None otherwise."""
+async def publish_refusal(request: Request, media: asyncpg.Record) -> Response | None:
+    """Why this upload or draft cannot be published yet, as a 422 or 409; None when it can. An
+    uploaded video is published once its safety check is done (server/upload_checks.py), and the
+    draft of a held generation once a moderator releases it."""
+    media_id = media["id"]
+    if media["check_state"] == "pending":
+        return error(422, f"video {media_id} is still being checked for safety: try again in a moment")
+    if media["check_state"] == "refused":
+        return error(422, f"media {media_id} cannot be published: {media['check_reason']}")
     if not await gstore.is_held_draft(pool(request), media_id):
         return None
     return error(409, f"video {media_id} is {HELD_FOR_REVIEW}: it can be published once a moderator"

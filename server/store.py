@@ -355,15 +355,31 @@ async def unattached_media(conn: Conn, media_id: int, actor_id: int) -> Record |
                                media_id, actor_id)
 
 
+async def settle_upload_check(conn: Conn, media_id: int, state: str, reason: str | None) -> Record | None:
+    """Record a pending upload's check as `state` ('ready' or 'refused'); the row, when this call
+    was the one that settled it."""
+    return await conn.fetchrow(
+        "UPDATE media SET check_state = $2, check_reason = $3 WHERE id = $1 AND check_state = 'pending'"
+        " RETURNING *", media_id, state, reason)
+
+
+async def pending_upload_checks(conn: Conn, older_than_seconds: float) -> list[int]:
+    return [r["id"] for r in await conn.fetch(
+        "SELECT id FROM media WHERE check_state = 'pending'"
+        " AND created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 1000",
+        older_than_seconds)]
+
+
 async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
     """What a public /media/ key is: an upload, its poster, or a cameo's preview, with the type
     to serve, whether what it belongs to was deleted, and whether moderation holds it back (a
-    generation's held draft, a hidden post's media). Cameo references are never found here."""
+    generation's held draft, an upload not yet checked or refused, a hidden post's media). Cameo
+    references are never found here."""
     return await conn.fetchrow(
         "SELECT CASE WHEN m.storage_key = $1 THEN m.media_type ELSE 'image/jpeg' END AS media_type,"
         " p.deleted_at IS NOT NULL AS deleted,"
         " (EXISTS (SELECT 1 FROM generation_jobs j WHERE j.result_media_id = m.id"
-        f"   AND j.state = 'held') OR (p.id IS NOT NULL AND NOT {SHOWN})) AS held"
+        f"   AND j.state = 'held') OR m.check_state <> 'ready' OR (p.id IS NOT NULL AND NOT {SHOWN})) AS held"
         " FROM media m LEFT JOIN posts p ON p.id = m.post_id"
         " WHERE m.storage_key = $1 OR m.poster_key = $1"
         " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL, false FROM cameos"

@@ -21,6 +21,7 @@ from generation.pipeline import GenerationError, VideoPipeline
 from generation.provenance import C2PASigner, signer_for
 from generation.worker import GenerationWorker, generate, sweep_generation
 
+from . import upload_checks
 from .config import Settings
 from .media import new_key
 from .runtime import Instance, close_worker
@@ -41,15 +42,22 @@ async def recheck_consent(ctx: dict[str, Any], post_id: int) -> bool:
     return await post_consent.recheck(ctx["fed"], post_id)
 
 
+async def check_upload(ctx: dict[str, Any], media_id: int) -> str:
+    return await upload_checks.check_upload(ctx["fed"].pool, ctx["media"], media_id, ctx["nsfw_threshold"],
+                                            ctx["upload_check_slot"])
+
+
 async def sweep(ctx: dict[str, Any]) -> int:
-    return await delivery.sweep(ctx["fed"])
+    return await delivery.sweep(ctx["fed"]) + await upload_checks.sweep(ctx["fed"])
 
 
 def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     assert instance.fed is not None and instance.redis is not None
     queue = instance.fed.queue_name
     return Worker(
-        functions=[process_inbox, deliver, recheck_consent],
+        functions=[process_inbox, deliver, recheck_consent,
+                   func(check_upload, name=upload_checks.FUNCTION,
+                        timeout=upload_checks.CHECK_DEADLINE_S + 60)],
         cron_jobs=[cron(sweep, name=f"{queue}:sweep", second={0, 30},
                         run_at_startup=True, unique=True),
                    # Here rather than on the generation queue, whose workers may all be busy
@@ -58,7 +66,11 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
                         second=set(range(0, 60, 2)), run_at_startup=True, unique=True)],
         queue_name=queue,
         redis_pool=instance.redis,
-        ctx={"fed": instance.fed, "generation_queue": instance.jobs},
+        ctx={"fed": instance.fed, "generation_queue": instance.jobs, "media": instance.media,
+             "nsfw_threshold": instance.settings.generation.nsfw_threshold,
+             # One video check at a time: each takes a core for seconds, and inbox and delivery
+             # jobs share this worker.
+             "upload_check_slot": asyncio.Semaphore(1)},
         handle_signals=handle_signals,
         poll_delay=0.05,
         max_jobs=20,

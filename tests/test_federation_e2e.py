@@ -5,18 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import eventually
-from tests.videos import make_mp4
+from tests.videos import make_mp4, upload_video
 
 
 async def _upload_video(instance, username: str, path: Path) -> str:
-    with path.open("rb") as handle:
-        response = await instance.api(username, "POST", "/api/v2/media",
-                                      files={"file": ("clip.mp4", handle, "video/mp4")},
-                                      data={"description": "a tiny clip"})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["type"] == "video"
-    return body["id"]
+    return (await upload_video(instance, username, path, description="a tiny clip"))["id"]
 
 
 async def _account_id(instance, username: str, handle: str) -> str:

@@ -385,10 +385,8 @@ async def test_cameo_preview_is_checked_too(make_instance):
     assert response.status_code == 201, response.text
 
 
-async def test_post_images_are_checked_videos_are_not(make_instance, tmp_path):
-    from tests.test_federation_e2e import _upload_video
-    from tests.videos import make_mp4
-
+async def test_post_images_are_checked_on_upload(make_instance):
+    # Videos are checked on the worker: tests/test_upload_checks.py.
     a = await make_instance(generation=dataclasses.replace(TEST_GENERATION, nsfw_threshold=0.0))
     await a.signup("alice")
     response = await a.api("alice", "POST", "/api/v2/media",
@@ -397,8 +395,6 @@ async def test_post_images_are_checked_videos_are_not(make_instance, tmp_path):
     assert response.json()["error"] == f"the image {REFUSED}"
     assert await a.pool.fetchval("SELECT count(*) FROM media") == 0 and await _files(a) == set()
     assert not any((a.instance.settings.data_dir / "tmp").glob("*"))
-    # Uploaded videos go through no classifier on the request path (see README, "Safety").
-    assert await _upload_video(a, "alice", make_mp4(tmp_path / "clip.mp4"))
 
 
 async def test_held_generations_from_the_cli(make_instance, tiny_model, cli_env, monkeypatch, capsys):

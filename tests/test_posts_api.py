@@ -3,7 +3,7 @@ and every bad input refused without a trace."""
 
 from __future__ import annotations
 
-from tests.videos import make_mp4
+from tests.videos import make_mp4, upload_video
 
 AP = "application/activity+json"
 
@@ -37,10 +37,8 @@ async def test_upload_sniffs_type_and_post_shape(make_instance, tmp_path):
     a = await make_instance()
     await a.signup("alice")
     # No Content-Type on the part: the file is sniffed, not refused.
-    response = await _upload(a, "alice", "clip", make_mp4(tmp_path / "v.mp4").read_bytes(),
-                             "application/octet-stream")
-    assert response.status_code == 200, response.text
-    media = response.json()
+    media = await upload_video(a, "alice", make_mp4(tmp_path / "v.mp4"), name="clip",
+                               content_type="application/octet-stream")
     assert media["type"] == "video" and media["meta"]["original"]["duration"] > 0.9
     assert media["blurhash"] and media["preview_url"].endswith(".jpg")
     posted = await a.api("alice", "POST", "/api/v1/statuses", json={

@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 
-from tests.videos import make_mp4
+from tests.videos import make_mp4, upload_video
 
 AP = "application/activity+json"
 LD = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
@@ -77,10 +77,9 @@ async def test_files_have_their_types_and_are_cached_by_version(make_instance):
 
 async def _video_post(instance, user, tmp_path) -> dict:
     clip = make_mp4(tmp_path / "clip.mp4", width=90, height=160, seconds=0.5, fps=8)
-    media = await instance.api(user, "POST", "/api/v2/media",
-                               files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
+    media = await upload_video(instance, user, clip)
     posted = await instance.api(user, "POST", "/api/v1/statuses",
-                                json={"status": "hello", "media_ids": [media.json()["id"]]})
+                                json={"status": "hello", "media_ids": [media["id"]]})
     return posted.json()
 
 

@@ -43,14 +43,33 @@ def make_mp4(
     return Path(path)
 
 
+async def upload_video(instance: Any, user: str, clip: Path | bytes, *, name: str = "clip.mp4",
+                       content_type: str = "video/mp4", **data: str) -> dict[str, Any]:
+    """Upload a video as a client does: 202 while its safety check runs on the worker, then
+    GET /api/v1/media/:id until it is ready (200). The media attachment, ready to post."""
+    from tests.conftest import eventually
+
+    content = clip if isinstance(clip, bytes) else clip.read_bytes()
+    response = await instance.api(user, "POST", "/api/v2/media", data=data,
+                                  files={"file": (name, content, content_type)})
+    assert response.status_code == 202, response.text
+    assert response.json()["type"] == "video" and response.json()["url"] is None
+
+    async def ready() -> dict[str, Any] | None:
+        media = await instance.api(user, "GET", f"/api/v1/media/{response.json()['id']}")
+        assert media.status_code in (200, 206), media.text
+        return media.json() if media.status_code == 200 else None
+
+    return await eventually(ready)
+
+
 async def post_videos(instance: Any, user: str, tmp_path: Path, captions: list[str]) -> list[str]:
     """Post one small video per caption as `user` of a test instance; the posts' ids, in order."""
     ids = []
     for n, caption in enumerate(captions):
         clip = make_mp4(tmp_path / f"clip{n}.mp4", width=90, height=160, seconds=1.0, fps=8)
-        media = await instance.api(user, "POST", "/api/v2/media",
-                                   files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
+        media = await upload_video(instance, user, clip)
         posted = await instance.api(user, "POST", "/api/v1/statuses",
-                                    json={"status": caption, "media_ids": [media.json()["id"]]})
+                                    json={"status": caption, "media_ids": [media["id"]]})
         ids.append(posted.json()["id"])
     return ids
