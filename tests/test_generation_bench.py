@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bench.generation import WAN_VACE_1_3B, forward_flops, main, step_flops, tokens
+from tests.bench.generation import WAN_VACE_1_3B, build_full, forward_flops, main, step_flops, tokens
 
 
 def test_flops_estimate_of_the_real_model() -> None:
@@ -24,3 +24,20 @@ def test_tiny_run_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     for row in ("| plain | 0.5 s (8 frames) |", "| plain | 6 s (96 frames) |", "| tuned | 6 s (96 frames) |"):
         assert row in out
     assert "tuned vs plain, 6 s" in out and "first-block cache" in out and "one batch of two" in out
+
+
+def test_the_full_size_model_builds_and_the_flop_count_matches_it() -> None:
+    # On the meta device, so no memory: the configuration written in the benchmark must be one this
+    # diffusers accepts (the GPU run is not where to find out), at the published sizes.
+    pipe = build_full("meta")
+    blocks = [*pipe.transformer.blocks, *pipe.transformer.vace_blocks]
+    assert len(blocks) == 45
+    assert 2.0e9 < sum(p.numel() for p in pipe.transformer.parameters()) < 2.3e9
+    assert 5.6e9 < sum(p.numel() for p in pipe.text_encoder.parameters()) < 5.8e9
+    # Per video token, a forward multiplies by every block weight once (2 FLOPs each), less the
+    # cross-attention keys and values, which see the text tokens instead.
+    d = WAN_VACE_1_3B["num_attention_heads"] * WAN_VACE_1_3B["attention_head_dim"]
+    weights = sum(p.numel() for block in blocks for p in block.parameters() if p.dim() == 2)
+    per_token = forward_flops(1001, WAN_VACE_1_3B) - forward_flops(1000, WAN_VACE_1_3B)
+    attention = 4 * 2001 * d * len(blocks)  # the N^2 term's share of one more token
+    assert per_token - attention == pytest.approx(2 * (weights - 45 * 2 * d * d), rel=0.03)
