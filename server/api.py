@@ -508,10 +508,26 @@ async def upload_media(request: Request) -> Response:
         "focal_x": focus[0], "focal_y": focus[1],
         "check_state": "pending" if info.kind == "video" else "ready",
     })
-    media = await fstore.media_by_id(pool(request), media_id)
     if info.kind == "video":
         await upload_checks.queue_check(fed(request), media_id)
+        if request.url.path == "/api/v1/media":
+            # Mastodon's v1 upload answers once the file is processed; old clients post right after.
+            await _until_checked(request, media_id, V1_UPLOAD_WAIT_S)
+    media = await fstore.media_by_id(pool(request), media_id)
     return _media_response(request, media)
+
+
+# How long POST /api/v1/media waits for a video's check before it answers 202 as v2 does.
+V1_UPLOAD_WAIT_S = 60.0
+
+
+async def _until_checked(request: Request, media_id: int, timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        media = await fstore.media_by_id(pool(request), media_id)
+        if media is None or media["check_state"] != "pending":
+            return
+        await asyncio.sleep(0.1)
 
 
 def _media_response(request: Request, media: asyncpg.Record) -> Response:

@@ -57,9 +57,9 @@ def test_sampling_stops_at_its_deadline(tmp_path):
         video_frames_at(video, [0.0, 1.0], long_side=32, deadline=time.monotonic() - 1)
 
 
-async def _upload(a, clip: Path):
+async def _upload(a, clip: Path, endpoint: str = "/api/v2/media"):
     files = {"file": ("c.mp4", clip.read_bytes(), "video/mp4")}
-    return await a.api("alice", "POST", "/api/v2/media", files=files)
+    return await a.api("alice", "POST", endpoint, files=files)
 
 
 async def _post(a, media_id: str):
@@ -172,3 +172,14 @@ async def test_a_benign_video_passes_the_default_threshold(make_instance, tmp_pa
     media = await upload_video(a, "alice", make_mp4(tmp_path / "clip.mp4", seconds=3.0))
     row = await a.pool.fetchrow("SELECT check_state, check_reason FROM media WHERE id = $1", int(media["id"]))
     assert (row["check_state"], row["check_reason"]) == ("ready", None)
+
+
+async def test_the_v1_upload_answers_once_checked(make_instance, tmp_path):
+    # Mastodon's v1 endpoint is synchronous: clients that use it post the media right away.
+    a = await make_instance()
+    await a.signup("alice")
+    clip = make_mp4(tmp_path / "clip.mp4", width=90, height=160, seconds=1.0, fps=8)
+    response = await _upload(a, clip, "/api/v1/media")
+    assert response.status_code == 200, response.text
+    assert response.json()["url"]
+    assert (await _post(a, response.json()["id"])).status_code == 200
