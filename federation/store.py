@@ -69,6 +69,15 @@ async def upsert_remote_actor(conn: Conn, fields: dict[str, Any]) -> Record:
         *values)
 
 
+async def set_origin_suspension(conn: Conn, actor_id: int, suspended: bool) -> Record:
+    """Apply what a remote actor's own server says of its suspension (migration 0015): it
+    suspends an account no one suspended here, and lifts only a suspension that was its own."""
+    return await conn.fetchrow(
+        "UPDATE actors SET suspended = CASE WHEN $2 THEN true WHEN suspended_by_origin THEN false"
+        " ELSE suspended END, suspended_by_origin = $2 AND (suspended_by_origin OR NOT suspended)"
+        " WHERE id = $1 AND NOT local RETURNING *", actor_id, suspended)
+
+
 async def update_local_profile(conn: Conn, actor_id: int, display_name: str, summary: str) -> None:
     await conn.execute("UPDATE actors SET display_name = $2, summary = $3 WHERE id = $1",
                        actor_id, display_name, summary)
@@ -152,6 +161,15 @@ async def follower_inboxes(conn: Conn, actor_id: int) -> list[str]:
         " JOIN actors a ON a.id = f.follower_id"
         " WHERE f.followed_id = $1 AND f.accepted AND NOT a.local"
         " AND coalesce(a.shared_inbox, a.inbox) IS NOT NULL", actor_id)
+    return [r["inbox"] for r in rows]
+
+
+async def delivered_inboxes(conn: Conn, actor_id: int) -> list[str]:
+    """The distinct inboxes that anything from this actor was sent to: the servers that may
+    hold a copy of it beyond its followers' (people it mentioned, replied to, liked)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT d.inbox FROM outbox_activities o JOIN deliveries d ON d.activity_id = o.id"
+        " WHERE o.actor_id = $1", actor_id)
     return [r["inbox"] for r in rows]
 
 

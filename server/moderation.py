@@ -1,9 +1,10 @@
 """Moderation actions and report moves, shared by the admin API and the CLI.
 
 Each action changes its target, is written to the audit log and tells the owner (a
-`moderation_warning`), in one transaction; what it federates (a post's or a suspended actor's
-`Delete`) is queued in that transaction and sent after it. policy/moderation.py says which action
-applies where and how a report moves. `moderator_id` is None for the admin command line.
+`moderation_warning`), in one transaction; what it federates (a post's `Delete`, a suspended or
+unsuspended actor's `Update`) is queued in that transaction and sent after it.
+policy/moderation.py says which action applies where and how a report moves. `moderator_id` is
+None for the admin command line.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ async def _account_effect(conn: asyncpg.Connection, fed: Federation, target: Rec
         await mstore.set_user_disabled(conn, target["user_id"], on)
         return []
     await mstore.set_account_flag(conn, target["id"], kind, on)
-    if kind == "suspend" and on:
-        if target["local"]:
-            # Their followers' servers drop the account and its posts; an unsuspend restores
-            # everything here but not those copies.
-            return await outbox.queue_actor_delete(conn, fed, target)
+    if kind != "suspend":
+        return []
+    if target["local"]:
+        # Other servers hide the account (its actor says `suspended`) and show it again when
+        # an unsuspend sends the actor as it is now.
+        return await outbox.queue_actor_update(conn, fed, await fstore.actor_by_id(conn, target["id"]))
+    if on:
         await mstore.sever_follows(conn, target["id"])
     return []
 

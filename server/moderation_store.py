@@ -110,8 +110,12 @@ async def notify(conn: Conn, user_id: int, type: str, *, report_id: int | None =
 # --- effects on accounts, posts and cameos ---------------------------------------------------------------
 
 async def set_account_flag(conn: Conn, actor_id: int, action: str, value: bool) -> None:
-    """Set or clear what `action` (suspend, silence, sensitive) marks on an account."""
-    await conn.execute(f"UPDATE actors SET {ACCOUNT_FLAGS[action]} = $2 WHERE id = $1", actor_id, value)
+    """Set or clear what `action` (suspend, silence, sensitive) marks on an account. A
+    moderator's suspension or unsuspension takes the place of the account's own server's
+    (migration 0015), so that no Update from that server lifts it."""
+    origin = ", suspended_by_origin = false" if action == "suspend" else ""
+    await conn.execute(f"UPDATE actors SET {ACCOUNT_FLAGS[action]} = $2{origin} WHERE id = $1",
+                       actor_id, value)
 
 
 async def set_user_disabled(conn: Conn, user_id: int, disabled: bool) -> None:
