@@ -1,4 +1,4 @@
-"""Moderation actions and report moves, shared by the admin API and the CLI.
+"""Moderation actions, report moves and role changes, shared by the admin API and the CLI.
 
 Each action changes its target, is written to the audit log and tells the owner (a
 `moderation_warning`), in one transaction; what it federates (a post's `Delete`, a suspended or
@@ -18,6 +18,7 @@ from generation.jobs import MediaSink
 from policy.moderation import UNDO, ModerationError, check_action, report_move, report_state, warning
 
 from . import moderation_store as mstore
+from . import store
 
 Record = asyncpg.Record
 
@@ -105,6 +106,21 @@ async def act_on_cameo(fed: Federation, media: MediaSink, *, moderator_id: int |
     for key in keys:
         await media.delete(key)
     return action_id
+
+
+async def change_role(pool: asyncpg.Pool, *, moderator_id: int | None, username: str, role: str
+                      ) -> Record | None:
+    """Give a local account another role (checked by the caller) and write who did it, and the
+    roles before and after, to the audit log, in one transaction. Returns the user as they were,
+    or None when there is no such user; a role they already have is no change and no entry."""
+    async with pool.acquire() as conn, conn.transaction():
+        user = await mstore.lock_user(conn, username)
+        if user is not None and user["role"] != role:
+            await store.set_role(conn, user["username"], role)
+            await mstore.insert_action(conn, moderator_id=moderator_id, action="change_role",
+                                       target_kind="account", account_id=user["actor_id"],
+                                       old_role=user["role"], new_role=role)
+    return user
 
 
 async def move_report(pool: asyncpg.Pool, *, moderator_id: int | None, report_id: int, move: str

@@ -427,6 +427,18 @@ async def test_admin_cli(make_instance, monkeypatch, capsys):
     assert (await a.api("alice", "GET", "/api/v1/accounts/verify_credentials")).status_code == 200
     code, _, err = await cli("suspend", "nobody")
     assert code == 1 and "no account" in err
+
+    # set-role is in the audit log of the account, by the command line; no user, no entry.
+    code, out, _ = await cli("set-role", "carol", "moderator")
+    assert code == 0 and "now moderator" in out
+    carol = await _me(a, "carol")
+    assert (await a.api("carol", "GET", "/api/v1/admin/reports")).status_code == 200
+    log = (await a.api("carol", "GET", f"/api/v1/admin/accounts/{carol['id']}")).json()["actions"]
+    assert [(x["action"], x["moderator"], x["old_role"], x["new_role"]) for x in log] == [
+        ("change_role", None, "user", "moderator")]
+    code, _, err = await cli("set-role", "nobody", "admin")
+    assert code == 1 and "no user" in err
+    assert await a.pool.fetchval("SELECT count(*) FROM moderation_actions WHERE action = 'change_role'") == 1
     warned = await _notifications(a, "alice", "moderation_warning")
     assert [(n["moderation_warning"]["action"], n["moderation_warning"]["text"]) for n in warned] == [
         ("suspend", ""), ("silence", "quiet now")]
