@@ -77,7 +77,11 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
             "publicKeyMultibase": public["ed25519"],
         }],
     }
-    if actor["icon_url"]:
+    if actor["suspended"]:
+        # Mastodon's `toot:suspended`: other servers hide the account until a document without
+        # it. The profile is withheld meanwhile; the keys stay, to verify that later Update.
+        doc.update(name=actor["username"], summary="", suspended=True)
+    elif actor["icon_url"]:
         doc["icon"] = {"type": "Image", "url": actor["icon_url"]}
     return doc
 
@@ -130,6 +134,7 @@ def parse_actor_document(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tupl
         "followers_url": _str(doc.get("followers")),
         "following_url": _str(doc.get("following")),
         "manually_approves_followers": bool(doc.get("manuallyApprovesFollowers")),
+        "suspended": doc.get("suspended") is True,
         "document": doc,
     }
     found: list[tuple[str, str, str]] = []
@@ -176,6 +181,8 @@ async def _store_actor(fed: Federation, doc: dict[str, Any]) -> asyncpg.Record:
         if existing is not None and existing["local"]:
             raise ActorError("refusing to overwrite a local actor")
         row = await store.upsert_remote_actor(conn, fields)
+        # Its server's say on a suspension (`toot:suspended`), on every fetch, as Mastodon reads it.
+        row = await store.set_origin_suspension(conn, row["id"], fields["suspended"])
         await store.forget_public_keys(conn, fields["uri"])
         for key_id, kind, material in found:
             try:

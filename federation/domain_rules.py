@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 from redis.exceptions import RedisError
@@ -28,6 +29,8 @@ from policy.instance_rules import (
 from . import domain_rules_store as rules_store
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A process reloads the rules at least this often, and looks this often whether another process
 # (a second web server, a worker, the CLI) changed them.
@@ -131,11 +134,7 @@ async def conflicting_block(pool: asyncpg.Pool, block: DomainBlock) -> asyncpg.R
 async def save_block(rules: DomainRules, block: DomainBlock) -> tuple[asyncpg.Record, bool]:
     """Create or update the block of `block.domain` and apply it; (row, created)."""
     check_block(block, rules.local)
-    async with rules.pool.acquire() as conn, conn.transaction():
-        row, created = await rules_store.upsert_block(conn, block.domain, _fields(block))
-        await _apply(conn)
-    await rules.changed()
-    return row, created
+    return await _change(rules, lambda conn: rules_store.upsert_block(conn, block.domain, _fields(block)))
 
 
 async def import_blocks(rules: DomainRules, blocks: list[DomainBlock]) -> tuple[int, int]:
@@ -143,8 +142,9 @@ async def import_blocks(rules: DomainRules, blocks: list[DomainBlock]) -> tuple[
     the file does not carry keeps the one already stored."""
     for block in blocks:
         check_block(block, rules.local)
-    created = updated = 0
-    async with rules.pool.acquire() as conn, conn.transaction():
+
+    async def upsert_all(conn: asyncpg.Connection) -> tuple[int, int]:
+        created = updated = 0
         for block in blocks:
             fields = _fields(block)
             if block.private_comment is None:
@@ -153,50 +153,49 @@ async def import_blocks(rules: DomainRules, blocks: list[DomainBlock]) -> tuple[
             _, was_created = await rules_store.upsert_block(conn, block.domain, fields)
             created += was_created
             updated += not was_created
-        await _apply(conn)
-    await rules.changed()
-    return created, updated
+        return created, updated
+
+    return await _change(rules, upsert_all)
 
 
 async def remove_block(rules: DomainRules, block_id: int) -> asyncpg.Record | None:
     """Lift a block. Follows it severed stay severed; new ones work again."""
-    async with rules.pool.acquire() as conn, conn.transaction():
-        row = await rules_store.delete_block(conn, block_id)
-        if row is not None:
-            await _apply(conn)
-    if row is not None:
-        await rules.changed()
-    return row
+    return await _change(rules, lambda conn: rules_store.delete_block(conn, block_id), _found)
 
 
 async def add_allow(rules: DomainRules, domain: str) -> tuple[asyncpg.Record, bool]:
-    async with rules.pool.acquire() as conn, conn.transaction():
-        row, created = await rules_store.insert_allow(conn, domain)
-        if created:
-            await _apply(conn)
-    if created:
-        await rules.changed()
-    return row, created
+    return await _change(rules, lambda conn: rules_store.insert_allow(conn, domain),
+                         lambda inserted: inserted[1])
 
 
 async def remove_allow(rules: DomainRules, allow_id: int) -> asyncpg.Record | None:
     """Take a domain off the allow list; in allow-list mode its follows are severed."""
-    async with rules.pool.acquire() as conn, conn.transaction():
-        row = await rules_store.delete_allow(conn, allow_id)
-        if row is not None:
-            await _apply(conn)
-    if row is not None:
-        await rules.changed()
-    return row
+    return await _change(rules, lambda conn: rules_store.delete_allow(conn, allow_id), _found)
 
 
 async def set_allowlist_mode(rules: DomainRules, on: bool) -> None:
     """Switch allow-list mode. Turning it on severs the follows of every domain not allowed,
     as a suspension would."""
+    await _change(rules, lambda conn: rules_store.set_allowlist_mode(conn, on))
+
+
+async def _change(rules: DomainRules, change: Callable[[asyncpg.Connection], Awaitable[T]],
+                  changed: Callable[[T], bool] = lambda _: True) -> T:
+    """Make a change to the rules and what it does to stored data (`_apply`) in one transaction,
+    then have every process drop its copy of the rules; `changed` says from the change's result
+    whether it changed anything (if not, neither happens)."""
     async with rules.pool.acquire() as conn, conn.transaction():
-        await rules_store.set_allowlist_mode(conn, on)
-        await _apply(conn)
-    await rules.changed()
+        result = await change(conn)
+        applied = changed(result)
+        if applied:
+            await _apply(conn)
+    if applied:
+        await rules.changed()
+    return result
+
+
+def _found(row: asyncpg.Record | None) -> bool:
+    return row is not None
 
 
 def _fields(block: DomainBlock) -> dict[str, Any]:

@@ -178,6 +178,10 @@ async def signed_fetcher(fed: Federation, method: str, url: str, headers: Any) -
     return found[0]
 
 
+def _updates_itself(activity: dict[str, Any]) -> bool:
+    return activity.get("type") == "Update" and ref(activity.get("object")) == ref(activity.get("actor"))
+
+
 async def process(fed: Federation, row_id: int) -> str:
     """Handle one stored activity; returns the state it ends in."""
     row = await store.claim_inbox_activity(fed.pool, row_id)
@@ -189,8 +193,9 @@ async def process(fed: Federation, row_id: int) -> str:
         # A rule made since the activity arrived still applies to it.
         await _check_federates(fed, row["signer_uri"])
         signer = await store.actor_by_uri(fed.pool, row["signer_uri"])
-        if signer is not None and signer["suspended"]:
-            # A moderator suspended this remote account: what it sends is kept, not acted on.
+        if signer is not None and signer["suspended"] and not _updates_itself(activity):
+            # A suspended account: what it sends is kept, not acted on. Only an Update of its
+            # own actor is, which is how its server lifts a suspension that was the server's.
             raise Ignore("the actor is suspended on this server")
         kind = activity.get("type")
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from . import delivery, objects, store
+from . import actors, delivery, objects, store
 from .context import Federation
 from .html import parse_hashtags, text_to_html
 from .vocab import PUBLIC
@@ -298,24 +298,31 @@ async def unblock(fed: Federation, actor: Record, target: Record) -> None:
     await delivery.start(fed, ids)
 
 
+def _actor_update(actor: Record, document: dict[str, Any]) -> dict[str, Any]:
+    return objects.wrap("Update", actor["uri"], document, activity_id=_activity_id(actor, "update"),
+                        to=[PUBLIC], cc=[actor["followers_url"]])
+
+
 async def update_profile(fed: Federation, actor: Record, document: dict[str, Any]) -> None:
     """Tell followers' servers that a profile changed (they refetch or read the embedded doc)."""
     async with fed.pool.acquire() as conn, conn.transaction():
-        activity = objects.wrap("Update", actor["uri"], document,
-                                activity_id=_activity_id(actor, "update"), to=[PUBLIC],
-                                cc=[actor["followers_url"]])
-        ids = await _send(conn, actor, activity, await store.follower_inboxes(conn, actor["id"]),
-                          public=True)
+        ids = await _send(conn, actor, _actor_update(actor, document),
+                          await store.follower_inboxes(conn, actor["id"]), public=True)
     await delivery.start(fed, ids)
 
 
+async def queue_actor_update(conn: asyncpg.Connection, fed: Federation, actor: Record) -> list[int]:
+    """An `Update` of a local actor as it is now, to its followers' servers and every server it
+    sent anything to; in the caller's transaction, returning the deliveries to start.
 
-async def queue_actor_delete(conn: asyncpg.Connection, fed: Federation, actor: Record) -> list[int]:
-    """A `Delete` of a local actor (a moderator suspended it) to its followers' servers, which drop
-    the actor and its posts; in the caller's transaction, returning the deliveries to start."""
-    activity = objects.wrap("Delete", actor["uri"], actor["uri"], activity_id=_activity_id(actor, "delete"),
-                            to=[PUBLIC])
-    return await _send(conn, actor, activity, await store.follower_inboxes(conn, actor["id"]))
+    A moderator's suspension goes this way (the document says `suspended`), and so does its
+    undoing, as Mastodon does since 3.5: other servers hide the account and show it again,
+    where the `Delete` that suspensions used to send could not be taken back.
+    """
+    inboxes = [*await store.follower_inboxes(conn, actor["id"]),
+               *await store.delivered_inboxes(conn, actor["id"])]
+    return await _send(conn, actor, _actor_update(actor, await actors.actor_document(fed, actor)),
+                       inboxes)
 
 
 async def report(fed: Federation, *, reporter_id: int, target: Record, posts: list[Record],

@@ -69,6 +69,15 @@ async def upsert_remote_actor(conn: Conn, fields: dict[str, Any]) -> Record:
         *values)
 
 
+async def set_origin_suspension(conn: Conn, actor_id: int, suspended: bool) -> Record:
+    """Apply what a remote actor's own server says of its suspension (migration 0015): it
+    suspends an account no one suspended here, and lifts only a suspension that was its own."""
+    return await conn.fetchrow(
+        "UPDATE actors SET suspended = CASE WHEN $2 THEN true WHEN suspended_by_origin THEN false"
+        " ELSE suspended END, suspended_by_origin = $2 AND (suspended_by_origin OR NOT suspended)"
+        " WHERE id = $1 AND NOT local RETURNING *", actor_id, suspended)
+
+
 async def update_local_profile(conn: Conn, actor_id: int, display_name: str, summary: str) -> None:
     await conn.execute("UPDATE actors SET display_name = $2, summary = $3 WHERE id = $1",
                        actor_id, display_name, summary)
@@ -152,6 +161,15 @@ async def follower_inboxes(conn: Conn, actor_id: int) -> list[str]:
         " JOIN actors a ON a.id = f.follower_id"
         " WHERE f.followed_id = $1 AND f.accepted AND NOT a.local"
         " AND coalesce(a.shared_inbox, a.inbox) IS NOT NULL", actor_id)
+    return [r["inbox"] for r in rows]
+
+
+async def delivered_inboxes(conn: Conn, actor_id: int) -> list[str]:
+    """The distinct inboxes that anything from this actor was sent to: the servers that may
+    hold a copy of it beyond its followers' (people it mentioned, replied to, liked)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT d.inbox FROM outbox_activities o JOIN deliveries d ON d.activity_id = o.id"
+        " WHERE o.actor_id = $1", actor_id)
     return [r["inbox"] for r in rows]
 
 
@@ -276,16 +294,30 @@ async def link_replies(conn: Conn, post_id: int, uri: str) -> None:
         post_id, uri)
 
 
+# Tables that tie a set of actors to a row, and the column naming the row; only these names
+# reach the SQL of the two functions below.
+ACTOR_SETS = {"mentions": "post_id", "cameo_approved_actors": "cameo_id"}
+
+
+async def _replace_actor_set(conn: Conn, table: str, owner_id: int, actor_ids: list[int]) -> None:
+    column = ACTOR_SETS[table]
+    await conn.execute(f"DELETE FROM {table} WHERE {column} = $1", owner_id)
+    await conn.executemany(f"INSERT INTO {table} ({column}, actor_id) VALUES ($1, $2)"
+                           " ON CONFLICT DO NOTHING", [(owner_id, a) for a in actor_ids])
+
+
+async def _actor_set(conn: Conn, table: str, owner_id: int) -> list[Record]:
+    return await conn.fetch(
+        f"SELECT a.* FROM {table} s JOIN actors a ON a.id = s.actor_id WHERE s.{ACTOR_SETS[table]} = $1"
+        " ORDER BY a.id", owner_id)
+
+
 async def replace_mentions(conn: Conn, post_id: int, actor_ids: list[int]) -> None:
-    await conn.execute("DELETE FROM mentions WHERE post_id = $1", post_id)
-    await conn.executemany("INSERT INTO mentions (post_id, actor_id) VALUES ($1, $2)"
-                           " ON CONFLICT DO NOTHING", [(post_id, a) for a in actor_ids])
+    await _replace_actor_set(conn, "mentions", post_id, actor_ids)
 
 
 async def mentioned_actors(conn: Conn, post_id: int) -> list[Record]:
-    return await conn.fetch(
-        "SELECT a.* FROM mentions m JOIN actors a ON a.id = m.actor_id WHERE m.post_id = $1"
-        " ORDER BY a.id", post_id)
+    return await _actor_set(conn, "mentions", post_id)
 
 
 async def replace_tags(conn: Conn, post_id: int, names: list[str]) -> None:
@@ -574,15 +606,11 @@ async def cameo_references(conn: Conn, cameo_id: int) -> list[Record]:
 
 
 async def replace_cameo_approved(conn: Conn, cameo_id: int, actor_ids: list[int]) -> None:
-    await conn.execute("DELETE FROM cameo_approved_actors WHERE cameo_id = $1", cameo_id)
-    await conn.executemany("INSERT INTO cameo_approved_actors (cameo_id, actor_id) VALUES ($1, $2)"
-                           " ON CONFLICT DO NOTHING", [(cameo_id, a) for a in actor_ids])
+    await _replace_actor_set(conn, "cameo_approved_actors", cameo_id, actor_ids)
 
 
 async def cameo_approved(conn: Conn, cameo_id: int) -> list[Record]:
-    return await conn.fetch(
-        "SELECT a.* FROM cameo_approved_actors c JOIN actors a ON a.id = c.actor_id"
-        " WHERE c.cameo_id = $1 ORDER BY a.id", cameo_id)
+    return await _actor_set(conn, "cameo_approved_actors", cameo_id)
 
 
 # --- the prompt policy: admin terms, public figures, refusals ---------------------------------

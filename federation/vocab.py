@@ -31,6 +31,7 @@ EXTENSION_TERMS = {
     "Hashtag": "as:Hashtag",
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "suspended": "toot:suspended",
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "Label": "lk:Label",

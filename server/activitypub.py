@@ -32,10 +32,6 @@ async def actor(request: Request) -> Response:
     row = await _actor_or_404(request)
     if row is None:
         return error(404, "no such account")
-    if row["suspended"]:
-        # Suspended by a moderator: gone, as far as other servers are concerned, until unsuspended.
-        return ActivityResponse({"@context": AS_CONTEXT, "id": row["uri"], "type": "Tombstone"},
-                                status_code=410)
     if not wants_activity_json(request):
         return _html_redirect(f"/@{row['username']}")
     return ActivityResponse(await actors.actor_document(fed(request), row),
@@ -148,9 +144,12 @@ async def _public_post(request: Request) -> tuple[Any, Response | None]:
     post = await fstore.post_by_id(pool(request), post_id) if author else None
     if post is None or post["actor_id"] != author["id"] or post["reblog_of_id"]:
         return None, error(404, "no such post")
-    if post["deleted_at"] is not None or author["suspended"]:
+    if post["deleted_at"] is not None:
         return None, ActivityResponse({"@context": AS_CONTEXT, "id": post["uri"],
                                        "type": "Tombstone"}, status_code=410)
+    if author["suspended"]:
+        # Not 410: a suspension can be lifted, and a peer that saw Gone would drop the post for good.
+        return None, error(403, "this account is suspended")
     if post["visibility"] not in ("public", "unlisted") or post["hidden_at"] is not None:
         # Followers-only and direct posts reach their audience by delivery, never by fetch; a post
         # a moderator hid is not served at all.

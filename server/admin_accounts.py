@@ -1,6 +1,6 @@
 """The staff's list of accounts, in the shape of Mastodon's admin API (`GET /api/v1/admin/accounts`
 and its v2), and setting a local account's role (admins only; what `likeness admin set-role`
-does). The actions on an account are in admin_reports.py.
+does; both write it to the audit log). The actions on an account are in admin_reports.py.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from starlette.routing import Route
 
 from federation import store as fstore
 
-from . import store
+from . import moderation, store
 from .accounts import ROLES
-from .admin_reports import admin_account
+from .admin_reports import account_detail, admin_account
 from .http import bool_param, current_staff, error, fed, int_param, paged, pool, read_params
 
 # v2's `origin`, `status` and `permissions`, as v1's flags.
@@ -81,10 +81,11 @@ async def set_role(request: Request) -> Response:
     role = (await read_params(request)).get("role")
     if role not in ROLES:
         return error(422, f"role must be one of {', '.join(ROLES)}")
+    user = await store.user_by_id(pool(request), actor["user_id"])
+    await moderation.change_role(pool(request), moderator_id=admin["id"], username=user["username"],
+                                 role=role)
     async with pool(request).acquire() as conn:
-        user = await store.user_by_id(conn, actor["user_id"])
-        await store.set_role(conn, user["username"], role)
-        return JSONResponse(await admin_account(fed(request), conn, actor))
+        return JSONResponse(await account_detail(fed(request), conn, actor))
 
 
 # Before admin_reports.routes, whose /api/v1/admin/accounts/{id}/{undo} would take /role.

@@ -26,6 +26,9 @@ from .reports import reports_json
 
 Record = asyncpg.Record
 
+# How many audit entries the view of one account shows.
+ACCOUNT_LOG = 100
+
 
 async def admin_account(fed: Federation, conn: asyncpg.Connection, actor: Record) -> dict[str, Any]:
     """Mastodon's Admin::Account: the account with its moderation state (and login, if local)."""
@@ -52,7 +55,15 @@ def action_json(row: Record) -> dict[str, Any]:
         "report_id": str(row["report_id"]) if row["report_id"] else None,
         "moderator": row["moderator"],
         "text": row["text"], "created_at": iso(row["created_at"]),
+        "old_role": row["old_role"], "new_role": row["new_role"],
     }
+
+
+async def account_detail(fed: Federation, conn: asyncpg.Connection, actor: Record) -> dict[str, Any]:
+    """One account for staff: Admin::Account and, newest first, the audit entries on it (the
+    actions, the role changes and the moves of reports on it), which no report view shows whole."""
+    entries = await mstore.account_actions(conn, actor["id"], ACCOUNT_LOG)
+    return {**await admin_account(fed, conn, actor), "actions": [action_json(e) for e in entries]}
 
 
 async def report_json(request: Request, report: Record) -> dict[str, Any]:
@@ -171,7 +182,7 @@ async def account_action(request: Request) -> Response:
         return error(422, str(exc))
     async with pool(request).acquire() as conn:
         target = await fstore.actor_by_id(conn, target["id"])
-        return JSONResponse(await admin_account(fed(request), conn, target))
+        return JSONResponse(await account_detail(fed(request), conn, target))
 
 
 async def get_account(request: Request) -> Response:
@@ -181,7 +192,7 @@ async def get_account(request: Request) -> Response:
     if actor is None or actor["type"] == "Application" and actor["local"]:
         return error(404, "no such account")
     async with pool(request).acquire() as conn:
-        return JSONResponse(await admin_account(fed(request), conn, actor))
+        return JSONResponse(await account_detail(fed(request), conn, actor))
 
 
 async def status_action(request: Request) -> Response:

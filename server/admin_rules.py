@@ -4,6 +4,7 @@ mode, and the public `/api/v1/instance/domain_blocks`."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -33,6 +34,9 @@ from .http import bool_param, current_staff, error, fed, int_param, paged, pool,
 MAX_CSV_BYTES = 5 * 1024 * 1024
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
 MODES = ("open", "allowlist")
+# How a block and an allow are found by id, and removed.
+FIND_RULE = {"block": rules_store.block_by_id, "allow": rules_store.allow_by_id}
+REMOVE_RULE = {"block": domain_rules.remove_block, "allow": domain_rules.remove_allow}
 
 
 def block_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -84,6 +88,15 @@ def _block(params: dict[str, Any], domain: str, base: DomainBlock | None = None)
         obfuscate=bool_param(params, "obfuscate", base.obfuscate))
 
 
+async def _domain_params(request: Request) -> tuple[dict[str, Any], str]:
+    """The parameters of a new block or allow, and the domain they name (422 if none)."""
+    params = await read_params(request)
+    try:
+        return params, normalize_domain(params.get("domain"))
+    except RuleError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 async def _save(request: Request, block: DomainBlock) -> asyncpg.Record:
     try:
         row, _ = await domain_rules.save_block(fed(request).rules, block)
@@ -92,28 +105,39 @@ async def _save(request: Request, block: DomainBlock) -> asyncpg.Record:
     return row
 
 
-async def _block_or_404(request: Request) -> asyncpg.Record:
-    row = await rules_store.block_by_id(pool(request), request.path_params["block_id"])
+async def _rule_or_404(request: Request, kind: str) -> asyncpg.Record:
+    """The block or allow (`kind`) that the path names by `{kind}_id`."""
+    row = await FIND_RULE[kind](pool(request), request.path_params[f"{kind}_id"])
     if row is None:
-        raise HTTPException(404, "no such domain block")
+        raise HTTPException(404, f"no such domain {kind}")
     return row
+
+
+async def _delete(request: Request, kind: str) -> Response:
+    """Lift a block, or take a domain off the allow list."""
+    await current_staff(request, admin_only=True)
+    row = await _rule_or_404(request, kind)
+    await REMOVE_RULE[kind](fed(request).rules, row["id"])
+    return JSONResponse({})
+
+
+async def _list(request: Request, rows_of: Callable[..., Awaitable[list[asyncpg.Record]]],
+                as_json: Callable[[asyncpg.Record], dict[str, Any]]) -> Response:
+    """A page of blocks or allows, in Mastodon's paging."""
+    await current_staff(request, admin_only=True)
+    rows = await rows_of(pool(request), **_page(request))
+    return paged(request, [as_json(r) for r in rows])
 
 
 # --- domain blocks --------------------------------------------------------------------------
 
 async def list_blocks(request: Request) -> Response:
-    await current_staff(request, admin_only=True)
-    rows = await rules_store.blocks(pool(request), **_page(request))
-    return paged(request, [block_json(r) for r in rows])
+    return await _list(request, rules_store.blocks, block_json)
 
 
 async def create_block(request: Request) -> Response:
     await current_staff(request, admin_only=True)
-    params = await read_params(request)
-    try:
-        domain = normalize_domain(params.get("domain"))
-    except RuleError as exc:
-        return error(422, str(exc))
+    params, domain = await _domain_params(request)
     block = _block(params, domain)
     existing = await domain_rules.conflicting_block(pool(request), block)
     if existing is not None:
@@ -126,12 +150,12 @@ async def create_block(request: Request) -> Response:
 
 async def get_block(request: Request) -> Response:
     await current_staff(request, admin_only=True)
-    return JSONResponse(block_json(await _block_or_404(request)))
+    return JSONResponse(block_json(await _rule_or_404(request, "block")))
 
 
 async def update_block(request: Request) -> Response:
     await current_staff(request, admin_only=True)
-    row = await _block_or_404(request)
+    row = await _rule_or_404(request, "block")
     params = await read_params(request)
     if params.get("domain") not in (None, "", row["domain"]):
         return error(422, "a block's domain cannot change: remove it and block the other domain")
@@ -139,10 +163,7 @@ async def update_block(request: Request) -> Response:
 
 
 async def delete_block(request: Request) -> Response:
-    await current_staff(request, admin_only=True)
-    row = await _block_or_404(request)
-    await domain_rules.remove_block(fed(request).rules, row["id"])
-    return JSONResponse({})
+    return await _delete(request, "block")
 
 
 async def export_blocks(request: Request) -> Response:
@@ -191,39 +212,23 @@ async def _csv_body(request: Request) -> bytes:
 # --- domain allows ---------------------------------------------------------------------------
 
 async def list_allows(request: Request) -> Response:
-    await current_staff(request, admin_only=True)
-    rows = await rules_store.allows(pool(request), **_page(request))
-    return paged(request, [allow_json(r) for r in rows])
+    return await _list(request, rules_store.allows, allow_json)
 
 
 async def create_allow(request: Request) -> Response:
     await current_staff(request, admin_only=True)
-    params = await read_params(request)
-    try:
-        domain = normalize_domain(params.get("domain"))
-    except RuleError as exc:
-        return error(422, str(exc))
+    _, domain = await _domain_params(request)
     row, _ = await domain_rules.add_allow(fed(request).rules, domain)
     return JSONResponse(allow_json(row))
 
 
-async def _allow_or_404(request: Request) -> asyncpg.Record:
-    row = await rules_store.allow_by_id(pool(request), request.path_params["allow_id"])
-    if row is None:
-        raise HTTPException(404, "no such domain allow")
-    return row
-
-
 async def get_allow(request: Request) -> Response:
     await current_staff(request, admin_only=True)
-    return JSONResponse(allow_json(await _allow_or_404(request)))
+    return JSONResponse(allow_json(await _rule_or_404(request, "allow")))
 
 
 async def delete_allow(request: Request) -> Response:
-    await current_staff(request, admin_only=True)
-    row = await _allow_or_404(request)
-    await domain_rules.remove_allow(fed(request).rules, row["id"])
-    return JSONResponse({})
+    return await _delete(request, "allow")
 
 
 # --- federation mode -------------------------------------------------------------------------

@@ -121,10 +121,11 @@ def create_user(args: argparse.Namespace) -> int:
 
 
 def set_role(args: argparse.Namespace) -> int:
-    from . import store
+    from .moderation import change_role
 
     async def run(instance: Any) -> int:
-        if not await store.set_role(instance.pool, args.name, args.role):
+        # In the audit log with no moderator, as the other admin commands are.
+        if await change_role(instance.pool, moderator_id=None, username=args.name, role=args.role) is None:
             return fail(f"no user {args.name!r}")
         print(f"@{args.name} is now {args.role}")
         return 0

@@ -1,9 +1,10 @@
-"""Moderation actions and report moves, shared by the admin API and the CLI.
+"""Moderation actions, report moves and role changes, shared by the admin API and the CLI.
 
 Each action changes its target, is written to the audit log and tells the owner (a
-`moderation_warning`), in one transaction; what it federates (a post's or a suspended actor's
-`Delete`) is queued in that transaction and sent after it. policy/moderation.py says which action
-applies where and how a report moves. `moderator_id` is None for the admin command line.
+`moderation_warning`), in one transaction; what it federates (a post's `Delete`, a suspended or
+unsuspended actor's `Update`) is queued in that transaction and sent after it.
+policy/moderation.py says which action applies where and how a report moves. `moderator_id` is
+None for the admin command line.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from generation.jobs import MediaSink
 from policy.moderation import UNDO, ModerationError, check_action, report_move, report_state, warning
 
 from . import moderation_store as mstore
+from . import store
 
 Record = asyncpg.Record
 
@@ -49,11 +51,13 @@ async def _account_effect(conn: asyncpg.Connection, fed: Federation, target: Rec
         await mstore.set_user_disabled(conn, target["user_id"], on)
         return []
     await mstore.set_account_flag(conn, target["id"], kind, on)
-    if kind == "suspend" and on:
-        if target["local"]:
-            # Their followers' servers drop the account and its posts; an unsuspend restores
-            # everything here but not those copies.
-            return await outbox.queue_actor_delete(conn, fed, target)
+    if kind != "suspend":
+        return []
+    if target["local"]:
+        # Other servers hide the account (its actor says `suspended`) and show it again when
+        # an unsuspend sends the actor as it is now.
+        return await outbox.queue_actor_update(conn, fed, await fstore.actor_by_id(conn, target["id"]))
+    if on:
         await mstore.sever_follows(conn, target["id"])
     return []
 
@@ -102,6 +106,21 @@ async def act_on_cameo(fed: Federation, media: MediaSink, *, moderator_id: int |
     for key in keys:
         await media.delete(key)
     return action_id
+
+
+async def change_role(pool: asyncpg.Pool, *, moderator_id: int | None, username: str, role: str
+                      ) -> Record | None:
+    """Give a local account another role (checked by the caller) and write who did it, and the
+    roles before and after, to the audit log, in one transaction. Returns the user as they were,
+    or None when there is no such user; a role they already have is no change and no entry."""
+    async with pool.acquire() as conn, conn.transaction():
+        user = await mstore.lock_user(conn, username)
+        if user is not None and user["role"] != role:
+            await store.set_role(conn, user["username"], role)
+            await mstore.insert_action(conn, moderator_id=moderator_id, action="change_role",
+                                       target_kind="account", account_id=user["actor_id"],
+                                       old_role=user["role"], new_role=role)
+    return user
 
 
 async def move_report(pool: asyncpg.Pool, *, moderator_id: int | None, report_id: int, move: str

@@ -72,11 +72,15 @@ async def resolve_report(conn: Conn, report_id: int, user_id: int | None, resolv
 
 async def insert_action(conn: Conn, *, moderator_id: int | None, action: str, target_kind: str,
                         account_id: int | None, post_id: int | None = None, cameo_id: int | None = None,
-                        report_id: int | None = None, text: str = "") -> int:
+                        report_id: int | None = None, text: str = "", old_role: str | None = None,
+                        new_role: str | None = None) -> int:
+    """An audit entry; `old_role` and `new_role` only for `change_role` (migration 0015)."""
     return await conn.fetchval(
         "INSERT INTO moderation_actions (moderator_id, action, target_kind, account_id, post_id,"
-        " cameo_id, report_id, text) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-        moderator_id, action, target_kind, account_id, post_id, cameo_id, report_id, text)
+        " cameo_id, report_id, text, old_role, new_role)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        moderator_id, action, target_kind, account_id, post_id, cameo_id, report_id, text, old_role,
+        new_role)
 
 
 # An audit entry with the moderator's user name (NULL: the command line).
@@ -97,6 +101,12 @@ async def actions_by_ids(conn: Conn, action_ids: list[int]) -> dict[int, Record]
     return {r["id"]: r for r in rows}
 
 
+async def account_actions(conn: Conn, account_id: int, limit: int) -> list[Record]:
+    """The newest audit entries on one account: actions, role changes and moves of reports on it."""
+    return await conn.fetch(f"{ACTION} WHERE m.account_id = $1 ORDER BY m.id DESC LIMIT $2",
+                            account_id, limit)
+
+
 # --- notifications -------------------------------------------------------------------------------------
 
 async def notify(conn: Conn, user_id: int, type: str, *, report_id: int | None = None,
@@ -110,8 +120,12 @@ async def notify(conn: Conn, user_id: int, type: str, *, report_id: int | None =
 # --- effects on accounts, posts and cameos ---------------------------------------------------------------
 
 async def set_account_flag(conn: Conn, actor_id: int, action: str, value: bool) -> None:
-    """Set or clear what `action` (suspend, silence, sensitive) marks on an account."""
-    await conn.execute(f"UPDATE actors SET {ACCOUNT_FLAGS[action]} = $2 WHERE id = $1", actor_id, value)
+    """Set or clear what `action` (suspend, silence, sensitive) marks on an account. A
+    moderator's suspension or unsuspension takes the place of the account's own server's
+    (migration 0015), so that no Update from that server lifts it."""
+    origin = ", suspended_by_origin = false" if action == "suspend" else ""
+    await conn.execute(f"UPDATE actors SET {ACCOUNT_FLAGS[action]} = $2{origin} WHERE id = $1",
+                       actor_id, value)
 
 
 async def set_user_disabled(conn: Conn, user_id: int, disabled: bool) -> None:
@@ -134,6 +148,13 @@ async def mark_post_sensitive(conn: Conn, post_id: int) -> None:
 
 async def pause_cameo(conn: Conn, cameo_id: int) -> None:
     await conn.execute("UPDATE cameos SET paused = true, updated_at = now() WHERE id = $1", cameo_id)
+
+
+async def lock_user(conn: asyncpg.Connection, username: str) -> Record | None:
+    """A local user by name, locked for a change of role, with their actor's id."""
+    return await conn.fetchrow(
+        "SELECT u.*, a.id AS actor_id FROM users u JOIN actors a ON a.user_id = u.id"
+        " WHERE lower(u.username) = lower($1) FOR UPDATE OF u", username)
 
 
 async def user_of_actor(conn: Conn, actor_id: int | None) -> int | None:

@@ -15,6 +15,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from federation import domain_rules
 from federation import domain_rules_store as rules_store
 from federation.domain_rules import block_of
@@ -52,28 +54,45 @@ async def block_add(args: argparse.Namespace, instance: Any) -> int:
     return 0
 
 
-async def block_remove(args: argparse.Namespace, instance: Any) -> int:
+async def _remove(args: argparse.Namespace, instance: Any,
+                  find: Callable[[Any, str], Awaitable[asyncpg.Record | None]],
+                  remove: Callable[[Any, int], Awaitable[Any]], missing: str, removed: str) -> int:
+    """Lift the block of a domain or take it off the allow list; `missing` and `removed` say
+    which happened, with `{}` for the domain."""
     try:
         domain = normalize_domain(args.domain)
     except RuleError as exc:
         return fail(str(exc))
-    row = await rules_store.block_by_domain(instance.pool, domain)
+    row = await find(instance.pool, domain)
     if row is None:
-        return fail(f"{domain} is not blocked")
-    await domain_rules.remove_block(instance.fed.rules, row["id"])
-    print(f"unblocked {domain}")
+        return fail(missing.format(domain))
+    await remove(instance.fed.rules, row["id"])
+    print(removed.format(domain))
     return 0
+
+
+def _print_domains(rows: list[asyncpg.Record], line: Callable[[asyncpg.Record], str], empty: str) -> int:
+    """One line a block or allow, by domain; `empty` when there is none."""
+    for row in sorted(rows, key=lambda r: r["domain"]):
+        print(line(row))
+    if not rows:
+        print(empty)
+    return 0
+
+
+async def block_remove(args: argparse.Namespace, instance: Any) -> int:
+    return await _remove(args, instance, rules_store.block_by_domain, domain_rules.remove_block,
+                         "{} is not blocked", "unblocked {}")
+
+
+def _block_line(row: asyncpg.Record) -> str:
+    block = block_of(row)
+    comment = f"  # {block.public_comment}" if block.public_comment else ""
+    return f"{block.domain}\t{_describe(block)}{comment}"
 
 
 async def block_list(args: argparse.Namespace, instance: Any) -> int:
-    rows = await rules_store.blocks(instance.pool)
-    for row in sorted(rows, key=lambda r: r["domain"]):
-        block = block_of(row)
-        comment = f"  # {block.public_comment}" if block.public_comment else ""
-        print(f"{block.domain}\t{_describe(block)}{comment}")
-    if not rows:
-        print("no domain blocks")
-    return 0
+    return _print_domains(await rules_store.blocks(instance.pool), _block_line, "no domain blocks")
 
 
 async def block_import(args: argparse.Namespace, instance: Any) -> int:
@@ -119,25 +138,13 @@ async def allow_add(args: argparse.Namespace, instance: Any) -> int:
 
 
 async def allow_remove(args: argparse.Namespace, instance: Any) -> int:
-    try:
-        domain = normalize_domain(args.domain)
-    except RuleError as exc:
-        return fail(str(exc))
-    row = await rules_store.allow_by_domain(instance.pool, domain)
-    if row is None:
-        return fail(f"{domain} is not on the allow list")
-    await domain_rules.remove_allow(instance.fed.rules, row["id"])
-    print(f"{domain} is no longer allowed")
-    return 0
+    return await _remove(args, instance, rules_store.allow_by_domain, domain_rules.remove_allow,
+                         "{} is not on the allow list", "{} is no longer allowed")
 
 
 async def allow_list(args: argparse.Namespace, instance: Any) -> int:
-    rows = await rules_store.allows(instance.pool)
-    for row in sorted(rows, key=lambda r: r["domain"]):
-        print(row["domain"])
-    if not rows:
-        print("the allow list is empty")
-    return 0
+    return _print_domains(await rules_store.allows(instance.pool), lambda row: row["domain"],
+                          "the allow list is empty")
 
 
 async def federation_mode(args: argparse.Namespace, instance: Any) -> int:

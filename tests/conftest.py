@@ -128,7 +128,8 @@ class RunningInstance:
             return await client.request(method, path, **kwargs)
 
     async def set_role(self, username: str, role: str) -> None:
-        """Make a signed-up account admin or moderator (what `likeness admin set-role` does)."""
+        """Make a signed-up account admin or moderator, as `likeness admin set-role` does but with
+        no audit entry, so that a test's audit log holds only what the test did."""
         from server import store
 
         assert await store.set_role(self.pool, username, role)

@@ -46,6 +46,8 @@ class FakePeer:
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     display_names: dict[str, str] = field(default_factory=dict)
+    # More properties of an actor's document, by actor name.
+    actor_extras: dict[str, dict[str, Any]] = field(default_factory=dict)
     server: uvicorn.Server | None = None
     task: asyncio.Task[Any] | None = None
 
@@ -70,6 +72,7 @@ class FakePeer:
             "endpoints": {"sharedInbox": f"{self.base}/inbox"},
             "publicKey": {"id": f"{uri}#main-key", "owner": uri,
                           "publicKeyPem": public_pem(self.keys[name])},
+            **self.actor_extras.get(name, {}),
         }
 
     async def _actor(self, request: Request) -> Response:

@@ -3,6 +3,7 @@ a role over HTTP."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import PASSWORD
@@ -19,6 +20,14 @@ async def _names(a: Any, user: str, query: str, version: int = 1) -> list[str]:
     response = await a.api(user, "GET", f"/api/v{version}/admin/accounts?{query}")
     assert response.status_code == 200, response.text
     return [f"{x['username']}@{x['domain']}" if x["domain"] else x["username"] for x in response.json()]
+
+
+async def _role_changes(a: Any, account_id: str) -> list[tuple[str | None, str, str]]:
+    """The role changes in the audit log of one account, as its admin view shows them."""
+    response = await a.api("boss", "GET", f"/api/v1/admin/accounts/{account_id}")
+    assert response.status_code == 200, response.text
+    return [(x["moderator"], x["old_role"], x["new_role"]) for x in response.json()["actions"]
+            if x["action"] == "change_role"]
 
 
 async def test_list_filter_and_page_accounts(make_instance):
@@ -100,9 +109,19 @@ async def test_set_role(make_instance):
     path = f"/api/v1/admin/accounts/{ids['bob']}/role"
     for user, status in ((None, 401), ("alice", 403), ("mod", 403)):
         assert (await a.api(user, "POST", path, json={"role": "moderator"})).status_code == status
+    # Refused: no change, and nothing in the audit log.
+    assert await _role_changes(a, ids["bob"]) == []
     response = await a.api("boss", "POST", path, json={"role": "moderator"})
     assert response.status_code == 200, response.text
     assert response.json()["role"] == {"name": "moderator"} and response.json()["username"] == "bob"
+    # The change is in the audit log of bob's account: who, whom, both roles, when.
+    [entry] = response.json()["actions"]
+    assert {k: entry[k] for k in ("action", "target_type", "account_id", "moderator", "old_role",
+                                  "new_role")} == {
+        "action": "change_role", "target_type": "account", "account_id": ids["bob"], "moderator": "boss",
+        "old_role": "user", "new_role": "moderator"}
+    assert abs(datetime.now(UTC) - datetime.fromisoformat(entry["created_at"])) < timedelta(minutes=5)
+    assert await _role_changes(a, ids["bob"]) == [("boss", "user", "moderator")]
     # At once: Bob's token is a moderator's now, and his account says so.
     assert (await a.api("bob", "GET", "/api/v1/admin/reports")).status_code == 200
     me = (await a.api("bob", "GET", "/api/v1/accounts/verify_credentials")).json()
@@ -111,6 +130,10 @@ async def test_set_role(make_instance):
     response = await a.api("boss", "POST", path, data={"role": "user"})
     assert response.json()["role"] == {"name": "user"}
     assert (await a.api("bob", "GET", "/api/v1/admin/reports")).status_code == 403
+    # The role bob has already: no change, no entry.
+    assert (await a.api("boss", "POST", path, json={"role": "user"})).status_code == 200
+    assert await _role_changes(a, ids["bob"]) == [("boss", "moderator", "user"),
+                                                  ("boss", "user", "moderator")]
 
     for target, body, status, message in (
             (ids["bob"], {"role": "owner"}, 422, "role must be one of"),
@@ -121,6 +144,8 @@ async def test_set_role(make_instance):
             ("nope", {"role": "admin"}, 404, "no such account")):
         response = await a.api("boss", "POST", f"/api/v1/admin/accounts/{target}/role", json=body)
         assert response.status_code == status and message in response.json()["error"], response.text
+    assert await a.pool.fetchval("SELECT count(*) FROM moderation_actions") == 2
+    assert await _role_changes(a, ids["boss"]) == []
     instance_actor = await a.pool.fetchval("SELECT id FROM actors WHERE local AND type = 'Application'")
     response = await a.api("boss", "POST", f"/api/v1/admin/accounts/{instance_actor}/role",
                            json={"role": "admin"})

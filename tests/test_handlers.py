@@ -172,6 +172,28 @@ async def test_block_update_person_and_delete_actor(make_instance, peer):
                                  f"{peer.base}/notes/10") == 0
 
 
+async def test_a_peer_suspends_its_own_account_and_lifts_it(make_instance, peer):
+    a, alice, mallory, mallory_id = await _setup(make_instance, peer)
+    assert await _send(a, peer, "Create", _note(peer, 1), 1) == "done"
+    post_id = await a.pool.fetchval("SELECT id FROM posts WHERE uri = $1", f"{peer.base}/notes/1")
+
+    async def shown() -> bool:
+        return (await a.api("alice", "GET", f"/api/v1/statuses/{post_id}")).status_code == 200
+
+    # Mastodon's `toot:suspended`, read from the origin as the Update's actor is: only a JSON
+    # true suspends; a document without it lifts the suspension, and the follow survives it.
+    for n, extra, suspended in ((1, {"suspended": "true"}, False), (2, {"suspended": 1}, False),
+                                (3, {"suspended": True}, True), (4, {}, False)):
+        peer.actor_extras["mallory"] = extra
+        assert await _send(a, peer, "Update", peer.actor_document("mallory"), n) == "done"
+        assert await shown() is not suspended, extra
+        if suspended:
+            # What a suspended account sends is kept and ignored.
+            assert await _send(a, peer, "Create", _note(peer, 2), 2) == "ignored"
+    rel = (await a.api("alice", "GET", "/api/v1/accounts/relationships", params={"id[]": mallory_id})).json()
+    assert rel[0]["following"]
+
+
 async def test_reject_and_follow_requests(make_instance, peer):
     a = await make_instance()
     await a.signup("alice")

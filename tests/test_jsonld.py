@@ -315,6 +315,16 @@ def test_an_actor_with_both_kinds_of_key():
                                        "publicKeyMultibase": "z6Mk"}]
 
 
+def test_a_suspended_actor_says_so_in_mastodons_term():
+    from federation.vocab import ACTOR_CONTEXT
+
+    actor = {"@context": ACTOR_CONTEXT, "id": "https://a.example/users/alice", "type": "Person",
+             "suspended": True}
+    [expanded] = pyld.expand(actor, {"documentLoader": document_loader})
+    assert expanded["http://joinmastodon.org/ns#suspended"] == [{"@value": True}]
+    assert canonical(actor)["suspended"] is True
+
+
 # --- contexts and the loader ------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", [
@@ -352,7 +362,7 @@ def test_the_likeness_context_defines_the_protocol_terms():
                  "interactionPolicy", "automaticApproval", "manualApproval", "interactingObject",
                  "interactionTarget", "blurhash", "focalPoint", "sensitive", "Hashtag", "Emoji",
                  "PropertyValue", "value", "featured", "discoverable", "indexable", "memorial",
-                 "votersCount", "attributionDomains", "quote", "quoteUri", "_misskey_quote",
+                 "suspended", "votersCount", "attributionDomains", "quote", "quoteUri", "_misskey_quote",
                  "manuallyApprovesFollowers"):
         assert term in context, term
 

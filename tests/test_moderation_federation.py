@@ -19,6 +19,30 @@ async def _post(instance: Any, user: str, text: str) -> dict[str, Any]:
     return response.json()
 
 
+async def _two_instances(make_instance: Any) -> tuple[Any, Any, str]:
+    """A with alice and a moderator, B with bob and a moderator; bob follows alice (her id on B)."""
+    a = await make_instance("a")
+    b = await make_instance("b")
+    for instance, user, moderator in ((a, "alice", "mod"), (b, "bob", "bmod")):
+        await instance.signup(user)
+        await instance.signup(moderator)
+        await instance.set_role(moderator, "moderator")
+    return a, b, await _follow(b, "bob", a.handle("alice"))
+
+
+async def _follow(instance: Any, user: str, handle: str) -> str:
+    """Follow an account of another instance, once it has accepted; its id here."""
+    account_id = await _account_id(instance, user, handle)
+    await instance.api(user, "POST", f"/api/v1/accounts/{account_id}/follow")
+
+    async def followed() -> bool:
+        rel = await instance.api(user, "GET", "/api/v1/accounts/relationships", params={"id[]": account_id})
+        return rel.json()[0]["following"]
+
+    await eventually(followed)
+    return account_id
+
+
 async def _remote_status(instance: Any, user: str, uri: str) -> dict[str, Any]:
     response = await instance.api(user, "GET", "/api/v2/search", params={"q": uri, "resolve": "true"})
     assert response.status_code == 200, response.text
@@ -26,25 +50,9 @@ async def _remote_status(instance: Any, user: str, uri: str) -> dict[str, Any]:
     return status
 
 
-async def test_flag_delete_and_suspension_between_two_instances(make_instance):
-    a = await make_instance("a")
-    b = await make_instance("b")
-    await a.signup("alice")
-    await a.signup("mod")
-    await a.set_role("mod", "moderator")
-    await b.signup("bob")
-    await b.signup("bmod")
-    await b.set_role("bmod", "moderator")
-
+async def test_flag_delete_and_suspension_between_two_instances(make_instance, peer):
     # bob@B follows alice@A and sees her two posts.
-    alice_on_b = await _account_id(b, "bob", a.handle("alice"))
-    await b.api("bob", "POST", f"/api/v1/accounts/{alice_on_b}/follow")
-
-    async def followed() -> bool:
-        rel = await b.api("bob", "GET", "/api/v1/accounts/relationships", params={"id[]": alice_on_b})
-        return rel.json()[0]["following"]
-
-    await eventually(followed)
+    a, b, alice_on_b = await _two_instances(make_instance)
     rude = await _post(a, "alice", "a rude post")
     other = await _post(a, "alice", "another post")
 
@@ -85,21 +93,72 @@ async def test_flag_delete_and_suspension_between_two_instances(make_instance):
     await eventually(gone_on_b)
     assert other["uri"] in await home()
 
-    # Suspending alice on A sends a Delete of the actor: B drops the account and its posts.
+    # alice follows carol on a third server, which thus holds something of hers but follows her not.
+    carol = peer.add_actor("carol")
+    found = await a.api("alice", "GET", "/api/v2/search", params={"q": carol, "resolve": "true"})
+    carol_on_a = found.json()["accounts"][0]["id"]
+    assert (await a.api("alice", "POST", f"/api/v1/accounts/{carol_on_a}/follow")).status_code == 200
+    await eventually(lambda: _received(peer, "Follow"))
+
+    # Suspending alice on A sends an Update of her actor that says `suspended` (Mastodon 3.5+),
+    # to her followers' servers and to every server she sent anything to: B hides the account
+    # and its posts, as the origin's decision.
+    alice_uri = f"{a.base_url}/users/alice"
+    other_on_b = await _remote_status(b, "bob", other["uri"])
     response = await a.api("mod", "POST", f"/api/v1/admin/accounts/{alice_account(report)}/action",
                            json={"type": "suspend", "report_id": report["id"], "text": "spam"})
     assert response.status_code == 200, response.text
-
-    async def dropped_on_b() -> bool:
-        return await b.pool.fetchval("SELECT count(*) FROM actors WHERE uri = $1",
-                                     f"{a.base_url}/users/alice") == 0
-
-    await eventually(dropped_on_b)
+    suspension = await _last_update(a)
+    assert suspension["actor"] == alice_uri and suspension["object"]["id"] == alice_uri
+    assert suspension["object"]["suspended"] is True
+    assert suspension["@context"][-1]["suspended"] == "toot:suspended"
+    assert await a.pool.fetchval("SELECT count(*) FROM outbox_activities WHERE type = 'Delete'"
+                                 " AND body->>'object' = $1", alice_uri) == 0
+    assert await _handled(b, suspension["id"]) == "done"
     assert other["uri"] not in await home()
-    assert (await b.api("bob", "GET", f"/api/v1/accounts/{alice_on_b}")).status_code == 404
-    delete = await a.pool.fetchrow("SELECT body FROM outbox_activities WHERE type = 'Delete'"
-                                   " AND body->>'object' = $1", f"{a.base_url}/users/alice")
-    assert delete is not None and delete["body"]["actor"] == f"{a.base_url}/users/alice"
+    assert (await b.api("bob", "GET", f"/api/v1/statuses/{other_on_b['id']}")).status_code == 404
+    statuses = await b.api("bob", "GET", f"/api/v1/accounts/{alice_on_b}/statuses")
+    assert statuses.status_code == 200 and statuses.json() == []
+    assert (await _admin_view(b, "bmod", alice_on_b))["suspended"] is True
+    assert await b.pool.fetchval("SELECT suspended_by_origin FROM actors WHERE uri = $1", alice_uri)
+    [at_carol] = await eventually(lambda: _received(peer, "Update"))
+    assert at_carol["id"] == suspension["id"] and at_carol["object"]["suspended"] is True
+
+    # Unsuspending sends her actor as it is now: B shows the account and its posts again (bob
+    # still follows her: an origin's suspension severs nothing).
+    response = await a.api("mod", "POST", f"/api/v1/admin/accounts/{alice_account(report)}/unsuspend")
+    assert response.status_code == 200, response.text
+    lifted = await _last_update(a)
+    assert lifted["id"] != suspension["id"] and "suspended" not in lifted["object"]
+    assert await _handled(b, lifted["id"]) == "done"
+    assert other["uri"] in await home()
+    assert (await b.api("bob", "GET", f"/api/v1/statuses/{other_on_b['id']}")).status_code == 200
+    assert (await _admin_view(b, "bmod", alice_on_b))["suspended"] is False
+    assert not await b.pool.fetchval("SELECT suspended_by_origin FROM actors WHERE uri = $1", alice_uri)
+
+
+async def _last_update(instance: Any) -> dict[str, Any]:
+    return await instance.pool.fetchval("SELECT body FROM outbox_activities WHERE type = 'Update'"
+                                        " ORDER BY id DESC LIMIT 1")
+
+
+async def _handled(instance: Any, activity_uri: str) -> str:
+    """The state an incoming activity ends in, once it is handled."""
+    async def state() -> str | None:
+        return await instance.pool.fetchval("SELECT state FROM inbox_activities WHERE activity_uri = $1"
+                                            " AND state <> 'pending'", activity_uri)
+
+    return await eventually(state)
+
+
+async def _admin_view(instance: Any, user: str, account_id: str) -> dict[str, Any]:
+    response = await instance.api(user, "GET", f"/api/v1/admin/accounts/{account_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def _received(peer: Any, kind: str) -> list[dict[str, Any]]:
+    return [x for x in peer.received if x["type"] == kind]
 
 
 def alice_account(report: dict[str, Any]) -> str:
@@ -109,6 +168,75 @@ def alice_account(report: dict[str, Any]) -> str:
 async def _has(check: Any, *uris: str) -> bool:
     found = await check()
     return all(uri in found for uri in uris)
+
+
+async def test_an_origin_unsuspend_leaves_a_moderators_suspension(make_instance):
+    a, b, alice_on_b = await _two_instances(make_instance)
+    post = await _post(a, "alice", "hello")
+    post_on_b = await eventually(lambda: _known(b, post["uri"]))
+    alice_uri = f"{a.base_url}/users/alice"
+    alice_on_a = (await a.api("alice", "GET", "/api/v1/accounts/verify_credentials")).json()["id"]
+
+    async def shown_on_b() -> int:
+        return (await b.api("bob", "GET", f"/api/v1/statuses/{post_on_b}")).status_code
+
+    assert await shown_on_b() == 200
+    # B's moderator suspends alice first; A's suspension then arrives and changes nothing of
+    # whose it is (what a suspended account sends is ignored, but an Update of itself is read).
+    response = await b.api("bmod", "POST", f"/api/v1/admin/accounts/{alice_on_b}/action",
+                           json={"type": "suspend"})
+    assert response.status_code == 200, response.text
+    assert await shown_on_b() == 404
+    for action in ("action", "unsuspend"):
+        response = await a.api("mod", "POST", f"/api/v1/admin/accounts/{alice_on_a}/{action}",
+                               json={"type": "suspend"})
+        assert response.status_code == 200, response.text
+        assert await _handled(b, (await _last_update(a))["id"]) == "done"
+        row = await b.pool.fetchrow("SELECT suspended, suspended_by_origin FROM actors WHERE uri = $1",
+                                    alice_uri)
+        assert (row["suspended"], row["suspended_by_origin"]) == (True, False)
+        assert await shown_on_b() == 404
+        assert (await _admin_view(b, "bmod", alice_on_b))["suspended"] is True
+    # Only B's moderator lifts B's suspension.
+    assert (await b.api("bmod", "POST", f"/api/v1/admin/accounts/{alice_on_b}/unsuspend")).status_code == 200
+    assert await shown_on_b() == 200
+
+    # The other way round: A suspends first (the origin's), then B's moderator does too, which
+    # makes it B's; A's unsuspend leaves it.
+    await a.api("mod", "POST", f"/api/v1/admin/accounts/{alice_on_a}/action", json={"type": "suspend"})
+    assert await _handled(b, (await _last_update(a))["id"]) == "done"
+    assert await b.pool.fetchval("SELECT suspended_by_origin FROM actors WHERE uri = $1", alice_uri)
+    await b.api("bmod", "POST", f"/api/v1/admin/accounts/{alice_on_b}/action", json={"type": "suspend"})
+    await a.api("mod", "POST", f"/api/v1/admin/accounts/{alice_on_a}/unsuspend")
+    assert await _handled(b, (await _last_update(a))["id"]) == "done"
+    assert await shown_on_b() == 404
+    assert (await _admin_view(b, "bmod", alice_on_b))["suspended"] is True
+
+
+async def _known(instance: Any, uri: str) -> int | None:
+    return await instance.pool.fetchval("SELECT id FROM posts WHERE uri = $1", uri)
+
+
+async def test_a_forged_suspension_is_refused(make_instance, peer):
+    a, b, alice_on_b = await _two_instances(make_instance)
+    mallory = peer.add_actor("mallory")
+    victim = peer.add_actor("victim")
+    found = await b.api("bob", "GET", "/api/v2/search", params={"q": victim, "resolve": "true"})
+    victim_on_b = found.json()["accounts"][0]["id"]
+    alice_doc = (await a.api(None, "GET", "/users/alice", headers=AP)).json()
+
+    def update(n: int, actor: dict[str, Any]) -> dict[str, Any]:
+        return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{peer.base}/updates/{n}",
+                "type": "Update", "actor": mallory, "object": {**actor, "suspended": True}}
+
+    # mallory cannot speak for an actor of another server, nor for another actor of her own.
+    for n, actor, reason in ((1, alice_doc, "object id is on another host"),
+                             (2, peer.actor_document("victim"), "attributed to another actor")):
+        response = await peer.post("mallory", f"{b.base_url}/inbox", update(n, actor))
+        assert response.status_code == 403 and reason in response.json()["error"], response.text
+    assert await b.pool.fetchval("SELECT count(*) FROM inbox_activities WHERE type = 'Update'") == 0
+    for account in (alice_on_b, victim_on_b):
+        assert (await _admin_view(b, "bmod", account))["suspended"] is False
 
 
 async def test_forwarded_flag_is_mastodon_shaped(make_instance, peer):
@@ -125,10 +253,7 @@ async def test_forwarded_flag_is_mastodon_shaped(make_instance, peer):
         "category": "spam", "forward": "true"})
     assert response.status_code == 200, response.text
 
-    async def flagged() -> list[dict[str, Any]]:
-        return [x for x in peer.received if x["type"] == "Flag"]
-
-    [flag] = await eventually(flagged)
+    [flag] = await eventually(lambda: _received(peer, "Flag"))
     assert {k: v for k, v in flag.items() if k not in ("@context", "id")} == {
         "type": "Flag", "actor": f"{a.base_url}/actor", "object": [mallory, note["id"]], "content": "spam"}
     assert flag["id"].startswith(f"{a.base_url}/actor#flags/")

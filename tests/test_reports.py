@@ -331,17 +331,23 @@ async def test_account_actions(make_instance):
     await act("enable")
     assert (await a.api("alice", "GET", "/api/v1/accounts/verify_credentials")).status_code == 200
 
-    # Suspend, under the report (which it resolves): no sign-in, no token, the actor is gone
-    # (410), the posts too; unsuspend brings it all back.
+    # Suspend, under the report (which it resolves): no sign-in, no token, the actor says
+    # `suspended` (its profile withheld, its keys kept), its posts are refused, but not as gone
+    # (410) for good; unsuspend brings it all back.
+    profile = await a.api("alice", "PATCH", "/api/v1/accounts/update_credentials",
+                          json={"display_name": "Alice A.", "note": "hi"})
+    assert profile.status_code == 200, profile.text
     suspended = await act("action", {"type": "suspend", "report_id": report["id"], "text": "spam"})
     assert suspended.json()["suspended"] is True
     assert (await a.api("alice", "GET", "/api/v1/accounts/verify_credentials")).status_code == 401
     assert await _login(a, "alice") == 403
     async with a.client() as client:
         actor = await client.get("/users/alice", headers={"Accept": "application/activity+json"})
-        assert actor.status_code == 410 and actor.json()["type"] == "Tombstone"
+        assert actor.status_code == 200 and actor.json()["suspended"] is True
+        assert (actor.json()["name"], actor.json()["summary"]) == ("alice", "")
+        assert actor.json()["publicKey"]["id"] == f"{a.base_url}/users/alice#main-key"
         assert (await client.get(f"/users/alice/statuses/{post['id']}",
-                                 headers={"Accept": "application/activity+json"})).status_code == 410
+                                 headers={"Accept": "application/activity+json"})).status_code == 403
     assert (await a.api("bob", "GET", f"/api/v1/statuses/{post['id']}")).status_code == 404
     assert not await in_timeline("bob", "home")() and not await in_timeline(None, "public")()
     detail = (await a.api("mod", "GET", f"/api/v1/admin/reports/{report['id']}")).json()
@@ -356,7 +362,10 @@ async def test_account_actions(make_instance):
     assert await in_timeline("bob", "home")() and await in_timeline(None, "public")()
     async with a.client() as client:
         actor = await client.get("/users/alice", headers={"Accept": "application/activity+json"})
-        assert actor.status_code == 200
+        assert actor.status_code == 200 and "suspended" not in actor.json()
+        assert actor.json()["name"] == "Alice A."
+        assert (await client.get(f"/users/alice/statuses/{post['id']}",
+                                 headers={"Accept": "application/activity+json"})).status_code == 200
 
     # alice was warned of what was done, never of `none` or of its undoing.
     await act("action", {"type": "none", "text": "just a note"})
@@ -418,6 +427,18 @@ async def test_admin_cli(make_instance, monkeypatch, capsys):
     assert (await a.api("alice", "GET", "/api/v1/accounts/verify_credentials")).status_code == 200
     code, _, err = await cli("suspend", "nobody")
     assert code == 1 and "no account" in err
+
+    # set-role is in the audit log of the account, by the command line; no user, no entry.
+    code, out, _ = await cli("set-role", "carol", "moderator")
+    assert code == 0 and "now moderator" in out
+    carol = await _me(a, "carol")
+    assert (await a.api("carol", "GET", "/api/v1/admin/reports")).status_code == 200
+    log = (await a.api("carol", "GET", f"/api/v1/admin/accounts/{carol['id']}")).json()["actions"]
+    assert [(x["action"], x["moderator"], x["old_role"], x["new_role"]) for x in log] == [
+        ("change_role", None, "user", "moderator")]
+    code, _, err = await cli("set-role", "nobody", "admin")
+    assert code == 1 and "no user" in err
+    assert await a.pool.fetchval("SELECT count(*) FROM moderation_actions WHERE action = 'change_role'") == 1
     warned = await _notifications(a, "alice", "moderation_warning")
     assert [(n["moderation_warning"]["action"], n["moderation_warning"]["text"]) for n in warned] == [
         ("suspend", ""), ("silence", "quiet now")]

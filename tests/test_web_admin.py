@@ -296,6 +296,12 @@ async def test_report_a_video_and_a_cameo_then_moderate(make_instance, browser, 
     await expect(page.get_by_role("form", name="Role")).to_have_count(0)  # moderators set no roles
     await page.get_by_role("button", name="Lift the suspension").click()
     await expect(page.locator(".summary").get_by_text("Suspended")).to_have_count(0)
+    # The account's audit log, newest first, names the report an entry came under.
+    entries = page.locator("ol.audit > li")
+    await expect(entries.first).to_contain_text("@mod lifted the suspension")
+    await expect(entries.nth(1)).to_contain_text("suspended the account")
+    await expect(entries.nth(1)).to_contain_text("Repeated spam")
+    await expect(entries.get_by_text(f"resolved it (report #{spam['id']})")).to_be_visible()
     # A moderator cannot act on an admin: the API's refusal is shown.
     boss_id = (await a.api("boss", "GET", "/api/v1/accounts/verify_credentials")).json()["id"]
     await mod.go(f"/app/admin/accounts/{boss_id}")
@@ -315,6 +321,8 @@ async def test_report_a_video_and_a_cameo_then_moderate(make_instance, browser, 
     await form.get_by_label("Role", exact=True).select_option("moderator")
     await form.get_by_role("button", name="Save role").click()
     await expect(page.locator(".summary").get_by_text("Moderator")).to_be_visible()
+    await expect(page.locator("ol.audit > li").first).to_contain_text(
+        "@boss changed the role from user to moderator")
     await admin.screenshot("admin-user-phone")
     me = (await a.api("carol", "GET", "/api/v1/accounts/verify_credentials")).json()
     assert me["role"] == {"name": "moderator"}

@@ -1,4 +1,5 @@
-"""Update: a remote actor changed its profile or edited a post."""
+"""Update: a remote actor changed its profile (or its server suspended it, or lifted that) or
+edited a post."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     if not isinstance(obj, dict):
         raise Ignore("Update without an embedded object")
     if obj.get("type") in ACTOR_TYPES:
-        # The signed document is the actor's own; refetching from its origin keeps the one path
-        # that stores actors and keys.
+        # The signed document is the actor's own (inbox.check_origin); refetching from its origin
+        # keeps the one path that stores actors and keys, and that reads `suspended`.
         await actors.fetch_actor(fed, activity["actor"])
         return
     if obj.get("type") in POST_TYPES:

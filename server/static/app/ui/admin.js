@@ -1,7 +1,7 @@
 // What the admin screens share: their heading and the list of sections (moderators see theirs,
 // admins every one), and small helpers for buttons that call the API.
 
-import { announce, errorLine, h } from "../dom.js";
+import { announce, errorLine, h, timeAgo } from "../dom.js";
 import { session } from "../session.js";
 
 // `admin`: for admins only (the API answers 403 to a moderator). routes.js marks the same.
@@ -70,3 +70,28 @@ export function table(caption, headings, rows) {
 
 // The handle of an Admin::Account or Account: @name here, @name@domain elsewhere.
 export const handleOf = (account) => `@${account.acct ?? (account.domain ? `${account.username}@${account.domain}` : account.username)}`;
+
+// What each kind of audit entry says was done.
+const ACTION_NAMES = {
+  assign_to_self: "assigned it to themselves", unassign: "unassigned it", resolve: "resolved it", reopen: "reopened it",
+  none: "took no action on the account", sensitive: "marked the account's media sensitive", disable: "disabled the login",
+  silence: "limited the account", suspend: "suspended the account", unsuspend: "lifted the suspension",
+  unsilence: "lifted the limit", unsensitive: "lifted the sensitive mark", enable: "enabled the login",
+  hide: "hid a post", unhide: "showed a post again", delete: "deleted", pause: "paused a cameo",
+};
+
+function describe(entry, withReport) {
+  if (entry.action === "change_role") return `changed the role from ${entry.old_role} to ${entry.new_role}`;
+  const on = entry.target_type === "status" ? ` (post ${entry.status_id})` : entry.target_type === "cameo" ? ` (cameo ${entry.cameo_id})` : "";
+  return `${ACTION_NAMES[entry.action] ?? entry.action}${on}${withReport && entry.report_id ? ` (report #${entry.report_id})` : ""}`;
+}
+
+// An audit log as the admin API gives it (a report's, or an account's with `withReport` naming
+// the report of each entry): who did what, when, and their note.
+export function auditLog(entries, withReport = false) {
+  if (!entries?.length) return h("p", { class: "hint", text: "Nothing done yet." });
+  return h("ol", { class: "audit" }, entries.map((entry) => h("li", {},
+    h("p", { class: "comment-line" }, h("strong", { text: entry.moderator ? `@${entry.moderator}` : "The command line" }),
+      ` ${describe(entry, withReport)} `, timeAgo(entry.created_at)),
+    entry.text ? h("p", { class: "hint", text: entry.text }) : null)));
+}

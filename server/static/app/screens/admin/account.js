@@ -1,10 +1,11 @@
 // One user (moderators and admins): who they are, their state, an action with a note (suspend,
-// limit, disable the login, mark media sensitive), undoing each, and for admins their role.
+// limit, disable the login, mark media sensitive), undoing each, for admins their role, and the
+// audit log of what staff did to the account (newest first).
 
 import { get, post } from "../../api.js";
 import { append, displayName, errorLine, field, h, timeAgo } from "../../dom.js";
 import { session } from "../../session.js";
-import { adminScreen, handleOf, run, select } from "../../ui/admin.js";
+import { adminScreen, auditLog, handleOf, run, select } from "../../ui/admin.js";
 import { ACCOUNT_ACTIONS, ROLES, accountTags } from "./accounts.js";
 
 // What undoes a state, and how its button reads.
@@ -49,6 +50,8 @@ export default async function show(ctx) {
       undo.length ? [h("h2", { text: "Undo" }), h("div", { class: "card-actions start" }, undo)] : null,
       actionForm(account),
       local && session.isAdmin() ? roleForm(account) : null,
+      h("h2", { text: "Audit log" }),
+      auditLog(account.actions, true),
     ]);
   }
 

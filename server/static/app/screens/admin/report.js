@@ -5,20 +5,13 @@
 import { get, post } from "../../api.js";
 import { append, displayName, errorLine, field, h, safeUrl, serverHtml, timeAgo } from "../../dom.js";
 import { session } from "../../session.js";
-import { adminScreen, handleOf, run, select, tag } from "../../ui/admin.js";
+import { adminScreen, auditLog, handleOf, run, select, tag } from "../../ui/admin.js";
 import { videoOf } from "../../ui/reel.js";
 import { categoryName, reporterOf } from "./reports.js";
 import { ACCOUNT_ACTIONS, accountTags } from "./accounts.js";
 
 const STATUS_ACTIONS = [["hide", "Hide"], ["unhide", "Unhide"], ["sensitive", "Mark sensitive"], ["delete", "Delete"]];
 const CAMEO_ACTIONS = [["pause", "Pause"], ["delete", "Delete"]];
-const ACTION_NAMES = {
-  assign_to_self: "assigned it to themselves", unassign: "unassigned it", resolve: "resolved it", reopen: "reopened it",
-  none: "took no action on the account", sensitive: "marked the account's media sensitive", disable: "disabled the login",
-  silence: "limited the account", suspend: "suspended the account", unsuspend: "lifted the suspension",
-  unsilence: "lifted the limit", unsensitive: "lifted the sensitive mark", enable: "enabled the login",
-  hide: "hid a post", unhide: "showed a post again", delete: "deleted", pause: "paused a cameo",
-};
 
 export default async function show(ctx) {
   const id = ctx.params.id;
@@ -85,12 +78,7 @@ export default async function show(ctx) {
       resolved ? null : resolveForm(report),
 
       h("h2", { text: "Audit log" }),
-      report.actions?.length ? h("ol", { class: "audit" }, report.actions.map((entry) => h("li", {},
-        h("p", { class: "comment-line" }, h("strong", { text: entry.moderator ? `@${entry.moderator}` : "The command line" }),
-          ` ${ACTION_NAMES[entry.action] ?? entry.action}${entry.target_type === "status" ? ` (post ${entry.status_id})` : entry.target_type === "cameo" ? ` (cameo ${entry.cameo_id})` : ""} `,
-          timeAgo(entry.created_at)),
-        entry.text ? h("p", { class: "hint", text: entry.text }) : null)))
-        : h("p", { class: "hint", text: "Nothing done yet." }),
+      auditLog(report.actions),
     ]);
   }
 
