@@ -271,6 +271,25 @@ async def answer_follow(fed: Federation, target: Record, follower: Record,
     await delivery.start(fed, ids)
 
 
+async def queue_follows_ended(conn: asyncpg.Connection, remote: Record, follows: list[Record]) -> list[int]:
+    """Tell a remote account's server that its follows with accounts here have ended (a moderator
+    suspended it here): a Reject of each Follow it sent, so that it stops expecting our posts,
+    as Mastodon does, and an Undo of each Follow of ours, so that it stops sending its own."""
+    ids: list[int] = []
+    for follow in follows:
+        theirs = follow["follower_id"] == remote["id"]
+        local = await store.actor_by_id(conn, follow["followed_id"] if theirs else follow["follower_id"])
+        if local is None or not local["local"]:
+            continue
+        follower, followed = (remote, local) if theirs else (local, remote)
+        follow_doc = objects.wrap("Follow", follower["uri"], followed["uri"], activity_id=follow["uri"])
+        kind = "Reject" if theirs else "Undo"
+        activity = objects.wrap(kind, local["uri"], follow_doc, activity_id=_activity_id(local, kind),
+                                to=[remote["uri"]])
+        ids += await _send(conn, local, activity, _inbox(remote))
+    return ids
+
+
 async def block(fed: Federation, actor: Record, target: Record) -> None:
     if target["id"] == actor["id"]:
         raise ActionError("you cannot block yourself")

@@ -58,7 +58,7 @@ async def _account_effect(conn: asyncpg.Connection, fed: Federation, target: Rec
         # an unsuspend sends the actor as it is now.
         return await outbox.queue_actor_update(conn, fed, await fstore.actor_by_id(conn, target["id"]))
     if on:
-        await mstore.sever_follows(conn, target["id"])
+        return await outbox.queue_follows_ended(conn, target, await mstore.sever_follows(conn, target["id"]))
     return []
 
 

@@ -132,9 +132,10 @@ async def set_user_disabled(conn: Conn, user_id: int, disabled: bool) -> None:
     await conn.execute("UPDATE users SET disabled = $2 WHERE id = $1", user_id, disabled)
 
 
-async def sever_follows(conn: Conn, actor_id: int) -> None:
-    """End every follow to and from an account, accepted or asked for."""
-    await conn.execute("DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1", actor_id)
+async def sever_follows(conn: Conn, actor_id: int) -> list[Record]:
+    """End every follow to and from an account, accepted or asked for; the follows ended."""
+    return await conn.fetch("DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1 RETURNING *",
+                            actor_id)
 
 
 async def set_post_hidden(conn: Conn, post_id: int, hidden: bool) -> None:

@@ -353,6 +353,18 @@ async def test_incoming_flags_and_a_suspended_remote_account(make_instance, peer
     assert response.status_code == 200 and response.json()["suspended"] is True
     assert response.json()["domain"] == peer.domain
     assert await a.pool.fetchval("SELECT count(*) FROM follows") == 0
+    # mallory's server hears that both follows ended, as from alice: a Reject of mallory's Follow
+    # and an Undo of alice's.
+
+    async def told() -> list[tuple[str, str, str, str]]:
+        ended = [(r["type"], r["actor"], r["object"]["actor"], r["object"]["object"]) for r in peer.received
+                 if r["type"] in ("Reject", "Undo") and r["object"]["type"] == "Follow"]
+        return ended if len(ended) == 2 else []
+
+    ended = sorted(await eventually(told))
+    assert ended == [("Reject", alice_uri, mallory, alice_uri), ("Undo", alice_uri, alice_uri, mallory)]
+    reject = next(r for r in peer.received if r["type"] == "Reject")
+    assert reject["object"]["id"] == follow["id"] and reject["to"] == [mallory]
     assert (await a.api(None, "GET", f"/api/v1/statuses/{post['id']}")).status_code == 404
     assert post["id"] not in [s["id"] for s in (await a.api(None, "GET", "/api/v1/timelines/public")).json()]
     # A remote account cannot be disabled (it has no login here).
