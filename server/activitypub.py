@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -79,23 +80,29 @@ def _page_number(request: Request) -> int | None:
     return int(raw)
 
 
-async def _collection_owner(request: Request) -> tuple[Any, int | None, Response | None]:
-    """The local actor whose collection is asked for, and the page; or the refusal."""
+async def _collection_owner(request: Request, uri_of: Callable[[Any], str]
+                            ) -> tuple[Any, str, int | None, Response | None]:
+    """The local actor whose collection is asked for, the collection's id and the page; or the
+    answer to give instead."""
     row = await _actor_or_404(request)
     if row is None:
-        return None, None, error(404, "no such account")
+        return None, "", None, error(404, "no such account")
     page = _page_number(request)
     if page == 0:
-        return None, None, error(400, "page must be a positive integer")
-    return row, page, None
+        return None, "", None, error(400, "page must be a positive integer")
+    uri = uri_of(row)
+    if row["suspended"]:
+        # Empty while suspended, as Mastodon answers: the account may come back.
+        return None, uri, page, ActivityResponse(_collection(uri, 0, page, []))
+    return row, uri, page, None
 
 
 async def follow_collection(request: Request) -> Response:
-    row, page, refusal = await _collection_owner(request)
+    followers = request.url.path.endswith("/followers")
+    row, uri, page, refusal = await _collection_owner(
+        request, lambda row: row["followers_url"] if followers else row["following_url"])
     if refusal is not None:
         return refusal
-    followers = request.url.path.endswith("/followers")
-    uri = row["followers_url"] if followers else row["following_url"]
     total = await fstore.count_follows(pool(request), row["id"], followers=followers)
     items = [] if page is None else await fstore.follow_page(
         pool(request), row["id"], followers=followers, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -104,13 +111,13 @@ async def follow_collection(request: Request) -> Response:
 
 async def mutuals_collection(request: Request) -> Response:
     """The actors who follow this one and whom it follows back: a cameo's "mutuals" audience."""
-    row, page, refusal = await _collection_owner(request)
+    row, uri, page, refusal = await _collection_owner(request, lambda row: f"{row['uri']}/mutuals")
     if refusal is not None:
         return refusal
     total = await fstore.count_mutuals(pool(request), row["id"])
     items = [] if page is None else await fstore.mutuals_page(
         pool(request), row["id"], limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    return ActivityResponse(_collection(f"{row['uri']}/mutuals", total, page, items))
+    return ActivityResponse(_collection(uri, total, page, items))
 
 
 async def quote_authorization(request: Request) -> Response:
@@ -126,7 +133,7 @@ async def quote_authorization(request: Request) -> Response:
 
 
 async def outbox_collection(request: Request) -> Response:
-    row, page, refusal = await _collection_owner(request)
+    row, uri, page, refusal = await _collection_owner(request, lambda row: row["outbox"])
     if refusal is not None:
         return refusal
     total = await fstore.outbox_count(pool(request), row["id"])
@@ -135,7 +142,7 @@ async def outbox_collection(request: Request) -> Response:
                                                     (page - 1) * PAGE_SIZE)]
     for item in items:
         item.pop("@context", None)
-    return ActivityResponse(_collection(row["outbox"], total, page, items))
+    return ActivityResponse(_collection(uri, total, page, items))
 
 
 async def _public_post(request: Request) -> tuple[Any, Response | None]:

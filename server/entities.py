@@ -23,7 +23,10 @@ def acct(fed: Federation, actor: Record) -> str:
 
 def account(fed: Federation, actor: Record, counts: Record | None = None) -> dict[str, Any]:
     avatar = actor["icon_url"] or f"{fed.base_url}/static/avatar.png"
+    # Mastodon names a suspended account so (and only then), for clients to say why it is empty.
+    suspended = {"suspended": True} if actor.get("suspended") else {}
     return {
+        **suspended,
         "id": str(actor["id"]),
         "username": actor["username"],
         "acct": acct(fed, actor),

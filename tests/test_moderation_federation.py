@@ -123,6 +123,14 @@ async def test_flag_delete_and_suspension_between_two_instances(make_instance, p
     assert await b.pool.fetchval("SELECT suspended_by_origin FROM actors WHERE uri = $1", alice_uri)
     [at_carol] = await eventually(lambda: _received(peer, "Update"))
     assert at_carol["id"] == suspension["id"] and at_carol["object"]["suspended"] is True
+    # B's clients are told why the account is empty; A's collections of her are empty meanwhile.
+    account = await b.api("bob", "GET", f"/api/v1/accounts/{alice_on_b}")
+    assert account.json()["suspended"] is True
+    async with a.client() as client:
+        for collection in ("outbox", "followers", "following"):
+            for page in ("", "?page=1"):
+                doc = (await client.get(f"{alice_uri}/{collection}{page}", headers=AP)).json()
+                assert doc["totalItems"] == 0 and doc.get("orderedItems", []) == [], (collection, page)
 
     # Unsuspending sends her actor as it is now: B shows the account and its posts again (bob
     # still follows her: an origin's suspension severs nothing).
@@ -135,6 +143,10 @@ async def test_flag_delete_and_suspension_between_two_instances(make_instance, p
     assert (await b.api("bob", "GET", f"/api/v1/statuses/{other_on_b['id']}")).status_code == 200
     assert (await _admin_view(b, "bmod", alice_on_b))["suspended"] is False
     assert not await b.pool.fetchval("SELECT suspended_by_origin FROM actors WHERE uri = $1", alice_uri)
+    assert "suspended" not in (await b.api("bob", "GET", f"/api/v1/accounts/{alice_on_b}")).json()
+    async with a.client() as client:
+        followers = (await client.get(f"{alice_uri}/followers", headers=AP)).json()
+    assert followers["totalItems"] == 1
 
 
 async def _last_update(instance: Any) -> dict[str, Any]:
