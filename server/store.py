@@ -370,6 +370,17 @@ async def pending_upload_checks(conn: Conn, older_than_seconds: float) -> list[i
         older_than_seconds)]
 
 
+async def delete_unposted_uploads(conn: Conn, older_than_s: float, limit: int = 500) -> list[Record]:
+    """Delete uploads that were never posted, older than `older_than_s` seconds (generation drafts,
+    which their requester may still publish, are kept); their file keys, to delete the files."""
+    return await conn.fetch(
+        "DELETE FROM media WHERE id IN (SELECT m.id FROM media m WHERE m.post_id IS NULL"
+        "   AND m.remote_url IS NULL AND m.created_at < now() - make_interval(secs => $1)"
+        "   AND NOT EXISTS (SELECT 1 FROM generation_jobs j WHERE j.result_media_id = m.id)"
+        "   ORDER BY m.id LIMIT $2)"
+        " AND post_id IS NULL RETURNING storage_key, poster_key", older_than_s, limit)
+
+
 async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
     """What a public /media/ key is: an upload, its poster, or a cameo's preview, with the type
     to serve, whether what it belongs to was deleted, and whether moderation holds it back (a

@@ -21,7 +21,7 @@ from generation.pipeline import GenerationError, VideoPipeline
 from generation.provenance import C2PASigner, signer_for
 from generation.worker import GenerationWorker, generate, sweep_generation
 
-from . import upload_checks
+from . import media_cleanup, upload_checks
 from .config import Settings
 from .media import new_key
 from .runtime import Instance, close_worker
@@ -47,6 +47,10 @@ async def check_upload(ctx: dict[str, Any], media_id: int) -> str:
                                             ctx["upload_check_slot"])
 
 
+async def remove_unposted_uploads(ctx: dict[str, Any]) -> int:
+    return await media_cleanup.remove_unposted_uploads(ctx["fed"].pool, ctx["media"])
+
+
 async def sweep(ctx: dict[str, Any]) -> int:
     return await delivery.sweep(ctx["fed"]) + await upload_checks.sweep(ctx["fed"])
 
@@ -63,7 +67,9 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
                    # Here rather than on the generation queue, whose workers may all be busy
                    # rendering: the watchdog must run while they are (or while they are dead).
                    cron(sweep_generation, name=f"{queue}:generation-sweep",
-                        second=set(range(0, 60, 2)), run_at_startup=True, unique=True)],
+                        second=set(range(0, 60, 2)), run_at_startup=True, unique=True),
+                   cron(remove_unposted_uploads, name=f"{queue}:unposted-uploads", minute=17, second=0,
+                        unique=True)],
         queue_name=queue,
         redis_pool=instance.redis,
         ctx={"fed": instance.fed, "generation_queue": instance.jobs, "media": instance.media,

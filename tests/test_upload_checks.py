@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from policy.output_safety import check_images
-from server import upload_checks
+from server import media_cleanup, upload_checks
 from server.media import CheckTimeout, video_frames_at
 from tests.conftest import TEST_GENERATION, eventually
 from tests.videos import make_mp4, upload_video
@@ -183,3 +183,28 @@ async def test_the_v1_upload_answers_once_checked(make_instance, tmp_path):
     assert response.status_code == 200, response.text
     assert response.json()["url"]
     assert (await _post(a, response.json()["id"])).status_code == 200
+
+
+async def test_uploads_never_posted_are_removed_after_a_day(make_instance, tmp_path):
+    from tests.test_generation_jobs import _generate, _state
+
+    a = await make_instance()
+    await a.signup("alice")
+    posted, young, stale = [
+        int((await upload_video(a, "alice", make_mp4(tmp_path / f"{n}.mp4", width=90, height=160)))["id"])
+        for n in range(3)]
+    assert (await _post(a, str(posted))).status_code == 200
+    job = await _generate(a, "alice")
+    draft = (await _state(a, job["id"], "succeeded"))["result_media_id"]
+    # All but `young` are two days old: only the stale upload goes, a posted one and a generation
+    # draft (which its requester may still publish) stay.
+    await a.pool.execute("UPDATE media SET created_at = now() - interval '2 days' WHERE id = ANY($1)",
+                         [posted, stale, draft])
+    keys = {row["id"]: {row["storage_key"], row["poster_key"]} - {None}
+            for row in await a.pool.fetch("SELECT * FROM media")}
+    assert await media_cleanup.remove_unposted_uploads(a.pool, a.instance.media) == 1
+    assert {r["id"] for r in await a.pool.fetch("SELECT id FROM media")} == {posted, young, draft}
+    files = {p.relative_to(a.instance.media.root).as_posix() for p in await _media_files(a)}
+    assert keys[stale] and not keys[stale] & files
+    assert keys[posted] | keys[young] | keys[draft] <= files
+    assert await media_cleanup.remove_unposted_uploads(a.pool, a.instance.media) == 0
