@@ -23,7 +23,8 @@ def test_tiny_run_prints_the_table(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for row in ("| plain | 0.5 s (8 frames) |", "| plain | 6 s (96 frames) |", "| tuned | 6 s (96 frames) |"):
         assert row in out
-    assert "tuned vs plain, 6 s" in out and "first-block cache" in out and "one batch of two" in out
+    assert "tuned vs plain, 6 s" in out and "one batch of two" in out
+    assert "first-block cache (threshold 0.2), tuned path without compilation" in out, out
 
 
 def test_the_full_size_model_builds_and_the_flop_count_matches_it() -> None:
