@@ -175,6 +175,21 @@ def test_batched_guidance_renders_what_two_passes_render(pipeline: DiffusersVide
     assert len(batchers) == 1
 
 
+def test_the_gpu_dtype_renders_with_batched_guidance(tiny_dir: Path) -> None:
+    # What a GPU worker runs (LIKENESS_GENERATION_DTYPE=bfloat16): transformer and text encoder in
+    # bfloat16, the VAE in float32, guidance batched, over two chained segments. No GPU is needed
+    # to find a dtype that does not meet another: CPU kernels take bfloat16 too.
+    loaded = load_pipeline(GenerationConfig(dtype="bfloat16", batch_guidance=True), tiny_dir)
+    assert isinstance(loaded, DiffusersVideoPipeline)
+    pipe = loaded.pipe
+    assert (pipe.transformer.dtype, pipe.text_encoder.dtype, pipe.vae.dtype) == \
+        (torch.bfloat16, torch.bfloat16, torch.float32)
+    video = loaded.generate(_request(fps=10, duration_s=9.0, width=16, height=32), lambda s, t: None)
+    assert video.frames.shape == (90, 32, 16, 3) and video.frames.dtype == np.uint8
+    # Random weights give noise, but not a constant or broken picture.
+    assert video.frames.std() > 1
+
+
 def test_sizes_are_rounded_to_what_wan_takes(pipeline: DiffusersVideoPipeline) -> None:
     video = pipeline.generate(_request(width=44, height=70, fps=5, duration_s=1.4, reference_images=()),
                               lambda s, t: None)
