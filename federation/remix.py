@@ -391,6 +391,23 @@ async def revoke(fed: Federation, request_id: int) -> None:
     await post_consent.receive_revocation(fed, delete)
 
 
+async def withdraw_cameo(fed: Federation, cameo_id: int) -> int:
+    """A: after a cameo is deleted (by its owner or a moderator), no consent given with it may
+    stand anywhere: each granted authorization is revoked, with the same signed Delete to every
+    holder as a revoke, and each request still waiting is refused. How many were withdrawn."""
+    withdrawn = 0
+    for request in await store.open_remix_requests_of_cameo(fed.pool, cameo_id):
+        try:
+            if request["state"] == "approved":
+                await revoke(fed, request["id"])
+            else:
+                await answer(fed, request["id"], approve=False, reason="the cameo was deleted")
+        except RemixError:
+            continue  # answered or revoked meanwhile
+        withdrawn += 1
+    return withdrawn
+
+
 async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
     """B: a Delete of an authorization one of our remixes holds; False if it names none.
 

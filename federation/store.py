@@ -755,6 +755,12 @@ async def remix_requests_of_owner(conn: Conn, actor_id: int) -> list[Record]:
         actor_id)
 
 
+async def open_remix_requests_of_cameo(conn: Conn, cameo_id: int) -> list[Record]:
+    """The requests for a cameo that still stand: waiting for an answer, or granted."""
+    return await conn.fetch("SELECT * FROM remix_requests WHERE cameo_id = $1"
+                            " AND state IN ('pending', 'approved') ORDER BY id", cameo_id)
+
+
 async def authorization_by_uri(conn: Conn, uri: str) -> Record | None:
     return await conn.fetchrow(
         "SELECT r.*, c.actor_id AS owner_id FROM remix_requests r JOIN cameos c ON c.id = r.cameo_id"

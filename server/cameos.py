@@ -245,6 +245,7 @@ async def delete_cameo(request: Request) -> Response:
     media = request.app.state.instance.media
     for key in keys:
         await media.delete(key)
+    await remix.withdraw_cameo(fed(request), cameo["id"])
     return JSONResponse({})
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from federation import delivery, outbox
+from federation import delivery, outbox, remix
 from federation import store as fstore
 from federation.context import Federation
 from generation.jobs import MediaSink
@@ -90,7 +90,7 @@ async def act_on_status(fed: Federation, *, moderator_id: int | None, post: Reco
 async def act_on_cameo(fed: Federation, media: MediaSink, *, moderator_id: int | None, cameo: Record,
                        action: str, report_id: int | None = None, text: str = "") -> int:
     """Pause a cameo (no one can use it until its owner resumes it) or delete it and its
-    reference images."""
+    reference images, withdrawing every consent given with it (federation.remix.withdraw_cameo)."""
     check_action("cameo", action, local=cameo["local"])
     keys: list[str] = []
     async with fed.pool.acquire() as conn, conn.transaction():
@@ -105,6 +105,8 @@ async def act_on_cameo(fed: Federation, media: MediaSink, *, moderator_id: int |
         await _warn(conn, cameo["actor_id"], "cameo", action, action_id)
     for key in keys:
         await media.delete(key)
+    if action == "delete":
+        await remix.withdraw_cameo(fed, cameo["id"])
     return action_id
 
 

@@ -3,6 +3,8 @@ rejection, refusals, and the signed authorization served at its id and checked b
 
 from __future__ import annotations
 
+import pytest
+
 from federation import consent, fetch, keys, proofs, signing
 from tests.conftest import eventually
 from tests.test_cameos import _form
@@ -230,3 +232,47 @@ async def test_reference_images_only_for_a_live_authorization(make_instance):
     request_id = (await a.api("alice", "GET", "/api/v1/remix_requests")).json()[0]["id"]
     await a.api("alice", "POST", f"/api/v1/remix_requests/{request_id}/revoke")
     assert (await fetch_as(bob_signer, client)).status_code == 403
+
+
+@pytest.mark.parametrize("deleted_by", ["owner", "moderator"])
+async def test_deleting_a_cameo_withdraws_every_consent_given_with_it(make_instance, deleted_by):
+    # Each granted authorization is revoked (410 at its id, a signed Delete to the requester) and
+    # each request still waiting is refused.
+    a, b = await _two(make_instance)
+    await a.signup("mod")
+    await a.set_role("mod", "moderator")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="manual")
+    granted = (await _remix(b, "bob", [cameo["uri"]], "granted")).json()
+    waiting = (await _remix(b, "bob", [cameo["uri"]], "waiting")).json()
+
+    async def both_asked():
+        uses = (await a.api("alice", "GET", "/api/v1/remix_requests")).json()
+        return {u["prompt"]: u["id"] for u in uses} if len(uses) == 2 else None
+
+    asked = await eventually(both_asked)
+    assert (await a.api("alice", "POST", f"/api/v1/remix_requests/{asked['granted']}/approve")
+            ).status_code == 200
+
+    async def authorized():
+        state = await _state(b, "bob", granted["id"])
+        return state["cameos"][0]["authorization"] if state["state"] == "authorized" else None
+
+    auth_uri = await eventually(authorized)
+    if deleted_by == "owner":
+        response = await a.api("alice", "DELETE", f"/api/v1/cameos/{cameo['id']}")
+    else:
+        response = await a.api("mod", "POST", f"/api/v1/admin/cameos/{cameo['id']}/action",
+                               json={"type": "delete"})
+    assert response.status_code == 200, response.text
+
+    async def withdrawn():
+        states = [(await _state(b, "bob", r["id"]))["state"] for r in (granted, waiting)]
+        return states if states == ["revoked", "rejected"] else None
+
+    await eventually(withdrawn)
+    async with a.client() as client:
+        assert (await client.get(auth_uri, headers={"Accept": AP})).status_code == 410
+    rows = await a.pool.fetch("SELECT prompt, state, reason FROM remix_requests")
+    by_prompt = {r["prompt"]: (r["state"], r["reason"]) for r in rows}
+    assert by_prompt["granted"][0] == "revoked"
+    assert by_prompt["waiting"] == ("rejected", "the cameo was deleted")
