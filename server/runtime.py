@@ -60,6 +60,9 @@ class Instance:
     settings: Settings
     pool: asyncpg.Pool | None = None
     redis: ArqRedis | None = None
+    # Each arq worker makes its own pool from these: closing a worker closes its pool, which must
+    # not cut the connections of another worker's jobs still recording their end.
+    redis_settings: RedisSettings | None = None
     fed: Federation | None = None
     media: LocalMediaStore | None = None
     jobs: JobQueue | None = None
@@ -98,7 +101,8 @@ class Instance:
             await conn.close()
         self.pool = await db.create_pool(url)
         instance_id = await store.setting(self.pool, "instance_id")
-        self.redis = await create_pool(self._redis_settings())
+        self.redis_settings = self._redis_settings()
+        self.redis = await create_pool(self.redis_settings)
         self.media = LocalMediaStore(settings.media_dir)
         queue_name = f"likeness:{instance_id}"
         # One rule set for the inbox, the handlers and the HTTP client, which asks it before
@@ -128,8 +132,7 @@ class Instance:
                 self._worker_tasks.append(asyncio.create_task(worker.async_run()))
 
     async def stop(self) -> None:
-        # Stop every worker's poll loop before any worker closes: they share one Redis pool,
-        # and closing one worker closes it under the others' feet.
+        # Every poll loop stops before any worker closes, so that none takes a new job meanwhile.
         for task in self._worker_tasks:
             task.cancel()
         for task in self._worker_tasks:

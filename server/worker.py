@@ -56,7 +56,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
 
 
 def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
-    assert instance.fed is not None and instance.redis is not None
+    assert instance.fed is not None and instance.redis_settings is not None
     queue = instance.fed.queue_name
     return Worker(
         functions=[process_inbox, deliver, recheck_consent,
@@ -71,7 +71,7 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
                    cron(remove_unposted_uploads, name=f"{queue}:unposted-uploads", minute=17, second=0,
                         unique=True)],
         queue_name=queue,
-        redis_pool=instance.redis,
+        redis_settings=instance.redis_settings,
         ctx={"fed": instance.fed, "generation_queue": instance.jobs, "media": instance.media,
              "nsfw_threshold": instance.settings.generation.nsfw_threshold,
              # One video check at a time: each takes a core for seconds, and inbox and delivery
@@ -127,11 +127,11 @@ def make_generation_worker(instance: Instance, generation: GenerationWorker, *,
                            handle_signals: bool) -> Worker:
     """One job at a time: a worker owns its device, and the next job waits in the queue for
     whichever worker is free."""
-    assert instance.jobs is not None and instance.redis is not None
+    assert instance.jobs is not None and instance.redis_settings is not None
     return Worker(
         functions=[func(generate, name=jobs.FUNCTION, timeout=GENERATION_TIMEOUT_S)],
         queue_name=instance.jobs.name,
-        redis_pool=instance.redis,
+        redis_settings=instance.redis_settings,
         ctx={"generation": generation},
         handle_signals=handle_signals,
         poll_delay=0.1,

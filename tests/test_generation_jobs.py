@@ -92,8 +92,7 @@ class Workers:
         return renderer
 
     async def stop(self, worker: Any = None) -> None:
-        # As Instance.stop does: every poll loop stops before any worker closes, since closing
-        # one closes the Redis pool they share under the others' feet.
+        # As Instance.stop does: every poll loop stops before any worker closes.
         stopping = [entry for entry in self.running if worker is None or entry[0] is worker]
         for _, task in stopping:
             task.cancel()
