@@ -344,6 +344,17 @@ async def queue_actor_update(conn: asyncpg.Connection, fed: Federation, actor: R
                        inboxes)
 
 
+async def queue_actor_delete(conn: asyncpg.Connection, actor: Record) -> list[int]:
+    """A `Delete` of a local actor whose account is deleted, to its followers' servers and every
+    server it sent anything to, which drop the account and all they hold of it; in the caller's
+    transaction, returning the deliveries."""
+    inboxes = [*await store.follower_inboxes(conn, actor["id"]),
+               *await store.delivered_inboxes(conn, actor["id"])]
+    activity = objects.wrap("Delete", actor["uri"], actor["uri"], activity_id=_activity_id(actor, "delete"),
+                            to=[PUBLIC])
+    return await _send(conn, actor, activity, inboxes)
+
+
 async def report(fed: Federation, *, reporter_id: int, target: Record, posts: list[Record],
                  cameo_ids: list[int], category: str, comment: str, forward: bool) -> tuple[int, bool]:
     """Open (or merge) a local person's report; with `forward`, a report on a remote account also

@@ -42,6 +42,13 @@ async def local_actor(conn: Conn, username: str) -> Record | None:
         " WHERE a.local AND lower(a.username) = lower($1) AND NOT u.disabled", username)
 
 
+async def local_actor_deleted(conn: Conn, username: str) -> bool:
+    """Whether this username was an account here that was deleted (its actor answers 410)."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM actors WHERE local AND lower(username) = lower($1)"
+        " AND deleted_at IS NOT NULL)", username)
+
+
 async def actor_of_user(conn: Conn, user_id: int) -> Record | None:
     return await conn.fetchrow("SELECT * FROM actors WHERE user_id = $1", user_id)
 
@@ -585,12 +592,14 @@ async def cameos_of(conn: Conn, actor_id: int) -> list[Record]:
 
 
 async def delete_cameo(conn: Conn, cameo_id: int) -> list[str]:
-    """Mark a cameo deleted and forget its references; returns their storage keys."""
-    await conn.execute("UPDATE cameos SET deleted_at = now(), paused = true WHERE id = $1", cameo_id)
+    """Mark a cameo deleted and forget its references; returns the storage keys of their files and
+    of its preview's (the key stays, so that the preview's address answers 410)."""
+    preview = await conn.fetchval(
+        "UPDATE cameos SET deleted_at = now(), paused = true WHERE id = $1 RETURNING preview_key", cameo_id)
     rows = await conn.fetch("DELETE FROM cameo_references WHERE cameo_id = $1 RETURNING storage_key",
                             cameo_id)
     await conn.execute("DELETE FROM cameo_approved_actors WHERE cameo_id = $1", cameo_id)
-    return [r["storage_key"] for r in rows]
+    return [r["storage_key"] for r in rows] + ([preview] if preview else [])
 
 
 async def insert_cameo_reference(conn: Conn, cameo_id: int, position: int, storage_key: str,

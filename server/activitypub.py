@@ -29,10 +29,18 @@ async def _actor_or_404(request: Request) -> Any:
     return await fstore.local_actor(pool(request), request.path_params["username"])
 
 
+async def _no_account(request: Request) -> Response:
+    """410 for an account that was deleted (peers that still hold it, or its posts, drop them on
+    a 410), else 404."""
+    if await fstore.local_actor_deleted(pool(request), request.path_params["username"]):
+        return error(410, "this account was deleted")
+    return error(404, "no such account")
+
+
 async def actor(request: Request) -> Response:
     row = await _actor_or_404(request)
     if row is None:
-        return error(404, "no such account")
+        return await _no_account(request)
     if not wants_activity_json(request):
         return _html_redirect(f"/@{row['username']}")
     return ActivityResponse(await actors.actor_document(fed(request), row),
@@ -147,8 +155,10 @@ async def outbox_collection(request: Request) -> Response:
 
 async def _public_post(request: Request) -> tuple[Any, Response | None]:
     author = await _actor_or_404(request)
+    if author is None:
+        return None, await _no_account(request)
     post_id = request.path_params["post_id"]
-    post = await fstore.post_by_id(pool(request), post_id) if author else None
+    post = await fstore.post_by_id(pool(request), post_id)
     if post is None or post["actor_id"] != author["id"] or post["reblog_of_id"]:
         return None, error(404, "no such post")
     if post["deleted_at"] is not None:

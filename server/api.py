@@ -114,7 +114,7 @@ async def _target(request: Request) -> asyncpg.Record:
     except ValueError:
         raise HTTPException(404, "no such account") from None
     actor = await fstore.actor_by_id(pool(request), actor_id)
-    if actor is None or actor["type"] == "Application" and actor["local"]:
+    if actor is None or actor["type"] == "Application" and actor["local"] or actor["deleted_at"] is not None:
         raise HTTPException(404, "no such account")
     return actor
 

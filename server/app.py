@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import (
+    account_deletion,
     activitypub,
     admin_accounts,
     admin_generations,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
         routes=[*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
                 *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
                 *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
+                *account_deletion.routes,
                 *for_you.routes, *pages.routes, *webapp.routes(),
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},

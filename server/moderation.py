@@ -28,6 +28,8 @@ async def act_on_account(fed: Federation, *, moderator_id: int | None, target: R
     """Take an account action (or undo one). With a report, the report is resolved too, as
     Mastodon's admin API does. Returns the audit entry's id."""
     check_action("account", action, local=target["local"])
+    if target.get("deleted_at") is not None:
+        raise ModerationError("this account was deleted")
     async with fed.pool.acquire() as conn, conn.transaction():
         report = await _report_for(conn, report_id, target["id"])
         deliveries = await _account_effect(conn, fed, target, action)

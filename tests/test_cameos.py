@@ -151,7 +151,10 @@ async def test_edit_pause_approved_list_and_delete(make_instance):
     assert (await a.api("bob", "DELETE", path)).status_code == 404
 
     keys = [r["storage_key"] for r in await a.pool.fetch("SELECT storage_key FROM cameo_references")]
+    keys.append(await a.pool.fetchval("SELECT preview_key FROM cameos"))
+    assert all(a.instance.media.path(k).exists() for k in keys)
     assert (await a.api("alice", "DELETE", path)).status_code == 200
+    # The references and the preview: no file of the face is left.
     assert not any(a.instance.media.path(k).exists() for k in keys)
     async with a.client() as client:
         gone = await client.get(cameo["uri"], headers={"Accept": AP})
