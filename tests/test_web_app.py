@@ -362,3 +362,27 @@ async def test_generation_progress_falls_back_to_polling(make_instance, browser)
     await nav(page, "Drafts").click()
     await expect(page.get_by_text("No drafts.")).to_be_visible()
     await person.close(expected_errors=re.compile(r"ERR_FAILED"))
+
+
+async def test_delete_account_from_the_profile(make_instance, browser):
+    a = await make_instance()
+    person = await Person.open(browser, a.base_url)
+    page = person.page
+    await sign_up(a, person, "ivy")
+    await _cameo(a, "ivy", name="Ivy")
+    await nav(page, "Profile").click()
+    await page.get_by_role("button", name="Delete account").click()
+    dialog = page.get_by_role("dialog", name="Delete your account")
+    await dialog.get_by_label("Password").fill("wrong password")
+    await dialog.get_by_role("button", name="Delete my account").click()
+    await expect(dialog.get_by_role("alert")).to_have_text("wrong password")
+    assert (await a.api("ivy", "GET", "/api/v1/accounts/verify_credentials")).status_code == 200
+    await dialog.get_by_label("Password").fill(PASSWORD)
+    await dialog.get_by_role("button", name="Delete my account").click()
+    await expect(nav(page, "Sign in")).to_be_visible()
+    assert await page.evaluate("localStorage.getItem('likeness.token')") is None
+    async with a.client() as client:
+        actor = await client.get("/users/ivy", headers={"Accept": "application/activity+json"})
+    assert actor.status_code == 410
+    assert await a.pool.fetchval("SELECT count(*) FROM cameos WHERE deleted_at IS NULL") == 0
+    await person.close(expected_errors=re.compile(r"^403 POST .*/api/v1/account/delete$"))

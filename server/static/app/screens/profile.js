@@ -8,6 +8,7 @@ import { requireSignIn } from "../ui/signin.js";
 import { videoOf } from "../ui/reel.js";
 import { cameoCard } from "../ui/cameo_card.js";
 import { openReport } from "../ui/report.js";
+import { openDeleteAccount } from "../ui/delete_account.js";
 
 export default async function show(ctx) {
   const account = await findAccount(ctx.params.acct);
@@ -27,7 +28,8 @@ export default async function show(ctx) {
   if (mine) {
     actions.append(h("a", { class: "button", href: "/app/cameos", text: "Your cameos" }), " ",
       h("a", { class: "button", href: "/app/drafts", text: "Drafts" }), " ",
-      h("button", { type: "button", class: "button", text: "Sign out", on: { click: signOut } }));
+      h("button", { type: "button", class: "button", text: "Sign out", on: { click: signOut } }), " ",
+      h("button", { type: "button", class: "button", text: "Delete account", on: { click: openDeleteAccount } }));
   } else {
     actions.append(await followButton(account), " ",
       h("button", { type: "button", class: "button", text: "Report", "aria-label": `Report @${account.acct}`,
