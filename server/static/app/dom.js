@@ -110,6 +110,22 @@ export function errorLine() {
   return h("p", { class: "error", role: "alert" });
 }
 
+// A form's submit: the error line cleared, the button busy while `action` runs, its error shown.
+export function onSubmit(form, submit, problem, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem.textContent = "";
+    submit.setAttribute("aria-busy", "true");
+    try {
+      await action();
+    } catch (error) {
+      problem.textContent = error.message;
+    } finally {
+      submit.removeAttribute("aria-busy");
+    }
+  });
+}
+
 export function sleep(ms, signal) {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);

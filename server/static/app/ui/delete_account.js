@@ -2,7 +2,7 @@
 // and every consent given with them first. The password confirms it is really the person.
 
 import { post } from "../api.js";
-import { announce, errorLine, field, h } from "../dom.js";
+import { announce, errorLine, field, h, onSubmit } from "../dom.js";
 import { navigate } from "../router.js";
 import { session } from "../session.js";
 import { openDialog } from "./dialog.js";
@@ -15,21 +15,12 @@ export function openDeleteAccount() {
   const dialog = openDialog("Delete your account", h("div", { class: "sheet-body" },
     h("p", { text: "Your videos, cameos and drafts are deleted, every use of your cameos you allowed is withdrawn on every server that has it, and other servers are told to forget your account. This cannot be undone; your username stays taken." }),
     form));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    problem.textContent = "";
-    submit.setAttribute("aria-busy", "true");
-    try {
-      await post("/api/v1/account/delete", { password: password.value });
-      dialog.close();
-      session.clear();
-      navigate("/app/for-you");
-      announce("Your account was deleted");
-    } catch (error) {
-      problem.textContent = error.message;
-    } finally {
-      submit.removeAttribute("aria-busy");
-    }
+  onSubmit(form, submit, problem, async () => {
+    await post("/api/v1/account/delete", { password: password.value });
+    dialog.close();
+    session.clear();
+    navigate("/app/for-you");
+    announce("Your account was deleted");
   });
   return dialog;
 }

@@ -2,7 +2,7 @@
 // comment) or one of its cameos, with a category and a comment.
 
 import { post } from "../api.js";
-import { announce, errorLine, field, h } from "../dom.js";
+import { announce, errorLine, field, h, onSubmit } from "../dom.js";
 import { openDialog } from "./dialog.js";
 import { requireSignIn } from "./signin.js";
 
@@ -35,21 +35,12 @@ export function openReport(what, account, target, { category = null } = {}) {
   const dialog = openDialog(`Report ${what}`, h("div", { class: "sheet-body" },
     h("p", { class: "hint", text: "Only this server's moderators see your report. The person you report is not told who sent it." }),
     form));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    problem.textContent = "";
-    submit.setAttribute("aria-busy", "true");
-    try {
-      await post("/api/v1/reports", {
-        ...target, category: form.elements.category.value, comment: comment.value, forward: forward?.checked ?? false,
-      });
-      dialog.close();
-      announce("Report sent: the moderators will look at it");
-    } catch (error) {
-      problem.textContent = error.message;
-    } finally {
-      submit.removeAttribute("aria-busy");
-    }
+  onSubmit(form, submit, problem, async () => {
+    await post("/api/v1/reports", {
+      ...target, category: form.elements.category.value, comment: comment.value, forward: forward?.checked ?? false,
+    });
+    dialog.close();
+    announce("Report sent: the moderators will look at it");
   });
   return dialog;
 }
