@@ -260,12 +260,16 @@ async def next_post_id(conn: Conn) -> int:
     return await conn.fetchval("SELECT nextval('posts_id_seq')")
 
 
+async def _insert(conn: Conn, table: str, fields: dict[str, Any], tail: str = "RETURNING id") -> Any:
+    """INSERT one row of `fields` into `table` (names from this module's callers, never from a
+    request; the values are parameters)."""
+    params = ", ".join(f"${i}" for i in range(1, len(fields) + 1))
+    return await conn.fetchval(f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({params}) {tail}",
+                               *fields.values())
+
+
 async def insert_post(conn: Conn, fields: dict[str, Any]) -> int:
-    columns = list(fields)
-    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    return await conn.fetchval(
-        f"INSERT INTO posts ({', '.join(columns)}) VALUES ({params}) RETURNING id",
-        *fields.values())
+    return await _insert(conn, "posts", fields)
 
 
 async def update_post(conn: Conn, post_id: int, fields: dict[str, Any]) -> None:
@@ -339,11 +343,7 @@ async def post_tags(conn: Conn, post_id: int) -> list[str]:
 
 
 async def insert_media(conn: Conn, fields: dict[str, Any]) -> int:
-    columns = list(fields)
-    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    return await conn.fetchval(
-        f"INSERT INTO media ({', '.join(columns)}) VALUES ({params}) RETURNING id",
-        *fields.values())
+    return await _insert(conn, "media", fields)
 
 
 async def replace_remote_media(conn: Conn, post_id: int, actor_id: int,
@@ -561,11 +561,7 @@ async def remember_signature_scheme(conn: Conn, host: str, scheme: str) -> None:
 # --- cameos --------------------------------------------------------------------------------
 
 async def insert_cameo(conn: Conn, fields: dict[str, Any]) -> int:
-    columns = list(fields)
-    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    return await conn.fetchval(
-        f"INSERT INTO cameos ({', '.join(columns)}) VALUES ({params}) RETURNING id",
-        *fields.values())
+    return await _insert(conn, "cameos", fields)
 
 
 async def next_cameo_id(conn: Conn) -> int:
@@ -654,11 +650,7 @@ async def set_public_figure(conn: Conn, actor_id: int, flag: bool) -> Record | N
 
 
 async def insert_prompt_refusal(conn: Conn, fields: dict[str, Any]) -> int:
-    columns = list(fields)
-    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    return await conn.fetchval(
-        f"INSERT INTO prompt_refusals ({', '.join(columns)}) VALUES ({params}) RETURNING id",
-        *fields.values())
+    return await _insert(conn, "prompt_refusals", fields)
 
 
 async def prompt_refusals(conn: Conn, *, limit: int, max_id: int | None = None,
@@ -732,11 +724,7 @@ async def settle_remix(conn: Conn, remix_id: int) -> str:
 
 async def insert_remix_request(conn: Conn, fields: dict[str, Any]) -> int | None:
     """Record a request; None when its id was seen before (a replay)."""
-    columns = list(fields)
-    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    return await conn.fetchval(
-        f"INSERT INTO remix_requests ({', '.join(columns)}) VALUES ({params})"
-        " ON CONFLICT (uri) DO NOTHING RETURNING id", *fields.values())
+    return await _insert(conn, "remix_requests", fields, "ON CONFLICT (uri) DO NOTHING RETURNING id")
 
 
 async def remix_request(conn: Conn, request_id: int) -> Record | None:

@@ -98,12 +98,16 @@ async def job_by_result(conn: Conn, media_id: int) -> Record | None:
     return await conn.fetchrow("SELECT * FROM generation_jobs WHERE result_media_id = $1", media_id)
 
 
+async def _insert(conn: Conn, table: str, fields: dict[str, Any]) -> int:
+    """INSERT one row of `fields` into `table` (names from this module's callers, never from a
+    request; the values are parameters)."""
+    params = ", ".join(f"${i}" for i in range(1, len(fields) + 1))
+    return await conn.fetchval(f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({params}) RETURNING id",
+                               *fields.values())
+
+
 async def insert_job(conn: Conn, fields: dict[str, Any]) -> int:
-    columns = list(fields)
-    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    return await conn.fetchval(
-        f"INSERT INTO generation_jobs ({', '.join(columns)}) VALUES ({params}) RETURNING id",
-        *fields.values())
+    return await _insert(conn, "generation_jobs", fields)
 
 
 async def set_arq_job(conn: Conn, job_id: int, arq_job_id: str, *, replacing: str | None = None
@@ -322,10 +326,7 @@ async def delete_draft_media(conn: Conn, media_id: int) -> list[str]:
 # --- what a finished job leaves ----------------------------------------------------------------
 
 async def insert_draft_media(conn: Conn, fields: dict[str, Any]) -> int:
-    columns = list(fields)
-    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    return await conn.fetchval(
-        f"INSERT INTO media ({', '.join(columns)}) VALUES ({params}) RETURNING id", *fields.values())
+    return await _insert(conn, "media", fields)
 
 
 async def insert_notification(conn: Conn, user_id: int, type: str, from_actor_id: int) -> None:
