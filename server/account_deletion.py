@@ -19,12 +19,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import outbox, remix
+from federation import outbox
 from federation import store as fstore
 
 from . import accounts, store
-from .admin_reports import account_detail
+from .admin_reports import account_detail, account_or_404
+from .cameos import forget_deleted_cameo
 from .http import current_staff, current_user, error, fed, pool, read_params
+from .media import file_keys
 from .runtime import Instance
 
 
@@ -36,13 +38,11 @@ async def delete_account(instance: Instance, user_id: int) -> None:
     for cameo in await fstore.cameos_of(pool, actor["id"]):
         async with pool.acquire() as conn, conn.transaction():
             keys = await fstore.delete_cameo(conn, cameo["id"])
-        for key in keys:
-            await media.delete(key)
-        await remix.withdraw_cameo(fed, cameo["id"])
+        await forget_deleted_cameo(fed, media, cameo["id"], keys)
     async with pool.acquire() as conn, conn.transaction():
         await outbox.queue_actor_delete(conn, actor)
-        keys = await store.erase_account(conn, user_id, actor["id"])
-    for key in keys:
+        erased = await store.erase_account(conn, user_id, actor["id"])
+    for key in file_keys(erased):
         await media.delete(key)
 
 
@@ -57,10 +57,10 @@ async def delete_own_account(request: Request) -> Response:
     password = (await read_params(request)).get("password")
     if not isinstance(password, str) or not password:
         return error(422, "send your password to confirm")
-    row = await store.user_by_id(pool(request), user["id"])
-    if not await accounts.check_password(row["password_hash"], password):
+    # The signed-in user's record is the users row (server.store.user_by_token).
+    if not await accounts.check_password(user["password_hash"], password):
         return error(403, "wrong password")
-    if row["role"] == "admin":
+    if user["role"] == "admin":
         return error(422, "an admin's account cannot be deleted: give the admin role to someone else first")
     await delete_account(request.app.state.instance, user["id"])
     return JSONResponse({})
@@ -70,9 +70,8 @@ async def delete_suspended_account(request: Request) -> Response:
     """Mastodon's `DELETE /api/v1/admin/accounts/:id`, admins only: a local account a moderator
     suspended is deleted for good. Returns the Admin::Account as it is left."""
     await current_staff(request, admin_only=True)
-    raw = request.path_params["account_id"]
-    actor = await fstore.actor_by_id(pool(request), int(raw)) if raw.isdigit() else None
-    if actor is None or not actor["local"] or actor["user_id"] is None:
+    actor = await account_or_404(request)
+    if not actor["local"] or actor["user_id"] is None:
         return error(404, "no such account here")
     if actor["deleted_at"] is not None:
         return error(409, "this account was deleted already")

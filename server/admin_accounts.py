@@ -11,11 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import store as fstore
-
 from . import moderation, store
 from .accounts import ROLES
-from .admin_reports import account_detail, admin_account
+from .admin_reports import account_detail, account_or_404, admin_account
 from .http import bool_param, current_staff, error, fed, int_param, paged, pool, read_params
 
 # v2's `origin`, `status` and `permissions`, as v1's flags.
@@ -70,10 +68,7 @@ async def set_role(request: Request) -> Response:
     """`{role: admin|moderator|user}` for a local account. An admin cannot change their own role,
     so that a server always keeps the admin who is using it."""
     admin = await current_staff(request, admin_only=True)
-    raw = request.path_params["account_id"]
-    actor = await fstore.actor_by_id(pool(request), int(raw)) if raw.isdigit() else None
-    if actor is None or actor["type"] == "Application" and actor["local"]:
-        return error(404, "no such account")
+    actor = await account_or_404(request)
     if not actor["local"] or actor["user_id"] is None:
         return error(422, "only an account of this server has a role")
     if actor["id"] == admin["actor_id"]:

@@ -152,11 +152,17 @@ async def _action_params(request: Request) -> tuple[dict[str, Any], int | None, 
     return params, int(report_id) if report_id not in (None, "") else None, text
 
 
-async def _account(request: Request, staff: Record) -> Record:
+async def account_or_404(request: Request) -> Record:
+    """The account named by the path's `account_id` (not this server's own actor), else 404."""
     raw = request.path_params["account_id"]
     actor = await fstore.actor_by_id(pool(request), int(raw)) if raw.isdigit() else None
     if actor is None or actor["type"] == "Application" and actor["local"]:
         raise HTTPException(404, "no such account")
+    return actor
+
+
+async def _account(request: Request, staff: Record) -> Record:
+    actor = await account_or_404(request)
     target_user = await store.user_by_id(pool(request), actor["user_id"]) if actor["user_id"] else None
     try:
         check_rank(staff["role"], target_user["role"] if target_user else None,
@@ -187,10 +193,7 @@ async def account_action(request: Request) -> Response:
 
 async def get_account(request: Request) -> Response:
     await current_staff(request)
-    raw = request.path_params["account_id"]
-    actor = await fstore.actor_by_id(pool(request), int(raw)) if raw.isdigit() else None
-    if actor is None or actor["type"] == "Application" and actor["local"]:
-        return error(404, "no such account")
+    actor = await account_or_404(request)
     async with pool(request).acquire() as conn:
         return JSONResponse(await account_detail(fed(request), conn, actor))
 

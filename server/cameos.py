@@ -19,8 +19,10 @@ from starlette.routing import Route
 from federation import inbox, remix
 from federation import store as fstore
 from federation.cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, cameo_document, rules_of
+from federation.context import Federation
 from federation.objects import iso
 from federation.vocab import AS_CONTEXT
+from generation.jobs import MediaSink
 from policy.consent import (
     Approval,
     CameoRules,
@@ -238,14 +240,21 @@ async def update_cameo(request: Request) -> Response:
     return JSONResponse(await _cameo_json(request, cameo))
 
 
+async def forget_deleted_cameo(fed: Federation, media: MediaSink, cameo_id: int, keys: list[str]
+                              ) -> None:
+    """What follows the transaction that marked a cameo deleted (fstore.delete_cameo gave `keys`):
+    the files of the face go, and every consent given with it is withdrawn everywhere. Its owner's
+    deletion, a moderator's and an account's deletion all end so."""
+    for key in keys:
+        await media.delete(key)
+    await remix.withdraw_cameo(fed, cameo_id)
+
+
 async def delete_cameo(request: Request) -> Response:
     _, cameo = await _own_cameo(request)
     async with pool(request).acquire() as conn, conn.transaction():
         keys = await fstore.delete_cameo(conn, cameo["id"])
-    media = request.app.state.instance.media
-    for key in keys:
-        await media.delete(key)
-    await remix.withdraw_cameo(fed(request), cameo["id"])
+    await forget_deleted_cameo(fed(request), request.app.state.instance.media, cameo["id"], keys)
     return JSONResponse({})
 
 

@@ -19,10 +19,10 @@ import stat
 import struct
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
 import anyio.to_thread
 import av
@@ -208,6 +208,11 @@ class LocalMediaStore:
 
 
 # --- inspection --------------------------------------------------------------------------------
+
+
+def file_keys(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The stored files of media rows: each one's video or image, and its poster."""
+    return [key for row in rows for key in (row["storage_key"], row["poster_key"]) if key]
 
 
 def format_bytes(n: int) -> str:

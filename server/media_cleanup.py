@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncpg
 
 from . import store
-from .media import LocalMediaStore
+from .media import LocalMediaStore, file_keys
 
 UNPOSTED_UPLOAD_TTL_S = 24 * 3600.0
 
@@ -20,9 +20,7 @@ async def remove_unposted_uploads(pool: asyncpg.Pool, media: LocalMediaStore,
     is gone: the row's delete re-checks that it is still unposted); how many uploads went."""
     removed = 0
     while rows := await store.delete_unposted_uploads(pool, older_than_s):
-        for row in rows:
-            for key in (row["storage_key"], row["poster_key"]):
-                if key:
-                    await media.delete(key)
+        for key in file_keys(rows):
+            await media.delete(key)
         removed += len(rows)
     return removed

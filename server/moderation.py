@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from federation import delivery, outbox, remix
+from federation import delivery, outbox
 from federation import store as fstore
 from federation.context import Federation
 from generation.jobs import MediaSink
@@ -19,6 +19,7 @@ from policy.moderation import UNDO, ModerationError, check_action, report_move, 
 
 from . import moderation_store as mstore
 from . import store
+from .cameos import forget_deleted_cameo
 
 Record = asyncpg.Record
 
@@ -105,10 +106,8 @@ async def act_on_cameo(fed: Federation, media: MediaSink, *, moderator_id: int |
                                                target_kind="cameo", account_id=cameo["actor_id"],
                                                cameo_id=cameo["id"], report_id=report_id, text=text)
         await _warn(conn, cameo["actor_id"], "cameo", action, action_id)
-    for key in keys:
-        await media.delete(key)
     if action == "delete":
-        await remix.withdraw_cameo(fed, cameo["id"])
+        await forget_deleted_cameo(fed, media, cameo["id"], keys)
     return action_id
 
 

@@ -514,13 +514,13 @@ async def take_code(conn: Conn, code_hash: bytes) -> Record | None:
 
 # --- account deletion (server/account_deletion.py) -----------------------------------------------
 
-async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[str]:
+async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]:
     """Everything a local account made or held, in the caller's transaction: its posts (the rows
     stay, deleted, so that their ids answer 410), its media and drafts, its generations, likes,
     follows, blocks, feed steering, notifications and tokens; the login is disabled and its email
     and password forgotten; the actor keeps its keys and name and is marked deleted (and
-    suspended, so that every query that hides a suspended account hides it). Returns the keys of
-    the media files to delete."""
+    suspended, so that every query that hides a suspended account hides it). Returns the deleted
+    media rows, whose files (server.media.file_keys) the caller deletes."""
     await conn.execute(
         "UPDATE posts SET deleted_at = now() WHERE (actor_id = $1 OR reblog_of_id IN"
         " (SELECT id FROM posts WHERE actor_id = $1)) AND deleted_at IS NULL", actor_id)
@@ -540,4 +540,4 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[str]:
                        " email = 'deleted-' || id || '@invalid' WHERE id = $1", user_id)
     await conn.execute("UPDATE actors SET deleted_at = now(), suspended = true, display_name = '',"
                        " summary = '', icon_url = NULL WHERE id = $1", actor_id)
-    return [key for row in media for key in (row["storage_key"], row["poster_key"]) if key]
+    return media

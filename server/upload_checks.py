@@ -25,7 +25,7 @@ from federation.context import Federation
 from policy.output_safety import Verdict, check_images, failed, sample_frames
 
 from . import store
-from .media import CheckTimeout, LocalMediaStore, video_frames_at
+from .media import CheckTimeout, LocalMediaStore, file_keys, video_frames_at
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,8 @@ async def check_upload(pool: asyncpg.Pool, media: LocalMediaStore, media_id: int
         await store.settle_upload_check(pool, media_id, "ready", None)
         return "ready"
     settled = await store.settle_upload_check(pool, media_id, "refused", reason)
-    if settled is not None:
-        for key in (settled["storage_key"], settled["poster_key"]):
-            if key:
-                await media.delete(key)
+    for key in file_keys([settled] if settled else []):
+        await media.delete(key)
     log.info("upload %d refused: %s", media_id, verdict.reason)
     return "refused"
 
