@@ -188,7 +188,12 @@ class DiffusersVideoPipeline:
         height = _round(request.height, self.size_multiple)
         references = [_reference(image, number, width, height)
                       for number, image in enumerate(request.reference_images, start=1)]
-        segments = plan_segments(request.frame_count, self.pipe.vae_scale_factor_temporal)
+        # Each reference image takes a latent frame before the video's, and diffusers' VACE
+        # (0.42) pads the mask for them with a slice of the video's latent frames: a clip needs
+        # at least as many latent frames as references, so a short one renders longer and is cut.
+        temporal = self.pipe.vae_scale_factor_temporal
+        shortest = temporal * (len(references) - 1) + 1
+        segments = plan_segments(max(request.frame_count, shortest), temporal)
         generator = torch.Generator(device="cpu").manual_seed(request.seed)
         try:
             prompt_embeds, negative_embeds = self._embeddings(prompt, request)

@@ -317,6 +317,15 @@ def test_transparent_and_large_references_are_accepted(pipeline: DiffusersVideoP
     assert video.frames.shape == (8, 64, 32, 3)
 
 
+def test_more_references_than_a_short_clip_has_latent_frames(pipeline: DiffusersVideoPipeline) -> None:
+    # 4 cameos of 5 references each are 20 latent frames of references; half a second at 8 fps
+    # is 5 frames, 2 latent ones.
+    faces = tuple(_face((120 + n, 160)) for n in range(20))
+    for duration in (0.5, 1.0):
+        video = pipeline.generate(_request(duration_s=duration, reference_images=faces), lambda s, t: None)
+        assert video.frames.shape == (int(duration * 8), 64, 32, 3)
+
+
 def test_out_of_memory_is_retryable(pipeline: DiffusersVideoPipeline,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     def exhausted(*args: object, **kwargs: object) -> None:
