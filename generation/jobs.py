@@ -2,7 +2,9 @@
 
 States: `waiting` (a remix whose consent is not complete) -> `queued` -> `running` ->
 `succeeded` | `held` | `failed` | `cancelled`, and `held` (the output safety check flagged the
-draft) -> `succeeded` | `failed` by a moderator; TRANSITIONS lists every move. A worker leases
+draft) -> `succeeded` | `failed` by a moderator. A draft not yet published is deleted when its
+consent is withdrawn (`failed`) or when its requester discards it (`discarded`). TRANSITIONS lists
+every move. A worker leases
 a job with an atomic claim and a token, beats its heart while it renders and only the token
 holder may finish it, so a job runs to completion once. The sweeper (an arq cron) promotes
 waiting remixes once authorized, sends again the arq jobs Redis lost, and puts jobs whose worker
@@ -45,20 +47,23 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "cancelled"}),
     # Back to queued: a retry, a stall or a worker shutting down; to waiting: consent pending.
     "running": frozenset({"queued", "waiting", "succeeded", "held", "failed", "cancelled"}),
-    # Only staff move a held job: released, or rejected.
+    # Staff move a held job: released, or rejected; or its consent is withdrawn.
     "held": frozenset({"succeeded", "failed"}),
-    "succeeded": frozenset(),
+    # Only while its draft is not published: the draft is deleted.
+    "succeeded": frozenset({"failed", "discarded"}),
     "failed": frozenset(),
     "cancelled": frozenset(),
+    "discarded": frozenset(),
 }
 TERMINAL = tuple(state for state, moves in TRANSITIONS.items() if not moves)
-# States no worker will move a job out of: a held job waits for a person, maybe for days, so
-# event streams end there too.
-SETTLED = (*TERMINAL, "held")
+# States no worker will move a job out of (a held job waits for a person, maybe for days; a
+# succeeded one moves only when its draft is deleted), so event streams end there too.
+SETTLED = (*TERMINAL, "succeeded", "held")
 # Own users' jobs are claimed before jobs asked for from elsewhere.
 LOCAL_PRIORITY = 1
 REMOTE_PRIORITY = 0
 CONSENT_WITHDRAWN = "consent withdrawn"
+CAMEO_DELETED = "a cameo in it was deleted"
 STALLED = "the worker stopped responding"
 # The arq function every job message calls.
 FUNCTION = "generate"
@@ -390,13 +395,53 @@ async def reject_held(queue: JobQueue, job_id: int, reviewer: int, media: MediaS
     return row
 
 
+# --- drafts whose consent was withdrawn ---------------------------------------------------------
+
+async def withdraw_drafts(queue: JobQueue, media: MediaSink, job_ids: Sequence[int], reason: str
+                          ) -> int:
+    """Delete these jobs' unpublished drafts, whose consent was withdrawn: each job fails with
+    `reason` and its draft's files go (a held draft's system report is resolved with it). A draft
+    published meanwhile is left to its post's revocation. How many were withdrawn."""
+    withdrawn = 0
+    for job_id in job_ids:
+        async with queue.pool.acquire() as conn, conn.transaction():
+            keys = await store.end_draft(conn, job_id, leaving=("succeeded", "held"), state="failed",
+                                         reason=reason)
+            if keys:
+                await store.resolve_system_reports(conn, job_id, None, f"withdrawn: {reason}")
+        for key in keys:
+            await media.delete(key)
+        if keys:
+            withdrawn += 1
+            await publish_progress(queue, await store.job(queue.pool, job_id))
+    return withdrawn
+
+
+async def discard_draft(queue: JobQueue, media: MediaSink, job_id: int) -> asyncpg.Record | None:
+    """The requester deletes a draft they will not publish: the job is `discarded` and the
+    draft's files go. None unless the job succeeded and its draft is not published."""
+    async with queue.pool.acquire() as conn, conn.transaction():
+        keys = await store.end_draft(conn, job_id, leaving=("succeeded",), state="discarded",
+                                     reason=None)
+    for key in keys:
+        await media.delete(key)
+    if not keys:
+        return None
+    row = await store.job(queue.pool, job_id)
+    await publish_progress(queue, row)
+    return row
+
+
 # --- the sweeper and the watchdog --------------------------------------------------------------
 
-async def sweep(queue: JobQueue) -> dict[str, int]:
-    """Promote authorized remixes, put stalled jobs back (or fail them after max_attempts),
-    and send again the arq jobs Redis lost. Safe to run anywhere, any number of times."""
-    counts = {"promoted": 0, "refused": 0, "requeued": 0, "failed": 0, "resent": 0}
+async def sweep(queue: JobQueue, media: MediaSink) -> dict[str, int]:
+    """Promote authorized remixes, delete the drafts of revoked ones, put stalled jobs back (or
+    fail them after max_attempts), and send again the arq jobs Redis lost. Safe to run anywhere,
+    any number of times."""
+    counts = {"promoted": 0, "refused": 0, "withdrawn": 0, "requeued": 0, "failed": 0, "resent": 0}
     counts["refused"] = len(await store.fail_refused_waiting(queue.pool, CONSENT_WITHDRAWN))
+    counts["withdrawn"] = await withdraw_drafts(
+        queue, media, await store.drafts_of_revoked_remixes(queue.pool), CONSENT_WITHDRAWN)
     promoted = await store.promote_authorized(queue.pool)
     counts["promoted"] = len(promoted)
     for row in await store.stalled(queue.pool, queue.config.heartbeat_timeout_s):

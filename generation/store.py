@@ -314,6 +314,43 @@ async def review_held(conn: Conn, job_id: int, reviewer: int, state: str, reason
         " WHERE id = $1 AND state = 'held' RETURNING *", job_id, reviewer, state, reason)
 
 
+# --- drafts whose consent was withdrawn ---------------------------------------------------------
+
+async def drafts_of_revoked_remixes(conn: Conn) -> list[int]:
+    """Jobs whose unpublished draft a revoked consent no longer allows. A remix renders only once
+    authorized, and leaves `authorized` only to be published or revoked, so the revoked remixes
+    (few, and indexed) are where to look."""
+    return [r["id"] for r in await conn.fetch(
+        "SELECT j.id FROM remixes r JOIN generation_jobs j ON j.remix_id = r.id"
+        " JOIN media m ON m.id = j.result_media_id"
+        " WHERE r.state = 'revoked' AND j.state IN ('succeeded', 'held') AND m.post_id IS NULL")]
+
+
+async def drafts_with_cameo(conn: Conn, owner_id: int, cameo_uri: str) -> list[int]:
+    """Jobs of a cameo's owner whose unpublished draft shows that cameo (others' drafts rest on
+    a remix, whose consent is withdrawn with the cameo)."""
+    return [r["id"] for r in await conn.fetch(
+        "SELECT j.id FROM generation_jobs j JOIN media m ON m.id = j.result_media_id"
+        " WHERE j.actor_id = $1 AND $2 = ANY (j.cameo_uris) AND j.state IN ('succeeded', 'held')"
+        " AND m.post_id IS NULL", owner_id, cameo_uri)]
+
+
+async def end_draft(conn: asyncpg.Connection, job_id: int, *, leaving: tuple[str, ...], state: str,
+                    reason: str | None) -> list[str]:
+    """Move a job in one of the `leaving` states to `state` (with `reason`) and delete its draft,
+    unless a post took the draft meanwhile (then nothing changes: a post is deleted as a post).
+    The storage keys of the draft's files, to delete after the commit; empty when nothing moved."""
+    job = await conn.fetchrow(
+        "SELECT result_media_id FROM generation_jobs WHERE id = $1 AND state = ANY ($2::text[])"
+        " AND result_media_id IS NOT NULL FOR UPDATE", job_id, list(leaving))
+    keys = await delete_draft_media(conn, job["result_media_id"]) if job else []
+    if keys:
+        await conn.execute(
+            "UPDATE generation_jobs SET state = $2, failure_reason = $3, result_media_id = NULL"
+            " WHERE id = $1", job_id, state, reason)
+    return keys
+
+
 async def delete_draft_media(conn: Conn, media_id: int) -> list[str]:
     """Delete an unpublished draft's media row; the storage keys of its files, to delete after
     the commit."""
@@ -335,7 +372,8 @@ async def insert_notification(conn: Conn, user_id: int, type: str, from_actor_id
         user_id, type, from_actor_id)
 
 
-async def resolve_system_reports(conn: Conn, generation_id: int, reviewer: int, outcome: str) -> None:
+async def resolve_system_reports(conn: Conn, generation_id: int, reviewer: int | None, outcome: str
+                                 ) -> None:
     """A reviewed held generation's system report leaves the open queue, with the review in its
     audit log: releasing or rejecting the draft is what the report asked for."""
     rows = await conn.fetch(

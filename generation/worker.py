@@ -219,4 +219,4 @@ async def generate(ctx: dict[str, Any]) -> str:
 
 
 async def sweep_generation(ctx: dict[str, Any]) -> dict[str, int]:
-    return await jobs.sweep(ctx["generation_queue"])
+    return await jobs.sweep(ctx["generation_queue"], ctx["media"])

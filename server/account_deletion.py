@@ -32,13 +32,13 @@ from .runtime import Instance
 
 async def delete_account(instance: Instance, user_id: int) -> None:
     """Delete the local account of `user_id` (the caller has checked who may)."""
-    assert instance.pool is not None and instance.fed is not None and instance.media is not None
-    pool, fed, media = instance.pool, instance.fed, instance.media
+    assert instance.pool is not None and instance.media is not None
+    pool, media = instance.pool, instance.media
     actor = await fstore.actor_of_user(pool, user_id)
     for cameo in await fstore.cameos_of(pool, actor["id"]):
         async with pool.acquire() as conn, conn.transaction():
             keys = await fstore.delete_cameo(conn, cameo["id"])
-        await forget_deleted_cameo(fed, media, cameo["id"], keys)
+        await forget_deleted_cameo(instance, cameo, keys)
     async with pool.acquire() as conn, conn.transaction():
         await outbox.queue_actor_delete(conn, actor)
         erased = await store.erase_account(conn, user_id, actor["id"])

@@ -225,7 +225,7 @@ async def cameo_action(request: Request) -> Response:
     params, report_id, text = await _action_params(request)
     try:
         action_id = await moderation.act_on_cameo(
-            fed(request), request.app.state.instance.media, moderator_id=staff["id"], cameo=cameo,
+            request.app.state.instance, moderator_id=staff["id"], cameo=cameo,
             action=str(params.get("type") or ""), report_id=report_id, text=text)
     except ModerationError as exc:
         return error(422, str(exc))

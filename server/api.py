@@ -22,6 +22,7 @@ from federation.fetch import FetchError
 from federation.html import normalised_hashtag, parse_mentions, text_to_html
 
 from . import accounts, entities, reports, store, upload_checks
+from .generations import draft_post_terms
 from .http import bool_param, current_user, error, fed, int_param, paged, pool, read_params
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .rate_limits import rate_limited
@@ -268,12 +269,14 @@ async def create_status(request: Request) -> Response:
         if refusal is not None:
             return refusal
         has_video = has_video or media["kind"] == "video"
+    generator, cameos = await draft_post_terms(request, me, media_ids)
     try:
         post_id = await outbox.publish_post(
             fed(request), me, text=text, visibility=visibility, media_ids=media_ids,
             sensitive=bool_param(params, "sensitive"),
             summary=str(params.get("spoiler_text") or "")[:500] or None,
-            in_reply_to=in_reply_to, mentioned=mentioned, ai_generated=has_video)
+            in_reply_to=in_reply_to, mentioned=mentioned, ai_generated=has_video,
+            generator=generator, cameos=cameos)
     except outbox.ActionError as exc:
         return error(422, str(exc))
     post = await fstore.post_by_id(pool(request), post_id)

@@ -19,10 +19,10 @@ from starlette.routing import Route
 from federation import inbox, remix
 from federation import store as fstore
 from federation.cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, cameo_document, rules_of
-from federation.context import Federation
 from federation.objects import iso
 from federation.vocab import AS_CONTEXT
-from generation.jobs import MediaSink
+from generation import jobs
+from generation import store as gstore
 from policy.consent import (
     Approval,
     CameoRules,
@@ -44,6 +44,7 @@ from .media import (
     spool_upload,
 )
 from .rate_limits import rate_limited
+from .runtime import Instance
 from .safety import refuse_unsafe_images
 
 MAX_NAME = 100
@@ -240,21 +241,24 @@ async def update_cameo(request: Request) -> Response:
     return JSONResponse(await _cameo_json(request, cameo))
 
 
-async def forget_deleted_cameo(fed: Federation, media: MediaSink, cameo_id: int, keys: list[str]
-                              ) -> None:
+async def forget_deleted_cameo(instance: Instance, cameo: asyncpg.Record, keys: list[str]) -> None:
     """What follows the transaction that marked a cameo deleted (fstore.delete_cameo gave `keys`):
-    the files of the face go, and every consent given with it is withdrawn everywhere. Its owner's
-    deletion, a moderator's and an account's deletion all end so."""
+    the files of the face go, so do its owner's unpublished drafts that show it, and every
+    consent given with it is withdrawn everywhere (others' drafts go with their remix's
+    consent). Its owner's deletion, a moderator's and an account's deletion all end so."""
+    assert instance.fed is not None and instance.media is not None and instance.jobs is not None
     for key in keys:
-        await media.delete(key)
-    await remix.withdraw_cameo(fed, cameo_id)
+        await instance.media.delete(key)
+    drafts = await gstore.drafts_with_cameo(instance.fed.pool, cameo["actor_id"], cameo["uri"])
+    await jobs.withdraw_drafts(instance.jobs, instance.media, drafts, jobs.CAMEO_DELETED)
+    await remix.withdraw_cameo(instance.fed, cameo["id"])
 
 
 async def delete_cameo(request: Request) -> Response:
     _, cameo = await _own_cameo(request)
     async with pool(request).acquire() as conn, conn.transaction():
         keys = await fstore.delete_cameo(conn, cameo["id"])
-    await forget_deleted_cameo(fed(request), request.app.state.instance.media, cameo["id"], keys)
+    await forget_deleted_cameo(request.app.state.instance, cameo, keys)
     return JSONResponse({})
 
 

@@ -140,6 +140,32 @@ async def create_generation(request: Request) -> Response:
     return JSONResponse(await job_json(request, row), status_code=201)
 
 
+async def draft_post_terms(request: Request, author: asyncpg.Record, media_ids: list[int]
+                           ) -> tuple[str | None, list[dict[str, Any]]]:
+    """What a post of these media carries for the drafts among them: the model that made them
+    and the author's own cameos in them (PROTOCOL.md: one's own cameo needs no authorization).
+    A remix's draft is refused (409): it is published through its remix, which carries the
+    other owners' consent; so is a draft whose cameo was deleted since it was made."""
+    generator: str | None = None
+    entries: dict[str, dict[str, Any]] = {}
+    for media_id in media_ids:
+        job = await gstore.job_by_result(pool(request), media_id)
+        if job is None:
+            continue
+        if job["remix_id"] is not None:
+            raise HTTPException(409, f"video {media_id} was made for remix {job['remix_id']}: publish"
+                                     f" it with POST /api/v1/remixes/{job['remix_id']}/publish,"
+                                     " which carries its cameo owners' consent")
+        generator = generator or job["generator"]
+        for uri in job["cameo_uris"]:
+            cameo = await fstore.cameo_by_uri(pool(request), uri)
+            if cameo is None or cameo["actor_id"] != author["id"] or cameo["deleted_at"] is not None:
+                raise HTTPException(409, f"video {media_id} shows a cameo that was deleted")
+            entries[uri] = {"cameo_uri": uri, "owner_uri": author["uri"], "authorization_uri": None,
+                            "authorization_document": None}
+    return generator, list(entries.values())
+
+
 async def _own_job(request: Request) -> asyncpg.Record:
     user = await current_user(request)
     raw = request.path_params["job_id"]
@@ -173,6 +199,17 @@ async def cancel_generation(request: Request) -> Response:
             return error(409, f"this generation is {HELD_FOR_REVIEW}")
         return error(409, f"this generation has {row['state']} already")
     return JSONResponse(await job_json(request, cancelled))
+
+
+async def delete_generation(request: Request) -> Response:
+    """Cancel a job on its way, or discard a finished draft nobody has seen: its files go."""
+    row = await _own_job(request)
+    if row["state"] != "succeeded":
+        return await cancel_generation(request)
+    discarded = await jobs.discard_draft(_queue(request), request.app.state.instance.media, row["id"])
+    if discarded is None:
+        return error(409, "this generation's video is published: delete the post instead")
+    return JSONResponse(await job_json(request, discarded))
 
 
 async def generation_events(request: Request) -> Response:
@@ -213,7 +250,7 @@ routes = [
     Route("/api/v1/generations", create_generation, methods=["POST"]),
     Route("/api/v1/generations", list_generations),
     Route("/api/v1/generations/{job_id}", get_generation),
-    Route("/api/v1/generations/{job_id}", cancel_generation, methods=["DELETE"]),
+    Route("/api/v1/generations/{job_id}", delete_generation, methods=["DELETE"]),
     Route("/api/v1/generations/{job_id}/cancel", cancel_generation, methods=["POST"]),
     Route("/api/v1/generations/{job_id}/events", generation_events),
 ]

@@ -14,12 +14,12 @@ import asyncpg
 from federation import delivery, outbox
 from federation import store as fstore
 from federation.context import Federation
-from generation.jobs import MediaSink
 from policy.moderation import UNDO, ModerationError, check_action, report_move, report_state, warning
 
 from . import moderation_store as mstore
 from . import store
 from .cameos import forget_deleted_cameo
+from .runtime import Instance
 
 Record = asyncpg.Record
 
@@ -90,13 +90,14 @@ async def act_on_status(fed: Federation, *, moderator_id: int | None, post: Reco
     return action_id
 
 
-async def act_on_cameo(fed: Federation, media: MediaSink, *, moderator_id: int | None, cameo: Record,
-                       action: str, report_id: int | None = None, text: str = "") -> int:
+async def act_on_cameo(instance: Instance, *, moderator_id: int | None, cameo: Record, action: str,
+                       report_id: int | None = None, text: str = "") -> int:
     """Pause a cameo (no one can use it until its owner resumes it) or delete it and its
     reference images, withdrawing every consent given with it (federation.remix.withdraw_cameo)."""
     check_action("cameo", action, local=cameo["local"])
+    assert instance.pool is not None
     keys: list[str] = []
-    async with fed.pool.acquire() as conn, conn.transaction():
+    async with instance.pool.acquire() as conn, conn.transaction():
         await _report_for(conn, report_id, cameo["actor_id"])
         if action == "pause":
             await mstore.pause_cameo(conn, cameo["id"])
@@ -107,7 +108,7 @@ async def act_on_cameo(fed: Federation, media: MediaSink, *, moderator_id: int |
                                                cameo_id=cameo["id"], report_id=report_id, text=text)
         await _warn(conn, cameo["actor_id"], "cameo", action, action_id)
     if action == "delete":
-        await forget_deleted_cameo(fed, media, cameo["id"], keys)
+        await forget_deleted_cameo(instance, cameo, keys)
     return action_id
 
 

@@ -132,8 +132,8 @@ async def publish_remix(request: Request) -> Response:
         job = await gstore.latest_remix_job(pool(request), row["id"])
         media_id = job["result_media_id"] if job else None
         if media_id is None:
-            return error(409, "the remix has no rendered draft yet: wait for its generation,"
-                              " or name a video with media_id")
+            return error(409, "the remix has no rendered draft yet: it renders once every cameo"
+                              " owner has authorized it")
     if isinstance(media_id, str) and media_id.isdigit():
         media_id = int(media_id)
     if not isinstance(media_id, int) or isinstance(media_id, bool):
@@ -141,17 +141,21 @@ async def publish_remix(request: Request) -> Response:
     media = await store.unattached_media(pool(request), media_id, row["actor_id"])
     if media is None or media["post_id"] is not None or media["kind"] != "video":
         return error(422, f"media {media_id} is not an unused video of yours")
+    # The owners consented to what this instance renders from the prompt they saw, not to any
+    # video: only a draft of this remix's own generation may carry their authorizations.
+    made_by = await gstore.job_by_result(pool(request), media_id)
+    if made_by is None or made_by["remix_id"] != row["id"]:
+        return error(422, f"media {media_id} was not rendered for this remix")
     refusal = await publish_refusal(request, media)
     if refusal is not None:
         return refusal
-    made_by = await gstore.job_by_result(pool(request), media_id)
     visibility = parse_visibility(str(params.get("visibility") or "public"))
     author = await fstore.actor_by_id(pool(request), row["actor_id"])
     try:
         post_id = await remix.publish(
             fed(request), row["id"], author, text=caption, media_ids=[media_id],
             visibility=visibility, sensitive=bool_param(params, "sensitive"),
-            generator=made_by["generator"] if made_by and made_by["generator"] else "uploaded")
+            generator=made_by["generator"])
     except remix.RemixError as exc:
         return error(409, str(exc))
     return JSONResponse({**await _remix_json(request, await fstore.remix(pool(request), row["id"])),

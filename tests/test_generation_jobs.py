@@ -241,6 +241,44 @@ async def test_bad_requests_write_nothing(make_instance):
         assert (await a.api("alice", "GET", path)).status_code == 404
 
 
+async def test_discarding_a_draft(make_instance, workers):
+    a = await _instance(make_instance)
+    workers.sweeper(a)
+    workers.renderer(a, SteppedPipeline())
+    kept, dropped = await _generate(a, "alice", "kept"), await _generate(a, "alice", "dropped")
+    for job in (kept, dropped):
+        await _state(a, job["id"], "succeeded")
+    media = await a.pool.fetchrow("SELECT m.* FROM media m JOIN generation_jobs j"
+                                  " ON j.result_media_id = m.id WHERE j.id = $1", int(dropped["id"]))
+    path = f"/api/v1/generations/{dropped['id']}"
+    for user, target in [("bob", path), ("alice", "/api/v1/generations/abc"),
+                         ("alice", "/api/v1/generations/999")]:
+        assert (await a.api(user, "DELETE", target)).status_code == 404, (user, target)
+    # Cancelling is for jobs on their way; a finished one is discarded with DELETE.
+    cancel = await a.api("alice", "POST", f"{path}/cancel")
+    assert cancel.status_code == 409 and "succeeded already" in cancel.json()["error"]
+    assert a.instance.media.path(media["storage_key"]).exists()
+
+    response = await a.api("alice", "DELETE", path)
+    assert response.status_code == 200, response.text
+    assert (response.json()["state"], response.json()["result"]) == ("discarded", None)
+    assert await a.pool.fetchval("SELECT count(*) FROM media WHERE id = $1", media["id"]) == 0
+    assert not a.instance.media.path(media["storage_key"]).exists()
+    assert not a.instance.media.path(media["poster_key"]).exists()
+    again = await a.api("alice", "DELETE", path)
+    assert again.status_code == 409 and "discarded already" in again.json()["error"]
+    assert [e["state"] for e in await _sse(a, "alice", dropped["id"])] == ["discarded"]
+
+    # A published draft is the post's now: it goes when the post is deleted.
+    kept = (await a.api("alice", "GET", f"/api/v1/generations/{kept['id']}")).json()
+    status = await a.api("alice", "POST", "/api/v1/statuses", json={"media_ids": [kept["result"]["id"]]})
+    assert status.status_code == 200, status.text
+    refused = await a.api("alice", "DELETE", f"/api/v1/generations/{kept['id']}")
+    assert refused.status_code == 409 and "delete the post" in refused.json()["error"]
+    assert (await _job(a, kept["id"]))["state"] == "succeeded"
+    assert (await a.api("alice", "GET", f"/api/v1/statuses/{status.json()['id']}")).status_code == 200
+
+
 async def test_quotas(make_instance):
     a = await _instance(make_instance, max_active_jobs_per_user=2, max_jobs_per_day=3)
     first = await _generate(a, "alice")
@@ -305,7 +343,7 @@ async def test_a_job_completes_once(make_instance, tmp_path):
 
     # Its worker goes quiet; the watchdog gives the job to another worker.
     await a.pool.execute("UPDATE generation_jobs SET heartbeat_at = now() - interval '1 hour'")
-    assert (await jobs.sweep(queue))["requeued"] == 1
+    assert (await jobs.sweep(queue, a.instance.media))["requeued"] == 1
     second = await jobs.claim(queue, "test:2", "worker-2")
     assert second is not None and second.job["attempts"] == 2
 
@@ -337,7 +375,7 @@ async def test_watchdog_gives_up_after_max_attempts(make_instance):
         lease = await jobs.claim(queue, f"test:{attempt}", "a-worker-that-dies")
         assert lease is not None and lease.job["attempts"] == attempt
         await a.pool.execute("UPDATE generation_jobs SET heartbeat_at = now() - interval '1 hour'")
-        counts = await jobs.sweep(queue)
+        counts = await jobs.sweep(queue, a.instance.media)
         row = await _job(a, job_id)
         if attempt < CONFIG.max_attempts:
             assert counts["requeued"] == 1 and row["state"] == "queued"

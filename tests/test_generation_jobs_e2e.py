@@ -60,6 +60,43 @@ async def test_tiny_model_job_to_published_post(make_instance, tiny_model):
     assert status.json()["media_attachments"][0]["url"] == result["url"]
 
 
+async def test_own_cameo_drafts_carry_the_cameo_and_go_with_it(make_instance, tiny_model):
+    """A post of one's own generation names the model and carries one's cameo (which needs no
+    authorization); deleting the cameo deletes the drafts not yet published that show it."""
+    a = await make_instance()
+    await a.signup("alice")
+    cameo = await _cameo(a, "alice")
+    posted, dropped, plain = [
+        await _generate(a, "alice", prompt, **extra) for prompt, extra in [
+            ("alice rides a bike", {"cameo_ids": [cameo["id"]]}),
+            ("alice on a boat", {"cameo_ids": [cameo["id"]]}), ("a boat at sea", {})]]
+    for job in (posted, dropped, plain):
+        await _state(a, job["id"], "succeeded", timeout=60)
+    posted, dropped = [(await a.api("alice", "GET", f"/api/v1/generations/{job['id']}")).json()
+                       for job in (posted, dropped)]
+    status = await a.api("alice", "POST", "/api/v1/statuses",
+                         json={"status": "on a bike", "media_ids": [posted["result"]["id"]]})
+    assert status.status_code == 200, status.text
+    async with a.client() as client:
+        note = (await client.get(status.json()["uri"],
+                                 headers={"Accept": "application/activity+json"})).json()
+    assert note["cameos"] == [{"cameo": cameo["uri"]}]
+    assert note["generator"] == tiny_model.name and note["aiGenerated"] is True
+
+    dropped_media = await a.pool.fetchrow("SELECT * FROM media WHERE id = $1",
+                                          int(dropped["result"]["id"]))
+    assert (await a.api("alice", "DELETE", f"/api/v1/cameos/{cameo['id']}")).status_code == 200
+    gone = (await a.api("alice", "GET", f"/api/v1/generations/{dropped['id']}")).json()
+    assert (gone["state"], gone["failure_reason"], gone["result"]) == (
+        "failed", jobs.CAMEO_DELETED, None)
+    assert await a.pool.fetchval("SELECT count(*) FROM media WHERE id = $1", dropped_media["id"]) == 0
+    assert not a.instance.media.path(dropped_media["storage_key"]).exists()
+    # The video without the cameo stays a draft, and the published one stays published.
+    kept = (await a.api("alice", "GET", f"/api/v1/generations/{plain['id']}")).json()
+    assert kept["state"] == "succeeded" and kept["result"] is not None
+    assert (await a.api("alice", "GET", f"/api/v1/statuses/{status.json()['id']}")).status_code == 200
+
+
 async def test_killed_worker_job_finishes_on_another(make_instance, workers, tiny_model):
     config = dataclasses.replace(CONFIG, model_dir=tiny_model, steps=2, heartbeat_timeout_s=2.0)
     a = await make_instance(run_workers=False, generation=config)

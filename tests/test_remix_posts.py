@@ -51,13 +51,35 @@ async def _three(make_instance):
     return a, b, c
 
 
-async def _published_remix(a, b, tmp_path, prompt="alice dancing in the rain"):
+async def _authorized_remix(make_instance):
+    """alice on A, bob on B, and bob's remix of alice's cameo, which she authorizes at once; the
+    remix and its authorized state."""
+    a = await make_instance("a")
+    b = await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
+    cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
+    remix = (await _remix(b, "bob", [cameo["uri"]])).json()
+    return a, b, remix, await _authorized(b, "bob", remix["id"])
+
+
+async def _draft(instance, user, remix_id):
+    """The remix's render, once its draft is made (the tiny model, on the instance's worker)."""
+    async def rendered():
+        generation = (await _state(instance, user, remix_id))["generation"]
+        assert generation["state"] not in ("failed", "cancelled"), generation
+        return generation if generation["state"] == "succeeded" else None
+
+    return await eventually(rendered, timeout=60)
+
+
+async def _published_remix(a, b, prompt="alice dancing in the rain"):
     cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
     remix = (await _remix(b, "bob", [cameo["uri"]], prompt)).json()
     await _authorized(b, "bob", remix["id"])
-    media_id = await _upload_video(b, "bob", make_mp4(tmp_path / "remix.mp4"))
+    draft = await _draft(b, "bob", remix["id"])
     response = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish",
-                           json={"media_id": media_id, "status": "look who it is"})
+                           json={"media_id": draft["result"]["id"], "status": "look who it is"})
     assert response.status_code == 201, response.text
     published = response.json()
     assert published["state"] == "published" and published["post_uri"] == remix["post_uri"]
@@ -71,7 +93,7 @@ async def _status_on(instance, user, uri):
 
 async def test_publish_verify_show_and_revoke(make_instance, tmp_path):
     a, b, c = await _three(make_instance)
-    cameo, published = await _published_remix(a, b, tmp_path)
+    cameo, published = await _published_remix(a, b)
     post_uri = published["post_uri"]
 
     # The Note B serves carries the cameo with alice's signed authorization, copied unchanged.
@@ -121,10 +143,34 @@ async def test_publish_verify_show_and_revoke(make_instance, tmp_path):
     assert (await _state(b, "bob", published["id"]))["state"] == "revoked"
 
 
+async def test_a_revoked_remix_loses_its_unpublished_draft(make_instance):
+    a, b, remix, _ = await _authorized_remix(make_instance)
+    draft = await _draft(b, "bob", remix["id"])
+    media = await b.pool.fetchrow("SELECT * FROM media WHERE id = $1", int(draft["result"]["id"]))
+    assert b.instance.media.path(media["storage_key"]).exists()
+    [use] = (await a.api("alice", "GET", "/api/v1/remix_requests")).json()
+    assert (await a.api("alice", "POST", f"/api/v1/remix_requests/{use['id']}/revoke")).status_code == 200
+
+    # B's sweeper deletes the video of alice that nobody saw but bob, files and all.
+    async def withdrawn():
+        job = (await b.api("bob", "GET", f"/api/v1/generations/{draft['id']}")).json()
+        return job if job["state"] == "failed" else None
+
+    job = await eventually(withdrawn)
+    assert (job["failure_reason"], job["result"]) == ("consent withdrawn", None)
+    assert await b.pool.fetchval("SELECT count(*) FROM media") == 0
+    assert not b.instance.media.path(media["storage_key"]).exists()
+    assert not b.instance.media.path(media["poster_key"]).exists()
+    published = await b.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish", json={})
+    assert published.status_code == 409
+    notes = (await b.api("bob", "GET", "/api/v1/notifications")).json()
+    assert "remix_revoked" in {n["type"] for n in notes}
+
+
 async def test_a_missed_delete_hides_the_post_at_the_next_check(make_instance, tmp_path):
     a, b, c = await _three(make_instance)
     c.instance.fed.consent_ttl = 0.5
-    _, published = await _published_remix(a, b, tmp_path)
+    _, published = await _published_remix(a, b)
     post_uri = published["post_uri"]
     await eventually(lambda: _status_on(c, "carol", post_uri))
     status_id = await c.pool.fetchval("SELECT id FROM posts WHERE uri = $1", post_uri)
@@ -146,7 +192,7 @@ async def test_a_missed_delete_hides_the_post_at_the_next_check(make_instance, t
 async def test_timeline_views_recheck_in_the_background(make_instance, tmp_path):
     a, b, c = await _three(make_instance)
     c.instance.fed.consent_ttl = 0.5
-    _, published = await _published_remix(a, b, tmp_path)
+    _, published = await _published_remix(a, b)
     post_uri = published["post_uri"]
     await eventually(lambda: _status_on(c, "carol", post_uri))
     await a.pool.execute("UPDATE remix_requests SET state = 'revoked', revoked_at = now()")
@@ -173,16 +219,16 @@ async def test_several_owners_must_all_consent(make_instance, tmp_path):
 
     state = await eventually(alice_answered)
     # alice said yes, bob's own cameo needs nobody, dave has not answered: nothing may be made.
-    assert state["state"] == "pending"
-    media_id = await _upload_video(b, "bob", make_mp4(tmp_path / "remix.mp4"))
+    assert state["state"] == "pending" and state["generation"]["state"] == "waiting"
     publish = f"/api/v1/remixes/{remix['id']}/publish"
-    early = await b.api("bob", "POST", publish, json={"media_id": media_id})
+    early = await b.api("bob", "POST", publish, json={})
     assert early.status_code == 409 and "authorized" in early.json()["error"]
 
     request_id = (await a.api("dave", "GET", "/api/v1/remix_requests")).json()[0]["id"]
     assert (await a.api("dave", "POST", f"/api/v1/remix_requests/{request_id}/approve")).status_code == 200
     await _authorized(b, "bob", remix["id"])
-    response = await b.api("bob", "POST", publish, json={"media_id": media_id})
+    await _draft(b, "bob", remix["id"])
+    response = await b.api("bob", "POST", publish, json={})
     assert response.status_code == 201, response.text
 
     shown = await eventually(lambda: _status_on(c, "carol", remix["post_uri"]))
@@ -207,28 +253,37 @@ async def test_publish_refusals_and_blocked_requesters(make_instance, tmp_path):
     await b.signup("eve")
     cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
     remix = (await _remix(b, "bob", [cameo["uri"]])).json()
+    other = (await _remix(b, "bob", [cameo["uri"]], "alice on another day")).json()
     await _authorized(b, "bob", remix["id"])
-    video = await _upload_video(b, "bob", make_mp4(tmp_path / "v.mp4"))
+    draft = (await _draft(b, "bob", remix["id"]))["result"]["id"]
+    others_draft = (await _draft(b, "bob", other["id"]))["result"]["id"]
+    upload = await _upload_video(b, "bob", make_mp4(tmp_path / "v.mp4"))
     eves = await _upload_video(b, "eve", make_mp4(tmp_path / "e.mp4"))
     image = (await b.api("bob", "POST", "/api/v2/media",
                          files={"file": ("p.png", _png(), "image/png")})).json()["id"]
     path = f"/api/v1/remixes/{remix['id']}/publish"
-    for user, body, status in [
-        ("bob", {}, 409),
-        ("bob", {"media_id": "x"}, 422),
-        ("bob", {"media_id": image}, 422),
-        ("bob", {"media_id": eves}, 422),
-        ("bob", {"media_id": video, "status": "x" * 2001}, 422),
-        ("bob", {"media_id": video, "visibility": "everywhere"}, 422),
-        ("eve", {"media_id": eves}, 404),
+    for user, body, status, message in [
+        ("bob", {"media_id": "x"}, 422, "media_id must name"),
+        ("bob", {"media_id": image}, 422, "not an unused video of yours"),
+        ("bob", {"media_id": eves}, 422, "not an unused video of yours"),
+        # alice consented to what B renders from the prompt she saw, not to any video of bob's.
+        ("bob", {"media_id": upload}, 422, "not rendered for this remix"),
+        ("bob", {"media_id": others_draft}, 422, "not rendered for this remix"),
+        ("bob", {"media_id": draft, "status": "x" * 2001}, 422, "at most"),
+        ("bob", {"media_id": draft, "visibility": "everywhere"}, 422, "visibility"),
+        ("eve", {"media_id": eves}, 404, "no such remix"),
     ]:
         response = await b.api(user, "POST", path, json=body)
         assert response.status_code == status, (body, response.text)
-    unknown = await b.api("bob", "POST", "/api/v1/remixes/999/publish", json={"media_id": video})
+        assert message in response.json()["error"], (body, response.text)
+    unknown = await b.api("bob", "POST", "/api/v1/remixes/999/publish", json={"media_id": draft})
     assert unknown.status_code == 404
-    # Nothing was half-published: the remix is still authorized, the video still unused.
+    # A remix's draft cannot be posted as an ordinary post, which would carry no consent.
+    plain = await b.api("bob", "POST", "/api/v1/statuses", json={"status": "hi", "media_ids": [draft]})
+    assert plain.status_code == 409 and f"/api/v1/remixes/{remix['id']}/publish" in plain.json()["error"]
+    # Nothing was half-published: the remix is still authorized, the videos still unused.
     assert (await _state(b, "bob", remix["id"]))["state"] == "authorized"
-    assert await b.pool.fetchval("SELECT post_id FROM media WHERE id = $1", int(video)) is None
+    assert await b.pool.fetchval("SELECT count(*) FROM media WHERE post_id IS NOT NULL") == 0
     assert await b.pool.fetchval("SELECT count(*) FROM posts") == 0
 
     # alice blocks bob: his next request is refused, and so is any request for a deleted cameo.
@@ -265,13 +320,7 @@ async def test_mutuals_collection(make_instance):
 
 
 async def test_replayed_answers_change_nothing(make_instance):
-    a = await make_instance("a")
-    b = await make_instance("b")
-    await a.signup("alice")
-    await b.signup("bob")
-    cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
-    remix = (await _remix(b, "bob", [cameo["uri"]])).json()
-    before = await _authorized(b, "bob", remix["id"])
+    a, b, remix, before = await _authorized_remix(make_instance)
     accept = await b.pool.fetchval("SELECT body FROM inbox_activities WHERE type = 'Accept'")
     alice_id = await a.pool.fetchval("SELECT id FROM actors WHERE uri = $1", f"{a.base_url}/users/alice")
     alice_keys = await signing.signing_keys(a.instance.fed, alice_id)

@@ -364,6 +364,31 @@ async def test_generation_progress_falls_back_to_polling(make_instance, browser)
     await person.close(expected_errors=re.compile(r"ERR_FAILED"))
 
 
+async def test_discard_a_draft(make_instance, browser):
+    a = await make_instance()
+    token = await a.signup("gus")
+    made = await a.api("gus", "POST", "/api/v1/generations", json={"prompt": "a kite over a beach"})
+    assert made.status_code == 201, made.text
+    job_id = made.json()["id"]
+
+    async def rendered():
+        job = (await a.api("gus", "GET", f"/api/v1/generations/{job_id}")).json()
+        return job if job["state"] == "succeeded" else None
+
+    media_id = (await eventually(rendered, timeout=60))["result"]["id"]
+    person = await Person.open(browser, a.base_url, token)
+    page = person.page
+    await person.go("/app/drafts")
+    draft = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="a kite over a beach"))
+    page.once("dialog", lambda dialog: dialog.accept())
+    await draft.get_by_role("button", name="Discard").click()
+    await expect(page.get_by_text("No drafts.")).to_be_visible()
+    job = (await a.api("gus", "GET", f"/api/v1/generations/{job_id}")).json()
+    assert (job["state"], job["result"]) == ("discarded", None)
+    assert await a.pool.fetchval("SELECT count(*) FROM media WHERE id = $1", int(media_id)) == 0
+    await person.close()
+
+
 async def test_delete_account_from_the_profile(make_instance, browser):
     a = await make_instance()
     person = await Person.open(browser, a.base_url)

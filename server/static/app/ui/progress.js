@@ -4,7 +4,8 @@
 import { get, post, streamEvents } from "../api.js";
 import { announce, h, newId, sleep } from "../dom.js";
 
-export const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+// States a job stays in (a held one until a moderator decides, maybe days later).
+export const TERMINAL = new Set(["succeeded", "held", "failed", "cancelled", "discarded"]);
 const POLL_MS = 1500;
 
 const STATES = {
@@ -14,6 +15,8 @@ const STATES = {
   succeeded: "Done",
   failed: "Failed",
   cancelled: "Cancelled",
+  held: "Held for review by a moderator",
+  discarded: "Discarded",
 };
 
 // Calls onJob with the job at every change until it ends or `signal` aborts.
@@ -69,7 +72,7 @@ export function progressPanel() {
     } else {
       bar.removeAttribute("value"); // indeterminate while it waits
     }
-    bar.hidden = job.state === "failed" || job.state === "cancelled";
+    bar.hidden = !["waiting", "queued", "running", "succeeded"].includes(job.state);
     detail.textContent = job.state === "running" && job.eta_s != null ? `About ${eta(job.eta_s)} left`
       : job.state === "failed" ? job.failure_reason ?? ""
         : job.state === "queued" ? "A worker picks it up soon." : "";
