@@ -213,27 +213,52 @@ async def cancel_job(queue: JobQueue, job_id: int) -> asyncpg.Record | None:
 
 # --- the worker's side -------------------------------------------------------------------------
 
+GIVEN = "given"
+PENDING = "pending"
+
+
+async def _consent(conn: asyncpg.Connection, job: asyncpg.Record) -> str:
+    """GIVEN when the job may render and keep its draft, PENDING while a remix waits for its
+    owners, or why it may not: a cameo in it was deleted here, or its remix's consent was
+    refused or withdrawn."""
+    if await store.has_deleted_cameo(conn, list(job["cameo_uris"])):
+        return CAMEO_DELETED
+    if job["remix_id"] is None:
+        return GIVEN
+    state = await store.remix_state(conn, job["remix_id"])
+    if state in ("authorized", "published"):
+        return GIVEN
+    return PENDING if state == "pending" else CONSENT_WITHDRAWN
+
+
+async def _refusal(conn: asyncpg.Connection, job: asyncpg.Record) -> str | None:
+    """Why a rendered job may not keep its draft, or None. (A remix cannot be pending again
+    once it rendered, so PENDING is a refusal too.)"""
+    consent = await _consent(conn, job)
+    if consent == GIVEN:
+        return None
+    return CONSENT_WITHDRAWN if consent == PENDING else consent
+
+
 async def claim(queue: JobQueue, arq_job_id: str, worker: str) -> Lease | None:
     """Lease the fairest queued job (not necessarily the one this arq job was sent for: any
-    queued row is as good, and fairness is decided here). A remix is checked once more: one
-    whose consent was withdrawn fails instead of rendering."""
+    queued row is as good, and fairness is decided here). Consent is checked once more: a job
+    whose remix's consent was withdrawn, or with a cameo deleted since, fails instead of
+    rendering."""
     while True:
         token = uuid.uuid4()
         async with queue.pool.acquire() as conn, conn.transaction():
             row = await store.claim_next(conn, token, worker, arq_job_id)
             if row is None:
                 return None
-            if row["remix_id"] is None:
+            consent = await _consent(conn, row)
+            if consent == GIVEN:
                 lease = Lease(row, token)
                 break
-            remix_state = await store.remix_state(conn, row["remix_id"])
-            if remix_state in ("authorized", "published"):
-                lease = Lease(row, token)
-                break
-            if remix_state == "pending":
+            if consent == PENDING:
                 await store.back_to_waiting(conn, row["id"], token)
             else:
-                await store.finish(conn, row["id"], token, "failed", reason=CONSENT_WITHDRAWN)
+                await store.finish(conn, row["id"], token, "failed", reason=consent)
         await publish_progress(queue, await store.job(queue.pool, row["id"]))
     await publish_progress(queue, lease.job)
     return lease
@@ -293,8 +318,8 @@ async def _keep_draft(queue: JobQueue, lease: Lease, result: RenderResult, media
                       finish: Callable[[asyncpg.Connection, asyncpg.Record, int], Awaitable[None]]
                       ) -> bool:
     """Store the render's files and its media row, and `finish` the job, in one transaction
-    that only the lease holder gets through; a remix whose consent was withdrawn meanwhile
-    fails instead. True when the draft was kept."""
+    that only the lease holder gets through; a job whose consent was withdrawn meanwhile (or
+    whose cameo was deleted) fails instead. True when the draft was kept."""
     video_key = new_key("videos", "mp4")
     poster_key = new_key("posters", "jpg")
     await media.put_file(video_key, result.video_path)
@@ -302,9 +327,9 @@ async def _keep_draft(queue: JobQueue, lease: Lease, result: RenderResult, media
     kept = False
     async with queue.pool.acquire() as conn, conn.transaction():
         job = await store.lock_lease(conn, lease.id, lease.token)
-        if job is not None and job["remix_id"] is not None \
-                and await store.remix_state(conn, job["remix_id"]) not in ("authorized", "published"):
-            await store.finish(conn, lease.id, lease.token, "failed", reason=CONSENT_WITHDRAWN)
+        refusal = await _refusal(conn, job) if job is not None else None
+        if refusal is not None:
+            await store.finish(conn, lease.id, lease.token, "failed", reason=refusal)
         elif job is not None:
             media_id = await store.insert_draft_media(conn, {
                 "actor_id": job["actor_id"], "kind": "video", "media_type": result.media_type,
@@ -356,16 +381,16 @@ REJECTED = "rejected by a moderator"
 async def release_held(queue: JobQueue, job_id: int, reviewer: int, media: MediaSink
                        ) -> asyncpg.Record | None:
     """A moderator found the held draft fine: it becomes the requester's draft (succeeded) and
-    the cameo owners are told. A remix whose consent was withdrawn meanwhile fails instead, its
-    draft deleted. None when the job is not held (any more)."""
+    the cameo owners are told. A job whose consent was withdrawn meanwhile (or whose cameo was
+    deleted) fails instead, its draft deleted. None when the job is not held (any more)."""
     keys: list[str] = []
     async with queue.pool.acquire() as conn, conn.transaction():
         job = await store.lock_held(conn, job_id)
         if job is None:
             return None
-        if job["remix_id"] is not None \
-                and await store.remix_state(conn, job["remix_id"]) not in ("authorized", "published"):
-            row = await store.review_held(conn, job_id, reviewer, "failed", CONSENT_WITHDRAWN)
+        refusal = await _refusal(conn, job)
+        if refusal is not None:
+            row = await store.review_held(conn, job_id, reviewer, "failed", refusal)
             keys = await store.delete_draft_media(conn, job["result_media_id"])
         else:
             row = await store.review_held(conn, job_id, reviewer, "succeeded", None)

@@ -57,6 +57,14 @@ async def cameo_instructions(conn: Conn, cameo_uris: list[str], remix_id: int | 
     return [found[uri] for uri in cameo_uris if found.get(uri)]
 
 
+async def has_deleted_cameo(conn: Conn, cameo_uris: list[str]) -> bool:
+    """Whether one of these cameos was held here and deleted: its images are gone, and no
+    render of it may be made or kept."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM cameos WHERE uri = ANY($1::text[]) AND deleted_at IS NOT NULL)",
+        cameo_uris)
+
+
 async def reference_keys(conn: Conn, cameo_uris: list[str]) -> dict[str, list[str]]:
     """Storage keys of the reference images held here, by cameo; another instance's cameo
     (whose images are fetched for the render) is absent."""

@@ -279,6 +279,27 @@ async def test_discarding_a_draft(make_instance, workers):
     assert (await a.api("alice", "GET", f"/api/v1/statuses/{status.json()['id']}")).status_code == 200
 
 
+async def test_a_cameo_deleted_before_or_during_its_render(make_instance, workers):
+    a = await _instance(make_instance)
+    cameo = await _cameo(a, "alice")
+    gate = threading.Event()
+    pipeline = SteppedPipeline(gate=gate)
+    running = await _generate(a, "alice", "alice waves", cameo_ids=[cameo["id"]])
+    queued = await _generate(a, "alice", "alice jumps", cameo_ids=[cameo["id"]])
+    workers.sweeper(a)
+    workers.renderer(a, pipeline)
+    await _state(a, running["id"], "running")
+    assert (await a.api("alice", "DELETE", f"/api/v1/cameos/{cameo['id']}")).status_code == 200
+    gate.set()
+    # The render in flight is not kept, and the one in the queue never starts.
+    for job in (running, queued):
+        row = await _state(a, job["id"], "failed")
+        assert (row["failure_reason"], row["result_media_id"]) == (jobs.CAMEO_DELETED, None)
+    assert len(pipeline.prompts) == 1
+    assert await a.pool.fetchval("SELECT count(*) FROM media WHERE kind = 'video'") == 0
+    assert not [p for p in (a.instance.media.root / "videos").rglob("*") if p.is_file()]
+
+
 async def test_quotas(make_instance):
     a = await _instance(make_instance, max_active_jobs_per_user=2, max_jobs_per_day=3)
     first = await _generate(a, "alice")
