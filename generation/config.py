@@ -42,6 +42,10 @@ class GenerationConfig:
     compile: bool = False
     # Each step's two guidance passes as one batch of two (generation/guidance.py).
     batch_guidance: bool = True
+    # Reference images the model sees in one render, taken from the cameos in turn so that each
+    # cameo (at most 4) gets one before any gets two. Each is one more latent frame in every
+    # segment: 4 over 21 latent frames is about a fifth more work per step, 20 about double.
+    max_reference_images: int = 4
     # The output safety check: a draft whose worst sampled frame scores at or above this NSFW
     # probability is held for a moderator, and a cameo image at or above it is refused
     # (policy.output_safety says why this default).

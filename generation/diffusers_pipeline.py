@@ -57,14 +57,15 @@ TEXT_TOKENS = 512
 DTYPES = ("float32", "bfloat16", "float16")
 
 
-def plan_segments(frame_count: int, temporal_factor: int = 4) -> list[int]:
+def plan_segments(frame_count: int, temporal_factor: int = 4, min_length: int = 1) -> list[int]:
     """Frame counts of the segments that render `frame_count` frames (the last ones trimmed).
 
-    Each is 4k+1 frames (the VAE's temporal factor) and at most SEGMENT_FRAMES; segments after the
-    first start with OVERLAP_FRAMES frames of the one before.
+    Each is 4k+1 frames (the VAE's temporal factor), at least `min_length` and at most
+    SEGMENT_FRAMES (or `min_length`, if that is more); segments after the first start with
+    OVERLAP_FRAMES frames of the one before.
     """
     def whole(frames: int) -> int:
-        return math.ceil((frames - 1) / temporal_factor) * temporal_factor + 1
+        return math.ceil((max(frames, min_length) - 1) / temporal_factor) * temporal_factor + 1
 
     if frame_count <= SEGMENT_FRAMES:
         return [whole(max(1, frame_count))]
@@ -189,11 +190,11 @@ class DiffusersVideoPipeline:
         references = [_reference(image, number, width, height)
                       for number, image in enumerate(request.reference_images, start=1)]
         # Each reference image takes a latent frame before the video's, and diffusers' VACE
-        # (0.42) pads the mask for them with a slice of the video's latent frames: a clip needs
-        # at least as many latent frames as references, so a short one renders longer and is cut.
+        # (0.42) pads the mask for them with a slice of the video's latent frames: a segment
+        # needs at least as many latent frames as references, so a short one renders longer.
         temporal = self.pipe.vae_scale_factor_temporal
-        shortest = temporal * (len(references) - 1) + 1
-        segments = plan_segments(max(request.frame_count, shortest), temporal)
+        segments = plan_segments(request.frame_count, temporal,
+                                 min_length=temporal * (len(references) - 1) + 1)
         generator = torch.Generator(device="cpu").manual_seed(request.seed)
         try:
             prompt_embeds, negative_embeds = self._embeddings(prompt, request)

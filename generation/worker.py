@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image
 
@@ -33,6 +33,8 @@ from .pipeline import Cancelled, GenerationError, GenerationRequest, VideoPipeli
 from .provenance import C2PASigner, ProvenanceError
 from .render import render_video
 from .safety import CheckedPipeline
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -135,19 +137,29 @@ def _decoded(source: Path | io.BytesIO) -> Image.Image:
 
 
 async def _references(worker: GenerationWorker, job: Any) -> tuple[Image.Image, ...]:
-    """Every cameo's reference images, in the job's cameo order: files for cameos held here,
-    fetched (and kept in memory only) for another instance's."""
+    """The cameos' reference images the model sees: files for cameos held here, fetched (and
+    kept in memory only) for another instance's; at most `max_reference_images`, the first of
+    each cameo in the job's order, then the second of each, and so on."""
     local = await store.reference_keys(worker.queue.pool, list(job["cameo_uris"]))
-    images: list[Image.Image] = []
+    sources: list[list[Path | io.BytesIO]] = []
     for uri in job["cameo_uris"]:
         if uri in local:
-            images += [_decoded(worker.media.path(key)) for key in local[uri]]
+            sources.append([worker.media.path(key) for key in local[uri]])
         elif worker.remote_references is None:
             raise GenerationError("this worker cannot fetch another instance's cameo")
         else:
             fetched = await worker.remote_references(uri, job["actor_id"])
-            images += [_decoded(io.BytesIO(data)) for data in fetched]
-    return tuple(images)
+            sources.append([io.BytesIO(data) for data in fetched])
+    return tuple(_decoded(source) for source in
+                 round_robin(sources, worker.queue.config.max_reference_images))
+
+
+def round_robin(groups: list[list[T]], limit: int) -> list[T]:
+    """Up to `limit` items: the first of each group, then the second of each, and so on."""
+    picked: list[T] = []
+    for rank in range(max((len(group) for group in groups), default=0)):
+        picked += [group[rank] for group in groups if rank < len(group)]
+    return picked[:limit]
 
 
 async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipeline,

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from federation.cameos import MAX_REFERENCES
 from generation.config import GenerationConfig
+from policy.prompts import MAX_CAMEOS
 from policy.rate_limits import DEFAULT_LIMITS, RateLimit, RateLimitError, env_name, parse_limit
 
 
@@ -115,6 +117,9 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
         attention_backend=attention,
         compile=_flag(env, "LIKENESS_GENERATION_COMPILE", defaults.compile),
         batch_guidance=_flag(env, "LIKENESS_GENERATION_BATCH_GUIDANCE", defaults.batch_guidance),
+        max_reference_images=_bounded(env, "LIKENESS_GENERATION_MAX_REFERENCE_IMAGES",
+                                      defaults.max_reference_images, MAX_CAMEOS,
+                                      MAX_CAMEOS * MAX_REFERENCES),
         nsfw_threshold=_number(env, "LIKENESS_NSFW_THRESHOLD", defaults.nsfw_threshold, 0, 1),
     )
 

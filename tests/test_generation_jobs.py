@@ -50,10 +50,12 @@ class SteppedPipeline:
         self.gate = gate
         self.error = error
         self.prompts: list[str] = []
+        self.references: list[tuple[Image.Image, ...]] = []
         self.steps_done: list[int] = []
 
     def generate(self, request: GenerationRequest, progress: Progress) -> VideoFrames:
         self.prompts.append(request.prompt)
+        self.references.append(request.reference_images)
         self.steps_done.append(0)
         for step in range(1, request.steps + 1):
             if self.gate is not None:
@@ -298,6 +300,24 @@ async def test_a_cameo_deleted_before_or_during_its_render(make_instance, worker
     assert len(pipeline.prompts) == 1
     assert await a.pool.fetchval("SELECT count(*) FROM media WHERE kind = 'video'") == 0
     assert not [p for p in (a.instance.media.root / "videos").rglob("*") if p.is_file()]
+
+
+async def test_the_model_sees_the_cameos_reference_images_in_turn(make_instance, workers):
+    a = await _instance(make_instance, max_reference_images=4)
+    five = await a.api("alice", "POST", "/api/v1/cameos", data={"name": "five"}, files=[
+        *[("references", (f"r{n}.jpg", _jpeg((20 * n, 200, 100)), "image/jpeg")) for n in range(5)],
+        ("preview", ("p.jpg", _jpeg((10, 10, 10)), "image/jpeg"))])
+    assert five.status_code == 201, five.text
+    one = await _cameo(a, "alice")  # its one image is (200, 80, 40)
+    pipeline = SteppedPipeline()
+    workers.sweeper(a)
+    workers.renderer(a, pipeline)
+    job = await _generate(a, "alice", "two of me", cameo_ids=[five.json()["id"], one["id"]])
+    await _state(a, job["id"], "succeeded")
+    [seen] = pipeline.references
+    # The first of each cameo, then the second and third of the one that has more.
+    assert [round(image.getpixel((24, 32))[1] / 10) for image in seen] == [20, 8, 20, 20]
+    assert [round(image.getpixel((24, 32))[0] / 10) for image in seen] == [0, 20, 2, 4]
 
 
 async def test_quotas(make_instance):

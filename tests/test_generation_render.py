@@ -26,6 +26,7 @@ from generation.pipeline import Cancelled, GenerationError, GenerationRequest
 from generation.provenance import TRAINED_ALGORITHMIC_MEDIA, C2PASigner, signer_for, verify
 from generation.render import compose_prompt, render_video
 from generation.tiny import ensure_tiny_model
+from generation.worker import round_robin
 from server.cli import main as cli_main
 from server.config import ConfigError, Settings
 
@@ -200,6 +201,9 @@ def test_segments_plan() -> None:
     assert plan_segments(1) == [1] and plan_segments(8) == [9] and plan_segments(80) == [81]
     assert plan_segments(81) == [81]
     assert plan_segments(160) == [61, 61, 61]  # 10 s at 16 fps
+    # A latent frame per reference image, 20 of them: every segment is at least 77 frames.
+    assert plan_segments(8, min_length=77) == [77] and plan_segments(90, min_length=77) == [77, 77]
+    assert plan_segments(160, min_length=13) == [61, 61, 61]
     for frames in (82, 100, 160, 161, 240, 320):
         segments = plan_segments(frames)
         assert all(length <= 81 and length % 4 == 1 for length in segments)
@@ -317,13 +321,21 @@ def test_transparent_and_large_references_are_accepted(pipeline: DiffusersVideoP
     assert video.frames.shape == (8, 64, 32, 3)
 
 
-def test_more_references_than_a_short_clip_has_latent_frames(pipeline: DiffusersVideoPipeline) -> None:
+def test_more_references_than_a_segment_has_latent_frames(pipeline: DiffusersVideoPipeline) -> None:
     # 4 cameos of 5 references each are 20 latent frames of references; half a second at 8 fps
-    # is 5 frames, 2 latent ones.
+    # is 5 frames, 2 latent ones, and 9 s at 10 fps two segments of 14.
     faces = tuple(_face((120 + n, 160)) for n in range(20))
-    for duration in (0.5, 1.0):
-        video = pipeline.generate(_request(duration_s=duration, reference_images=faces), lambda s, t: None)
-        assert video.frames.shape == (int(duration * 8), 64, 32, 3)
+    for fps, duration in ((8, 0.5), (8, 1.0), (10, 9.0)):
+        video = pipeline.generate(_request(fps=fps, duration_s=duration, reference_images=faces,
+                                           width=16, height=32, steps=1), lambda s, t: None)
+        assert video.frames.shape == (round(fps * duration), 32, 16, 3)
+
+
+def test_references_are_shared_between_the_cameos() -> None:
+    cameos = [["a1", "a2", "a3"], ["b1"], ["c1", "c2"]]
+    assert round_robin(cameos, 4) == ["a1", "b1", "c1", "a2"]
+    assert round_robin(cameos, 20) == ["a1", "b1", "c1", "a2", "c2", "a3"]
+    assert round_robin([], 4) == [] and round_robin([[], ["b1"]], 4) == ["b1"]
 
 
 def test_out_of_memory_is_retryable(pipeline: DiffusersVideoPipeline,
@@ -373,12 +385,13 @@ def test_generation_settings_from_the_environment(tmp_path: Path) -> None:
         "LIKENESS_GENERATION_DURATION_S": "4", "LIKENESS_GENERATION_PROVENANCE": "0",
         "LIKENESS_GENERATION_ATTENTION": "_native_flash", "LIKENESS_GENERATION_COMPILE": "1",
         "LIKENESS_C2PA_CERT_CHAIN": str(tmp_path / "c.pem"), "LIKENESS_C2PA_PRIVATE_KEY": str(tmp_path / "k"),
+        "LIKENESS_GENERATION_MAX_REFERENCE_IMAGES": "8",
     })
     g = settings.generation
     assert (g.model_dir, g.device, g.dtype, g.steps) == (tmp_path.resolve(), "cuda:1", "bfloat16", 12)
     assert (g.width, g.height, g.fps, g.max_duration_s, g.default_duration_s) == (720, 1280, 24, 8.0, 4.0)
     assert not g.provenance and g.compile and g.attention_backend == "_native_flash"
-    assert g.c2pa_cert_chain == (tmp_path / "c.pem").resolve()
+    assert g.c2pa_cert_chain == (tmp_path / "c.pem").resolve() and g.max_reference_images == 8
 
 
 @pytest.mark.parametrize("env", [
@@ -394,6 +407,8 @@ def test_generation_settings_from_the_environment(tmp_path: Path) -> None:
     {"LIKENESS_GENERATION_PROVENANCE": "maybe"},
     {"LIKENESS_GENERATION_ATTENTION": "flash; rm"},
     {"LIKENESS_C2PA_CERT_CHAIN": "/etc/chain.pem"},
+    {"LIKENESS_GENERATION_MAX_REFERENCE_IMAGES": "3"},  # fewer than the cameos a render may have
+    {"LIKENESS_GENERATION_MAX_REFERENCE_IMAGES": "21"},
 ])
 def test_bad_generation_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
