@@ -47,8 +47,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "queued": frozenset({"running", "cancelled"}),
     # Back to queued: a retry, a stall or a worker shutting down; to waiting: consent pending.
     "running": frozenset({"queued", "waiting", "succeeded", "held", "failed", "cancelled"}),
-    # Staff move a held job: released, or rejected; or its consent is withdrawn.
-    "held": frozenset({"succeeded", "failed"}),
+    # Staff move a held job: released, or rejected; or its consent is withdrawn, or its
+    # requester's account deleted (server.store.erase_account cancels what it had on the way).
+    "held": frozenset({"succeeded", "failed", "cancelled"}),
     # Only while its draft is not published: the draft is deleted.
     "succeeded": frozenset({"failed", "discarded"}),
     "failed": frozenset(),

@@ -15,6 +15,7 @@ its username is never given to anyone else, as Mastodon keeps it.
 
 from __future__ import annotations
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -66,17 +67,26 @@ async def delete_own_account(request: Request) -> Response:
     return JSONResponse({})
 
 
+def suspended_deletion_refusal(actor: asyncpg.Record) -> tuple[int, str] | None:
+    """Why staff may not delete this account (an HTTP status and the reason), or None: only a
+    local account a moderator suspended first, so that the audit log says why it went."""
+    if not actor["local"] or actor["user_id"] is None:
+        return 404, "no such account here"
+    if actor["deleted_at"] is not None:
+        return 409, "this account was deleted already"
+    if not actor["suspended"]:
+        return 422, "suspend the account first: only a suspended account can be deleted"
+    return None
+
+
 async def delete_suspended_account(request: Request) -> Response:
     """Mastodon's `DELETE /api/v1/admin/accounts/:id`, admins only: a local account a moderator
     suspended is deleted for good. Returns the Admin::Account as it is left."""
     await current_staff(request, admin_only=True)
     actor = await account_or_404(request)
-    if not actor["local"] or actor["user_id"] is None:
-        return error(404, "no such account here")
-    if actor["deleted_at"] is not None:
-        return error(409, "this account was deleted already")
-    if not actor["suspended"]:
-        return error(422, "suspend the account first: only a suspended account can be deleted")
+    refusal = suspended_deletion_refusal(actor)
+    if refusal is not None:
+        return error(*refusal)
     await delete_account(request.app.state.instance, actor["user_id"])
     async with pool(request).acquire() as conn:
         deleted = await fstore.actor_by_id(conn, actor["id"])

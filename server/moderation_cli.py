@@ -1,7 +1,8 @@
-"""`likeness admin reports|report|suspend|unsuspend`: the moderators' queue from a shell.
+"""`likeness admin reports|report|suspend|unsuspend|delete-account`: the moderators' queue from a
+shell.
 
-The commands act through server/moderation.py, as the admin API does; the audit log records
-them with no moderator (the command line).
+The commands act through server/moderation.py and server/account_deletion.py, as the admin API
+does; the audit log records them with no moderator (the command line).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from policy.moderation import ACTIONS, MAX_TEXT, ModerationError, check_text
 
 from . import moderation, store
 from . import moderation_store as mstore
+from .account_deletion import delete_account, suspended_deletion_refusal
 from .cli import WithInstance, fail
 
 
@@ -121,6 +123,19 @@ async def _suspend(instance: Any, args: argparse.Namespace, *, action: str) -> i
     return 0
 
 
+async def _delete_account(instance: Any, args: argparse.Namespace) -> int:
+    actor = await fstore.actor_by_handle(instance.pool, args.name.lstrip("@"), instance.settings.domain)
+    if actor is None:
+        return fail(f"no account {args.name!r} here")
+    refusal = suspended_deletion_refusal(actor)
+    if refusal is not None:
+        return fail(refusal[1])
+    await delete_account(instance, actor["user_id"])
+    print(f"{_handle(actor)} is deleted: its posts, cameos and media are gone, and other servers"
+          " are told")
+    return 0
+
+
 def _command(with_instance: WithInstance, command: Callable[..., Awaitable[int]],
              args: argparse.Namespace, **kwargs: Any) -> int:
     return with_instance(lambda instance: command(instance, args, **kwargs))
@@ -145,3 +160,7 @@ def add_commands(admin: Any, with_instance: WithInstance) -> None:
         p.add_argument("name")
         p.add_argument("--text", help="the moderator's note, which the account's owner is shown")
         p.set_defaults(func=partial(_command, with_instance, _suspend, action=action))
+    p = admin.add_parser("delete-account", help="delete a suspended local account for good (its posts,"
+                                                " cameos and media; other servers are told)")
+    p.add_argument("name")
+    p.set_defaults(func=partial(_command, with_instance, _delete_account))

@@ -34,7 +34,8 @@ def _free_port() -> int:
 @pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["admin"],
                                      ["admin", "create-user"], ["admin", "prompt-terms", "add"],
                                      ["admin", "prompt-refusals"], ["admin", "public-figure"],
-                                     ["admin", "reports"], ["admin", "report"], ["admin", "suspend"]])
+                                     ["admin", "reports"], ["admin", "report"], ["admin", "suspend"],
+                                     ["admin", "delete-account"]])
 def test_help(command):
     result = subprocess.run([*LIKENESS, *command, "--help"], capture_output=True, text=True)
     assert result.returncode == 0

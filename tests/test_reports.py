@@ -445,6 +445,20 @@ async def test_admin_cli(make_instance, monkeypatch, capsys):
     [resolved] = await _notifications(a, "carol", "report_resolved")
     assert resolved["report"]["id"] == report["id"]
 
+    # Deleting an account from the shell takes a suspension first, as the admin API does.
+    code, _, err = await cli("delete-account", "alice")
+    assert code == 1 and "suspend the account first" in err
+    assert await a.pool.fetchval("SELECT deleted_at FROM actors WHERE id = $1", int(alice["id"])) is None
+    assert (await cli("suspend", "alice"))[0] == 0
+    code, out, _ = await cli("delete-account", "@alice")
+    assert code == 0 and "@alice is deleted" in out
+    assert await a.pool.fetchval("SELECT deleted_at FROM actors WHERE id = $1", int(alice["id"])) is not None
+    assert await a.pool.fetchval("SELECT disabled FROM users WHERE username = 'alice'")
+    code, _, err = await cli("delete-account", "alice")
+    assert code == 1 and "deleted already" in err
+    code, _, err = await cli("delete-account", "nobody")
+    assert code == 1 and "no account" in err
+
 
 async def test_held_generation_opens_a_system_report(make_instance, tiny_model):
     a = await make_instance(generation=dataclasses.replace(TEST_GENERATION, model_dir=tiny_model,
