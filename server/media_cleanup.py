@@ -1,7 +1,8 @@
-"""Uploads that were never posted are deleted after a day, as Mastodon's media cleanup does: a
-client that uploads and then gives up (or a video the safety check refused) would otherwise keep
-its file on the instance's disk for ever. Generation drafts are not uploads: they stay until
-their requester publishes or deletes them.
+"""Files nothing shows any more are deleted, as Mastodon's media cleanup does: uploads never
+posted, a day after upload (a client that uploads and then gives up, or a video the safety check
+refused, would otherwise keep its file on the instance's disk for ever), and the media of deleted
+posts. Generation drafts are not uploads: generation.jobs deletes them when they are discarded or
+their consent is withdrawn.
 """
 
 from __future__ import annotations
@@ -24,3 +25,18 @@ async def remove_unposted_uploads(pool: asyncpg.Pool, media: LocalMediaStore,
             await media.delete(key)
         removed += len(rows)
     return removed
+
+
+async def remove_deleted_posts_media(pool: asyncpg.Pool, media: LocalMediaStore) -> int:
+    """Delete the media of deleted local posts, rows first, then files: a revoked remix's at once
+    (its owner withdrew consent to that video), others once no open report names the post. How
+    many posts were done."""
+    done = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            posts, rows = await store.remove_deleted_posts_media(conn)
+        for key in file_keys(rows):
+            await media.delete(key)
+        done += posts
+        if not posts:
+            return done

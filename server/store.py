@@ -381,6 +381,26 @@ async def delete_unposted_uploads(conn: Conn, older_than_s: float, limit: int = 
         " AND post_id IS NULL RETURNING storage_key, poster_key", older_than_s, limit)
 
 
+async def remove_deleted_posts_media(conn: asyncpg.Connection, limit: int = 100
+                                     ) -> tuple[int, list[Record]]:
+    """In the caller's transaction: the media rows of deleted local posts whose files may go
+    (a remix whose consent was revoked at once; any other once no open report names it, so
+    that moderators see what was reported), deleted, and those posts marked done. How many
+    posts, and the deleted rows' file keys."""
+    posts = await conn.fetch(
+        "SELECT p.id FROM posts p WHERE p.deleted_at IS NOT NULL AND p.media_removed_at IS NULL"
+        " AND p.local AND (EXISTS (SELECT 1 FROM remixes x WHERE x.post_id = p.id AND x.state = 'revoked')"
+        "   OR NOT EXISTS (SELECT 1 FROM report_posts rp JOIN reports r ON r.id = rp.report_id"
+        "                  WHERE rp.post_id = p.id AND r.resolved_at IS NULL))"
+        " ORDER BY p.id LIMIT $1 FOR UPDATE OF p SKIP LOCKED", limit)
+    ids = [row["id"] for row in posts]
+    if not ids:
+        return 0, []
+    await conn.execute("UPDATE posts SET media_removed_at = now() WHERE id = ANY ($1::bigint[])", ids)
+    return len(ids), await conn.fetch(
+        "DELETE FROM media WHERE post_id = ANY ($1::bigint[]) RETURNING storage_key, poster_key", ids)
+
+
 async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
     """What a public /media/ key is: an upload, its poster, or a cameo's preview, with the type
     to serve, whether what it belongs to was deleted, and whether moderation holds it back (a

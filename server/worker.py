@@ -52,7 +52,9 @@ async def remove_unposted_uploads(ctx: dict[str, Any]) -> int:
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
-    return await delivery.sweep(ctx["fed"]) + await upload_checks.sweep(ctx["fed"])
+    fed = ctx["fed"]
+    return (await delivery.sweep(fed) + await upload_checks.sweep(fed)
+            + await media_cleanup.remove_deleted_posts_media(fed.pool, ctx["media"]))
 
 
 def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from federation import httpsig, signing
+from server.media_cleanup import remove_deleted_posts_media
 from tests.conftest import TEST_GENERATION, eventually
 from tests.test_cameos import _png
 from tests.test_federation_e2e import _account_id, _upload_video
@@ -95,6 +96,14 @@ async def test_publish_verify_show_and_revoke(make_instance, tmp_path):
     a, b, c = await _three(make_instance)
     cameo, published = await _published_remix(a, b)
     post_uri = published["post_uri"]
+    video = await b.pool.fetchrow("SELECT * FROM media WHERE post_id = $1", int(published["status_id"]))
+    assert b.instance.media.path(video["storage_key"]).exists()
+    # Someone on B reports it (an open report keeps a deleted post's files, but not this one's).
+    await b.signup("dan")
+    bob_id = await b.pool.fetchval("SELECT id FROM actors WHERE username = 'bob' AND local")
+    report = await b.api("dan", "POST", "/api/v1/reports",
+                         json={"account_id": str(bob_id), "status_ids": [published["status_id"]]})
+    assert report.status_code == 200, report.text
 
     # The Note B serves carries the cameo with alice's signed authorization, copied unchanged.
     async with b.client() as client:
@@ -141,6 +150,10 @@ async def test_publish_verify_show_and_revoke(make_instance, tmp_path):
     status_id = await c.pool.fetchval("SELECT id FROM posts WHERE uri = $1", post_uri)
     assert (await c.api("carol", "GET", f"/api/v1/statuses/{status_id}")).status_code == 404
     assert (await _state(b, "bob", published["id"]))["state"] == "revoked"
+    # B deletes the video of alice itself, files and all (its sweeper does so every 30 s).
+    await remove_deleted_posts_media(b.pool, b.instance.media)
+    assert not b.instance.media.path(video["storage_key"]).exists()
+    assert await b.pool.fetchval("SELECT count(*) FROM media") == 0
 
 
 async def test_a_revoked_remix_loses_its_unpublished_draft(make_instance):

@@ -20,8 +20,10 @@ from policy.moderation import (
     report_move,
     warning,
 )
+from server.media_cleanup import remove_deleted_posts_media
 from tests.conftest import PASSWORD, TEST_GENERATION, eventually
 from tests.test_cameos import _create as create_cameo
+from tests.videos import post_videos
 
 # --- the rules ------------------------------------------------------------------------------------
 
@@ -374,6 +376,38 @@ async def test_account_actions(make_instance):
     assert warnings[0]["text"] == "spam" and warnings[1]["text"] == "cool off"
     admin_view = (await a.api("mod", "GET", f"/api/v1/admin/accounts/{alice['id']}")).json()
     assert admin_view["email"] == "alice@example.com" and admin_view["role"] == {"name": "user"}
+
+
+async def test_deleted_posts_lose_their_files_once_no_open_report_needs_them(make_instance, tmp_path):
+    a = await make_instance()
+    for user in ("alice", "carol", "mod"):
+        await a.signup(user)
+    await a.set_role("mod", "moderator")
+    plain, reported = await post_videos(a, "alice", tmp_path, ["plain", "reported"])
+    files = {post: await a.pool.fetchrow("SELECT * FROM media WHERE post_id = $1", int(post))
+             for post in (plain, reported)}
+    alice = await _me(a, "alice")
+    report = (await a.api("carol", "POST", "/api/v1/reports",
+                          json={"account_id": alice["id"], "status_ids": [reported]})).json()
+    for post in (plain, reported):
+        assert (await a.api("alice", "DELETE", f"/api/v1/statuses/{post}")).status_code == 200
+
+    def on_disk(post: str) -> bool:
+        row = files[post]
+        return a.instance.media.path(row["storage_key"]).exists() and a.instance.media.path(
+            row["poster_key"]).exists()
+
+    # (The worker's sweeper does this every 30 s; the test does not wait for it.)
+    await remove_deleted_posts_media(a.pool, a.instance.media)
+    async with a.client() as client:
+        assert (await client.get(f"/media/{files[plain]['storage_key']}")).status_code == 404
+        assert (await client.get(f"/media/{files[reported]['storage_key']}")).status_code == 410
+    assert not on_disk(plain) and on_disk(reported)
+    assert await remove_deleted_posts_media(a.pool, a.instance.media) == 0  # each post once
+    # The moderators decide on the report with the video in front of them; then it goes too.
+    assert (await a.api("mod", "POST", f"/api/v1/admin/reports/{report['id']}/resolve")).status_code == 200
+    await remove_deleted_posts_media(a.pool, a.instance.media)
+    assert not on_disk(reported) and await a.pool.fetchval("SELECT count(*) FROM media") == 0
 
 
 async def test_admin_cli(make_instance, monkeypatch, capsys):

@@ -9,3 +9,12 @@ ALTER TABLE generation_jobs ADD CONSTRAINT generation_jobs_state_check
 -- revoked remixes and their jobs.
 CREATE INDEX remixes_revoked ON remixes (id) WHERE state = 'revoked';
 CREATE INDEX generation_jobs_remix ON generation_jobs (remix_id) WHERE remix_id IS NOT NULL;
+
+-- A deleted local post's files are deleted by the sweeper (server/media_cleanup.py), as Mastodon
+-- removes a deleted status's media: at once for a remix whose consent was revoked, else once no
+-- open report names the post. `media_removed_at` says it was done; the partial index keeps the
+-- sweeper's look-up to the posts still waiting.
+ALTER TABLE posts ADD COLUMN media_removed_at timestamptz;
+CREATE INDEX posts_media_to_remove ON posts (id)
+    WHERE deleted_at IS NOT NULL AND media_removed_at IS NULL AND local;
+CREATE INDEX report_posts_post ON report_posts (post_id);
