@@ -20,6 +20,7 @@ from .vocab import OBJECT_CONTEXT, PUBLIC
 
 MAX_ATTACHMENTS = 4
 MAX_CONTENT_CHARS = 100_000
+MAX_GENERATOR_CHARS = 200
 MAX_TAGS = 100
 AI_LABEL = {"type": "Label", "name": "AI-generated", "summary": "This media was made by an AI model."}
 
@@ -165,7 +166,8 @@ def note_document(fed: Federation, post: asyncpg.Record, author: asyncpg.Record,
         doc["updated"] = iso(post["edited_at"])
     if post["ai_generated"]:
         doc["aiGenerated"] = True
-        doc["generator"] = post["generator"] or "uploaded"
+        # An object, as AS2 types `generator`: a bare name would read as a relative IRI.
+        doc["generator"] = {"type": "Application", "name": post["generator"] or "uploaded"}
     if cameos:
         doc["cameos"] = cameo_entries(cameos)
         doc["promptDigest"] = post["prompt_digest"]
@@ -185,6 +187,17 @@ def wrap(activity_type: str, actor_uri: str, obj: Any, *, activity_id: str,
     if cc is not None:
         activity["cc"] = cc
     return activity
+
+
+def generator_name(value: Any) -> str | None:
+    """The model (or app) a post says made it: a `generator` object's name, else its id; a bare
+    string too (earlier Likeness servers sent one)."""
+    if isinstance(value, dict):
+        name = value.get("name")
+        value = name if isinstance(name, str) and name.strip() else ref(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:MAX_GENERATOR_CHARS]
 
 
 def incoming_post_fields(obj: dict[str, Any], followers_url: str | None) -> dict[str, Any]:
@@ -214,7 +227,7 @@ def incoming_post_fields(obj: dict[str, Any], followers_url: str | None) -> dict
         "published_at": published,
         "ai_generated": obj.get("aiGenerated") is True
         or any(isinstance(t, dict) and t.get("type") == "Label" for t in as_list(obj.get("tag"))),
-        "generator": ref(obj.get("generator")),
+        "generator": generator_name(obj.get("generator")),
         "document": obj,
     }
 

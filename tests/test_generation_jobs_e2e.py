@@ -81,7 +81,8 @@ async def test_own_cameo_drafts_carry_the_cameo_and_go_with_it(make_instance, ti
         note = (await client.get(status.json()["uri"],
                                  headers={"Accept": "application/activity+json"})).json()
     assert note["cameos"] == [{"cameo": cameo["uri"]}]
-    assert note["generator"] == tiny_model.name and note["aiGenerated"] is True
+    assert note["generator"] == {"type": "Application", "name": tiny_model.name}
+    assert note["aiGenerated"] is True
 
     dropped_media = await a.pool.fetchrow("SELECT * FROM media WHERE id = $1",
                                           int(dropped["result"]["id"]))

@@ -273,7 +273,8 @@ def test_likeness_documents_come_back_unchanged():
     note = {
         "@context": OBJECT_CONTEXT, "id": "https://b.example/users/bob/statuses/7", "type": "Note",
         "attributedTo": "https://b.example/users/bob", "to": [PUBLIC], "cc": ["https://b.example/users/bob/followers"],
-        "content": "<p>remix</p>", "sensitive": False, "aiGenerated": True, "generator": "wan-2.1",
+        "content": "<p>remix</p>", "sensitive": False, "aiGenerated": True,
+        "generator": {"type": "Application", "name": "Wan2.1-VACE-1.3B"},
         "promptDigest": "sha256-abc=", "remixOf": "https://a.example/users/alice/statuses/3",
         "tag": [{"type": "Label", "name": "AI-generated"}],
         "cameos": [{"cameo": cameo, "remixAuthorization": {k: v for k, v in authorization.items()
@@ -283,6 +284,22 @@ def test_likeness_documents_come_back_unchanged():
                   "automaticApproval": [owner], "manualApproval": [PUBLIC]}}}
     for document in (authorization, note, policy):
         assert canonical(document) == {k: v for k, v in document.items() if k != "@context"}
+
+
+def test_generator_is_an_object_and_names_the_model():
+    from federation.objects import generator_name
+    from federation.vocab import OBJECT_CONTEXT
+
+    [expanded] = pyld.expand({"@context": OBJECT_CONTEXT, "id": "https://b.example/n/1", "type": "Note",
+                              "generator": {"type": "Application", "name": "Wan2.1-VACE-1.3B"}},
+                             {"documentLoader": document_loader})
+    [generator] = expanded["https://www.w3.org/ns/activitystreams#generator"]
+    assert generator["https://www.w3.org/ns/activitystreams#name"] == [{"@value": "Wan2.1-VACE-1.3B"}]
+    for value, name in [({"type": "Application", "name": " Wan "}, "Wan"),
+                        ({"id": "https://models.example/wan"}, "https://models.example/wan"),
+                        ("wan-2.1", "wan-2.1"), ({"type": "Application"}, None), (["wan"], None),
+                        ("  ", None), (7, None), ({"name": "x" * 500}, "x" * 200)]:
+        assert generator_name(value) == name, value
 
 
 def test_an_accept_carrying_a_signed_authorization():

@@ -400,7 +400,11 @@ async def test_b_renders_only_after_consent_and_c_shows_the_result(make_instance
     assert shown["media_attachments"][0]["type"] == "video"
     async with b.client() as client:
         note = (await client.get(remix["post_uri"], headers={"Accept": AP})).json()
-    assert note["generator"] == tiny_model.name and note["cameos"][0]["cameo"] == cameo["uri"]
+    assert note["generator"] == {"type": "Application", "name": tiny_model.name}
+    assert note["cameos"][0]["cameo"] == cameo["uri"]
+    # C keeps the model's name with its copy.
+    assert await c.pool.fetchval("SELECT generator FROM posts WHERE uri = $1", remix["post_uri"]) \
+        == tiny_model.name
 
 
 async def test_asking_again_for_a_remix_render(make_instance, tiny_model):
