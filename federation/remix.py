@@ -111,10 +111,12 @@ async def resolve_cameos(fed: Federation, cameo_uris: Any) -> list[RemixCameo]:
     return [await resolve_cameo(fed, uri) for uri in cameo_uris]
 
 
-async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int) -> list[bytes]:
-    """Another instance's cameo's reference images, for one render, fetched with the grantee's
-    signature (its owner's instance serves them only to a live authorization). They are kept in
-    memory only, so nothing is left to delete when the render is done (PROTOCOL.md)."""
+async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int,
+                           most: int = MAX_REFERENCES) -> list[bytes]:
+    """Another instance's cameo's first `most` reference images, for one render, fetched with
+    the grantee's signature (its owner's instance serves them only to a live authorization).
+    They are kept in memory only, so nothing is left to delete when the render is done
+    (PROTOCOL.md)."""
     if fed.is_local(cameo_uri):
         raise fetch.FetchError("that cameo is not here any more")
     sign = (await signing.signing_keys(fed, grantee_id)).signer()
@@ -125,7 +127,7 @@ async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int) -> 
             or not all(isinstance(url, str) and fetch.same_origin(url, cameo_uri) for url in urls):
         raise fetch.FetchError("the cameo lists no reference images on its own origin")
     return [await fetch.fetch_bytes(fed.client, url, max_bytes=MAX_IMAGE_BYTES, accept="image/*", sign=sign)
-            for url in urls]
+            for url in urls[:most]]
 
 
 async def request_remix(fed: Federation, requester: Record, prompt: str,

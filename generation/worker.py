@@ -54,9 +54,10 @@ class GenerationWorker:
     load_signer: Callable[[], C2PASigner | None]
     tmp_dir: Path
     generator_name: str
-    # Another instance's cameo's reference images (cameo URI, requester's actor id), fetched by
-    # the server with the requester's signature; raises GenerationError when they can't be had.
-    remote_references: Callable[[str, int], Awaitable[list[bytes]]] | None = None
+    # Another instance's cameo's first reference images (cameo URI, requester's actor id, how
+    # many at most), fetched by the server with the requester's signature; raises
+    # GenerationError when they can't be had.
+    remote_references: Callable[[str, int, int], Awaitable[list[bytes]]] | None = None
     # Scores sampled frames for the output safety check (the NSFW classifier, loaded on first use).
     score_frames: Scorer = score_images
     # Who holds a lease, for people reading the table.
@@ -141,6 +142,9 @@ async def _references(worker: GenerationWorker, job: Any) -> tuple[Image.Image, 
     kept in memory only) for another instance's; at most `max_reference_images`, the first of
     each cameo in the job's order, then the second of each, and so on."""
     local = await store.reference_keys(worker.queue.pool, list(job["cameo_uris"]))
+    limit = worker.queue.config.max_reference_images
+    # The most one cameo can give when every other gives one: no more is fetched from afar.
+    most = max(1, limit - len(job["cameo_uris"]) + 1)
     sources: list[list[Path | io.BytesIO]] = []
     for uri in job["cameo_uris"]:
         if uri in local:
@@ -148,10 +152,9 @@ async def _references(worker: GenerationWorker, job: Any) -> tuple[Image.Image, 
         elif worker.remote_references is None:
             raise GenerationError("this worker cannot fetch another instance's cameo")
         else:
-            fetched = await worker.remote_references(uri, job["actor_id"])
+            fetched = await worker.remote_references(uri, job["actor_id"], most)
             sources.append([io.BytesIO(data) for data in fetched])
-    return tuple(_decoded(source) for source in
-                 round_robin(sources, worker.queue.config.max_reference_images))
+    return tuple(_decoded(source) for source in round_robin(sources, limit))
 
 
 def round_robin(groups: list[list[T]], limit: int) -> list[T]:

@@ -110,9 +110,9 @@ def generation_worker(instance: Instance, device: str) -> GenerationWorker:
     def load_signer() -> C2PASigner | None:
         return signer_for(config, settings.data_dir, settings.instance_name)
 
-    async def remote_references(cameo_uri: str, requester_id: int) -> list[bytes]:
+    async def remote_references(cameo_uri: str, requester_id: int, most: int) -> list[bytes]:
         try:
-            return await remix.fetch_references(instance.fed, cameo_uri, requester_id)
+            return await remix.fetch_references(instance.fed, cameo_uri, requester_id, most)
         except fetch.FetchError as exc:
             # The owner's instance may be down for a while: the job goes back to the queue.
             raise GenerationError(f"the cameo owner's instance did not give its reference images: {exc}",

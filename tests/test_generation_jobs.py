@@ -320,6 +320,26 @@ async def test_the_model_sees_the_cameos_reference_images_in_turn(make_instance,
     assert [round(image.getpixel((24, 32))[0] / 10) for image in seen] == [0, 20, 2, 4]
 
 
+async def test_only_the_images_the_model_sees_are_fetched_from_another_instance(make_instance, workers):
+    a = await _instance(make_instance, max_reference_images=4)
+    asked: list[tuple[str, int]] = []
+
+    async def remote_references(uri: str, requester: int, most: int) -> list[bytes]:
+        asked.append((uri, most))
+        return [_jpeg((30 * n, 60, 60)) for n in range(min(most, 5))]
+
+    pipeline = SteppedPipeline()
+    workers.sweeper(a)
+    renderer = dataclasses.replace(generation_worker(a.instance, "cpu"), load_pipeline=lambda: pipeline,
+                                   remote_references=remote_references)
+    workers.start(make_generation_worker(a.instance, renderer, handle_signals=False))
+    far = ["https://far.example/users/ann/cameos/1", "https://far.example/users/ben/cameos/2"]
+    job_id = await _create(a, "alice", "two friends", cameo_uris=far)
+    await _state(a, job_id, "succeeded")
+    # Two cameos and four images: one cameo may give three at most, so no more is fetched.
+    assert asked == [(far[0], 3), (far[1], 3)] and len(pipeline.references[0]) == 4
+
+
 async def test_quotas(make_instance):
     a = await _instance(make_instance, max_active_jobs_per_user=2, max_jobs_per_day=3)
     first = await _generate(a, "alice")

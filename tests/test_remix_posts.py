@@ -458,6 +458,10 @@ async def test_remote_reference_images_come_only_from_the_cameo_origin(make_inst
                                "references": references}
         with pytest.raises(fetch.FetchError, match="reference images"):
             await remix.fetch_references(b.instance.fed, cameo, bob)
+    # Only the first `most` are asked for: none, no request (the peer would refuse any).
+    peer.objects[cameo] = {"id": cameo, "type": "Cameo", "attributedTo": peer.actor_id("alice"),
+                           "references": [f"{cameo}/references/{n}" for n in range(3)]}
+    assert await remix.fetch_references(b.instance.fed, cameo, bob, 0) == []
     # The owner's instance refuses (no live authorization): no image, a retry later.
     peer.objects[cameo] = {"id": cameo, "type": "Cameo", "attributedTo": peer.actor_id("alice"),
                            "references": [f"{cameo}/references/0"]}
