@@ -48,12 +48,38 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args.port)
     _configure_logging(settings)
-    app = create_app(settings)
-    print(f"Likeness is starting at {settings.base_url}/ (listening on {args.host}:{args.port})",
-          flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True,
-                forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+    options: dict[str, Any] = dict(
+        host=args.host, port=args.port, log_level="info", proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+    if args.processes > 1 and not (settings.database_url and settings.redis_url):
+        print("likeness serve --processes needs DATABASE_URL and REDIS_URL: the embedded servers"
+              " belong to one process", file=sys.stderr)
+        return 2
+    print(f"Likeness is starting at {settings.base_url}/ (listening on {args.host}:{args.port}"
+          f"{f', {args.processes} processes' if args.processes > 1 else ''})", flush=True)
+    if args.processes == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # What a first start does (migrations, the instance actor), once, before the processes
+    # would race to it; they read the settings from the environment, the domain included.
+    _with_instance(_started, settings)
+    os.environ["LIKENESS_DOMAIN"] = settings.domain
+    uvicorn.run("server.cli:process_app", factory=True, workers=args.processes, **options)
     return 0
+
+
+async def _started(instance: Any) -> int:
+    """Nothing more to do: starting the instance was the point."""
+    return 0
+
+
+def process_app() -> Any:
+    """The app of one of `serve --processes N`'s processes (uvicorn starts each afresh)."""
+    from .app import create_app
+
+    settings = Settings.from_env()
+    _configure_logging(settings)
+    return create_app(settings)
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -81,11 +107,11 @@ def fail(message: str) -> int:
     return 1
 
 
-def _with_instance(action: Callable[[Any], Awaitable[int]]) -> int:
+def _with_instance(action: Callable[[Any], Awaitable[int]], settings: Settings | None = None) -> int:
     from .runtime import Instance
 
     async def run() -> int:
-        instance = Instance(_settings())
+        instance = Instance(settings or _settings())
         await instance.start(workers=False)
         try:
             return await action(instance)
@@ -210,6 +236,12 @@ def make_tiny_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="likeness", description="A federated, consent-first server"
                                   " for short AI-generated videos. Configured by environment"
@@ -220,6 +252,9 @@ def parser() -> argparse.ArgumentParser:
                                           " the workers)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--processes", type=_positive, default=1,
+                   help="web server processes sharing the port, one per core (default 1; more"
+                        " need DATABASE_URL and REDIS_URL)")
     p.set_defaults(func=serve)
 
     p = commands.add_parser("worker", help="run a delivery and inbox worker, or a generation worker"

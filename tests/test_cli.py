@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -92,3 +94,58 @@ def test_embedded_default_serves_a_whole_instance(tmp_path):
     assert (tmp_path / "data" / "postgres").is_dir()
     # The embedded PostgreSQL stops with the server (uvicorn skips atexit hooks on SIGTERM).
     assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+
+
+async def test_serve_in_several_processes(postgres_url, redis_url, tmp_path):
+    """`serve --processes 2` on PostgreSQL and Redis: two web server processes share the port,
+    after one first start has migrated the database, and either answers for the instance."""
+    import asyncpg
+    import psutil
+
+    from tests.conftest import _with_database
+
+    name = f"likeness_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    port = _free_port()
+    env = _clean_env(tmp_path / "data", port)
+    alone = await asyncio.to_thread(subprocess.run, [*LIKENESS, "serve", "--port", str(port),
+                                                     "--processes", "2"],
+                                    env=env, capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 2 and "needs DATABASE_URL and REDIS_URL" in alone.stderr
+    env.update(DATABASE_URL=_with_database(postgres_url, name), REDIS_URL=redis_url)
+    server = subprocess.Popen([*LIKENESS, "serve", "--port", str(port), "--processes", "2"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "2 processes" in await asyncio.to_thread(server.stdout.readline)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if (await client.get("/nodeinfo/2.1")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline and server.poll() is None
+                await asyncio.sleep(0.3)
+            serving = [p for p in psutil.Process(server.pid).children(recursive=True)
+                       if "multiprocessing" in " ".join(p.cmdline()) and "resource_tracker" not in
+                       " ".join(p.cmdline())]
+            assert len(serving) == 2, [p.cmdline() for p in serving]
+            signed_up = await client.post("/api/v1/accounts", json={
+                "username": "ada", "email": "ada@example.org", "password": "a long enough password",
+                "agreement": True})
+            assert signed_up.status_code == 200, signed_up.text
+            auth = {"Authorization": f"Bearer {signed_up.json()['access_token']}"}
+            posted = await client.post("/api/v1/statuses", headers=auth, json={"status": "from one of two"})
+            assert posted.status_code == 200, posted.text
+            # Many requests at once land on both processes; each answers as the same instance.
+            seen = await asyncio.gather(*(client.get(f"/api/v1/statuses/{posted.json()['id']}")
+                                          for _ in range(40)))
+            assert {r.status_code for r in seen} == {200}
+            assert {r.json()["uri"] for r in seen} == {posted.json()["uri"]}
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

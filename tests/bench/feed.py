@@ -1,13 +1,15 @@
 """Feed latency on a large table: For You and Following (home) under concurrent clients.
 
     python -m tests.bench.feed [--posts N] [--accounts N] [--requests N] [--concurrency C]
+                               [--processes N [N ...]]
 
 Seeds a database (DATABASE_URL's server, or an embedded PostgreSQL) with `--accounts` accounts
 (50 of them local people with tokens, the rest remote), `--posts` public videos over a year with
 long-tailed engagement, a tenth of them tagged, about ten follows per account and a few For You
 choices per viewer; then runs `likeness serve` on it (workers off) and has `--concurrency`
 clients page through both timelines as the 50 viewers, half first pages and half second pages.
-Prints p50 and p99 per endpoint.
+Prints p50 and p99 per endpoint, for each `--processes` count of web server processes in turn
+(more than one needs REDIS_URL).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from server.db import migrate, start_embedded_postgres
 from tests.bench.servers import ScratchDatabases, free_port, wait_up
 
 VIEWERS = 50
+TIMELINES = (("For You", "/api/v1/timelines/for_you"), ("Following", "/api/v1/timelines/home"))
 
 # (statement, the names of its parameters $1, $2, ...)
 SEED: list[tuple[str, tuple[str, ...]]] = [
@@ -127,7 +130,7 @@ async def _hammer(base: str, tokens: list[str], path: str, count: int, concurren
     return latencies, failures
 
 
-async def main(accounts: int, posts: int, requests: int, concurrency: int) -> None:
+async def main(accounts: int, posts: int, requests: int, concurrency: int, processes: list[int]) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="likeness-bench-"))
     async with ScratchDatabases() as databases:
         url = await databases.new()
@@ -136,13 +139,14 @@ async def main(accounts: int, posts: int, requests: int, concurrency: int) -> No
             embedded = start_embedded_postgres(workdir / "db")
             url = embedded.get_uri()
         try:
-            await _run(workdir, url, accounts, posts, requests, concurrency)
+            await _run(workdir, url, accounts, posts, requests, concurrency, processes)
         finally:
             if embedded is not None:
                 embedded.cleanup()
 
 
-async def _run(workdir: Path, url: str, accounts: int, posts: int, requests: int, concurrency: int) -> None:
+async def _run(workdir: Path, url: str, accounts: int, posts: int, requests: int, concurrency: int,
+               processes: list[int]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIKENESS_")}
     env["DATABASE_URL"] = url
     port = free_port()
@@ -151,41 +155,45 @@ async def _run(workdir: Path, url: str, accounts: int, posts: int, requests: int
     tokens = await seed(url, base, accounts, posts)
     env.update(LIKENESS_DOMAIN=f"127.0.0.1:{port}", LIKENESS_HTTPS="0",
                LIKENESS_DATA_DIR=str(workdir / "data"), LIKENESS_RUN_WORKERS="0")
-    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows = []
-    try:
-        await wait_up(f"{base}/.well-known/nodeinfo")
-        for name, path in (("For You", "/api/v1/timelines/for_you"), ("Following", "/api/v1/timelines/home")):
-            await _hammer(base, tokens, path, 100, concurrency)  # warm the caches and the pool
-            started = time.perf_counter()
-            latencies, failures = await _hammer(base, tokens, path, requests, concurrency)
-            elapsed = time.perf_counter() - started
-            ordered = sorted(latencies)
-            p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-            rows.append((name, len(ordered) / elapsed, statistics.median(ordered) * 1000, p99 * 1000,
-                         failures))
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            headers = {"Authorization": f"Bearer {tokens[0]}"}
-            single = []
-            for path in ("/api/v1/timelines/for_you", "/api/v1/timelines/home"):
-                for _ in range(50):
-                    started = time.perf_counter()
-                    (await client.get(path, headers=headers)).raise_for_status()
-                    single.append((path, time.perf_counter() - started))
-    finally:
-        server.terminate()
-        server.wait()
+    single: list[tuple[int, str, float]] = []
+    for count in processes:
+        server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+                                   "--processes", str(count)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            await wait_up(f"{base}/.well-known/nodeinfo")
+            for name, path in TIMELINES:
+                await _hammer(base, tokens, path, 100, concurrency)  # warm the caches and the pool
+                started = time.perf_counter()
+                latencies, failures = await _hammer(base, tokens, path, requests, concurrency)
+                elapsed = time.perf_counter() - started
+                ordered = sorted(latencies)
+                p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+                rows.append((name, count, len(ordered) / elapsed, statistics.median(ordered) * 1000,
+                             p99 * 1000, failures))
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                headers = {"Authorization": f"Bearer {tokens[0]}"}
+                for _, path in TIMELINES:
+                    for _ in range(50):
+                        started = time.perf_counter()
+                        (await client.get(path, headers=headers)).raise_for_status()
+                        single.append((count, path, time.perf_counter() - started))
+        finally:
+            server.terminate()
+            server.wait()
     print(f"\n{posts} videos, {accounts} accounts, {requests} requests per endpoint, {concurrency} concurrent"
           f" clients, 20 statuses a page, {os.cpu_count()} cores\n")
-    print(f"| {'timeline':<10} | {'requests/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |")
-    print(f"|{'-' * 12}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
-    for name, rate, p50, p99, errors in rows:
-        print(f"| {name:<10} | {rate:>10.0f} | {p50:>7.1f} | {p99:>7.1f} | {errors:>6} |")
-    for path in ("/api/v1/timelines/for_you", "/api/v1/timelines/home"):
-        times = sorted(t for p, t in single if p == path)
-        print(f"\none client alone, {path}: p50 {statistics.median(times) * 1000:.1f} ms,"
-              f" max {times[-1] * 1000:.1f} ms")
+    print(f"| {'timeline':<10} | {'processes':>9} | {'requests/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} |"
+          f" {'errors':>6} |")
+    print(f"|{'-' * 12}|{'-' * 11}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
+    for name, count, rate, p50, p99, errors in rows:
+        print(f"| {name:<10} | {count:>9} | {rate:>10.0f} | {p50:>7.1f} | {p99:>7.1f} | {errors:>6} |")
+    for count in processes:
+        for _, path in TIMELINES:
+            times = sorted(t for c, p, t in single if p == path and c == count)
+            print(f"\none client alone, {count} process(es), {path}: p50"
+                  f" {statistics.median(times) * 1000:.1f} ms, max {times[-1] * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
@@ -194,5 +202,7 @@ if __name__ == "__main__":
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1],
+                        help="web server processes; several counts are run one after another")
     args = parser.parse_args()
-    asyncio.run(main(args.accounts, args.posts, args.requests, args.concurrency))
+    asyncio.run(main(args.accounts, args.posts, args.requests, args.concurrency, args.processes))
