@@ -46,6 +46,9 @@ class GenerationConfig:
     # cameo (at most 4) gets one before any gets two. Each is one more latent frame in every
     # segment: 4 over 21 latent frames is about a fifth more work per step, 20 about double.
     max_reference_images: int = 4
+    # A draft its requester has not published is deleted this many days after it was made (or
+    # released by a moderator); 0 keeps drafts until their requester discards them.
+    draft_retention_days: int = 30
     # The output safety check: a draft whose worst sampled frame scores at or above this NSFW
     # probability is held for a moderator, and a cameo image at or above it is refused
     # (policy.output_safety says why this default).

@@ -20,6 +20,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -441,6 +442,32 @@ async def withdraw_drafts(queue: JobQueue, media: MediaSink, job_ids: Sequence[i
             withdrawn += 1
             await publish_progress(queue, await store.job(queue.pool, job_id))
     return withdrawn
+
+
+async def remove_expired_drafts(queue: JobQueue, media: MediaSink) -> int:
+    """Discard the drafts not published within the retention period (none when it is 0); how
+    many. Their jobs say why."""
+    days = queue.config.draft_retention_days
+    if days == 0:
+        return 0
+    removed = 0
+    while expired := await store.expired_drafts(queue.pool, days):
+        for job_id in expired:
+            async with queue.pool.acquire() as conn, conn.transaction():
+                keys = await store.end_draft(conn, job_id, leaving=("succeeded",), state="discarded",
+                                             reason=f"not published within {days} day{'s' * (days > 1)}")
+            for key in keys:
+                await media.delete(key)
+            removed += bool(keys)
+    return removed
+
+
+def draft_expiry(config: GenerationConfig, job: asyncpg.Record, published: bool) -> datetime | None:
+    """When a job's draft will be discarded unless published; None when it will not be."""
+    if job["state"] != "succeeded" or published or job["result_media_id"] is None \
+            or config.draft_retention_days == 0:
+        return None
+    return (job["reviewed_at"] or job["finished_at"]) + timedelta(days=config.draft_retention_days)
 
 
 async def discard_draft(queue: JobQueue, media: MediaSink, job_id: int) -> asyncpg.Record | None:

@@ -343,6 +343,16 @@ async def drafts_with_cameo(conn: Conn, owner_id: int, cameo_uri: str) -> list[i
         " AND m.post_id IS NULL", owner_id, cameo_uri)]
 
 
+async def expired_drafts(conn: Conn, days: int, limit: int = 500) -> list[int]:
+    """Jobs whose draft nobody published within `days` of its being shown to its requester
+    (made, or released by a moderator)."""
+    return [r["id"] for r in await conn.fetch(
+        "SELECT j.id FROM generation_jobs j JOIN media m ON m.id = j.result_media_id"
+        " WHERE j.state = 'succeeded' AND m.post_id IS NULL"
+        " AND coalesce(j.reviewed_at, j.finished_at) < now() - make_interval(days => $1)"
+        " ORDER BY j.id LIMIT $2", days, limit)]
+
+
 async def end_draft(conn: asyncpg.Connection, job_id: int, *, leaving: tuple[str, ...], state: str,
                     reason: str | None) -> list[str]:
     """Move a job in one of the `leaving` states to `state` (with `reason`) and delete its draft,

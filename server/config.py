@@ -120,6 +120,8 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
         max_reference_images=_bounded(env, "LIKENESS_GENERATION_MAX_REFERENCE_IMAGES",
                                       defaults.max_reference_images, MAX_CAMEOS,
                                       MAX_CAMEOS * MAX_REFERENCES),
+        draft_retention_days=_bounded(env, "LIKENESS_DRAFT_RETENTION_DAYS", defaults.draft_retention_days,
+                                      0, 3650),
         nsfw_threshold=_number(env, "LIKENESS_NSFW_THRESHOLD", defaults.nsfw_threshold, 0, 1),
     )
 

@@ -52,6 +52,7 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
         result = entities.media_attachment(fed(request), media) if media else None
         # A draft until a post takes its video.
         published = media is not None and media["post_id"] is not None
+    expires = jobs.draft_expiry(_queue(request).config, row, published)
     return {
         "id": str(row["id"]), "state": row["state"], "prompt": row["prompt"],
         "cameos": list(row["cameo_uris"]), "duration_s": row["duration_s"],
@@ -62,6 +63,7 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
         "eta_s": progress["eta_s"], "failure_reason": row["failure_reason"],
         "held_reason": HELD_FOR_REVIEW if row["state"] == "held" else None,
         "generator": row["generator"], "result": result, "published": published,
+        "expires_at": iso(expires) if expires else None,
         "created_at": iso(row["created_at"]),
         "started_at": iso(row["started_at"]) if row["started_at"] else None,
         "finished_at": iso(row["finished_at"]) if row["finished_at"] else None,

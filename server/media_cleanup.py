@@ -1,8 +1,8 @@
 """Files nothing shows any more are deleted, as Mastodon's media cleanup does: uploads never
 posted, a day after upload (a client that uploads and then gives up, or a video the safety check
 refused, would otherwise keep its file on the instance's disk for ever), and the media of deleted
-posts. Generation drafts are not uploads: generation.jobs deletes them when they are discarded or
-their consent is withdrawn.
+posts. Generation drafts are not uploads: generation.jobs deletes them when they are discarded,
+their consent is withdrawn or their retention period ends.
 """
 
 from __future__ import annotations

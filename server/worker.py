@@ -47,8 +47,10 @@ async def check_upload(ctx: dict[str, Any], media_id: int) -> str:
                                             ctx["upload_check_slot"])
 
 
-async def remove_unposted_uploads(ctx: dict[str, Any]) -> int:
-    return await media_cleanup.remove_unposted_uploads(ctx["fed"].pool, ctx["media"])
+async def remove_unused_media(ctx: dict[str, Any]) -> int:
+    """Hourly: uploads never posted, and drafts not published within the retention period."""
+    return (await media_cleanup.remove_unposted_uploads(ctx["fed"].pool, ctx["media"])
+            + await jobs.remove_expired_drafts(ctx["generation_queue"], ctx["media"]))
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
@@ -70,7 +72,7 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
                    # rendering: the watchdog must run while they are (or while they are dead).
                    cron(sweep_generation, name=f"{queue}:generation-sweep",
                         second=set(range(0, 60, 2)), run_at_startup=True, unique=True),
-                   cron(remove_unposted_uploads, name=f"{queue}:unposted-uploads", minute=17, second=0,
+                   cron(remove_unused_media, name=f"{queue}:unused-media", minute=17, second=0,
                         unique=True)],
         queue_name=queue,
         redis_settings=instance.redis_settings,

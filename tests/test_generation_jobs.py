@@ -14,6 +14,7 @@ import json
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import av
@@ -338,6 +339,40 @@ async def test_only_the_images_the_model_sees_are_fetched_from_another_instance(
     await _state(a, job_id, "succeeded")
     # Two cameos and four images: one cameo may give three at most, so no more is fetched.
     assert asked == [(far[0], 3), (far[1], 3)] and len(pipeline.references[0]) == 4
+
+
+async def test_drafts_not_published_in_time_are_discarded(make_instance, workers):
+    a = await _instance(make_instance, draft_retention_days=2)
+    workers.sweeper(a)
+    workers.renderer(a, SteppedPipeline())
+    posted, kept, old = [await _generate(a, "alice", prompt) for prompt in ("posted", "kept", "old")]
+    for job in (posted, kept, old):
+        await _state(a, job["id"], "succeeded")
+    posted = (await a.api("alice", "GET", f"/api/v1/generations/{posted['id']}")).json()
+    assert (await a.api("alice", "POST", "/api/v1/statuses",
+                        json={"media_ids": [posted["result"]["id"]]})).status_code == 200
+    # Three days ago, for the published one and the old one.
+    await a.pool.execute("UPDATE generation_jobs SET finished_at = finished_at - interval '3 days'"
+                         " WHERE id = ANY ($1::bigint[])", [int(posted["id"]), int(old["id"])])
+    shown = {job["id"]: job for job in (await a.api("alice", "GET", "/api/v1/generations")).json()}
+    finished = datetime.fromisoformat(shown[kept["id"]]["finished_at"])
+    assert datetime.fromisoformat(shown[kept["id"]]["expires_at"]) - finished == timedelta(days=2)
+    assert shown[posted["id"]]["expires_at"] is None
+    old_media = await a.pool.fetchrow("SELECT m.* FROM media m JOIN generation_jobs j"
+                                      " ON j.result_media_id = m.id WHERE j.id = $1", int(old["id"]))
+
+    assert await jobs.remove_expired_drafts(a.instance.jobs, a.instance.media) == 1
+    gone = (await a.api("alice", "GET", f"/api/v1/generations/{old['id']}")).json()
+    assert (gone["state"], gone["failure_reason"], gone["result"], gone["expires_at"]) == (
+        "discarded", "not published within 2 days", None, None)
+    assert not a.instance.media.path(old_media["storage_key"]).exists()
+    for job in (posted, kept):
+        assert (await _job(a, job["id"]))["state"] == "succeeded"
+    assert await jobs.remove_expired_drafts(a.instance.jobs, a.instance.media) == 0
+    # With no retention period, drafts stay and say so.
+    await a.pool.execute("UPDATE generation_jobs SET finished_at = finished_at - interval '3 days'")
+    forever = dataclasses.replace(a.instance.jobs, config=dataclasses.replace(CONFIG, draft_retention_days=0))
+    assert await jobs.remove_expired_drafts(forever, a.instance.media) == 0
 
 
 async def test_quotas(make_instance):

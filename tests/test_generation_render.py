@@ -385,13 +385,14 @@ def test_generation_settings_from_the_environment(tmp_path: Path) -> None:
         "LIKENESS_GENERATION_DURATION_S": "4", "LIKENESS_GENERATION_PROVENANCE": "0",
         "LIKENESS_GENERATION_ATTENTION": "_native_flash", "LIKENESS_GENERATION_COMPILE": "1",
         "LIKENESS_C2PA_CERT_CHAIN": str(tmp_path / "c.pem"), "LIKENESS_C2PA_PRIVATE_KEY": str(tmp_path / "k"),
-        "LIKENESS_GENERATION_MAX_REFERENCE_IMAGES": "8",
+        "LIKENESS_GENERATION_MAX_REFERENCE_IMAGES": "8", "LIKENESS_DRAFT_RETENTION_DAYS": "0",
     })
     g = settings.generation
     assert (g.model_dir, g.device, g.dtype, g.steps) == (tmp_path.resolve(), "cuda:1", "bfloat16", 12)
     assert (g.width, g.height, g.fps, g.max_duration_s, g.default_duration_s) == (720, 1280, 24, 8.0, 4.0)
     assert not g.provenance and g.compile and g.attention_backend == "_native_flash"
     assert g.c2pa_cert_chain == (tmp_path / "c.pem").resolve() and g.max_reference_images == 8
+    assert g.draft_retention_days == 0
 
 
 @pytest.mark.parametrize("env", [
@@ -409,6 +410,8 @@ def test_generation_settings_from_the_environment(tmp_path: Path) -> None:
     {"LIKENESS_C2PA_CERT_CHAIN": "/etc/chain.pem"},
     {"LIKENESS_GENERATION_MAX_REFERENCE_IMAGES": "3"},  # fewer than the cameos a render may have
     {"LIKENESS_GENERATION_MAX_REFERENCE_IMAGES": "21"},
+    {"LIKENESS_DRAFT_RETENTION_DAYS": "-1"},
+    {"LIKENESS_DRAFT_RETENTION_DAYS": "a month"},
 ])
 def test_bad_generation_settings_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):

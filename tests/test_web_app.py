@@ -380,6 +380,7 @@ async def test_discard_a_draft(make_instance, browser):
     page = person.page
     await person.go("/app/drafts")
     draft = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="a kite over a beach"))
+    await expect(draft.get_by_text("unless you publish it")).to_be_visible()  # 30 days by default
     page.once("dialog", lambda dialog: dialog.accept())
     await draft.get_by_role("button", name="Discard").click()
     await expect(page.get_by_text("No drafts.")).to_be_visible()

@@ -8,6 +8,7 @@ import { session } from "../session.js";
 import { TERMINAL } from "../ui/progress.js";
 import { publishForm } from "../ui/publish.js";
 
+const keptUntil = (iso) => h("time", { datetime: iso, text: new Date(iso).toLocaleDateString() });
 const screenOf = (job) => job.remix_id ? `/app/remixes/${job.remix_id}` : `/app/generations/${job.id}`;
 
 export default async function show(ctx) {
@@ -37,7 +38,8 @@ export default async function show(ctx) {
     h("p", { class: "hint", text: "Videos you made that nobody else sees until you publish them." }),
     drafts.length
       ? h("ul", { class: "drafts" }, drafts.map((job) => h("li", { class: "draft" },
-        h("h2", { class: "prompt", text: job.prompt }), h("p", { class: "hint" }, "Made ", timeAgo(job.finished_at)),
+        h("h2", { class: "prompt", text: job.prompt }), h("p", { class: "hint" }, "Made ", timeAgo(job.finished_at),
+          job.expires_at ? [". Deleted on ", keptUntil(job.expires_at), " unless you publish it."] : null),
         publishForm(job.result, publish(job)), discard(job))))
       : h("p", { text: "No drafts." }, " ", h("a", { href: "/app/compose", text: "Create a video" })),
     pending.length ? [h("h2", { text: "On the way" }), h("ul", { class: "plain" }, pending.map((job) =>
