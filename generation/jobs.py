@@ -3,13 +3,14 @@
 States: `waiting` (a remix whose consent is not complete) -> `queued` -> `running` ->
 `succeeded` | `held` | `failed` | `cancelled`, and `held` (the output safety check flagged the
 draft) -> `succeeded` | `failed` by a moderator. A draft not yet published is deleted when its
-consent is withdrawn (`failed`) or when its requester discards it (`discarded`). TRANSITIONS lists
-every move. A worker leases
-a job with an atomic claim and a token, beats its heart while it renders and only the token
-holder may finish it, so a job runs to completion once. The sweeper (an arq cron) promotes
-waiting remixes once authorized, sends again the arq jobs Redis lost, and puts jobs whose worker
-went quiet back in the queue, at most `max_attempts` times. Like PeerTube's remote runners: the
-database decides, the queue only wakes.
+consent is withdrawn (`failed`), or when its requester discards it or its retention period ends
+(`discarded`). TRANSITIONS lists every move.
+
+A worker leases a job with an atomic claim and a token, beats its heart while it renders and only
+the token holder may finish it, so a job runs to completion once. The sweeper (an arq cron)
+promotes waiting remixes once authorized, deletes the drafts of revoked ones, sends again the arq
+jobs Redis lost, and puts jobs whose worker went quiet back in the queue, at most `max_attempts`
+times. Like PeerTube's remote runners: the database decides, the queue only wakes.
 """
 
 from __future__ import annotations
