@@ -278,7 +278,7 @@ async def test_held_generation_released_and_rejected(make_instance, tiny_model):
         assert (await a.api("mod", "GET", f"/api/v1/admin/generations/{job_id}")).status_code == 404
         assert (await a.api("mod", "POST", f"/api/v1/admin/generations/{job_id}/release")).status_code == 404
     # The state machine lists the moves these jobs made.
-    assert "held" in jobs.TRANSITIONS["running"] and jobs.TRANSITIONS["held"] == {"succeeded", "failed"}
+    assert "held" in jobs.TRANSITIONS["running"] and {"succeeded", "failed"} <= jobs.TRANSITIONS["held"]
     assert "held" not in jobs.TERMINAL and "held" in jobs.SETTLED
 
 
