@@ -149,3 +149,45 @@ def test_cursors_round_trip_and_refuse_forgeries():
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} was read")
+
+
+async def _remote_video(a, domain: str) -> str:
+    """A public video by an account on `domain`, as if it had arrived from there."""
+    actor = await a.pool.fetchval(
+        "INSERT INTO actors (uri, local, username, domain, inbox) VALUES ($1, false, 'u', $2, $3)"
+        " RETURNING id", f"https://{domain}/users/u", domain, f"https://{domain}/inbox")
+    post = await a.pool.fetchval(
+        "INSERT INTO posts (uri, actor_id, local, visibility, content, ai_generated)"
+        " VALUES ($1, $2, false, 'public', '<p>far</p>', true) RETURNING id", f"https://{domain}/p/1", actor)
+    await a.pool.execute(
+        "INSERT INTO media (post_id, actor_id, kind, media_type, remote_url)"
+        " VALUES ($1, $2, 'video', 'video/mp4', $3)", post, actor, f"https://{domain}/v.mp4")
+    return str(post)
+
+
+async def test_for_you_leaves_out_what_moderation_took_out_of_view(make_instance, tmp_path):
+    a = await make_instance()
+    for name in ("alice", "bob", "carol", "dave", "mod"):
+        await a.signup(name)
+    await a.set_role("mod", "admin")
+    posts = {name: await _video_post(a, name, f"by {name}", tmp_path, 1)
+             for name in ("alice", "bob", "carol", "dave")}
+    for domain in ("spam.example", "loud.example", "fine.example"):
+        posts[domain] = await _remote_video(a, domain)
+    assert set((await _feed(a))[0]) == set(posts.values())
+
+    for target, action in (("alice", "suspend"), ("bob", "silence")):
+        account = await _account_id(a, "mod", a.handle(target))
+        response = await a.api("mod", "POST", f"/api/v1/admin/accounts/{account}/action",
+                               json={"type": action})
+        assert response.status_code == 200, response.text
+    hidden = await a.api("mod", "POST", f"/api/v1/admin/statuses/{posts['carol']}/action",
+                         json={"type": "hide"})
+    assert hidden.status_code == 200, hidden.text
+    for domain, severity in (("spam.example", "suspend"), ("loud.example", "silence")):
+        blocked = await a.api("mod", "POST", "/api/v1/admin/domain_blocks",
+                              json={"domain": domain, "severity": severity})
+        assert blocked.status_code == 200, blocked.text
+    # A suspended or silenced author, a hidden post, a suspended or limited server: none of them.
+    for viewer in (None, "dave"):
+        assert set((await _feed(a, viewer))[0]) == {posts["dave"], posts["fine.example"]}
