@@ -432,37 +432,41 @@ async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
     """Public videos by the viewer's score, below `cursor` (score, id), each with its `score`.
 
     Candidates are the hottest posts under the cursor's score plus the largest boost, and the
-    hottest of the accounts the viewer follows or asked more of; both come off an index."""
+    hottest of the accounts the viewer follows or asked more of; both come off an index. Their
+    counts are the ranking's constants, written into the statement (as integers, never from a
+    request): with them as parameters PostgreSQL found no generic plan as good as a fresh one and
+    planned every page anew, which took as long again as running it."""
     ceiling = float("inf") if cursor is None else cursor[0] + weights.most
     return await conn.fetch(
         f"WITH prefs AS ("
         f"  SELECT target_actor_id, tag,"
-        f"   CASE direction WHEN 'more' THEN $5::float8 ELSE $6::float8 END AS weight"
+        f"   CASE direction WHEN 'more' THEN $3::float8 ELSE $4::float8 END AS weight"
         f"  FROM feed_preferences WHERE actor_id = $1),"
         f" boosted AS ("
         f"  SELECT followed_id AS actor_id FROM follows WHERE follower_id = $1 AND accepted"
         f"  UNION SELECT target_actor_id FROM prefs WHERE target_actor_id IS NOT NULL AND weight > 0),"
         f" candidates AS ("
         f"  (SELECT p.id, p.actor_id, p.hot FROM posts p WHERE {FOR_YOU} AND p.hot < $2::float8"
-        f"   ORDER BY p.hot DESC, p.id DESC LIMIT $3)"
+        f"   ORDER BY p.hot DESC, p.id DESC LIMIT {int(candidates)})"
         f"  UNION"
         f"  (SELECT p.id, p.actor_id, p.hot FROM posts p WHERE {FOR_YOU} AND p.hot < $2"
-        f"   AND p.actor_id IN (SELECT actor_id FROM boosted) ORDER BY p.hot DESC, p.id DESC LIMIT $4)),"
+        f"   AND p.actor_id IN (SELECT actor_id FROM boosted) ORDER BY p.hot DESC, p.id DESC"
+        f"   LIMIT {int(followed_candidates)})),"
         f" scored AS ("
         f"  SELECT c.id, c.hot"
         f"   + CASE WHEN c.actor_id IN (SELECT followed_id FROM follows"
-        f"          WHERE follower_id = $1 AND accepted) THEN $7::float8 ELSE 0 END"
+        f"          WHERE follower_id = $1 AND accepted) THEN $5::float8 ELSE 0 END"
         f"   + COALESCE((SELECT weight FROM prefs WHERE prefs.target_actor_id = c.actor_id), 0)"
-        f"   + LEAST($8::float8, COALESCE((SELECT sum(prefs.weight) FROM prefs"
+        f"   + LEAST($6::float8, COALESCE((SELECT sum(prefs.weight) FROM prefs"
         f"         JOIN tags t ON t.name = prefs.tag WHERE t.post_id = c.id), 0)) AS score"
         f"  FROM candidates c"
         f"  WHERE EXISTS (SELECT 1 FROM media m WHERE m.post_id = c.id AND m.kind = 'video')"
         f"  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id)),"
-        f" top AS (SELECT id, score FROM scored WHERE $9::float8 IS NULL OR (score, id) < ($9, $10)"
-        f"  ORDER BY score DESC, id DESC LIMIT $11)"
+        f" top AS (SELECT id, score FROM scored WHERE $7::float8 IS NULL OR (score, id) < ($7, $8)"
+        f"  ORDER BY score DESC, id DESC LIMIT $9)"
         f" SELECT p.*, top.score FROM top JOIN posts p ON p.id = top.id ORDER BY top.score DESC, top.id DESC",
-        viewer, ceiling, candidates, followed_candidates, weights.more, weights.less, weights.followed,
-        weights.more_topics_cap, cursor[0] if cursor else None, cursor[1] if cursor else None, limit)
+        viewer, ceiling, weights.more, weights.less, weights.followed, weights.more_topics_cap,
+        cursor[0] if cursor else None, cursor[1] if cursor else None, limit)
 
 
 async def feed_preferences(conn: Conn, actor_id: int) -> list[Record]:
