@@ -423,25 +423,35 @@ async def reject_held(queue: JobQueue, job_id: int, reviewer: int, media: MediaS
     return row
 
 
-# --- drafts whose consent was withdrawn ---------------------------------------------------------
+# --- drafts that end before they are published ------------------------------------------------
+
+async def _end_draft(queue: JobQueue, media: MediaSink, job_id: int, *, leaving: tuple[str, ...],
+                     state: str, reason: str | None) -> asyncpg.Record | None:
+    """Move a job in one of the `leaving` states to `state` and delete its unpublished draft,
+    rows first, then files (a held draft's system report is resolved with it). The job as it is
+    left, or None when nothing moved (another state, or a post took the draft meanwhile)."""
+    async with queue.pool.acquire() as conn, conn.transaction():
+        keys = await store.end_draft(conn, job_id, leaving=leaving, state=state, reason=reason)
+        if keys and "held" in leaving:
+            await store.resolve_system_reports(conn, job_id, None, f"withdrawn: {reason}")
+    if not keys:
+        return None
+    for key in keys:
+        await media.delete(key)
+    row = await store.job(queue.pool, job_id)
+    await publish_progress(queue, row)
+    return row
+
 
 async def withdraw_drafts(queue: JobQueue, media: MediaSink, job_ids: Sequence[int], reason: str
                           ) -> int:
     """Delete these jobs' unpublished drafts, whose consent was withdrawn: each job fails with
-    `reason` and its draft's files go (a held draft's system report is resolved with it). A draft
-    published meanwhile is left to its post's revocation. How many were withdrawn."""
+    `reason`. A draft published meanwhile is left to its post's revocation. How many were
+    withdrawn."""
     withdrawn = 0
     for job_id in job_ids:
-        async with queue.pool.acquire() as conn, conn.transaction():
-            keys = await store.end_draft(conn, job_id, leaving=("succeeded", "held"), state="failed",
-                                         reason=reason)
-            if keys:
-                await store.resolve_system_reports(conn, job_id, None, f"withdrawn: {reason}")
-        for key in keys:
-            await media.delete(key)
-        if keys:
-            withdrawn += 1
-            await publish_progress(queue, await store.job(queue.pool, job_id))
+        withdrawn += await _end_draft(queue, media, job_id, leaving=("succeeded", "held"),
+                                      state="failed", reason=reason) is not None
     return withdrawn
 
 
@@ -451,15 +461,12 @@ async def remove_expired_drafts(queue: JobQueue, media: MediaSink) -> int:
     days = queue.config.draft_retention_days
     if days == 0:
         return 0
+    reason = f"not published within {days} day{'s' * (days > 1)}"
     removed = 0
     while expired := await store.expired_drafts(queue.pool, days):
         for job_id in expired:
-            async with queue.pool.acquire() as conn, conn.transaction():
-                keys = await store.end_draft(conn, job_id, leaving=("succeeded",), state="discarded",
-                                             reason=f"not published within {days} day{'s' * (days > 1)}")
-            for key in keys:
-                await media.delete(key)
-            removed += bool(keys)
+            removed += await _end_draft(queue, media, job_id, leaving=("succeeded",),
+                                        state="discarded", reason=reason) is not None
     return removed
 
 
@@ -474,16 +481,8 @@ def draft_expiry(config: GenerationConfig, job: asyncpg.Record, published: bool)
 async def discard_draft(queue: JobQueue, media: MediaSink, job_id: int) -> asyncpg.Record | None:
     """The requester deletes a draft they will not publish: the job is `discarded` and the
     draft's files go. None unless the job succeeded and its draft is not published."""
-    async with queue.pool.acquire() as conn, conn.transaction():
-        keys = await store.end_draft(conn, job_id, leaving=("succeeded",), state="discarded",
-                                     reason=None)
-    for key in keys:
-        await media.delete(key)
-    if not keys:
-        return None
-    row = await store.job(queue.pool, job_id)
-    await publish_progress(queue, row)
-    return row
+    return await _end_draft(queue, media, job_id, leaving=("succeeded",), state="discarded",
+                            reason=None)
 
 
 # --- the sweeper and the watchdog --------------------------------------------------------------

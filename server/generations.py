@@ -194,7 +194,10 @@ async def get_generation(request: Request) -> Response:
 
 
 async def cancel_generation(request: Request) -> Response:
-    row = await _own_job(request)
+    return await _cancel(request, await _own_job(request))
+
+
+async def _cancel(request: Request, row: asyncpg.Record) -> Response:
     cancelled = await jobs.cancel_job(_queue(request), row["id"])
     if cancelled is None:
         if row["state"] == "held":
@@ -207,7 +210,7 @@ async def delete_generation(request: Request) -> Response:
     """Cancel a job on its way, or discard a finished draft nobody has seen: its files go."""
     row = await _own_job(request)
     if row["state"] != "succeeded":
-        return await cancel_generation(request)
+        return await _cancel(request, row)
     discarded = await jobs.discard_draft(_queue(request), request.app.state.instance.media, row["id"])
     if discarded is None:
         return error(409, "this generation's video is published: delete the post instead")
