@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from .visibility import may_see
+
 Conn = asyncpg.Connection | asyncpg.Pool
 Record = asyncpg.Record
 
@@ -470,15 +472,23 @@ async def outbox_activity_id(conn: Conn, uri: str) -> int | None:
     return await conn.fetchval("SELECT id FROM outbox_activities WHERE uri = $1", uri)
 
 
+# An outbox entry is served while anyone may see the post it creates or boosts (a post deleted,
+# hidden by a moderator or boosted from one is not): a local Create's id is its post's plus
+# `/activity`, and a boost's post row has the Announce's id.
+OUTBOX_SHOWN = f"""NOT EXISTS (SELECT 1 FROM posts p WHERE p.uri IN (o.uri, left(o.uri, -length('/activity')))
+    AND p.local AND NOT coalesce({may_see('NULL')}, false))"""
+
+
 async def outbox_count(conn: Conn, actor_id: int) -> int:
     return await conn.fetchval(
-        "SELECT count(*) FROM outbox_activities WHERE actor_id = $1 AND public", actor_id)
+        f"SELECT count(*) FROM outbox_activities o WHERE o.actor_id = $1 AND o.public AND {OUTBOX_SHOWN}",
+        actor_id)
 
 
 async def outbox_page(conn: Conn, actor_id: int, limit: int, offset: int) -> list[Record]:
     return await conn.fetch(
-        "SELECT body FROM outbox_activities WHERE actor_id = $1 AND public"
-        " ORDER BY id DESC LIMIT $2 OFFSET $3", actor_id, limit, offset)
+        f"SELECT o.body FROM outbox_activities o WHERE o.actor_id = $1 AND o.public AND {OUTBOX_SHOWN}"
+        f" ORDER BY o.id DESC LIMIT $2 OFFSET $3", actor_id, limit, offset)
 
 
 async def insert_deliveries(conn: Conn, activity_id: int, inboxes: list[str]) -> list[int]:

@@ -14,6 +14,7 @@ from federation import actors, inbox, objects, outbox, quotes
 from federation import store as fstore
 from federation.vocab import AS_CONTEXT
 
+from . import store
 from .http import ActivityResponse, error, fed, pool, read_body, wants_activity_json
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ async def quote_authorization(request: Request) -> Response:
     stamp = await fstore.quote_authorization(pool(request), request.path_params["stamp_id"]) \
         if author else None
     if stamp is None or stamp["author_id"] != author["id"] or stamp["state"] != "approved" \
-            or stamp["post_deleted_at"] is not None:
+            or await store.visible_post(pool(request), stamp["post_id"], None) is None:
         return error(404, "no such quote authorization")
     return ActivityResponse(quotes.stamp_document(author, stamp),
                             headers={"Cache-Control": "public, max-age=30"})
@@ -167,9 +168,9 @@ async def _public_post(request: Request) -> tuple[Any, Response | None]:
     if author["suspended"]:
         # Not 410: a suspension can be lifted, and a peer that saw Gone would drop the post for good.
         return None, error(403, "this account is suspended")
-    if post["visibility"] not in ("public", "unlisted") or post["hidden_at"] is not None:
-        # Followers-only and direct posts reach their audience by delivery, never by fetch; a post
-        # a moderator hid is not served at all.
+    if await store.visible_post(pool(request), post["id"], None) is None:
+        # Served to anyone who asks, so only what anyone may see: followers-only and direct posts
+        # reach their audience by delivery, never by fetch, and a post a moderator hid is not served.
         return None, error(404, "no such post")
     return post, None
 

@@ -97,7 +97,8 @@ async def report_json(request: Request, report: Record) -> dict[str, Any]:
             "actions": [action_json(a) for a in actions],
         }
     # Staff see reported posts whatever moderation did to them since.
-    body["statuses"] = await render_statuses(request, [posts[p] for p in post_ids if p in posts], None)
+    body["statuses"] = await render_statuses(request, [posts[p] for p in post_ids if p in posts], None,
+                                             staff_review=True)
     return body
 
 

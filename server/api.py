@@ -20,6 +20,7 @@ from federation import store as fstore
 from federation.errors import Ignore
 from federation.fetch import FetchError
 from federation.html import normalised_hashtag, parse_mentions, text_to_html
+from federation.visibility import visible_post_ids
 
 from . import accounts, entities, reports, store, upload_checks
 from .generations import draft_post_terms
@@ -45,9 +46,21 @@ def _client_visibility(value: str) -> str:
     return "private" if value == "followers" else value
 
 
-async def render_statuses(request: Request, posts_: list[asyncpg.Record], viewer: int | None
-                          ) -> list[dict[str, Any]]:
-    """Posts as Mastodon `Status` entities for `viewer`, in the order given."""
+def viewer_is_staff(request: Request) -> bool:
+    """Whether the request's signed-in user (if any) is a moderator or admin."""
+    user = request.scope.get("likeness", {}).get("user")
+    return user is not None and user["role"] in ("admin", "moderator")
+
+
+async def render_statuses(request: Request, posts_: list[asyncpg.Record], viewer: int | None, *,
+                          staff_review: bool = False) -> list[dict[str, Any]]:
+    """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
+    post the viewer may not see (federation/visibility.py), whatever query found it.
+    `staff_review` is for the admin API's report views only, which show staff what was reported."""
+    if not staff_review:
+        staff = viewer is not None and viewer_is_staff(request)
+        shown = await visible_post_ids(pool(request), [p["id"] for p in posts_], viewer, staff=staff)
+        posts_ = [p for p in posts_ if p["id"] in shown]
     # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
     # a revoke that never reached us hides them by the next view.
     for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_]):
@@ -289,7 +302,7 @@ async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyn
     except ValueError:
         raise HTTPException(404, "no such post") from None
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
-                                    staff=user is not None and user["role"] in ("admin", "moderator"))
+                                    staff=viewer_is_staff(request))
     if post is None or await post_consent.recheck_due(fed(request), [post_id]) \
             and not await post_consent.recheck(fed(request), post_id):
         raise HTTPException(404, "no such post")
@@ -406,12 +419,14 @@ async def notifications(request: Request) -> Response:
         moderation = await reports.notification_fields(fed(request), conn, rows)
     items = []
     for row in rows:
+        if row["post_id"] and str(row["post_id"]) not in rendered_posts:
+            continue  # its post was deleted, hidden, or is no longer the user's to see
         sender = actors_.get(row["from_actor_id"])
         items.append({
             "id": str(row["id"]), "type": row["type"],
             "created_at": entities.iso(row["created_at"]),
             "account": entities.account(fed(request), sender) if sender else None,
-            "status": rendered_posts.get(str(row["post_id"])) if row["post_id"] else None,
+            "status": rendered_posts[str(row["post_id"])] if row["post_id"] else None,
             **moderation.get(row["id"], {}),
         })
     return paged(request, items)

@@ -6,6 +6,8 @@ from typing import Any
 
 import asyncpg
 
+from federation.visibility import in_view, may_see
+
 Conn = asyncpg.Connection | asyncpg.Pool
 Record = asyncpg.Record
 
@@ -121,33 +123,15 @@ async def usage(conn: Conn) -> Record:
 
 # --- posts as clients see them ---------------------------------------------------------------
 
-# Posts of a server the instance rules suspend (or, in allow-list mode, do not allow), and boosts
-# of them, are hidden. The rules are read from the actor, where migration 0013 keeps the answer
-# of 0006's functions (which match domains as policy/instance_rules.py does).
-NOT_SUSPENDED = """NOT EXISTS (
-    SELECT 1 FROM posts sp JOIN actors sa ON sa.id = sp.actor_id
-    WHERE sp.id IN (p.id, p.reblog_of_id) AND sa.domain_suspended)"""
 # A limited (silenced) server's posts stay out of public timelines.
 NOT_LIMITED = """NOT EXISTS (SELECT 1 FROM actors la WHERE la.id = p.actor_id AND la.domain_limited)"""
 
-# A post can be seen by `$viewer` (an actor id, or NULL for anonymous visitors).
-VISIBLE = f"""({NOT_SUSPENDED} AND (
-    p.visibility IN ('public', 'unlisted')
-    OR p.actor_id = $1
-    OR (p.visibility = 'followers' AND EXISTS (
-        SELECT 1 FROM follows f WHERE f.follower_id = $1 AND f.followed_id = p.actor_id
-        AND f.accepted))
-    OR EXISTS (SELECT 1 FROM mentions m WHERE m.post_id = p.id AND m.actor_id = $1)
-))"""
-
-
 # Moderation (migrations/0012_moderation.sql): a post a moderator hid, or whose author is
-# suspended, or a boost of such a post, is out of every timeline and answers 404. Goes beside
-# each `deleted_at IS NULL`.
-SHOWN = """(p.hidden_at IS NULL
-    AND NOT EXISTS (SELECT 1 FROM actors ma WHERE ma.id = p.actor_id AND ma.suspended)
-    AND (p.reblog_of_id IS NULL OR EXISTS (SELECT 1 FROM posts mo JOIN actors moa ON moa.id = mo.actor_id
-         WHERE mo.id = p.reblog_of_id AND mo.hidden_at IS NULL AND NOT moa.suspended)))"""
+# suspended, or a boost of such a post, is out of every timeline, even its author's, and its
+# files are not served; its author and staff still find it by id (`may_see`).
+SHOWN = f"""({in_view('p')}
+    AND (p.reblog_of_id IS NULL OR EXISTS (SELECT 1 FROM posts mo WHERE mo.id = p.reblog_of_id
+         AND {in_view('mo')})))"""
 # The public timelines (public, tag, For You) also leave out silenced authors' posts; their
 # followers still see them at home.
 SHOWN_PUBLICLY = f"""({SHOWN}
@@ -156,11 +140,10 @@ SHOWN_PUBLICLY = f"""({SHOWN}
 
 async def visible_post(conn: Conn, post_id: int, viewer: int | None, *, staff: bool = False
                        ) -> Record | None:
-    """The post if `viewer` may see it; one moderation took out of view only for its author and
-    staff."""
+    """The post if `viewer` may see it (federation/visibility.py); `staff` for a signed-in
+    moderator or admin, who also see what moderation took out of view."""
     return await conn.fetchrow(
-        f"SELECT p.* FROM posts p WHERE p.id = $2 AND p.deleted_at IS NULL AND {VISIBLE}"
-        f" AND ({SHOWN} OR p.actor_id = $1 OR $3)",
+        f"SELECT p.* FROM posts p WHERE p.id = $2 AND {may_see('$1::bigint', staff='$3::boolean')}",
         viewer, post_id, staff)
 
 
@@ -181,7 +164,7 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
         f"SELECT p.* FROM (SELECT followed_id AS id FROM follows WHERE follower_id = $1 AND accepted"
         f"                 UNION SELECT $1) author,"
         f" LATERAL (SELECT p.* FROM posts p WHERE p.actor_id = author.id AND p.deleted_at IS NULL"
-        f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {VISIBLE} AND {SHOWN}{where}"
+        f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {may_see('$1')} AND {SHOWN}{where}"
         f"   ORDER BY p.id {order} LIMIT $2) p"
         f" WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
         f" ORDER BY p.id {order} LIMIT $2",
@@ -195,10 +178,11 @@ async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, l
     """The public timeline, or with `tag` the public posts with that hashtag (replies too)."""
     where, order = _page(max_id, since_id, min_id)
     rows = await conn.fetch(
-        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
+        f"SELECT p.* FROM posts p WHERE {may_see('$1::bigint')} AND {SHOWN_PUBLICLY}"
+        f" AND p.visibility = 'public'"
         f" AND p.reblog_of_id IS NULL AND ($6::text IS NOT NULL OR p.in_reply_to_id IS NULL)"
         f" AND ($6::text IS NULL OR p.id IN (SELECT post_id FROM tags WHERE name = $6))"
-        f" AND ($5 = false OR p.local) AND {NOT_SUSPENDED} AND {NOT_LIMITED}"
+        f" AND ($5 = false OR p.local) AND {NOT_LIMITED}"
         f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
         f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))"
         f"{where} ORDER BY p.id {order} LIMIT $2",
@@ -211,8 +195,7 @@ async def account_posts(conn: Conn, actor_id: int, viewer: int | None, *, limit:
                         min_id: int | None = None) -> list[Record]:
     where, order = _page(max_id, since_id, min_id)
     rows = await conn.fetch(
-        f"SELECT p.* FROM posts p WHERE p.deleted_at IS NULL AND {SHOWN} AND p.actor_id = $5"
-        f" AND {VISIBLE}"
+        f"SELECT p.* FROM posts p WHERE p.actor_id = $5 AND {may_see('$1::bigint')} AND {SHOWN}"
         f"{where} ORDER BY p.id {order} LIMIT $2",
         viewer, limit, max_id, since_id or min_id, actor_id)
     return _newest_first(rows)
@@ -228,7 +211,8 @@ async def replies(conn: Conn, post_id: int, viewer: int | None) -> list[Record]:
         f" SELECT p.* FROM posts p WHERE p.in_reply_to_id = $2 AND p.deleted_at IS NULL"
         f" UNION SELECT p.* FROM posts p JOIN thread t ON p.in_reply_to_id = t.id"
         f" WHERE p.deleted_at IS NULL)"
-        f" SELECT p.* FROM thread p WHERE {VISIBLE} AND {SHOWN} ORDER BY p.id LIMIT 1000", viewer, post_id)
+        f" SELECT p.* FROM thread p WHERE {may_see('$1::bigint')} AND {SHOWN} ORDER BY p.id LIMIT 1000",
+        viewer, post_id)
 
 
 async def ancestors(conn: Conn, post_id: int, viewer: int | None) -> list[Record]:
@@ -238,7 +222,7 @@ async def ancestors(conn: Conn, post_id: int, viewer: int | None) -> list[Record
         f"  ON parent.id = child.in_reply_to_id WHERE child.id = $2"
         f" UNION SELECT parent.*, c.depth + 1 FROM chain c JOIN posts parent"
         f"  ON parent.id = c.in_reply_to_id WHERE c.depth < 100)"
-        f" SELECT p.* FROM chain p WHERE p.deleted_at IS NULL AND {SHOWN} AND {VISIBLE}"
+        f" SELECT p.* FROM chain p WHERE {may_see('$1::bigint')} AND {SHOWN}"
         f" ORDER BY p.depth DESC",
         viewer, post_id)
 
@@ -419,9 +403,10 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
 
 # --- For You (policy/ranking.py) ---------------------------------------------------------------
 
-# For You holds no boosts, and a suspended server is limited too (migration 0006's
-# domain_limited): NOT_LIMITED on the author is the whole server check. NOT_SUSPENDED's look-ups
-# of the post and of what it boosts cost a third of the query's time.
+# For You holds only public posts, no boosts, and a suspended server is limited too (migration
+# 0006's domain_limited): this is `may_see` for them, less its per-candidate look-ups, which cost
+# a third of the query's time. Blocks are left out after scoring, and what is rendered still goes
+# through `may_see` (server/api.py render_statuses).
 FOR_YOU = (f"p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
            f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL AND {NOT_LIMITED}")
 
