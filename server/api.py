@@ -27,7 +27,7 @@ from .http import bool_param, current_user, error, fed, int_param, paged, pool, 
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .rate_limits import rate_limited
 from .runtime import VERSION
-from .safety import publish_refusal, refuse_unsafe_images
+from .safety import is_staff, publish_refusal, refuse_unsafe_images
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 MAX_STATUS_CHARS = 5000
@@ -289,7 +289,7 @@ async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyn
     except ValueError:
         raise HTTPException(404, "no such post") from None
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
-                                    staff=user is not None and user["role"] in ("admin", "moderator"))
+                                    staff=await is_staff(request))
     if post is None or await post_consent.recheck_due(fed(request), [post_id]) \
             and not await post_consent.recheck(fed(request), post_id):
         raise HTTPException(404, "no such post")
