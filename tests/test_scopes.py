@@ -19,10 +19,6 @@ OOB = "urn:ietf:wg:oauth:2.0:oob"
 FIRST_PARTY_ONLY = {"POST /api/v1/account/delete"}
 
 
-def _options(need: str) -> list[str]:
-    return need.split()
-
-
 def _entries() -> list[tuple[str, str, str]]:
     """(method, path with made-up ids, scopes needed) for every endpoint and action in the table."""
     cases = []
@@ -53,7 +49,7 @@ def test_every_route_has_a_scope_or_is_public():
     # No entry outlives its route, and every scope named is one of Mastodon's.
     assert seen == set(scopes.ENDPOINTS) | scopes.PUBLIC
     for _, _, need in _entries():
-        assert set(_options(need)) <= set(scopes.KNOWN), need
+        assert set(need.split()) <= set(scopes.KNOWN), need
 
 
 def test_scope_table_rules():
@@ -68,6 +64,17 @@ def test_scope_table_rules():
     assert scopes.refusal("profile", "GET", "/api/v1/accounts/verify_credentials", {}) is None
     assert scopes.refusal("push", "GET", "/api/v1/accounts/verify_credentials", {}) is not None
     assert scopes.allows_staff("admin:read:reports", "GET") and not scopes.allows_staff("admin:read", "POST")
+
+
+async def test_only_mastodon_scopes_are_granted(make_instance):
+    a = await make_instance()
+    for asked in ("read:everything", "admin:read:secrets", "write:", "follow:all"):
+        response = await a.api(None, "POST", "/api/v1/apps",
+                                json={"client_name": "x", "redirect_uris": OOB, "scopes": asked})
+        assert response.status_code == 422 and "unknown scope" in response.json()["error"], asked
+    assert await a.pool.fetchval("SELECT count(*) FROM oauth_apps") == 0
+    meta = (await a.api(None, "GET", "/.well-known/oauth-authorization-server")).json()
+    assert meta["scopes_supported"] == list(scopes.KNOWN) and "write:media" in meta["scopes_supported"]
 
 
 async def _setup(a: Any) -> tuple[dict[str, Any], int]:
@@ -105,7 +112,7 @@ async def test_each_endpoint_needs_its_scope(make_instance):
                            **({} if method in ("GET", "DELETE") else {"json": {}}))
 
     for method, path, need in _entries():
-        options = _options(need)
+        options = need.split()
         lacking = " ".join(s for s in scopes.KNOWN if not any(scopes.covered(o, (s,)) for o in options))
         refused = await call(method, path, lacking)
         assert refused.status_code == 403, (method, path, refused.text)
