@@ -28,7 +28,7 @@ from .http import bool_param, current_user, error, fed, int_param, paged, pool, 
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .rate_limits import rate_limited
 from .runtime import VERSION
-from .safety import publish_refusal, refuse_unsafe_images
+from .safety import is_staff, publish_refusal, refuse_unsafe_images
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 MAX_STATUS_CHARS = 5000
@@ -46,19 +46,13 @@ def _client_visibility(value: str) -> str:
     return "private" if value == "followers" else value
 
 
-def viewer_is_staff(request: Request) -> bool:
-    """Whether the request's signed-in user (if any) is a moderator or admin."""
-    user = request.scope.get("likeness", {}).get("user")
-    return user is not None and user["role"] in ("admin", "moderator")
-
-
 async def render_statuses(request: Request, posts_: list[asyncpg.Record], viewer: int | None, *,
                           staff_review: bool = False) -> list[dict[str, Any]]:
     """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
     post the viewer may not see (federation/visibility.py), whatever query found it.
     `staff_review` is for the admin API's report views only, which show staff what was reported."""
     if not staff_review:
-        staff = viewer is not None and viewer_is_staff(request)
+        staff = viewer is not None and await is_staff(request)
         shown = await visible_post_ids(pool(request), [p["id"] for p in posts_], viewer, staff=staff)
         posts_ = [p for p in posts_ if p["id"] in shown]
     # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
@@ -302,7 +296,7 @@ async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyn
     except ValueError:
         raise HTTPException(404, "no such post") from None
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
-                                    staff=viewer_is_staff(request))
+                                    staff=await is_staff(request))
     if post is None or await post_consent.recheck_due(fed(request), [post_id]) \
             and not await post_consent.recheck(fed(request), post_id):
         raise HTTPException(404, "no such post")

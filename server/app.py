@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from . import (
     account_deletion,
@@ -28,12 +29,13 @@ from . import (
     prompt_admin,
     remixes,
     reports,
+    scopes,
     store,
     webapp,
     wellknown,
 )
 from .config import Settings
-from .http import error
+from .http import TokenScopes, error
 from .media import media_response
 from .runtime import Instance
 from .safety import is_staff
@@ -64,6 +66,15 @@ async def serve_media(request: Request) -> Response:
     return response
 
 
+def scope_checked(route: BaseRoute) -> BaseRoute:
+    """A copy of `route` behind the check of an app token's scopes (server/scopes.py), unless it
+    is public. A copy, since the route lists are shared by every app made in one process."""
+    if not isinstance(route, Route) or route.path in scopes.PUBLIC:
+        return route
+    return Route(route.path, route.endpoint, methods=route.methods, name=route.name,
+                 middleware=[Middleware(TokenScopes)])
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     return error(exc.status_code, exc.detail, headers=exc.headers)
@@ -84,13 +95,14 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
             if owned:
                 await instance.stop()
 
+    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
+              *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
+              *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
+              *account_deletion.routes,
+              *for_you.routes, *pages.routes, *webapp.routes(),
+              Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(
-        routes=[*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
-                *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
-                *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
-                *account_deletion.routes,
-                *for_you.routes, *pages.routes, *webapp.routes(),
-                Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
+        routes=[scope_checked(route) for route in routes],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )

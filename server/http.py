@@ -10,6 +10,7 @@ import asyncpg
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from federation.context import Federation
 
@@ -117,8 +118,8 @@ def safe_http_url(value: Any) -> str | None:
 
 
 async def current_user(request: Request, *, required: bool = True) -> asyncpg.Record | None:
-    """The signed-in user, or 401; 403 when an app's token lacks the scope for this request.
-    The record carries `actor_id`, `scopes` and `app_id`.
+    """The signed-in user, or 401; 403 when an app's token lacks the scope this route needs
+    (server/scopes.py). The record carries `actor_id`, `scopes` and `app_id`.
 
     Looked up once per request (a rate limit may have asked first)."""
     cache = request.scope.setdefault("likeness", {})
@@ -128,16 +129,34 @@ async def current_user(request: Request, *, required: bool = True) -> asyncpg.Re
     user = cache["user"]
     if user is None and required:
         raise HTTPException(401, "sign in first: this needs a valid bearer token")
-    if user is not None and user["app_id"] is not None \
-            and not scopes.allows(user["scopes"], request.method, request.url.path):
-        raise HTTPException(403, "this app's token was not granted the scope for this")
+    if user is not None and user["app_id"] is not None:
+        route = request.scope.get("route")
+        refused = scopes.refusal(user["scopes"], request.method, getattr(route, "path", ""),
+                                 request.path_params)
+        if refused is not None:
+            raise HTTPException(403, refused)
     return user
+
+
+class TokenScopes:
+    """Route middleware: an app's token that lacks the scope its route needs is refused (403)
+    before the endpoint runs, whether or not the endpoint looks at who is signed in, as Mastodon
+    refuses such a token even where a visitor would be answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await current_user(Request(scope, receive), required=False)
+        await self.app(scope, receive, send)
 
 
 async def current_staff(request: Request, *, admin_only: bool = False) -> asyncpg.Record:
     """The signed-in moderator or admin (only an admin with `admin_only`), else 401 or 403."""
     user = await current_user(request)
     assert user is not None
+    if user["app_id"] is not None and not scopes.allows_staff(user["scopes"], request.method):
+        raise HTTPException(403, "this app's token has no admin scope, so it acts without the staff role")
     allowed = ("admin",) if admin_only else ("admin", "moderator")
     if user["role"] not in allowed:
         raise HTTPException(403, "this needs an admin account" if admin_only

@@ -290,7 +290,7 @@ async def metadata(request: Request) -> Response:
         "issuer": f"{base}/", "authorization_endpoint": f"{base}/oauth/authorize",
         "token_endpoint": f"{base}/oauth/token", "revocation_endpoint": f"{base}/oauth/revoke",
         "app_registration_endpoint": f"{base}/api/v1/apps",
-        "scopes_supported": ["read", "write", "follow", "push", "profile", "admin:read", "admin:write"],
+        "scopes_supported": list(scopes.KNOWN),
         "response_types_supported": ["code"], "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "password", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
