@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,10 @@ class FakePeer:
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     received_headers: list[dict[str, str]] = field(default_factory=list)
+    # The inbox path each of `received` came to, and when (time.monotonic()).
+    received_at: list[tuple[str, float]] = field(default_factory=list)
+    # Seconds the inbox takes to answer once it has the activity: a slow server.
+    inbox_delay: float = 0.0
     # Statuses the inbox answers, in order; 202 once they run out.
     inbox_answers: list[int] = field(default_factory=list)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -94,6 +99,8 @@ class FakePeer:
         if status < 300:
             self.received.append(json.loads(await request.body()))
             self.received_headers.append(dict(request.headers))
+            self.received_at.append((request.url.path, time.monotonic()))
+        await asyncio.sleep(self.inbox_delay)
         return Response(status_code=status)
 
     def app(self) -> Starlette:
