@@ -82,12 +82,12 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
                         timeout=upload_checks.CHECK_DEADLINE_S + 60)],
         cron_jobs=[cron(sweep, name=f"{queue}:sweep", second={0, 30},
                         run_at_startup=True, unique=True),
-                   # Here rather than on the generation queue, whose workers may all be busy
-                   # rendering: the watchdog must run while they are (or while they are dead).
                    # Every few seconds: a dead worker's deliveries and inbox activities resume
                    # as soon as their lease runs out.
                    cron(resume_abandoned, name=f"{queue}:resume-abandoned",
                         second=set(range(0, 60, 5)), run_at_startup=True, unique=True),
+                   # Here rather than on the generation queue, whose workers may all be busy
+                   # rendering: the watchdog must run while they are (or while they are dead).
                    cron(sweep_generation, name=f"{queue}:generation-sweep",
                         second=set(range(0, 60, 2)), run_at_startup=True, unique=True),
                    cron(remove_unused_media, name=f"{queue}:unused-media", minute=17, second=0,

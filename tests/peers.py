@@ -18,7 +18,7 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -97,7 +97,11 @@ class FakePeer:
     async def _inbox(self, request: Request) -> Response:
         status = self.inbox_answers.pop(0) if self.inbox_answers else 202
         if status < 300:
-            self.received.append(json.loads(await request.body()))
+            try:
+                body = await request.body()
+            except ClientDisconnect:
+                return Response(status_code=400)  # the sender died mid-request: nothing came
+            self.received.append(json.loads(body))
             self.received_headers.append(dict(request.headers))
             self.received_at.append((request.url.path, time.monotonic()))
         await asyncio.sleep(self.inbox_delay)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from federation import delivery, httpsig, inbox, store
+from server.config import ConfigError, Settings
 from tests.conftest import eventually
 from tests.peers import new_rsa_key, public_pem
 
@@ -233,3 +236,11 @@ async def test_an_inbox_activity_is_handled_once_and_resumes_after_its_worker_di
     await eventually(lambda: a.pool.fetchval("SELECT count(*) = 1 FROM likes WHERE uri = $1", like["id"]))
     row = await a.pool.fetchrow("SELECT * FROM inbox_activities WHERE id = $1", row_id)
     assert (row["state"], row["attempts"], row["leased_until"]) == ("done", 2, None)
+
+
+def test_lease_setting():
+    assert Settings.from_env({}).federation_lease_s == 60.0
+    assert Settings.from_env({"LIKENESS_FEDERATION_LEASE_S": "2.5"}).federation_lease_s == 2.5
+    for bad in ("0", "-1", "a minute", "7200"):
+        with pytest.raises(ConfigError, match="LIKENESS_FEDERATION_LEASE_S"):
+            Settings.from_env({"LIKENESS_FEDERATION_LEASE_S": bad})
