@@ -177,15 +177,15 @@ async def test_remote_key_rotation_in_actor_update(make_instance, peer):
 
 
 async def test_a_slow_delivery_keeps_its_lease_while_its_worker_lives(make_instance, peer):
-    """The lease is a second and a half; the peer takes three to answer. The worker renews the
-    lease while it waits, so the row is never taken for abandoned and goes out once."""
-    a = await make_instance(federation_lease_s=1.5)
+    """The lease is two seconds; the peer takes four to answer. The worker renews the lease
+    while it waits, so the row is never taken for abandoned and goes out once."""
+    a = await make_instance(federation_lease_s=2.0)
     await _alice_with_remote_followers(a, peer, names=("mallory",))
     fed = a.instance.fed
-    peer.inbox_delay = 3.0
+    peer.inbox_delay = 4.0
     await _post(a, "slow")
     await eventually(lambda: _count_creates(peer, 1))
-    for _ in range(6):
+    for _ in range(8):
         assert await delivery.resume_abandoned(fed) == 0
         assert await a.pool.fetchval("SELECT leased_until > now() FROM deliveries WHERE state = 'queued'")
         await asyncio.sleep(0.4)

@@ -195,6 +195,18 @@ async def _inbound_loop(peer: FakePeer, name: str, inbox: str, alice: str, load:
         await asyncio.sleep(max(0.0, every_s - (time.monotonic() - started)))
 
 
+async def _some_in_flight(database_url: str, timeout: float = 10.0) -> None:
+    """Wait (a little) for a moment when deliveries are in flight: that is when to kill."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not await conn.fetchval(
+                "SELECT count(*) >= 2 FROM deliveries WHERE state = 'queued' AND leased_until > now()"):
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
 async def _killed(database_url: str, at: float) -> Kill:
     """What the dead processes held leases on: the work they had in flight."""
     conn = await asyncpg.connect(database_url)
@@ -308,6 +320,7 @@ async def run(database_url: str, redis_url: str, *, kills: int = 3, followers: i
                                                    inbound_every_s))]
         for _ in range(kills):
             await asyncio.sleep(phase_s)
+            await _some_in_flight(database_url)
             processes.kill()
             at = time.monotonic()
             kill = await _killed(database_url, at)
