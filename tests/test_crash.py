@@ -8,9 +8,10 @@ from __future__ import annotations
 from tests.bench import crash
 
 
-async def test_kill_9_under_load_loses_nothing_and_resumes_what_was_in_flight(database, redis_url):
+async def test_kill_9_under_load_loses_nothing_and_resumes_what_was_in_flight(database, redis_url, tmp_path):
     report = await crash.run(database, redis_url, kills=1, followers=6, lease_s=3.0, phase_s=4.0,
-                             post_every_s=0.5, inbound_every_s=0.2, inbox_delay_s=1.0, drain_s=45.0)
+                             post_every_s=0.5, inbound_every_s=0.2, inbox_delay_s=1.0, drain_s=45.0,
+                             workdir=tmp_path)
     print("\n" + report.table())
     assert report.load.accepted and report.load.posts
     assert report.lost_inbound == set()

@@ -274,9 +274,10 @@ async def _lost(database_url: str, load: Load, peer: FakePeer, inboxes: list[str
 async def run(database_url: str, redis_url: str, *, kills: int = 3, followers: int = 20,
               workers: int = 2, lease_s: float | None = None, phase_s: float = 8.0,
               post_every_s: float = 1.0, inbound_every_s: float = 0.1, inbox_delay_s: float = 0.3,
-              drain_s: float = 180.0) -> Report:
-    """Start the instance, load it, kill everything `kills` times, and count what got lost."""
-    workdir = Path(tempfile.mkdtemp(prefix="likeness-crash-"))
+              drain_s: float = 180.0, workdir: Path | None = None) -> Report:
+    """Start the instance, load it, kill everything `kills` times, and count what got lost. The
+    processes' data and logs go to `workdir` (a new temporary directory by default)."""
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="likeness-crash-"))
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIKENESS_")}
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, LIKENESS_DOMAIN=f"127.0.0.1:{port}",
