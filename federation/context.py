@@ -16,6 +16,7 @@ import httpx
 from redis.exceptions import RedisError
 
 from .domain_rules import DomainRules
+from .leases import LEASE_S, Leases
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,15 @@ class Federation:
     prompt_rules: tuple[float, Any] | None = None
     # Domain blocks and allow-list mode, cached; `Instance` shares it with the HTTP client.
     rules: DomainRules = None  # type: ignore[assignment]
+    # The deliveries and inbox activities this process works on, whose leases it renews; the
+    # lease's length is how soon another worker takes up the work of one that died.
+    leases: Leases = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.rules is None:
             self.rules = DomainRules(self.pool, self.domain)
+        if self.leases is None:
+            self.leases = Leases(self.pool, LEASE_S)
 
     @property
     def domain(self) -> str:

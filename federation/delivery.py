@@ -57,9 +57,15 @@ async def start(fed: Federation, delivery_ids: list[int]) -> None:
 
 async def deliver(fed: Federation, delivery_id: int) -> str:
     """Make one attempt at one delivery; returns the state it is left in."""
-    row = await store.claim_delivery(fed.pool, delivery_id)
+    row = await store.claim_delivery(fed.pool, delivery_id, fed.leases.lease_s)
     if row is None:
         return "not due"
+    with fed.leases.holding("deliveries", delivery_id):
+        return await _attempt(fed, row)
+
+
+async def _attempt(fed: Federation, row: asyncpg.Record) -> str:
+    delivery_id = row["id"]
     host = urlsplit(row["inbox"]).netloc.lower()
     refusal = await fed.rules.refusal(host)
     if refusal is not None:
@@ -130,3 +136,20 @@ async def sweep(fed: Federation) -> int:
     for row_id, attempts in pending:
         await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}:{attempts}:sweep")
     return len(due) + len(pending)
+
+
+async def resume_abandoned(fed: Federation) -> int:
+    """Queue again the deliveries and inbox activities whose lease ran out: their worker died (or
+    hung) while handling them. Run every few seconds, so that such work resumes about a lease's
+    length after the crash. Each expiry gets a job id of its own: the dead worker's job may still
+    hold the row's usual one in Redis."""
+    released = 0
+    for delivery_id, attempts, expired in await store.release_expired_leases(fed.pool, "deliveries"):
+        await fed.enqueue("deliver", delivery_id,
+                          job_id=f"deliver:{delivery_id}:{attempts}:lease:{expired.timestamp()}")
+        released += 1
+    for row_id, attempts, expired in await store.release_expired_leases(fed.pool, "inbox_activities"):
+        await fed.enqueue("process_inbox", row_id,
+                          job_id=f"inbox:{row_id}:{attempts}:lease:{expired.timestamp()}")
+        released += 1
+    return released

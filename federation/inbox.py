@@ -12,6 +12,8 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
+
 from . import actors, fetch, httpsig, proofs, store
 from .context import Federation
 from .errors import Ignore
@@ -184,9 +186,15 @@ def _updates_itself(activity: dict[str, Any]) -> bool:
 
 async def process(fed: Federation, row_id: int) -> str:
     """Handle one stored activity; returns the state it ends in."""
-    row = await store.claim_inbox_activity(fed.pool, row_id)
+    row = await store.claim_inbox_activity(fed.pool, row_id, fed.leases.lease_s)
     if row is None:
         return "gone"
+    with fed.leases.holding("inbox_activities", row_id):
+        return await _handle(fed, row)
+
+
+async def _handle(fed: Federation, row: asyncpg.Record) -> str:
+    row_id = row["id"]
     try:
         activity = canonical(row["body"])
         check_origin(activity, row["signer_uri"])

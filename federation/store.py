@@ -432,28 +432,33 @@ async def inbox_activity_body(conn: Conn, activity_uri: str) -> dict[str, Any] |
                                activity_uri)
 
 
-async def claim_inbox_activity(conn: Conn, row_id: int) -> Record | None:
+async def claim_inbox_activity(conn: Conn, row_id: int, lease_s: float) -> Record | None:
+    """Take a pending activity, leased for `lease_s` (federation/leases.py): a second job for
+    the same row finds the lease and does nothing, so one activity is handled once at a time."""
     return await conn.fetchrow(
-        "UPDATE inbox_activities SET attempts = attempts + 1 WHERE id = $1 AND state = 'pending'"
-        " RETURNING *", row_id)
+        "UPDATE inbox_activities SET attempts = attempts + 1,"
+        " leased_until = now() + make_interval(secs => $2)"
+        " WHERE id = $1 AND state = 'pending' AND (leased_until IS NULL OR leased_until < now())"
+        " RETURNING *", row_id, lease_s)
 
 
 async def finish_inbox_activity(conn: Conn, row_id: int, state: str,
                                 error: str | None = None) -> None:
     await conn.execute(
-        "UPDATE inbox_activities SET state = $2, error = $3, processed_at = now() WHERE id = $1",
-        row_id, state, error)
+        "UPDATE inbox_activities SET state = $2, error = $3, processed_at = now(), leased_until = NULL"
+        " WHERE id = $1", row_id, state, error)
 
 
 async def release_inbox_activity(conn: Conn, row_id: int, error: str) -> None:
     """Leave an activity pending for another try, keeping why this one failed."""
-    await conn.execute("UPDATE inbox_activities SET error = $2 WHERE id = $1", row_id, error)
+    await conn.execute("UPDATE inbox_activities SET error = $2, leased_until = NULL WHERE id = $1",
+                       row_id, error)
 
 
 async def pending_inbox_activities(conn: Conn, older_than_seconds: float
                                    ) -> list[tuple[int, int]]:
     rows = await conn.fetch(
-        "SELECT id, attempts FROM inbox_activities WHERE state = 'pending'"
+        "SELECT id, attempts FROM inbox_activities WHERE state = 'pending' AND leased_until IS NULL"
         " AND received_at < now() - make_interval(secs => $1) ORDER BY id LIMIT 1000",
         older_than_seconds)
     return [(r["id"], r["attempts"]) for r in rows]
@@ -498,43 +503,68 @@ async def insert_deliveries(conn: Conn, activity_id: int, inboxes: list[str]) ->
     return [r["id"] for r in rows]
 
 
-async def claim_delivery(conn: Conn, delivery_id: int) -> Record | None:
-    """Take a due delivery for one attempt, leasing it for ten minutes.
+async def claim_delivery(conn: Conn, delivery_id: int, lease_s: float) -> Record | None:
+    """Take a due delivery for one attempt, leased for `lease_s` (federation/leases.py).
 
     A second job for the same row (a sweep racing the original) finds the lease and does
-    nothing, so no inbox gets the same activity twice; a worker that dies mid-attempt leaves
-    the lease to expire and the sweeper to queue the row again.
+    nothing, so no inbox gets the same activity twice; a worker that dies mid-attempt stops
+    renewing the lease, and the sweeper queues the row again once it has run out.
     """
     return await conn.fetchrow(
-        "WITH claimed AS (UPDATE deliveries SET next_attempt_at = now() + interval '10 minutes'"
+        "WITH claimed AS (UPDATE deliveries SET leased_until = now() + make_interval(secs => $2)"
         " WHERE id = $1 AND state = 'queued' AND next_attempt_at <= now() + interval '60 seconds'"
-        " RETURNING *)"
+        " AND (leased_until IS NULL OR leased_until < now()) RETURNING *)"
         " SELECT c.*, o.body, o.actor_id FROM claimed c"
-        " JOIN outbox_activities o ON o.id = c.activity_id", delivery_id)
+        " JOIN outbox_activities o ON o.id = c.activity_id", delivery_id, lease_s)
 
 
 async def finish_delivery(conn: Conn, delivery_id: int, state: str,
                           error: str | None = None) -> None:
     await conn.execute(
         "UPDATE deliveries SET state = $2, last_error = $3, finished_at = now(),"
-        " attempts = attempts + 1 WHERE id = $1", delivery_id, state, error)
+        " attempts = attempts + 1, leased_until = NULL WHERE id = $1", delivery_id, state, error)
 
 
 async def reschedule_delivery(conn: Conn, delivery_id: int, next_attempt_at: datetime,
                               error: str) -> None:
     await conn.execute(
-        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3"
-        " WHERE id = $1", delivery_id, next_attempt_at, error)
+        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3,"
+        " leased_until = NULL WHERE id = $1", delivery_id, next_attempt_at, error)
 
 
 async def due_deliveries(conn: Conn, limit: int = 1000) -> list[tuple[int, int]]:
-    """(id, attempts) of queued deliveries overdue by a minute: Redis lost their job, or the
-    worker that held their lease died."""
+    """(id, attempts) of queued deliveries overdue by a minute and held by no worker: Redis
+    lost their job (expired leases are `release_expired_leases`')."""
     rows = await conn.fetch(
-        "SELECT id, attempts FROM deliveries WHERE state = 'queued'"
+        "SELECT id, attempts FROM deliveries WHERE state = 'queued' AND leased_until IS NULL"
         " AND next_attempt_at < now() - interval '60 seconds' ORDER BY next_attempt_at LIMIT $1",
         limit)
     return [(r["id"], r["attempts"]) for r in rows]
+
+
+# --- leases on deliveries and inbox activities (federation/leases.py) ----------------------
+
+# The tables whose rows a worker leases, and the state a row is in while it waits for one.
+LEASED = {"deliveries": "queued", "inbox_activities": "pending"}
+
+
+async def renew_leases(conn: Conn, table: str, row_ids: list[int], lease_s: float) -> None:
+    """Lease again, for `lease_s` from now, rows this process is still working on."""
+    await conn.execute(
+        f"UPDATE {table} SET leased_until = now() + make_interval(secs => $2)"
+        f" WHERE id = ANY($1::bigint[]) AND state = '{LEASED[table]}'", row_ids, lease_s)
+
+
+async def release_expired_leases(conn: Conn, table: str, limit: int = 1000
+                                 ) -> list[tuple[int, int, datetime]]:
+    """Take back the rows whose lease ran out (their worker died or hung), so that they can be
+    queued again: (id, attempts, when the lease ran out)."""
+    rows = await conn.fetch(
+        f"UPDATE {table} t SET leased_until = NULL FROM ("
+        f" SELECT id, leased_until FROM {table} WHERE leased_until < now()"
+        f" AND state = '{LEASED[table]}' ORDER BY leased_until LIMIT $1 FOR UPDATE SKIP LOCKED) e"
+        " WHERE t.id = e.id RETURNING t.id, t.attempts, e.leased_until AS expired", limit)
+    return [(r["id"], r["attempts"], r["expired"]) for r in rows]
 
 
 async def peer(conn: Conn, host: str) -> Record | None:

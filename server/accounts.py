@@ -122,8 +122,11 @@ async def user_for_token(pool: asyncpg.Pool, token: str) -> asyncpg.Record | Non
     return await store.user_by_token(pool, secret_hash(token))
 
 
-async def revoke_token(pool: asyncpg.Pool, token: str) -> None:
-    await store.delete_token(pool, secret_hash(token))
+async def revoke_token(pool: asyncpg.Pool, token: str, app_id: int | None) -> None:
+    """Revoke a token on behalf of the app `app_id` (None: no app authenticated). Raises
+    AccountError (403) for a token issued to another app; an unknown token is no error."""
+    if not await store.delete_token(pool, secret_hash(token), app_id):
+        raise AccountError("the token was issued to another app", 403)
 
 
 async def registrations_open(pool: asyncpg.Pool, default: bool) -> bool:

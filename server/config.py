@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from federation.cameos import MAX_REFERENCES
+from federation.leases import LEASE_S
 from generation.config import GenerationConfig
 from policy.prompts import MAX_CAMEOS
 from policy.rate_limits import DEFAULT_LIMITS, RateLimit, RateLimitError, env_name, parse_limit
@@ -162,6 +163,9 @@ class Settings:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     # Requests per period, by `family.scope` (policy/rate_limits.py).
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    # How long a worker's claim on a delivery or inbox activity lasts unless renewed: how soon
+    # the work in flight of a worker that died is taken up by another (federation/leases.py).
+    federation_lease_s: float = LEASE_S
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -184,6 +188,7 @@ class Settings:
             instance_name=env.get("LIKENESS_INSTANCE_NAME") or "Likeness",
             generation=_generation(env),
             rate_limits=_rate_limits(env),
+            federation_lease_s=_number(env, "LIKENESS_FEDERATION_LEASE_S", LEASE_S, 1, 3600),
         )
 
     def with_(self, **changes: object) -> Settings:

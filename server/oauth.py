@@ -44,6 +44,10 @@ class OAuthError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
+# Doorkeeper's answer to a revocation the client may not make (RFC 7009 section 2.2.1).
+_NOT_YOURS = OAuthError("unauthorized_client", "You are not authorized to revoke this token", 403)
+
+
 def _oauth_error(exc: OAuthError) -> JSONResponse:
     return JSONResponse({"error": exc.code, "error_description": exc.message}, status_code=exc.status)
 
@@ -194,10 +198,26 @@ def _requested(params: dict[str, Any], app: asyncpg.Record | None, *, default: t
 
 
 async def revoke(request: Request) -> Response:
-    """`POST /oauth/revoke`: always 200, as RFC 7009 asks, so that a token cannot be probed."""
+    """`POST /oauth/revoke` (RFC 7009, answered as Mastodon's Doorkeeper does): a token issued to
+    an app is revoked only by that app, authenticated by its client_id and client_secret; any
+    other caller gets 403 `unauthorized_client` and the token stays. A token issued to no app (a
+    sign-up's, or a password grant's without a client, as this server's own app holds) is the
+    bearer's to revoke. An unknown token is 200, so that a token cannot be probed."""
     params = await read_params(request, limit=64 * 1024)
-    if isinstance(params.get("token"), str):
-        await accounts.revoke_token(pool(request), params["token"])
+    app = None
+    if params.get("client_id") is not None or request.headers.get("authorization", "").lower().startswith(
+            "basic "):
+        try:
+            app = await _client(params, request)
+        except OAuthError:
+            return _oauth_error(_NOT_YOURS)
+    token = params.get("token")
+    if not isinstance(token, str):
+        return JSONResponse({})
+    try:
+        await accounts.revoke_token(pool(request), token, None if app is None else app["id"])
+    except accounts.AccountError:
+        return _oauth_error(_NOT_YOURS)
     return JSONResponse({})
 
 

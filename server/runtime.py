@@ -21,6 +21,7 @@ from federation import actors
 from federation.context import Federation
 from federation.domain_rules import DomainRules
 from federation.fetch import make_client
+from federation.leases import Leases
 from generation.jobs import JobQueue
 
 from . import db, store
@@ -117,6 +118,7 @@ class Instance:
             queue=self.redis,
             queue_name=queue_name,
             rules=rules,
+            leases=Leases(self.pool, settings.federation_lease_s),
         )
         self.limiter = RateLimiter(self.redis, f"{queue_name}:rate-limit", settings.rate_limits)
         self.jobs = JobQueue(self.pool, self.redis, f"{self.fed.queue_name}:generation",

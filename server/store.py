@@ -98,8 +98,14 @@ async def user_by_token(conn: Conn, token_hash: bytes) -> Record | None:
         " WHERE t.token_hash = $1 AND NOT u.disabled AND NOT a.suspended", token_hash)
 
 
-async def delete_token(conn: Conn, token_hash: bytes) -> None:
-    await conn.execute("DELETE FROM access_tokens WHERE token_hash = $1", token_hash)
+async def delete_token(conn: Conn, token_hash: bytes, app_id: int | None) -> bool:
+    """Delete a token issued to no app or to `app_id`; False when it was issued to another app
+    (and stays). A token that does not exist counts as deleted."""
+    return await conn.fetchval(
+        "WITH gone AS (DELETE FROM access_tokens WHERE token_hash = $1"
+        " AND (app_id IS NULL OR app_id = $2) RETURNING 1)"
+        " SELECT EXISTS (SELECT FROM gone)"
+        " OR NOT EXISTS (SELECT FROM access_tokens WHERE token_hash = $1)", token_hash, app_id)
 
 
 async def setting(conn: Conn, key: str) -> Any:

@@ -59,6 +59,20 @@ async def sweep(ctx: dict[str, Any]) -> int:
             + await media_cleanup.remove_deleted_posts_media(fed.pool, ctx["media"]))
 
 
+async def resume_abandoned(ctx: dict[str, Any]) -> int:
+    return await delivery.resume_abandoned(ctx["fed"])
+
+
+async def start_renewing_leases(ctx: dict[str, Any]) -> None:
+    ctx["lease_renewal"] = asyncio.create_task(ctx["fed"].leases.keep_renewing())
+
+
+async def stop_renewing_leases(ctx: dict[str, Any]) -> None:
+    task = ctx.pop("lease_renewal", None)
+    if task is not None:
+        task.cancel()
+
+
 def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     assert instance.fed is not None and instance.redis_settings is not None
     queue = instance.fed.queue_name
@@ -68,6 +82,10 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
                         timeout=upload_checks.CHECK_DEADLINE_S + 60)],
         cron_jobs=[cron(sweep, name=f"{queue}:sweep", second={0, 30},
                         run_at_startup=True, unique=True),
+                   # Every few seconds: a dead worker's deliveries and inbox activities resume
+                   # as soon as their lease runs out.
+                   cron(resume_abandoned, name=f"{queue}:resume-abandoned",
+                        second=set(range(0, 60, 5)), run_at_startup=True, unique=True),
                    # Here rather than on the generation queue, whose workers may all be busy
                    # rendering: the watchdog must run while they are (or while they are dead).
                    cron(sweep_generation, name=f"{queue}:generation-sweep",
@@ -81,6 +99,8 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
              # One video check at a time: each takes a core for seconds, and inbox and delivery
              # jobs share this worker.
              "upload_check_slot": asyncio.Semaphore(1)},
+        on_startup=start_renewing_leases,
+        on_shutdown=stop_renewing_leases,
         handle_signals=handle_signals,
         poll_delay=0.05,
         max_jobs=20,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -41,6 +42,10 @@ class FakePeer:
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     received_headers: list[dict[str, str]] = field(default_factory=list)
+    # The inbox path each of `received` came to, and when (time.monotonic()).
+    received_at: list[tuple[str, float]] = field(default_factory=list)
+    # Seconds the inbox takes to answer once it has the activity: a slow server.
+    inbox_delay: float = 0.0
     # Statuses the inbox answers, in order; 202 once they run out.
     inbox_answers: list[int] = field(default_factory=list)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -92,8 +97,14 @@ class FakePeer:
     async def _inbox(self, request: Request) -> Response:
         status = self.inbox_answers.pop(0) if self.inbox_answers else 202
         if status < 300:
-            self.received.append(json.loads(await request.body()))
+            try:
+                body = await request.body()
+            except ClientDisconnect:
+                return Response(status_code=400)  # the sender died mid-request: nothing came
+            self.received.append(json.loads(body))
             self.received_headers.append(dict(request.headers))
+            self.received_at.append((request.url.path, time.monotonic()))
+        await asyncio.sleep(self.inbox_delay)
         return Response(status_code=status)
 
     def app(self) -> Starlette:

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
-from federation import delivery, httpsig
+import pytest
+
+from federation import delivery, httpsig, inbox, store
+from server.config import ConfigError, Settings
 from tests.conftest import eventually
 from tests.peers import new_rsa_key, public_pem
 
@@ -170,3 +174,73 @@ async def test_remote_key_rotation_in_actor_update(make_instance, peer):
     assert stale.status_code == 401
     assert await a.pool.fetchval("SELECT count(*) FROM inbox_activities WHERE activity_uri = $1",
                                  f"{peer.base}/updates/2") == 0
+
+
+async def test_a_slow_delivery_keeps_its_lease_while_its_worker_lives(make_instance, peer):
+    """The lease is two seconds; the peer takes four to answer. The worker renews the lease
+    while it waits, so the row is never taken for abandoned and goes out once."""
+    a = await make_instance(federation_lease_s=2.0)
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    peer.inbox_delay = 4.0
+    await _post(a, "slow")
+    await eventually(lambda: _count_creates(peer, 1))
+    for _ in range(8):
+        assert await delivery.resume_abandoned(fed) == 0
+        assert await a.pool.fetchval("SELECT leased_until > now() FROM deliveries WHERE state = 'queued'")
+        await asyncio.sleep(0.4)
+    await eventually(lambda: a.pool.fetchval(
+        "SELECT count(*) = 0 FROM deliveries WHERE state = 'queued'"), timeout=10)
+    assert await a.pool.fetchval("SELECT leased_until FROM deliveries d JOIN outbox_activities o"
+                                 " ON o.id = d.activity_id WHERE o.type = 'Create'") is None
+    assert await _count_creates(peer, 1)
+
+
+async def test_a_dead_workers_delivery_resumes_when_its_lease_runs_out(make_instance, peer):
+    """A worker claimed a delivery and died (nobody renews its lease): once the lease has run out
+    the sweeper queues it again, and another worker sends it; within the lease nobody may."""
+    a = await make_instance(federation_lease_s=1.0)
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    queue, fed.queue = fed.queue, None
+    await _post(a, "in flight at the crash")
+    fed.queue = queue
+    delivery_id = await a.pool.fetchval("SELECT id FROM deliveries WHERE state = 'queued'")
+    assert await store.claim_delivery(a.pool, delivery_id, 1.0) is not None  # the dead worker's
+    assert await delivery.deliver(fed, delivery_id) == "not due"
+    assert await delivery.resume_abandoned(fed) == 0
+    await asyncio.sleep(1.2)
+    await delivery.resume_abandoned(fed)  # or the worker's sweep did, every 5 s
+    await eventually(lambda: _count_creates(peer, 1))
+    await eventually(lambda: a.pool.fetchval("SELECT state = 'done' FROM deliveries WHERE id = $1",
+                                             delivery_id))
+
+
+async def test_an_inbox_activity_is_handled_once_and_resumes_after_its_worker_died(make_instance, peer):
+    a = await make_instance(federation_lease_s=1.0)
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    post = await a.api("alice", "POST", "/api/v1/statuses", json={"status": "like me"})
+    like = {"id": f"{peer.base}/likes/1", "type": "Like", "actor": peer.actor_id("mallory"),
+            "object": post.json()["uri"]}
+    queue, fed.queue = fed.queue, None
+    assert (await peer.post("mallory", f"{a.base_url}/inbox", like)).status_code == 202
+    fed.queue = queue
+    row_id = await a.pool.fetchval("SELECT id FROM inbox_activities WHERE activity_uri = $1", like["id"])
+    assert await store.claim_inbox_activity(a.pool, row_id, 1.0) is not None  # the dead worker's
+    # While the lease holds, a second job (a sweep's) leaves the activity alone.
+    assert await inbox.process(fed, row_id) == "gone"
+    assert await a.pool.fetchval("SELECT count(*) FROM likes") == 0
+    await asyncio.sleep(1.2)
+    await delivery.resume_abandoned(fed)
+    await eventually(lambda: a.pool.fetchval("SELECT count(*) = 1 FROM likes WHERE uri = $1", like["id"]))
+    row = await a.pool.fetchrow("SELECT * FROM inbox_activities WHERE id = $1", row_id)
+    assert (row["state"], row["attempts"], row["leased_until"]) == ("done", 2, None)
+
+
+def test_lease_setting():
+    assert Settings.from_env({}).federation_lease_s == 60.0
+    assert Settings.from_env({"LIKENESS_FEDERATION_LEASE_S": "2.5"}).federation_lease_s == 2.5
+    for bad in ("0", "-1", "a minute", "7200"):
+        with pytest.raises(ConfigError, match="LIKENESS_FEDERATION_LEASE_S"):
+            Settings.from_env({"LIKENESS_FEDERATION_LEASE_S": bad})

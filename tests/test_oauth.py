@@ -77,8 +77,50 @@ async def test_authorization_code_flow_with_pkce(make_instance):
         assert mine.json()["name"] == "Test app" and "client_secret" not in mine.json()
         replay = await client.post("/oauth/token", json=exchange)
         assert replay.json()["error"] == "invalid_grant"
-        await client.post("/oauth/revoke", data={"token": body["access_token"]})
+        revoked = await client.post("/oauth/revoke", data={
+            "token": body["access_token"], "client_id": app["client_id"],
+            "client_secret": app["client_secret"]})
+        assert revoked.status_code == 200 and revoked.json() == {}
         assert (await client.get("/api/v1/accounts/verify_credentials", headers=headers)).status_code == 401
+
+
+async def test_revoke_takes_only_the_apps_own_tokens(make_instance):
+    """As Mastodon's Doorkeeper: a token issued to an app is revoked by that app's credentials
+    only; another app's, a wrong secret or none at all get 403 unauthorized_client."""
+    a = await make_instance()
+    await a.signup("alice")
+    app, other = await _app(a), await _app(a)
+    mine = {"client_id": app["client_id"], "client_secret": app["client_secret"]}
+    async with a.client() as client:
+        issued = await client.post("/oauth/token", data={
+            "grant_type": "password", "username": "alice", "password": PASSWORD, **mine})
+        token = issued.json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        basic = base64.b64encode(f"{other['client_id']}:{other['client_secret']}".encode()).decode()
+        for data, extra in [
+                ({"client_id": other["client_id"], "client_secret": other["client_secret"]}, {}),
+                ({}, {"Authorization": f"Basic {basic}"}),
+                ({"client_id": app["client_id"], "client_secret": "wrong"}, {}),
+                ({"client_id": app["client_id"]}, {}),
+                ({"client_id": "nope", "client_secret": "nope"}, {}),
+                ({}, {})]:
+            refused = await client.post("/oauth/revoke", data={"token": token, **data}, headers=extra)
+            assert refused.status_code == 403, (data, refused.text)
+            assert refused.json()["error"] == "unauthorized_client", (data, refused.text)
+            still = await client.get("/api/v1/accounts/verify_credentials", headers=headers)
+            assert still.status_code == 200
+        # Unknown tokens and no token at all answer 200, to the right app or to none.
+        for data in ({"token": "made-up", **mine}, {"token": "made-up"}, mine, {"token": ["x"], **mine}):
+            assert (await client.post("/oauth/revoke", data=data)).status_code == 200, data
+        mine_basic = base64.b64encode(f"{app['client_id']}:{app['client_secret']}".encode()).decode()
+        revoked = await client.post("/oauth/revoke", data={"token": token},
+                                    headers={"Authorization": f"Basic {mine_basic}"})
+        assert revoked.status_code == 200 and revoked.json() == {}
+        assert (await client.get("/api/v1/accounts/verify_credentials", headers=headers)).status_code == 401
+    # A token issued to no app (this server's own app signs in so) is its bearer's to revoke.
+    own = {"Authorization": f"Bearer {a.tokens['alice']}"}
+    assert (await a.api(None, "POST", "/oauth/revoke", json={"token": a.tokens["alice"]})).status_code == 200
+    assert (await a.api(None, "GET", "/api/v1/accounts/verify_credentials", headers=own)).status_code == 401
 
 
 async def test_denied_and_wrong_password_and_oob(make_instance):

@@ -1,0 +1,66 @@
+"""Leases on the rows a worker is handling: deliveries and inbox activities.
+
+Claiming a row leases it for `lease_s` (a minute by default); while the work runs, the worker
+process renews the leases of every row it holds, every third of that, in one statement per table,
+so a delivery to a slow host keeps its lease as long as its worker lives. A worker that dies
+(`kill -9`, a lost machine) stops renewing: its rows' leases run out within `lease_s`, and
+`delivery.resume_abandoned` queues them again, so work in flight at a crash resumes within about
+a minute and only it is done twice. The generation jobs' heartbeat is the same idea, for one
+long job per worker (generation/worker.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg
+
+from . import store
+
+log = logging.getLogger(__name__)
+
+# The default lease (LIKENESS_FEDERATION_LEASE_S): renewed every 20 s, so a worker is taken for
+# dead after three renewals missed.
+LEASE_S = 60.0
+
+
+class Leases:
+    """The rows this process is working on, and the task that renews their leases."""
+
+    def __init__(self, pool: asyncpg.Pool, lease_s: float) -> None:
+        self.pool = pool
+        self.lease_s = lease_s
+        self._held: dict[str, set[int]] = {table: set() for table in store.LEASED}
+
+    @property
+    def renew_every_s(self) -> float:
+        """Two renewals may fail (a busy database) before the lease runs out."""
+        return self.lease_s / 3
+
+    @contextmanager
+    def holding(self, table: str, row_id: int) -> Iterator[None]:
+        """Renew the lease of `row_id` (claimed just before) for as long as the block runs."""
+        self._held[table].add(row_id)
+        try:
+            yield
+        finally:
+            self._held[table].discard(row_id)
+
+    async def renew(self) -> None:
+        for table, row_ids in self._held.items():
+            if row_ids:
+                await store.renew_leases(self.pool, table, sorted(row_ids), self.lease_s)
+
+    async def keep_renewing(self) -> None:
+        """Renew until cancelled; runs beside the worker's jobs (server/worker.py)."""
+        while True:
+            await asyncio.sleep(self.renew_every_s)
+            try:
+                await self.renew()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # The next renewal may go through before the leases run out; if not, the rows
+                # are handled again, which is what a lost lease means.
+                log.warning("could not renew the leases of the rows in flight: %s", exc)
