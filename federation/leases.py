@@ -1,12 +1,12 @@
 """Leases on the rows a worker is handling: deliveries and inbox activities.
 
-Claiming a row leases it for `lease_s` (a minute by default); while the work runs, the worker
+Claiming a row leases it for `lease_s` (45 s by default); while the work runs, the worker
 process renews the leases of every row it holds, every third of that, in one statement per table,
 so a delivery to a slow host keeps its lease as long as its worker lives. A worker that dies
 (`kill -9`, a lost machine) stops renewing: its rows' leases run out within `lease_s`, and
 `delivery.resume_abandoned` queues them again, so work in flight at a crash resumes within about
-a minute and only it is done twice. The generation jobs' heartbeat is the same idea, for one
-long job per worker (generation/worker.py).
+a minute (the lease and the 5 s sweep) and only it is done twice. The generation jobs' heartbeat
+is the same idea, for one long job per worker (generation/worker.py).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from . import store
 
 log = logging.getLogger(__name__)
 
-# The default lease (LIKENESS_FEDERATION_LEASE_S): renewed every 20 s, so a worker is taken for
-# dead after three renewals missed.
-LEASE_S = 60.0
+# The default lease (LIKENESS_FEDERATION_LEASE_S): renewed every 15 s, so a worker is taken for
+# dead after three renewals missed, and its work resumes within a minute of its death (a row is
+# mostly claimed just before a kill, so with 60 s it took 60-65 s).
+LEASE_S = 45.0
 
 
 class Leases:

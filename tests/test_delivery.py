@@ -239,7 +239,7 @@ async def test_an_inbox_activity_is_handled_once_and_resumes_after_its_worker_di
 
 
 def test_lease_setting():
-    assert Settings.from_env({}).federation_lease_s == 60.0
+    assert Settings.from_env({}).federation_lease_s == 45.0
     assert Settings.from_env({"LIKENESS_FEDERATION_LEASE_S": "2.5"}).federation_lease_s == 2.5
     for bad in ("0", "-1", "a minute", "7200"):
         with pytest.raises(ConfigError, match="LIKENESS_FEDERATION_LEASE_S"):

@@ -12,7 +12,7 @@ started again at once. At the end every inbound activity answered 2xx must have 
 database, and every (post, follower inbox) pair must have arrived at least once; duplicates may
 only be deliveries that were in flight (leased) at a kill.
 
-The lease is the instance's default (LIKENESS_FEDERATION_LEASE_S, 60 s) unless --lease is
+The lease is the instance's default (LIKENESS_FEDERATION_LEASE_S, 45 s) unless --lease is
 given: in-flight work resumes when the dead workers' leases run out. Prints a table, per kill:
 what was accepted and delivered since the previous kill and how much of it was lost, the
 deliveries and inbox activities in flight at the kill, the duplicates that followed, and how long
@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
+from federation.leases import LEASE_S
 from federation.store import LEASED
 from tests.bench.servers import ScratchDatabases, free_port, wait_up
 from tests.peers import FakePeer, start_peer, stop_peer
@@ -286,7 +287,7 @@ async def run(database_url: str, redis_url: str, *, kills: int = 3, followers: i
                LIKENESS_RATE_LIMIT_STATUSES_ACCOUNT="100000/1h", LIKENESS_RATE_LIMIT_STATUSES_IP="100000/1h")
     if lease_s is not None:
         env["LIKENESS_FEDERATION_LEASE_S"] = str(lease_s)
-    lease = lease_s or 60.0
+    lease = lease_s or LEASE_S
     base = f"http://127.0.0.1:{port}"
     alice = f"{base}/users/alice"
     processes = Processes(env, port, workers, workdir)
@@ -365,7 +366,7 @@ async def main(args: argparse.Namespace) -> None:
                              " the workers share them, and an embedded one would die with the web process")
         report = await run(database_url, redis_url, kills=args.kills, followers=args.followers,
                            workers=args.workers, lease_s=args.lease, phase_s=args.phase)
-    lease = f"{args.lease:g} s" if args.lease else "the default (60 s)"
+    lease = f"{args.lease:g} s" if args.lease else f"the default ({LEASE_S:g} s)"
     print(f"\n{args.kills} kills (web process and {args.workers} workers, SIGKILL), lease {lease},"
           f" {args.followers} follower inboxes answering in 0.3 s, {os.cpu_count()} cores\n")
     print(report.table())
