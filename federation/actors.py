@@ -44,7 +44,10 @@ async def create_local_actor(conn: asyncpg.Connection, fed: Federation, *, user_
 
 
 async def ensure_instance_actor(fed: Federation) -> None:
+    """Make the instance actor once; processes starting together on a new database (a web server
+    and its workers) wait for each other instead of racing to insert it."""
     async with fed.pool.acquire() as conn, conn.transaction():
+        await store.lock_instance_actor(conn)
         if await store.actor_by_uri(conn, fed.instance_actor_uri) is None:
             await create_local_actor(conn, fed, user_id=None, username=fed.domain.split(":")[0],
                                      type="Application", display_name="Instance actor")

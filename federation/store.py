@@ -484,6 +484,11 @@ OUTBOX_SHOWN = f"""NOT EXISTS (SELECT 1 FROM posts p WHERE p.uri IN (o.uri, left
     AND p.local AND NOT coalesce({may_see('NULL')}, false))"""
 
 
+async def lock_instance_actor(conn: asyncpg.Connection) -> None:
+    """Hold, until the caller's transaction ends, the lock under which the instance actor is made."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('likeness:instance-actor'))")
+
+
 async def outbox_count(conn: Conn, actor_id: int) -> int:
     return await conn.fetchval(
         f"SELECT count(*) FROM outbox_activities o WHERE o.actor_id = $1 AND o.public AND {OUTBOX_SHOWN}",

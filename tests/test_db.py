@@ -47,3 +47,26 @@ def test_duplicate_numbers_are_refused(tmp_path):
     (tmp_path / "0001_b.sql").write_text("")
     with pytest.raises(RuntimeError, match="share a number"):
         db.migration_files(tmp_path)
+
+
+async def test_processes_starting_together_make_one_instance_actor(database, redis_url, tmp_path):
+    """A web server and its workers started at once on a new database (docker compose up) all
+    start, and one instance actor is made."""
+    import asyncio
+
+    from server.config import Settings
+    from server.runtime import Instance
+
+    instances = [Instance(Settings(domain="127.0.0.1:9", https=False, data_dir=tmp_path / str(n),
+                                   database_url=database, redis_url=redis_url, run_workers=False))
+                 for n in range(4)]
+    try:
+        await asyncio.gather(*(instance.start() for instance in instances))
+    finally:
+        for instance in instances:
+            await instance.stop()
+    conn = await asyncpg.connect(database)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM actors WHERE type = 'Application'") == 1
+    finally:
+        await conn.close()
