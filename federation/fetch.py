@@ -54,7 +54,13 @@ _BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
 
 
 class FetchError(Exception):
-    """A remote fetch that did not give us what we need; `status` is the HTTP status, if any."""
+    """A remote fetch that did not give us what we need; `status` is the HTTP status, if any.
+
+    `permanent`: asking again cannot give another answer, so a job that failed on it is not
+    retried.
+    """
+
+    permanent = False
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -72,6 +78,8 @@ class DomainRefusedError(FetchError):
 class GoneError(FetchError):
     """404 or 410: the document does not exist (any more); worth no retry."""
 
+    permanent = True
+
 
 class TooLargeError(FetchError):
     """The body is over the caller's limit; it was not read past that limit."""
@@ -80,9 +88,14 @@ class TooLargeError(FetchError):
 class OriginMismatchError(FetchError):
     """The document's `id` is not the URL it came from, so its origin cannot vouch for it."""
 
+    permanent = True
+
 
 class ContentTypeError(FetchError):
-    """The answer is not an ActivityPub document, whatever its body looks like."""
+    """The answer is not an ActivityPub document, whatever its body looks like; as Mastodon
+    does, it is not asked again."""
+
+    permanent = True
 
 
 def is_blocked_address(address: str) -> bool:
