@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from federation.cameos import MAX_REFERENCES
+from federation.fetch import OutboundLimits
 from generation.config import GenerationConfig
 from policy.prompts import MAX_CAMEOS
 from policy.rate_limits import DEFAULT_LIMITS, RateLimit, RateLimitError, env_name, parse_limit
@@ -126,6 +127,17 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
     )
 
 
+def _outbound(env: dict[str, str]) -> OutboundLimits:
+    """The LIKENESS_OUTBOUND_* bounds on every request the server sends."""
+    defaults = OutboundLimits()
+    return OutboundLimits(
+        deadline=_number(env, "LIKENESS_OUTBOUND_DEADLINE_S", defaults.deadline, 1, 600),
+        max_bytes=_bounded(env, "LIKENESS_OUTBOUND_MAX_MB", defaults.max_bytes // (1024 * 1024), 1, 1024)
+        * 1024 * 1024,
+        per_host=_bounded(env, "LIKENESS_OUTBOUND_PER_HOST", defaults.per_host, 1, defaults.connections),
+    )
+
+
 def _rate_limits(env: dict[str, str]) -> dict[str, RateLimit]:
     """The defaults of policy/rate_limits.py, with LIKENESS_RATE_LIMIT_* overrides; a variable
     that names no limit is a typo, and stops the server."""
@@ -162,6 +174,8 @@ class Settings:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     # Requests per period, by `family.scope` (policy/rate_limits.py).
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    # Deadline, size and connections per host of every outbound request (federation/fetch.py).
+    outbound: OutboundLimits = field(default_factory=OutboundLimits)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -184,6 +198,7 @@ class Settings:
             instance_name=env.get("LIKENESS_INSTANCE_NAME") or "Likeness",
             generation=_generation(env),
             rate_limits=_rate_limits(env),
+            outbound=_outbound(env),
         )
 
     def with_(self, **changes: object) -> Settings:
