@@ -6,7 +6,9 @@ addresses after DNS resolution, at connect time, and connects to exactly the add
 a name that resolves differently a moment later (DNS rebinding) cannot slip through. Forged
 documents: a server answers for an id it does not own, or serves an uploaded file as an activity
 (CVE-2024-23832, CVE-2024-25623), so a document counts only with an ActivityPub content type and
-only from the origin of its own `id`.
+only from the origin of its own `id`. And exhaustion: a server that answers a byte at a time, or
+without end, or with a gzip bomb, so every request through the client is held to a deadline, a
+size and a number of connections per host (`OutboundLimits`).
 """
 
 from __future__ import annotations

@@ -100,14 +100,14 @@ async def test_hostile_lookups_end_in_time_and_the_api_stays_responsive(make_ins
     # The API answers promptly meanwhile.
     for _ in range(5):
         status, _, took = await _timed(a.api("alice", "GET", "/api/v1/accounts/verify_credentials"))
-        assert status == 200 and took < 1.0, took
+        assert status == 200 and took < 1.5, took
 
     # Each lookup ended within the deadline, empty, without a 5xx. The server stops each at the
     # deadline; the test sees that plus the time this one process (instance, hostile server and
     # test) takes to get round to it on a busy machine.
     results = await asyncio.wait_for(lookups, DEADLINE * 3)
     for status, body, took in results:
-        assert status == 200 and took < DEADLINE + 2, (status, body, took)
+        assert status == 200 and took < DEADLINE * 2, (status, body, took)
         assert body.get("accounts", []) == [] and body.get("mentions", []) == []
     # Each huge answer was read no further than the cap on a document (1 MB), not to its end.
     assert psutil.Process().memory_info().rss - rss_before < 100 * 1024 * 1024
