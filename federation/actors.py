@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import asyncpg
+import httpx
 
 from . import fetch, keys, store
 from .context import Federation
@@ -167,9 +169,11 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-async def fetch_actor(fed: Federation, uri: str) -> asyncpg.Record:
-    """Fetch an actor from its origin (signed GET), check it and store it with its keys."""
-    fetched = await fetch.fetch_document(fed.client, uri, sign=await instance_signer(fed),
+async def fetch_actor(fed: Federation, uri: str, *, client: httpx.AsyncClient | None = None
+                      ) -> asyncpg.Record:
+    """Fetch an actor from its origin (signed GET), check it and store it with its keys;
+    through `client` when given (the key fetches' own pool), else the shared one."""
+    fetched = await fetch.fetch_document(client or fed.client, uri, sign=await instance_signer(fed),
                                          max_bytes=fed.max_document_bytes)
     return await _store_actor(fed, fetched.document)
 
@@ -241,8 +245,11 @@ async def key_for_verification(fed: Federation, key_id: str, *, refresh: bool = 
 
 
 async def _fetch_key_owner(fed: Federation, key_id: str) -> None:
-    """Fetch the actor behind a key id: `actor#main-key`, or a key document naming its owner."""
-    fetched = await fetch.fetch_document(fed.client, key_id.split("#", 1)[0],
+    """Fetch the actor behind a key id: `actor#main-key`, or a key document naming its owner.
+
+    Through the pool kept for key fetches: inbound activities wait on these, and must not wait
+    behind lookups that a slow server holds up."""
+    fetched = await fetch.fetch_document(fed.key_client, key_id.split("#", 1)[0],
                                          sign=await instance_signer(fed),
                                          max_bytes=fed.max_document_bytes)
     doc = fetched.document
@@ -252,13 +259,13 @@ async def _fetch_key_owner(fed: Federation, key_id: str) -> None:
     owner = doc.get("owner") or doc.get("controller")
     if not isinstance(owner, str) or not fetch.same_origin(owner, key_id):
         raise ActorError(f"key {key_id} names no owner on its own origin")
-    await fetch_actor(fed, owner)
+    await fetch_actor(fed, owner, client=fed.key_client)
 
 
 async def assertion_keys(fed: Federation, owner_uri: str, method: str | None = None) -> dict[str, Any]:
     """The Ed25519 keys an actor lists in its `assertionMethod`, by key id: what its FEP-8b32
     proofs verify against. Fetched again once when a proof names a key we do not know (a
-    rotation), and fetched at all when the actor is new to us."""
+    rotation), and fetched at all when the actor is new to us; through the key fetches' pool."""
     for attempt in range(2):
         found = {k["key_id"]: keys.decode_multikey(k["public_pem"])
                  for k in await store.public_keys_of(fed.pool, owner_uri) if k["kind"] == "ed25519"}
@@ -266,7 +273,7 @@ async def assertion_keys(fed: Federation, owner_uri: str, method: str | None = N
                 found and method is None:
             return found
         try:
-            await fetch_actor(fed, owner_uri)
+            await fetch_actor(fed, owner_uri, client=fed.key_client)
         except (fetch.FetchError, ActorError):
             return found
     return found
@@ -287,13 +294,13 @@ async def resolve_handle(fed: Federation, handle: str) -> asyncpg.Record:
         raise ActorError(f"no local account {username!r}")
     scheme = urlsplit(fed.base_url).scheme
     url = f"{scheme}://{host}/.well-known/webfinger?resource={quote(f'acct:{username}@{host}')}"
-    response = await fed.client.get(url, headers={"Accept": "application/jrd+json"})
-    if response.status_code != 200:
-        raise ActorError(f"WebFinger for {handle} answered {response.status_code}")
+    body = await fetch.fetch_bytes(fed.client, url, max_bytes=fed.max_document_bytes,
+                                   accept="application/jrd+json")
     try:
-        links = response.json().get("links", [])
+        answer = json.loads(body)
     except ValueError:
         raise ActorError(f"WebFinger for {handle} did not answer JSON") from None
+    links = answer.get("links", []) if isinstance(answer, dict) else []
     for link in links if isinstance(links, list) else []:
         if isinstance(link, dict) and link.get("rel") == "self" and isinstance(link.get("href"), str) \
                 and link.get("type", "").startswith(("application/activity+json",

@@ -26,6 +26,9 @@ class Federation:
     base_url: str
     pool: asyncpg.Pool
     client: httpx.AsyncClient
+    # The client that fetches the keys of inbound signatures: a pool of its own, so that inbound
+    # federation keeps working while lookups are stuck on slow servers. None: `client`.
+    key_client: httpx.AsyncClient = None  # type: ignore[assignment]
     # The arq pool used to enqueue delivery and inbox jobs; None in code paths that only read.
     queue: Any = None
     queue_name: str = "arq:queue"
@@ -48,6 +51,8 @@ class Federation:
     leases: Leases = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        if self.key_client is None:
+            self.key_client = self.client
         if self.rules is None:
             self.rules = DomainRules(self.pool, self.domain)
         if self.leases is None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from . import signing, store
+from . import fetch, signing, store
 from .context import Federation
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 BACKOFF = (30, 120, 480, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
 # 4xx answers that may succeed later; any other 4xx is final (as Mastodon treats them).
 RETRYABLE_4XX = frozenset({401, 408, 429})
+# An inbox's answer is read to its end up to this size (keep-alive), and no further.
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -80,16 +82,15 @@ async def _attempt(fed: Federation, row: asyncpg.Record) -> str:
     body = json.dumps(row["body"]).encode()
     scheme = peer["signature_scheme"] if peer is not None else signing.CAVAGE
     try:
-        response = await _post(fed, keys, row["inbox"], body, scheme)
-        if response.status_code == 401:
+        status = await _post(fed, keys, row["inbox"], body, scheme)
+        if status == 401:
             # Double knock: the other scheme once, and remember whichever worked.
             other = signing.RFC9421_RSA if scheme == signing.CAVAGE else signing.CAVAGE
             retry = await _post(fed, keys, row["inbox"], body, other)
-            if retry.status_code < 400:
-                scheme, response = other, retry
-    except httpx.HTTPError as exc:
+            if retry < 400:
+                scheme, status = other, retry
+    except (fetch.FetchError, httpx.HTTPError) as exc:
         return await _failed(fed, row, host, f"{type(exc).__name__}: {exc}")
-    status = response.status_code
     if status < 300:
         await store.peer_answered(fed.pool, host, scheme)
         await store.finish_delivery(fed.pool, delivery_id, "done")
@@ -104,11 +105,18 @@ async def _attempt(fed: Federation, row: asyncpg.Record) -> str:
     return await _failed(fed, row, host, f"HTTP {status}")
 
 
-async def _post(fed: Federation, keys: signing.SigningKeys, inbox: str, body: bytes,
-                scheme: str) -> httpx.Response:
+async def _post(fed: Federation, keys: signing.SigningKeys, inbox: str, body: bytes, scheme: str) -> int:
+    """POST to an inbox; its status. The answer's body says nothing we use: a short one is read
+    to its end, so that the connection serves the next delivery, and a long one is left unread."""
     headers = {"Content-Type": 'application/activity+json', "Accept": "application/activity+json"}
     headers.update(keys.signer(scheme)("POST", inbox, headers, body))
-    return await fed.client.post(inbox, content=body, headers=headers)
+    async with fed.client.stream("POST", inbox, content=body, headers=headers) as response:
+        read = 0
+        async for chunk in response.aiter_bytes():
+            read += len(chunk)
+            if read > MAX_ANSWER_BYTES:
+                break
+        return response.status_code
 
 
 async def _failed(fed: Federation, row: asyncpg.Record, host: str, error: str) -> str:

@@ -6,11 +6,14 @@ addresses after DNS resolution, at connect time, and connects to exactly the add
 a name that resolves differently a moment later (DNS rebinding) cannot slip through. Forged
 documents: a server answers for an id it does not own, or serves an uploaded file as an activity
 (CVE-2024-23832, CVE-2024-25623), so a document counts only with an ActivityPub content type and
-only from the origin of its own `id`.
+only from the origin of its own `id`. And exhaustion: a server that answers a byte at a time, or
+without end, or with a gzip bomb, so every request through the client is held to a deadline, a
+size and a number of connections per host (`OutboundLimits`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import ipaddress
@@ -18,7 +21,8 @@ import json
 import os
 import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from email.message import Message
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -53,8 +57,30 @@ _BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
 ))
 
 
+@dataclass(frozen=True)
+class OutboundLimits:
+    """What any one request this server sends may cost, whoever sends it (the Settings hold them)."""
+
+    # Seconds for a whole exchange, the wait for a free slot to its host included: read
+    # timeouts alone let a server trickle a byte at a time for ever. Mastodon's read deadline.
+    deadline: float = 30.0
+    # The most bytes of any answer, counted as they come over the wire and again as decoded,
+    # so that a small gzip body cannot unpack to gigabytes. Callers pass tighter caps.
+    max_bytes: int = 16 * 1024 * 1024
+    # Requests to one host at a time: one slow or hostile server cannot take the whole pool.
+    per_host: int = 8
+    # Connections in the pool, across hosts.
+    connections: int = 100
+
+
 class FetchError(Exception):
-    """A remote fetch that did not give us what we need; `status` is the HTTP status, if any."""
+    """A remote fetch that did not give us what we need; `status` is the HTTP status, if any.
+
+    `permanent`: asking again cannot give another answer, so a job that failed on it is not
+    retried.
+    """
+
+    permanent = False
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -72,6 +98,8 @@ class DomainRefusedError(FetchError):
 class GoneError(FetchError):
     """404 or 410: the document does not exist (any more); worth no retry."""
 
+    permanent = True
+
 
 class TooLargeError(FetchError):
     """The body is over the caller's limit; it was not read past that limit."""
@@ -80,9 +108,14 @@ class TooLargeError(FetchError):
 class OriginMismatchError(FetchError):
     """The document's `id` is not the URL it came from, so its origin cannot vouch for it."""
 
+    permanent = True
+
 
 class ContentTypeError(FetchError):
-    """The answer is not an ActivityPub document, whatever its body looks like."""
+    """The answer is not an ActivityPub document, whatever its body looks like; as Mastodon
+    does, it is not asked again."""
+
+    permanent = True
 
 
 def is_blocked_address(address: str) -> bool:
@@ -149,14 +182,112 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         return await connect(last)
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with the guarded backend and the instance rules; HTTP/1.1, no proxies,
-    no retries."""
+class _HostSlots:
+    """At most `per_host` requests at a time to each host (`host:port`). A host's entry lives
+    only while requests to it are in flight or waiting, so the table never outgrows them."""
 
-    def __init__(self, *, allow_private: bool, ssl_context: ssl.SSLContext, limits: httpx.Limits,
+    def __init__(self, per_host: int) -> None:
+        self._per_host = per_host
+        self._hosts: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    async def acquire(self, host: str) -> None:
+        semaphore, users = self._hosts.setdefault(host, (asyncio.Semaphore(self._per_host), [0]))
+        users[0] += 1
+        try:
+            await semaphore.acquire()
+        except BaseException:
+            self._leave(host)
+            raise
+
+    def release(self, host: str) -> None:
+        self._hosts[host][0].release()
+        self._leave(host)
+
+    def _leave(self, host: str) -> None:
+        users = self._hosts[host][1]
+        users[0] -= 1
+        if users[0] == 0:
+            del self._hosts[host]
+
+
+class _Deadline:
+    """The end of one exchange, and each step of it run against the time left."""
+
+    def __init__(self, url: httpx.URL, seconds: float) -> None:
+        self.url, self.seconds = url, seconds
+        self._at = anyio.current_time() + seconds
+
+    async def run(self, step: Awaitable[Any]) -> Any:
+        try:
+            with anyio.fail_after(max(self._at - anyio.current_time(), 0)):
+                return await step
+        except TimeoutError:
+            raise FetchError(f"fetching {self.url} took longer than {self.seconds:g} s") from None
+        except httpx.TransportError as exc:
+            raise FetchError(f"fetching {self.url} failed: {type(exc).__name__}: {exc}") from None
+
+
+class _BoundedStream(httpx.AsyncByteStream):
+    """An answer's body, read within the exchange's deadline and no further than `max_bytes`,
+    both as sent and as decoded (gzip is decoded here, at most as much as the cap allows)."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, deadline: _Deadline, max_bytes: int, *,
+                 gzip: bool, release: Callable[[], None]) -> None:
+        self._inner, self._deadline, self._max_bytes = inner, deadline, max_bytes
+        self._gunzip = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
+        self._release: Callable[[], None] | None = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = aiter(self._inner)
+        sent = decoded = 0
+        while (chunk := await self._deadline.run(anext(chunks, None))) is not None:
+            sent += len(chunk)
+            if sent > self._max_bytes:
+                raise self._too_large()
+            if self._gunzip is not None:
+                chunk = self._decode(chunk, self._max_bytes - decoded)
+            decoded += len(chunk)
+            if decoded > self._max_bytes:
+                raise self._too_large()
+            if chunk:
+                yield chunk
+        if self._gunzip is not None and (rest := self._gunzip.flush()):
+            if decoded + len(rest) > self._max_bytes:
+                raise self._too_large()
+            yield rest
+
+    def _decode(self, chunk: bytes, room: int) -> bytes:
+        assert self._gunzip is not None
+        try:
+            # One byte past the room is enough to know the body is too large.
+            return self._gunzip.decompress(chunk, room + 1)
+        except zlib.error as exc:
+            raise FetchError(f"{self._deadline.url} sent a broken gzip body: {exc}") from None
+
+    def _too_large(self) -> TooLargeError:
+        return TooLargeError(f"{self._deadline.url} is larger than {self._max_bytes} bytes")
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            if self._release is not None:
+                self._release()
+                self._release = None
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with the guarded backend, the instance rules and the outbound limits;
+    HTTP/1.1, no proxies, no retries."""
+
+    def __init__(self, *, allow_private: bool, ssl_context: ssl.SSLContext, limits: OutboundLimits,
                  refuse: Refusal | None = None) -> None:
-        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
+        pool = httpx.Limits(max_connections=limits.connections,
+                            max_keepalive_connections=min(20, limits.connections), keepalive_expiry=30)
+        super().__init__(verify=ssl_context, limits=pool, trust_env=False)
         self._refuse = refuse
+        self._limits = limits
+        self._slots = _HostSlots(limits.per_host)
         # httpx 0.28 offers no way to hand its httpcore pool a network backend, so replace the
         # pool it built. Refuse to run if httpx ever stops keeping it there: the backend would
         # then be silently unused, and every address reachable.
@@ -164,20 +295,51 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
             raise RuntimeError("this httpx keeps no httpcore pool in `_pool`; fetch.py needs updating")
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
+            max_connections=pool.max_connections,
+            max_keepalive_connections=pool.max_keepalive_connections,
+            keepalive_expiry=pool.keepalive_expiry,
             network_backend=_GuardedBackend(allow_private),
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # Every request and every redirect hop passes here: a suspended server gets no fetch,
-        # no key lookup, no WebFinger and no delivery, whichever code path asks.
+        # no key lookup, no WebFinger and no delivery, whichever code path asks; and none of
+        # them can take longer, read more or hold more connections than the limits allow.
+        host = request.url.netloc.decode("ascii").lower()
         if self._refuse is not None:
-            reason = await self._refuse(request.url.netloc.decode("ascii").lower())
+            reason = await self._refuse(host)
             if reason is not None:
                 raise DomainRefusedError(f"not fetching {request.url}: {reason}")
-        return await super().handle_async_request(request)
+        deadline = _Deadline(request.url, self._limits.deadline)
+        await deadline.run(self._slots.acquire(host))
+        try:
+            response = await deadline.run(super().handle_async_request(request))
+        except BaseException:
+            self._slots.release(host)
+            raise
+        try:
+            gzip = self._check_answer(request.url, response)
+        except BaseException:
+            await response.aclose()
+            self._slots.release(host)
+            raise
+        if gzip:
+            del response.headers["content-encoding"]
+            response.headers.pop("content-length", None)
+        response.stream = _BoundedStream(response.stream, deadline, self._limits.max_bytes, gzip=gzip,
+                                         release=lambda: self._slots.release(host))
+        return response
+
+    def _check_answer(self, url: httpx.URL, response: httpx.Response) -> bool:
+        """Refuse an answer that says it is over the limit or is encoded in a way this client
+        does not decode; whether it is gzip."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._limits.max_bytes:
+            raise TooLargeError(f"{url} is larger than {self._limits.max_bytes} bytes")
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip", "x-gzip"):
+            raise FetchError(f"{url} answered in an encoding not asked for ({encoding})")
+        return encoding != "identity"
 
 
 def _ssl_context(verify: ssl.SSLContext | bool | str) -> ssl.SSLContext:
@@ -190,8 +352,8 @@ def _ssl_context(verify: ssl.SSLContext | bool | str) -> ssl.SSLContext:
 
 
 def make_client(*, allow_private: bool, user_agent: str, timeout: float = 10.0,
-                verify: ssl.SSLContext | bool | str = True,
-                refuse: Refusal | None = None) -> httpx.AsyncClient:
+                verify: ssl.SSLContext | bool | str = True, refuse: Refusal | None = None,
+                limits: OutboundLimits | None = None) -> httpx.AsyncClient:
     """The HTTP client for everything that leaves this server.
 
     Private addresses are refused at connect time unless `allow_private` (tests, a private
@@ -199,13 +361,15 @@ def make_client(*, allow_private: bool, user_agent: str, timeout: float = 10.0,
     each hop. Cookies are never kept: remote servers must not be able to make us carry state.
     Environment proxies are ignored, since a proxy would connect where we cannot check.
     `refuse` (the instance rules) is asked about each request's host before it is sent.
+    Every request is held to `limits` (a deadline, a size, a number per host), and fails with
+    FetchError; `timeout` is for each connect and read within it.
     """
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
     return httpx.AsyncClient(
         transport=_GuardedTransport(allow_private=allow_private, ssl_context=_ssl_context(verify),
-                                    limits=limits, refuse=refuse),
+                                    limits=limits or OutboundLimits(), refuse=refuse),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        headers={"User-Agent": user_agent},
+        # Only what `_BoundedStream` decodes, and counts as it does.
+        headers={"User-Agent": user_agent, "Accept-Encoding": "gzip"},
         cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         follow_redirects=False,
         trust_env=False,

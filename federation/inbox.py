@@ -214,7 +214,7 @@ async def _handle(fed: Federation, row: asyncpg.Record) -> str:
         await store.finish_inbox_activity(fed.pool, row_id, "ignored", str(exc))
         return "ignored"
     except fetch.FetchError as exc:
-        if row["attempts"] < MAX_ATTEMPTS and not isinstance(exc, fetch.GoneError):
+        if row["attempts"] < MAX_ATTEMPTS and not exc.permanent:
             await store.release_inbox_activity(fed.pool, row_id, str(exc))
             await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}:{row['attempts']}",
                               defer_by=30 * 2 ** row["attempts"])

@@ -224,18 +224,18 @@ async def answer_follow_request(request: Request) -> Response:
 # --- statuses ---------------------------------------------------------------------------------
 
 async def _resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]:
-    found: dict[int, asyncpg.Record] = {}
-    for username, host in parse_mentions(text)[:20]:
+    """The accounts a text mentions, looked up all at once: each remote lookup may take up to
+    the outbound deadline, and a post's twenty must not take twenty times that."""
+    async def lookup(username: str, host: str | None) -> asyncpg.Record | None:
         try:
             if host is None or host.lower() == fed(request).domain:
-                actor = await fstore.local_actor(pool(request), username)
-            else:
-                actor = await actors.resolve_handle(fed(request), f"{username}@{host}")
+                return await fstore.local_actor(pool(request), username)
+            return await actors.resolve_handle(fed(request), f"{username}@{host}")
         except (actors.ActorError, FetchError, OSError):
-            actor = None
-        if actor is not None:
-            found[actor["id"]] = actor
-    return list(found.values())
+            return None
+
+    found = await asyncio.gather(*(lookup(username, host) for username, host in parse_mentions(text)[:20]))
+    return list({actor["id"]: actor for actor in found if actor is not None}.values())
 
 
 @rate_limited("statuses")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from federation.cameos import MAX_REFERENCES
+from federation.fetch import OutboundLimits
 from federation.leases import LEASE_S
 from generation.config import GenerationConfig
 from policy.prompts import MAX_CAMEOS
@@ -127,6 +128,17 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
     )
 
 
+def _outbound(env: dict[str, str]) -> OutboundLimits:
+    """The LIKENESS_OUTBOUND_* bounds on every request the server sends."""
+    defaults = OutboundLimits()
+    return OutboundLimits(
+        deadline=_number(env, "LIKENESS_OUTBOUND_DEADLINE_S", defaults.deadline, 1, 600),
+        max_bytes=_bounded(env, "LIKENESS_OUTBOUND_MAX_MB", defaults.max_bytes // (1024 * 1024), 1, 1024)
+        * 1024 * 1024,
+        per_host=_bounded(env, "LIKENESS_OUTBOUND_PER_HOST", defaults.per_host, 1, defaults.connections),
+    )
+
+
 def _rate_limits(env: dict[str, str]) -> dict[str, RateLimit]:
     """The defaults of policy/rate_limits.py, with LIKENESS_RATE_LIMIT_* overrides; a variable
     that names no limit is a typo, and stops the server."""
@@ -166,6 +178,8 @@ class Settings:
     # How long a worker's claim on a delivery or inbox activity lasts unless renewed: how soon
     # the work in flight of a worker that died is taken up by another (federation/leases.py).
     federation_lease_s: float = LEASE_S
+    # Deadline, size and connections per host of every outbound request (federation/fetch.py).
+    outbound: OutboundLimits = field(default_factory=OutboundLimits)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -189,6 +203,7 @@ class Settings:
             generation=_generation(env),
             rate_limits=_rate_limits(env),
             federation_lease_s=_number(env, "LIKENESS_FEDERATION_LEASE_S", LEASE_S, 1, 3600),
+            outbound=_outbound(env),
         )
 
     def with_(self, **changes: object) -> Settings:

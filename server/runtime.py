@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -32,6 +32,9 @@ from .rate_limits import RateLimiter
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
+# Connections kept for fetching the keys of inbound signatures, apart from the shared pool: a
+# peer's Follow must verify while every other connection waits on slow servers.
+KEY_FETCH_CONNECTIONS = 20
 
 
 def user_agent(settings: Settings) -> str:
@@ -114,7 +117,11 @@ class Instance:
             base_url=settings.base_url,
             pool=self.pool,
             client=make_client(allow_private=settings.allow_private_fetch,
-                               user_agent=user_agent(settings), refuse=rules.refusal),
+                               user_agent=user_agent(settings), refuse=rules.refusal,
+                               limits=settings.outbound),
+            key_client=make_client(allow_private=settings.allow_private_fetch,
+                                   user_agent=user_agent(settings), refuse=rules.refusal,
+                                   limits=replace(settings.outbound, connections=KEY_FETCH_CONNECTIONS)),
             queue=self.redis,
             queue_name=queue_name,
             rules=rules,
@@ -146,6 +153,7 @@ class Instance:
             await close_worker(worker)
         if self.fed is not None:
             await self.fed.client.aclose()
+            await self.fed.key_client.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         if self.pool is not None:

@@ -49,6 +49,8 @@ class FakePeer:
     # Statuses the inbox answers, in order; 202 once they run out.
     inbox_answers: list[int] = field(default_factory=list)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The content type of an object, by id, where it is not activity+json.
+    content_types: dict[str, str] = field(default_factory=dict)
     gone: set[str] = field(default_factory=set)
     display_names: dict[str, str] = field(default_factory=dict)
     # More properties of an actor's document, by actor name.
@@ -92,7 +94,7 @@ class FakePeer:
             return JSONResponse({"error": "gone"}, status_code=410)
         if uri not in self.objects:
             return JSONResponse({"error": "not found"}, status_code=404)
-        return JSONResponse(self.objects[uri], media_type=AP)
+        return JSONResponse(self.objects[uri], media_type=self.content_types.get(uri, AP))
 
     async def _inbox(self, request: Request) -> Response:
         status = self.inbox_answers.pop(0) if self.inbox_answers else 202

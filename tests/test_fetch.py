@@ -9,6 +9,7 @@ involve other addresses also make any connection attempt fail.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import ssl
@@ -58,6 +59,7 @@ class Site:
         self.port = 0
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.endless_chunks = 0
+        self.in_flight = self.most_in_flight = 0
 
     async def route(self, request: Request) -> Response:
         self.requests.append((str(request.url), dict(request.headers)))
@@ -106,6 +108,19 @@ class Site:
             return response
         if first == "file":
             return Response(b"\x00" * 3000, media_type="application/octet-stream")
+        if first == "gzip":  # /gzip/<n>: n decoded bytes of a document, gzipped
+            body = json.dumps({**doc, "pad": " " * int(rest)}).encode()
+            return Response(gzip.compress(body), media_type=AP, headers={"Content-Encoding": "gzip"})
+        if first == "brotli":
+            return Response(b"\x00" * 10, media_type=AP, headers={"Content-Encoding": "br"})
+        if first == "slow":  # half a second each, counting how many are answered at once
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                await asyncio.sleep(0.5)
+            finally:
+                self.in_flight -= 1
+            return JSONResponse(doc, media_type=AP)
         return Response(status_code=404)
 
     async def _endless(self) -> AsyncIterator[bytes]:
@@ -181,9 +196,9 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 def _client(*, allow_private: bool = True, timeout: float = 10.0,
-            verify: ssl.SSLContext | bool | str = True):
+            verify: ssl.SSLContext | bool | str = True, limits: fetch.OutboundLimits | None = None):
     return fetch.make_client(allow_private=allow_private, user_agent="likeness-test/1", timeout=timeout,
-                             verify=verify)
+                             verify=verify, limits=limits)
 
 
 def _url(site: Site, path: str, host: str = "a.test", scheme: str = "http") -> str:
@@ -470,3 +485,49 @@ async def test_timeouts(raw_server: tuple[int, dict[str, bool]]) -> None:
         with pytest.raises(fetch.FetchError, match="longer than"):
             await fetch.fetch_bytes(client, url, max_bytes=1_000_000, deadline=0.5)
         assert time.monotonic() - started < 3
+    # The client's own deadline holds every request on it, a plain GET or POST included.
+    async with _client(timeout=5, limits=fetch.OutboundLimits(deadline=0.5)) as client:
+        started = time.monotonic()
+        with pytest.raises(fetch.FetchError, match="longer than"):
+            await client.get(url)
+        with pytest.raises(fetch.FetchError, match="longer than"):
+            await client.post(url, content=b"{}")
+        assert time.monotonic() - started < 2
+
+async def test_gzip_is_counted_as_decoded(site: Site) -> None:
+    """A small gzip body that unpacks to far more than the cap is stopped at the cap, in a
+    caller's fetch and in a plain request on the client alike."""
+    async with _client(limits=fetch.OutboundLimits(max_bytes=1_000_000)) as client:
+        small = await fetch.fetch_document(client, _url(site, "/gzip/1000"))
+        assert small.document["pad"] == " " * 1000
+        assert site.requests[-1][1]["accept-encoding"] == "gzip"
+        bomb = _url(site, "/gzip/50000000")  # 50 MB of spaces, about 50 kB on the wire
+        with pytest.raises(fetch.TooLargeError):
+            await fetch.fetch_document(client, bomb, max_bytes=100_000)
+        with pytest.raises(fetch.TooLargeError):
+            await client.get(bomb)
+        with pytest.raises(fetch.FetchError, match="encoding"):
+            await client.get(_url(site, "/brotli"))
+
+
+async def test_every_request_on_the_client_is_capped(site: Site) -> None:
+    async with _client(limits=fetch.OutboundLimits(max_bytes=4000)) as client:
+        with pytest.raises(fetch.TooLargeError):  # said so in Content-Length
+            await client.get(_url(site, "/big"))
+        with pytest.raises(fetch.TooLargeError):  # streamed without end
+            await client.get(_url(site, "/endless"))
+        assert (await client.get(_url(site, "/doc/x"))).status_code == 200
+
+
+async def test_one_host_cannot_take_every_connection(site: Site) -> None:
+    """Requests to one host wait for one of its `per_host` slots; another host is not held up."""
+    site.most_in_flight = 0
+    async with _client(limits=fetch.OutboundLimits(per_host=2)) as client:
+        slow = [asyncio.create_task(fetch.fetch_document(client, _url(site, f"/slow/{n}")))
+                for n in range(6)]
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        await fetch.fetch_document(client, _url(site, "/doc/x", "b.test"))
+        assert time.monotonic() - started < 0.4
+        await asyncio.gather(*slow)
+    assert site.most_in_flight == 2

@@ -144,6 +144,24 @@ async def test_like_announce_and_undo(make_instance, peer):
     assert stored == "<p>the real one</p>"
 
 
+async def test_a_document_of_the_wrong_content_type_fails_at_once(make_instance, peer):
+    """As Mastodon: a fetched object served as HTML is no ActivityPub document, and asking again
+    (five times, over hours) will not make it one; no more than it makes a document served with
+    another origin's id its own."""
+    a, alice, mallory, _ = await _setup(make_instance, peer)
+    page = f"{peer.base}/notes/9"
+    peer.objects[page] = _note(peer, 9)
+    peer.content_types[page] = "text/html; charset=utf-8"
+    assert await _send(a, peer, "Announce", page, 5) == "failed"
+    row = await a.pool.fetchrow("SELECT attempts, error FROM inbox_activities WHERE activity_uri = $1",
+                                f"{peer.base}/announces/5")
+    assert row["attempts"] == 1 and "not an ActivityPub document" in row["error"]
+    # Nor will a server that serves a document under another origin's id come to own it.
+    claimed = f"{peer.base}/notes/10"
+    peer.objects[claimed] = {**_note(peer, 10), "id": "https://elsewhere.example/notes/10"}
+    assert await _send(a, peer, "Announce", claimed, 6) == "failed"
+
+
 async def test_block_update_person_and_delete_actor(make_instance, peer):
     a, alice, mallory, mallory_id = await _setup(make_instance, peer)
     # The Update is read from the actor's origin, which now serves the new profile.

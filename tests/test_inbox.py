@@ -95,7 +95,12 @@ async def test_bad_signatures_digests_and_dates_are_refused(make_instance, peer)
     stale = await peer.post("mallory", inbox, follow,
                             now=datetime.now(UTC) - timedelta(hours=13))
     assert stale.status_code == 401
+    # A Date at most an hour ahead (Mastodon's clock skew margin), and not 61 minutes.
+    ahead = await peer.post("mallory", inbox, follow, now=datetime.now(UTC) + timedelta(minutes=61))
+    assert ahead.status_code == 401 and "future" in ahead.json()["error"]
     assert await _stored(a) == 0
+    skewed = await peer.post("mallory", inbox, follow, now=datetime.now(UTC) + timedelta(minutes=59))
+    assert skewed.status_code == 202, skewed.text
 
 
 async def test_oversized_body_is_refused(make_instance, peer):
