@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from policy.consent import Decision, Permission, Requester, Verdict, decide_remix
+from policy.consent import Decision, Requester, Verdict, decide_remix
 from policy.prompts import MAX_CAMEOS, CameoUse, PromptError, check_prompt
 
 from . import (
@@ -32,7 +32,7 @@ from . import (
     signing,
     store,
 )
-from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, rules_of
+from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, hidden_from, rules_of
 from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
@@ -66,11 +66,11 @@ class RemixCameo:
 
 
 async def resolve_cameo(fed: Federation, cameo_uri: str, requester: Record) -> RemixCameo:
-    """A cameo and its owner, local or fetched from the cameo's own origin. A local cameo only
-    its owner may use does not exist for anyone else, as its document does not (server.cameos)."""
+    """A cameo and its owner, local or fetched from the cameo's own origin; to anyone but its
+    owner, a local cameo only they may use does not exist, as its document does not."""
     local = await store.cameo_by_uri(fed.pool, cameo_uri)
     if local is not None and local["local"]:
-        if local["permission"] == Permission.ONLY_ME and local["actor_id"] != requester["id"]:
+        if hidden_from(local, requester["id"]):
             raise RemixError("no such cameo")
         if local["deleted_at"] is not None:
             raise RemixError("that cameo was deleted")

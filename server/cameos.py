@@ -2,7 +2,7 @@
 
 Reference images are validated by their bytes, re-encoded without metadata and never served
 under /media/; the preview image is the only public picture of a cameo. A cameo only its owner
-may use is not public at all: to anyone else it does not exist (`_hidden`).
+may use is not public at all: to anyone else it does not exist (`hidden_from`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,14 @@ from starlette.routing import Route
 
 from federation import inbox, remix
 from federation import store as fstore
-from federation.cameos import CAMEO_CONTEXT, MAX_IMAGE_BYTES, MAX_REFERENCES, cameo_document, rules_of
+from federation.cameos import (
+    CAMEO_CONTEXT,
+    MAX_IMAGE_BYTES,
+    MAX_REFERENCES,
+    cameo_document,
+    hidden_from,
+    rules_of,
+)
 from federation.objects import iso
 from federation.vocab import AS_CONTEXT
 from generation import jobs
@@ -300,10 +307,6 @@ def _local_public_json(request: Request, owner: asyncpg.Record, cameo: asyncpg.R
                         preview_url=_preview_url(request, cameo))
 
 
-def _hidden(cameo: asyncpg.Record, user: asyncpg.Record | None) -> bool:
-    """Whether the cameo is only its owner's and `user` (signed in or not) is someone else."""
-    return _only_me(cameo) and (user is None or user["actor_id"] != cameo["actor_id"])
-
 
 async def account_cameos(request: Request) -> Response:
     """`GET /api/v1/accounts/:id/cameos`: the cameos of an account here that others may ask to
@@ -316,10 +319,10 @@ async def account_cameos(request: Request) -> Response:
         return error(404, "no such account")
     if not owner["local"]:
         return JSONResponse([])
-    mine = user is not None and user["actor_id"] == owner["id"]
+    viewer = user["actor_id"] if user is not None else None
     return JSONResponse([_local_public_json(request, owner, c)
                          for c in await fstore.cameos_of(pool(request), owner["id"])
-                         if mine or c["permission"] != Permission.ONLY_ME])
+                         if not hidden_from(c, viewer)])
 
 
 async def lookup_cameo(request: Request) -> Response:
@@ -330,7 +333,8 @@ async def lookup_cameo(request: Request) -> Response:
         return error(422, "uri must be the cameo's URL")
     if fed(request).is_local(uri):
         cameo = await fstore.cameo_by_uri(pool(request), uri)
-        if cameo is None or not cameo["local"] or cameo["deleted_at"] is not None or _hidden(cameo, user):
+        if cameo is None or not cameo["local"] or cameo["deleted_at"] is not None \
+                or hidden_from(cameo, user["actor_id"]):
             return error(404, "no such cameo")
         owner = await fstore.actor_by_id(pool(request), cameo["actor_id"])
         return JSONResponse(_local_public_json(request, owner, cameo))
@@ -373,7 +377,7 @@ async def cameo_object(request: Request) -> Response:
             user = await current_user(request, required=False)
         except HTTPException:  # a token without the scope: as if signed out
             user = None
-        if _hidden(cameo, user):
+        if hidden_from(cameo, user["actor_id"] if user is not None else None):
             stub = await _owner_stub(request, cameo, owner) if cameo["deleted_at"] is None else None
             return ActivityResponse(stub) if stub else error(404, "no such cameo")
     if cameo["deleted_at"] is not None:

@@ -166,6 +166,9 @@ async def test_an_only_me_cameo_is_its_owners_alone(two):
     assert response.status_code == 422 and response.json()["error"] == "no such cameo"
     assert (await _remix(b, "carol", [mine["uri"]])).status_code == 422
     assert await a.pool.fetchval("SELECT count(*) FROM remix_requests") == 0
+    # Nor can it be reported by its id, which would tell that it exists.
+    report = await a.api("bob", "POST", "/api/v1/reports", json={"cameo_id": mine["id"]})
+    assert report.status_code == 404 and report.json()["error"] == f"there is no cameo {mine['id']}"
 
     # Its preview: the owner's views sign it; to anyone else the file does not exist.
     preview = mine["preview_url"]
