@@ -32,7 +32,7 @@ from . import (
     signing,
     store,
 )
-from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, rules_of
+from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, hidden_from, rules_of
 from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
@@ -65,10 +65,13 @@ class RemixCameo:
         return prompts.cameo_use(self.uri, self.name, self.instructions, self.owner)
 
 
-async def resolve_cameo(fed: Federation, cameo_uri: str) -> RemixCameo:
-    """A cameo and its owner, local or fetched from the cameo's own origin."""
+async def resolve_cameo(fed: Federation, cameo_uri: str, requester: Record) -> RemixCameo:
+    """A cameo and its owner, local or fetched from the cameo's own origin; to anyone but its
+    owner, a local cameo only they may use does not exist, as its document does not."""
     local = await store.cameo_by_uri(fed.pool, cameo_uri)
     if local is not None and local["local"]:
+        if hidden_from(local, requester["id"]):
+            raise RemixError("no such cameo")
         if local["deleted_at"] is not None:
             raise RemixError("that cameo was deleted")
         owner = await store.actor_by_id(fed.pool, local["actor_id"])
@@ -102,13 +105,13 @@ def _text(value: Any) -> str:
     return value[:MAX_REMOTE_TEXT] if isinstance(value, str) else ""
 
 
-async def resolve_cameos(fed: Federation, cameo_uris: Any) -> list[RemixCameo]:
+async def resolve_cameos(fed: Federation, cameo_uris: Any, requester: Record) -> list[RemixCameo]:
     """The cameos a remix names, each with its owner; RemixError if they cannot be used."""
     if not isinstance(cameo_uris, list) or not all(isinstance(c, str) for c in cameo_uris):
         raise RemixError("cameos must be a list of cameo ids (URLs)")
     if not 1 <= len(set(cameo_uris)) == len(cameo_uris) <= MAX_CAMEOS:
         raise RemixError(f"name 1 to {MAX_CAMEOS} different cameos")
-    return [await resolve_cameo(fed, uri) for uri in cameo_uris]
+    return [await resolve_cameo(fed, uri, requester) for uri in cameo_uris]
 
 
 async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int,
@@ -393,17 +396,18 @@ async def revoke(fed: Federation, request_id: int) -> None:
     await post_consent.receive_revocation(fed, delete)
 
 
-async def withdraw_cameo(fed: Federation, cameo_id: int) -> int:
-    """A: after a cameo is deleted (by its owner or a moderator), no consent given with it may
-    stand anywhere: each granted authorization is revoked, with the same signed Delete to every
-    holder as a revoke, and each request still waiting is refused. How many were withdrawn."""
+async def withdraw_cameo(fed: Federation, cameo_id: int, reason: str) -> int:
+    """A: after a cameo is deleted (by its owner or a moderator) or made its owner's alone, no
+    consent given with it may stand anywhere: each granted authorization is revoked, with the
+    same signed Delete to every holder as a revoke, and each request still waiting is refused
+    for `reason`. How many were withdrawn."""
     withdrawn = 0
     for request in await store.open_remix_requests_of_cameo(fed.pool, cameo_id):
         try:
             if request["state"] == "approved":
                 await revoke(fed, request["id"])
             else:
-                await answer(fed, request["id"], approve=False, reason="the cameo was deleted")
+                await answer(fed, request["id"], approve=False, reason=reason)
         except RemixError:
             continue  # answered or revoked meanwhile
         withdrawn += 1

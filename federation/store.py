@@ -627,6 +627,13 @@ async def cameo_by_uri(conn: Conn, uri: str) -> Record | None:
     return await conn.fetchrow("SELECT * FROM cameos WHERE uri = $1", uri)
 
 
+async def cameo_in_own_post(conn: Conn, cameo_uri: str, owner_id: int) -> bool:
+    """Whether a post of the cameo's owner, not deleted, stars it."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM posts p JOIN post_cameos c ON c.post_id = p.id"
+        " WHERE p.actor_id = $2 AND p.deleted_at IS NULL AND c.cameo_uri = $1)", cameo_uri, owner_id)
+
+
 async def cameos_of(conn: Conn, actor_id: int) -> list[Record]:
     return await conn.fetch("SELECT * FROM cameos WHERE actor_id = $1 AND deleted_at IS NULL"
                             " ORDER BY id", actor_id)

@@ -37,7 +37,8 @@ def review_reason(raw: Any) -> str | None:
 
 async def _staff_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
     """The job as its requester sees it, plus what staff need to decide: who asked, the draft
-    (held or not), and the safety check's verdict."""
+    (held or not), and the safety check's verdict. The draft's address is not signed: staff
+    fetch a held draft with their token, and another draft is its requester's alone."""
     media = await fstore.media_by_id(pool(request), row["result_media_id"]) \
         if row["result_media_id"] is not None else None
     actor = await fstore.actor_by_id(pool(request), row["actor_id"])

@@ -548,7 +548,8 @@ def _media_response(request: Request, media: asyncpg.Record) -> Response:
     if media["check_state"] == "refused":
         return error(422, media["check_reason"])
     status = 200 if media["check_state"] == "ready" else 202 if request.method == "POST" else 206
-    return JSONResponse(entities.media_attachment(fed(request), media), status_code=status)
+    return JSONResponse(entities.media_attachment(fed(request), media, request.app.state.instance.links),
+                        status_code=status)
 
 
 def _focus(raw: str) -> tuple[float, float]:

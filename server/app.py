@@ -35,21 +35,40 @@ from . import (
     wellknown,
 )
 from .config import Settings
-from .http import TokenScopes, error
+from .http import TokenScopes, current_user, error
 from .media import media_response
 from .runtime import Instance
 from .safety import is_staff
+from .store import Record
 
 log = logging.getLogger(__name__)
 
 
+async def _may_fetch(request: Request, key: str, row: Record) -> bool:
+    """Whether this request may have a file that is not public. A held one is for staff only,
+    by token; one private to its owner is for the owner's token, or a link signed for it."""
+    if row["held"]:
+        return await is_staff(request)
+    if not row["private"]:
+        return True
+    links = request.app.state.instance.links
+    if links.allows(key, request.query_params.get("expires"), request.query_params.get("signature")):
+        return True
+    try:
+        user = await current_user(request, required=False)
+    except HTTPException:  # a token without the scope: as if signed out
+        return False
+    return user is not None and user["actor_id"] == row["owner_id"]
+
+
 async def serve_media(request: Request) -> Response:
-    """Uploaded files and posters; media of deleted posts answer 410. A draft held for
-    moderation is for staff only: to anyone else it does not exist."""
+    """Uploaded files and posters; media of deleted posts answer 410. What is not public answers
+    404 to whoever may not have it, so that it is not known to exist (`_may_fetch`), and is never
+    kept by a shared cache."""
     instance: Instance = request.app.state.instance
     key = request.path_params["key"]
     row = await store.media_by_storage_key(instance.pool, key)
-    if row is None or row["held"] and not await is_staff(request):
+    if row is None or not await _may_fetch(request, key, row):
         return error(404, "no such file")
     if row["deleted"]:
         return error(410, "this media was deleted")
@@ -60,7 +79,7 @@ async def serve_media(request: Request) -> Response:
     if not path.is_file():
         return error(404, "no such file")
     response = media_response(request, path, row["media_type"])
-    if row["held"]:
+    if row["held"] or row["private"]:
         # Never kept by a shared cache, which would serve it to anyone.
         response.headers["cache-control"] = "private, no-store"
     return response

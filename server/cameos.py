@@ -1,7 +1,8 @@
 """Cameos over HTTP: the owner's API (create, edit, pause, delete) and the public Cameo object.
 
 Reference images are validated by their bytes, re-encoded without metadata and never served
-under /media/; the preview image is the only public picture of a cameo.
+under /media/; the preview image is the only public picture of a cameo. A cameo only its owner
+may use is not public at all: to anyone else it does not exist (`hidden_from`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from starlette.routing import Route
 
 from federation import inbox, remix
 from federation import store as fstore
-from federation.cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, cameo_document, rules_of
+from federation.cameos import (
+    CAMEO_CONTEXT,
+    MAX_IMAGE_BYTES,
+    MAX_REFERENCES,
+    cameo_document,
+    hidden_from,
+    rules_of,
+)
 from federation.objects import iso
 from federation.vocab import AS_CONTEXT
 from generation import jobs
@@ -51,6 +59,19 @@ MAX_NAME = 100
 MAX_INSTRUCTIONS = 1000
 
 
+def _only_me(cameo: asyncpg.Record) -> bool:
+    return cameo["permission"] == Permission.ONLY_ME
+
+
+def _preview_url(request: Request, cameo: asyncpg.Record) -> str:
+    """The preview's address as its owner's views give it: signed and expiring when the cameo
+    is only theirs, since its preview is then not public (app.serve_media)."""
+    base_url = fed(request).base_url
+    if _only_me(cameo):
+        return request.app.state.instance.links.url(base_url, cameo["preview_key"])
+    return f"{base_url}/media/{cameo['preview_key']}"
+
+
 async def _cameo_json(request: Request, cameo: asyncpg.Record) -> dict[str, Any]:
     approved = await fstore.cameo_approved(pool(request), cameo["id"])
     references = await fstore.cameo_references(pool(request), cameo["id"])
@@ -62,7 +83,7 @@ async def _cameo_json(request: Request, cameo: asyncpg.Record) -> dict[str, Any]
         "permission": cameo["permission"],
         "approval": cameo["approval"],
         "paused": cameo["paused"],
-        "preview_url": f"{fed(request).base_url}/media/{cameo['preview_key']}",
+        "preview_url": _preview_url(request, cameo),
         "references": len(references),
         "approved_accounts": [entities.account(fed(request), a) for a in approved],
         "created_at": iso(cameo["created_at"]),
@@ -237,6 +258,11 @@ async def update_cameo(request: Request) -> Response:
         await fstore.update_cameo(conn, cameo["id"], changes)
         if approved_rows is not None:
             await fstore.replace_cameo_approved(conn, cameo["id"], [a["id"] for a in approved_rows])
+    if permission is Permission.ONLY_ME and not _only_me(cameo):
+        # Nobody else may use it now, and to other servers it no longer exists (their checks
+        # of a post fetch the cameo and would fail): every consent given with it is withdrawn
+        # as when it is deleted, each holder told by the same signed Delete as a revoke.
+        await remix.withdraw_cameo(fed(request), cameo["id"], "the cameo is now its owner's alone")
     cameo = await fstore.cameo_by_id(pool(request), cameo["id"])
     return JSONResponse(await _cameo_json(request, cameo))
 
@@ -251,7 +277,7 @@ async def forget_deleted_cameo(instance: Instance, cameo: asyncpg.Record, keys: 
         await instance.media.delete(key)
     drafts = await gstore.drafts_with_cameo(instance.fed.pool, cameo["actor_id"], cameo["uri"])
     await jobs.withdraw_drafts(instance.jobs, instance.media, drafts, jobs.CAMEO_DELETED)
-    await remix.withdraw_cameo(instance.fed, cameo["id"])
+    await remix.withdraw_cameo(instance.fed, cameo["id"], "the cameo was deleted")
 
 
 async def delete_cameo(request: Request) -> Response:
@@ -278,7 +304,8 @@ def _public_json(request: Request, owner: asyncpg.Record, *, uri: str, name: str
 def _local_public_json(request: Request, owner: asyncpg.Record, cameo: asyncpg.Record) -> dict[str, Any]:
     return _public_json(request, owner, uri=cameo["uri"], name=cameo["name"],
                         instructions=cameo["instructions"], cameo=cameo,
-                        preview_url=f"{fed(request).base_url}/media/{cameo['preview_key']}")
+                        preview_url=_preview_url(request, cameo))
+
 
 
 async def account_cameos(request: Request) -> Response:
@@ -292,21 +319,22 @@ async def account_cameos(request: Request) -> Response:
         return error(404, "no such account")
     if not owner["local"]:
         return JSONResponse([])
-    mine = user is not None and user["actor_id"] == owner["id"]
+    viewer = user["actor_id"] if user is not None else None
     return JSONResponse([_local_public_json(request, owner, c)
                          for c in await fstore.cameos_of(pool(request), owner["id"])
-                         if mine or c["permission"] != Permission.ONLY_ME])
+                         if not hidden_from(c, viewer)])
 
 
 async def lookup_cameo(request: Request) -> Response:
     """`GET /api/v1/cameos/lookup?uri=`: a cameo by its URL, here or fetched from its server."""
-    await current_user(request)
+    user = await current_user(request)
     uri = request.query_params.get("uri", "").strip()
     if not uri.startswith(("https://", "http://")) or len(uri) > 2000:
         return error(422, "uri must be the cameo's URL")
     if fed(request).is_local(uri):
         cameo = await fstore.cameo_by_uri(pool(request), uri)
-        if cameo is None or not cameo["local"] or cameo["deleted_at"] is not None:
+        if cameo is None or not cameo["local"] or cameo["deleted_at"] is not None \
+                or hidden_from(cameo, user["actor_id"]):
             return error(404, "no such cameo")
         owner = await fstore.actor_by_id(pool(request), cameo["actor_id"])
         return JSONResponse(_local_public_json(request, owner, cameo))
@@ -323,13 +351,35 @@ async def lookup_cameo(request: Request) -> Response:
         preview_url=safe_http_url(preview)))
 
 
+async def _owner_stub(request: Request, cameo: asyncpg.Record, owner: asyncpg.Record
+                      ) -> dict[str, Any] | None:
+    """What another server may know of a cameo only its owner may use: nothing, unless a live post
+    of the owner stars it and the fetch is signed. A server that receives such a post fetches
+    the cameo to learn whose it is, and the post already told it the cameo's id: it gets that
+    owner, and none of the name, instructions or preview."""
+    if not await fstore.cameo_in_own_post(pool(request), cameo["uri"], owner["id"]):
+        return None
+    if await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers) is None:
+        return None
+    return {"@context": CAMEO_CONTEXT, "id": cameo["uri"], "type": "Cameo", "attributedTo": owner["uri"]}
+
+
 async def cameo_object(request: Request) -> Response:
-    """The public Cameo, or a Tombstone once deleted."""
+    """The public Cameo, or a Tombstone once deleted. One only its owner may use is theirs alone
+    (to the owner's token), but for `_owner_stub`."""
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
     raw = request.path_params["cameo_id"]
     cameo = await fstore.cameo_by_id(pool(request), int(raw)) if owner and raw.isdigit() else None
     if cameo is None or cameo["actor_id"] != owner["id"]:
         return error(404, "no such cameo")
+    if _only_me(cameo):
+        try:
+            user = await current_user(request, required=False)
+        except HTTPException:  # a token without the scope: as if signed out
+            user = None
+        if hidden_from(cameo, user["actor_id"] if user is not None else None):
+            stub = await _owner_stub(request, cameo, owner) if cameo["deleted_at"] is None else None
+            return ActivityResponse(stub) if stub else error(404, "no such cameo")
     if cameo["deleted_at"] is not None:
         return ActivityResponse({"@context": AS_CONTEXT, "id": cameo["uri"], "type": "Tombstone",
                                  "formerType": "Cameo"}, status_code=410)

@@ -13,6 +13,7 @@ from federation.context import Federation
 from federation.objects import iso, media_url, poster_url
 
 from . import store
+from .media import PrivateLinks
 
 Record = asyncpg.Record
 
@@ -52,7 +53,10 @@ def account(fed: Federation, actor: Record, counts: Record | None = None) -> dic
     }
 
 
-def media_attachment(fed: Federation, media: Record) -> dict[str, Any]:
+def media_attachment(fed: Federation, media: Record, links: PrivateLinks | None = None) -> dict[str, Any]:
+    """The MediaAttachment. A file in no post yet is its owner's alone (app.serve_media): with
+    `links`, given by its owner's views, its addresses are signed for them and expire; without,
+    they are plain and answer only a token that may have the file."""
     original: dict[str, Any] = {"width": media["width"], "height": media["height"]}
     if media["width"] and media["height"]:
         original["size"] = f"{media['width']}x{media['height']}"
@@ -65,6 +69,9 @@ def media_attachment(fed: Federation, media: Record) -> dict[str, Any]:
     ready = media.get("check_state", "ready") == "ready"
     url = media_url(fed, media) if ready else None
     preview = poster_url(fed, media) if ready else None
+    if ready and links is not None and media["post_id"] is None:
+        url = links.url(fed.base_url, media["storage_key"])
+        preview = links.url(fed.base_url, media["poster_key"]) if media["poster_key"] else None
     return {
         "id": str(media["id"]),
         "type": media["kind"],

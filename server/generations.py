@@ -49,7 +49,9 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
     # A held draft is not its requester's to see until a moderator releases it.
     if row["result_media_id"] is not None and row["state"] != "held":
         media = await fstore.media_by_id(pool(request), row["result_media_id"])
-        result = entities.media_attachment(fed(request), media) if media else None
+        # Signed for the requester while a draft; the address of the post's video once published.
+        result = entities.media_attachment(fed(request), media, request.app.state.instance.links) \
+            if media else None
         # A draft until a post takes its video.
         published = media is not None and media["post_id"] is not None
     expires = jobs.draft_expiry(_queue(request).config, row, published)

@@ -10,6 +10,8 @@ every file we publish can be shown by the servers that receive it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import io
 import os
 import re
@@ -547,6 +549,42 @@ async def clean_image(path: Path, media_type: str) -> bytes:
 
 
 # --- serving -----------------------------------------------------------------------------------
+
+# How long a signed address of a private file works: long enough to watch a draft, short enough
+# that a copied link soon stops.
+PRIVATE_LINK_SECONDS = 3600
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_EXPIRES = re.compile(r"[0-9]{1,12}")
+
+
+@dataclass(frozen=True)
+class PrivateLinks:
+    """Signed, expiring addresses of files that are not public (a draft, an upload not yet in a
+    post, an only-me cameo's preview), for views of their owner: a <video> or <img> cannot send
+    a token, and whoever lacks the link still cannot fetch the file. The signature is an HMAC of
+    the key and the expiry under the instance's secret."""
+
+    secret: bytes
+    seconds: int = PRIVATE_LINK_SECONDS
+
+    def _signature(self, key: str, expires: int) -> str:
+        return hmac.new(self.secret, f"{key}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def url(self, base_url: str, key: str, now: float | None = None) -> str:
+        expires = int(time.time() if now is None else now) + self.seconds
+        return f"{base_url}/media/{key}?expires={expires}&signature={self._signature(key, expires)}"
+
+    def allows(self, key: str, expires: str | None, signature: str | None, now: float | None = None
+               ) -> bool:
+        """Whether `expires` and `signature` (from a request's query) sign `key` and have not
+        expired."""
+        if expires is None or signature is None or not _EXPIRES.fullmatch(expires) \
+                or not _SIGNATURE.fullmatch(signature):
+            return False
+        if int(expires) < (time.time() if now is None else now):
+            return False
+        return hmac.compare_digest(signature, self._signature(key, int(expires)))
+
 
 
 def _etag_listed(if_none_match: str, etag: str) -> bool:

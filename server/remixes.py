@@ -74,7 +74,7 @@ async def create_remix(request: Request) -> Response:
         return error(422, str(exc))
     requester = await fstore.actor_by_id(pool(request), user["actor_id"])
     try:
-        cameos = await remix.resolve_cameos(fed(request), params.get("cameos"))
+        cameos = await remix.resolve_cameos(fed(request), params.get("cameos"), requester)
     except remix.RemixError as exc:
         return error(422, str(exc))
     refused = await refused_prompt(request, requester, prompt, [c.use for c in cameos], "remix")

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from federation import outbox
 from federation import store as fstore
+from federation.cameos import hidden_from
 from federation.context import Federation
 from federation.objects import iso
 from policy.moderation import MAX_POSTS, ModerationError, check_report, warning
@@ -58,7 +59,8 @@ async def create_report(request: Request) -> Response:
             return error(404, f"there is no post {post_id}")
         posts.append(post)
     cameo = await fstore.cameo_by_id(pool(request), cameo_id) if cameo_id is not None else None
-    if cameo_id is not None and (cameo is None or cameo["deleted_at"] is not None):
+    if cameo_id is not None and (cameo is None or cameo["deleted_at"] is not None
+                                 or hidden_from(cameo, user["actor_id"])):
         return error(404, f"there is no cameo {cameo_id}")
     if account_id is None:
         owners = {p["actor_id"] for p in posts} | ({cameo["actor_id"]} if cameo else set())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -26,7 +27,7 @@ from generation.jobs import JobQueue
 
 from . import db, store
 from .config import Settings
-from .media import LocalMediaStore
+from .media import LocalMediaStore, PrivateLinks
 from .rate_limits import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class Instance:
     redis_settings: RedisSettings | None = None
     fed: Federation | None = None
     media: LocalMediaStore | None = None
+    links: PrivateLinks | None = None
     jobs: JobQueue | None = None
     limiter: RateLimiter | None = None
     _embedded_postgres: Any = None
@@ -108,6 +110,10 @@ class Instance:
         self.redis_settings = self._redis_settings()
         self.redis = await create_pool(self.redis_settings)
         self.media = LocalMediaStore(settings.media_dir)
+        # Made at the first start and kept in the database, so that every process of the instance
+        # signs alike and a restart does not break the links it handed out.
+        secret = await store.first_setting(self.pool, "media_link_secret", secrets.token_hex(32))
+        self.links = PrivateLinks(bytes.fromhex(secret))
         queue_name = f"likeness:{instance_id}"
         # One rule set for the inbox, the handlers and the HTTP client, which asks it before
         # every request it sends.

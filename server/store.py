@@ -112,6 +112,13 @@ async def setting(conn: Conn, key: str) -> Any:
     return await conn.fetchval("SELECT value FROM instance_settings WHERE key = $1", key)
 
 
+async def first_setting(conn: Conn, key: str, value: Any) -> Any:
+    """The setting `key`, stored as `value` if it has none yet: the first start to ask wins."""
+    await conn.execute("INSERT INTO instance_settings (key, value) VALUES ($1, $2)"
+                       " ON CONFLICT (key) DO NOTHING", key, value)
+    return await setting(conn, key)
+
+
 async def set_setting(conn: Conn, key: str, value: Any) -> None:
     await conn.execute(
         "INSERT INTO instance_settings (key, value) VALUES ($1, $2)"
@@ -393,18 +400,21 @@ async def remove_deleted_posts_media(conn: asyncpg.Connection, limit: int = 100
 
 async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
     """What a public /media/ key is: an upload, its poster, or a cameo's preview, with the type
-    to serve, whether what it belongs to was deleted, and whether moderation holds it back (a
-    generation's held draft, an upload not yet checked or refused, a hidden post's media). Cameo
-    references are never found here."""
+    to serve, whether what it belongs to was deleted, whether moderation holds it back (a
+    generation's held draft, an upload not yet checked or refused, a hidden post's media), and
+    whether it is private to its owner (`owner_id`, an actor): an upload or draft in no post
+    yet, or the preview of a cameo only its owner may use. Cameo references are never found
+    here."""
     return await conn.fetchrow(
         "SELECT CASE WHEN m.storage_key = $1 THEN m.media_type ELSE 'image/jpeg' END AS media_type,"
         " p.deleted_at IS NOT NULL AS deleted,"
         " (EXISTS (SELECT 1 FROM generation_jobs j WHERE j.result_media_id = m.id"
-        f"   AND j.state = 'held') OR m.check_state <> 'ready' OR (p.id IS NOT NULL AND NOT {SHOWN})) AS held"
+        f"   AND j.state = 'held') OR m.check_state <> 'ready' OR (p.id IS NOT NULL AND NOT {SHOWN}))"
+        " AS held, m.post_id IS NULL AS private, m.actor_id AS owner_id"
         " FROM media m LEFT JOIN posts p ON p.id = m.post_id"
         " WHERE m.storage_key = $1 OR m.poster_key = $1"
-        " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL, false FROM cameos"
-        " WHERE preview_key = $1 LIMIT 1", key)
+        " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL, false, permission = 'only_me',"
+        " actor_id FROM cameos WHERE preview_key = $1 LIMIT 1", key)
 
 
 # --- For You (policy/ranking.py) ---------------------------------------------------------------

@@ -234,7 +234,9 @@ async def test_held_generation_released_and_rejected(make_instance, tiny_model):
     mine = (await a.api("alice", "GET", f"/api/v1/generations/{job['id']}")).json()
     assert mine["state"] == "succeeded" and mine["held_reason"] is None
     assert mine["result"]["id"] == str(media["id"])
-    assert (await a.api(None, "GET", f"/media/{media['storage_key']}")).status_code == 200
+    assert (await a.api("alice", "GET", f"/media/{media['storage_key']}")).status_code == 200
+    assert (await a.api(None, "GET", mine["result"]["url"])).status_code == 200
+    assert (await a.api(None, "GET", f"/media/{media['storage_key']}")).status_code == 404
     again = await a.api("boss", "POST", f"/api/v1/admin/generations/{job['id']}/release")
     assert again.status_code == 409 and "succeeded, not held" in again.json()["error"]
     assert (await a.api("boss", "POST", f"/api/v1/admin/generations/{job['id']}/reject")).status_code == 409

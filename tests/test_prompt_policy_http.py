@@ -110,7 +110,7 @@ async def test_owner_instance_rejects_a_remix_that_breaks_the_cameo_instructions
     # A server that does not check (an older Likeness, another implementation) sends it anyway:
     # A applies its own policy and the cameo's instructions, and answers Reject with the reason.
     bob = await fstore.local_actor(b.pool, "bob")
-    cameos = await remix.resolve_cameos(b.instance.fed, [cameo["uri"]])
+    cameos = await remix.resolve_cameos(b.instance.fed, [cameo["uri"]], bob)
     remix_id = await remix.request_remix(b.instance.fed, bob, rally, cameos)
 
     async def rejected():

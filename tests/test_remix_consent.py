@@ -99,18 +99,19 @@ async def test_manual_approval_and_rejection(make_instance):
 
 async def test_refusals(make_instance):
     a, b = await _two(make_instance)
-    private = await _cameo(a, "alice")  # only me
+    private = await _cameo(a, "alice")  # only me: to anyone else it does not exist
     paused = await _cameo(a, "alice", permission="everyone")
     await a.api("alice", "PATCH", f"/api/v1/cameos/{paused['id']}", json={"paused": True})
-    for cameo in (private, paused):
-        remix = (await _remix(b, "bob", [cameo["uri"]])).json()
+    response = await _remix(b, "bob", [private["uri"]])
+    assert response.status_code == 422 and "could not be fetched" in response.json()["error"]
+    remix = (await _remix(b, "bob", [paused["uri"]])).json()
 
-        async def rejected(remix_id=remix["id"]):
-            return (await _state(b, "bob", remix_id))["state"] == "rejected"
+    async def rejected():
+        return (await _state(b, "bob", remix["id"]))["state"] == "rejected"
 
-        await eventually(rejected)
+    await eventually(rejected)
     reasons = {u["reason"] for u in (await a.api("alice", "GET", "/api/v1/remix_requests")).json()}
-    assert reasons == {"this cameo is limited to its owner", "this cameo is paused or deleted"}
+    assert reasons == {"this cameo is paused or deleted"}
     for body, words in [
         ({"prompt": "", "cameos": [private["uri"]]}, "prompt"),
         ({"prompt": "x" * 2001, "cameos": [private["uri"]]}, "longer"),

@@ -381,6 +381,10 @@ async def test_discard_a_draft(make_instance, browser):
     await person.go("/app/drafts")
     draft = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="a kite over a beach"))
     await expect(draft.get_by_text("unless you publish it")).to_be_visible()  # 30 days by default
+    # The draft plays from the address signed for gus, though a <video> sends no token.
+    video = await draft.locator("video").element_handle()
+    await page.wait_for_function("v => v.readyState >= 1 && v.duration > 0", arg=video)
+    assert "signature=" in await video.get_attribute("src")
     page.once("dialog", lambda dialog: dialog.accept())
     await draft.get_by_role("button", name="Discard").click()
     await expect(page.get_by_text("No drafts.")).to_be_visible()

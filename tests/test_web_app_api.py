@@ -33,8 +33,11 @@ async def test_an_accounts_cameos_and_a_cameo_by_its_url(make_instance):
     assert (await a.api(None, "GET", "/api/v1/accounts/999999/cameos")).status_code == 404
 
     # By its URL: here from the database, on another server fetched from the cameo's origin.
+    here = await a.api("amos", "GET", "/api/v1/cameos/lookup", params={"uri": public["uri"]})
+    assert here.status_code == 200 and here.json()["name"] == "Alice"
+    # One only its owner may use is no cameo to anyone else (test_media_privacy).
     here = await a.api("amos", "GET", "/api/v1/cameos/lookup", params={"uri": private["uri"]})
-    assert here.status_code == 200 and here.json()["name"] == "Just me"
+    assert here.status_code == 404
     there = await b.api("bob", "GET", "/api/v1/cameos/lookup", params={"uri": public["uri"]})
     assert there.status_code == 200, there.text
     remote = there.json()

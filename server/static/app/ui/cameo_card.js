@@ -3,7 +3,7 @@
 import { displayName, h } from "../dom.js";
 
 export const PERMISSIONS = {
-  only_me: ["Only me", "Nobody else can use it."],
+  only_me: ["Only me", "Nobody else can use or see it; uses you allowed before are withdrawn."],
   approved: ["People I approve", "Only the people on my list."],
   mutuals: ["Mutuals", "People I follow who follow me back."],
   followers: ["My followers", "Anyone who follows me."],
