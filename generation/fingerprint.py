@@ -11,9 +11,10 @@ left corner, and the tiny model the same pattern at its edges: with them, render
 each other look alike (tests/bench/reupload.py measured both).
 
 Looking an upload up among every render is kept cheap by a coarse key (multi-index hashing):
-each slot's hash is cut into BANDS pieces of 16 bits, tagged with the slot and the piece; a copy
-within a few bits of a render shares at least one such key with it, which an index finds (a GIN
-index on PostgreSQL arrays), and only those candidates are compared in full.
+each slot's hash is cut into BANDS pieces of 16 bits, tagged with the slot and the piece. A copy
+a few bits off in each of 16 slots all but surely has one piece unchanged, so it shares a key with
+its render, which an index finds (a GIN index on PostgreSQL arrays); a random fingerprint shares
+one with about 1 render in 1,000, and only those candidates are compared in full.
 
 Pure functions on PIL images and numpy (the caller decodes the frames); blocking, run them in a
 thread.
@@ -33,6 +34,7 @@ SAMPLES = 16
 # The picture a frame is reduced to before its DCT, and the low frequencies kept.
 HASH_SIDE = 32
 KEEP = 8
+# The part of each side left out (the AI mark is in the top tenth).
 BORDER = 0.1
 # A frame whose low frequencies hardly vary (a flat colour) says nothing: its slot is 0 and is
 # left out of comparisons, so that two black screens never match.
@@ -44,7 +46,7 @@ MATCH_DISTANCE = 18.0
 MIN_SHARED = SAMPLES // 2
 BANDS = 4
 BAND_BITS = 64 // BANDS
-# Frame lengths may differ by up to this fraction (frame rate changes keep the length).
+# Videos' lengths may differ by up to this fraction (a frame rate change keeps the length).
 DURATION_TOLERANCE = 0.1
 # The part of a file read at a time for its hash.
 CHUNK = 1 << 20
