@@ -124,7 +124,8 @@ async def check_upload(pool: asyncpg.Pool, media: LocalMediaStore, media_id: int
         duration, fps = row["duration"] or 0.0, row["frame_rate"] or 30.0
         try:
             if await is_render(pool, path, duration, fps, signer, deadline=deadline):
-                verdict, reason = failed("a render of this instance"), RENDER_OF_THIS_SERVER
+                verdict = Verdict(False, None, None, "a render of this instance")
+                reason = RENDER_OF_THIS_SERVER
             else:
                 verdict = await asyncio.to_thread(video_verdict, path, duration, fps, threshold,
                                                   deadline=deadline)
