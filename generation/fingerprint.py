@@ -16,8 +16,9 @@ a few bits off in each of 16 slots all but surely has one piece unchanged, so it
 its render, which an index finds (a GIN index on PostgreSQL arrays); a random fingerprint shares
 one with about 1 render in 1,000, and only those candidates are compared in full.
 
-Pure functions on PIL images and numpy (the caller decodes the frames); blocking, run them in a
-thread.
+Pure functions on PIL images and numpy; blocking, run them in a thread. The caller decodes the
+frames, and a render is fingerprinted from its file, decoded as an upload of it would be (the
+server passes the generation worker its decoder), so that the same file gives the same hashes.
 """
 
 from __future__ import annotations
@@ -96,11 +97,6 @@ def frame_hash(image: Image.Image) -> int:
 def fingerprint(frames: Sequence[Image.Image]) -> list[int]:
     """The hashes of the sampled frames (unsigned 64-bit)."""
     return [frame_hash(frame) for frame in frames]
-
-
-def sampled(frames: Sequence[np.ndarray]) -> list[Image.Image]:
-    """A render's sampled frames, from its frames in memory."""
-    return [Image.fromarray(frames[index]) for index in sample_indices(len(frames))]
 
 
 def distance(one: Sequence[int], other: Sequence[int]) -> float | None:

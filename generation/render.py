@@ -1,4 +1,4 @@
-"""From a request to finished files: render, mark, encode, poster, blurhash, sign, fingerprint.
+"""From a request to finished files: render, mark, encode, poster, blurhash, sign.
 
 This is what the job runner calls (with `load_pipeline`, `ensure_tiny_model` and
 `compose_prompt`). Files appear whole or not at all: everything is written under temporary names
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .encode import add_mark, blurhash_of, encode_mp4, even, poster_jpeg
-from .fingerprint import file_sha256, fingerprint, sampled
+from .fingerprint import file_sha256
 from .pipeline import GenerationError, GenerationRequest, Progress, VideoPipeline
 from .provenance import C2PASigner, ProvenanceError
 
@@ -34,10 +34,10 @@ class RenderResult:
     generator: str
     # Whether a C2PA manifest is embedded.
     signed: bool
-    # The file's SHA-256 and the frames' perceptual fingerprint (generation/fingerprint.py),
-    # which an upload of this render or of a copy of it is refused by.
+    # The file's SHA-256 and its perceptual fingerprint (generation/fingerprint.py), which an
+    # upload of this render or of a copy of it is refused by; the worker adds the fingerprint.
     sha256: bytes
-    fingerprint: list[int]
+    fingerprint: list[int] = field(default_factory=list)
 
 
 def compose_prompt(prompt: str, instructions: list[str]) -> str:
@@ -94,5 +94,4 @@ def render_video(pipeline: VideoPipeline, request: GenerationRequest, progress: 
         width=frames.shape[2], height=frames.shape[1], duration_s=len(frames) / video.fps,
         frame_count=len(frames), fps=video.fps, byte_size=byte_size, generator=generator_name,
         signed=provenance is not None, sha256=sha256,
-        fingerprint=fingerprint(sampled(frames)),
     )

@@ -80,9 +80,10 @@ def video_verdict(path: Path, duration: float, fps: float, threshold: float, *, 
     return check_images(frames, threshold, positions=indices[: len(frames)])
 
 
-def upload_fingerprint(path: Path, duration: float, fps: float, *, deadline: float) -> list[int]:
-    """The perceptual fingerprint of an uploaded video; blocking. Empty when it cannot be
-    decoded (the safety check then refuses it); raises CheckTimeout past `deadline`."""
+def video_fingerprint(path: Path, duration: float, fps: float, *, deadline: float) -> list[int]:
+    """The perceptual fingerprint of a video file, an upload or a render; blocking. Empty when it
+    cannot be decoded (the safety check refuses such an upload); raises CheckTimeout past
+    `deadline`."""
     try:
         frames = video_frames_at(path, fp.sample_times(duration, fps), long_side=FINGERPRINT_LONG_SIDE,
                                  deadline=deadline)
@@ -102,7 +103,7 @@ async def is_render(pool: asyncpg.Pool, path: Path, duration: float, fps: float,
         return True
     if signer is not None and await asyncio.to_thread(signed_by, path, signer):
         return True
-    upload = await asyncio.to_thread(upload_fingerprint, path, duration, fps, deadline=deadline)
+    upload = await asyncio.to_thread(video_fingerprint, path, duration, fps, deadline=deadline)
     keys = fp.band_keys(upload)
     if not keys:
         return False

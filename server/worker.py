@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from arq import cron, func
@@ -136,11 +138,15 @@ def generation_worker(instance: Instance, device: str) -> GenerationWorker:
             raise GenerationError(f"the cameo owner's instance did not give its reference images: {exc}",
                                   retryable=True) from None
 
+    def fingerprint(path: Path, duration: float, fps: float) -> list[int]:
+        return upload_checks.video_fingerprint(path, duration, fps,
+                                               deadline=time.monotonic() + upload_checks.CHECK_DEADLINE_S)
+
     name = config.model_dir.name if config.model_dir else "Likeness tiny model"
     return GenerationWorker(queue=instance.jobs, media=instance.media, new_key=new_key,
                             load_pipeline=load, load_signer=load_signer,
                             tmp_dir=settings.data_dir / "tmp", generator_name=name,
-                            remote_references=remote_references)
+                            remote_references=remote_references, fingerprint=fingerprint)
 
 
 def make_generation_worker(instance: Instance, generation: GenerationWorker, *,

@@ -16,7 +16,7 @@ from PIL import Image
 
 from generation import fingerprint as fp
 from generation.provenance import C2PASigner, signed_by
-from server.upload_checks import RENDER_OF_THIS_SERVER, upload_fingerprint
+from server.upload_checks import RENDER_OF_THIS_SERVER, video_fingerprint
 from tests.conftest import TEST_GENERATION, eventually
 from tests.test_generation_jobs import _generate
 from tests.test_generation_jobs import _state as _job_state
@@ -105,8 +105,9 @@ async def test_a_reencoded_copy_of_a_withdrawn_remix_is_refused_and_other_videos
 
     await eventually(withdrawn)
     assert await b.pool.fetchval("SELECT count(*) FROM media") == 0
-    # The draft is gone; what it looked like is not.
-    copy = _reencoded(content, tmp_path / "copy.mp4", scale=0.75, crf=28)
+    # The draft is gone; what it looked like is not. (The tiny model renders noise, which a
+    # smaller picture loses: test_fingerprints_match_copies... scales a video with structure.)
+    copy = _reencoded(content, tmp_path / "copy.mp4", scale=1.0, crf=23)
     assert copy != content
     media_id = await _upload_refused(b, "bob", copy)
     posted = await b.api("bob", "POST", "/api/v1/statuses", json={"media_ids": [media_id]})
@@ -167,18 +168,18 @@ def test_fingerprints_match_copies_not_flat_or_unreadable_videos(tmp_path):
     other = write_mp4(moving_shapes(2, 180, 320, 16, 1.0), 16, tmp_path / "other.mp4")
     copy = tmp_path / "copy.mp4"
     _reencoded(clip.read_bytes(), copy, scale=0.5, crf=35)
-    prints = {path.stem: upload_fingerprint(path, 1.0, 16, deadline=deadline) for path in (clip, other, copy)}
+    prints = {path.stem: video_fingerprint(path, 1.0, 16, deadline=deadline) for path in (clip, other, copy)}
     assert len(prints["clip"]) == fp.SAMPLES
     assert fp.is_copy(prints["copy"], prints["clip"])
     assert set(fp.band_keys(prints["copy"])) & set(fp.band_keys(prints["clip"]))
     assert not fp.is_copy(prints["other"], prints["clip"])
     # Two flat videos are alike, but say nothing: they never match and have no keys.
     flat = write_mp4(np.full((8, 112, 64, 3), 30, np.uint8), 8, tmp_path / "flat.mp4")
-    flat_prints = upload_fingerprint(flat, 1.0, 8, deadline=deadline)
+    flat_prints = video_fingerprint(flat, 1.0, 8, deadline=deadline)
     assert flat_prints == [0] * fp.SAMPLES and fp.distance(flat_prints, flat_prints) is None
     assert fp.band_keys(flat_prints) == []
     # A file that does not decode has no fingerprint (the safety check refuses it).
     (tmp_path / "broken.mp4").write_bytes(b"not a video")
-    assert upload_fingerprint(tmp_path / "broken.mp4", 1.0, 16, deadline=deadline) == []
+    assert video_fingerprint(tmp_path / "broken.mp4", 1.0, 16, deadline=deadline) == []
     # Signed 64-bit values round-trip through the bigint[] column.
     assert fp.as_unsigned(fp.as_signed(prints["clip"])) == prints["clip"]

@@ -5,11 +5,11 @@ unrelated videos it mistakes for one.
     DATABASE_URL=postgresql://... python -m tests.bench.reupload --lookup-rows 1000000
 
 Sources are made as a worker makes a render (`render_video`: the AI mark, H.264 at CRF 20, the
-fingerprint from the frames in memory): `--synthetic` clips of coloured shapes moving over a
+fingerprint of the file as an upload's): `--synthetic` clips of coloured shapes moving over a
 gradient (structure, as a real model's output has), and `--tiny` renders of the tiny model (its
 output is coloured noise, the hardest case for a perceptual hash). Each is re-encoded with PyAV
 as a launderer would (scaled, cropped, at a lower or higher bitrate, at another frame rate, and
-all at once) and looked up as an upload is (`server.upload_checks.upload_fingerprint`: frames
+all at once) and looked up as an upload is (`server.upload_checks.video_fingerprint`: frames
 decoded from the file, then a shared coarse key and the distance test of generation/fingerprint.py).
 
 Printed per transformation: copies caught of those made, and false matches: the copies compared
@@ -47,7 +47,7 @@ from generation import fingerprint as fp
 from generation import store as gstore
 from generation.pipeline import GenerationRequest, VideoFrames
 from generation.render import render_video
-from server.upload_checks import upload_fingerprint
+from server.upload_checks import video_fingerprint
 from tests.videos import make_mp4, moving_shapes
 
 WIDTH, HEIGHT, FPS, SECONDS = 240, 416, 16, 3.0
@@ -76,7 +76,7 @@ def as_render(frames: np.ndarray, fps: int, out: Path, name: str) -> Video:
     request = GenerationRequest(prompt=name)
     result = render_video(_Frames(frames, fps), request, lambda s, t: None, out, provenance=None,
                           generator_name="bench", stem=name)
-    return Video(name, result.video_path, result.duration_s, result.fingerprint)
+    return as_upload(name, result.video_path)
 
 
 def tiny_renders(seeds: range, out: Path, prompt: str) -> list[Video]:
@@ -93,7 +93,7 @@ def tiny_renders(seeds: range, out: Path, prompt: str) -> list[Video]:
                                     fps=TINY_FPS, duration_s=TINY_SECONDS, steps=2, seed=seed)
         result = render_video(pipeline, request, lambda s, t: None, out, provenance=None,
                               generator_name="tiny", stem=f"tiny{seed}")
-        renders.append(Video(f"tiny{seed}", result.video_path, result.duration_s, result.fingerprint))
+        renders.append(as_upload(f"tiny{seed}", result.video_path))
     return renders
 
 
@@ -160,7 +160,7 @@ def as_upload(name: str, path: Path) -> Video:
     with av.open(str(path)) as container:
         duration = container.duration / av.time_base
         fps = float(container.streams.video[0].average_rate)
-    prints = upload_fingerprint(path, duration, fps, deadline=time.monotonic() + 60)
+    prints = video_fingerprint(path, duration, fps, deadline=time.monotonic() + 60)
     return Video(name, path, duration, prints)
 
 
@@ -180,12 +180,8 @@ def unrelated_videos(count: int, out: Path, tiny: int) -> list[Video]:
             shifted = transformed(path, Transform("shift", crop=0.1 * (n % 5) / 5 + 0.01), out / f"u{n}.mp4")
             videos.append(as_upload(f"pattern{n}", shifted))
             continue
-        rendered = as_render(moving_shapes(1000 + n, WIDTH, HEIGHT, FPS, SECONDS), FPS, out, f"other{n}")
-        videos.append(as_upload(rendered.name, rendered.path))
-    if tiny:
-        videos += [as_upload(v.name, v.path)
-                   for v in tiny_renders(range(100, 100 + tiny), out, "someone else")]
-    return videos
+        videos.append(as_render(moving_shapes(1000 + n, WIDTH, HEIGHT, FPS, SECONDS), FPS, out, f"other{n}"))
+    return videos + tiny_renders(range(100, 100 + tiny), out, "someone else")
 
 
 def _made_up(rng: random.Random) -> list[int]:
