@@ -10,8 +10,8 @@ Frames are sampled as for a generated draft (`policy.output_safety.sample_frames
 second plus the last, at most 32 spread evenly). The check fails closed: a file that cannot be
 decoded in time, or a classifier that cannot score, refuses the upload with a reason that says so.
 
-Before that, an upload that is a render of this instance is refused: its draft is published from
-the draft (a remix's through the remix, with its cameo owners' consent), never as an upload that
+Before that, an upload that is a render of this instance is refused: a render is published from
+its draft (a remix's through the remix, with its cameo owners' consent), never as an upload that
 would outlive their revocation. A render is recognised by its SHA-256, by a C2PA manifest this
 instance signed, or, for a remix's render, by a perceptual fingerprint within a few bits of it
 (generation/fingerprint.py), which catches a re-encoded copy. That one is compared against every
