@@ -171,6 +171,12 @@ def matches(upload: Video, render: Video) -> bool:
         and fp.similar_length(render.duration, upload.duration) and fp.is_copy(upload.prints, render.prints)
 
 
+def _distance(upload: Video, render: Video) -> float:
+    """The mean distance per frame; 64 when too few frames say anything."""
+    found = fp.distance(upload.prints, render.prints)
+    return 64.0 if found is None else found
+
+
 def unrelated_videos(count: int, out: Path, tiny: int) -> list[Video]:
     videos = []
     for n in range(count):
@@ -264,13 +270,12 @@ def main() -> None:
                 found = matches(copy, source)
                 caught += found
                 tiny_caught += found and source.name.startswith("tiny")
-                distances.append(fp.distance(copy.prints, source.prints) or 64.0)
+                distances.append(_distance(copy, source))
                 false += sum(matches(copy, other) for other in sources if other is not source)
             comparisons = len(sources) * (len(sources) - 1)
             print(f"{transform.name:<36} {caught:>4} / {len(sources):<2} {tiny_caught:>3} / {args.tiny:<2}"
                   f" {sum(distances) / len(distances):>7.1f} {false:>3} / {comparisons}")
-        closest = min((fp.distance(video.prints, source.prints) or 64.0)
-                      for video in unrelated for source in sources)
+        closest = min(_distance(video, source) for video in unrelated for source in sources)
         print(f"unrelated videos against every render: {unrelated_false} false matches of"
               f" {len(unrelated) * len(sources)} (closest mean distance {closest:.1f})")
 
