@@ -35,6 +35,7 @@ from policy.prompts import MAX_CAMEOS, PromptError, check_prompt
 
 from . import store
 from .config import GenerationConfig
+from .fingerprint import as_signed, band_keys
 from .render import compose_prompt
 
 if TYPE_CHECKING:
@@ -320,9 +321,9 @@ async def _keep_draft(queue: JobQueue, lease: Lease, result: RenderResult, media
                       new_key: Callable[[str, str], str],
                       finish: Callable[[asyncpg.Connection, asyncpg.Record, int], Awaitable[None]]
                       ) -> bool:
-    """Store the render's files and its media row, and `finish` the job, in one transaction
-    that only the lease holder gets through; a job whose consent was withdrawn meanwhile (or
-    whose cameo was deleted) fails instead. True when the draft was kept."""
+    """Store the render's files, its media row and its fingerprint, and `finish` the job, in one
+    transaction that only the lease holder gets through; a job whose consent was withdrawn
+    meanwhile (or whose cameo was deleted) fails instead. True when the draft was kept."""
     video_key = new_key("videos", "mp4")
     poster_key = new_key("posters", "jpg")
     await media.put_file(video_key, result.video_path)
@@ -342,6 +343,10 @@ async def _keep_draft(queue: JobQueue, lease: Lease, result: RenderResult, media
                 "description": job["prompt"][:1500],
             })
             await finish(conn, job, media_id)
+            await store.insert_render_fingerprint(
+                conn, job_id=lease.id, remix=job["remix_id"] is not None, sha256=result.sha256,
+                duration=result.duration_s, frames=as_signed(result.fingerprint),
+                band_keys=band_keys(result.fingerprint))
             kept = True
     if not kept:
         await media.delete(video_key)

@@ -239,6 +239,45 @@ def verify(path: Path, *, trust_anchor: bytes | None = None) -> dict[str, Any]:
     }
 
 
+def signed_by(path: Path, signer: C2PASigner) -> bool:
+    """Whether the file carries a manifest whose claim `signer`'s credentials signed (whether or
+    not the file still matches it: a copy with its bytes changed still claims to be our render).
+
+    With the instance's own CA, the signing certificate must chain to its root, the only trust
+    anchor given (so a renewed end-entity certificate still counts); with a deployment's chain,
+    it must be the chain's own end-entity certificate (compared by issuer and serial number).
+    Blocking."""
+    import c2pa
+
+    settings: dict[str, Any] = {}
+    if signer.trust_anchor is not None:
+        settings = {"trust": {"trust_anchors": signer.trust_anchor.decode()},
+                    "verify": {"verify_trust": True}}
+    with open(path, "rb") as stream:
+        try:
+            reader = c2pa.Reader("video/mp4", stream,
+                                 context=c2pa.Context.from_dict(settings) if settings else None)
+        except c2pa.C2paError:
+            return False
+        with reader:
+            info = (reader.get_active_manifest() or {}).get("signature_info") or {}
+            results = (reader.get_validation_results() or {}).get("activeManifest", {})
+    succeeded = {entry.get("code") for entry in results.get("success", [])}
+    if "claimSignature.validated" not in succeeded:
+        return False
+    if signer.trust_anchor is not None:
+        return "signingCredential.trusted" in succeeded
+    leaf = x509.load_pem_x509_certificate(signer.cert_chain)
+    return info.get("cert_serial_number") == str(leaf.serial_number) \
+        and info.get("issuer") == _organization(leaf.issuer)
+
+
+def _organization(name: x509.Name) -> str | None:
+    """The name c2pa reports as a certificate's issuer: its organization."""
+    found = name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return str(found[0].value) if found else None
+
+
 def signer_for(config: GenerationConfig, data_dir: Path, instance_name: str = "Likeness",
                ) -> C2PASigner | None:
     """The signer a worker passes to render_video: None when provenance is off, the deployment's

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .encode import add_mark, blurhash_of, encode_mp4, even, poster_jpeg
+from .fingerprint import file_sha256
 from .pipeline import GenerationError, GenerationRequest, Progress, VideoPipeline
 from .provenance import C2PASigner, ProvenanceError
 
@@ -33,6 +34,10 @@ class RenderResult:
     generator: str
     # Whether a C2PA manifest is embedded.
     signed: bool
+    # The file's SHA-256 and its perceptual fingerprint (generation/fingerprint.py), which an
+    # upload of this render or of a copy of it is refused by; the worker adds the fingerprint.
+    sha256: bytes
+    fingerprint: list[int] = field(default_factory=list)
 
 
 def compose_prompt(prompt: str, instructions: list[str]) -> str:
@@ -78,6 +83,7 @@ def render_video(pipeline: VideoPipeline, request: GenerationRequest, progress: 
         poster.write_bytes(poster_jpeg(frames[0]))
         blurhash = blurhash_of(frames[0])
         byte_size = final.stat().st_size
+        sha256 = file_sha256(final)
         os.replace(poster, poster_path)
         os.replace(final, video_path)
     finally:
@@ -87,5 +93,5 @@ def render_video(pipeline: VideoPipeline, request: GenerationRequest, progress: 
         video_path=video_path, poster_path=poster_path, blurhash=blurhash,
         width=frames.shape[2], height=frames.shape[1], duration_s=len(frames) / video.fps,
         frame_count=len(frames), fps=video.fps, byte_size=byte_size, generator=generator_name,
-        signed=provenance is not None,
+        signed=provenance is not None, sha256=sha256,
     )

@@ -416,3 +416,29 @@ async def open_system_report(conn: Conn, *, generation_id: int, account_id: int,
         " SELECT id, 'admin.report', $1 FROM users WHERE role IN ('admin', 'moderator') AND NOT disabled",
         report_id)
     return report_id
+
+
+# --- what a render looks like, kept after its draft -------------------------------------------
+
+async def insert_render_fingerprint(conn: Conn, *, job_id: int, remix: bool, sha256: bytes,
+                                    duration: float, frames: list[int], band_keys: list[int]) -> None:
+    """`frames` as signed 64-bit integers (fingerprint.as_signed)."""
+    await conn.execute(
+        "INSERT INTO render_fingerprints (job_id, remix, sha256, duration, frames, band_keys)"
+        " VALUES ($1, $2, $3, $4, $5, $6)", job_id, remix, sha256, duration, frames, band_keys)
+
+
+async def is_render(conn: Conn, sha256: bytes) -> bool:
+    """Whether a file with this SHA-256 is a render of this instance."""
+    return await conn.fetchval("SELECT EXISTS (SELECT 1 FROM render_fingerprints WHERE sha256 = $1)",
+                               sha256)
+
+
+async def remix_renders_sharing_keys(conn: Conn, band_keys: list[int], limit: int) -> list[Record]:
+    """The remixes' renders that share a coarse key with a fingerprint (found through the GIN
+    index), those sharing the most first, at most `limit`."""
+    return await conn.fetch(
+        "SELECT id, job_id, duration, frames FROM render_fingerprints"
+        " WHERE remix AND band_keys && $1::int[]"
+        " ORDER BY cardinality(ARRAY(SELECT unnest(band_keys) INTERSECT SELECT unnest($1::int[]))) DESC,"
+        " id DESC LIMIT $2", band_keys, limit)

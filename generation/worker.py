@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +60,9 @@ class GenerationWorker:
     remote_references: Callable[[str, int, int], Awaitable[list[bytes]]] | None = None
     # Scores sampled frames for the output safety check (the NSFW classifier, loaded on first use).
     score_frames: Scorer = score_images
+    # The perceptual fingerprint of a video file (path, duration, fps), as the server computes it
+    # for uploads (generation/fingerprint.py); blocking. None: renders keep only their hash.
+    fingerprint: Callable[[Path, float, float], list[int]] | None = None
     # Who holds a lease, for people reading the table.
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}")
     _loaded: tuple[VideoPipeline, C2PASigner | None] | None = None
@@ -182,6 +185,10 @@ async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipelin
             result = await asyncio.to_thread(
                 render_video, checked, request, progress, Path(out),
                 provenance=signer, generator_name=worker.generator_name)
+            if worker.fingerprint is not None:
+                prints = await asyncio.to_thread(worker.fingerprint, result.video_path, result.duration_s,
+                                                 float(result.fps))
+                result = replace(result, fingerprint=prints)
             beat.cancel()
             # The last step's progress, in the row: a short render may end between heartbeats.
             await jobs.heartbeat(queue, lease, progress.step, progress.total, 0.0)

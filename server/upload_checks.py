@@ -9,6 +9,14 @@ is deleted and its row keeps the reason, which the uploader reads from GET /api/
 Frames are sampled as for a generated draft (`policy.output_safety.sample_frames`: about one a
 second plus the last, at most 32 spread evenly). The check fails closed: a file that cannot be
 decoded in time, or a classifier that cannot score, refuses the upload with a reason that says so.
+
+Before that, an upload that is a render of this instance is refused: a render is published from
+its draft (a remix's through the remix, with its cameo owners' consent), never as an upload that
+would outlive their revocation. A render is recognised by its SHA-256, by a C2PA manifest this
+instance signed, or, for a remix's render, by a perceptual fingerprint within a few bits of it
+(generation/fingerprint.py), which catches a re-encoded copy. That one is compared against every
+remix's render, withdrawn or not: a copy uploaded while the remix is still authorized would
+otherwise outlive its revocation too.
 """
 
 from __future__ import annotations
@@ -22,6 +30,9 @@ import asyncpg
 
 from federation import store as fstore
 from federation.context import Federation
+from generation import fingerprint as fp
+from generation import store as gstore
+from generation.provenance import C2PASigner, signed_by
 from policy.output_safety import Verdict, check_images, failed, sample_frames
 
 from . import store
@@ -37,11 +48,17 @@ SAMPLE_LONG_SIDE = 448
 # A pending video older than this with no job in Redis has lost its job: the sweeper queues it
 # again (the job id stops it from being queued twice while it runs).
 LOST_AFTER_S = 30.0
+# Frames for the fingerprint are reduced to 32x32: decoding larger only costs time.
+FINGERPRINT_LONG_SIDE = 128
+# The most renders sharing a coarse key with an upload that are compared in full.
+CANDIDATES = 200
 
 # What the uploader reads about a refused video.
 LOOKS_SEXUAL = "the video was refused by the safety check: it looks like sexual content"
 UNCHECKABLE = "the video could not be checked for safety right now: upload it again later"
 TOO_LONG = "the video took too long to check for safety: upload a shorter or smaller one"
+RENDER_OF_THIS_SERVER = ("this video is a render of this server: publish it through its remix (or"
+                         " your own generation from its draft), not as an upload")
 
 
 async def queue_check(fed: Federation, media_id: int) -> None:
@@ -63,19 +80,57 @@ def video_verdict(path: Path, duration: float, fps: float, threshold: float, *, 
     return check_images(frames, threshold, positions=indices[: len(frames)])
 
 
+def video_fingerprint(path: Path, duration: float, fps: float, *, deadline: float) -> list[int]:
+    """The perceptual fingerprint of a video file, an upload or a render; blocking. Empty when it
+    cannot be decoded (the safety check refuses such an upload); raises CheckTimeout past
+    `deadline`."""
+    try:
+        frames = video_frames_at(path, fp.sample_times(duration, fps), long_side=FINGERPRINT_LONG_SIDE,
+                                 deadline=deadline)
+    except CheckTimeout:
+        raise
+    except Exception:  # a decoder error: the safety check says so
+        log.info("sampling frames of %s for its fingerprint failed", path, exc_info=True)
+        return []
+    return fp.fingerprint(frames)
+
+
+async def is_render(pool: asyncpg.Pool, path: Path, duration: float, fps: float,
+                    signer: C2PASigner | None, *, deadline: float) -> bool:
+    """Whether an uploaded video is a render of this instance: the same bytes, or a manifest
+    it signed, or a copy of a remix's render. Cheapest first; the blocking parts in threads."""
+    if await gstore.is_render(pool, await asyncio.to_thread(fp.file_sha256, path)):
+        return True
+    if signer is not None and await asyncio.to_thread(signed_by, path, signer):
+        return True
+    upload = await asyncio.to_thread(video_fingerprint, path, duration, fps, deadline=deadline)
+    keys = fp.band_keys(upload)
+    if not keys:
+        return False
+    return any(fp.similar_length(render["duration"], duration)
+               and fp.is_copy(upload, fp.as_unsigned(render["frames"]))
+               for render in await gstore.remix_renders_sharing_keys(pool, keys, CANDIDATES))
+
+
 async def check_upload(pool: asyncpg.Pool, media: LocalMediaStore, media_id: int, threshold: float,
-                       slot: asyncio.Semaphore) -> str:
-    """Check one pending upload and settle it; what happened, for the job's result."""
+                       slot: asyncio.Semaphore, signer: C2PASigner | None = None) -> str:
+    """Check one pending upload and settle it; what happened, for the job's result. `signer` is
+    this instance's C2PA signer, if it signs its renders."""
     row = await fstore.media_by_id(pool, media_id)
     if row is None or row["check_state"] != "pending":
         return "not pending"
     async with slot:
         deadline = time.monotonic() + CHECK_DEADLINE_S
+        path = media.path(row["storage_key"])
+        duration, fps = row["duration"] or 0.0, row["frame_rate"] or 30.0
         try:
-            verdict = await asyncio.to_thread(
-                video_verdict, media.path(row["storage_key"]), row["duration"] or 0.0,
-                row["frame_rate"] or 30.0, threshold, deadline=deadline)
-            reason = LOOKS_SEXUAL if verdict.frame is not None else UNCHECKABLE
+            if await is_render(pool, path, duration, fps, signer, deadline=deadline):
+                verdict = Verdict(False, None, None, "a render of this instance")
+                reason = RENDER_OF_THIS_SERVER
+            else:
+                verdict = await asyncio.to_thread(video_verdict, path, duration, fps, threshold,
+                                                  deadline=deadline)
+                reason = LOOKS_SEXUAL if verdict.frame is not None else UNCHECKABLE
         except CheckTimeout as exc:
             verdict, reason = failed(str(exc)), TOO_LONG
         except (OSError, ValueError) as exc:

@@ -8,8 +8,11 @@ instance's PostgreSQL and Redis); on the embedded default `serve` runs both in-p
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from arq import cron, func
@@ -18,13 +21,15 @@ from arq.worker import Worker
 from federation import delivery, fetch, inbox, post_consent, remix
 from generation import jobs
 from generation.pipeline import GenerationError, VideoPipeline
-from generation.provenance import C2PASigner, signer_for
+from generation.provenance import C2PASigner, ProvenanceError, signer_for
 from generation.worker import GenerationWorker, generate, sweep_generation
 
 from . import media_cleanup, upload_checks
 from .config import Settings
 from .media import new_key
 from .runtime import Instance, close_worker
+
+log = logging.getLogger(__name__)
 
 # A render may take many minutes on a busy GPU; the heartbeat, not this, notices a dead worker.
 GENERATION_TIMEOUT_S = 6 * 3600
@@ -44,7 +49,18 @@ async def recheck_consent(ctx: dict[str, Any], post_id: int) -> bool:
 
 async def check_upload(ctx: dict[str, Any], media_id: int) -> str:
     return await upload_checks.check_upload(ctx["fed"].pool, ctx["media"], media_id, ctx["nsfw_threshold"],
-                                            ctx["upload_check_slot"])
+                                            ctx["upload_check_slot"], ctx["render_signer"])
+
+
+def render_signer(settings: Settings) -> C2PASigner | None:
+    """The signer of this instance's renders, whose manifest an upload may not carry: None when
+    provenance is off, or when its chain cannot be read (the generation worker then fails its
+    jobs saying why; uploads are still checked by hash and fingerprint)."""
+    try:
+        return signer_for(settings.generation, settings.data_dir, settings.instance_name)
+    except (ProvenanceError, OSError, ValueError) as exc:
+        log.warning("uploads are not checked for this instance's C2PA manifest: %s", exc)
+        return None
 
 
 async def remove_unused_media(ctx: dict[str, Any]) -> int:
@@ -98,7 +114,9 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
              "nsfw_threshold": instance.settings.generation.nsfw_threshold,
              # One video check at a time: each takes a core for seconds, and inbox and delivery
              # jobs share this worker.
-             "upload_check_slot": asyncio.Semaphore(1)},
+             "upload_check_slot": asyncio.Semaphore(1),
+             # Loaded here, before the generation worker's first job would make the instance's CA.
+             "render_signer": render_signer(instance.settings)},
         on_startup=start_renewing_leases,
         on_shutdown=stop_renewing_leases,
         handle_signals=handle_signals,
@@ -140,11 +158,15 @@ def generation_worker(instance: Instance, device: str) -> GenerationWorker:
             raise GenerationError(f"the cameo owner's instance did not give its reference images: {exc}",
                                   retryable=True) from None
 
+    def fingerprint(path: Path, duration: float, fps: float) -> list[int]:
+        return upload_checks.video_fingerprint(path, duration, fps,
+                                               deadline=time.monotonic() + upload_checks.CHECK_DEADLINE_S)
+
     name = config.model_dir.name if config.model_dir else "Likeness tiny model"
     return GenerationWorker(queue=instance.jobs, media=instance.media, new_key=new_key,
                             load_pipeline=load, load_signer=load_signer,
                             tmp_dir=settings.data_dir / "tmp", generator_name=name,
-                            remote_references=remote_references)
+                            remote_references=remote_references, fingerprint=fingerprint)
 
 
 def make_generation_worker(instance: Instance, generation: GenerationWorker, *,

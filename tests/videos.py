@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import av
-from PIL import Image, ImageChops
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw
 
 
 def _pattern(width: int, height: int) -> Image.Image:
@@ -39,6 +40,43 @@ def make_mp4(
         for index in range(frames):
             picture = ImageChops.offset(base, index * 7 % width, index * 11 % height)
             container.mux(stream.encode(av.VideoFrame.from_image(picture)))
+        container.mux(stream.encode())
+    return Path(path)
+
+
+def moving_shapes(seed: int, width: int, height: int, fps: int, seconds: float) -> np.ndarray:
+    """Frames (T, H, W, 3 uint8) of circles and boxes of random colours crossing a gradient, each on
+    its own path: a video with structure, as a model's output has (make_mp4's smooth pattern is
+    the hardest case for a perceptual hash)."""
+    rng = np.random.default_rng(seed)
+    background = np.zeros((height, width, 3), np.uint8)
+    tint = rng.integers(0, 256, (2, 3))
+    ramp = np.linspace(0, 1, height)[:, None, None]
+    background[:] = (tint[0] * (1 - ramp) + tint[1] * ramp).astype(np.uint8)
+    shapes = [(rng.integers(0, 2), rng.uniform(0, width), rng.uniform(0, height),
+               rng.uniform(-60, 60), rng.uniform(-60, 60), rng.uniform(20, 70),
+               tuple(int(c) for c in rng.integers(0, 256, 3))) for _ in range(rng.integers(3, 7))]
+    frames = []
+    for index in range(round(seconds * fps)):
+        t = index / fps
+        picture = Image.fromarray(background)
+        draw = ImageDraw.Draw(picture)
+        for kind, x, y, dx, dy, size, colour in shapes:
+            cx, cy = (x + dx * t) % width, (y + dy * t) % height
+            box = (cx - size / 2, cy - size / 2, cx + size / 2, cy + size / 2)
+            (draw.ellipse if kind else draw.rectangle)(box, fill=colour)
+        frames.append(np.asarray(picture))
+    return np.stack(frames)
+
+
+def write_mp4(frames: np.ndarray, fps: int, path: Path) -> Path:
+    """Frames (T, H, W, 3 uint8) as an H.264 MP4."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps))
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         container.mux(stream.encode())
     return Path(path)
 
