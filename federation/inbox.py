@@ -6,13 +6,12 @@ activity is authentic and stores it; `process` reads it back and dispatches it b
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import actors, fetch, httpsig, proofs, store
+from . import actors, fetch, httpsig, inputs, proofs, store
 from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
@@ -36,9 +35,10 @@ class InboxError(Exception):
 
 def parse_activity(body: bytes) -> dict[str, Any]:
     try:
-        activity = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InboxError(400, "body is not valid JSON") from None
+        activity = inputs.loads(body)
+    except inputs.InputError as exc:
+        # A 400, never a 5xx: the sender must not retry what can never be kept.
+        raise InboxError(400, f"body {exc}") from None
     if not isinstance(activity, dict):
         raise InboxError(400, "body is not a JSON object")
     for name in ("id", "type", "actor"):

@@ -206,7 +206,7 @@ routes = [
     Route("/users/{username}/followers", follow_collection),
     Route("/users/{username}/following", follow_collection),
     Route("/users/{username}/mutuals", mutuals_collection),
-    Route("/users/{username}/quote_authorizations/{stamp_id:int}", quote_authorization),
-    Route("/users/{username}/statuses/{post_id:int}", post_object),
-    Route("/users/{username}/statuses/{post_id:int}/activity", post_activity),
+    Route("/users/{username}/quote_authorizations/{stamp_id:id}", quote_authorization),
+    Route("/users/{username}/statuses/{post_id:id}", post_object),
+    Route("/users/{username}/statuses/{post_id:id}/activity", post_activity),
 ]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,7 +34,7 @@ from . import (
     wellknown,
 )
 from .config import Settings
-from .http import error
+from .http import RefuseBadText, error
 from .media import media_response
 from .runtime import Instance
 from .safety import is_staff
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
                 *for_you.routes, *pages.routes, *webapp.routes(),
                 Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])],
         exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(RefuseBadText)],
         lifespan=lifespan,
     )
     app.state.instance = instance

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from . import accounts, scopes, store
-from .http import bearer_token, error, fed, pool, read_params
+from .http import bearer_token, error, fed, parsed_url, pool, read_params
 from .pages import page
 from .rate_limits import login_name, rate_limited
 
@@ -59,9 +59,9 @@ def _redirect_uris(raw: Any) -> list[str]:
     for uri in uris:
         if not isinstance(uri, str) or len(uri) > MAX_URI:
             raise OAuthError("invalid_request", "a redirect URI must be text of at most 2000 characters", 422)
-        parts = urlsplit(uri)
-        if uri != OOB and (not parts.scheme or parts.scheme.lower() in _UNSAFE_SCHEMES or parts.fragment
-                           or (parts.scheme in ("http", "https") and not parts.netloc)):
+        parts = parsed_url(uri)
+        if uri != OOB and (parts is None or not parts.scheme or parts.scheme.lower() in _UNSAFE_SCHEMES
+                           or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc)):
             raise OAuthError("invalid_request", f"{uri[:100]!r} is not a redirect URI an app can use", 422)
     return list(dict.fromkeys(uris))
 
@@ -74,7 +74,7 @@ async def create_app(request: Request) -> Response:
         return error(422, f"client_name is required, at most {MAX_NAME} characters")
     website = params.get("website") or None
     if website is not None and (not isinstance(website, str) or len(website) > MAX_URI
-                                or urlsplit(website).scheme not in ("http", "https")):
+                                or getattr(parsed_url(website), "scheme", None) not in ("http", "https")):
         return error(422, "website must be an http(s) URL")
     try:
         uris = _redirect_uris(params.get("redirect_uris"))
