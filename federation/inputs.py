@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 MAX_DEPTH = 64
+MAX_INT_DIGITS = 300
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -43,11 +44,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _float_sized_int(text: str) -> int:
+    # JSON-LD reads numbers as doubles: an integer past their range fails there (OverflowError).
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise InputError(f"holds an integer of more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
 def loads(data: bytes | str) -> Any:
     """The JSON value of `data`; InputError when it is not JSON, nests deeper than MAX_DEPTH,
     or holds NaN, Infinity, a number too large for a float, a NUL or a lone surrogate."""
     try:
-        value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float,
+                           parse_int=_float_sized_int)
     except InputError:
         raise
     except RecursionError:

@@ -14,7 +14,7 @@ from federation import actors, inbox, objects, outbox, quotes
 from federation import store as fstore
 from federation.vocab import AS_CONTEXT
 
-from .http import ActivityResponse, error, fed, pool, read_body, wants_activity_json
+from .http import ActivityResponse, error, fed, parse_id, pool, read_body, wants_activity_json
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,8 @@ def _page_number(request: Request) -> int | None:
     raw = request.query_params.get("page")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        return 0
-    return int(raw)
+    page = parse_id(raw)
+    return page if page is not None and 1 <= page <= 100_000 else 0
 
 
 async def _collection_owner(request: Request, uri_of: Callable[[Any], str]

@@ -135,7 +135,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared is not None:
         if not (declared.isascii() and declared.isdigit()):
             raise HTTPException(400, "Content-Length is not a number")
-        if int(declared) > limit:
+        if len(declared) > 18 or int(declared) > limit:
             raise HTTPException(413, f"body is larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():

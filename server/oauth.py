@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from federation import inputs
+
 from . import accounts, scopes, store
 from .http import bearer_token, error, fed, parsed_url, pool, read_params
 from .pages import page
@@ -113,9 +115,12 @@ async def _client(params: dict[str, Any], request: Request, *, secret_required: 
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
         try:
-            client_id, _, client_secret = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise OAuthError("invalid_client", "the Basic credentials are malformed", 401) from None
+            credentials = base64.b64decode(header[6:]).decode()
+        except ValueError:  # UnicodeDecodeError too
+            credentials = None
+        if credentials is None or inputs.text_problem(credentials) is not None:
+            raise OAuthError("invalid_client", "the Basic credentials are malformed", 401)
+        client_id, _, client_secret = credentials.partition(":")
     app = await store.app_by_client_id(pool(request), str(client_id)) if isinstance(client_id, str) else None
     if app is None:
         raise OAuthError("invalid_client", "unknown client_id", 401)

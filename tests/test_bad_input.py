@@ -49,13 +49,40 @@ async def test_signed_activities_with_nan_infinity_nul_or_surrogates_get_a_400(m
     with server_tracebacks() as tracebacks:
         for raw, words in (("NaN", "finite"), ("Infinity", "finite"), ("-Infinity", "finite"),
                            ("1e999", "finite"), ('"a\\u0000b"', "NUL"), ('"\\ud800"', "UTF-8"),
-                           ('{"\\udfff": 1}', "UTF-8")):
+                           ('{"\\udfff": 1}', "UTF-8"), ("1" + "0" * 400, "digits")):
             body = f'{text}, "extra": {raw}}}'.encode()
             response = await peer.post("mallory", f"{a.base_url}/users/alice/inbox", body)
             assert response.status_code == 400, (raw, response.text)
             assert words in response.json()["error"], (raw, response.text)
     assert tracebacks == []
     assert await a.pool.fetchval("SELECT count(*) FROM inbox_activities") == 0
+
+
+async def test_activities_whose_types_are_lists_or_objects_are_not_errors(make_instance, peer):
+    a = await make_instance()
+    await a.signup("alice")
+    actor = peer.add_actor("mallory")
+    with server_tracebacks() as tracebacks:
+        for n, kind in enumerate((["Person"], {"a": 1}, ["Note", "Video"])):
+            update = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{peer.base}/updates/{n}",
+                      "type": "Update", "actor": actor,
+                      "object": {"id": actor, "type": kind, "attributedTo": actor}}
+            response = await peer.post("mallory", f"{a.base_url}/inbox", update)
+            assert response.status_code < 500, (kind, response.text)
+    assert tracebacks == []
+
+
+async def test_signature_times_of_thousands_of_digits_are_refused(make_instance, peer):
+    a = await make_instance()
+    actor = peer.add_actor("mallory")
+    body = json.dumps({"id": f"{peer.base}/follows/1", "type": "Follow", "actor": actor,
+                       "object": f"{a.base_url}/users/alice"}).encode()
+    signature = f'keyId="{actor}#main-key",headers="(created)",created="{"9" * 5000}",signature="AA=="'
+    with server_tracebacks() as tracebacks:
+        response = await a.api(None, "POST", "/inbox", content=body,
+                               headers={"Content-Type": "application/activity+json", "Signature": signature})
+    assert response.status_code == 401 and "Unix time" in response.json()["error"], response.text
+    assert tracebacks == []
 
 
 async def test_ids_past_int64_are_refused_or_not_found(make_instance):
@@ -86,6 +113,8 @@ async def test_ids_past_int64_are_refused_or_not_found(make_instance):
         ("POST", "/api/v1/reports", {"json": {"account_id": "1", "status_ids": [HUGE]}}),
         ("POST", "/api/v1/for_you/preferences", {"json": {"account_id": HUGE, "direction": "more"}}),
         ("DELETE", f"/api/v1/for_you/preferences/{HUGE}", {}),
+        ("GET", "/users/alice/followers?page=" + "9" * 5000, {}),
+        ("GET", f"/users/alice/outbox?page={HUGE}", {}),
         ("GET", f"/users/alice/statuses/{HUGE}", {}), ("GET", f"/users/alice/statuses/{HUGE}/activity", {}),
         ("GET", f"/users/alice/quote_authorizations/{HUGE}", {}), ("GET", f"/@alice/{HUGE}", {}),
         ("GET", f"/users/alice/cameos/{HUGE}", {}), ("GET", f"/users/alice/remix_authorizations/{HUGE}", {}),
@@ -119,6 +148,8 @@ async def test_nul_bytes_and_lone_surrogates_are_refused(make_instance):
         ("GET", "/oauth/authorize?client_id=%00&redirect_uri=x&response_type=code", {}, "NUL"),
         ("POST", "/oauth/token", {"data": {"grant_type": "password", "client_id": "\x00"}}, "NUL"),
         ("POST", "/oauth/token", {"content": '{"grant_type": "\\ud800"}', "headers": JSON}, "UTF-8"),
+        ("POST", "/oauth/token", {"data": {"grant_type": "client_credentials"},
+                                  "headers": {"Authorization": "Basic AA=="}}, "invalid_client"),
         ("POST", "/oauth/token", {"content": '{"\\ud800": 1}', "headers": JSON}, "UTF-8"),
         ("POST", "/api/v1/apps", {"content": '{"client_name": "x", "redirect_uris": "\\udfff"}',
                                   "headers": JSON}, "UTF-8"),
@@ -158,7 +189,9 @@ async def test_unreachable_and_unparsable_hosts_are_not_errors(make_instance):
 async def test_malformed_urls_are_refused(make_instance):
     a = await make_instance()
     await a.signup("alice")
+    await a.set_role("alice", "admin")
     cases = [
+        ("POST", "/api/v1/admin/domain_blocks", {"json": {"domain": "http://[::1"}}),
         ("GET", "/api/v1/cameos/lookup", {"params": {"uri": "http://[::1"}}),
         ("GET", "/api/v1/cameos/lookup", {"params": {"uri": "http://[::1]:99999/x"}}),
         ("GET", "/api/v1/cameos/lookup", {"params": {"uri": "https://xn--a.com/cameos/1"}}),
