@@ -347,7 +347,8 @@ def hostile_requests(rnd: random.Random, count: int, tokens: dict[str, str], pee
 class Tally:
     sent: Counter[str] = field(default_factory=Counter)
     server_errors: Counter[str] = field(default_factory=Counter)
-    not_sent: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    raw: int = 0  # sent over a bare socket: the HTTP client refused their headers
     examples: list[str] = field(default_factory=list)
 
 
@@ -355,10 +356,28 @@ Signer = Callable[[str, str, bytes], dict[str, str]]
 """`sign(actor name, url, body) -> headers`: the fake peer's signature."""
 
 
+async def _send_raw(base_url: str, method: str, path: str, headers: dict[str, str], body: bytes | None,
+                    timeout: float) -> int:
+    """The status of a request written byte for byte, for headers an HTTP client will not send
+    (a NUL or DEL in a value, a Content-Length that does not match the body); 400 when the server
+    closes the connection without an answer, as an HTTP parser refusing the request may."""
+    host, port = base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
+                 *(f"{k}: {v}" for k, v in headers.items())]
+        writer.write("\r\n".join(lines).encode("latin-1", "replace") + b"\r\n\r\n" + (body or b""))
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), timeout)
+    finally:
+        writer.close()
+    parts = status_line.split()
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 400
+
+
 async def send_all(base_url: str, requests: Iterator[FuzzRequest], sign: Signer, *,
                    concurrency: int = 8, timeout: float = 60) -> Tally:
-    """Send every request, `concurrency` at a time; count what was sent and every 5xx by family.
-    A request the HTTP client itself refuses to send (a NUL in a header) is counted apart."""
+    """Send every request, `concurrency` at a time; count what was sent and every 5xx by family."""
     tally = Tally()
     rnd = random.Random(0)
     limits = httpx.Limits(max_connections=concurrency)
@@ -371,17 +390,20 @@ async def send_all(base_url: str, requests: Iterator[FuzzRequest], sign: Signer,
                 _add_hostile_headers(rnd, headers)
             try:
                 raw = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers.items()]
-                response = await client.request(request.method, request.path, content=request.body,
-                                                headers=raw)
+                status = (await client.request(request.method, request.path, content=request.body,
+                                               headers=raw)).status_code
+                text = ""
             except (httpx.LocalProtocolError, httpx.InvalidURL, UnicodeError, ValueError):
-                tally.not_sent += 1
-                return
+                status = await _send_raw(base_url, request.method, request.path, headers, request.body,
+                                         timeout)
+                text, tally.raw = "(raw)", tally.raw + 1
             tally.sent[request.family] += 1
-            if response.status_code >= 500:
+            tally.statuses[status] += 1
+            if status >= 500:
                 tally.server_errors[request.family] += 1
                 if len(tally.examples) < 20:
-                    tally.examples.append(f"{response.status_code} {request.method} {request.path[:200]} "
-                                          f"{(request.body or b'')[:200]!r} {response.text[:200]!r}")
+                    tally.examples.append(f"{status} {text} {request.method} {request.path[:200]} "
+                                          f"{headers} {(request.body or b'')[:200]!r}")
 
         pending: set[asyncio.Task[None]] = set()
         for request in requests:

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from federation import inputs
+from federation.handlers import announce
 from server.http import ID_REGEX, parse_id
 from tests.hostile import INT64_MAX, deep, server_tracebacks
 
@@ -83,6 +84,25 @@ async def test_signature_times_of_thousands_of_digits_are_refused(make_instance,
                                headers={"Content-Type": "application/activity+json", "Signature": signature})
     assert response.status_code == 401 and "Unix time" in response.json()["error"], response.text
     assert tracebacks == []
+
+
+async def test_the_same_boost_handled_twice_at_once_is_kept_once(make_instance, peer, monkeypatch):
+    """Two deliveries of one boost (a retry, or a replay under another activity id) handled by
+    two workers at once: one is kept, the other is a duplicate, not a unique violation."""
+    a = await make_instance()
+    await a.signup("alice")
+    post = (await a.api("alice", "POST", "/api/v1/statuses", json={"status": "hi"})).json()
+    actor = peer.add_actor("mallory")
+    boosts = [{"id": f"{peer.base}/announces/{n}", "type": "Announce", "actor": actor, "object": post["uri"]}
+              for n in (1, 2)]
+    await announce.handle(a.instance.fed, boosts[0])
+
+    async def not_yet_committed(*args):
+        return None  # what the second worker saw while the first one's transaction was open
+
+    monkeypatch.setattr(announce.store, "boost", not_yet_committed)
+    await announce.handle(a.instance.fed, boosts[1])
+    assert await a.pool.fetchval("SELECT count(*) FROM posts WHERE reblog_of_id IS NOT NULL") == 1
 
 
 async def test_ids_past_int64_are_refused_or_not_found(make_instance):

@@ -41,14 +41,16 @@ async def _signup(base: str, username: str) -> str:
 
 def _print(tally: Tally, elapsed: float, tracebacks: int, concurrency: int) -> None:
     sent = sum(tally.sent.values())
-    print(f"\n{sent} hostile requests sent ({tally.not_sent} more refused by the client itself) in"
-          f" {elapsed:.0f} s, {concurrency} concurrent, {os.cpu_count()} cores\n")
+    print(f"\n{sent} hostile requests sent ({tally.raw} of them over a bare socket, their headers being"
+          f" more than an HTTP client sends) in {elapsed:.0f} s, {concurrency} concurrent,"
+          f" {os.cpu_count()} cores\n")
     print(f"| {'family':<18} | {'sent':>6} | {'5xx':>5} |")
     print(f"|{'-' * 20}|{'-' * 8}|{'-' * 7}|")
     for family in sorted(tally.sent):
         print(f"| {family:<18} | {tally.sent[family]:>6} | {tally.server_errors[family]:>5} |")
     print(f"| {'all':<18} | {sent:>6} | {sum(tally.server_errors.values()):>5} |")
-    print(f"\ntracebacks in the server's log: {tracebacks}")
+    print("\nanswers: " + ", ".join(f"{n} x {status}" for status, n in sorted(tally.statuses.items())))
+    print(f"tracebacks in the server's log: {tracebacks}")
     for example in tally.examples:
         print(f"  {example}")
 
