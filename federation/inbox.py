@@ -61,7 +61,9 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
     """
     if ref(activity.get("actor")) != signer:
         raise InboxError(401, "the request is signed by another actor than the activity's actor")
-    if not fetch.same_origin(activity["id"], signer):
+    # No `id` after JSON-LD reading, when the sender's context redefined the term.
+    activity_id = activity.get("id")
+    if not isinstance(activity_id, str) or not fetch.same_origin(activity_id, signer):
         raise InboxError(403, "activity id is on another host than its actor")
     kind = activity.get("type")
     obj = activity.get("object")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from federation import inputs
 from federation.handlers import announce
 from server.http import ID_REGEX, parse_id
+from tests.conftest import eventually
 from tests.hostile import INT64_MAX, deep, server_tracebacks
 
 HUGE = "99999999999999999999999"
@@ -83,6 +84,22 @@ async def test_signature_times_of_thousands_of_digits_are_refused(make_instance,
         response = await a.api(None, "POST", "/inbox", content=body,
                                headers={"Content-Type": "application/activity+json", "Signature": signature})
     assert response.status_code == 401 and "Unix time" in response.json()["error"], response.text
+    assert tracebacks == []
+
+
+async def test_an_activity_whose_context_redefines_id_is_ignored_not_failed(make_instance, peer):
+    a = await make_instance()
+    await a.signup("alice")
+    actor = peer.add_actor("mallory")
+    follow = {"@context": ["https://www.w3.org/ns/activitystreams", {"id": "ok"}],
+              "id": f"{peer.base}/follows/1", "type": "Follow", "actor": actor,
+              "object": f"{a.base_url}/users/alice"}
+    with server_tracebacks() as tracebacks:
+        response = await peer.post("mallory", f"{a.base_url}/inbox", follow)
+        assert response.status_code == 202, response.text
+        state = await eventually(lambda: a.pool.fetchval(
+            "SELECT state FROM inbox_activities WHERE state <> 'pending'"))
+    assert state == "ignored"
     assert tracebacks == []
 
 
