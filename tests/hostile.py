@@ -41,6 +41,7 @@ RAW_JSON_VALUES = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", '"\\u0000"
 
 
 def deep(levels: int, kind: str = "[") -> str:
+    """JSON nested `levels` deep, in arrays or in objects."""
     return "[" * levels + "]" * levels if kind == "[" else '{"a":' * levels + "1" + "}" * levels
 
 
@@ -246,7 +247,6 @@ HOSTILE_HEADERS: list[tuple[str, str]] = [
     ("x-forwarded-for", "\x00"), ("cookie", "a=\x7f"), ("accept-encoding", "gzip;q=NaN"),
     ("range", "bytes=99999999999999999999999-"), ("range", "bytes=-0"), ("if-none-match", "*" * 5000),
 ]
-
 
 
 def _add_hostile_headers(rnd: random.Random, headers: dict[str, str]) -> None:
