@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,7 @@ from urllib.parse import quote, urlsplit
 import asyncpg
 import httpx
 
-from . import fetch, keys, store
+from . import fetch, inputs, keys, store
 from .context import Federation
 from .html import sanitize_html
 from .signing import instance_signer
@@ -23,6 +22,7 @@ log = logging.getLogger(__name__)
 # A cached remote actor is refreshed on use after this long (Mastodon: one day).
 ACTOR_TTL = timedelta(hours=24)
 KEY_CACHE_SECONDS = 300
+WEBFINGER_MAX_BYTES = 100_000
 
 
 class ActorError(ValueError):
@@ -294,16 +294,18 @@ async def resolve_handle(fed: Federation, handle: str) -> asyncpg.Record:
         raise ActorError(f"no local account {username!r}")
     scheme = urlsplit(fed.base_url).scheme
     url = f"{scheme}://{host}/.well-known/webfinger?resource={quote(f'acct:{username}@{host}')}"
-    body = await fetch.fetch_bytes(fed.client, url, max_bytes=fed.max_document_bytes,
+    # Through the fetch layer, so that a refused connection or a host that is not a valid
+    # address is a FetchError like any other.
+    body = await fetch.fetch_bytes(fed.client, url, max_bytes=WEBFINGER_MAX_BYTES,
                                    accept="application/jrd+json")
     try:
-        answer = json.loads(body)
-    except ValueError:
+        document = inputs.loads(body)
+    except inputs.InputError:
         raise ActorError(f"WebFinger for {handle} did not answer JSON") from None
-    links = answer.get("links", []) if isinstance(answer, dict) else []
+    links = document.get("links") if isinstance(document, dict) else None
     for link in links if isinstance(links, list) else []:
         if isinstance(link, dict) and link.get("rel") == "self" and isinstance(link.get("href"), str) \
-                and link.get("type", "").startswith(("application/activity+json",
-                                                     "application/ld+json")):
+                and str(link.get("type", "")).startswith(("application/activity+json",
+                                                          "application/ld+json")):
             return await actor(fed, link["href"])
     raise ActorError(f"WebFinger for {handle} names no ActivityPub actor")

@@ -76,7 +76,10 @@ class Federation:
     def is_local(self, uri: str | None) -> bool:
         if not uri:
             return False
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # `http://[::1` names no server, this one least of all
+            return False
         return f"{parts.scheme}://{parts.netloc}".lower() == self.base_url.lower()
 
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None,

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import functools
 import ipaddress
-import json
 import os
 import socket
 import ssl
@@ -32,6 +31,8 @@ from urllib.parse import urljoin, urlsplit
 import anyio
 import httpcore
 import httpx
+
+from . import inputs
 
 AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 AP_ACCEPT = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
@@ -453,7 +454,8 @@ async def _get(client: httpx.AsyncClient, url: str, *, accept: str, sign: Signer
                     if len(body) > max_bytes:
                         raise TooLargeError(f"{url} is larger than {max_bytes} bytes")
                 return url, response, bytes(body)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:
+            # UnicodeError: a host that is not valid IDNA (`xn--`), refused as httpx builds the request.
             raise FetchError(f"fetching {url} failed: {type(exc).__name__}: {exc}") from None
     raise FetchError(f"more than {MAX_REDIRECTS} redirects, the last to {url}")
 
@@ -509,8 +511,8 @@ async def _get_document(client: httpx.AsyncClient, url: str, *, sign: Signer | N
     final, response, body = await _get(client, url, accept=accept, sign=sign, max_bytes=max_bytes,
                                        content_type_ok=_is_activitypub)
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = inputs.loads(body)
+    except inputs.InputError:
         raise FetchError(f"{final} did not answer JSON") from None
     if not isinstance(document, dict):
         raise FetchError(f"{final} did not answer a JSON object")

@@ -227,7 +227,8 @@ def sign_cavage(method: str, url: str, headers: HeadersLike, body: bytes | None,
 
 def _cavage_int(params: dict[str, str], name: str) -> int | None:
     value = params.get(name)
-    if value is not None and not (value.isascii() and value.isdigit()):
+    # At most 18 digits: Python's int() refuses over 4,300, and no Unix time needs more.
+    if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise SignatureError(f"the Signature header's {name} is not a Unix time")
     return None if value is None else int(value)
 

@@ -6,7 +6,6 @@ activity is authentic and stores it; `process` reads it back and dispatches it b
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -14,7 +13,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from . import actors, fetch, httpsig, proofs, store
+from . import actors, fetch, httpsig, inputs, proofs, store
 from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
@@ -38,9 +37,10 @@ class InboxError(Exception):
 
 def parse_activity(body: bytes) -> dict[str, Any]:
     try:
-        activity = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InboxError(400, "body is not valid JSON") from None
+        activity = inputs.loads(body)
+    except inputs.InputError as exc:
+        # A 400, never a 5xx: the sender must not retry what can never be kept.
+        raise InboxError(400, f"body {exc}") from None
     if not isinstance(activity, dict):
         raise InboxError(400, "body is not a JSON object")
     for name in ("id", "type", "actor"):
@@ -63,7 +63,9 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
     """
     if ref(activity.get("actor")) != signer:
         raise InboxError(401, "the request is signed by another actor than the activity's actor")
-    if not fetch.same_origin(activity["id"], signer):
+    # No `id` after JSON-LD reading, when the sender's context redefined the term.
+    activity_id = activity.get("id")
+    if not isinstance(activity_id, str) or not fetch.same_origin(activity_id, signer):
         raise InboxError(403, "activity id is on another host than its actor")
     kind = activity.get("type")
     obj = activity.get("object")

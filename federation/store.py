@@ -274,6 +274,12 @@ async def insert_post(conn: Conn, fields: dict[str, Any]) -> int:
     return await _insert(conn, "posts", fields)
 
 
+async def insert_boost(conn: Conn, fields: dict[str, Any]) -> int | None:
+    """A remote boost; None when it is kept already (by its uri, or as the actor's one boost of
+    that post): two deliveries of it may be handled at once."""
+    return await _insert(conn, "posts", fields, "ON CONFLICT DO NOTHING RETURNING id")
+
+
 async def update_post(conn: Conn, post_id: int, fields: dict[str, Any]) -> None:
     sets = ", ".join(f"{name} = ${i}" for i, name in enumerate(fields, start=2))
     await conn.execute(f"UPDATE posts SET {sets} WHERE id = $1", post_id, *fields.values())

@@ -13,12 +13,21 @@ DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 LIKENESS_NS = "https://likeness.social/ns#"
 
-ACTIVITY_TYPES = frozenset({
+
+class TypeNames(frozenset[str]):
+    """A set of `type` names that a remote document's `type` can be tested against whatever it
+    holds: a list or an object (unhashable) is simply not one of them."""
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, str) and super().__contains__(item)
+
+
+ACTIVITY_TYPES = TypeNames({
     "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Announce",
     "Block", "Flag", "Move", "Add", "Remove", "RemixRequest", "QuoteRequest",
 })
-ACTOR_TYPES = frozenset({"Person", "Service", "Application", "Group", "Organization"})
-POST_TYPES = frozenset({"Note", "Video", "Article", "Page"})
+ACTOR_TYPES = TypeNames({"Person", "Service", "Application", "Group", "Organization"})
+POST_TYPES = TypeNames({"Note", "Video", "Article", "Page"})
 
 ACTIVITYPUB_MEDIA_TYPE = "application/activity+json"
 

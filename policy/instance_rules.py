@@ -93,7 +93,10 @@ def normalize_domain(raw: object) -> str:
         raise RuleError("domain is required")
     text = raw.strip().lower()
     if "://" in text:
-        text = urlsplit(text).netloc
+        try:
+            text = urlsplit(text).netloc
+        except ValueError:  # `http://[::1`
+            raise RuleError(f"{raw!r} is not a URL or a domain") from None
     text = text.split("/", 1)[0].rsplit("@", 1)[-1]
     if text.startswith("*."):
         text = text[2:]

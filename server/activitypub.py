@@ -15,7 +15,7 @@ from federation import store as fstore
 from federation.vocab import AS_CONTEXT
 
 from . import store
-from .http import ActivityResponse, error, fed, pool, read_body, wants_activity_json
+from .http import ActivityResponse, error, fed, parse_id, pool, read_body, wants_activity_json
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,8 @@ def _page_number(request: Request) -> int | None:
     raw = request.query_params.get("page")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
-        return 0
-    return int(raw)
+    page = parse_id(raw)
+    return page if page is not None and 1 <= page <= 100_000 else 0
 
 
 async def _collection_owner(request: Request, uri_of: Callable[[Any], str]
@@ -207,7 +206,7 @@ routes = [
     Route("/users/{username}/followers", follow_collection),
     Route("/users/{username}/following", follow_collection),
     Route("/users/{username}/mutuals", mutuals_collection),
-    Route("/users/{username}/quote_authorizations/{stamp_id:int}", quote_authorization),
-    Route("/users/{username}/statuses/{post_id:int}", post_object),
-    Route("/users/{username}/statuses/{post_id:int}/activity", post_activity),
+    Route("/users/{username}/quote_authorizations/{stamp_id:id}", quote_authorization),
+    Route("/users/{username}/statuses/{post_id:id}", post_object),
+    Route("/users/{username}/statuses/{post_id:id}/activity", post_activity),
 ]

@@ -21,7 +21,7 @@ from generation import store as gstore
 
 from . import entities
 from .generations import job_json
-from .http import current_staff, error, fed, int_param, pool, read_params
+from .http import current_staff, error, fed, int_param, parse_id, pool, read_params
 
 MAX_REASON_CHARS = 500
 
@@ -53,8 +53,8 @@ async def _staff_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def _job(request: Request) -> asyncpg.Record:
-    raw = request.path_params["job_id"]
-    row = await gstore.job(pool(request), int(raw)) if raw.isdigit() else None
+    job_id = parse_id(request.path_params["job_id"])
+    row = await gstore.job(pool(request), job_id) if job_id is not None else None
     if row is None:
         raise HTTPException(404, "no such generation")
     return row

@@ -21,7 +21,7 @@ from policy.moderation import MAX_TEXT, REPORT_MOVES, UNDO, ModerationError, che
 from . import entities, moderation, store
 from . import moderation_store as mstore
 from .api import render_statuses
-from .http import bool_param, current_staff, error, fed, int_param, pool, read_params
+from .http import bool_param, current_staff, error, fed, int_param, parse_id, pool, read_params
 from .reports import reports_json
 
 Record = asyncpg.Record
@@ -103,8 +103,8 @@ async def report_json(request: Request, report: Record) -> dict[str, Any]:
 
 
 async def _report(request: Request) -> Record:
-    raw = request.path_params["report_id"]
-    report = await mstore.report(pool(request), int(raw)) if raw.isdigit() else None
+    report_id = parse_id(request.path_params["report_id"])
+    report = await mstore.report(pool(request), report_id) if report_id is not None else None
     if report is None:
         raise HTTPException(404, "no such report")
     return report
@@ -148,15 +148,18 @@ async def _action_params(request: Request) -> tuple[dict[str, Any], int | None, 
     except ModerationError as exc:
         raise HTTPException(422, str(exc)) from None
     report_id = params.get("report_id")
-    if report_id not in (None, "") and (isinstance(report_id, bool) or not str(report_id).isdigit()):
+    if report_id in (None, ""):
+        return params, None, text
+    found = parse_id(report_id)
+    if found is None:
         raise HTTPException(422, "report_id must be an id")
-    return params, int(report_id) if report_id not in (None, "") else None, text
+    return params, found, text
 
 
 async def account_or_404(request: Request) -> Record:
     """The account named by the path's `account_id` (not this server's own actor), else 404."""
-    raw = request.path_params["account_id"]
-    actor = await fstore.actor_by_id(pool(request), int(raw)) if raw.isdigit() else None
+    account_id = parse_id(request.path_params["account_id"])
+    actor = await fstore.actor_by_id(pool(request), account_id) if account_id is not None else None
     if actor is None or actor["type"] == "Application" and actor["local"]:
         raise HTTPException(404, "no such account")
     return actor
@@ -202,8 +205,8 @@ async def get_account(request: Request) -> Response:
 async def status_action(request: Request) -> Response:
     """`type` = hide, unhide, delete or sensitive, on one post; returns the audit entry."""
     staff = await current_staff(request)
-    raw = request.path_params["status_id"]
-    post = await fstore.post_by_id(pool(request), int(raw)) if raw.isdigit() else None
+    status_id = parse_id(request.path_params["status_id"])
+    post = await fstore.post_by_id(pool(request), status_id) if status_id is not None else None
     if post is None or post["deleted_at"] is not None:
         return error(404, "no such post")
     params, report_id, text = await _action_params(request)
@@ -219,8 +222,8 @@ async def status_action(request: Request) -> Response:
 async def cameo_action(request: Request) -> Response:
     """`type` = pause or delete, on one cameo; returns the audit entry."""
     staff = await current_staff(request)
-    raw = request.path_params["cameo_id"]
-    cameo = await fstore.cameo_by_id(pool(request), int(raw)) if raw.isdigit() else None
+    cameo_id = parse_id(request.path_params["cameo_id"])
+    cameo = await fstore.cameo_by_id(pool(request), cameo_id) if cameo_id is not None else None
     if cameo is None or cameo["deleted_at"] is not None:
         return error(404, "no such cameo")
     params, report_id, text = await _action_params(request)

@@ -29,7 +29,18 @@ from policy.instance_rules import (
     user_facing,
 )
 
-from .http import bool_param, current_staff, error, fed, int_param, paged, pool, read_body, read_params
+from .http import (
+    bool_param,
+    current_staff,
+    error,
+    fed,
+    int_param,
+    paged,
+    pool,
+    read_body,
+    read_form,
+    read_params,
+)
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/octet-stream")
@@ -196,7 +207,7 @@ async def import_blocks(request: Request) -> Response:
 async def _csv_body(request: Request) -> bytes:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=5, max_part_size=MAX_CSV_BYTES)
+        form = await read_form(request, max_files=1, max_fields=5, max_part_size=MAX_CSV_BYTES)
         upload = form.get("data") or form.get("file")
         if not isinstance(upload, UploadFile):
             raise HTTPException(422, "send the CSV as the multipart file 'data'")
@@ -271,13 +282,13 @@ routes = [
     Route("/api/v1/admin/domain_blocks", create_block, methods=["POST"]),
     Route("/api/v1/admin/domain_blocks/export", export_blocks),
     Route("/api/v1/admin/domain_blocks/import", import_blocks, methods=["POST"]),
-    Route("/api/v1/admin/domain_blocks/{block_id:int}", get_block),
-    Route("/api/v1/admin/domain_blocks/{block_id:int}", update_block, methods=["PUT"]),
-    Route("/api/v1/admin/domain_blocks/{block_id:int}", delete_block, methods=["DELETE"]),
+    Route("/api/v1/admin/domain_blocks/{block_id:id}", get_block),
+    Route("/api/v1/admin/domain_blocks/{block_id:id}", update_block, methods=["PUT"]),
+    Route("/api/v1/admin/domain_blocks/{block_id:id}", delete_block, methods=["DELETE"]),
     Route("/api/v1/admin/domain_allows", list_allows),
     Route("/api/v1/admin/domain_allows", create_allow, methods=["POST"]),
-    Route("/api/v1/admin/domain_allows/{allow_id:int}", get_allow),
-    Route("/api/v1/admin/domain_allows/{allow_id:int}", delete_allow, methods=["DELETE"]),
+    Route("/api/v1/admin/domain_allows/{allow_id:id}", get_allow),
+    Route("/api/v1/admin/domain_allows/{allow_id:id}", delete_allow, methods=["DELETE"]),
     Route("/api/v1/admin/federation_mode", get_mode),
     Route("/api/v1/admin/federation_mode", set_mode, methods=["PUT"]),
     Route("/api/v1/instance/domain_blocks", public_blocks),

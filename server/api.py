@@ -24,7 +24,18 @@ from federation.visibility import visible_post_ids
 
 from . import accounts, entities, reports, store, upload_checks
 from .generations import draft_post_terms
-from .http import bool_param, current_user, error, fed, int_param, paged, pool, read_params
+from .http import (
+    bool_param,
+    current_user,
+    error,
+    fed,
+    int_param,
+    paged,
+    parse_id,
+    pool,
+    read_form,
+    read_params,
+)
 from .media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
 from .rate_limits import rate_limited
 from .runtime import VERSION
@@ -117,11 +128,7 @@ async def update_credentials(request: Request) -> Response:
 
 
 async def _target(request: Request) -> asyncpg.Record:
-    try:
-        actor_id = int(request.path_params["account_id"])
-    except ValueError:
-        raise HTTPException(404, "no such account") from None
-    actor = await fstore.actor_by_id(pool(request), actor_id)
+    actor = await fstore.actor_by_id(pool(request), request.path_params["account_id"])
     if actor is None or actor["type"] == "Application" and actor["local"] or actor["deleted_at"] is not None:
         raise HTTPException(404, "no such account")
     return actor
@@ -188,9 +195,9 @@ async def relationships(request: Request) -> Response:
     user = await current_user(request)
     ids = request.query_params.getlist("id[]") or request.query_params.getlist("id")
     found = []
-    for raw in ids[:40]:
-        if raw.isdigit():
-            found.append(await relationship_json(request, user["actor_id"], int(raw)))
+    for target_id in map(parse_id, ids[:40]):
+        if target_id is not None:
+            found.append(await relationship_json(request, user["actor_id"], target_id))
     return JSONResponse(found)
 
 
@@ -252,9 +259,8 @@ async def create_status(request: Request) -> Response:
         media_ids = [media_ids]
     if not isinstance(media_ids, list) or len(media_ids) > MAX_MEDIA:
         return error(422, f"at most {MAX_MEDIA} media ids")
-    try:
-        media_ids = [int(m) for m in media_ids]
-    except (TypeError, ValueError):
+    media_ids = [parse_id(m) for m in media_ids]
+    if None in media_ids:
         return error(422, "media ids must be numbers")
     if not text.strip() and not media_ids:
         return error(422, "a post needs text or media")
@@ -291,10 +297,7 @@ async def create_status(request: Request) -> Response:
 
 
 async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyncpg.Record:
-    try:
-        post_id = int(request.path_params["status_id"])
-    except ValueError:
-        raise HTTPException(404, "no such post") from None
+    post_id = request.path_params["status_id"]
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
                                     staff=await is_staff(request))
     if post is None or await post_consent.recheck_due(fed(request), [post_id]) \
@@ -490,7 +493,7 @@ async def upload_media(request: Request) -> Response:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
         return error(413, f"file is larger than {format_bytes(limit)}")
-    form = await request.form(max_files=1, max_fields=10)
+    form = await read_form(request, max_files=1, max_fields=10)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         return error(422, "send the file as the multipart field 'file'")
@@ -640,17 +643,17 @@ routes = [
     Route("/api/v1/accounts/lookup", lookup),
     Route("/api/v1/accounts/search", search_accounts),
     Route("/api/v1/accounts/relationships", relationships),
-    Route("/api/v1/accounts/{account_id}", get_account),
-    Route("/api/v1/accounts/{account_id}/statuses", account_statuses),
-    Route("/api/v1/accounts/{account_id}/{action}", account_action, methods=["POST"]),
+    Route("/api/v1/accounts/{account_id:id}", get_account),
+    Route("/api/v1/accounts/{account_id:id}/statuses", account_statuses),
+    Route("/api/v1/accounts/{account_id:id}/{action}", account_action, methods=["POST"]),
     Route("/api/v1/follow_requests", follow_requests),
-    Route("/api/v1/follow_requests/{account_id}/{action}", answer_follow_request,
+    Route("/api/v1/follow_requests/{account_id:id}/{action}", answer_follow_request,
           methods=["POST"]),
     Route("/api/v1/statuses", create_status, methods=["POST"]),
-    Route("/api/v1/statuses/{status_id}", get_status),
-    Route("/api/v1/statuses/{status_id}", delete_status, methods=["DELETE"]),
-    Route("/api/v1/statuses/{status_id}/context", status_context),
-    Route("/api/v1/statuses/{status_id}/{action}", status_action, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id:id}", get_status),
+    Route("/api/v1/statuses/{status_id:id}", delete_status, methods=["DELETE"]),
+    Route("/api/v1/statuses/{status_id:id}/context", status_context),
+    Route("/api/v1/statuses/{status_id:id}/{action}", status_action, methods=["POST"]),
     Route("/api/v1/timelines/home", home),
     Route("/api/v1/timelines/public", public),
     Route("/api/v1/timelines/tag/{hashtag}", tag_timeline),
@@ -658,7 +661,7 @@ routes = [
     Route("/api/v2/search", search),
     Route("/api/v2/media", upload_media, methods=["POST"]),
     Route("/api/v1/media", upload_media, methods=["POST"]),
-    Route("/api/v1/media/{media_id:int}", get_media),
+    Route("/api/v1/media/{media_id:id}", get_media),
     Route("/api/v1/instance", instance_v1),
     # Some clients ask with a trailing slash and give up on a 404.
     Route("/api/v1/instance/", instance_v1),

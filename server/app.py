@@ -35,7 +35,7 @@ from . import (
     wellknown,
 )
 from .config import Settings
-from .http import TokenScopes, current_user, error
+from .http import RefuseBadText, TokenScopes, current_user, error
 from .media import media_response
 from .runtime import Instance
 from .safety import is_staff
@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     app = Starlette(
         routes=[scope_checked(route) for route in routes],
         exception_handlers={HTTPException: http_error},
+        middleware=[Middleware(RefuseBadText)],
         lifespan=lifespan,
     )
     app.state.instance = instance

@@ -41,7 +41,18 @@ from policy.consent import (
 )
 
 from . import entities
-from .http import ActivityResponse, current_user, error, fed, pool, read_params, safe_http_url
+from .http import (
+    ActivityResponse,
+    current_user,
+    error,
+    fed,
+    parse_id,
+    parsed_url,
+    pool,
+    read_form,
+    read_params,
+    safe_http_url,
+)
 from .media import (
     MediaError,
     clean_image,
@@ -144,7 +155,7 @@ async def create_cameo(request: Request) -> Response:
     if declared and declared.isdigit() and int(declared) > limit:
         return error(413, f"send at most {MAX_REFERENCES + 1} images of {format_bytes(MAX_IMAGE_BYTES)}")
     # One spare file, so that six references get our message rather than the parser's.
-    form = await request.form(max_files=MAX_REFERENCES + 2, max_fields=20)
+    form = await read_form(request, max_files=MAX_REFERENCES + 2, max_fields=20)
     params = {k: form.get(k) for k in ("name", "instructions", "permission", "approval")}
     name = _text(params, "name", MAX_NAME, required=True)
     instructions = _text(params, "instructions", MAX_INSTRUCTIONS, required=False) or ""
@@ -201,8 +212,8 @@ def _media_type(extension: str) -> str:
 
 async def _own_cameo(request: Request) -> tuple[asyncpg.Record, asyncpg.Record]:
     user = await current_user(request)
-    raw = request.path_params["cameo_id"]
-    cameo = await fstore.cameo_by_id(pool(request), int(raw)) if raw.isdigit() else None
+    cameo_id = parse_id(request.path_params["cameo_id"])
+    cameo = await fstore.cameo_by_id(pool(request), cameo_id) if cameo_id is not None else None
     if cameo is None or cameo["actor_id"] != user["actor_id"] or cameo["deleted_at"] is not None:
         raise HTTPException(404, "no such cameo")
     return user, cameo
@@ -240,9 +251,9 @@ async def update_cameo(request: Request) -> Response:
     approved_rows = None  # None leaves the list as it is
     if approved_ids is not None:
         if not isinstance(approved_ids, list) or len(approved_ids) > 500 \
-                or not all(str(a).isdigit() for a in approved_ids):
+                or None in (approved_ids := [parse_id(a) for a in approved_ids]):
             return error(422, "approved_account_ids must be a list of account ids")
-        approved_rows = [await fstore.actor_by_id(pool(request), int(a)) for a in approved_ids]
+        approved_rows = [await fstore.actor_by_id(pool(request), a) for a in approved_ids]
         if any(r is None for r in approved_rows):
             return error(422, "an approved account id is unknown")
     elif permission is not Permission.APPROVED:
@@ -313,8 +324,8 @@ async def account_cameos(request: Request) -> Response:
     use (all of them for their owner). Other servers publish no list of cameos: theirs are
     found by their URL (`/api/v1/cameos/lookup`)."""
     user = await current_user(request, required=False)
-    raw = request.path_params["account_id"]
-    owner = await fstore.actor_by_id(pool(request), int(raw)) if raw.isdigit() else None
+    account_id = parse_id(request.path_params["account_id"])
+    owner = await fstore.actor_by_id(pool(request), account_id) if account_id is not None else None
     if owner is None:
         return error(404, "no such account")
     if not owner["local"]:
@@ -329,7 +340,7 @@ async def lookup_cameo(request: Request) -> Response:
     """`GET /api/v1/cameos/lookup?uri=`: a cameo by its URL, here or fetched from its server."""
     user = await current_user(request)
     uri = request.query_params.get("uri", "").strip()
-    if not uri.startswith(("https://", "http://")) or len(uri) > 2000:
+    if not uri.startswith(("https://", "http://")) or len(uri) > 2000 or parsed_url(uri) is None:
         return error(422, "uri must be the cameo's URL")
     if fed(request).is_local(uri):
         cameo = await fstore.cameo_by_uri(pool(request), uri)
@@ -368,8 +379,8 @@ async def cameo_object(request: Request) -> Response:
     """The public Cameo, or a Tombstone once deleted. One only its owner may use is theirs alone
     (to the owner's token), but for `_owner_stub`."""
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
-    raw = request.path_params["cameo_id"]
-    cameo = await fstore.cameo_by_id(pool(request), int(raw)) if owner and raw.isdigit() else None
+    cameo_id = parse_id(request.path_params["cameo_id"])
+    cameo = await fstore.cameo_by_id(pool(request), cameo_id) if owner and cameo_id is not None else None
     if cameo is None or cameo["actor_id"] != owner["id"]:
         return error(404, "no such cameo")
     if _only_me(cameo):
@@ -391,8 +402,8 @@ async def cameo_object(request: Request) -> Response:
 async def cameo_reference(request: Request) -> Response:
     """A reference image, only to a signed fetch by an actor holding a live authorization."""
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
-    raw = request.path_params["cameo_id"]
-    cameo = await fstore.cameo_by_id(pool(request), int(raw)) if owner and raw.isdigit() else None
+    cameo_id = parse_id(request.path_params["cameo_id"])
+    cameo = await fstore.cameo_by_id(pool(request), cameo_id) if owner and cameo_id is not None else None
     if cameo is None or cameo["actor_id"] != owner["id"] or cameo["deleted_at"] is not None:
         return error(404, "no such cameo")
     signer = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)

@@ -15,7 +15,7 @@ from policy import ranking
 
 from . import entities, store
 from .api import render_statuses
-from .http import current_user, error, fed, int_param, pool, read_params
+from .http import current_user, error, fed, int_param, parse_id, pool, read_params
 
 
 async def for_you(request: Request) -> Response:
@@ -70,9 +70,10 @@ async def set_preference(request: Request) -> Response:
         return error(422, "give either account_id or tag")
     target = None
     if account_id is not None:
-        if not str(account_id).isdigit():
+        account_id = parse_id(account_id)
+        if account_id is None:
             return error(404, "no such account")
-        target = await fstore.actor_by_id(pool(request), int(account_id))
+        target = await fstore.actor_by_id(pool(request), account_id)
         if target is None:
             return error(404, "no such account")
         if target["id"] == user["actor_id"]:
@@ -93,8 +94,9 @@ async def set_preference(request: Request) -> Response:
 
 async def delete_preference(request: Request) -> Response:
     user = await current_user(request)
-    raw = request.path_params["preference_id"]
-    if not raw.isdigit() or not await store.delete_feed_preference(pool(request), user["actor_id"], int(raw)):
+    preference_id = parse_id(request.path_params["preference_id"])
+    if preference_id is None \
+            or not await store.delete_feed_preference(pool(request), user["actor_id"], preference_id):
         return error(404, "no such choice")
     return JSONResponse({})
 

@@ -28,7 +28,7 @@ from policy.output_safety import HELD_FOR_REVIEW
 from policy.prompts import CameoUse, Refusal
 
 from . import entities
-from .http import current_user, error, fed, int_param, pool, read_params
+from .http import current_user, error, fed, int_param, parse_id, pool, read_params
 from .rate_limits import rate_limited
 
 # How often an event stream looks at Redis, and at the row (every this many looks).
@@ -82,11 +82,11 @@ async def _own_cameos(request: Request, actor_id: int, raw: Any) -> list[asyncpg
     if len(raw) > jobs.MAX_CAMEOS:
         raise HTTPException(422, f"name at most {jobs.MAX_CAMEOS} cameos")
     cameos = []
-    for cameo_id in raw:
-        text = str(cameo_id)
-        cameo = await fstore.cameo_by_id(pool(request), int(text)) if text.isdigit() else None
+    for named in raw:
+        cameo_id = parse_id(named)
+        cameo = await fstore.cameo_by_id(pool(request), cameo_id) if cameo_id is not None else None
         if cameo is None or cameo["actor_id"] != actor_id or cameo["deleted_at"] is not None:
-            raise HTTPException(422, f"cameo {text} is not one of your cameos: to star someone"
+            raise HTTPException(422, f"cameo {named} is not one of your cameos: to star someone"
                                      " else's, ask for a remix")
         cameos.append(cameo)
     return cameos
@@ -172,8 +172,8 @@ async def draft_post_terms(request: Request, author: asyncpg.Record, media_ids: 
 
 async def _own_job(request: Request) -> asyncpg.Record:
     user = await current_user(request)
-    raw = request.path_params["job_id"]
-    row = await gstore.job(pool(request), int(raw)) if raw.isdigit() else None
+    job_id = parse_id(request.path_params["job_id"])
+    row = await gstore.job(pool(request), job_id) if job_id is not None else None
     if row is None or row["actor_id"] != user["actor_id"]:
         raise HTTPException(404, "no such generation")
     return row

@@ -4,20 +4,103 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import asyncpg
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import FormData, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from federation import inputs
 from federation.context import Federation
 
 from . import accounts, scopes
 
 ACTIVITY_JSON = "application/activity+json"
 AP_ACCEPT = ("application/activity+json", "application/ld+json")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _digits_at_most(limit: int) -> str:
+    """A regex for the decimal numbers from 0 to `limit`, leading zeros allowed."""
+    digits = str(limit)
+    options = [f"[0-9]{{1,{len(digits) - 1}}}"]
+    for i, digit in enumerate(digits):
+        if digit != "0":
+            options.append(f"{digits[:i]}[0-{int(digit) - 1}][0-9]{{{len(digits) - i - 1}}}")
+    return f"0*(?:{'|'.join(options)}|{digits})"
+
+
+# Row ids are bigints: a path or parameter past 2**63 - 1 names no row, and asyncpg refuses
+# to send it (DataError).
+ID_REGEX = _digits_at_most(INT64_MAX)
+
+
+class IdConvertor(Convertor[int]):
+    """`{name:id}` in a route: a row id, so that no other number reaches a query."""
+
+    regex = ID_REGEX
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
+
+
+def parse_id(value: Any) -> int | None:
+    """`value` as a row id (an int, or a string of ASCII digits as Mastodon sends ids), or None
+    when it cannot be one."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value.lstrip("0")) <= 19:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= INT64_MAX:
+        return value
+    return None
+
+
+def parsed_url(value: str) -> SplitResult | None:
+    """`value` split into its parts, or None when it does not parse (`http://[::1`, a port past
+    65535)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        return None
+    return parts
+
+
+def check_text(name: str, value: str) -> str:
+    """`value`, or a 400 when it holds what PostgreSQL cannot take (a NUL, a lone surrogate)."""
+    problem = inputs.text_problem(value)
+    if problem is not None:
+        raise HTTPException(400, f"{name} {problem}")
+    return value
+
+
+class RefuseBadText:
+    """Middleware: a 400 for a path or query parameter holding a NUL byte (or a lone surrogate),
+    before any route reads it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            try:
+                check_text("the path", scope["path"])
+                for key, value in QueryParams(scope["query_string"]).multi_items():
+                    check_text("a query parameter name", key)
+                    check_text(f"the query parameter {key}", value)
+            except HTTPException as exc:
+                await error(exc.status_code, exc.detail)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class ActivityResponse(Response):
@@ -28,6 +111,8 @@ class ActivityResponse(Response):
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    # A message may quote input: a lone surrogate in it would make the JSON unencodable.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
@@ -48,9 +133,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 past `limit` without reading the rest."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise HTTPException(400, "Content-Length is not a number")
-        if int(declared) > limit:
+        if len(declared) > 18 or int(declared) > limit:
             raise HTTPException(413, f"body is larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -81,14 +166,14 @@ async def _read_params(request: Request, limit: int) -> dict[str, Any]:
         body = await read_body(request, limit)
         if body.strip():
             try:
-                data = json.loads(body)
-            except ValueError:
-                raise HTTPException(400, "body is not valid JSON") from None
+                data = inputs.loads(body)
+            except inputs.InputError as exc:
+                raise HTTPException(400, f"body {exc}") from None
             if not isinstance(data, dict):
                 raise HTTPException(400, "body must be a JSON object")
             params.update(data)
     elif content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-        form = await request.form(max_part_size=limit)
+        form = await read_form(request, max_part_size=limit)
         for key in form:
             values = form.getlist(key)
             if key.endswith("[]"):
@@ -96,6 +181,17 @@ async def _read_params(request: Request, limit: int) -> dict[str, Any]:
             else:
                 params[key] = values[-1]
     return params
+
+
+async def read_form(request: Request, **limits: int) -> FormData:
+    """The form of a urlencoded or multipart body (Starlette's `request.form` with `limits`),
+    with every field name and text value checked as `check_text` does (file names are never kept)."""
+    form = await request.form(**limits)
+    for key, value in form.multi_items():
+        check_text("a form field name", key)
+        if isinstance(value, str):
+            check_text(key, value)
+    return form
 
 
 def bearer_token(request: Request) -> str | None:
@@ -113,8 +209,8 @@ def safe_http_url(value: Any) -> str | None:
     a `javascript:` link; else None."""
     if not isinstance(value, str) or len(value) > 2000:
         return None
-    parts = urlsplit(value)
-    return value if parts.scheme in ("http", "https") and parts.netloc else None
+    parts = parsed_url(value)
+    return value if parts is not None and parts.scheme in ("http", "https") and parts.netloc else None
 
 
 async def current_user(request: Request, *, required: bool = True) -> asyncpg.Record | None:
@@ -171,8 +267,10 @@ def int_param(params: dict[str, Any], name: str, *, default: int | None = None,
         return default
     try:
         value = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise HTTPException(400, f"{name} must be an integer") from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise HTTPException(400, f"{name} is out of range")
     if low is not None and value < low or high is not None and value > high:
         raise HTTPException(400, f"{name} must be between {low} and {high}")
     return value

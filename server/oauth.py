@@ -22,8 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from federation import inputs
+
 from . import accounts, scopes, store
-from .http import bearer_token, error, fed, pool, read_params
+from .http import bearer_token, error, fed, parsed_url, pool, read_params
 from .pages import page
 from .rate_limits import login_name, rate_limited
 
@@ -63,9 +65,9 @@ def _redirect_uris(raw: Any) -> list[str]:
     for uri in uris:
         if not isinstance(uri, str) or len(uri) > MAX_URI:
             raise OAuthError("invalid_request", "a redirect URI must be text of at most 2000 characters", 422)
-        parts = urlsplit(uri)
-        if uri != OOB and (not parts.scheme or parts.scheme.lower() in _UNSAFE_SCHEMES or parts.fragment
-                           or (parts.scheme in ("http", "https") and not parts.netloc)):
+        parts = parsed_url(uri)
+        if uri != OOB and (parts is None or not parts.scheme or parts.scheme.lower() in _UNSAFE_SCHEMES
+                           or parts.fragment or (parts.scheme in ("http", "https") and not parts.netloc)):
             raise OAuthError("invalid_request", f"{uri[:100]!r} is not a redirect URI an app can use", 422)
     return list(dict.fromkeys(uris))
 
@@ -78,7 +80,7 @@ async def create_app(request: Request) -> Response:
         return error(422, f"client_name is required, at most {MAX_NAME} characters")
     website = params.get("website") or None
     if website is not None and (not isinstance(website, str) or len(website) > MAX_URI
-                                or urlsplit(website).scheme not in ("http", "https")):
+                                or getattr(parsed_url(website), "scheme", None) not in ("http", "https")):
         return error(422, "website must be an http(s) URL")
     try:
         uris = _redirect_uris(params.get("redirect_uris"))
@@ -117,9 +119,12 @@ async def _client(params: dict[str, Any], request: Request, *, secret_required: 
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
         try:
-            client_id, _, client_secret = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise OAuthError("invalid_client", "the Basic credentials are malformed", 401) from None
+            credentials = base64.b64decode(header[6:]).decode()
+        except ValueError:  # UnicodeDecodeError too
+            credentials = None
+        if credentials is None or inputs.text_problem(credentials) is not None:
+            raise OAuthError("invalid_client", "the Basic credentials are malformed", 401)
+        client_id, _, client_secret = credentials.partition(":")
     app = await store.app_by_client_id(pool(request), str(client_id)) if isinstance(client_id, str) else None
     if app is None:
         raise OAuthError("invalid_client", "unknown client_id", 401)

@@ -112,5 +112,5 @@ routes = [
     Route("/", home),
     Route("/about", home),
     Route("/@{username}", profile),
-    Route("/@{username}/{post_id:int}", post_page),
+    Route("/@{username}/{post_id:id}", post_page),
 ]

@@ -18,7 +18,7 @@ from federation.objects import iso
 from policy.prompts import TERM_CATEGORIES, PromptError, check_term
 
 from . import entities
-from .http import current_staff, error, fed, int_param, pool, read_params
+from .http import current_staff, error, fed, int_param, parse_id, pool, read_params
 
 
 def term_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -84,8 +84,8 @@ async def create_term(request: Request) -> Response:
 
 async def delete_term(request: Request) -> Response:
     await current_staff(request, admin_only=True)
-    raw = request.path_params["term_id"]
-    row = await fstore.delete_prompt_term(pool(request), int(raw)) if raw.isdigit() else None
+    term_id = parse_id(request.path_params["term_id"])
+    row = await fstore.delete_prompt_term(pool(request), term_id) if term_id is not None else None
     if row is None:
         return error(404, "no such term")
     prompts.rules_changed(fed(request))
@@ -115,8 +115,8 @@ async def list_public_figures(request: Request) -> Response:
 async def flag_public_figure(request: Request) -> Response:
     """POST flags the account (local or remote) as a public figure, DELETE unflags it."""
     await current_staff(request, admin_only=True)
-    raw = request.path_params["account_id"]
-    actor = await fstore.actor_by_id(pool(request), int(raw)) if raw.isdigit() else None
+    account_id = parse_id(request.path_params["account_id"])
+    actor = await fstore.actor_by_id(pool(request), account_id) if account_id is not None else None
     if actor is None or actor["type"] == "Application":
         return error(404, "no such account")
     row = await set_public_figure(fed(request), actor["id"], request.method == "POST")

@@ -22,7 +22,7 @@ from generation import store as gstore
 from . import entities, store
 from .api import parse_visibility
 from .generations import job_json, job_refusal, refused_prompt
-from .http import ActivityResponse, bool_param, current_user, error, fed, pool, read_params
+from .http import ActivityResponse, bool_param, current_user, error, fed, parse_id, pool, read_params
 from .rate_limits import rate_limited
 from .safety import publish_refusal
 
@@ -45,8 +45,8 @@ async def _remix_json(request: Request, row: asyncpg.Record) -> dict[str, Any]:
 async def _own_remix(request: Request) -> asyncpg.Record | None:
     """The signed-in person's remix named in the path, or None."""
     user = await current_user(request)
-    raw = request.path_params["remix_id"]
-    row = await fstore.remix(pool(request), int(raw)) if raw.isdigit() else None
+    remix_id = parse_id(request.path_params["remix_id"])
+    row = await fstore.remix(pool(request), remix_id) if remix_id is not None else None
     return row if row is not None and row["actor_id"] == user["actor_id"] else None
 
 
@@ -134,9 +134,8 @@ async def publish_remix(request: Request) -> Response:
         if media_id is None:
             return error(409, "the remix has no rendered draft yet: it renders once every cameo"
                               " owner has authorized it")
-    if isinstance(media_id, str) and media_id.isdigit():
-        media_id = int(media_id)
-    if not isinstance(media_id, int) or isinstance(media_id, bool):
+    media_id = parse_id(media_id)
+    if media_id is None:
         return error(422, "media_id must name the remix's video")
     media = await store.unattached_media(pool(request), media_id, row["actor_id"])
     if media is None or media["post_id"] is not None or media["kind"] != "video":
@@ -185,8 +184,8 @@ async def decide_request(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in ("approve", "reject", "revoke"):
         return error(404, "unknown action")
-    raw = request.path_params["request_id"]
-    row = await fstore.remix_request(pool(request), int(raw)) if raw.isdigit() else None
+    request_id = parse_id(request.path_params["request_id"])
+    row = await fstore.remix_request(pool(request), request_id) if request_id is not None else None
     cameo = await fstore.cameo_by_id(pool(request), row["cameo_id"]) if row else None
     if cameo is None or cameo["actor_id"] != user["actor_id"]:
         return error(404, "no such request")
@@ -238,5 +237,5 @@ routes = [
     Route("/api/v1/remixes/{remix_id}/generation", start_generation, methods=["POST"]),
     Route("/api/v1/remix_requests", list_requests),
     Route("/api/v1/remix_requests/{request_id}/{action}", decide_request, methods=["POST"]),
-    Route("/users/{username}/remix_authorizations/{request_id:int}", authorization_object),
+    Route("/users/{username}/remix_authorizations/{request_id:id}", authorization_object),
 ]

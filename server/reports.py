@@ -25,7 +25,7 @@ from policy.moderation import MAX_POSTS, ModerationError, check_report, warning
 
 from . import entities, store
 from . import moderation_store as mstore
-from .http import bool_param, current_user, error, fed, pool, read_params
+from .http import bool_param, current_user, error, fed, parse_id, pool, read_params
 
 Record = asyncpg.Record
 
@@ -33,9 +33,10 @@ Record = asyncpg.Record
 def _id(value: Any, name: str) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not str(value).isdigit():
+    found = parse_id(value)
+    if found is None:
         raise HTTPException(422, f"{name} must be an id")
-    return int(value)
+    return found
 
 
 def _ids(params: dict[str, Any], name: str) -> list[int]:

@@ -92,7 +92,7 @@ async def test_bad_cameo_input_leaves_nothing(make_instance, tmp_path):
         ({"name": None}, 422, "name"),
         ({"name": "   "}, 422, "name"),
         ({"name": "x" * 101}, 422, "name"),
-        ({"name": "bad\x00name"}, 422, "name"),
+        ({"name": "bad\x00name"}, 400, "name contains a NUL byte"),
         ({"permission": "anyone"}, 422, "permission"),
         ({"approval": "sometimes"}, 422, "approval"),
     ]

@@ -52,7 +52,7 @@ async def test_refused_generation_and_remix_write_nothing_but_the_log(make_insta
         assert await a.pool.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
     # Prompts of the wrong shape are bad requests, not policy refusals: not logged.
-    for prompt, words in (("x" * 2001, "longer"), ("a\x00b", "control"), ("", "non-empty")):
+    for prompt, words in (("x" * 2001, "longer"), ("a\x1bb", "control"), ("", "non-empty")):
         response = await _generate(a, "bob", prompt)
         assert response.status_code == 422 and words in response.json()["error"]
         assert "rule" not in response.json()

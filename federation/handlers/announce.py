@@ -21,12 +21,14 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
             await store.boost(fed.pool, booster["id"], original["id"]):
         return
     async with fed.pool.acquire() as conn, conn.transaction():
-        await store.insert_post(conn, {
+        boost_id = await store.insert_boost(conn, {
             "uri": activity["id"], "actor_id": booster["id"], "local": False,
             "object_type": "Announce", "reblog_of_id": original["id"],
             "visibility": objects.visibility_of(activity, booster["followers_url"]),
             "published_at": objects.parse_time(activity.get("published")) or objects.now(),
         })
+        if boost_id is None:
+            return  # the same boost, kept a moment ago by another worker
         user_id = await local_user_of_post(conn, original)
         if user_id is not None:
             await store.insert_notification(conn, user_id, "reblog", booster["id"], original["id"])
