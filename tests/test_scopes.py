@@ -55,9 +55,9 @@ def test_every_route_has_a_scope_or_is_public():
 def test_scope_table_rules():
     assert scopes.needed("HEAD", "/api/v1/timelines/home", {}) == ("read:statuses",)
     assert scopes.needed("GET", "/users/{username}", {}) == ()
-    assert scopes.needed("POST", "/api/v1/statuses/{status_id}/{action}", {"action": "explode"}) is None
+    assert scopes.needed("POST", "/api/v1/statuses/{status_id:id}/{action}", {"action": "explode"}) is None
     assert scopes.needed("GET", "/api/v1/unheard_of", {}) is None
-    follow = scopes.refusal("read", "POST", "/api/v1/accounts/{account_id}/{action}", {"action": "follow"})
+    follow = scopes.refusal("read", "POST", "/api/v1/accounts/{account_id:id}/{action}", {"action": "follow"})
     assert follow == ("this app's token lacks the write:follows scope:"
                       " this needs write:follows or write or follow")
     assert scopes.refusal("follow", "GET", "/api/v1/accounts/relationships", {}) is not None
