@@ -36,8 +36,11 @@ def _configure_logging(settings: Settings) -> None:
 
 def _settings(port: int | None = None) -> Settings:
     settings = Settings.from_env()
-    if port is not None and not os.environ.get("LIKENESS_DOMAIN"):
-        settings = settings.with_(domain=f"localhost:{port}")
+    if port is not None:
+        # `serve` says where the instance is; a command takes it from the database.
+        settings = settings.with_(origin_asked=frozenset({"domain", "https"}))
+        if not os.environ.get("LIKENESS_DOMAIN"):
+            settings = settings.with_(domain=f"localhost:{port}")
     return settings
 
 
@@ -76,11 +79,9 @@ def serve(args: argparse.Namespace) -> int:
 def first_steps(settings: Settings) -> str:
     """What `serve` says last: where the instance is, and how to make its first account."""
     logs = f"; logs in {settings.data_dir / 'logs'}" if not settings.redis_url else ""
-    # A command knows the domain from the environment: name it where `--port` made it.
-    domain = "" if _settings().domain == settings.domain else f"LIKENESS_DOMAIN={settings.domain} "
     return (f"Likeness is running at {settings.base_url}/{logs}\n"
             "Create the first account (the password is read from standard input):\n"
-            f"  echo 'a long password' | {domain}likeness admin create-user alice"
+            "  echo 'a long password' | likeness admin create-user alice"
             " --email alice@example.org --role admin")
 
 

@@ -26,7 +26,7 @@ from federation.leases import Leases
 from generation.jobs import JobQueue
 
 from . import db, store
-from .config import Settings
+from .config import ConfigError, Settings
 from .embedded import EmbeddedRedis, log_embedded_servers, start_embedded_redis
 from .media import LocalMediaStore, PrivateLinks
 from .rate_limits import RateLimiter
@@ -93,6 +93,20 @@ class Instance:
             self._embedded_redis = start_embedded_redis(self.settings.data_dir)
         return redis_settings(self.settings, self._embedded_redis.socket_file)
 
+    async def _fixed_origin(self) -> Settings:
+        """The settings at the instance's origin, fixed at its first start: ids and signatures
+        are made from it, so it cannot change (as Mastodon's LOCAL_DOMAIN cannot)."""
+        assert self.pool is not None
+        origin = await store.first_setting(self.pool, "origin", self.settings.base_url)
+        fixed = self.settings.with_origin(origin)
+        # The parts not asked for are the instance's.
+        asked = fixed.with_(**{part: getattr(self.settings, part) for part in self.settings.origin_asked})
+        if asked.base_url != origin:
+            raise ConfigError(f"this instance is {origin}, fixed at its first start; this start asks for"
+                              f" {asked.base_url} (LIKENESS_DOMAIN, LIKENESS_HTTPS, serve --port): an"
+                              " instance's origin cannot change")
+        return fixed
+
     async def start(self, *, workers: bool | None = None) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -105,6 +119,11 @@ class Instance:
         finally:
             await conn.close()
         self.pool = await db.create_pool(url)
+        try:
+            self.settings = settings = await self._fixed_origin()
+        except ConfigError:
+            await self.stop()
+            raise
         instance_id = await store.setting(self.pool, "instance_id")
         self.redis_settings = self._redis_settings()
         self.redis = await create_pool(self.redis_settings)

@@ -74,7 +74,8 @@ async def test_commands_beside_a_running_embedded_instance(tmp_path, peer):
         assert lines[-3].startswith(f"Likeness is running at {base}/")
         assert "(the password is read from standard input)" in lines[-2]
         hint = lines[-1].strip()
-        assert hint.startswith("echo 'a long password' | ") and "--role admin" in hint
+        assert hint == ("echo 'a long password' | likeness admin create-user alice"
+                        " --email alice@example.org --role admin")
         assert not any("pgserver" in line or "Warning" in line for line in lines), lines
         assert (data / "logs" / "postgres.log").stat().st_size > 0
         assert (data / "logs" / "redis.log").stat().st_size > 0
@@ -91,9 +92,19 @@ async def test_commands_beside_a_running_embedded_instance(tmp_path, peer):
         for command in ADMIN_COMMANDS:
             result = await asyncio.to_thread(_likeness, env, *command)
             assert result.returncode == 0, (command, result.stderr)
+        # A command that asks for another origin than the instance's is refused, naming both.
+        for variable, value, asked in (("LIKENESS_HTTPS", "1", f"https://localhost:{port}"),
+                                       ("LIKENESS_DOMAIN", "example.org", "http://example.org")):
+            refused = await asyncio.to_thread(_likeness, {**env, variable: value}, "migrate")
+            assert refused.returncode == 2, refused.stderr
+            assert f"this instance is {base}," in refused.stderr and f"asks for {asked} " in refused.stderr
         assert server.poll() is None
 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            # The command made alice at the origin the server runs at, which it read from the
+            # database (it was given no port, and https is the default).
+            actor = await client.get("/users/alice", headers={"Accept": "application/activity+json"})
+            assert actor.json()["id"] == f"{base}/users/alice"
             # A follow from another server: taken in by the inbox, handled by the worker, and
             # its Accept delivered, all through the embedded Redis.
             inbox = f"{base}/users/alice/inbox"
@@ -129,3 +140,12 @@ async def test_commands_beside_a_running_embedded_instance(tmp_path, peer):
     # The server stopped what it started; the commands had stopped nothing.
     assert not (data / "postgres" / "postmaster.pid").exists()
     assert "Application shutdown complete" in log.read_text()
+
+    # The instance's origin is fixed: a start on another port stops, naming both, and leaves
+    # no embedded server running.
+    moved = await asyncio.to_thread(subprocess.run, [*LIKENESS, "serve", "--port", str(_free_port())],
+                                    capture_output=True, text=True, env=env, timeout=120)
+    assert moved.returncode != 0
+    assert f"this instance is {base}, fixed at its first start; this start asks for http://localhost:" \
+        in moved.stdout + moved.stderr
+    assert not (data / "postgres" / "postmaster.pid").exists()
