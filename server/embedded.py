@@ -33,6 +33,8 @@ def log_to_file(name: str, path: Path) -> None:
     handler = logging.FileHandler(path)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger(name)
+    for old in logger.handlers:
+        old.close()
     logger.handlers = [handler]
     logger.propagate = False
 
