@@ -21,21 +21,19 @@ _MIGRATION_LOCK = 7_341_205_118
 
 
 def start_embedded_postgres(data_dir: Path) -> Any:
-    """Start the embedded PostgreSQL in `data_dir/postgres`, or attach to the one already running
-    there (`likeness serve`'s, when an admin command runs beside it); `.get_uri()` gives its URL.
-    `.cleanup()` stops it only if this process started it (and no other process of ours still
-    uses it): a command must never stop the server of the instance it runs beside."""
+    """Start the embedded PostgreSQL in `data_dir/postgres`, or join the one already running there
+    (`likeness serve`'s, when an admin command runs beside it); `.get_uri()` gives its URL.
+    pgserver counts the processes using it: `.cleanup()` stops it only when no other process of
+    ours still does, so a command never stops the server of a running instance, and the last
+    process out leaves none behind."""
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset, where pgserver keeps its lock file.
         warnings.simplefilter("ignore")
         import pgserver
-        from pgserver.utils import PostmasterInfo
 
-    pgdata = (data_dir / "postgres").resolve()
+    pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
-    running = PostmasterInfo.read_from_pgdata(pgdata)
-    started_here = running is None or not running.is_running()
-    return pgserver.get_server(pgdata, cleanup_mode="stop" if started_here else None)
+    return pgserver.get_server(pgdata, cleanup_mode="stop")
 
 
 async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

@@ -185,8 +185,8 @@ class Instance:
         if self._embedded_redis is not None:
             self._embedded_redis.stop()
             self._embedded_redis = None
-        # Explicitly: uvicorn re-raises SIGTERM after its shutdown, so atexit hooks never run. Each
-        # stops only a server this process started.
+        # Explicitly: uvicorn re-raises SIGTERM after its shutdown, so atexit hooks never run. Neither
+        # stops a server that a running instance beside this process uses.
         if self._embedded_postgres is not None:
             await asyncio.to_thread(self._embedded_postgres.cleanup)
             self._embedded_postgres = None
