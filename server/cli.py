@@ -36,8 +36,11 @@ def _configure_logging(settings: Settings) -> None:
 
 def _settings(port: int | None = None) -> Settings:
     settings = Settings.from_env()
-    if port is not None and not os.environ.get("LIKENESS_DOMAIN"):
-        settings = settings.with_(domain=f"localhost:{port}")
+    if port is not None:
+        # `serve` says where the instance is; a command takes it from the database.
+        settings = settings.with_(origin_asked=frozenset({"domain", "https"}))
+        if not os.environ.get("LIKENESS_DOMAIN"):
+            settings = settings.with_(domain=f"localhost:{port}")
     return settings
 
 
@@ -58,7 +61,12 @@ def serve(args: argparse.Namespace) -> int:
     print(f"Likeness is starting at {settings.base_url}/ (listening on {args.host}:{args.port}"
           f"{f', {args.processes} processes' if args.processes > 1 else ''})", flush=True)
     if args.processes == 1:
-        uvicorn.run(create_app(settings), **options)
+        if settings.workers_in_process:
+            # A line for every job, several a second: in the data directory, not on the console.
+            from .embedded import log_to_file, logs_dir
+
+            log_to_file("arq", logs_dir(settings.data_dir) / "worker.log")
+        _server(uvicorn.Config(create_app(settings), **options), settings).run()
         return 0
     # What a first start does (migrations, the instance actor), once, before the processes
     # would race to it; they read the settings from the environment, the domain included.
@@ -66,6 +74,28 @@ def serve(args: argparse.Namespace) -> int:
     os.environ["LIKENESS_DOMAIN"] = settings.domain
     uvicorn.run("server.cli:process_app", factory=True, workers=args.processes, **options)
     return 0
+
+
+def first_steps(settings: Settings) -> str:
+    """What `serve` says last: where the instance is, and how to make its first account."""
+    logs = f"; logs in {settings.data_dir / 'logs'}" if not settings.redis_url else ""
+    return (f"Likeness is running at {settings.base_url}/{logs}\n"
+            "Create the first account (the password is read from standard input):\n"
+            "  echo 'a long password' | likeness admin create-user alice"
+            " --email alice@example.org --role admin")
+
+
+def _server(config: Any, settings: Settings) -> Any:
+    """uvicorn's server, saying `first_steps` once it listens, after its own lines."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                print(first_steps(settings), flush=True)
+
+    return Server(config)
 
 
 async def _started(instance: Any) -> int:

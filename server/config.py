@@ -180,6 +180,10 @@ class Settings:
     federation_lease_s: float = LEASE_S
     # Deadline, size and connections per host of every outbound request (federation/fetch.py).
     outbound: OutboundLimits = field(default_factory=OutboundLimits)
+    # Which of `domain` and `https` were asked for (LIKENESS_DOMAIN, LIKENESS_HTTPS; `serve` asks
+    # for both): a start that asks for another origin than the instance's stops; the parts not
+    # asked for are the instance's, as for an admin command.
+    origin_asked: frozenset[str] = frozenset({"domain", "https"})
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -204,10 +208,18 @@ class Settings:
             rate_limits=_rate_limits(env),
             federation_lease_s=_number(env, "LIKENESS_FEDERATION_LEASE_S", LEASE_S, 1, 3600),
             outbound=_outbound(env),
+            origin_asked=frozenset(part for part, variable in (("domain", "LIKENESS_DOMAIN"),
+                                                               ("https", "LIKENESS_HTTPS"))
+                                   if env.get(variable, "").strip()),
         )
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)
+
+    def with_origin(self, origin: str) -> Settings:
+        """These settings at `origin` (scheme://host[:port])."""
+        scheme, _, domain = origin.partition("://")
+        return replace(self, domain=domain, https=scheme == "https")
 
     @property
     def scheme(self) -> str:

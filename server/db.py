@@ -7,6 +7,7 @@ transaction and is recorded in `schema_migrations`, so running them again is a n
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,15 @@ _MIGRATION_LOCK = 7_341_205_118
 
 
 def start_embedded_postgres(data_dir: Path) -> Any:
-    """Start (or join) the embedded PostgreSQL in `data_dir/postgres`; `.get_uri()` gives its
-    URL and `.cleanup()` stops it when no other process of ours still uses it."""
-    import pgserver
+    """Start the embedded PostgreSQL in `data_dir/postgres`, or join the one already running there
+    (`likeness serve`'s, when an admin command runs beside it); `.get_uri()` gives its URL.
+    pgserver counts the processes using it: `.cleanup()` stops it only when no other process of
+    ours still does, so a command never stops the server of a running instance, and the last
+    process out leaves none behind."""
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset, where pgserver keeps its lock file.
+        warnings.simplefilter("ignore")
+        import pgserver
 
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)

