@@ -58,9 +58,10 @@ class GenerationConfig:
 # `make_tiny_model` writes this file into the directory it builds: a model directory that has it
 # holds the tiny model, wherever it lies.
 TINY_MODEL_MARKER = "likeness-tiny-model.txt"
-# The tiny model's own render size and steps. Its output is noise at any size, and on 2 CPU cores
-# the default 480x832 at 30 steps takes about 30 s a step; at this size a 5 s clip takes seconds.
-TINY_WIDTH, TINY_HEIGHT, TINY_STEPS = 64, 112, 2
+# The tiny model's own render size, steps and frame rate. Its output is noise at any size, and on
+# 2 CPU cores the default 480x832 at 30 steps takes about 30 s a step; at this size a 5 s clip
+# takes seconds, most of them in the VAE, whose work grows with the frames.
+TINY_WIDTH, TINY_HEIGHT, TINY_STEPS, TINY_FPS = 64, 112, 2, 8
 
 
 def is_tiny_model(model_dir: Path | None) -> bool:
@@ -70,9 +71,9 @@ def is_tiny_model(model_dir: Path | None) -> bool:
 
 
 def defaults_for(model_dir: Path | None) -> GenerationConfig:
-    """The defaults for rendering with `model_dir`: the tiny model's own size and steps for the
-    tiny model, Wan 2.1's (GenerationConfig's) for a real one. Settings an operator gives win."""
+    """The defaults for rendering with `model_dir`: the tiny model's own size, steps and frame
+    rate for the tiny model, Wan 2.1's (GenerationConfig's) for a real one. Settings an operator gives win."""
     defaults = GenerationConfig(model_dir=model_dir)
     if not is_tiny_model(model_dir):
         return defaults
-    return replace(defaults, width=TINY_WIDTH, height=TINY_HEIGHT, steps=TINY_STEPS)
+    return replace(defaults, width=TINY_WIDTH, height=TINY_HEIGHT, steps=TINY_STEPS, fps=TINY_FPS)

@@ -95,7 +95,7 @@ def _build_into(directory: Path, seed: int) -> None:
         build_tiny_pipeline(seed).save_pretrained(staging, safe_serialization=True)
         (staging / TINY_MODEL_MARKER).write_text(
             "Likeness's tiny model: random weights, its videos are noise. Likeness renders it at its own"
-            " small size and steps (generation/config.py).\n")
+            " small size, steps and frame rate (generation/config.py).\n")
         os.rename(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

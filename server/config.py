@@ -77,8 +77,8 @@ _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf1
 
 def _generation(env: dict[str, str]) -> GenerationConfig:
     """The LIKENESS_GENERATION_* variables (and the model and C2PA paths), checked here so that a
-    typo stops the server at start rather than failing every job. Size and steps default to the
-    model's: the tiny model's own small ones, or a real model's."""
+    typo stops the server at start rather than failing every job. Size, steps and frame rate
+    default to the model's: the tiny model's own small ones, or a real model's."""
     model_dir = _path(env, "LIKENESS_MODEL_DIR")
     defaults = defaults_for(model_dir)
     device = env.get("LIKENESS_GENERATION_DEVICE") or defaults.device

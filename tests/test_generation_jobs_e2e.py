@@ -82,7 +82,7 @@ async def test_first_render_on_the_default_settings_takes_seconds(make_instance,
     assert done["state"] == "succeeded", done["failure_reason"]
     assert elapsed < FIRST_DRAFT_S, f"the first draft took {elapsed:.1f} s"
     row = await a.pool.fetchrow("SELECT * FROM media WHERE id = $1", done["result_media_id"])
-    assert (row["width"], row["height"], row["duration"]) == (64, 112, 5.0)
+    assert (row["width"], row["height"], row["duration"], row["frame_rate"]) == (64, 112, 5.0, 8)
     print(f"first draft on the default settings: {elapsed:.1f} s")
 
     # A real model's directory: the app is not told to warn about noise.

@@ -20,7 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
-from generation.config import TINY_HEIGHT, TINY_STEPS, TINY_WIDTH, GenerationConfig, is_tiny_model
+from generation.config import TINY_FPS, TINY_HEIGHT, TINY_STEPS, TINY_WIDTH, GenerationConfig, is_tiny_model
 from generation.diffusers_pipeline import DiffusersVideoPipeline, load_pipeline, plan_segments
 from generation.encode import MARK_TEXT, add_mark, encode_mp4, mark_box
 from generation.pipeline import Cancelled, GenerationError, GenerationRequest
@@ -378,7 +378,7 @@ def test_instance_chain_and_deployment_chain(data_dir: Path, signer: C2PASigner,
 def test_generation_settings_from_the_environment(tmp_path: Path) -> None:
     settings = Settings.from_env({})
     assert settings.generation == replace(GenerationConfig(), width=TINY_WIDTH, height=TINY_HEIGHT,
-                                          steps=TINY_STEPS)
+                                          steps=TINY_STEPS, fps=TINY_FPS)
     settings = Settings.from_env({
         "LIKENESS_MODEL_DIR": str(tmp_path), "LIKENESS_GENERATION_DEVICE": "cuda:1",
         "LIKENESS_GENERATION_DTYPE": "bf16", "LIKENESS_GENERATION_STEPS": "12",
@@ -399,7 +399,7 @@ def test_generation_settings_from_the_environment(tmp_path: Path) -> None:
 
 def test_the_tiny_model_renders_at_its_own_size_and_a_real_model_as_configured(tiny_dir: Path,
                                                                                tmp_path: Path) -> None:
-    tiny = (TINY_WIDTH, TINY_HEIGHT, TINY_STEPS, 16)
+    tiny = (TINY_WIDTH, TINY_HEIGHT, TINY_STEPS, TINY_FPS)
     configured = {"LIKENESS_GENERATION_STEPS": "12", "LIKENESS_GENERATION_WIDTH": "720",
                   "LIKENESS_GENERATION_HEIGHT": "1280", "LIKENESS_GENERATION_FPS": "24"}
     # A real model's directory: a diffusers pipeline without the tiny model's marker.
