@@ -31,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 import anyio
 import httpcore
 import httpx
+import truststore
 
 from . import inputs
 
@@ -343,8 +344,34 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         return encoding != "identity"
 
 
+def system_trust() -> ssl.SSLContext:
+    """The operating system's certificate store, through truststore (the platform's verifier on
+    macOS and Windows, OpenSSL's default paths on Linux), and the CA bundle `SSL_CERT_FILE` names
+    added to it: an operator's private CA is trusted once it is in either.
+
+    On Linux OpenSSL reads `SSL_CERT_FILE` instead of the system's bundle file, so that file is
+    loaded here as well; `SSL_CERT_DIR` replaces the system's directory, as OpenSSL has it.
+    """
+    context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    # OpenSSL's own variable (not a Likeness setting), read as OpenSSL reads it: at each use.
+    extra = os.environ.get("SSL_CERT_FILE")
+    if extra:
+        system_bundle = ssl.get_default_verify_paths().openssl_cafile
+        try:
+            if os.path.isfile(system_bundle):
+                context.load_verify_locations(cafile=system_bundle)
+            context.load_verify_locations(cafile=extra)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"SSL_CERT_FILE={extra} is not a readable PEM file of CA certificates:"
+                             f" {exc}") from None
+    return context
+
+
 def _ssl_context(verify: ssl.SSLContext | bool | str) -> ssl.SSLContext:
-    """`verify` as httpx takes it, with a string naming a CA file or directory."""
+    """`verify` as httpx takes it, with a string naming a CA file or directory; True is the
+    system's store (`system_trust`), not certifi's bundle."""
+    if verify is True:
+        return system_trust()
     if isinstance(verify, str):
         if os.path.isdir(verify):
             return ssl.create_default_context(capath=verify)

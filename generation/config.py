@@ -6,7 +6,7 @@ object); the generation layer takes it as a plain value and never reads the envi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from policy.output_safety import DEFAULT_THRESHOLD
@@ -53,3 +53,27 @@ class GenerationConfig:
     # probability is held for a moderator, and a cameo image at or above it is refused
     # (policy.output_safety says why this default).
     nsfw_threshold: float = DEFAULT_THRESHOLD
+
+
+# `make_tiny_model` writes this file into the directory it builds: a model directory that has it
+# holds the tiny model, wherever it lies.
+TINY_MODEL_MARKER = "likeness-tiny-model.txt"
+# The tiny model's own render size, steps and frame rate. Its output is noise at any size, and on
+# 2 CPU cores the default 480x832 at 30 steps takes about 30 s a step; at this size a 5 s clip
+# takes seconds, most of them in the VAE, whose work grows with the frames.
+TINY_WIDTH, TINY_HEIGHT, TINY_STEPS, TINY_FPS = 64, 112, 2, 8
+
+
+def is_tiny_model(model_dir: Path | None) -> bool:
+    """Whether `model_dir` holds the tiny model: None is the instance's own tiny model, and a
+    directory is tiny if `make_tiny_model` marked it."""
+    return model_dir is None or (Path(model_dir) / TINY_MODEL_MARKER).is_file()
+
+
+def defaults_for(model_dir: Path | None) -> GenerationConfig:
+    """The defaults for rendering with `model_dir`: the tiny model's own size, steps and frame
+    rate for the tiny model, Wan 2.1's (GenerationConfig's) for a real one. Settings an operator gives win."""
+    defaults = GenerationConfig(model_dir=model_dir)
+    if not is_tiny_model(model_dir):
+        return defaults
+    return replace(defaults, width=TINY_WIDTH, height=TINY_HEIGHT, steps=TINY_STEPS, fps=TINY_FPS)

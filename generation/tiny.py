@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import TINY_MODEL_MARKER
+
 if TYPE_CHECKING:
     from diffusers import WanVACEPipeline
     from transformers import PreTrainedTokenizerFast
@@ -91,6 +93,9 @@ def _build_into(directory: Path, seed: int) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         build_tiny_pipeline(seed).save_pretrained(staging, safe_serialization=True)
+        (staging / TINY_MODEL_MARKER).write_text(
+            "Likeness's tiny model: random weights, its videos are noise. Likeness renders it at its own"
+            " small size, steps and frame rate (generation/config.py).\n")
         os.rename(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

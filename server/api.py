@@ -21,6 +21,7 @@ from federation.errors import Ignore
 from federation.fetch import FetchError
 from federation.html import normalised_hashtag, parse_mentions, text_to_html
 from federation.visibility import visible_post_ids
+from generation.config import is_tiny_model
 
 from . import accounts, entities, reports, store, upload_checks
 from .generations import draft_post_terms
@@ -627,6 +628,9 @@ async def instance_v2(request: Request) -> Response:
             "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0,
                       "max_expiration": 0},
             "translation": {"enabled": False},
+            # Likeness's own: whether renders come from the demo model (random weights: noise),
+            # so that the app can say so and point to a real one.
+            "generation": {"demo_model": is_tiny_model(settings.generation.model_dir)},
         },
         "registrations": {"enabled": await accounts.registrations_open(pool(request),
                                                                        settings.registrations_open),

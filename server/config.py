@@ -15,7 +15,7 @@ from pathlib import Path
 from federation.cameos import MAX_REFERENCES
 from federation.fetch import OutboundLimits
 from federation.leases import LEASE_S
-from generation.config import GenerationConfig
+from generation.config import GenerationConfig, defaults_for
 from policy.prompts import MAX_CAMEOS
 from policy.rate_limits import DEFAULT_LIMITS, RateLimit, RateLimitError, env_name, parse_limit
 
@@ -77,8 +77,10 @@ _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf1
 
 def _generation(env: dict[str, str]) -> GenerationConfig:
     """The LIKENESS_GENERATION_* variables (and the model and C2PA paths), checked here so that a
-    typo stops the server at start rather than failing every job."""
-    defaults = GenerationConfig()
+    typo stops the server at start rather than failing every job. Size, steps and frame rate
+    default to the model's: the tiny model's own small ones, or a real model's."""
+    model_dir = _path(env, "LIKENESS_MODEL_DIR")
+    defaults = defaults_for(model_dir)
     device = env.get("LIKENESS_GENERATION_DEVICE") or defaults.device
     if not _DEVICE.fullmatch(device):
         raise ConfigError(f"LIKENESS_GENERATION_DEVICE must be cpu, cuda, cuda:N, mps or xpu:N,"
@@ -96,7 +98,7 @@ def _generation(env: dict[str, str]) -> GenerationConfig:
                           " neither")
     max_duration = _number(env, "LIKENESS_GENERATION_MAX_DURATION_S", defaults.max_duration_s, 0.5, 60)
     return GenerationConfig(
-        model_dir=_path(env, "LIKENESS_MODEL_DIR"),
+        model_dir=model_dir,
         device=device,
         dtype=_DTYPES[dtype.lower()],
         steps=_bounded(env, "LIKENESS_GENERATION_STEPS", defaults.steps, 1, 200),

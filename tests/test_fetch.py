@@ -312,6 +312,43 @@ async def test_tls_is_checked_against_the_name(tls_site: Site, ca: trustme.CA, t
             await fetch.fetch_document(client, _url(tls_site, "/doc/x", scheme="https"))
 
 
+async def test_a_private_ca_is_trusted_through_ssl_cert_file(tls_site: Site, ca: trustme.CA, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client every instance makes (no `verify`) trusts the system's store and SSL_CERT_FILE:
+    a peer whose certificate comes from an operator's private CA is refused until the CA is named."""
+    url = _url(tls_site, "/doc/x", scheme="https")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    async with _client() as client:
+        with pytest.raises(fetch.FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            await fetch.fetch_document(client, url)
+    ca.cert_pem.write_to_path(str(tmp_path / "private-ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "private-ca.pem"))
+    async with _client() as client:
+        assert (await fetch.fetch_document(client, url)).document["id"] == url
+        # Still checked against the name.
+        with pytest.raises(fetch.FetchError, match="CERTIFICATE_VERIFY_FAILED"):
+            await fetch.fetch_document(client, _url(tls_site, "/doc/x", "b.test", "https"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ValueError, match="SSL_CERT_FILE"):
+        _client()
+
+
+async def test_the_system_store_stays_trusted_beside_ssl_cert_file(tls_site: Site, ca: trustme.CA,
+                                                                   tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Linux OpenSSL reads SSL_CERT_FILE in place of the system's CA bundle: the bundle is
+    loaded as well, so that naming a private CA does not drop the public ones."""
+    ca.cert_pem.write_to_path(str(tmp_path / "system-bundle.pem"))  # as if the peer's CA were public
+    trustme.CA().cert_pem.write_to_path(str(tmp_path / "private-ca.pem"))
+    real = ssl.get_default_verify_paths()
+    monkeypatch.setattr(ssl, "get_default_verify_paths",
+                        lambda: real._replace(openssl_cafile=str(tmp_path / "system-bundle.pem")))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "private-ca.pem"))
+    url = _url(tls_site, "/doc/x", scheme="https")
+    async with _client() as client:
+        assert (await fetch.fetch_document(client, url)).document["id"] == url
+
+
 @pytest.mark.parametrize("name,accepted", [
     ("activity", True), ("activity-charset", True), ("ld-profile", True), ("ld-upper", True),
     ("ld-profiles", True), ("ld-no-profile", False), ("ld-other-profile", False), ("json", False),

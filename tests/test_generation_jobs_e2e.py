@@ -10,12 +10,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 import av
 
 from generation import jobs
 from generation.provenance import TRAINED_ALGORITHMIC_MEDIA, verify
+from server.config import Settings
 from server.worker import generation_worker, make_generation_worker
 from tests.conftest import eventually
 from tests.test_generation_jobs import CONFIG, _cameo, _generate, _job, _sse, _state, workers
@@ -59,6 +61,36 @@ async def test_tiny_model_job_to_published_post(make_instance, tiny_model):
     assert status.status_code == 200, status.text
     # The draft's address was signed for alice; the post's is plain, and public.
     assert status.json()["media_attachments"][0]["url"] == result["url"].partition("?")[0]
+
+
+# A first draft on the embedded default, on 2 CPU cores: building the tiny model, loading it,
+# rendering the default clip, checking, encoding and signing it.
+FIRST_DRAFT_S = 30
+
+
+async def test_first_render_on_the_default_settings_takes_seconds(make_instance, tmp_path):
+    """No LIKENESS_MODEL_DIR: the instance builds its tiny model and renders the default clip at
+    the tiny model's own size and steps, and says that its model is the demo one."""
+    a = await make_instance(generation=Settings.from_env({}).generation)
+    instance = (await a.api(None, "GET", "/api/v2/instance")).json()
+    assert instance["configuration"]["generation"] == {"demo_model": True}
+    await a.signup("alice")
+    started = time.monotonic()
+    job = await _generate(a, "alice", "a cat on a skateboard")
+    done = await _state(a, job["id"], "succeeded", "failed", timeout=120)
+    elapsed = time.monotonic() - started
+    assert done["state"] == "succeeded", done["failure_reason"]
+    assert elapsed < FIRST_DRAFT_S, f"the first draft took {elapsed:.1f} s"
+    row = await a.pool.fetchrow("SELECT * FROM media WHERE id = $1", done["result_media_id"])
+    assert (row["width"], row["height"], row["duration"], row["frame_rate"]) == (64, 112, 5.0, 8)
+    print(f"first draft on the default settings: {elapsed:.1f} s")
+
+    # A real model's directory: the app is not told to warn about noise.
+    real = tmp_path / "Wan2.1-VACE-1.3B-diffusers"
+    real.mkdir()
+    b = await make_instance("b", generation=Settings.from_env({"LIKENESS_MODEL_DIR": str(real)}).generation)
+    instance = (await b.api(None, "GET", "/api/v2/instance")).json()
+    assert instance["configuration"]["generation"] == {"demo_model": False}
 
 
 async def test_own_cameo_drafts_carry_the_cameo_and_go_with_it(make_instance, tiny_model):

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pytest
 import torch
 from PIL import Image
 
-from generation.config import GenerationConfig
+from generation.config import TINY_FPS, TINY_HEIGHT, TINY_STEPS, TINY_WIDTH, GenerationConfig, is_tiny_model
 from generation.diffusers_pipeline import DiffusersVideoPipeline, load_pipeline, plan_segments
 from generation.encode import MARK_TEXT, add_mark, encode_mp4, mark_box
 from generation.pipeline import Cancelled, GenerationError, GenerationRequest
@@ -376,7 +377,8 @@ def test_instance_chain_and_deployment_chain(data_dir: Path, signer: C2PASigner,
 
 def test_generation_settings_from_the_environment(tmp_path: Path) -> None:
     settings = Settings.from_env({})
-    assert settings.generation == GenerationConfig()
+    assert settings.generation == replace(GenerationConfig(), width=TINY_WIDTH, height=TINY_HEIGHT,
+                                          steps=TINY_STEPS, fps=TINY_FPS)
     settings = Settings.from_env({
         "LIKENESS_MODEL_DIR": str(tmp_path), "LIKENESS_GENERATION_DEVICE": "cuda:1",
         "LIKENESS_GENERATION_DTYPE": "bf16", "LIKENESS_GENERATION_STEPS": "12",
@@ -393,6 +395,26 @@ def test_generation_settings_from_the_environment(tmp_path: Path) -> None:
     assert not g.provenance and g.compile and g.attention_backend == "_native_flash"
     assert g.c2pa_cert_chain == (tmp_path / "c.pem").resolve() and g.max_reference_images == 8
     assert g.draft_retention_days == 0
+
+
+def test_the_tiny_model_renders_at_its_own_size_and_a_real_model_as_configured(tiny_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    tiny = (TINY_WIDTH, TINY_HEIGHT, TINY_STEPS, TINY_FPS)
+    configured = {"LIKENESS_GENERATION_STEPS": "12", "LIKENESS_GENERATION_WIDTH": "720",
+                  "LIKENESS_GENERATION_HEIGHT": "1280", "LIKENESS_GENERATION_FPS": "24"}
+    # A real model's directory: a diffusers pipeline without the tiny model's marker.
+    real = tmp_path / "Wan2.1-VACE-1.3B-diffusers"
+    real.mkdir()
+    (real / "model_index.json").write_text(json.dumps({"_class_name": "WanVACEPipeline"}))
+    # The default (no LIKENESS_MODEL_DIR), a directory that make_tiny_model built, a real model.
+    for model, expected in [({}, tiny), ({"LIKENESS_MODEL_DIR": str(tiny_dir)}, tiny),
+                            ({"LIKENESS_MODEL_DIR": str(real)}, (480, 832, 30, 16))]:
+        g = Settings.from_env(model).generation
+        assert (g.width, g.height, g.steps, g.fps) == expected, model
+        assert is_tiny_model(g.model_dir) == (expected == tiny)
+        # What the operator sets holds for any model.
+        g = Settings.from_env(configured | model).generation
+        assert (g.width, g.height, g.steps, g.fps) == (720, 1280, 12, 24), model
 
 
 @pytest.mark.parametrize("env", [

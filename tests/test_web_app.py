@@ -348,12 +348,18 @@ async def test_generation_progress_falls_back_to_polling(make_instance, browser)
     await person.context.route(re.compile(r"/events$"), lambda route: route.abort())
     page = person.page
     await person.go("/app/compose")
+    # The instance renders with the tiny model: every screen that makes or shows a render says so.
+    demo_note = page.get_by_role("note").filter(has_text="videos are noise")
+    await expect(demo_note).to_contain_text("LIKENESS_MODEL_DIR")
+    await person.screenshot("composer-demo-model")
     await page.get_by_label("Prompt").fill("a lighthouse in a storm")
     await page.get_by_role("button", name="Create video").click()
     await expect(page).to_have_url(re.compile(r"/app/generations/\d+$"))
+    await expect(demo_note).to_be_visible()
     await expect(page.locator(".progress-panel")).to_have_attribute("data-state", "succeeded", timeout=60_000)
     # The draft waits in Drafts until it is published.
     await nav(page, "Drafts").click()
+    await expect(demo_note).to_be_visible()
     prompt = page.get_by_role("heading", name="a lighthouse in a storm")
     draft = page.get_by_role("listitem").filter(has=prompt)
     await draft.get_by_label("Caption").fill("Stormy")

@@ -7,6 +7,7 @@ import { announce, errorLine, field, h } from "../dom.js";
 import { navigate } from "../router.js";
 import { session } from "../session.js";
 import { cameoCard } from "../ui/cameo_card.js";
+import { demoModelNote } from "../ui/demo_note.js";
 
 const MAX_CAMEOS = 4;
 
@@ -109,6 +110,7 @@ export default async function show(ctx) {
 
   ctx.root.append(h("section", { class: "screen" },
     h("h1", { text: "Create a video" }),
+    await demoModelNote(),
     h("h2", { text: "Your cameos" }), myList,
     h("h2", { text: "Someone else's cameo" }),
     h("div", { class: "inline-form" }, field("Handle or cameo link", find),

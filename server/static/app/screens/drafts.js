@@ -5,6 +5,7 @@ import { del, get, post } from "../api.js";
 import { announce, h, timeAgo } from "../dom.js";
 import { navigate } from "../router.js";
 import { session } from "../session.js";
+import { demoModelNote } from "../ui/demo_note.js";
 import { TERMINAL } from "../ui/progress.js";
 import { publishForm } from "../ui/publish.js";
 
@@ -36,6 +37,7 @@ export default async function show(ctx) {
   ctx.root.append(h("section", { class: "screen" },
     h("h1", { text: "Drafts" }),
     h("p", { class: "hint", text: "Videos you made that nobody else sees until you publish them." }),
+    await demoModelNote(),
     drafts.length
       ? h("ul", { class: "drafts" }, drafts.map((job) => h("li", { class: "draft" },
         h("h2", { class: "prompt", text: job.prompt }), h("p", { class: "hint" }, "Made ", timeAgo(job.finished_at),

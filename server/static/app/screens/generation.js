@@ -5,6 +5,7 @@ import { get, post } from "../api.js";
 import { h } from "../dom.js";
 import { navigate } from "../router.js";
 import { session } from "../session.js";
+import { demoModelNote } from "../ui/demo_note.js";
 import { progressPanel, watchJob } from "../ui/progress.js";
 import { publishForm } from "../ui/publish.js";
 
@@ -16,6 +17,7 @@ export default async function show(ctx) {
   ctx.root.append(h("section", { class: "screen" },
     h("h1", { text: "Your video" }),
     h("blockquote", { class: "prompt", text: first.prompt }),
+    await demoModelNote(),
     panel.element, result));
 
   const onJob = (job) => {
