@@ -128,6 +128,17 @@ async def _count_creates(peer, n: int) -> bool:
     return len([x for x in peer.received if x["type"] == "Create"]) == n
 
 
+async def _unqueued_delivery(a, peer, text: str) -> int:
+    """alice posts to one remote follower while Redis "loses" the post's delivery job: the
+    delivery row, as the sweeper or a dead worker's job would find it."""
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    queue, fed.queue = fed.queue, None
+    await _post(a, text)
+    fed.queue = queue
+    return await a.pool.fetchval("SELECT id FROM deliveries WHERE state = 'queued'")
+
+
 async def test_a_job_lost_from_redis_is_delivered_by_the_sweeper(make_instance, peer):
     a = await make_instance()
     await _alice_with_remote_followers(a, peer, names=("mallory",))
@@ -144,12 +155,8 @@ async def test_a_job_lost_from_redis_is_delivered_by_the_sweeper(make_instance, 
 
 async def test_a_claimed_delivery_is_not_sent_twice(make_instance, peer):
     a = await make_instance()
-    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    delivery_id = await _unqueued_delivery(a, peer, "once")
     fed = a.instance.fed
-    queue, fed.queue = fed.queue, None
-    await _post(a, "once")
-    fed.queue = queue
-    delivery_id = await a.pool.fetchval("SELECT id FROM deliveries WHERE state = 'queued'")
     results = [await delivery.deliver(fed, delivery_id), await delivery.deliver(fed, delivery_id)]
     assert results == ["done", "not due"]
     assert await _count_creates(peer, 1)
@@ -200,12 +207,8 @@ async def test_a_dead_workers_delivery_resumes_when_its_lease_runs_out(make_inst
     """A worker claimed a delivery and died (nobody renews its lease): once the lease has run out
     the sweeper queues it again, and another worker sends it; within the lease nobody may."""
     a = await make_instance(federation_lease_s=1.0)
-    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    delivery_id = await _unqueued_delivery(a, peer, "in flight at the crash")
     fed = a.instance.fed
-    queue, fed.queue = fed.queue, None
-    await _post(a, "in flight at the crash")
-    fed.queue = queue
-    delivery_id = await a.pool.fetchval("SELECT id FROM deliveries WHERE state = 'queued'")
     assert await store.claim_delivery(a.pool, delivery_id, 1.0) is not None  # the dead worker's
     assert await delivery.deliver(fed, delivery_id) == "not due"
     assert await delivery.resume_abandoned(fed) == 0
