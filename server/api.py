@@ -19,7 +19,7 @@ from federation import actors, outbox, post_consent, posts
 from federation import store as fstore
 from federation.errors import Ignore
 from federation.fetch import FetchError
-from federation.html import normalised_hashtag, parse_mentions, text_to_html
+from federation.html import normalised_hashtag, parse_hashtags, parse_mentions, text_to_html
 from federation.visibility import visible_post_ids
 from generation.config import is_tiny_model
 
@@ -473,9 +473,20 @@ async def _search(request: Request) -> tuple[list[dict[str, Any]], list[dict[str
     return found, statuses
 
 
+async def _hashtags(request: Request) -> list[dict[str, Any]]:
+    """Mastodon's Tag entities for a `q` that is one word or `#word`: the tags it begins."""
+    raw = request.query_params.get("q", "").strip().removeprefix("#")
+    if not raw or parse_hashtags(f"#{raw}") != [normalised_hashtag(raw)]:
+        return []
+    user = await current_user(request, required=False)
+    names = await store.hashtags_starting(pool(request), normalised_hashtag(raw),
+                                          user["actor_id"] if user else None, limit=20)
+    return [{"name": name, "url": f"{fed(request).base_url}/tags/{name}", "history": []} for name in names]
+
+
 async def search(request: Request) -> Response:
     found, statuses = await _search(request)
-    return JSONResponse({"accounts": found, "statuses": statuses, "hashtags": []})
+    return JSONResponse({"accounts": found, "statuses": statuses, "hashtags": await _hashtags(request)})
 
 
 async def search_accounts(request: Request) -> Response:

@@ -203,6 +203,18 @@ async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, l
     return _newest_first(rows)
 
 
+async def hashtags_starting(conn: Conn, prefix: str, viewer: int | None, *, limit: int) -> list[str]:
+    """Names of hashtags that begin with `prefix`, on posts the public tag timeline would show
+    `viewer`, the most used first: a tag found only on private posts stays unknown."""
+    rows = await conn.fetch(
+        f"SELECT t.name FROM tags t JOIN posts p ON p.id = t.post_id"
+        f" WHERE starts_with(t.name, $2) AND {may_see('$1::bigint')} AND {SHOWN_PUBLICLY}"
+        f" AND p.visibility = 'public' AND {NOT_LIMITED}"
+        f" GROUP BY t.name ORDER BY count(*) DESC, t.name LIMIT $3",
+        viewer, prefix, limit)
+    return [row["name"] for row in rows]
+
+
 async def account_posts(conn: Conn, actor_id: int, viewer: int | None, *, limit: int,
                         max_id: int | None = None, since_id: int | None = None,
                         min_id: int | None = None) -> list[Record]:

@@ -149,3 +149,31 @@ async def test_timeline_paging(make_instance):
     for params in ({"limit": "x"}, {"limit": 0}, {"max_id": "-1"}):
         assert (await a.api("alice", "GET", "/api/v1/timelines/home",
                             params=params)).status_code == 400
+
+
+async def test_search_finds_hashtags_only_of_posts_others_may_see(make_instance):
+    """`GET /api/v2/search` with a word or `#word`: Mastodon's Tag entities for the tags that begin
+    with it, the most used first; a tag used only in a private post is not found."""
+    a = await make_instance()
+    for user in ("alice", "mallory"):
+        await a.signup(user)
+    for text, visibility in [("#raincoat walk", "public"), ("#rain again #Rain", "public"),
+                             ("more #rain", "public"), ("#rainsecret plans", "private"),
+                             ("#rainquiet", "unlisted"), ("#sunny", "public")]:
+        posted = await a.api("alice", "POST", "/api/v1/statuses",
+                             json={"status": text, "visibility": visibility})
+        assert posted.status_code == 200, posted.text
+
+    async def hashtags(query: str, user: str | None = "mallory") -> list[dict]:
+        found = await a.api(user, "GET", "/api/v2/search", params={"q": query})
+        assert found.status_code == 200, found.text
+        return found.json()["hashtags"]
+
+    assert await hashtags("#RAIN") == [
+        {"name": "rain", "url": f"{a.base_url}/tags/rain", "history": []},
+        {"name": "raincoat", "url": f"{a.base_url}/tags/raincoat", "history": []}]
+    assert [t["name"] for t in await hashtags("rainc", None)] == ["raincoat"]
+    assert await hashtags("rainsecret") == await hashtags("rainquiet") == []
+    # Not one hashtag: a handle, a link, two words, a bare `#`, LIKE's wildcards.
+    for query in ("@rain@example.org", "https://example.org/tags/rain", "rain coat", "#", "%", "r_in"):
+        assert await hashtags(query) == [], query
