@@ -422,3 +422,55 @@ async def test_delete_account_from_the_profile(make_instance, browser):
     assert actor.status_code == 410
     assert await a.pool.fetchval("SELECT count(*) FROM cameos WHERE deleted_at IS NULL") == 0
     await person.close(expected_errors=re.compile(r"^403 POST .*/api/v1/account/delete$"))
+
+
+async def test_search_a_remote_account_and_follow_it_on_a_phone(make_instance, browser, tmp_path):
+    a, b = await make_instance("a"), await make_instance("b")
+    await b.signup("bob")
+    [video_id] = await post_videos(b, "bob", tmp_path, ["Puddles #rain"])
+    video_url = (await b.api(None, "GET", f"/api/v1/statuses/{video_id}")).json()["url"]
+    await a.signup("carol")
+    await a.api("carol", "POST", "/api/v1/statuses", json={"status": "Wet #raincoat"})
+
+    alice = await Person.open(browser, a.base_url, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = alice.page
+    await sign_up(a, alice, "alice")
+    await nav(page, "Search").tap()
+    search = page.get_by_role("searchbox", name="Search")
+    await search.fill(f"@bob@{b.domain}")
+    await search.press("Enter")
+    result = page.get_by_role("link", name=f"bob @bob@{b.domain}")
+    await expect(result).to_be_visible()
+    await alice.screenshot("search-phone", full_page=False)
+    await result.tap()
+    await expect(page).to_have_url(f"{a.base_url}/app/@bob@{b.domain}")
+    follow = page.get_by_role("button", name="Follow")
+    await follow.tap()
+    await expect(page.get_by_role("button", name=re.compile("^(Unfollow|Requested)$"))).to_be_visible()
+    bob = (await b.api(None, "GET", "/api/v1/accounts/lookup", params={"acct": "bob"})).json()
+    await eventually(lambda: _followers(b, bob["id"], 1))
+
+    # A hashtag opens its feed; a post's link opens the post.
+    await nav(page, "Search").tap()
+    await search.fill("#rain")
+    await search.press("Enter")
+    await page.get_by_role("link", name="#raincoat").tap()
+    await expect(page).to_have_url(f"{a.base_url}/app/tags/raincoat")
+    await nav(page, "Search").tap()
+    await search.fill(video_url)
+    await search.press("Enter")
+    await page.get_by_role("link", name=re.compile("Puddles")).tap()
+    await expect(page).to_have_url(re.compile(rf"/app/@bob@{re.escape(b.domain)}/\d+$"))
+    await expect(page.locator(".reel-caption")).to_contain_text("Puddles")
+
+    # Nothing found says so.
+    await nav(page, "Search").tap()
+    await search.fill("nobody-here")
+    await search.press("Enter")
+    await expect(page.get_by_text("Nothing found for “nobody-here”.")).to_be_visible()
+    await alice.close()
+
+
+async def _followers(instance, account_id: str, expected: int) -> bool:
+    account = (await instance.api(None, "GET", f"/api/v1/accounts/{account_id}")).json()
+    return account["followers_count"] == expected

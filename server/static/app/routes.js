@@ -13,6 +13,7 @@ export const routes = [
   { path: "/app/following", screen: feed, params: { source: "following" }, layout: "full", title: "Following", auth: true },
   { path: "/app/local", screen: feed, params: { source: "local" }, layout: "full", title: "Local" },
   { path: "/app/tags/:tag", screen: feed, params: { source: "tag" }, layout: "full", title: "Hashtag" },
+  { path: "/app/search", screen: () => import("./screens/search.js"), title: "Search" },
   { path: "/app/login", screen: auth, params: { mode: "login" }, title: "Sign in" },
   { path: "/app/signup", screen: auth, params: { mode: "signup" }, title: "Create an account" },
   { path: "/app/compose", screen: () => import("./screens/composer.js"), title: "Create a video", auth: true },
@@ -39,6 +40,7 @@ export const routes = [
 // The main navigation. `secondary` links are in the phone's bar only through the profile page.
 export const links = [
   { href: "/app/for-you", label: "Home", icon: "home", match: /^\/app\/(for-you|following|local|tags\/)/ },
+  { href: "/app/search", label: "Search", icon: "search" },
   { href: "/app/compose", label: "Create", icon: "plus", auth: true },
   { href: "/app/consent", label: "Consent", icon: "shield", auth: true },
   { href: "/app/notifications", label: "Notifications", icon: "bell", auth: true },
