@@ -102,6 +102,11 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
     await expect(page).to_have_url(re.compile(r"/app/@bob/\d+$"))
     status_id = page.url.rsplit("/", 1)[1]
     await expect(page.locator(".reel .ai-label")).to_have_text("AI-generated")
+    # It credits whose likeness it shows, linking to her profile.
+    credit = page.locator(".reel .credits")
+    await expect(credit).to_have_text("with @alice")
+    await expect(credit.get_by_role("link", name="@alice")).to_have_attribute(
+        "href", f"{a.base_url}/app/@alice")
 
     # Alice finds it in the Local feed, labelled AI-generated, and likes it.
     page = alice.page
@@ -112,6 +117,7 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
     await expect(reel.locator(".ai-label")).to_have_text("AI-generated")
     await expect(reel.locator(".ai-label")).to_be_visible()
     await expect(reel.get_by_text("Rain dance with")).to_be_visible()
+    await expect(reel.locator(".credits")).to_have_text("with @alice")
     like = reel.get_by_role("button", name=re.compile("^Like"))
     await like.click()
     await expect(like).to_have_attribute("aria-pressed", "true")

@@ -5,6 +5,7 @@ import { post } from "../api.js";
 import { announce, count, displayName, h, newId, reducedMotion, safeUrl, serverHtml } from "../dom.js";
 import { navigate } from "../router.js";
 import { session } from "../session.js";
+import { credits } from "./credits.js";
 import { openDialog } from "./dialog.js";
 import { openReport } from "./report.js";
 import { icon } from "./icons.js";
@@ -166,7 +167,7 @@ export function reel(status, { steer = false } = {}) {
             h("img", { class: "avatar", src: author.avatar, alt: "", width: 36, height: 36 }),
             h("span", { text: displayName(author) })),
           h("span", { class: "acct", text: ` @${author.acct}` })),
-        caption),
+        caption, credits(shown)),
       h("div", { class: "reel-actions" }, like, comments, boost, share, remix, soundButton, more, report)));
 
   return {
