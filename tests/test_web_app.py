@@ -14,6 +14,7 @@ from playwright.async_api import expect
 from tests.browser import PHONE, Person, nav, sign_up, tab_to
 from tests.conftest import PASSWORD, eventually
 from tests.test_remix_consent import _cameo
+from tests.test_remix_posts import _published_remix
 from tests.videos import post_videos
 
 
@@ -480,3 +481,25 @@ async def test_search_a_remote_account_and_follow_it_on_a_phone(make_instance, b
 async def _followers(instance, account_id: str, expected: int) -> bool:
     account = (await instance.api(None, "GET", f"/api/v1/accounts/{account_id}")).json()
     return account["followers_count"] == expected
+
+
+async def test_a_remix_credits_a_cameo_owner_on_another_server(make_instance, browser):
+    """The owner's mention names her by profile page (`/@alice`), not by actor URI: the app finds
+    which mention she is from the account's `uri`, signed out too."""
+    a, b = await make_instance("a"), await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
+    _, published = await _published_remix(a, b)
+    bob = (await b.api(None, "GET", "/api/v1/accounts/lookup", params={"acct": "bob"})).json()
+    post = next(s for s in (await b.api("bob", "GET", f"/api/v1/accounts/{bob['id']}/statuses")).json()
+                if s["uri"] == published["post_uri"])
+    assert post["cameos"][0]["owner"] != post["mentions"][0]["url"]
+
+    visitor = await Person.open(browser, b.base_url, viewport=PHONE, is_mobile=True, has_touch=True)
+    await visitor.go(f"/app/@bob/{post['id']}")
+    credit = visitor.page.locator(".reel .credits")
+    await expect(credit).to_have_text(f"with @alice@{a.domain}")
+    await expect(credit.get_by_role("link")).to_have_attribute(
+        "href", f"{b.base_url}/app/@alice@{a.domain}")
+    await visitor.screenshot("remix-credits-phone", full_page=False)
+    await visitor.close()
