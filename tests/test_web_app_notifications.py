@@ -32,8 +32,16 @@ async def test_notifications_read_as_sentences(make_instance, browser):
     ana_user = await a.pool.fetchval("SELECT user_id FROM actors WHERE id = $1", int(ana["id"]))
     await fstore.insert_notification(a.pool, ana_user, "remix_request", int(carol["id"]))
     await fstore.insert_notification(a.pool, ana_user, "remix_revoked", None)
-    # A report this server opened itself (a held render): nobody reported it.
+    # A report another server sent (its instance actor reports), then one this server opened
+    # itself (a held render), which nobody reported.
+    remote = await a.pool.fetchval(
+        "INSERT INTO actors (uri, local, username, domain, type, display_name)"
+        " VALUES ('https://remote.example/actor', false, 'remote.example', 'remote.example',"
+        " 'Application', 'Instance actor') RETURNING id")
     async with a.pool.acquire() as conn:
+        await fstore.open_report(conn, reporter_id=remote, target_id=int(ana["id"]), category="other",
+                                 comment="spam from here", post_ids=[], cameo_ids=[],
+                                 origin_domain="remote.example")
         await gstore.open_system_report(conn, generation_id=None, account_id=int(ana["id"]),
                                         reason="the output check held a render")
 
@@ -73,12 +81,13 @@ async def test_notifications_read_as_sentences(make_instance, browser):
     await staff.go("/app/notifications")
     reports = page.locator('.notification[data-type="admin\\.report"]')
     await expect(reports.locator(".sentence")).to_contain_text([
-        re.compile(r"^A new report about ana waits\."), re.compile(r"^carol reported ana\.")])
-    await expect(reports.nth(0).locator(".note")).to_have_text("the output check held a render")
-    await expect(reports.nth(1).locator(".note")).to_have_text("looks like my neighbour")
+        re.compile(r"^A new report about ana waits\."),
+        re.compile(r"^remote\.example sent a report about ana\."), re.compile(r"^carol reported ana\.")])
+    await expect(reports.locator(".note")).to_have_text([
+        "the output check held a render", "spam from here", "looks like my neighbour"])
     await expect(page.get_by_text(re.compile("Someone|Instance actor|admin\\.report"))).to_have_count(0)
     await staff.screenshot("notifications-staff")
-    await reports.nth(1).get_by_role("link", name="Open the report").click()
+    await reports.nth(2).get_by_role("link", name="Open the report").click()
     await expect(page).to_have_url(re.compile(rf"/app/admin/reports/{report['id']}$"))
     await expect(page.get_by_text("looks like my neighbour")).to_be_visible()
     await staff.close()
