@@ -367,10 +367,10 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
     return True
 
 
-async def revoke(fed: Federation, request_id: int) -> None:
+async def revoke(fed: Federation, request_id: int, reason: str | None = None) -> None:
     """A: withdraw a granted authorization. Its id answers 410 from now on, and a Delete with the
     owner's proof goes to the requester, to every instance that fetched it, and to the owner's
-    followers' instances."""
+    followers' instances. `reason`, for the owner's ledger: none when they revoked it by hand."""
     request = await store.remix_request(fed.pool, request_id)
     cameo = await store.cameo_by_id(fed.pool, request["cameo_id"])
     owner = await store.actor_by_id(fed.pool, cameo["actor_id"])
@@ -383,7 +383,7 @@ async def revoke(fed: Federation, request_id: int) -> None:
         "object": {"id": auth_uri, "type": "RemixAuthorization"},
     }, owner_keys.ed25519, owner_keys.ed25519_key_id)
     async with fed.pool.acquire() as conn, conn.transaction():
-        if not await store.revoke_remix_request(conn, request_id):
+        if not await store.revoke_remix_request(conn, request_id, reason):
             raise RemixError("only an approved use can be revoked")
         inboxes = [] if requester["local"] else [requester["shared_inbox"] or requester["inbox"]]
         inboxes += await store.authorization_fetchers(conn, request_id)
@@ -405,7 +405,7 @@ async def withdraw_cameo(fed: Federation, cameo_id: int, reason: str) -> int:
     for request in await store.open_remix_requests_of_cameo(fed.pool, cameo_id):
         try:
             if request["state"] == "approved":
-                await revoke(fed, request["id"])
+                await revoke(fed, request["id"], reason)
             else:
                 await answer(fed, request["id"], approve=False, reason=reason)
         except RemixError:

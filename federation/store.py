@@ -828,10 +828,11 @@ async def remix_cameo_by_authorization(conn: Conn, authorization_uri: str) -> Re
         " JOIN remixes r ON r.id = c.remix_id WHERE c.authorization_uri = $1", authorization_uri)
 
 
-async def revoke_remix_request(conn: Conn, request_id: int) -> bool:
+async def revoke_remix_request(conn: Conn, request_id: int, reason: str | None) -> bool:
+    """`reason` replaces the approval's: the ledger says why the use was withdrawn, if not by hand."""
     status = await conn.execute(
-        "UPDATE remix_requests SET state = 'revoked', revoked_at = now()"
-        " WHERE id = $1 AND state = 'approved'", request_id)
+        "UPDATE remix_requests SET state = 'revoked', revoked_at = now(), reason = $2"
+        " WHERE id = $1 AND state = 'approved'", request_id, reason)
     return status.endswith(" 1")
 
 

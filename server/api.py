@@ -622,7 +622,7 @@ async def instance_v2(request: Request) -> Response:
     base = fed(request).base_url
     return JSONResponse({
         "domain": fed(request).domain, "title": settings.instance_name, "version": MASTODON_VERSION,
-        "source_url": f"{base}/about", "description": "Short AI videos, with consent.",
+        "source_url": settings.source_url, "description": "Short AI videos, with consent.",
         "usage": {"users": {"active_month": counts["users"]}},
         "thumbnail": {"url": f"{base}/static/thumbnail.png"}, "icon": [], "languages": ["en"],
         "api_versions": {"mastodon": 2},

@@ -19,6 +19,9 @@ from generation.config import GenerationConfig, defaults_for
 from policy.prompts import MAX_CAMEOS
 from policy.rate_limits import DEFAULT_LIMITS, RateLimit, RateLimitError, env_name, parse_limit
 
+# Where the project offers its source code (LIKENESS_SOURCE_URL overrides it).
+SOURCE_URL = "https://likeness.social/source"
+
 
 class ConfigError(ValueError):
     """An environment variable holds a value the server cannot use."""
@@ -68,6 +71,16 @@ def _bounded(env: dict[str, str], name: str, default: int, low: int, high: int) 
 def _path(env: dict[str, str], name: str) -> Path | None:
     raw = env.get(name)
     return Path(raw).expanduser().resolve() if raw else None
+
+
+_URL = re.compile(r"https?://[^\s/?#]+(/\S*)?")
+
+
+def _url(env: dict[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip()
+    if raw and not _URL.fullmatch(raw):
+        raise ConfigError(f"{name} must be an http(s) URL, not {raw!r}")
+    return raw or default
 
 
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps|xpu(:\d+)?")
@@ -174,6 +187,9 @@ class Settings:
     # gives a whole instance.
     run_workers: bool | None = None
     instance_name: str = "Likeness"
+    # Where the source code this server runs is offered (the AGPL asks an operator who changed it
+    # to offer theirs): the instance's `source_url` and NodeInfo's `software.repository`.
+    source_url: str = SOURCE_URL
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     # Requests per period, by `family.scope` (policy/rate_limits.py).
     rate_limits: Mapping[str, RateLimit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
@@ -206,6 +222,7 @@ class Settings:
             log_json=_flag(env, "LIKENESS_LOG_JSON", False),
             run_workers=None if not workers else _flag(env, "LIKENESS_RUN_WORKERS", True),
             instance_name=env.get("LIKENESS_INSTANCE_NAME") or "Likeness",
+            source_url=_url(env, "LIKENESS_SOURCE_URL", SOURCE_URL),
             generation=_generation(env),
             rate_limits=_rate_limits(env),
             federation_lease_s=_number(env, "LIKENESS_FEDERATION_LEASE_S", LEASE_S, 1, 3600),

@@ -72,7 +72,7 @@ async def nodeinfo(request: Request) -> Response:
     return JSONResponse({
         "version": "2.1",
         "software": {"name": "likeness", "version": VERSION,
-                     "repository": "https://likeness.social/source", "homepage": fed(request).base_url},
+                     "repository": instance.settings.source_url, "homepage": fed(request).base_url},
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
         "openRegistrations": open_,

@@ -7,6 +7,9 @@ import base64
 import hashlib
 import re
 
+import pytest
+
+from server.config import ConfigError, Settings
 from tests.conftest import PASSWORD
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
@@ -230,6 +233,19 @@ async def test_bad_oauth_input(make_instance):
     assert await a.pool.fetchval("SELECT count(*) FROM oauth_codes") == 0
 
 
+async def test_source_url_is_a_setting(make_instance):
+    assert Settings.from_env({}).source_url == "https://likeness.social/source"
+    for bad in ("git.example/likeness", "ftp://git.example/x", "https://", "javascript:alert(1)"):
+        with pytest.raises(ConfigError, match="LIKENESS_SOURCE_URL"):
+            Settings.from_env({"LIKENESS_SOURCE_URL": bad})
+    source = Settings.from_env({"LIKENESS_SOURCE_URL": " https://git.example/likeness "}).source_url
+    assert source == "https://git.example/likeness"
+    a = await make_instance(source_url=source)
+    async with a.client() as client:
+        assert (await client.get("/api/v2/instance")).json()["source_url"] == source
+        assert (await client.get("/nodeinfo/2.1")).json()["software"]["repository"] == source
+
+
 async def test_server_metadata_and_instance_entities(make_instance):
     a = await make_instance()
     async with a.client() as client:
@@ -242,4 +258,5 @@ async def test_server_metadata_and_instance_entities(make_instance):
         assert v1.json()["version"].startswith("4.3.0") and "Likeness" in v1.json()["version"]
         v2 = (await client.get("/api/v2/instance")).json()
         assert v2["api_versions"] == {"mastodon": 2} and v2["domain"] == a.domain
+        assert v2["source_url"] == "https://likeness.social/source"  # the code, not this server's /about
         assert v2["configuration"]["media_attachments"]["supported_mime_types"][0] == "video/mp4"

@@ -179,6 +179,9 @@ async def test_revocation_reaches_the_requester_and_every_fetcher(make_instance,
     assert response.status_code == 200, response.text
     again = await a.api("alice", "POST", f"/api/v1/remix_requests/{request_id}/revoke")
     assert again.status_code == 409
+    # The ledger no longer gives the approval's reason ("approved by the owner") for a revoked use.
+    [ledger] = (await a.api("alice", "GET", "/api/v1/remix_requests")).json()
+    assert (ledger["state"], ledger["reason"]) == ("revoked", None)
 
     async with a.client() as client:
         gone = await client.get(auth_uri, headers={"Accept": AP})
@@ -275,5 +278,5 @@ async def test_deleting_a_cameo_withdraws_every_consent_given_with_it(make_insta
         assert (await client.get(auth_uri, headers={"Accept": AP})).status_code == 410
     rows = await a.pool.fetch("SELECT prompt, state, reason FROM remix_requests")
     by_prompt = {r["prompt"]: (r["state"], r["reason"]) for r in rows}
-    assert by_prompt["granted"][0] == "revoked"
+    assert by_prompt["granted"] == ("revoked", "the cameo was deleted")
     assert by_prompt["waiting"] == ("rejected", "the cameo was deleted")

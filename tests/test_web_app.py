@@ -152,6 +152,7 @@ async def test_sign_up_cameo_remix_consent_publish_like_revoke(make_instance, br
     page.once("dialog", lambda dialog: dialog.accept())
     await page.get_by_role("button", name="Revoke @bob's use").click()
     await expect(page.get_by_role("heading", name="Refused and withdrawn")).to_be_visible()
+    await expect(page.get_by_text("You withdrew your consent.")).to_be_visible()
     await eventually(lambda: _gone(a, status_id))
     await bob.go("/app/local")
     await expect(bob.page.get_by_text("No videos here yet.")).to_be_visible()

@@ -10,6 +10,12 @@ const compiled = routes.map((route) => ({
   regex: new RegExp(`^${route.path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:(\w+)/g, "(?<$1>[^/]+)")}/?$`),
 }));
 
+// What a screen about one thing says when the API answers that it is not there (404 or 410),
+// by route path: a deleted post is not an error. Other screens say "Not found" and why.
+const MISSING = {
+  "/app/@:acct/:id": ["This post was deleted", "Its author or a moderator removed it, or it is not shown to you."],
+};
+
 let root;
 let current = null; // { controller, leave: [fn] }
 const listeners = new Set();
@@ -83,8 +89,11 @@ async function render(moveFocus) {
       await module.default(ctx);
     } catch (error) {
       if (current !== state || state.controller.signal.aborted) return;
-      root.replaceChildren(h("section", { class: "screen" }, h("h1", { text: "Something went wrong" }),
-        h("p", { class: "error", role: "alert", text: error.message })));
+      const [heading, why] = error.status === 404 || error.status === 410
+        ? MISSING[found.route.path] ?? ["Not found", error.message] : ["Something went wrong", error.message];
+      root.replaceChildren(h("section", { class: "screen" }, h("h1", { text: heading }),
+        h("p", { class: "error", role: "alert", text: why }),
+        h("p", {}, h("a", { href: "/app/for-you", text: "Back to the feed" }))));
     }
   }
   // A new screen is announced by moving focus to its heading, as a page load would.

@@ -54,9 +54,10 @@ export default async function show(ctx) {
 
 function where(request) {
   if (request.state === "pending") return h("p", { class: "hint", text: `Asked from ${request.instance}.` });
-  if (request.state !== "approved") {
-    return h("p", { class: "hint", text: `${request.state === "revoked" ? "Withdrawn" : "Refused"}${request.reason ? `: ${request.reason}` : ""}.` });
+  if (request.state === "revoked") {
+    return h("p", { class: "hint", text: request.reason ? `Withdrawn: ${request.reason}.` : "You withdrew your consent." });
   }
+  if (request.state !== "approved") return h("p", { class: "hint", text: `Refused${request.reason ? `: ${request.reason}` : ""}.` });
   if (!request.published) return h("p", { class: "use", text: `Draft on ${request.instance}: not published yet.` });
   const link = safeUrl(request.post_uri);
   return h("p", { class: "use" }, `Published on ${request.instance}: `,

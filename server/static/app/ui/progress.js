@@ -54,6 +54,8 @@ export function progressPanel() {
   let job = null;
 
   cancel.addEventListener("click", async () => {
+    // A render may have run for minutes: one slip of the finger must not throw it away.
+    if (!confirm("Cancel this render? What it has made so far is lost.")) return;
     try {
       update(await post(`/api/v1/generations/${job.id}/cancel`));
     } catch (error) {
@@ -77,9 +79,12 @@ export function progressPanel() {
       : job.state === "failed" ? job.failure_reason ?? ""
         : job.state === "queued" ? "A worker picks it up soon." : "";
     cancel.hidden = TERMINAL.has(job.state);
-    const quarter = total ? Math.floor((4 * step) / total) * 25 : 0;
-    const said = job.state === "running" ? `Rendering, ${quarter} percent` : state.textContent;
-    if (live.textContent !== said) live.textContent = said;
+    // What is read out is what the bar shows, said again only when a quarter more is done.
+    const moment = job.state === "running" && total ? `running ${Math.floor((4 * step) / total)}` : state.textContent;
+    if (live.dataset.moment !== moment) {
+      live.dataset.moment = moment;
+      live.textContent = state.textContent;
+    }
   }
 
   return { element, update };
