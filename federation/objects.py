@@ -166,8 +166,9 @@ def note_document(fed: Federation, post: asyncpg.Record, author: asyncpg.Record,
         doc["updated"] = iso(post["edited_at"])
     if post["ai_generated"]:
         doc["aiGenerated"] = True
+    if post["generator"]:
         # An object, as AS2 types `generator`: a bare name would read as a relative IRI.
-        doc["generator"] = {"type": "Application", "name": post["generator"] or "uploaded"}
+        doc["generator"] = {"type": "Application", "name": post["generator"]}
     if cameos:
         doc["cameos"] = cameo_entries(cameos)
         doc["promptDigest"] = post["prompt_digest"]

@@ -266,6 +266,7 @@ async def create_status(request: Request) -> Response:
     if not text.strip() and not media_ids:
         return error(422, "a post needs text or media")
     visibility = parse_visibility(str(params.get("visibility") or "public"))
+    declared_ai = bool_param(params, "ai_generated")
     in_reply_to = None
     if params.get("in_reply_to_id"):
         parent_id = int_param(params, "in_reply_to_id")
@@ -274,7 +275,6 @@ async def create_status(request: Request) -> Response:
             return error(404, "the post you reply to does not exist")
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
     mentioned = await _resolve_mentions(request, text)
-    has_video = False
     for media_id in media_ids:
         media = await store.unattached_media(pool(request), media_id, me["id"])
         if media is None or media["post_id"] is not None:
@@ -282,14 +282,16 @@ async def create_status(request: Request) -> Response:
         refusal = await publish_refusal(request, media)
         if refusal is not None:
             return refusal
-        has_video = has_video or media["kind"] == "video"
     generator, cameos = await draft_post_terms(request, me, media_ids)
+    # The label says what is known: a draft this server rendered (it names its model), or the
+    # poster's own word. An uploaded video is a camera's until its poster says otherwise.
+    ai_generated = generator is not None or declared_ai
     try:
         post_id = await outbox.publish_post(
             fed(request), me, text=text, visibility=visibility, media_ids=media_ids,
             sensitive=bool_param(params, "sensitive"),
             summary=str(params.get("spoiler_text") or "")[:500] or None,
-            in_reply_to=in_reply_to, mentioned=mentioned, ai_generated=has_video,
+            in_reply_to=in_reply_to, mentioned=mentioned, ai_generated=ai_generated,
             generator=generator, cameos=cameos)
     except outbox.ActionError as exc:
         return error(422, str(exc))

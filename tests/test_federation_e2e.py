@@ -43,7 +43,7 @@ async def test_follow_post_like_comment_delete_unfollow(make_instance, tmp_path)
     # bob posts a video; it reaches alice's home timeline on A with its attachment.
     media_id = await _upload_video(b, "bob", make_mp4(tmp_path / "clip.mp4"))
     response = await b.api("bob", "POST", "/api/v1/statuses",
-                           json={"status": "my first #remix", "media_ids": [media_id]})
+                           json={"status": "my first #remix", "media_ids": [media_id], "ai_generated": True})
     assert response.status_code == 200, response.text
     bob_post = response.json()
     assert bob_post["media_attachments"][0]["type"] == "video"
@@ -58,6 +58,7 @@ async def test_follow_post_like_comment_delete_unfollow(make_instance, tmp_path)
     assert attachment["type"] == "video"
     assert attachment["meta"]["original"]["width"] == 360
     assert attachment["url"].startswith(b.base_url)
+    # bob said it is AI-generated (an upload is not, unless its poster says so): A reads his label.
     assert remote["ai_generated"] is True
 
     # The video is served with Range support where the attachment says.

@@ -210,6 +210,12 @@ async def test_job_runs_with_progress_and_leaves_a_draft(make_instance, workers)
                          json={"status": "my cat", "media_ids": [result["id"]]})
     assert status.status_code == 200, status.text
     assert status.json()["media_attachments"][0]["id"] == result["id"]
+    published = status.json()
+    assert published["ai_generated"] is True
+    async with a.client() as client:
+        note = (await client.get(published["uri"], headers={"Accept": "application/activity+json"})).json()
+    assert note["aiGenerated"] is True and any(t["type"] == "Label" for t in note["tag"])
+    assert events[-1]["generator"] and note["generator"]["name"] == events[-1]["generator"]
 
 
 async def test_bad_requests_write_nothing(make_instance):

@@ -53,13 +53,40 @@ async def test_upload_sniffs_type_and_post_shape(make_instance, tmp_path):
     assert video["type"] == "Video" and video["mediaType"] == "video/mp4"
     assert {"url", "width", "height", "duration", "blurhash", "focalPoint", "icon"} <= set(video)
     assert video["icon"]["mediaType"] == "image/jpeg"
-    assert note["aiGenerated"] is True
-    assert any(t["type"] == "Label" for t in note["tag"])
+    # An uploaded video is a camera's as far as this server knows: no AI label, no generator.
+    assert status["ai_generated"] is False
+    assert "aiGenerated" not in note and "generator" not in note
+    assert not any(t["type"] == "Label" for t in note["tag"])
     assert any(t["type"] == "Hashtag" and t["name"] == "#cats" for t in note["tag"])
     assert "https://www.w3.org/ns/activitystreams#Public" in note["cc"]
     # A media id cannot be used twice.
     again = await a.api("alice", "POST", "/api/v1/statuses", json={"media_ids": [media["id"]]})
     assert again.status_code == 422
+
+
+async def test_a_poster_may_declare_an_upload_ai_generated(make_instance, tmp_path):
+    a = await make_instance()
+    await a.signup("alice")
+    media = await upload_video(a, "alice", make_mp4(tmp_path / "v.mp4"))
+    posted = await a.api("alice", "POST", "/api/v1/statuses", data={
+        "status": "made elsewhere", "media_ids[]": media["id"], "ai_generated": "true"})
+    assert posted.status_code == 200, posted.text
+    status = posted.json()
+    assert status["ai_generated"] is True
+    async with a.client() as client:
+        note = (await client.get(status["uri"], headers={"Accept": AP})).json()
+    assert note["aiGenerated"] is True
+    assert [t for t in note["tag"] if t["type"] == "Label"] == [{
+        "type": "Label", "name": "AI-generated", "summary": "This media was made by an AI model."}]
+    # Declared, not rendered here: no model is named.
+    assert "generator" not in note
+    # A declaration that is neither true nor false is refused, and nothing is posted.
+    media = await upload_video(a, "alice", make_mp4(tmp_path / "w.mp4"))
+    before = await a.pool.fetchval("SELECT count(*) FROM posts")
+    refused = await a.api("alice", "POST", "/api/v1/statuses", json={
+        "status": "x", "media_ids": [media["id"]], "ai_generated": "maybe"})
+    assert refused.status_code == 400 and "ai_generated" in refused.json()["error"]
+    assert await a.pool.fetchval("SELECT count(*) FROM posts") == before
 
 
 async def test_bad_statuses_are_refused(make_instance):

@@ -102,5 +102,6 @@ async def test_profile_and_post_links_answer_activitypub_as_before(make_instance
     assert profile_page.headers["content-type"] == "text/html; charset=utf-8"
     assert 'href="/app/@alice"' in profile_page.text
     assert "<video" in post_page.text and "<p>hello</p>" in post_page.text
-    assert "AI-generated" in post_page.text
+    # An uploaded video its poster did not declare AI-generated carries no AI label.
+    assert '<span class="ai">' not in post_page.text
     assert f'href="/app/@alice/{status["id"]}"' in post_page.text
