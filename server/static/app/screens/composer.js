@@ -22,8 +22,18 @@ export default async function show(ctx) {
   const problem = errorLine();
   const submit = h("button", { type: "submit", class: "button primary" });
 
+  // The owner's instructions, read before the prompt is written and sent (the cameo form
+  // promises its owner that the people asking read them).
+  const instructionsOf = (cameo) => {
+    const text = cameo.instructions?.trim();
+    if (!text) return h("p", { class: "hint", text: "No instructions from its owner." });
+    return h("p", { class: "cameo-instructions" },
+      h("strong", { text: isMine(cameo) ? "Your instructions: " : `@${cameo.account.acct} asks: ` }), text);
+  };
+
   const drawSelection = () => {
     starring.replaceChildren(...[...selected.values()].map((cameo) => h("li", {}, cameoCard(cameo, {
+      note: instructionsOf(cameo),
       action: h("div", { class: "card-actions" },
         h("p", { class: isMine(cameo) ? "consent mine" : "consent needed",
           text: isMine(cameo) ? "Yours: no consent needed" : `Needs consent from @${cameo.account.acct}` }),
@@ -70,6 +80,7 @@ export default async function show(ctx) {
         ? [await get(`/api/v1/cameos/lookup?uri=${encodeURIComponent(query)}`)]
         : await get(`/api/v1/accounts/${(await findAccount(query)).id}/cameos`);
       found.replaceChildren(...cameos.map((cameo) => h("li", {}, cameoCard(cameo, {
+        note: instructionsOf(cameo),
         action: h("button", { type: "button", class: "button", text: "Add", "aria-label": `Add ${cameo.name}`,
           on: { click: () => { if (toggle(cameo, true)) announce(`${cameo.name} added`); } } }),
       }))));
@@ -86,7 +97,7 @@ export default async function show(ctx) {
 
   const form = h("form", { class: "stack" },
     h("h2", { text: "Starring" }), starring, consentNote,
-    field("Prompt", prompt, "What happens in the video. Cameo owners see it when they decide."),
+    field("Prompt", prompt, "What happens in the video, as each owner asks above. Cameo owners see it when they decide."),
     problem, submit);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -22,13 +22,15 @@ function rulesText(cameo) {
   return `${who}; ${how}${cameo.paused ? "; paused" : ""}.`;
 }
 
-export function cameoCard(cameo, { action = null, heading = "h3" } = {}) {
+// `note`: more about the cameo for this screen, under its rules (the composer's instructions).
+export function cameoCard(cameo, { action = null, heading = "h3", note = null } = {}) {
   return h("article", { class: "cameo-card" },
     h("img", { class: "cameo-preview", src: cameo.preview_url, alt: `Preview of ${cameo.name}`, width: 72, height: 72 }),
     h("div", { class: "cameo-text" },
       h(heading, { class: "cameo-name", text: cameo.name }),
       cameo.account ? h("p", { class: "hint", text: `${displayName(cameo.account)} (@${cameo.account.acct})` }) : null,
       h("p", { class: "hint", text: rulesText(cameo) }),
+      note,
       cameo.paused ? h("span", { class: "badge", text: "Paused" }) : null),
     action);
 }
