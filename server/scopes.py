@@ -97,6 +97,8 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/timelines/public": "read:statuses",
     "GET /api/v1/timelines/tag/{hashtag}": "read:statuses",
     "GET /api/v1/notifications": "read:notifications",
+    "GET /api/v1/markers": "read:statuses",
+    "POST /api/v1/markers": "write:statuses",
     "GET /api/v2/search": "read:search",
     "POST /api/v1/media": "write:media",
     "POST /api/v2/media": "write:media",
