@@ -24,6 +24,7 @@ from . import (
     cameos,
     for_you,
     generations,
+    markers,
     oauth,
     pages,
     prompt_admin,
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
-              *account_deletion.routes,
+              *account_deletion.routes, *markers.routes,
               *for_you.routes, *pages.routes, *webapp.routes(),
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(

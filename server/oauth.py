@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import asyncpg
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from federation import inputs
@@ -246,19 +246,48 @@ _FIELDS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code
            "code_challenge_method")
 
 
-def _form(app: asyncpg.Record, granted: tuple[str, ...], params: dict[str, Any], message: str = "") -> str:
-    hidden = "".join(f'<input type="hidden" name="{name}" value="{escape(str(params[name]))}">'
-                     for name in _FIELDS if isinstance(params.get(name), str))
-    alert = f'<p role="alert">{escape(message)}</p>' if message else ""
-    return (f"<h1>Sign in to {escape(app['name'])}</h1>"
-            f"<p>{escape(app['name'])} asks to: <strong>{escape(', '.join(granted))}</strong>.</p>{alert}"
-            f'<form method="post" action="/oauth/authorize">{hidden}'
-            f'<p><label>Username or email<br><input name="username" autocomplete="username"'
-            f" required></label></p>"
-            f'<p><label>Password<br><input name="password" type="password" autocomplete="current-password"'
-            f" required></label></p>"
-            f'<p><button name="decision" value="allow">Authorize</button> '
-            f'<button name="decision" value="deny" formnovalidate>Deny</button></p></form>')
+# The sign-in page is the app's own look (its stylesheet, no script), and names this server, so
+# that nobody takes it for the other app's page. Its policy lets in nothing but that stylesheet
+# and no framing. No `form-action`: browsers apply it to the redirect back to the app's own URI.
+SIGN_IN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="dark">
+<title>{title}</title>
+<link rel="stylesheet" href="/static/app/app.css">
+</head><body><main id="main" class="screen narrow">{body}</main></body></html>"""
+SIGN_IN_HEADERS = {
+    "content-security-policy":
+        "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "cache-control": "no-store", "referrer-policy": "no-referrer", "x-content-type-options": "nosniff",
+}
+
+
+def _sign_in(request: Request, app: asyncpg.Record, granted: tuple[str, ...], params: dict[str, Any],
+             message: str = "", status: int = 200) -> HTMLResponse:
+    """The page where a person signs in to this server and lets `app` in, with what it asks for."""
+    settings = request.app.state.instance.settings
+    server, domain, name = escape(settings.instance_name), escape(settings.domain), escape(app["name"])
+    hidden = "".join(f'<input type="hidden" name="{field}" value="{escape(str(params[field]))}">'
+                     for field in _FIELDS if isinstance(params.get(field), str))
+    alert = f'<p class="error" role="alert">{escape(message)}</p>' if message else ""
+    asks = "".join(f"<li>{escape(sentence)}</li>" for sentence in scopes.in_words(granted))
+    body = (f"<h1>Sign in to {server}</h1>"
+            f'<p class="hint">You are signing in on <strong>{domain}</strong>, your account\'s server.</p>'
+            f"<p><strong>{name}</strong>, another app, wants access to your account. It asks to:</p>"
+            f'<ul class="scope-list">{asks}</ul>{alert}'
+            f'<form method="post" action="/oauth/authorize" class="stack">{hidden}'
+            f'<div class="field"><label class="label" for="username">Username or email</label>'
+            f'<input id="username" name="username" autocomplete="username" required></div>'
+            f'<div class="field"><label class="label" for="password">Password</label>'
+            f'<input id="password" name="password" type="password" autocomplete="current-password" required>'
+            f'<span class="hint">Only {domain} sees it: {name} never does.</span></div>'
+            f'<div class="card-actions start"><button class="button primary" name="decision" value="allow">'
+            f"Let {name} in</button>"
+            f'<button class="button" name="decision" value="deny" formnovalidate>Deny</button></div></form>')
+    title = f"Sign in to {settings.instance_name} ({settings.domain}) — {app['name']} wants access"
+    return HTMLResponse(SIGN_IN_PAGE.format(title=escape(title), body=body), status_code=status,
+                        headers=SIGN_IN_HEADERS)
 
 
 async def authorize_page(request: Request) -> Response:
@@ -268,7 +297,7 @@ async def authorize_page(request: Request) -> Response:
         app, _, granted = await _authorization(request, params)
     except OAuthError as exc:
         return page("Cannot authorize", f"<h1>Cannot authorize</h1><p>{escape(exc.message)}</p>", status=400)
-    return page(f"Sign in to {app['name']}", _form(app, granted, params))
+    return _sign_in(request, app, granted, params)
 
 
 def _back_to_app(redirect_uri: str, values: dict[str, str]) -> Response:
@@ -299,7 +328,7 @@ async def authorize(request: Request) -> Response:
         user = await accounts.login(pool(request), str(params.get("username") or ""),
                                     str(params.get("password") or ""))
     except accounts.AccountError as exc:
-        return page(f"Sign in to {app['name']}", _form(app, granted, params, str(exc)), status=exc.status)
+        return _sign_in(request, app, granted, params, str(exc), status=exc.status)
     code = secrets.token_urlsafe(32)
     challenge = params.get("code_challenge") if isinstance(params.get("code_challenge"), str) else None
     await store.insert_code(pool(request), accounts.secret_hash(code), app_id=app["id"], user_id=user["id"],

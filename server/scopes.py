@@ -37,6 +37,44 @@ KNOWN: tuple[str, ...] = (
     "admin:write", *(f"admin:write:{c}" for c in _CHILDREN["admin:write"]),
 )
 
+# What each scope lets an app do, in words, for the page where a person lets an app in.
+_READ_WORDS = {
+    "accounts": "see your profile, your cameos and who asks to use them",
+    "blocks": "see whom you block", "bookmarks": "see your bookmarks", "favourites": "see what you liked",
+    "filters": "see your feed preferences", "follows": "see whom you follow and who asks to follow you",
+    "lists": "see your lists", "mutes": "see whom you mute", "notifications": "read your notifications",
+    "search": "search for you", "statuses": "read your posts and timelines, and where you stopped reading",
+}
+_WRITE_WORDS = {
+    "accounts": "change your profile and your cameos, and answer requests to use them",
+    "blocks": "block and unblock people for you", "bookmarks": "bookmark posts for you",
+    "conversations": "manage your conversations", "favourites": "like posts for you",
+    "filters": "change your feed preferences", "follows": "follow and unfollow people for you",
+    "lists": "change your lists", "media": "upload videos and make renders for you",
+    "mutes": "mute and unmute people for you", "notifications": "dismiss your notifications",
+    "reports": "report people and posts for you", "statuses": "post, boost and delete posts for you",
+}
+WORDS: dict[str, str] = {
+    "read": "read everything of your account: posts, timelines, notifications, follows, cameos",
+    **{f"read:{c}": w for c, w in _READ_WORDS.items()},
+    "write": "act for you: post, upload, follow, like, change your profile and cameos",
+    **{f"write:{c}": w for c, w in _WRITE_WORDS.items()},
+    "follow": "follow, unfollow, block and unblock people for you",
+    "push": "send you push notifications",
+    "profile": "see who you are (your profile only)",
+    "admin:read": "read moderation data: accounts, reports and server rules",
+    **{f"admin:read:{c}": f"read moderation data: {c.replace('_', ' ')}" for c in _CHILDREN["admin:read"]},
+    "admin:write": "take moderation actions: on accounts, reports and server rules",
+    **{f"admin:write:{c}": f"take moderation actions on {c.replace('_', ' ')}"
+       for c in _CHILDREN["admin:write"]},
+}
+
+
+def in_words(granted: tuple[str, ...]) -> list[str]:
+    """What the granted scopes let an app do, one sentence each, none twice."""
+    return list(dict.fromkeys(WORDS[scope] for scope in granted))
+
+
 # Routes (path templates, any method) that need no token: OAuth itself, discovery, the instance's
 # public description, ActivityPub, the HTML pages, the web app's shell and files, and media files.
 PUBLIC: frozenset[str] = frozenset({
@@ -97,6 +135,8 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/timelines/public": "read:statuses",
     "GET /api/v1/timelines/tag/{hashtag}": "read:statuses",
     "GET /api/v1/notifications": "read:notifications",
+    "GET /api/v1/markers": "read:statuses",
+    "POST /api/v1/markers": "write:statuses",
     "GET /api/v2/search": "read:search",
     "POST /api/v1/media": "write:media",
     "POST /api/v2/media": "write:media",

@@ -576,8 +576,23 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]
     await conn.execute("DELETE FROM notifications WHERE user_id = $1 OR from_actor_id = $2",
                        user_id, actor_id)
     await conn.execute("DELETE FROM access_tokens WHERE user_id = $1", user_id)
+    await conn.execute("DELETE FROM markers WHERE user_id = $1", user_id)
     await conn.execute("UPDATE users SET disabled = true, password_hash = '',"
                        " email = 'deleted-' || id || '@invalid' WHERE id = $1", user_id)
     await conn.execute("UPDATE actors SET deleted_at = now(), suspended = true, display_name = '',"
                        " summary = '', icon_url = NULL WHERE id = $1", actor_id)
     return media
+
+
+async def markers(conn: Conn, user_id: int, timelines: list[str]) -> list[Record]:
+    return await conn.fetch("SELECT * FROM markers WHERE user_id = $1 AND timeline = ANY($2::text[])",
+                            user_id, timelines)
+
+
+async def save_marker(conn: Conn, user_id: int, timeline: str, last_read_id: int) -> Record:
+    """Each save is a new version, as Mastodon counts them."""
+    return await conn.fetchrow(
+        "INSERT INTO markers (user_id, timeline, last_read_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (user_id, timeline) DO UPDATE SET last_read_id = $3,"
+        " version = markers.version + 1, updated_at = now() RETURNING *",
+        user_id, timeline, last_read_id)

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from server import scopes
 from server.config import ConfigError, Settings
 from tests.conftest import PASSWORD
 
@@ -260,3 +261,37 @@ async def test_server_metadata_and_instance_entities(make_instance):
         assert v2["api_versions"] == {"mastodon": 2} and v2["domain"] == a.domain
         assert v2["source_url"] == "https://likeness.social/source"  # the code, not this server's /about
         assert v2["configuration"]["media_attachments"]["supported_mime_types"][0] == "video/mp4"
+
+
+async def test_sign_in_page_names_this_server_and_what_the_app_asks(make_instance):
+    a = await make_instance(instance_name="Likeness")
+    await a.signup("alice")
+    hostile = '<script>alert(1)</script>"Ivory'
+    asked = "read:notifications write:statuses follow"
+    app = (await a.api(None, "POST", "/api/v1/apps", json={
+        "client_name": hostile, "redirect_uris": OOB, "scopes": asked})).json()
+    params = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": OOB, "scope": asked}
+    async with a.client() as client:
+        page = await client.get("/oauth/authorize", params=params)
+        wrong = await client.post("/oauth/authorize", data={**params, "username": "alice",
+                                                           "password": "not it", "decision": "allow"})
+    assert page.status_code == 200
+    title = re.search(r"<title>([^<]*)</title>", page.text).group(1)
+    assert title == (f"Sign in to Likeness ({a.domain}) — &lt;script&gt;alert(1)&lt;/script&gt;"
+                     "&quot;Ivory wants access")
+    assert "<h1>Sign in to Likeness</h1>" in page.text and f"<strong>{a.domain}</strong>" in page.text
+    for scope in ("read:notifications", "write:statuses", "follow"):
+        assert f"<li>{scopes.WORDS[scope]}</li>" in page.text, scope
+    assert "<script>" not in page.text and 'href="/static/app/app.css"' in page.text
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy and "set-cookie" not in page.headers
+    assert page.headers["cache-control"] == "no-store"
+    # A wrong password shows the same page, with the error, and still sets no cookie.
+    assert wrong.status_code in (401, 403, 422) and 'role="alert"' in wrong.text
+    assert "Sign in to Likeness" in wrong.text and "set-cookie" not in wrong.headers
+
+
+def test_every_scope_has_words():
+    assert set(scopes.WORDS) == set(scopes.KNOWN)
+    assert scopes.in_words(("read", "read", "follow")) == [scopes.WORDS["read"], scopes.WORDS["follow"]]

@@ -4,6 +4,7 @@ import { get } from "./api.js";
 import { h } from "./dom.js";
 import { start } from "./router.js";
 import { session } from "./session.js";
+import { startBadges } from "./ui/badges.js";
 import { mainNav } from "./ui/nav.js";
 
 if (session.token) {
@@ -16,4 +17,5 @@ if (session.token) {
 
 const main = h("main", { id: "main", tabindex: "-1" });
 document.getElementById("app").replaceChildren(mainNav(), main);
+startBadges();
 await start(main);

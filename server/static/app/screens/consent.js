@@ -3,6 +3,7 @@
 
 import { get, post } from "../api.js";
 import { announce, append, displayName, h, safeUrl, timeAgo } from "../dom.js";
+import { refreshBadges } from "../ui/badges.js";
 
 export default async function show(ctx) {
   const heading = h("h1", { text: "Consent inbox" });
@@ -16,6 +17,7 @@ export default async function show(ctx) {
       await post(`/api/v1/remix_requests/${request.id}/${action}`);
       announce(done);
       await load();
+      refreshBadges();
       heading.tabIndex = -1;
       heading.focus();
     } catch (error) {

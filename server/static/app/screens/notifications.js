@@ -3,6 +3,7 @@
 
 import { page } from "../api.js";
 import { displayName, h, serverHtml, timeAgo } from "../dom.js";
+import { markNotificationsRead } from "../ui/badges.js";
 
 // What someone did, by type: the words after their name, the sentence when nobody is named (the
 // account is gone, or the answer came from a server that did not say who), and where to go.
@@ -45,8 +46,10 @@ export default async function show(ctx) {
   ctx.root.append(h("section", { class: "screen" }, h("h1", { text: "Notifications" }), list, more));
 
   let next = "/api/v1/notifications?limit=30";
+  let newest = null;
   const load = async () => {
     const { items, next: after } = await page(next);
+    newest ??= items[0]?.id ?? null;
     next = items.length ? after : null;
     more.hidden = !next;
     list.append(...items.map(item));
@@ -54,6 +57,8 @@ export default async function show(ctx) {
   };
   more.addEventListener("click", load);
   await load();
+  // Seen, so no longer unread; should the server not hear it, the badge stays until next time.
+  if (newest) markNotificationsRead(newest).catch(() => {});
 }
 
 function item(notification) {

@@ -1,0 +1,62 @@
+"""Unread badges on the navigation in a real browser: a new request to use a cameo shows on its
+owner's Consent link without a reload, and opening Notifications clears its count."""
+
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from tests.browser import PHONE, Person, nav
+from tests.test_remix_consent import _cameo, _remix
+
+
+async def test_a_new_consent_request_shows_a_badge_and_reading_clears_it(make_instance, browser):
+    a = await make_instance()
+    for user in ("alice", "bob"):
+        await a.signup(user)
+    cameo = await _cameo(a, "alice", permission="everyone", approval="manual")
+    alice = await Person.open(browser, a.base_url, a.tokens["alice"])
+    page = alice.page
+    await alice.go("/app/for-you")
+    consent, notifications = nav(page, "Consent"), nav(page, "Notifications")
+    await expect(consent).to_be_visible()
+    await expect(page.locator(".appnav .badge")).to_have_count(0)
+
+    asked = await _remix(a, "bob", [cameo["uri"]])
+    assert asked.status_code in (200, 201, 202), asked.text
+    # The window comes back into view: the counts are asked for again, with no reload.
+    await page.evaluate("window.dispatchEvent(new Event('focus'))")
+    await expect(consent.locator(".badge")).to_have_text("1 new")
+    await expect(consent).to_have_accessible_name("Consent 1 new")
+    await expect(notifications.locator(".badge")).to_have_text("1 new")
+    await alice.screenshot("badges-desktop", full_page=False)
+
+    await notifications.click()
+    await expect(page.locator(".notification")).to_have_count(1)
+    await expect(notifications.locator(".badge")).to_have_count(0)
+    await expect(consent.locator(".badge")).to_have_text("1 new")
+    marker = (await a.api("alice", "GET", "/api/v1/markers?timeline[]=notifications")).json()
+    latest = await a.pool.fetchval("SELECT max(id) FROM notifications")
+    assert marker["notifications"]["last_read_id"] == str(latest)
+
+    # Answering the request clears the Consent badge too; a reload keeps Notifications read.
+    await consent.click()
+    await page.get_by_role("button", name="Approve @bob's request").click()
+    await expect(consent.locator(".badge")).to_have_count(0)
+    await page.reload()
+    await expect(consent).to_be_visible()
+    await expect(page.locator(".appnav .badge")).to_have_count(0)
+    await alice.close()
+
+
+async def test_badges_on_a_phone(make_instance, browser):
+    a = await make_instance()
+    for user in ("alice", "bob"):
+        await a.signup(user)
+    cameo = await _cameo(a, "alice", permission="everyone", approval="manual")
+    await _remix(a, "bob", [cameo["uri"]])
+    alice = await Person.open(browser, a.base_url, a.tokens["alice"], viewport=PHONE)
+    await alice.go("/app/cameos")
+    await expect(nav(alice.page, "Consent").locator(".badge")).to_have_text("1 new")
+    await expect(nav(alice.page, "Notifications").locator(".badge")).to_have_text("1 new")
+    await alice.screenshot("badges-phone", full_page=False)
+    await alice.close()
