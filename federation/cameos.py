@@ -39,10 +39,15 @@ def rules_of(cameo: asyncpg.Record, approved: list[str], *, public_figure: bool)
                       active=not cameo["paused"] and cameo["deleted_at"] is None)
 
 
+def only_me(cameo: asyncpg.Record) -> bool:
+    """Whether nobody but its owner may use the cameo."""
+    return cameo["permission"] == Permission.ONLY_ME
+
+
 def hidden_from(cameo: asyncpg.Record, actor_id: int | None) -> bool:
     """Whether the cameo is not to be known to `actor_id` (None: someone not signed in, or another
     server): one only its owner may use is, to anyone else, no cameo at all."""
-    return cameo["permission"] == Permission.ONLY_ME and cameo["actor_id"] != actor_id
+    return only_me(cameo) and cameo["actor_id"] != actor_id
 
 
 def reference_url(cameo_uri: str, position: int) -> str:

@@ -25,6 +25,7 @@ from federation.cameos import (
     MAX_REFERENCES,
     cameo_document,
     hidden_from,
+    only_me,
     rules_of,
 )
 from federation.objects import iso
@@ -70,15 +71,11 @@ MAX_NAME = 100
 MAX_INSTRUCTIONS = 1000
 
 
-def _only_me(cameo: asyncpg.Record) -> bool:
-    return cameo["permission"] == Permission.ONLY_ME
-
-
 def _preview_url(request: Request, cameo: asyncpg.Record) -> str:
     """The preview's address as its owner's views give it: signed and expiring when the cameo
     is only theirs, since its preview is then not public (app.serve_media)."""
     base_url = fed(request).base_url
-    if _only_me(cameo):
+    if only_me(cameo):
         return request.app.state.instance.links.url(base_url, cameo["preview_key"])
     return f"{base_url}/media/{cameo['preview_key']}"
 
@@ -269,7 +266,7 @@ async def update_cameo(request: Request) -> Response:
         await fstore.update_cameo(conn, cameo["id"], changes)
         if approved_rows is not None:
             await fstore.replace_cameo_approved(conn, cameo["id"], [a["id"] for a in approved_rows])
-    if permission is Permission.ONLY_ME and not _only_me(cameo):
+    if permission is Permission.ONLY_ME and not only_me(cameo):
         # Nobody else may use it now, and to other servers it no longer exists (their checks
         # of a post fetch the cameo and would fail): every consent given with it is withdrawn
         # as when it is deleted, each holder told by the same signed Delete as a revoke.
@@ -383,11 +380,8 @@ async def cameo_object(request: Request) -> Response:
     cameo = await fstore.cameo_by_id(pool(request), cameo_id) if owner and cameo_id is not None else None
     if cameo is None or cameo["actor_id"] != owner["id"]:
         return error(404, "no such cameo")
-    if _only_me(cameo):
-        try:
-            user = await current_user(request, required=False)
-        except HTTPException:  # a token without the scope: as if signed out
-            user = None
+    if only_me(cameo):
+        user = await current_user(request, required=False)
         if hidden_from(cameo, user["actor_id"] if user is not None else None):
             stub = await _owner_stub(request, cameo, owner) if cameo["deleted_at"] is None else None
             return ActivityResponse(stub) if stub else error(404, "no such cameo")
