@@ -149,6 +149,10 @@ SHOWN = f"""({in_view('p')}
 # followers still see them at home.
 SHOWN_PUBLICLY = f"""({SHOWN}
     AND NOT EXISTS (SELECT 1 FROM actors ms WHERE ms.id = p.actor_id AND ms.silenced))"""
+# What the public and tag timelines list for the viewer `$1`: public posts it may see, in public
+# view, from a server that is not limited.
+LISTED_PUBLICLY = (f"{may_see('$1::bigint')} AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
+                   f" AND {NOT_LIMITED}")
 
 
 async def visible_post(conn: Conn, post_id: int, viewer: int | None, *, staff: bool = False
@@ -191,11 +195,10 @@ async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, l
     """The public timeline, or with `tag` the public posts with that hashtag (replies too)."""
     where, order = _page(max_id, since_id, min_id)
     rows = await conn.fetch(
-        f"SELECT p.* FROM posts p WHERE {may_see('$1::bigint')} AND {SHOWN_PUBLICLY}"
-        f" AND p.visibility = 'public'"
+        f"SELECT p.* FROM posts p WHERE {LISTED_PUBLICLY}"
         f" AND p.reblog_of_id IS NULL AND ($6::text IS NOT NULL OR p.in_reply_to_id IS NULL)"
         f" AND ($6::text IS NULL OR p.id IN (SELECT post_id FROM tags WHERE name = $6))"
-        f" AND ($5 = false OR p.local) AND {NOT_LIMITED}"
+        f" AND ($5 = false OR p.local)"
         f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
         f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))"
         f"{where} ORDER BY p.id {order} LIMIT $2",
@@ -208,8 +211,7 @@ async def hashtags_starting(conn: Conn, prefix: str, viewer: int | None, *, limi
     `viewer`, the most used first: a tag found only on private posts stays unknown."""
     rows = await conn.fetch(
         f"SELECT t.name FROM tags t JOIN posts p ON p.id = t.post_id"
-        f" WHERE starts_with(t.name, $2) AND {may_see('$1::bigint')} AND {SHOWN_PUBLICLY}"
-        f" AND p.visibility = 'public' AND {NOT_LIMITED}"
+        f" WHERE starts_with(t.name, $2) AND {LISTED_PUBLICLY}"
         f" GROUP BY t.name ORDER BY count(*) DESC, t.name LIMIT $3",
         viewer, prefix, limit)
     return [row["name"] for row in rows]
