@@ -48,14 +48,16 @@ async def save_markers(request: Request) -> Response:
     asked = last_read_ids(await read_params(request))
     if not asked:
         return error(422, "name a timeline to mark: notifications[last_read_id] or home[last_read_id]")
+    last_read: dict[str, int] = {}
     for timeline, value in asked.items():
         if timeline not in TIMELINES:
             return error(422, f"unknown timeline {timeline!r}: markers are kept for home and notifications")
-        if parse_id(value) is None:
+        if (last_read_id := parse_id(value)) is None:
             return error(422, f"{timeline}[last_read_id] must be an id")
+        last_read[timeline] = last_read_id
     async with pool(request).acquire() as conn, conn.transaction():
-        rows = [await store.save_marker(conn, user["id"], timeline, parse_id(value))
-                for timeline, value in asked.items()]
+        rows = [await store.save_marker(conn, user["id"], timeline, last_read_id)
+                for timeline, last_read_id in last_read.items()]
     return JSONResponse({row["timeline"]: marker_json(row) for row in rows})
 
 
