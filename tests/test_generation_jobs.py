@@ -85,8 +85,10 @@ class Workers:
     def start(self, worker: Any) -> None:
         self.running.append((worker, asyncio.create_task(worker.async_run())))
 
-    def sweeper(self, a: Any) -> None:
-        self.start(in_process_worker(a.instance))
+    def sweeper(self, a: Any) -> Any:
+        worker = in_process_worker(a.instance)
+        self.start(worker)
+        return worker
 
     def renderer(self, a: Any, pipeline: SteppedPipeline) -> GenerationWorker:
         renderer = dataclasses.replace(generation_worker(a.instance, "cpu"),

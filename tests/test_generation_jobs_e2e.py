@@ -135,7 +135,7 @@ async def test_killed_worker_job_finishes_on_another(make_instance, workers, tin
     config = dataclasses.replace(CONFIG, model_dir=tiny_model, steps=2, heartbeat_timeout_s=2.0)
     a = await make_instance(run_workers=False, generation=config)
     await a.signup("alice")
-    workers.sweeper(a)
+    sweeper = workers.sweeper(a)
     job = await _generate(a, "alice", "a long render", duration_s=1.0)
 
     worker = _worker_process(a, tiny_model)
@@ -150,6 +150,9 @@ async def test_killed_worker_job_finishes_on_another(make_instance, workers, tin
     # Nobody renders it now; the watchdog sees the silence and queues it again, and a worker
     # that comes along later finishes it.
     await _state(a, job["id"], "queued")
+    # The watchdog has done its part; with a 2 s timeout it could also take the next render
+    # for dead on a busy machine, so it stops here.
+    await workers.stop(sweeper)
     workers.start(make_generation_worker(a.instance, generation_worker(a.instance, "cpu"),
                                          handle_signals=False))
     done = await _state(a, job["id"], "succeeded", timeout=60)
