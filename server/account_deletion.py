@@ -25,7 +25,7 @@ from federation import store as fstore
 
 from . import accounts, store
 from .admin_reports import account_detail, account_or_404
-from .cameos import forget_deleted_cameo
+from .api.cameos import forget_deleted_cameo
 from .http import current_staff, current_user, error, fed, pool, read_params
 from .media import file_keys
 from .runtime import Instance

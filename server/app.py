@@ -20,21 +20,29 @@ from . import (
     admin_generations,
     admin_reports,
     admin_rules,
-    api,
-    cameos,
-    for_you,
-    generations,
-    markers,
-    oauth,
     pages,
     prompt_admin,
-    remixes,
-    reports,
     scopes,
     store,
     webapp,
     wellknown,
 )
+from .api import (
+    accounts,
+    cameos,
+    for_you,
+    generations,
+    markers,
+    media,
+    notifications,
+    oauth,
+    remixes,
+    reports,
+    search,
+    statuses,
+    timelines,
+)
+from .api import instance as instance_api
 from .config import Settings
 from .http import RefuseBadText, TokenScopes, current_user, error
 from .media import media_response
@@ -112,7 +120,9 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
             if owned:
                 await instance.stop()
 
-    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
+    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *accounts.routes, *statuses.routes,
+              *timelines.routes, *notifications.routes, *search.routes, *media.routes, *instance_api.routes,
+              *cameos.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes,

@@ -18,7 +18,7 @@ from policy.moderation import UNDO, ModerationError, check_action, report_move, 
 
 from . import moderation_store as mstore
 from . import store
-from .cameos import forget_deleted_cameo
+from .api.cameos import forget_deleted_cameo
 from .runtime import Instance
 
 Record = asyncpg.Record

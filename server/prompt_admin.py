@@ -17,7 +17,7 @@ from federation.context import Federation
 from federation.objects import iso
 from policy.prompts import TERM_CATEGORIES, PromptError, check_term
 
-from . import entities
+from .api import entities
 from .http import current_staff, error, fed, int_param, parse_id, pool, read_params
 
 

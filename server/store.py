@@ -436,7 +436,7 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
 # For You holds only public posts, no boosts, and a suspended server is limited too (migration
 # 0006's domain_limited): this is `may_see` for them, less its per-candidate look-ups, which cost
 # a third of the query's time. Blocks are left out after scoring, and what is rendered still goes
-# through `may_see` (server/api.py render_statuses).
+# through `may_see` (server/api/statuses.py render_statuses).
 FOR_YOU = (f"p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
            f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL AND {NOT_LIMITED}")
 

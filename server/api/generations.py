@@ -27,9 +27,9 @@ from generation.jobs import JobQueue
 from policy.output_safety import HELD_FOR_REVIEW
 from policy.prompts import CameoUse, Refusal
 
+from ..http import current_user, error, fed, int_param, parse_id, pool, read_params
+from ..rate_limits import rate_limited
 from . import entities
-from .http import current_user, error, fed, int_param, parse_id, pool, read_params
-from .rate_limits import rate_limited
 
 # How often an event stream looks at Redis, and at the row (every this many looks).
 EVENT_POLL_S = 0.25

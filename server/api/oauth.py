@@ -24,10 +24,10 @@ from starlette.routing import Route
 
 from federation import inputs
 
-from . import accounts, scopes, store
-from .http import bearer_token, error, fed, parsed_url, pool, read_params
-from .pages import page
-from .rate_limits import login_name, rate_limited
+from .. import accounts, scopes, store
+from ..http import bearer_token, error, fed, parsed_url, pool, read_params
+from ..pages import page
+from ..rate_limits import login_name, rate_limited
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME_S = 600

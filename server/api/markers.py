@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from federation.objects import iso
 
-from . import store
-from .http import current_user, error, parse_id, pool, read_params
+from .. import store
+from ..http import current_user, error, parse_id, pool, read_params
 
 TIMELINES = ("home", "notifications")
 

@@ -23,9 +23,10 @@ from federation.context import Federation
 from federation.objects import iso
 from policy.moderation import MAX_POSTS, ModerationError, check_report, warning
 
-from . import entities, store
-from . import moderation_store as mstore
-from .http import bool_param, current_user, error, fed, parse_id, pool, read_params
+from .. import moderation_store as mstore
+from .. import store
+from ..http import bool_param, current_user, error, fed, parse_id, pool, read_params
+from . import entities
 
 Record = asyncpg.Record
 

@@ -41,8 +41,7 @@ from policy.consent import (
     default_rules,
 )
 
-from . import entities
-from .http import (
+from ..http import (
     ActivityResponse,
     current_user,
     error,
@@ -54,7 +53,7 @@ from .http import (
     read_params,
     safe_http_url,
 )
-from .media import (
+from ..media import (
     MediaError,
     clean_image,
     format_bytes,
@@ -63,9 +62,10 @@ from .media import (
     new_key,
     spool_upload,
 )
-from .rate_limits import rate_limited
-from .runtime import Instance
-from .safety import refuse_unsafe_images
+from ..rate_limits import rate_limited
+from ..runtime import Instance
+from ..safety import refuse_unsafe_images
+from . import entities
 
 MAX_NAME = 100
 MAX_INSTRUCTIONS = 1000

@@ -19,12 +19,13 @@ from federation.vocab import AS_CONTEXT
 from generation import jobs
 from generation import store as gstore
 
-from . import entities, store
-from .api import parse_visibility
+from .. import store
+from ..http import ActivityResponse, bool_param, current_user, error, fed, parse_id, pool, read_params
+from ..rate_limits import rate_limited
+from ..safety import publish_refusal
+from . import entities
 from .generations import job_json, job_refusal, refused_prompt
-from .http import ActivityResponse, bool_param, current_user, error, fed, parse_id, pool, read_params
-from .rate_limits import rate_limited
-from .safety import publish_refusal
+from .statuses import parse_visibility
 
 MAX_CAPTION_CHARS = 2000
 

@@ -13,9 +13,10 @@ from federation import store as fstore
 from federation.html import normalised_hashtag, parse_hashtags
 from policy import ranking
 
-from . import entities, store
-from .api import render_statuses
-from .http import current_user, error, fed, int_param, parse_id, pool, read_params
+from .. import store
+from ..http import current_user, error, fed, int_param, parse_id, pool, read_params
+from . import entities
+from .statuses import render_statuses
 
 
 async def for_you(request: Request) -> Response:

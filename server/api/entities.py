@@ -12,8 +12,8 @@ import asyncpg
 from federation.context import Federation
 from federation.objects import iso, media_url, poster_url
 
-from . import store
-from .media import PrivateLinks
+from .. import store
+from ..media import PrivateLinks
 
 Record = asyncpg.Record
 
