@@ -13,20 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import (
-    account_deletion,
-    activitypub,
-    admin_accounts,
-    admin_generations,
-    admin_reports,
-    admin_rules,
-    pages,
-    prompt_admin,
-    scopes,
-    store,
-    webapp,
-    wellknown,
-)
+from . import activitypub, pages, scopes, store, webapp, wellknown
+from .admin import account_deletion
+from .admin import accounts as admin_accounts
+from .admin import generations as admin_generations
+from .admin import prompts as prompt_admin
+from .admin import reports as admin_reports
+from .admin import rules as admin_rules
 from .api import (
     accounts,
     cameos,

@@ -177,7 +177,7 @@ def create_user(args: argparse.Namespace) -> int:
 
 
 def set_role(args: argparse.Namespace) -> int:
-    from .moderation import change_role
+    from .admin.moderation import change_role
 
     async def run(instance: Any) -> int:
         # In the audit log with no moderator, as the other admin commands are.
@@ -204,7 +204,7 @@ def prompt_terms(args: argparse.Namespace) -> int:
     from federation import store as fstore
     from policy.prompts import PromptError
 
-    from .prompt_admin import add_term, remove_term
+    from .admin.prompts import add_term, remove_term
 
     async def run(instance: Any) -> int:
         if args.action == "list":
@@ -242,7 +242,7 @@ def prompt_refusals(args: argparse.Namespace) -> int:
 def public_figure(args: argparse.Namespace) -> int:
     from federation import store as fstore
 
-    from .prompt_admin import set_public_figure
+    from .admin.prompts import set_public_figure
 
     async def run(instance: Any) -> int:
         username, _, domain = args.name.lstrip("@").partition("@")

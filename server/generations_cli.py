@@ -13,7 +13,7 @@ from generation import jobs
 from generation import store as gstore
 
 from . import store
-from .admin_generations import review_reason
+from .admin.generations import review_reason
 from .cli import WithInstance, fail
 
 

@@ -1,7 +1,7 @@
 """`likeness admin reports|report|suspend|unsuspend|delete-account`: the moderators' queue from a
 shell.
 
-The commands act through server/moderation.py and server/account_deletion.py, as the admin API
+The commands act through server/admin/moderation.py and server/admin/account_deletion.py, as the admin API
 does; the audit log records them with no moderator (the command line).
 """
 
@@ -17,9 +17,10 @@ import asyncpg
 from federation import store as fstore
 from policy.moderation import ACTIONS, MAX_TEXT, ModerationError, check_text
 
-from . import moderation, store
 from . import moderation_store as mstore
-from .account_deletion import delete_account, suspended_deletion_refusal
+from . import store
+from .admin import moderation
+from .admin.account_deletion import delete_account, suspended_deletion_refusal
 from .cli import WithInstance, fail
 
 

@@ -554,7 +554,7 @@ async def take_code(conn: Conn, code_hash: bytes) -> Record | None:
     return row if row is not None and row["live"] else None
 
 
-# --- account deletion (server/account_deletion.py) -----------------------------------------------
+# --- account deletion (server/admin/account_deletion.py) -----------------------------------------
 
 async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]:
     """Everything a local account made or held, in the caller's transaction: its posts (the rows

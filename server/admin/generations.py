@@ -19,9 +19,9 @@ from federation.objects import iso
 from generation import jobs
 from generation import store as gstore
 
-from .api import entities
-from .api.generations import job_json
-from .http import current_staff, error, fed, int_param, parse_id, pool, read_params
+from ..api import entities
+from ..api.generations import job_json
+from ..http import current_staff, error, fed, int_param, parse_id, pool, read_params
 
 MAX_REASON_CHARS = 500
 

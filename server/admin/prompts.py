@@ -17,8 +17,8 @@ from federation.context import Federation
 from federation.objects import iso
 from policy.prompts import TERM_CATEGORIES, PromptError, check_term
 
-from .api import entities
-from .http import current_staff, error, fed, int_param, parse_id, pool, read_params
+from ..api import entities
+from ..http import current_staff, error, fed, int_param, parse_id, pool, read_params
 
 
 def term_json(row: asyncpg.Record) -> dict[str, Any]:

@@ -23,12 +23,12 @@ from starlette.routing import Route
 from federation import outbox
 from federation import store as fstore
 
-from . import accounts, store
-from .admin_reports import account_detail, account_or_404
-from .api.cameos import forget_deleted_cameo
-from .http import current_staff, current_user, error, fed, pool, read_params
-from .media import file_keys
-from .runtime import Instance
+from .. import accounts, store
+from ..api.cameos import forget_deleted_cameo
+from ..http import current_staff, current_user, error, fed, pool, read_params
+from ..media import file_keys
+from ..runtime import Instance
+from .reports import account_detail, account_or_404
 
 
 async def delete_account(instance: Instance, user_id: int) -> None:

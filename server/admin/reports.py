@@ -18,12 +18,13 @@ from federation.context import Federation
 from federation.objects import iso
 from policy.moderation import MAX_TEXT, REPORT_MOVES, UNDO, ModerationError, check_rank, check_text
 
-from . import moderation, store
-from . import moderation_store as mstore
-from .api import entities
-from .api.reports import reports_json
-from .api.statuses import render_statuses
-from .http import bool_param, current_staff, error, fed, int_param, parse_id, pool, read_params
+from .. import moderation_store as mstore
+from .. import store
+from ..api import entities
+from ..api.reports import reports_json
+from ..api.statuses import render_statuses
+from ..http import bool_param, current_staff, error, fed, int_param, parse_id, pool, read_params
+from . import moderation
 
 Record = asyncpg.Record
 

@@ -29,7 +29,7 @@ from policy.instance_rules import (
     user_facing,
 )
 
-from .http import (
+from ..http import (
     bool_param,
     current_staff,
     error,

@@ -1,6 +1,6 @@
 """The staff's list of accounts, in the shape of Mastodon's admin API (`GET /api/v1/admin/accounts`
 and its v2), and setting a local account's role (admins only; what `likeness admin set-role`
-does; both write it to the audit log). The actions on an account are in admin_reports.py.
+does; both write it to the audit log). The actions on an account are in server/admin/reports.py.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import moderation, store
-from .accounts import ROLES
-from .admin_reports import account_detail, account_or_404, admin_account
-from .http import bool_param, current_staff, error, fed, int_param, paged, pool, read_params
+from .. import store
+from ..accounts import ROLES
+from ..http import bool_param, current_staff, error, fed, int_param, paged, pool, read_params
+from . import moderation
+from .reports import account_detail, account_or_404, admin_account
 
 # v2's `origin`, `status` and `permissions`, as v1's flags.
 ORIGINS = ("local", "remote")

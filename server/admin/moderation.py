@@ -16,10 +16,10 @@ from federation import store as fstore
 from federation.context import Federation
 from policy.moderation import UNDO, ModerationError, check_action, report_move, report_state, warning
 
-from . import moderation_store as mstore
-from . import store
-from .api.cameos import forget_deleted_cameo
-from .runtime import Instance
+from .. import moderation_store as mstore
+from .. import store
+from ..api.cameos import forget_deleted_cameo
+from ..runtime import Instance
 
 Record = asyncpg.Record
 
