@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import activitypub, pages, scopes, store, webapp, wellknown
+from . import activitypub, scopes, store, wellknown
 from .admin import account_deletion
 from .admin import accounts as admin_accounts
 from .admin import generations as admin_generations
@@ -42,6 +42,7 @@ from .media import media_response
 from .runtime import Instance
 from .safety import is_staff
 from .store import Record
+from .web import pages, webapp
 
 log = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from federation import inputs
 
 from .. import accounts, scopes, store
 from ..http import bearer_token, error, fed, parsed_url, pool, read_params
-from ..pages import page
 from ..rate_limits import login_name, rate_limited
+from ..web.pages import page
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME_S = 600

@@ -2,7 +2,7 @@
 
 Plain server-rendered pages that work without JavaScript, for crawlers and link previews: every
 ActivityPub id and `url` we publish answers something readable, with a link into the web app
-(`/app/...`, server/webapp.py) for the same profile or post.
+(`/app/...`, server/web/webapp.py) for the same profile or post.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from federation import actors
 from federation import store as fstore
 from federation.objects import media_url, poster_url
 
-from . import store
-from .http import ActivityResponse, fed, pool, wants_activity_json
+from .. import store
+from ..http import ActivityResponse, fed, pool, wants_activity_json
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
