@@ -1,5 +1,5 @@
 """The `likeness` command: serve, worker, migrate and admin (the instance rules', held drafts'
-and moderation commands are in rules_cli.py, generations_cli.py and moderation_cli.py)."""
+and moderation commands are in rules.py, generations.py and moderation.py beside it)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, Settings
+from ..config import ConfigError, Settings
+from . import generations as generations_cli
+from . import moderation as moderation_cli
+from . import rules as rules_cli
+from .common import fail
 
 
 class _JSONFormatter(logging.Formatter):
@@ -47,7 +51,7 @@ def _settings(port: int | None = None) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import create_app
+    from ..app import create_app
 
     settings = _settings(args.port)
     _configure_logging(settings)
@@ -63,7 +67,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.processes == 1:
         if settings.workers_in_process:
             # A line for every job, several a second: in the data directory, not on the console.
-            from .embedded import log_to_file, logs_dir
+            from ..embedded import log_to_file, logs_dir
 
             log_to_file("arq", logs_dir(settings.data_dir) / "worker.log")
         _server(uvicorn.Config(create_app(settings), **options), settings).run()
@@ -72,7 +76,7 @@ def serve(args: argparse.Namespace) -> int:
     # would race to it; they read the settings from the environment, the domain included.
     _with_instance(_started, settings)
     os.environ["LIKENESS_DOMAIN"] = settings.domain
-    uvicorn.run("server.cli:process_app", factory=True, workers=args.processes, **options)
+    uvicorn.run("server.cli.main:process_app", factory=True, workers=args.processes, **options)
     return 0
 
 
@@ -105,7 +109,7 @@ async def _started(instance: Any) -> int:
 
 def process_app() -> Any:
     """The app of one of `serve --processes N`'s processes (uvicorn starts each afresh)."""
-    from .app import create_app
+    from ..app import create_app
 
     settings = Settings.from_env()
     _configure_logging(settings)
@@ -113,7 +117,7 @@ def process_app() -> Any:
 
 
 def worker(args: argparse.Namespace) -> int:
-    from .worker import main
+    from ..worker import main
 
     settings = _settings()
     _configure_logging(settings)
@@ -127,18 +131,8 @@ def worker(args: argparse.Namespace) -> int:
     return 0
 
 
-# How an admin command module runs each command: with an instance started for it.
-WithInstance = Callable[[Callable[[Any], Awaitable[int]]], int]
-
-
-def fail(message: str) -> int:
-    """Say on stderr what went wrong; the command's exit status."""
-    print(f"error: {message}", file=sys.stderr)
-    return 1
-
-
 def _with_instance(action: Callable[[Any], Awaitable[int]], settings: Settings | None = None) -> int:
-    from .runtime import Instance
+    from ..runtime import Instance
 
     async def run() -> int:
         instance = Instance(settings or _settings())
@@ -160,8 +154,8 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def create_user(args: argparse.Namespace) -> int:
-    from .accounts import AccountError
-    from .accounts import create_user as create
+    from ..accounts import AccountError
+    from ..accounts import create_user as create
 
     password = sys.stdin.readline().rstrip("\n")
 
@@ -177,7 +171,7 @@ def create_user(args: argparse.Namespace) -> int:
 
 
 def set_role(args: argparse.Namespace) -> int:
-    from .admin.moderation import change_role
+    from ..admin.moderation import change_role
 
     async def run(instance: Any) -> int:
         # In the audit log with no moderator, as the other admin commands are.
@@ -190,7 +184,7 @@ def set_role(args: argparse.Namespace) -> int:
 
 
 def registrations(args: argparse.Namespace) -> int:
-    from . import store
+    from .. import store
 
     async def run(instance: Any) -> int:
         await store.set_setting(instance.pool, "registrations_open", args.state == "open")
@@ -204,7 +198,7 @@ def prompt_terms(args: argparse.Namespace) -> int:
     from federation import store as fstore
     from policy.prompts import PromptError
 
-    from .admin.prompts import add_term, remove_term
+    from ..admin.prompts import add_term, remove_term
 
     async def run(instance: Any) -> int:
         if args.action == "list":
@@ -242,7 +236,7 @@ def prompt_refusals(args: argparse.Namespace) -> int:
 def public_figure(args: argparse.Namespace) -> int:
     from federation import store as fstore
 
-    from .admin.prompts import set_public_figure
+    from ..admin.prompts import set_public_figure
 
     async def run(instance: Any) -> int:
         username, _, domain = args.name.lstrip("@").partition("@")
@@ -345,8 +339,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="a local user name, or user@domain for a remote account")
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=public_figure)
-
-    from . import generations_cli, moderation_cli, rules_cli
 
     rules_cli.add_commands(admin, _with_instance)
     generations_cli.add_commands(admin, _with_instance)

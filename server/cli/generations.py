@@ -12,9 +12,9 @@ from typing import Any
 from generation import jobs
 from generation import store as gstore
 
-from . import store
-from .admin.generations import review_reason
-from .cli import WithInstance, fail
+from .. import store
+from ..admin.generations import review_reason
+from .common import WithInstance, fail
 
 
 async def held_list(args: argparse.Namespace, instance: Any) -> int:

@@ -17,11 +17,11 @@ import asyncpg
 from federation import store as fstore
 from policy.moderation import ACTIONS, MAX_TEXT, ModerationError, check_text
 
-from . import moderation_store as mstore
-from . import store
-from .admin import moderation
-from .admin.account_deletion import delete_account, suspended_deletion_refusal
-from .cli import WithInstance, fail
+from .. import moderation_store as mstore
+from .. import store
+from ..admin import moderation
+from ..admin.account_deletion import delete_account, suspended_deletion_refusal
+from .common import WithInstance, fail
 
 
 def _handle(actor: asyncpg.Record | None) -> str:

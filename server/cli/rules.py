@@ -23,7 +23,7 @@ from federation.domain_rules import block_of
 from policy.blocklist_csv import BlocklistError, format_blocklist, parse_blocklist
 from policy.instance_rules import DomainBlock, RuleError, Severity, normalize_domain
 
-from .cli import WithInstance, fail
+from .common import WithInstance, fail
 
 
 def _describe(block: DomainBlock) -> str:
