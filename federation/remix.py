@@ -122,7 +122,7 @@ async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int,
     (PROTOCOL.md)."""
     if fed.is_local(cameo_uri):
         raise fetch.FetchError("that cameo is not here any more")
-    sign = (await signing.signing_keys(fed, grantee_id)).signer()
+    sign = signing.signer(fed, await signing.signing_keys(fed, grantee_id))
     fetched = await fetch.fetch_document(fed.client, cameo_uri, sign=sign, max_bytes=fed.max_document_bytes)
     urls = fetched.document.get("references")
     if fetched.document.get("type") != "Cameo" or not isinstance(urls, list) \
