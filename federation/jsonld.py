@@ -99,7 +99,7 @@ def _text(name: str) -> str:
     (EXTENSION_TERMS) and the other servers' that we read."""
     document = json.loads((_CONTEXTS / name).read_text(encoding="utf-8"))
     if name == _FILES[LIKENESS_CONTEXT]:
-        document["@context"] = {**EXTENSION_TERMS, **document["@context"]}
+        document["@context"] = {**document["@context"], **EXTENSION_TERMS}
     return json.dumps(document)
 
 
