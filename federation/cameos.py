@@ -15,22 +15,11 @@ from policy.consent import Approval, CameoRules, Permission, interaction_policy
 
 from .context import Federation
 from .objects import iso
-from .vocab import AS_CONTEXT, PUBLIC
+from .vocab import OBJECT_CONTEXT, PUBLIC
 
 # What a cameo may carry, here and when another instance's cameo is read.
 MAX_REFERENCES = 5
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-
-CAMEO_CONTEXT = [AS_CONTEXT, {
-    "lk": "https://likeness.social/ns#",
-    "gts": "https://gotosocial.org/ns#",
-    "Cameo": "lk:Cameo",
-    "canRemix": {"@id": "lk:canRemix", "@type": "@id"},
-    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
-    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
-    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
-    "references": {"@id": "lk:references", "@type": "@id", "@container": "@list"},
-}]
 
 
 def rules_of(cameo: asyncpg.Record, approved: list[str], *, public_figure: bool) -> CameoRules:
@@ -58,7 +47,7 @@ def cameo_document(fed: Federation, cameo: asyncpg.Record, owner: asyncpg.Record
                    approved: list[str], references: int) -> dict[str, Any]:
     rules = rules_of(cameo, approved, public_figure=owner["public_figure"])
     doc: dict[str, Any] = {
-        "@context": CAMEO_CONTEXT,
+        "@context": OBJECT_CONTEXT,
         "id": cameo["uri"],
         "type": "Cameo",
         "attributedTo": owner["uri"],

@@ -36,7 +36,7 @@ from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, hidden_from, rules_of
 from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
-from .vocab import OBJECT_CONTEXT, PUBLIC
+from .vocab import OBJECT_CONTEXT, PUBLIC, SIGNED_CONTEXT
 
 Record = asyncpg.Record
 
@@ -122,7 +122,7 @@ async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int,
     (PROTOCOL.md)."""
     if fed.is_local(cameo_uri):
         raise fetch.FetchError("that cameo is not here any more")
-    sign = (await signing.signing_keys(fed, grantee_id)).signer()
+    sign = signing.signer(fed, await signing.signing_keys(fed, grantee_id))
     fetched = await fetch.fetch_document(fed.client, cameo_uri, sign=sign, max_bytes=fed.max_document_bytes)
     urls = fetched.document.get("references")
     if fetched.document.get("type") != "Cameo" or not isinstance(urls, list) \
@@ -378,7 +378,7 @@ async def revoke(fed: Federation, request_id: int, reason: str | None = None) ->
     owner_keys = await signing.signing_keys(fed, owner["id"])
     auth_uri = request["authorization_uri"]
     delete = proofs.sign({
-        "@context": consent.AUTHORIZATION_CONTEXT, "id": f"{auth_uri}#delete", "type": "Delete",
+        "@context": SIGNED_CONTEXT, "id": f"{auth_uri}#delete", "type": "Delete",
         "actor": owner["uri"], "to": [PUBLIC],
         "object": {"id": auth_uri, "type": "RemixAuthorization"},
     }, owner_keys.ed25519, owner_keys.ed25519_key_id)

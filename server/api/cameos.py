@@ -20,7 +20,6 @@ from starlette.routing import Route
 from federation import inbox, remix
 from federation import store as fstore
 from federation.cameos import (
-    CAMEO_CONTEXT,
     MAX_IMAGE_BYTES,
     MAX_REFERENCES,
     cameo_document,
@@ -29,7 +28,7 @@ from federation.cameos import (
     rules_of,
 )
 from federation.objects import iso
-from federation.vocab import AS_CONTEXT
+from federation.vocab import AS_CONTEXT, OBJECT_CONTEXT
 from generation import jobs
 from generation import store as gstore
 from policy.consent import (
@@ -369,7 +368,7 @@ async def _owner_stub(request: Request, cameo: asyncpg.Record, owner: asyncpg.Re
         return None
     if await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers) is None:
         return None
-    return {"@context": CAMEO_CONTEXT, "id": cameo["uri"], "type": "Cameo", "attributedTo": owner["uri"]}
+    return {"@context": OBJECT_CONTEXT, "id": cameo["uri"], "type": "Cameo", "attributedTo": owner["uri"]}
 
 
 async def cameo_object(request: Request) -> Response:
