@@ -31,6 +31,7 @@ from . import (
     remixes,
     reports,
     scopes,
+    status_edits,
     store,
     webapp,
     wellknown,
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
-              *account_deletion.routes, *markers.routes,
+              *account_deletion.routes, *markers.routes, *status_edits.routes,
               *for_you.routes, *pages.routes, *webapp.routes(),
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(
