@@ -106,3 +106,40 @@ async def test_an_edit_reaches_the_followers_of_those_who_boosted(make_instance)
     assert [n["type"] for n in notifications] == ["update", "follow"]
     assert notifications[0]["account"]["acct"] == b.handle("bob")
     assert "the second" in notifications[0]["status"]["content"]
+
+
+async def test_the_followers_of_a_local_booster_get_the_edit_and_the_delete(make_instance):
+    # eve boosts bob's post on their own server B; dave@D follows eve only, so B itself must
+    # send D the Update and the Delete (the followers of those who boosted it, known here).
+    b, d = await make_instance("b"), await make_instance("d")
+    await b.signup("bob")
+    await b.signup("eve")
+    await d.signup("dave")
+    await _follow(d, "dave", b.handle("eve"))
+    post = (await b.api("bob", "POST", "/api/v1/statuses", json={"status": "as first said"})).json()
+    response = await b.api("eve", "POST", f"/api/v1/statuses/{post['id']}/reblog")
+    assert response.status_code == 200, response.text
+
+    async def shown_on_d() -> dict[str, Any] | None:
+        return next((s["reblog"] for s in await _home(d, "dave")
+                     if s["reblog"] and s["reblog"]["uri"] == post["uri"]), None)
+
+    assert "as first said" in (await eventually(shown_on_d))["content"]
+    response = await b.api("bob", "PUT", f"/api/v1/statuses/{post['id']}", json={"status": "as said now"})
+    assert response.status_code == 200, response.text
+
+    async def edited_on_d() -> bool:
+        shown = await shown_on_d()
+        return shown is not None and "as said now" in shown["content"]
+
+    await eventually(edited_on_d)
+    # eve was told of the edit; bob, who wrote it, was not.
+    told = [n["type"] for n in (await b.api("eve", "GET", "/api/v1/notifications")).json()]
+    assert told == ["update", "follow"]  # and dave's follow
+    assert "update" not in [n["type"] for n in (await b.api("bob", "GET", "/api/v1/notifications")).json()]
+    assert (await b.api("bob", "DELETE", f"/api/v1/statuses/{post['id']}")).status_code == 200
+
+    async def gone_on_d() -> bool:
+        return await shown_on_d() is None
+
+    await eventually(gone_on_d)
