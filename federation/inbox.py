@@ -187,7 +187,6 @@ async def _checked_at_origin(fed: Federation, activity: dict[str, Any], forwarde
     author = await store.actor_by_uri(fed.pool, actor)
     if post is None or author is None or post["actor_id"] != author["id"]:
         return None
-    await _check_federates(fed, actor)
     try:
         fetched = await fetch.fetch_document(fed.client, object_id, sign=await instance_signer(fed),
                                              max_bytes=fed.max_document_bytes)
