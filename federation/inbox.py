@@ -18,6 +18,7 @@ from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
 from .jsonld import JSONLDError, as_list, canonical, ref
+from .signing import instance_signer
 from .vocab import ACTIVITY_TYPES, ACTOR_TYPES
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,11 @@ async def receive(fed: Federation, method: str, url: str, headers: Any, body: by
         return "ignored"
     if ref(activity["actor"]) != signer and "proof" in activity:
         signer = await _forwarded_signer(fed, activity, signer)
+    elif ref(activity["actor"]) != signer and activity["type"] in ("Delete", "Update"):
+        checked = await _checked_at_origin(fed, activity, signer)
+        if checked is None:
+            return "ignored"
+        activity, signer = checked, ref(activity["actor"])
     check_origin(activity, signer)
     kind = activity["type"]
     if kind not in ACTIVITY_TYPES and ":" not in kind:
@@ -165,6 +171,40 @@ async def _forwarded_signer(fed: Federation, activity: dict[str, Any], forwarder
         raise InboxError(401, f"forwarded by {forwarder} with no valid proof by its actor: {exc}") \
             from None
     return actor
+
+
+async def _checked_at_origin(fed: Federation, activity: dict[str, Any], forwarder: str
+                             ) -> dict[str, Any] | None:
+    """A `Delete` or `Update` of a post that another server forwarded with no proof by its actor
+    (Mastodon forwards them to the followers of those who boosted the post): the post's origin
+    is asked instead. A Delete stands when the post is gone there (404, 410 or a Tombstone); an
+    Update is taken with the post as its origin serves it, never as forwarded. None when we hold
+    no such post of that actor: there is nothing to check it against."""
+    actor, object_id = ref(activity["actor"]), ref(activity.get("object"))
+    if not isinstance(object_id, str) or not fetch.same_origin(object_id, actor):
+        raise InboxError(403, "object id is on another host than the activity's actor")
+    post = await store.post_by_uri(fed.pool, object_id)
+    author = await store.actor_by_uri(fed.pool, actor)
+    if post is None or author is None or post["actor_id"] != author["id"]:
+        return None
+    try:
+        fetched = await fetch.fetch_document(fed.client, object_id, sign=await instance_signer(fed),
+                                             max_bytes=fed.max_document_bytes)
+    except fetch.GoneError:
+        if activity["type"] == "Delete":
+            return activity
+        raise InboxError(401, f"forwarded by {forwarder}: the post it updates is gone") from None
+    except fetch.FetchError as exc:
+        raise InboxError(401, f"forwarded by {forwarder}, and its origin could not confirm it: {exc}") \
+            from None
+    document = fetched.document
+    if activity["type"] == "Delete":
+        if document.get("type") != "Tombstone":
+            raise InboxError(401, f"forwarded by {forwarder}: the post still exists at its origin")
+        return activity
+    if actor not in [ref(owner) for owner in as_list(document.get("attributedTo"))]:
+        raise InboxError(401, f"forwarded by {forwarder}: the post is not the activity's actor's")
+    return {**activity, "object": document}
 
 
 async def signed_fetcher(fed: Federation, method: str, url: str, headers: Any) -> str | None:

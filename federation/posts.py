@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, fetch, objects, post_consent, store
+from . import actors, edits, fetch, objects, post_consent, store
 from .consent import ConsentError
 from .context import Federation
 from .errors import Ignore
@@ -15,12 +15,15 @@ from .signing import instance_signer
 from .vocab import POST_TYPES
 
 
-async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | None = None) -> int:
+async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | None = None, *,
+                 edit: bool = False) -> int:
     """Store or refresh a remote post whose origin has been checked; returns its row id.
 
     `raw` is the object as received, before compaction: a post that uses cameos is checked on
     it (the embedded authorizations are signed bytes) and is not stored unless every cameo's
-    consent holds; a stored one that no longer passes (an edit) is hidden.
+    consent holds; a stored one that no longer passes (an edit) is hidden. With `edit` (its
+    author's `Update`), a change a reader sees is kept as a version in the post's history; an
+    Update older than the version held is ignored.
     """
     if obj.get("type") not in POST_TYPES:
         raise Ignore(f"not a post type: {obj.get('type')!r}")
@@ -56,9 +59,22 @@ async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | Non
             await store.link_replies(conn, post_id, obj["id"])
         else:
             post_id = existing["id"]
-            await store.update_post(conn, post_id, {**fields, "edited_at": objects.parse_time(
-                obj.get("updated")) or existing["edited_at"], "deleted_at": None})
+            updated = objects.parse_time(obj.get("updated"))
+            if edit and updated is not None and existing["edited_at"] is not None \
+                    and updated <= existing["edited_at"]:
+                raise Ignore("an Update older than the version held")
+            before_media = await store.post_media(conn, post_id)
+            await store.update_post(conn, post_id, {**fields, "deleted_at": None, "edited_at": updated or (
+                objects.now() if edit else existing["edited_at"])})
         await store.replace_remote_media(conn, post_id, author["id"], media)
+        if edit and existing is not None:
+            after = await store.post_by_id(conn, post_id)
+            after_media = await store.post_media(conn, post_id)
+            if edits.changed(existing, before_media, after, after_media):
+                await edits.record(conn, existing, before_media, after, after_media)
+            else:
+                # Nothing a reader sees changed (a refreshed poll count, say): no new version.
+                await store.update_post(conn, post_id, {"edited_at": existing["edited_at"]})
         await store.replace_post_cameos(conn, post_id, [u.row() for u in uses or []])
         mentioned = await _known_actors(conn, mention_uris)
         await store.replace_mentions(conn, post_id, [a["id"] for a in mentioned])

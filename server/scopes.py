@@ -127,6 +127,9 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "POST /api/v1/statuses": "write:statuses",
     "GET /api/v1/statuses/{status_id:id}": "read:statuses",
     "DELETE /api/v1/statuses/{status_id:id}": "write:statuses",
+    "PUT /api/v1/statuses/{status_id:id}": "write:statuses",
+    "GET /api/v1/statuses/{status_id:id}/history": "read:statuses",
+    "GET /api/v1/statuses/{status_id:id}/source": "read:statuses",
     "GET /api/v1/statuses/{status_id:id}/context": "read:statuses",
     "POST /api/v1/statuses/{status_id:id}/{action}": {
         "favourite": "write:favourites", "unfavourite": "write:favourites",

@@ -146,3 +146,17 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
 
     return [render(p) for p in posts]
 
+
+
+def status_edit(fed: Federation, version: Record | dict[str, Any], author: Record) -> dict[str, Any]:
+    """Mastodon's StatusEdit: one version of a post, with its attachments as they were then."""
+    return {
+        "content": version["content"],
+        "spoiler_text": version["summary"] or "",
+        "sensitive": version["sensitive"] or author["sensitized"],
+        "created_at": iso(version["created_at"]),
+        "account": account(fed, author),
+        "poll": None,
+        "media_attachments": [media_attachment(fed, m) for m in version["media"]],
+        "emojis": [],
+    }
