@@ -28,6 +28,11 @@ async def actor_by_uri(conn: Conn, uri: str) -> Record | None:
     return await conn.fetchrow("SELECT * FROM actors WHERE uri = $1", uri)
 
 
+async def actors_by_uris(conn: Conn, uris: list[str]) -> list[Record]:
+    """The known actors among `uris`."""
+    return await conn.fetch("SELECT * FROM actors WHERE uri = ANY($1::text[])", uris)
+
+
 async def actor_by_id(conn: Conn, actor_id: int) -> Record | None:
     return await conn.fetchrow("SELECT * FROM actors WHERE id = $1", actor_id)
 
@@ -609,6 +614,28 @@ async def remember_signature_scheme(conn: Conn, host: str, scheme: str) -> None:
         host, scheme)
 
 
+# --- backfill of remote accounts -------------------------------------------------------------
+
+async def claim_backfill(conn: Conn, actor_id: int, every_s: float, lease_s: float) -> Record | None:
+    """The remote actor, now held for `lease_s`, if its backfill is due (never done, or more than
+    `every_s` ago) and no worker holds it; else None."""
+    return await conn.fetchrow(
+        "UPDATE actors SET backfilled_at = now(), backfilling_until = now() + make_interval(secs => $3)"
+        " WHERE id = $1 AND NOT local"
+        " AND (backfilling_until IS NULL OR backfilling_until < now())"
+        " AND (backfilled_at IS NULL OR backfilled_at < now() - make_interval(secs => $2))"
+        " RETURNING *", actor_id, every_s, lease_s)
+
+
+async def release_backfill(conn: Conn, actor_id: int) -> None:
+    await conn.execute("UPDATE actors SET backfilling_until = NULL WHERE id = $1", actor_id)
+
+
+async def backfill_again(conn: Conn, actor_id: int) -> None:
+    """Make the next backfill of the actor due at once (its audience here just changed)."""
+    await conn.execute("UPDATE actors SET backfilled_at = NULL WHERE id = $1 AND NOT local", actor_id)
+
+
 # --- cameos --------------------------------------------------------------------------------
 
 async def insert_cameo(conn: Conn, fields: dict[str, Any]) -> int:
@@ -961,3 +988,37 @@ async def open_report(conn: asyncpg.Connection, *, reporter_id: int, target_id: 
             " SELECT id, 'admin.report', $2, $1 FROM users"
             " WHERE role IN ('admin', 'moderator') AND NOT disabled", row["id"], reporter_id)
     return row["id"], row["created"]
+
+
+async def store_remote_cameo(conn: Conn, actor_id: int, fields: dict[str, Any]) -> int | None:
+    """Insert or refresh another server's cameo by its uri; None if that uri is another actor's
+    (or one of ours)."""
+    names = ", ".join(fields)
+    params = ", ".join(f"${i}" for i in range(3, len(fields) + 3))
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in fields if name != "uri")
+    return await conn.fetchval(
+        f"INSERT INTO cameos (actor_id, local, {names}) VALUES ($1, $2, {params})"
+        f" ON CONFLICT (uri) DO UPDATE SET {updates}, updated_at = now(), deleted_at = NULL"
+        " WHERE cameos.actor_id = EXCLUDED.actor_id AND NOT cameos.local RETURNING id",
+        actor_id, False, *fields.values())
+
+
+async def retire_remote_cameos(conn: Conn, actor_id: int, kept_ids: list[int]) -> None:
+    """Mark deleted the cameos of a remote actor that its server no longer lists to us."""
+    await conn.execute(
+        "UPDATE cameos SET deleted_at = now() WHERE actor_id = $1 AND NOT local AND deleted_at IS NULL"
+        " AND NOT id = ANY($2::bigint[])", actor_id, kept_ids)
+
+
+async def audience_on_domain(conn: Conn, actor_id: int, domain: str) -> Record:
+    """Whether a local actor has accepted followers on `domain`, and mutuals (followers it
+    follows back); and the ids of its cameos that list an actor of `domain` as approved."""
+    return await conn.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM follows f JOIN actors a ON a.id = f.follower_id"
+        "   WHERE f.followed_id = $1 AND f.accepted AND a.domain = $2) AS followers,"
+        " EXISTS (SELECT 1 FROM follows f JOIN actors a ON a.id = f.follower_id"
+        "   JOIN follows back ON back.follower_id = $1 AND back.followed_id = a.id AND back.accepted"
+        "   WHERE f.followed_id = $1 AND f.accepted AND a.domain = $2) AS mutuals,"
+        " ARRAY(SELECT DISTINCT c.cameo_id FROM cameo_approved_actors c JOIN actors a ON a.id = c.actor_id"
+        "   JOIN cameos k ON k.id = c.cameo_id WHERE k.actor_id = $1 AND a.domain = $2) AS approved",
+        actor_id, domain)

@@ -46,6 +46,7 @@ EXTENSION_TERMS = {
     "Label": "lk:Label",
     "aiGenerated": "lk:aiGenerated",
     "cameos": "lk:cameos",
+    "cameoCollection": {"@id": "lk:cameoCollection", "@type": "@id"},
     "RemixRequest": "lk:RemixRequest",
     "RemixAuthorization": "lk:RemixAuthorization",
     "prompt": "lk:prompt",

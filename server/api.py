@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import actors, outbox, post_consent, posts
+from federation import actors, backfill, outbox, post_consent, posts
 from federation import store as fstore
 from federation.errors import Ignore
 from federation.fetch import FetchError
@@ -136,7 +136,10 @@ async def _target(request: Request) -> asyncpg.Record:
 
 
 async def get_account(request: Request) -> Response:
-    return JSONResponse(await _account_json(request, await _target(request)))
+    target = await _target(request)
+    # Another server's account shows what it posted before anyone here followed it.
+    await backfill.request(fed(request), target)
+    return JSONResponse(await _account_json(request, target))
 
 
 async def lookup(request: Request) -> Response:
@@ -156,6 +159,7 @@ async def lookup(request: Request) -> Response:
 async def account_statuses(request: Request) -> Response:
     user = await current_user(request, required=False)
     target = await _target(request)
+    await backfill.request(fed(request), target)
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
     rows = await store.account_posts(pool(request), target["id"], viewer, **_paging(params))
@@ -179,6 +183,7 @@ async def account_action(request: Request) -> Response:
     try:
         if action == "follow":
             await outbox.follow(fed(request), me, target)
+            await backfill.request(fed(request), target)
         elif action == "unfollow":
             await outbox.unfollow(fed(request), me, target)
         elif action == "block":
