@@ -18,6 +18,8 @@ from typing import Any
 
 import asyncpg
 
+from policy.consent import CameoRules
+
 from . import fetch, inbox, objects, posts, store
 from .cameos import remote_rules
 from .context import Federation
@@ -105,7 +107,8 @@ async def _ingest_created(fed: Federation, actor: asyncpg.Record, item: Any, con
     if not isinstance(item, dict):
         raise Ignore("an outbox item that is not an embedded activity")
     raw_object = item.get("object")
-    activity = canonical({"@context": context, **item} if "@context" not in item else item)
+    # Items are read in the context of the page that holds them, unless they carry their own.
+    activity = canonical(item if "@context" in item or context is None else {"@context": context, **item})
     if activity.get("type") != "Create":
         raise Ignore(f"not a Create: {activity.get('type')!r}")
     await inbox.admit(fed, activity, actor["uri"])
@@ -134,22 +137,24 @@ async def backfill_cameos(fed: Federation, actor: asyncpg.Record) -> int:
     kept: list[int] = []
     async with fed.pool.acquire() as conn, conn.transaction():
         for item in page:
-            fields = _cameo_fields(item, actor)
-            if fields is None:
+            listed = _listed_cameo(item, actor)
+            if listed is None:
                 continue
+            fields, rules = listed
             cameo_id = await store.store_remote_cameo(conn, actor["id"], fields)
             if cameo_id is None:
                 continue
-            approved = await store.actors_by_uris(conn, sorted(remote_rules(item, actor).approved))
+            # Only the approved people known here matter: they are the ones it is shown to.
+            approved = await store.actors_by_uris(conn, sorted(rules.approved))
             await store.replace_cameo_approved(conn, cameo_id, [a["id"] for a in approved])
             kept.append(cameo_id)
         await store.retire_remote_cameos(conn, actor["id"], kept)
     return len(kept)
 
 
-def _cameo_fields(item: Any, actor: asyncpg.Record) -> dict[str, Any] | None:
-    """The row of a listed Cameo of `actor`, or None if it is not one that anyone but its owner
-    may ask for."""
+def _listed_cameo(item: Any, actor: asyncpg.Record) -> tuple[dict[str, Any], CameoRules] | None:
+    """The row of a listed Cameo of `actor` and the rules it advertises; None if it is not a
+    Cameo of `actor`'s, or not one that anyone but its owner may ask for."""
     if not isinstance(item, dict) or item.get("type") != "Cameo":
         return None
     uri = item.get("id")
@@ -165,15 +170,18 @@ def _cameo_fields(item: Any, actor: asyncpg.Record) -> dict[str, Any] | None:
             "instructions": summary[:MAX_REMOTE_TEXT] if isinstance(summary, str) else "",
             "permission": rules.permission.value, "approval": rules.approval.value,
             "preview_url": preview if _is_http_url(preview) else None,
-            "document": {key: item[key] for key in CAMEO_KEYS if key in item}}
+            "document": {key: item[key] for key in CAMEO_KEYS if key in item}}, rules
 
 
 def _is_http_url(value: Any) -> bool:
+    """Whether a remote document's `value` is an http(s) URL, never a `javascript:` one."""
+    if not isinstance(value, str) or len(value) > 2000:
+        return False
     try:
         fetch.origin(value)
-    except (ValueError, TypeError):
+    except ValueError:
         return False
-    return isinstance(value, str) and len(value) <= 2000
+    return True
 
 
 async def first_page(fed: Federation, url: Any, owner_uri: str) -> tuple[list[Any], Any]:
@@ -188,7 +196,8 @@ async def first_page(fed: Federation, url: Any, owner_uri: str) -> tuple[list[An
         first = collection.get("first")
         if isinstance(first, str) and fetch.same_origin(first, owner_uri):
             collection = await _fetch_collection(fed, first)
-        elif isinstance(first, dict) and fetch.same_origin(first.get("id") or url, owner_uri):
+        elif isinstance(first, dict) and isinstance(first.get("id", url), str) \
+                and fetch.same_origin(first.get("id", url), owner_uri):
             collection = first
         else:
             raise CollectionError(f"{url} has no items and no first page on its origin")

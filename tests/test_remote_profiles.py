@@ -6,7 +6,9 @@ outbox may not say."""
 from __future__ import annotations
 
 from federation import store as fstore
+from federation.cameos import remote_rules
 from federation.vocab import PUBLIC
+from policy.consent import Approval, CameoRules, Permission, interaction_policy
 from tests.conftest import eventually
 from tests.test_cameos import _create
 from tests.videos import make_mp4, upload_video
@@ -136,7 +138,7 @@ def _outbox(peer, name: str, items: list) -> None:
 async def test_hostile_outboxes_store_nothing_wrong(make_instance, peer):
     a = await make_instance()
     await a.signup("alice")
-    names = ("mallory", "many", "huge", "notcoll", "cameos")
+    names = ("mallory", "many", "huge", "notcoll", "embedded", "foreign", "cameos")
     for name in names:
         peer.add_actor(name)
     eve = peer.add_actor("eve")
@@ -164,6 +166,14 @@ async def test_hostile_outboxes_store_nothing_wrong(make_instance, peer):
     not_a_collection = f"{peer.actor_id('notcoll')}/outbox"
     peer.objects[not_a_collection] = {"@context": "https://www.w3.org/ns/activitystreams", **note,
                                       "id": not_a_collection}
+    # A first page embedded in the outbox is read; one that says it is on another server is not.
+    for name, page_id in (("embedded", None), ("foreign", "https://elsewhere.example/outbox?page=1")):
+        uri = f"{peer.actor_id(name)}/outbox"
+        page = {"type": "OrderedCollectionPage", "orderedItems": [_create_of(peer, name, 1)]}
+        if page_id:
+            page["id"] = page_id
+        peer.objects[uri] = {"@context": "https://www.w3.org/ns/activitystreams", "id": uri,
+                             "type": "OrderedCollection", "first": page}
     # A cameo collection with cameos of someone else, on another origin, and only its owner's.
     cameos_uri = f"{peer.actor_id('cameos')}/cameos"
     peer.actor_extras["cameos"] = {"cameoCollection": cameos_uri}
@@ -178,7 +188,7 @@ async def test_hostile_outboxes_store_nothing_wrong(make_instance, peer):
                                     cameo(1, icon={"type": "Image", "url": "javascript:alert(1)"}),
                                     cameo(2, attributedTo=eve), cameo(3, id="https://elsewhere.example/c/3"),
                                     cameo(4, interactionPolicy={"canRemix": {"automaticApproval": [owner]}}),
-                                    cameo(5, type="Note"), "nonsense"]}
+                                    cameo(5, type="Note"), cameo(6, name=["x"]), "nonsense"]}
 
     for name in names:
         account_id = await _account_id(a, "alice", peer.actor_id(name))
@@ -197,8 +207,29 @@ async def test_hostile_outboxes_store_nothing_wrong(make_instance, peer):
     assert len(await contents("many")) == 20
     assert await contents("huge") == []
     assert await contents("notcoll") == []
-    rows = await a.pool.fetch("SELECT c.uri, c.preview_url, c.local, c.permission FROM cameos c"
-                              " JOIN actors a ON a.id = c.actor_id WHERE a.uri = $1", owner)
-    assert [tuple(r) for r in rows] == [(f"{peer.base}/cameos/1", None, False, "everyone")]
+    assert len(await contents("embedded")) == 1
+    assert await contents("foreign") == []
+    rows = await a.pool.fetch("SELECT c.uri, c.name, c.preview_url, c.local, c.permission FROM cameos c"
+                              " JOIN actors a ON a.id = c.actor_id WHERE a.uri = $1 ORDER BY c.uri", owner)
+    assert [tuple(r) for r in rows] == [(f"{peer.base}/cameos/1", "Cameo 1", None, False, "everyone"),
+                                        (f"{peer.base}/cameos/6", "", None, False, "everyone")]
     # Nothing refused was half kept: no actor was made up for the posts' false authors.
     assert await a.pool.fetchval("SELECT count(*) FROM actors WHERE uri = $1", eve) == 0
+
+
+def test_remote_rules_read_back_what_a_cameo_advertises():
+    owner = {"uri": "https://b.example/users/bob", "followers_url": "https://b.example/users/bob/followers"}
+    for permission in Permission:
+        for approval in Approval:
+            approved = frozenset({"https://c.example/users/carol"}) \
+                if permission is Permission.APPROVED else frozenset()
+            rules = CameoRules(permission, approval, approved=approved)
+            policy = interaction_policy(rules, owner=owner["uri"], followers=owner["followers_url"],
+                                        mutuals=f"{owner['uri']}/mutuals", public=PUBLIC)
+            read = remote_rules({"interactionPolicy": policy}, owner)
+            if permission is Permission.ONLY_ME:
+                assert read is None
+            else:
+                assert (read.permission, read.approval, read.approved) == (permission, approval, approved)
+    for policy in (None, "x", {"canRemix": [PUBLIC]}, {"canRemix": {"automaticApproval": [owner["uri"], 7]}}):
+        assert remote_rules({"interactionPolicy": policy}, owner) is None
