@@ -58,6 +58,9 @@ async def test_remote_profile_shows_public_posts_then_followers_cameos(make_inst
     assert listed.json()["type"] == "OrderedCollection"
     assert [c["name"] for c in listed.json()["orderedItems"]] == ["Bob for everyone"]
     assert listed.json()["orderedItems"][0]["attributedTo"] == actor["id"]
+    async with b.client() as client:
+        for nobody in ("nobody", b.domain.split(":")[0]):  # no such account; the instance actor
+            assert (await client.get(f"/users/{nobody}/cameos", headers={"Accept": AP})).status_code == 404
 
     # alice looks bob up and opens his profile: his public post arrives, with its video.
     bob_on_a = await _account_id(a, "alice", f"@{b.handle('bob')}")
