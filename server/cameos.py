@@ -333,8 +333,12 @@ async def account_cameos(request: Request) -> Response:
     cameos = await fstore.cameos_of(pool(request), owner["id"])
     if not owner["local"]:
         await backfill.request(fed(request), owner)
+        if owner["suspended"]:
+            # Suspended here: nobody may ask this server to use its cameos.
+            return JSONResponse([])
+        requester = await _requester(request, owner, viewer)
         return JSONResponse([_remote_public_json(request, owner, c) for c in cameos
-                             if await _may_ask(request, c, owner, viewer)])
+                             if await _may_ask(request, c, requester)])
     return JSONResponse([_local_public_json(request, owner, c) for c in cameos
                          if not hidden_from(c, viewer)])
 
@@ -346,18 +350,21 @@ def _remote_public_json(request: Request, owner: asyncpg.Record, cameo: asyncpg.
             "id": str(cameo["id"])}
 
 
-async def _may_ask(request: Request, cameo: asyncpg.Record, owner: asyncpg.Record,
-                   viewer_id: int | None) -> bool:
-    """Whether the rules another server advertises for its cameo let `viewer_id` ask for it."""
+async def _requester(request: Request, owner: asyncpg.Record, viewer_id: int | None) -> Requester:
+    """The viewer as someone asking `owner` for a cameo (anyone, when not signed in)."""
+    if viewer_id is None:
+        return Requester(actor="")
+    viewer = await fstore.actor_by_id(pool(request), viewer_id)
+    relation = await store.relationship(pool(request), viewer_id, owner["id"])
+    return Requester(actor=viewer["uri"], follows_owner=relation["following"],
+                     followed_by_owner=relation["followed_by"],
+                     blocked=relation["blocking"] or relation["blocked_by"])
+
+
+async def _may_ask(request: Request, cameo: asyncpg.Record, requester: Requester) -> bool:
+    """Whether the rules another server advertises for its cameo let `requester` ask for it."""
     approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
     rules = rules_of(cameo, approved, public_figure=False)
-    requester = Requester(actor="")
-    if viewer_id is not None:
-        viewer = await fstore.actor_by_id(pool(request), viewer_id)
-        relation = await store.relationship(pool(request), viewer_id, owner["id"])
-        requester = Requester(actor=viewer["uri"], follows_owner=relation["following"],
-                              followed_by_owner=relation["followed_by"],
-                              blocked=relation["blocking"] or relation["blocked_by"])
     return decide_remix(rules, requester).decision is not Decision.REFUSE
 
 

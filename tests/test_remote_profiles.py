@@ -71,6 +71,8 @@ async def test_remote_profile_shows_public_posts_then_followers_cameos(make_inst
         return response.json()
 
     [post] = await eventually(bobs_posts, timeout=30)
+    # The cameos come right after the posts, in the same job.
+    await eventually(lambda: _backfilled(a, actor["id"]))
     assert post["uri"] == public["uri"] and "my public clip" in post["content"]
     assert post["media_attachments"][0]["type"] == "video"
     account = (await a.api("alice", "GET", f"/api/v1/accounts/{bob_on_a}")).json()
@@ -216,6 +218,11 @@ async def test_hostile_outboxes_store_nothing_wrong(make_instance, peer):
                               " JOIN actors a ON a.id = c.actor_id WHERE a.uri = $1 ORDER BY c.uri", owner)
     assert [tuple(r) for r in rows] == [(f"{peer.base}/cameos/1", "Cameo 1", None, False, "everyone"),
                                         (f"{peer.base}/cameos/6", "", None, False, "everyone")]
+    # Shown to the people here it is open to, unless a moderator here suspended its owner.
+    cameos_account = await _account_id(a, "alice", owner)
+    assert await _cameo_names(a, "alice", cameos_account) == ["", "Cameo 1"]
+    await a.pool.execute("UPDATE actors SET suspended = true WHERE uri = $1", owner)
+    assert await _cameo_names(a, "alice", cameos_account) == []
     # Nothing refused was half kept: no actor was made up for the posts' false authors.
     assert await a.pool.fetchval("SELECT count(*) FROM actors WHERE uri = $1", eve) == 0
 
