@@ -333,8 +333,8 @@ async def account_cameos(request: Request) -> Response:
     cameos = await fstore.cameos_of(pool(request), owner["id"])
     if not owner["local"]:
         await backfill.request(fed(request), owner)
-        if owner["suspended"]:
-            # Suspended here: nobody may ask this server to use its cameos.
+        if owner["suspended"] or (await fed(request).rules.policy(owner["uri"])).suspended:
+            # Suspended here, or its server is: nobody may ask for its cameos from here.
             return JSONResponse([])
         requester = await _requester(request, owner, viewer)
         return JSONResponse([_remote_public_json(request, owner, c) for c in cameos

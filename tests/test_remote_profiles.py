@@ -11,6 +11,7 @@ from federation.vocab import PUBLIC
 from policy.consent import Approval, CameoRules, Permission, interaction_policy
 from tests.conftest import eventually
 from tests.test_cameos import _create
+from tests.test_domain_rules import _admin, _block
 from tests.videos import make_mp4, upload_video
 
 AP = "application/activity+json"
@@ -104,6 +105,12 @@ async def test_remote_profile_shows_public_posts_then_followers_cameos(make_inst
                  if c["name"] == "Bob for followers")
     found = await a.api("alice", "GET", "/api/v1/cameos/lookup", params={"uri": cameo["uri"]})
     assert found.status_code == 200 and found.json()["name"] == "Bob for followers"
+
+    # Once A suspends B, none of it is shown.
+    await _admin(a)
+    await _block(a, b.domain, severity="suspend")
+    assert await _cameo_names(a, "alice", bob_on_a) == []
+    assert (await a.api("alice", "GET", f"/api/v1/accounts/{bob_on_a}/statuses")).json() == []
 
 
 async def test_backfill_is_claimed_once_at_a_time(make_instance, peer):
