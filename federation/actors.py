@@ -82,6 +82,8 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
             "publicKeyMultibase": public["ed25519"],
         }],
     }
+    if actor["type"] == "Person":
+        doc["cameoCollection"] = f"{uri}/cameos"
     if actor["suspended"]:
         # Mastodon's `toot:suspended`: other servers hide the account until a document without
         # it. The profile is withheld meanwhile; the keys stay, to verify that later Update.

@@ -14,6 +14,7 @@ import asyncpg
 from policy.consent import Approval, CameoRules, Permission, interaction_policy
 
 from .context import Federation
+from .jsonld import as_list
 from .objects import iso
 from .vocab import OBJECT_CONTEXT, PUBLIC
 
@@ -37,6 +38,33 @@ def hidden_from(cameo: asyncpg.Record, actor_id: int | None) -> bool:
     """Whether the cameo is not to be known to `actor_id` (None: someone not signed in, or another
     server): one only its owner may use is, to anyone else, no cameo at all."""
     return only_me(cameo) and cameo["actor_id"] != actor_id
+
+
+def remote_rules(doc: dict[str, Any], owner: asyncpg.Record) -> CameoRules | None:
+    """The rules another server's Cameo advertises in its `interactionPolicy.canRemix` (a hint:
+    its owner's server decides), read back into the levels `interaction_policy` writes; None when
+    nobody but its owner may use it. A `mutuals` audience is the owner's `/mutuals` collection,
+    as Likeness publishes it."""
+    policy = doc.get("interactionPolicy")
+    can_remix = policy.get("canRemix") if isinstance(policy, dict) else None
+    if not isinstance(can_remix, dict):
+        return None
+    automatic = {e for e in as_list(can_remix.get("automaticApproval")) if isinstance(e, str)}
+    manual = {e for e in as_list(can_remix.get("manualApproval")) if isinstance(e, str)}
+    audience = (automatic | manual) - {owner["uri"]}
+    approval = Approval.MANUAL if audience and not audience & automatic else Approval.AUTOMATIC
+    approved: frozenset[str] = frozenset()
+    if audience & {PUBLIC, "as:Public", "Public"}:
+        permission = Permission.EVERYONE
+    elif owner["followers_url"] in audience:
+        permission = Permission.FOLLOWERS
+    elif f"{owner['uri']}/mutuals" in audience:
+        permission = Permission.MUTUALS
+    elif audience:
+        permission, approved = Permission.APPROVED, frozenset(audience)
+    else:
+        return None
+    return CameoRules(permission, approval, approved=approved)
 
 
 def reference_url(cameo_uri: str, position: int) -> str:

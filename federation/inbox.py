@@ -226,6 +226,19 @@ def _updates_itself(activity: dict[str, Any]) -> bool:
     return activity.get("type") == "Update" and ref(activity.get("object")) == ref(activity.get("actor"))
 
 
+async def admit(fed: Federation, activity: dict[str, Any], signer_uri: str) -> None:
+    """The checks an activity passes before it is handled, whether its signer's server sent it
+    or this server fetched it from the signer's outbox: origins, the instance rules (a rule made
+    since it arrived still applies to it), and the signer's standing here."""
+    check_origin(activity, signer_uri)
+    await _check_federates(fed, signer_uri)
+    signer = await store.actor_by_uri(fed.pool, signer_uri)
+    if signer is not None and signer["suspended"] and not _updates_itself(activity):
+        # A suspended account: what it sends is kept, not acted on. Only an Update of its
+        # own actor is, which is how its server lifts a suspension that was the server's.
+        raise Ignore("the actor is suspended on this server")
+
+
 async def process(fed: Federation, row_id: int) -> str:
     """Handle one stored activity; returns the state it ends in."""
     row = await store.claim_inbox_activity(fed.pool, row_id, fed.leases.lease_s)
@@ -239,14 +252,7 @@ async def _handle(fed: Federation, row: asyncpg.Record) -> str:
     row_id = row["id"]
     try:
         activity = canonical(row["body"])
-        check_origin(activity, row["signer_uri"])
-        # A rule made since the activity arrived still applies to it.
-        await _check_federates(fed, row["signer_uri"])
-        signer = await store.actor_by_uri(fed.pool, row["signer_uri"])
-        if signer is not None and signer["suspended"] and not _updates_itself(activity):
-            # A suspended account: what it sends is kept, not acted on. Only an Update of its
-            # own actor is, which is how its server lifts a suspension that was the server's.
-            raise Ignore("the actor is suspended on this server")
+        await admit(fed, activity, row["signer_uri"])
         kind = activity.get("type")
         handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:

@@ -62,6 +62,7 @@ EXTENSION_TERMS = {
     "canRemix": {"@id": "lk:canRemix", "@type": "@id"},
     "references": {"@id": "lk:references", "@type": "@id", "@container": "@list"},
     "cameos": "lk:cameos",
+    "cameoCollection": {"@id": "lk:cameoCollection", "@type": "@id"},
     "cameo": {"@id": "lk:cameo", "@type": "@id"},
     "RemixRequest": "lk:RemixRequest",
     "RemixAuthorization": "lk:RemixAuthorization",

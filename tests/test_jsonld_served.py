@@ -48,7 +48,8 @@ PROPERTIES = {
                                      "manualApproval", "interactingObject", "interactionTarget")},
     **{name: FEP_044F + name for name in ("quote", "quoteAuthorization")},
     **{name: LK + name for name in ("aiGenerated", "cameos", "cameo", "remixAuthorization", "remixOf",
-                                    "grantee", "prompt", "promptDigest", "canRemix", "references")},
+                                    "grantee", "prompt", "promptDigest", "canRemix", "references",
+                                    "cameoCollection")},
 }
 TYPES = {
     **{name: AS + name for name in (
@@ -142,6 +143,8 @@ async def test_every_served_document_keeps_every_term(make_instance, peer, tmp_p
     # bob remixes alice's cameo: the cameo, the signed authorization, bob's Note with cameos.
     cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
     served["Cameo"] = await _get(a, cameo["uri"])
+    owner = await _get(a, served["Cameo"]["attributedTo"])
+    served["cameo collection"] = await _get(a, owner["cameoCollection"])
     remix = (await _remix(b, "bob", [cameo["uri"]])).json()
     state = await eventually(lambda: _authorized(b, remix["id"]))
     auth_uri = state["cameos"][0]["authorization"]

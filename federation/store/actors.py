@@ -19,6 +19,11 @@ async def actor_by_uri(conn: Conn, uri: str) -> Record | None:
     return await conn.fetchrow("SELECT * FROM actors WHERE uri = $1", uri)
 
 
+async def actors_by_uris(conn: Conn, uris: list[str]) -> list[Record]:
+    """The known actors among `uris`."""
+    return await conn.fetch("SELECT * FROM actors WHERE uri = ANY($1::text[])", uris)
+
+
 async def actor_by_id(conn: Conn, actor_id: int) -> Record | None:
     return await conn.fetchrow("SELECT * FROM actors WHERE id = $1", actor_id)
 
@@ -122,3 +127,25 @@ async def public_keys_of(conn: Conn, owner_uri: str) -> list[Record]:
 
 async def forget_public_keys(conn: Conn, owner_uri: str) -> None:
     await conn.execute("DELETE FROM public_keys WHERE owner_uri = $1", owner_uri)
+
+
+# --- backfill of remote accounts -------------------------------------------------------------
+
+async def claim_backfill(conn: Conn, actor_id: int, every_s: float, lease_s: float) -> Record | None:
+    """The remote actor, now held for `lease_s`, if its backfill is due (never done, or more than
+    `every_s` ago) and no worker holds it; else None."""
+    return await conn.fetchrow(
+        "UPDATE actors SET backfilled_at = now(), backfilling_until = now() + make_interval(secs => $3)"
+        " WHERE id = $1 AND NOT local"
+        " AND (backfilling_until IS NULL OR backfilling_until < now())"
+        " AND (backfilled_at IS NULL OR backfilled_at < now() - make_interval(secs => $2))"
+        " RETURNING *", actor_id, every_s, lease_s)
+
+
+async def release_backfill(conn: Conn, actor_id: int) -> None:
+    await conn.execute("UPDATE actors SET backfilling_until = NULL WHERE id = $1", actor_id)
+
+
+async def backfill_again(conn: Conn, actor_id: int) -> None:
+    """Make the next backfill of the actor due at once (its audience here just changed)."""
+    await conn.execute("UPDATE actors SET backfilled_at = NULL WHERE id = $1 AND NOT local", actor_id)

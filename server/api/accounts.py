@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import actors, outbox
+from federation import actors, backfill, outbox
 from federation import store as fstore
 from federation.html import text_to_html
 
@@ -85,7 +85,10 @@ async def _target(request: Request) -> asyncpg.Record:
 
 
 async def get_account(request: Request) -> Response:
-    return JSONResponse(await account_json(request, await _target(request)))
+    target = await _target(request)
+    # Another server's account shows what it posted before anyone here followed it.
+    await backfill.request(fed(request), target)
+    return JSONResponse(await account_json(request, target))
 
 
 async def lookup(request: Request) -> Response:
@@ -105,6 +108,7 @@ async def lookup(request: Request) -> Response:
 async def account_statuses(request: Request) -> Response:
     user = await current_user(request, required=False)
     target = await _target(request)
+    await backfill.request(fed(request), target)
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
     rows = await store.account_posts(pool(request), target["id"], viewer, **paging(params))
@@ -128,6 +132,7 @@ async def account_action(request: Request) -> Response:
     try:
         if action == "follow":
             await outbox.follow(fed(request), me, target)
+            await backfill.request(fed(request), target)
         elif action == "unfollow":
             await outbox.unfollow(fed(request), me, target)
         elif action == "block":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from starlette.datastructures import UploadFile
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import inbox, remix
+from federation import backfill, inbox, remix
 from federation import store as fstore
 from federation.cameos import (
     MAX_IMAGE_BYTES,
@@ -35,11 +36,15 @@ from policy.consent import (
     Approval,
     CameoRules,
     ConsentRuleError,
+    Decision,
     Permission,
+    Requester,
     check_rules,
+    decide_remix,
     default_rules,
 )
 
+from .. import store
 from ..http import (
     ActivityResponse,
     current_user,
@@ -316,20 +321,51 @@ def _local_public_json(request: Request, owner: asyncpg.Record, cameo: asyncpg.R
 
 
 async def account_cameos(request: Request) -> Response:
-    """`GET /api/v1/accounts/:id/cameos`: the cameos of an account here that others may ask to
-    use (all of them for their owner). Other servers publish no list of cameos: theirs are
-    found by their URL (`/api/v1/cameos/lookup`)."""
+    """`GET /api/v1/accounts/:id/cameos`: the cameos of an account that the viewer may ask to use
+    (all of them for their owner). Another server's are those it listed to this one
+    (`cameoCollection`), fetched in the background when its account is first looked at."""
     user = await current_user(request, required=False)
     account_id = parse_id(request.path_params["account_id"])
     owner = await fstore.actor_by_id(pool(request), account_id) if account_id is not None else None
     if owner is None:
         return error(404, "no such account")
-    if not owner["local"]:
-        return JSONResponse([])
     viewer = user["actor_id"] if user is not None else None
-    return JSONResponse([_local_public_json(request, owner, c)
-                         for c in await fstore.cameos_of(pool(request), owner["id"])
+    cameos = await fstore.cameos_of(pool(request), owner["id"])
+    if not owner["local"]:
+        await backfill.request(fed(request), owner)
+        if owner["suspended"] or (await fed(request).rules.policy(owner["uri"])).suspended:
+            # Suspended here, or its server is: nobody may ask for its cameos from here.
+            return JSONResponse([])
+        requester = await _requester(request, owner, viewer)
+        return JSONResponse([_remote_public_json(request, owner, c) for c in cameos
+                             if await _may_ask(request, c, requester)])
+    return JSONResponse([_local_public_json(request, owner, c) for c in cameos
                          if not hidden_from(c, viewer)])
+
+
+def _remote_public_json(request: Request, owner: asyncpg.Record, cameo: asyncpg.Record) -> dict[str, Any]:
+    """Another server's cameo as its collection listed it; its rules stay that server's to apply."""
+    return {**_public_json(request, owner, uri=cameo["uri"], name=cameo["name"],
+                           instructions=cameo["instructions"], preview_url=cameo["preview_url"]),
+            "id": str(cameo["id"])}
+
+
+async def _requester(request: Request, owner: asyncpg.Record, viewer_id: int | None) -> Requester:
+    """The viewer as someone asking `owner` for a cameo (anyone, when not signed in)."""
+    if viewer_id is None:
+        return Requester(actor="")
+    viewer = await fstore.actor_by_id(pool(request), viewer_id)
+    relation = await store.relationship(pool(request), viewer_id, owner["id"])
+    return Requester(actor=viewer["uri"], follows_owner=relation["following"],
+                     followed_by_owner=relation["followed_by"],
+                     blocked=relation["blocking"] or relation["blocked_by"])
+
+
+async def _may_ask(request: Request, cameo: asyncpg.Record, requester: Requester) -> bool:
+    """Whether the rules another server advertises for its cameo let `requester` ask for it."""
+    approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
+    rules = rules_of(cameo, approved, public_figure=False)
+    return decide_remix(rules, requester).decision is not Decision.REFUSE
 
 
 async def lookup_cameo(request: Request) -> Response:
@@ -392,6 +428,47 @@ async def cameo_object(request: Request) -> Response:
     return ActivityResponse(cameo_document(fed(request), cameo, owner, approved, len(references)))
 
 
+async def cameo_collection(request: Request) -> Response:
+    """An actor's `cameoCollection` (PROTOCOL.md): the Cameos of its that the fetching server's
+    people may ask for. Those open to everyone to anyone; those open to followers, mutuals or
+    approved people only to a signed fetch from a server where it has such people. Paused ones
+    and those only their owner may use are not listed."""
+    owner = await fstore.local_actor(pool(request), request.path_params["username"])
+    if owner is None or owner["type"] != "Person":
+        return error(404, "no such account")
+    listed: list[asyncpg.Record] = []
+    if not owner["suspended"]:
+        signer = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
+        audience = None if signer is None else await fstore.audience_on_domain(
+            pool(request), owner["id"], urlsplit(signer).netloc.lower())
+        listed = [c for c in await fstore.cameos_of(pool(request), owner["id"]) if _listed_to(c, audience)]
+    items = []
+    for cameo in listed[:backfill.MAX_ITEMS]:
+        approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
+        references = await fstore.cameo_references(pool(request), cameo["id"])
+        document = cameo_document(fed(request), cameo, owner, approved, len(references))
+        del document["@context"]
+        items.append(document)
+    return ActivityResponse({"@context": OBJECT_CONTEXT, "id": f"{owner['uri']}/cameos",
+                             "type": "OrderedCollection", "totalItems": len(listed), "orderedItems": items},
+                            # What it lists depends on who signed the fetch.
+                            headers={"Cache-Control": "private", "Vary": "Signature"})
+
+
+def _listed_to(cameo: asyncpg.Record, audience: asyncpg.Record | None) -> bool:
+    """Whether a cameo is listed to a fetching server with `audience` there (None: unsigned)."""
+    if cameo["paused"] or only_me(cameo):
+        return False
+    level = Permission(cameo["permission"])
+    if level is Permission.EVERYONE:
+        return True
+    if audience is None:
+        return False
+    if level is Permission.APPROVED:
+        return cameo["id"] in audience["approved"]
+    return audience["mutuals"] if level is Permission.MUTUALS else audience["followers"]
+
+
 async def cameo_reference(request: Request) -> Response:
     """A reference image, only to a signed fetch by an actor holding a live authorization."""
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
@@ -427,6 +504,7 @@ routes = [
     Route("/api/v1/cameos/{cameo_id}", update_cameo, methods=["PATCH"]),
     Route("/api/v1/cameos/{cameo_id}", delete_cameo, methods=["DELETE"]),
     Route("/api/v1/accounts/{account_id}/cameos", account_cameos),
+    Route("/users/{username}/cameos", cameo_collection),
     Route("/users/{username}/cameos/{cameo_id}", cameo_object),
     Route("/users/{username}/cameos/{cameo_id}/references/{position:int}", cameo_reference),
 ]
