@@ -930,6 +930,13 @@ async def quote_authorization(conn: Conn, stamp_id: int) -> Record | None:
         stamp_id)
 
 
+async def approved_quote_authorization(conn: Conn, post_id: int, quoting_uri: str) -> Record | None:
+    """Our standing approval of `quoting_uri` quoting the local post `post_id`, if any."""
+    return await conn.fetchrow(
+        "SELECT * FROM quote_authorizations WHERE post_id = $1 AND quoting_uri = $2"
+        " AND state = 'approved' ORDER BY id LIMIT 1", post_id, quoting_uri)
+
+
 # --- reports (migrations/0012_moderation.sql) ----------------------------------------------------
 
 async def open_report(conn: asyncpg.Connection, *, reporter_id: int, target_id: int, category: str,
