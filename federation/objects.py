@@ -1,4 +1,4 @@
-"""Posts on the wire: our `Note` documents out, incoming `Note`/`Video` objects in.
+"""Posts on the wire: our `Note` documents out; incoming posts in, of every type Mastodon shows.
 
 The outgoing shape is PROTOCOL.md's: a `Note` with one `Video` attachment, which Mastodon,
 Pixelfed, Loops and GoToSocial all show inline.
@@ -238,7 +238,7 @@ def incoming_post_fields(obj: dict[str, Any], followers_url: str | None) -> dict
         # PeerTube puts the title in `name` and a Markdown description in `content`.
         content = _title_html(obj["name"]) + _paragraph(content)
     elif kind in CONVERTED_TYPES:
-        content = _converted_content(obj, summary)
+        content = _converted_content(obj, kind, summary)
         summary = None  # shown in the text, not as a content warning
     if len(content) > MAX_CONTENT_CHARS:
         content = content[:MAX_CONTENT_CHARS]
@@ -278,12 +278,11 @@ def _paragraph(text: str) -> str:
     return text if text.lstrip().startswith("<") else f"<p>{html.escape(text)}</p>"
 
 
-def _converted_content(obj: dict[str, Any], summary: str | None) -> str:
+def _converted_content(obj: dict[str, Any], kind: str, summary: str | None) -> str:
     """Mastodon's text for a type it converts: the title, the summary and a link to the
     original (its `content` is not shown: an article is read where it was written)."""
     name = obj.get("name")
-    link = _page_url(obj.get("url"), files=POST_TYPES.pick(obj.get("type")) in MEDIA_OBJECT_TYPES) \
-        or obj["id"]
+    link = _page_url(obj.get("url"), files=kind in MEDIA_OBJECT_TYPES) or obj["id"]
     return ((_title_html(name) if isinstance(name, str) and name.strip() else "")
             + _paragraph(summary or "") + f"<p>{link_html(link)}</p>")
 
@@ -406,8 +405,10 @@ def _best_link(value: Any, declared: str | None) -> dict[str, Any] | None:
     torrents are never shown as media."""
     found: list[dict[str, Any]] = []
     pending = list(as_list(value))[:MAX_LINKS]
-    while pending and len(found) < MAX_LINKS:
+    looked_at = 0
+    while pending and len(found) < MAX_LINKS and looked_at < MAX_LINKS * 5:
         item = pending.pop(0)
+        looked_at += 1
         if isinstance(item, dict):
             pending.extend(t for t in as_list(item.get("tag"))[:MAX_LINKS] if isinstance(t, dict))
         href = item.get("href") if isinstance(item, dict) else item

@@ -93,7 +93,8 @@ async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | Non
         # which let them see it but notify nobody.
         addressed = [a for a in await _known_actors(conn, objects.audience(obj))
                      if a["local"] and a["id"] not in {m["id"] for m in mentioned}]
-        await store.replace_mentions(conn, post_id, [a["id"] for a in mentioned + addressed])
+        await store.replace_mentions(conn, post_id, [a["id"] for a in mentioned + addressed],
+                                     [a["id"] for a in addressed])
         await store.replace_tags(conn, post_id, objects.hashtags(obj))
         if existing is None:
             await _notify(conn, post_id, author["id"], mentioned, parent)

@@ -6,6 +6,10 @@ ALTER TABLE media DROP CONSTRAINT media_kind_check;
 ALTER TABLE media ADD CONSTRAINT media_kind_check
     CHECK (kind IN ('video', 'image', 'gifv', 'audio', 'unknown'));
 
+-- A local account a remote post addresses in `to`/`cc` without a Mention tag: Mastodon's silent
+-- mention, which lets it see the post but neither notifies it nor lists it among the mentions.
+ALTER TABLE mentions ADD COLUMN silent boolean NOT NULL DEFAULT false;
+
 -- A remote Question's poll: {"multiple", "options": [{"title", "votes_count"}], "expires_at",
 -- "voters_count", "closed"}, as its server last reported it.
 ALTER TABLE posts ADD COLUMN poll jsonb;

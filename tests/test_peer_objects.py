@@ -223,11 +223,16 @@ async def test_a_post_addressed_to_a_local_account_without_a_mention_is_kept(mak
     assert await _deliver(a, peer, "eve", direct, 1) == "done"
     status = await _status(a, direct["id"])
     assert status["visibility"] == "direct" and "just for alice" in status["content"]
+    assert status["mentions"] == []  # silent: not listed
     post_id = status["id"]
     assert (await a.api("bob", "GET", f"/api/v1/statuses/{post_id}")).status_code == 404
     assert (await a.api("alice", "GET", "/api/v1/notifications")).json() == []
-    cc = {**direct, "id": f"{peer.base}/notes/cc", "to": [PUBLIC], "cc": [alice]}
+    # Named by a Mention tag as well: a mention like any other, listed and notified.
+    cc = {**direct, "id": f"{peer.base}/notes/cc", "to": [PUBLIC], "cc": [alice],
+          "tag": [{"type": "Mention", "href": alice, "name": "@alice"}]}
     assert await _deliver(a, peer, "eve", cc, 2) == "done"
+    assert [m["username"] for m in (await _status(a, cc["id"]))["mentions"]] == ["alice"]
+    assert [n["type"] for n in (await a.api("alice", "GET", "/api/v1/notifications")).json()] == ["mention"]
     # Addressed to no account here (a collection of ours is not an account): dropped.
     nobody = {**direct, "id": f"{peer.base}/notes/none", "to": [f"{a.base_url}/users/alice/followers",
                                                                   f"{a.base_url}/users/nobody"]}
