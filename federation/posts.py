@@ -160,13 +160,15 @@ async def post(fed: Federation, uri: str, *, depth: int = 0,
 
 async def is_relevant(fed: Federation, obj: dict[str, Any], author_uri: str) -> bool:
     """Keep only posts someone here asked for: by a followed actor, mentioning, addressing
-    (as Mastodon, in `to` or `cc` without a Mention tag) or replying to us."""
+    (as Mastodon, in `to` or `cc` without a Mention tag), replying to or quoting us."""
     if any(fed.is_local(uri) for uri in objects.mention_targets(obj)):
         return True
     for uri in objects.audience(obj):
         actor = await store.actor_by_uri(fed.pool, uri) if fed.is_local(uri) else None
         if actor is not None and actor["local"]:
             return True
+    if fed.is_local(objects.quote_target(obj)):
+        return True
     parent = ref(obj.get("inReplyTo"))
     if parent and (fed.is_local(parent) or await store.post_by_uri(fed.pool, parent)):
         return True

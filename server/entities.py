@@ -112,10 +112,10 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
     """Status entities for posts (boosts embed their original), in a fixed number of queries."""
     originals = await store.posts_by_ids(conn, [p["reblog_of_id"] for p in posts if p["reblog_of_id"]])
     # Quoted posts are shown once their author approved the quote, and only to who may see them.
-    quoted = await store.posts_by_ids(conn, [p["quote_id"] for p in [*posts, *originals.values()]
-                                             if p["quote_id"] and p["quote_state"] == "accepted"])
-    shown_quotes = await visible_post_ids(conn, list(quoted), viewer)
-    quoted = {post_id: row for post_id, row in quoted.items() if post_id in shown_quotes}
+    quoted_rows = await store.posts_by_ids(conn, [p["quote_id"] for p in [*posts, *originals.values()]
+                                                  if p["quote_id"] and p["quote_state"] == "accepted"])
+    shown_quotes = await visible_post_ids(conn, list(quoted_rows), viewer)
+    quoted = {post_id: row for post_id, row in quoted_rows.items() if post_id in shown_quotes}
     everything = [*posts, *originals.values(), *quoted.values()]
     ids = [p["id"] for p in everything]
     actors = await store.actors_by_ids(conn, list({p["actor_id"] for p in everything}))
@@ -139,7 +139,9 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
                     "quoted_status_id": str(post["quote_id"]) if state == "accepted" else None}
         shown = quoted.get(post["quote_id"]) if state == "accepted" else None
         if state == "accepted" and shown is None:
-            state = "unauthorized"  # the viewer may not see the quoted post
+            row = quoted_rows.get(post["quote_id"])
+            # Gone, or there but not for this viewer.
+            state = "deleted" if row is None or row["deleted_at"] is not None else "unauthorized"
         return {"state": state, "quoted_status": render(shown, shallow=True) if shown else None}
 
     def render(post: Record, *, shallow: bool = False) -> dict[str, Any]:

@@ -320,6 +320,13 @@ async def test_quote_posts_show_mastodons_quote(make_instance, peer):
     forged = {**ours, "id": f"{peer.base}/notes/q6"}
     assert await _deliver(a, peer, "mallory", forged, 7) == "done"
     assert (await _status(a, forged["id"]))["quote"]["state"] == "rejected"
+    # Quoting one of our posts is reason enough to keep a post, as a reply to it would be.
+    eve_quote = {"id": f"{peer.base}/notes/q7", "type": "Note", "attributedTo": eve, "to": [PUBLIC],
+                 "content": "<p>eve quotes</p>", "quoteUrl": mine["uri"]}
+    assert await _deliver(a, peer, "eve", eve_quote, 8) == "done"
+    # Once the quoted post is deleted, an accepted quote says so.
+    await a.api("alice", "DELETE", f"/api/v1/statuses/{mine['id']}")
+    assert (await _status(a, q5))["quote"] == {"state": "deleted", "quoted_status": None}
 
 
 async def _received(peer, kind: str) -> dict[str, Any] | None:
