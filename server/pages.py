@@ -55,12 +55,6 @@ def _post_html(request: Request, post: asyncpg.Record, author: asyncpg.Record,
             label = escape(item["description"] or "video")
             parts.append(f'<video controls loop muted playsinline preload="metadata"{poster_attr}'
                          f' src="{url}" aria-label="{label}"></video>')
-        elif item["kind"] == "audio":
-            parts.append(f'<audio controls preload="none" src="{url}"'
-                         f' aria-label="{escape(item["description"] or "audio")}"></audio>')
-        elif item["kind"] == "unknown":
-            parts.append(f'<p><a href="{url}" rel="nofollow noopener">'
-                         f'{escape(item["description"] or "attachment")}</a></p>')
         else:
             parts.append(f'<img src="{url}" alt="{escape(item["description"])}" width="100%">')
     if post["ai_generated"]:
