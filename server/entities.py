@@ -85,6 +85,16 @@ def media_attachment(fed: Federation, media: Record, links: PrivateLinks | None 
     }
 
 
+def visibility(post: Record, mentions: list[Record]) -> str:
+    """Mastodon's name for who may see a post: `private` for followers-only, and for a direct
+    post that addresses someone without mentioning them (Mastodon's `limited`, which its API
+    shows as `private`)."""
+    if post["visibility"] == "followers" or post["visibility"] == "direct" and any(
+            m["silent_mention"] for m in mentions):
+        return "private"
+    return post["visibility"]
+
+
 def poll(post: Record, viewer: int | None) -> dict[str, Any] | None:
     """Mastodon's Poll of a remote Question, with the counts its server last sent (votes are
     cast on the poll's own server; Likeness casts none, so the viewer never voted)."""
@@ -158,14 +168,15 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
             "account": account(fed, author),
             "content": post["content"] if not reblog else "",
             "text": post["source"],
-            "visibility": post["visibility"],
+            "visibility": visibility(post, mentions.get(post["id"], [])),
             # A moderator can mark an account's media sensitive as a whole.
             "sensitive": post["sensitive"] or author["sensitized"],
             "spoiler_text": post["summary"] or "",
             "media_attachments": [media_attachment(fed, m) for m in media.get(post["id"], [])],
             "application": None,
             "mentions": [{"id": str(a["id"]), "username": a["username"], "acct": acct(fed, a),
-                          "url": a["url"] or a["uri"]} for a in mentions.get(post["id"], [])],
+                          "url": a["url"] or a["uri"]}
+                         for a in mentions.get(post["id"], []) if not a["silent_mention"]],
             "tags": [{"name": name, "url": f"{fed.base_url}/tags/{name}"}
                      for name in tags.get(post["id"], [])],
             "emojis": [],

@@ -222,7 +222,8 @@ async def test_a_post_addressed_to_a_local_account_without_a_mention_is_kept(mak
               "content": "<p>just for alice</p>", "to": [alice]}
     assert await _deliver(a, peer, "eve", direct, 1) == "done"
     status = await _status(a, direct["id"])
-    assert status["visibility"] == "direct" and "just for alice" in status["content"]
+    # Mastodon's `limited` (addressed, not mentioned), which its API calls `private`.
+    assert status["visibility"] == "private" and "just for alice" in status["content"]
     assert status["mentions"] == []  # silent: not listed
     post_id = status["id"]
     assert (await a.api("bob", "GET", f"/api/v1/statuses/{post_id}")).status_code == 404
