@@ -15,7 +15,7 @@ from . import fetch, inputs, keys, store
 from .context import Federation
 from .html import sanitize_html
 from .signing import instance_signer
-from .vocab import ACTOR_CONTEXT, ACTOR_TYPES
+from .vocab import ACTOR_CONTEXT, ACTOR_TYPES, is_type
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def parse_actor_document(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tupl
     url = doc.get("url")
     fields = {
         "uri": uri,
-        "type": doc["type"],
+        "type": ACTOR_TYPES.pick(doc["type"]),
         "username": username[:200],
         "domain": urlsplit(uri).netloc.lower(),
         "display_name": str(doc.get("name") or "")[:200],
@@ -150,7 +150,7 @@ def parse_actor_document(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tupl
                 and isinstance(key.get("publicKeyPem"), str):
             found.append((key["id"], "rsa", key["publicKeyPem"]))
     for method in _as_list(doc.get("assertionMethod")):
-        if isinstance(method, dict) and method.get("type") == "Multikey" \
+        if isinstance(method, dict) and is_type(method, "Multikey") \
                 and _owned_key(method.get("id"), method.get("controller"), uri) \
                 and isinstance(method.get("publicKeyMultibase"), str):
             found.append((method["id"], "ed25519", method["publicKeyMultibase"]))

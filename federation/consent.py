@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from . import keys, proofs
 from .fetch import same_origin
 from .objects import iso, now, parse_time
-from .vocab import SIGNED_CONTEXT, SIGNED_CONTEXT_2026_11
+from .vocab import SIGNED_CONTEXT, SIGNED_CONTEXT_2026_11, is_type
 
 # The only @context values an authorization may carry: verifiers pin them, never fetch them.
 # The older one stays accepted, so that authorizations signed before this one still verify.
@@ -60,7 +60,7 @@ def assertion_keys(actor_document: dict[str, Any]) -> dict[str, Ed25519PublicKey
     methods = actor_document.get("assertionMethod")
     found: dict[str, Ed25519PublicKey] = {}
     for method in methods if isinstance(methods, list) else [methods]:
-        if not isinstance(method, dict) or method.get("type") != "Multikey":
+        if not isinstance(method, dict) or not is_type(method, "Multikey"):
             continue
         key_id = method.get("id")
         if method.get("controller") != owner or not isinstance(key_id, str) \

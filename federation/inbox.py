@@ -19,7 +19,7 @@ from .errors import Ignore
 from .handlers import HANDLERS
 from .jsonld import JSONLDError, as_list, canonical, ref
 from .signing import instance_signer
-from .vocab import ACTIVITY_TYPES, ACTOR_TYPES
+from .vocab import ACTIVITY_TYPES, ACTOR_TYPES, type_names
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,16 @@ def parse_activity(body: bytes) -> dict[str, Any]:
             raise InboxError(400, f"activity has no {name!r}")
     if not isinstance(activity["id"], str) or not activity["id"].startswith(("https://", "http://")):
         raise InboxError(400, "activity id is not an http(s) URL")
-    if not isinstance(activity["type"], str):
-        raise InboxError(400, "activity type is not a string")
+    if not type_names(activity["type"]):
+        raise InboxError(400, "activity type is neither a string nor a list of strings")
     if not isinstance(ref(activity["actor"]), str):
         raise InboxError(400, "activity actor is not a URL")
     return activity
+
+
+def activity_kind(activity: dict[str, Any]) -> str | None:
+    """The activity type that decides how an activity is handled (`type` may be a list)."""
+    return ACTIVITY_TYPES.pick(activity.get("type"))
 
 
 def check_origin(activity: dict[str, Any], signer: str) -> None:
@@ -68,7 +73,7 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
     activity_id = activity.get("id")
     if not isinstance(activity_id, str) or not fetch.same_origin(activity_id, signer):
         raise InboxError(403, "activity id is on another host than its actor")
-    kind = activity.get("type")
+    kind = activity_kind(activity)
     obj = activity.get("object")
     if kind in ("Create", "Update", "Delete"):
         object_id = ref(obj)
@@ -100,14 +105,14 @@ async def receive(fed: Federation, method: str, url: str, headers: Any, body: by
         return "ignored"
     if ref(activity["actor"]) != signer and "proof" in activity:
         signer = await _forwarded_signer(fed, activity, signer)
-    elif ref(activity["actor"]) != signer and activity["type"] in ("Delete", "Update"):
+    elif ref(activity["actor"]) != signer and activity_kind(activity) in ("Delete", "Update"):
         checked = await _checked_at_origin(fed, activity, signer)
         if checked is None:
             return "ignored"
         activity, signer = checked, ref(activity["actor"])
     check_origin(activity, signer)
-    kind = activity["type"]
-    if kind not in ACTIVITY_TYPES and ":" not in kind:
+    kind = activity_kind(activity)
+    if kind is None or kind not in ACTIVITY_TYPES and ":" not in kind:
         return "ignored"
     row_id = await store.insert_inbox_activity(fed.pool, activity["id"], kind, signer, activity)
     await _peer_seen(fed, urlsplit(signer).netloc.lower())
@@ -138,7 +143,7 @@ async def _verify(fed: Federation, info: httpsig.SignatureInfo, method: str, url
     """The signer's actor uri, once the signature verifies (refetching the key once)."""
     found = await actors.key_for_verification(fed, info.key_id)
     if found is None:
-        if activity["type"] == "Delete" and ref(activity.get("object")) == ref(activity["actor"]):
+        if activity_kind(activity) == "Delete" and ref(activity.get("object")) == ref(activity["actor"]):
             # A deleted actor's key cannot be fetched any more; there is nothing of it to delete.
             return None
         raise InboxError(401, f"could not fetch the key {info.key_id}")
@@ -223,7 +228,7 @@ async def signed_fetcher(fed: Federation, method: str, url: str, headers: Any) -
 
 
 def _updates_itself(activity: dict[str, Any]) -> bool:
-    return activity.get("type") == "Update" and ref(activity.get("object")) == ref(activity.get("actor"))
+    return activity_kind(activity) == "Update" and ref(activity.get("object")) == ref(activity.get("actor"))
 
 
 async def admit(fed: Federation, activity: dict[str, Any], signer_uri: str) -> None:
@@ -253,8 +258,8 @@ async def _handle(fed: Federation, row: asyncpg.Record) -> str:
     try:
         activity = canonical(row["body"])
         await admit(fed, activity, row["signer_uri"])
-        kind = activity.get("type")
-        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+        kind = activity_kind(activity)
+        handler = HANDLERS.get(kind) if kind is not None else None
         if handler is None:
             raise Ignore(f"unsupported activity type {activity.get('type')!r}")
         await handler(fed, activity)

@@ -20,12 +20,32 @@ GOTOSOCIAL_NS = "https://gotosocial.org/ns#"
 FEP_044F_NS = "https://w3id.org/fep/044f#"
 
 
+def type_names(value: object) -> list[str]:
+    """The names a document's `type` holds: AS2 allows one name or a list of them
+    (`["Note", "Article"]`); anything else holds none."""
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, str)]
+
+
+def is_type(document: object, name: str) -> bool:
+    """Whether `document` is an object whose `type` is `name` or a list naming it."""
+    return isinstance(document, dict) and name in type_names(document.get("type"))
+
+
 class TypeNames(frozenset[str]):
     """A set of `type` names that a remote document's `type` can be tested against whatever it
-    holds: a list or an object (unhashable) is simply not one of them."""
+    holds: a string or a list is one of them when any of its names is; an object never is."""
 
     def __contains__(self, item: object) -> bool:
-        return isinstance(item, str) and super().__contains__(item)
+        return any(frozenset.__contains__(self, name) for name in type_names(item))
+
+    def pick(self, value: object, preference: tuple[str, ...] = ()) -> str | None:
+        """The name that decides what a many-typed document is: the first of `preference`
+        that it holds, else its first name in this set, else its first name at all."""
+        names = type_names(value)
+        known = [name for name in names if frozenset.__contains__(self, name)]
+        return next((name for name in preference if name in known),
+                    known[0] if known else names[0] if names else None)
 
 
 ACTIVITY_TYPES = TypeNames({
@@ -33,7 +53,10 @@ ACTIVITY_TYPES = TypeNames({
     "Block", "Flag", "Move", "Add", "Remove", "RemixRequest", "QuoteRequest",
 })
 ACTOR_TYPES = TypeNames({"Person", "Service", "Application", "Group", "Organization"})
-POST_TYPES = TypeNames({"Note", "Video", "Article", "Page"})
+# What a Create may bring as a status: Mastodon's "supported" Note and Question, and the types it
+# "converts" (shows as title, summary and link); the earlier ones win for a many-typed object.
+POST_TYPES = TypeNames({"Note", "Question", "Video", "Article", "Page", "Image", "Audio", "Event"})
+POST_TYPE_PREFERENCE = ("Note", "Question", "Video", "Article", "Page", "Image", "Audio", "Event")
 
 ACTIVITYPUB_MEDIA_TYPE = "application/activity+json"
 

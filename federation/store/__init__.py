@@ -135,7 +135,7 @@ from .prompts import (
     public_figures,
     set_public_figure,
 )
-from .quotes import insert_quote_authorization, quote_authorization
+from .quotes import approved_quote_authorization, insert_quote_authorization, quote_authorization
 from .remixes import (
     answer_remix_cameo,
     authorization_by_uri,
@@ -183,6 +183,7 @@ __all__ = [
     "actor_set",
     "actors_by_uris",
     "answer_remix_cameo",
+    "approved_quote_authorization",
     "audience_on_domain",
     "authorization_by_uri",
     "authorization_fetchers",

@@ -61,8 +61,13 @@ async def link_replies(conn: Conn, post_id: int, uri: str) -> None:
         post_id, uri)
 
 
-async def replace_mentions(conn: Conn, post_id: int, actor_ids: list[int]) -> None:
+async def replace_mentions(conn: Conn, post_id: int, actor_ids: list[int],
+                           silent_ids: list[int] | None = None) -> None:
+    """The accounts a post mentions; `silent_ids` among them it only addresses (see 0023)."""
     await replace_actor_set(conn, "mentions", post_id, actor_ids)
+    if silent_ids:
+        await conn.execute("UPDATE mentions SET silent = true WHERE post_id = $1"
+                           " AND actor_id = ANY($2::bigint[])", post_id, silent_ids)
 
 
 async def mentioned_actors(conn: Conn, post_id: int) -> list[Record]:

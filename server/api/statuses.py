@@ -50,10 +50,6 @@ def parse_visibility(value: str) -> str:
     return "followers" if value == "private" else value
 
 
-def _client_visibility(value: str) -> str:
-    return "private" if value == "followers" else value
-
-
 async def render_statuses(request: Request, posts_: list[asyncpg.Record], viewer: int | None, *,
                           staff_review: bool = False) -> list[dict[str, Any]]:
     """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
@@ -68,12 +64,7 @@ async def render_statuses(request: Request, posts_: list[asyncpg.Record], viewer
     for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_]):
         await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
     async with pool(request).acquire() as conn:
-        rendered = await entities.statuses(fed(request), conn, posts_, viewer)
-    for status in rendered:
-        status["visibility"] = _client_visibility(status["visibility"])
-        if status["reblog"]:
-            status["reblog"]["visibility"] = _client_visibility(status["reblog"]["visibility"])
-    return rendered
+        return await entities.statuses(fed(request), conn, posts_, viewer)
 
 
 async def resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]:
