@@ -7,11 +7,9 @@ may use is not public at all: to anyone else it does not exist (`hidden_from`).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -54,15 +52,7 @@ from .http import (
     read_params,
     safe_http_url,
 )
-from .media import (
-    MediaError,
-    clean_image,
-    format_bytes,
-    inspect_upload,
-    media_response,
-    new_key,
-    spool_upload,
-)
+from .media import MediaError, checked_image, format_bytes, media_response, new_key
 from .rate_limits import rate_limited
 from .runtime import Instance
 from .safety import refuse_unsafe_images
@@ -127,21 +117,11 @@ def _choice(params: dict[str, Any], name: str, kind: type[Permission] | type[App
 
 async def _image(request: Request, upload: Any, what: str) -> tuple[bytes, str, int, int]:
     """A checked image from a multipart part, re-encoded without metadata."""
-    if not isinstance(upload, UploadFile):
-        raise HTTPException(422, f"{what} must be an image file")
-    instance = request.app.state.instance
-    tmp = await asyncio.to_thread(spool_upload, upload.file, instance.settings.data_dir / "tmp")
+    tmp_dir = request.app.state.instance.settings.data_dir / "tmp"
     try:
-        try:
-            info = await inspect_upload(tmp, max_bytes=MAX_IMAGE_BYTES)
-            if info.kind != "image":
-                raise MediaError("not a JPEG, PNG or WebP image")
-            data = await clean_image(tmp, info.media_type)
-        except MediaError as exc:
-            raise HTTPException(422, f"{what}: {exc}") from None
-    finally:
-        await asyncio.to_thread(tmp.unlink, missing_ok=True)
-    return data, info.extension, info.width, info.height
+        return await checked_image(upload, what, tmp_dir, max_bytes=MAX_IMAGE_BYTES)
+    except MediaError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @rate_limited("media")  # reference images are uploads

@@ -417,8 +417,8 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
     to serve, whether what it belongs to was deleted, whether moderation holds it back (a
     generation's held draft, an upload not yet checked or refused, a hidden post's media), and
     whether it is private to its owner (`owner_id`, an actor): an upload or draft in no post
-    yet, or the preview of a cameo only its owner may use. Cameo references are never found
-    here."""
+    yet, or the preview of a cameo only its owner may use; or a local account's avatar or
+    header (held while the account is suspended). Cameo references are never found here."""
     return await conn.fetchrow(
         "SELECT CASE WHEN m.storage_key = $1 THEN m.media_type ELSE 'image/jpeg' END AS media_type,"
         " p.deleted_at IS NOT NULL AS deleted,"
@@ -428,7 +428,9 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
         " FROM media m LEFT JOIN posts p ON p.id = m.post_id"
         " WHERE m.storage_key = $1 OR m.poster_key = $1"
         " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL, false, permission = 'only_me',"
-        " actor_id FROM cameos WHERE preview_key = $1 LIMIT 1", key)
+        " actor_id FROM cameos WHERE preview_key = $1"
+        " UNION ALL SELECT 'image/webp', false, suspended, false, id FROM actors"
+        " WHERE avatar_key = $1 OR header_key = $1 LIMIT 1", key)
 
 
 # --- For You (policy/ranking.py) ---------------------------------------------------------------
@@ -561,8 +563,9 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]
     stay, deleted, so that their ids answer 410), its media and drafts, its generations, likes,
     follows, blocks, feed steering, notifications and tokens; the login is disabled and its email
     and password forgotten; the actor keeps its keys and name and is marked deleted (and
-    suspended, so that every query that hides a suspended account hides it). Returns the deleted
-    media rows, whose files (server.media.file_keys) the caller deletes."""
+    suspended, so that every query that hides a suspended account hides it), its avatar and header
+    forgotten. Returns the deleted media rows and a row of the avatar's and header's keys, whose
+    files (server.media.file_keys) the caller deletes."""
     await conn.execute(
         "UPDATE posts SET deleted_at = now() WHERE (actor_id = $1 OR reblog_of_id IN"
         " (SELECT id FROM posts WHERE actor_id = $1)) AND deleted_at IS NULL", actor_id)
@@ -581,9 +584,12 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]
     await conn.execute("DELETE FROM markers WHERE user_id = $1", user_id)
     await conn.execute("UPDATE users SET disabled = true, password_hash = '',"
                        " email = 'deleted-' || id || '@invalid' WHERE id = $1", user_id)
-    await conn.execute("UPDATE actors SET deleted_at = now(), suspended = true, display_name = '',"
-                       " summary = '', icon_url = NULL WHERE id = $1", actor_id)
-    return media
+    pictures = await conn.fetch(
+        "UPDATE actors a SET deleted_at = now(), suspended = true, display_name = '', summary = '',"
+        " icon_url = NULL, header_url = NULL, avatar_key = NULL, header_key = NULL"
+        " FROM (SELECT avatar_key, header_key FROM actors WHERE id = $1 FOR UPDATE) old"
+        " WHERE a.id = $1 RETURNING old.avatar_key AS storage_key, old.header_key AS poster_key", actor_id)
+    return [*media, *pictures]
 
 
 async def markers(conn: Conn, user_id: int, timelines: list[str]) -> list[Record]:
