@@ -7,7 +7,9 @@ may use is not public at all: to anyone else it does not exist (`hidden_from`).
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 from starlette.exceptions import HTTPException
@@ -51,8 +53,10 @@ from .http import (
     read_form,
     read_params,
     safe_http_url,
+    wants_activity_json,
 )
 from .media import MediaError, checked_image, format_bytes, media_response, new_key
+from .pages import page
 from .rate_limits import rate_limited
 from .runtime import Instance
 from .safety import refuse_unsafe_images
@@ -352,25 +356,59 @@ async def _owner_stub(request: Request, cameo: asyncpg.Record, owner: asyncpg.Re
     return {"@context": CAMEO_CONTEXT, "id": cameo["uri"], "type": "Cameo", "attributedTo": owner["uri"]}
 
 
+def _cameo_page(request: Request, cameo: asyncpg.Record, owner: asyncpg.Record) -> Response:
+    """The cameo for a person who opens its link in a browser: whose it is, its name and
+    instructions, its preview, and the way into the app to ask to use it."""
+    handle = f"@{owner['username']}"
+    ask = f"/app/compose?cameo={quote(cameo['uri'], safe='')}"
+    instructions = cameo["instructions"]
+    body = (f'<article class="post"><h1>{escape(cameo["name"])}</h1>'
+            f'<p>A cameo of <a href="/@{escape(owner["username"])}">'
+            f'{escape(owner["display_name"] or owner["username"])}</a> ({escape(handle)}), a likeness'
+            " others may ask to use in AI-generated videos.</p>"
+            f'<img src="{escape(_preview_url(request, cameo))}" alt="{escape(cameo["name"])}" width="50%">'
+            + (f"<h2>Instructions</h2><p>{escape(instructions)}</p>" if instructions else "")
+            + f'<p><a href="{escape(ask)}">Ask to use it in a remix</a></p></article>')
+    head = f'<link rel="alternate" type="application/activity+json" href="{escape(cameo["uri"])}">'
+    response = page(f"{cameo['name']} · {handle}", body, head, app_path=f"/app/@{owner['username']}")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 async def cameo_object(request: Request) -> Response:
-    """The public Cameo, or a Tombstone once deleted. One only its owner may use is theirs alone
-    (to the owner's token), but for `_owner_stub`."""
+    """The public Cameo, or a Tombstone once deleted; HTML to a browser (Accept: text/html and
+    anything else that is not ActivityPub's). One only its owner may use is theirs alone (to the
+    owner's token), but for `_owner_stub`: to anyone else it is not found, in either form."""
+    activity = wants_activity_json(request)
+
+    def missing(status: int = 404) -> Response:
+        if activity:
+            return error(status, "no such cameo" if status == 404 else "this cameo was deleted")
+        return page("Not found", "<h1>This cameo is not here</h1>" if status == 404 else
+                    "<h1>This cameo was deleted</h1>", status=status)
+
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
     cameo_id = parse_id(request.path_params["cameo_id"])
     cameo = await fstore.cameo_by_id(pool(request), cameo_id) if owner and cameo_id is not None else None
     if cameo is None or cameo["actor_id"] != owner["id"]:
-        return error(404, "no such cameo")
+        return missing()
     if only_me(cameo):
         user = await current_user(request, required=False)
         if hidden_from(cameo, user["actor_id"] if user is not None else None):
-            stub = await _owner_stub(request, cameo, owner) if cameo["deleted_at"] is None else None
-            return ActivityResponse(stub) if stub else error(404, "no such cameo")
+            stub = await _owner_stub(request, cameo, owner) \
+                if activity and cameo["deleted_at"] is None else None
+            return ActivityResponse(stub) if stub else missing()
     if cameo["deleted_at"] is not None:
+        if not activity:
+            return missing(410)
         return ActivityResponse({"@context": AS_CONTEXT, "id": cameo["uri"], "type": "Tombstone",
                                  "formerType": "Cameo"}, status_code=410)
+    if not activity:
+        return _cameo_page(request, cameo, owner)
     approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
     references = await fstore.cameo_references(pool(request), cameo["id"])
-    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved, len(references)))
+    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved, len(references)),
+                            headers={"Vary": "Accept"})
 
 
 async def cameo_reference(request: Request) -> Response:
