@@ -176,8 +176,8 @@ async def update_credentials(request: Request) -> Response:
         for image in images.values():
             if image is not None:
                 await media.put_bytes(image[1], image[0])
-        addresses = {name: (image[1], f"{fed(request).base_url}/media/{image[1]}")
-                     for name, image in images.items() if image is not None}
+        addresses = {part: (image[1], f"{fed(request).base_url}/media/{image[1]}")
+                     for part, image in images.items() if image is not None}
         async with pool(request).acquire() as conn, conn.transaction():
             replaced = await fstore.update_local_profile(
                 conn, actor["id"], actor["display_name"] if name is None else name, summary,
