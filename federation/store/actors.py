@@ -7,8 +7,8 @@ from typing import Any
 from .common import Conn, Record
 
 ACTOR_FIELDS = (
-    "uri", "type", "username", "domain", "display_name", "summary", "url", "icon_url", "inbox",
-    "shared_inbox", "outbox", "followers_url", "following_url", "manually_approves_followers",
+    "uri", "type", "username", "domain", "display_name", "summary", "url", "icon_url", "header_url",
+    "inbox", "shared_inbox", "outbox", "followers_url", "following_url", "manually_approves_followers",
     "document",
 )
 
@@ -83,9 +83,22 @@ async def set_origin_suspension(conn: Conn, actor_id: int, suspended: bool) -> R
         " WHERE id = $1 AND NOT local RETURNING *", actor_id, suspended)
 
 
-async def update_local_profile(conn: Conn, actor_id: int, display_name: str, summary: str) -> None:
-    await conn.execute("UPDATE actors SET display_name = $2, summary = $3 WHERE id = $1",
-                       actor_id, display_name, summary)
+async def update_local_profile(conn: Conn, actor_id: int, display_name: str, summary: str, *,
+                               avatar: tuple[str, str] | None = None,
+                               header: tuple[str, str] | None = None) -> list[str]:
+    """Set a local actor's name and bio, and its avatar and header when given (storage key,
+    address); returns the storage keys they replaced, whose files the caller deletes."""
+    avatar_key, avatar_url = avatar or (None, None)
+    header_key, header_url = header or (None, None)
+    row = await conn.fetchrow(
+        "UPDATE actors a SET display_name = $2, summary = $3,"
+        " avatar_key = COALESCE($4, a.avatar_key), icon_url = COALESCE($5, a.icon_url),"
+        " header_key = COALESCE($6, a.header_key), header_url = COALESCE($7, a.header_url)"
+        " FROM (SELECT avatar_key, header_key FROM actors WHERE id = $1 FOR UPDATE) old"
+        " WHERE a.id = $1 RETURNING old.avatar_key, old.header_key",
+        actor_id, display_name, summary, avatar_key, avatar_url, header_key, header_url)
+    return [old for old, new in ((row["avatar_key"], avatar_key), (row["header_key"], header_key))
+            if old and new]
 
 
 async def delete_actor(conn: Conn, actor_id: int) -> None:

@@ -7,12 +7,11 @@ may use is not public at all: to anyone else it does not exist (`hidden_from`).
 
 from __future__ import annotations
 
-import asyncio
+from html import escape
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import asyncpg
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -56,19 +55,13 @@ from ..http import (
     read_form,
     read_params,
     safe_http_url,
+    wants_activity_json,
 )
-from ..media import (
-    MediaError,
-    clean_image,
-    format_bytes,
-    inspect_upload,
-    media_response,
-    new_key,
-    spool_upload,
-)
+from ..media import MediaError, checked_image, format_bytes, media_response, new_key
 from ..rate_limits import rate_limited
 from ..runtime import Instance
 from ..safety import refuse_unsafe_images
+from ..web.pages import page
 from . import entities
 
 MAX_NAME = 100
@@ -131,21 +124,11 @@ def _choice(params: dict[str, Any], name: str, kind: type[Permission] | type[App
 
 async def _image(request: Request, upload: Any, what: str) -> tuple[bytes, str, int, int]:
     """A checked image from a multipart part, re-encoded without metadata."""
-    if not isinstance(upload, UploadFile):
-        raise HTTPException(422, f"{what} must be an image file")
-    instance = request.app.state.instance
-    tmp = await asyncio.to_thread(spool_upload, upload.file, instance.settings.data_dir / "tmp")
+    tmp_dir = request.app.state.instance.settings.data_dir / "tmp"
     try:
-        try:
-            info = await inspect_upload(tmp, max_bytes=MAX_IMAGE_BYTES)
-            if info.kind != "image":
-                raise MediaError("not a JPEG, PNG or WebP image")
-            data = await clean_image(tmp, info.media_type)
-        except MediaError as exc:
-            raise HTTPException(422, f"{what}: {exc}") from None
-    finally:
-        await asyncio.to_thread(tmp.unlink, missing_ok=True)
-    return data, info.extension, info.width, info.height
+        return await checked_image(upload, what, tmp_dir, max_bytes=MAX_IMAGE_BYTES)
+    except MediaError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @rate_limited("media")  # reference images are uploads
@@ -407,25 +390,59 @@ async def _owner_stub(request: Request, cameo: asyncpg.Record, owner: asyncpg.Re
     return {"@context": OBJECT_CONTEXT, "id": cameo["uri"], "type": "Cameo", "attributedTo": owner["uri"]}
 
 
+def _cameo_page(request: Request, cameo: asyncpg.Record, owner: asyncpg.Record) -> Response:
+    """The cameo for a person who opens its link in a browser: whose it is, its name and
+    instructions, its preview, and the way into the app to ask to use it."""
+    handle = f"@{owner['username']}"
+    ask = f"/app/compose?cameo={quote(cameo['uri'], safe='')}"
+    instructions = cameo["instructions"]
+    body = (f'<article class="post"><h1>{escape(cameo["name"])}</h1>'
+            f'<p>A cameo of <a href="/@{escape(owner["username"])}">'
+            f'{escape(owner["display_name"] or owner["username"])}</a> ({escape(handle)}), a likeness'
+            " others may ask to use in AI-generated videos.</p>"
+            f'<img src="{escape(_preview_url(request, cameo))}" alt="{escape(cameo["name"])}" width="50%">'
+            + (f"<h2>Instructions</h2><p>{escape(instructions)}</p>" if instructions else "")
+            + f'<p><a href="{escape(ask)}">Ask to use it in a remix</a></p></article>')
+    head = f'<link rel="alternate" type="application/activity+json" href="{escape(cameo["uri"])}">'
+    response = page(f"{cameo['name']} · {handle}", body, head, app_path=f"/app/@{owner['username']}")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
 async def cameo_object(request: Request) -> Response:
-    """The public Cameo, or a Tombstone once deleted. One only its owner may use is theirs alone
-    (to the owner's token), but for `_owner_stub`."""
+    """The public Cameo, or a Tombstone once deleted; HTML to a browser (Accept: text/html and
+    anything else that is not ActivityPub's). One only its owner may use is theirs alone (to the
+    owner's token), but for `_owner_stub`: to anyone else it is not found, in either form."""
+    activity = wants_activity_json(request)
+
+    def missing(status: int = 404) -> Response:
+        if activity:
+            return error(status, "no such cameo" if status == 404 else "this cameo was deleted")
+        return page("Not found", "<h1>This cameo is not here</h1>" if status == 404 else
+                    "<h1>This cameo was deleted</h1>", status=status)
+
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
     cameo_id = parse_id(request.path_params["cameo_id"])
     cameo = await fstore.cameo_by_id(pool(request), cameo_id) if owner and cameo_id is not None else None
     if cameo is None or cameo["actor_id"] != owner["id"]:
-        return error(404, "no such cameo")
+        return missing()
     if only_me(cameo):
         user = await current_user(request, required=False)
         if hidden_from(cameo, user["actor_id"] if user is not None else None):
-            stub = await _owner_stub(request, cameo, owner) if cameo["deleted_at"] is None else None
-            return ActivityResponse(stub) if stub else error(404, "no such cameo")
+            stub = await _owner_stub(request, cameo, owner) \
+                if activity and cameo["deleted_at"] is None else None
+            return ActivityResponse(stub) if stub else missing()
     if cameo["deleted_at"] is not None:
+        if not activity:
+            return missing(410)
         return ActivityResponse({"@context": AS_CONTEXT, "id": cameo["uri"], "type": "Tombstone",
                                  "formerType": "Cameo"}, status_code=410)
+    if not activity:
+        return _cameo_page(request, cameo, owner)
     approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
     references = await fstore.cameo_references(pool(request), cameo["id"])
-    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved, len(references)))
+    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved, len(references)),
+                            headers={"Vary": "Accept"})
 
 
 async def cameo_collection(request: Request) -> Response:

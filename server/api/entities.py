@@ -25,6 +25,7 @@ def acct(fed: Federation, actor: Record) -> str:
 
 def account(fed: Federation, actor: Record, counts: Record | None = None) -> dict[str, Any]:
     avatar = actor["icon_url"] or f"{fed.base_url}/static/avatar.png"
+    header = actor["header_url"] or f"{fed.base_url}/static/header.png"
     # Mastodon names a suspended account so (and only then), for clients to say why it is empty.
     suspended = {"suspended": True} if actor.get("suspended") else {}
     return {
@@ -43,8 +44,8 @@ def account(fed: Federation, actor: Record, counts: Record | None = None) -> dic
         "uri": actor["uri"],
         "avatar": avatar,
         "avatar_static": avatar,
-        "header": f"{fed.base_url}/static/header.png",
-        "header_static": f"{fed.base_url}/static/header.png",
+        "header": header,
+        "header_static": header,
         "followers_count": counts["followers"] if counts else 0,
         "following_count": counts["following"] if counts else 0,
         "statuses_count": counts["posts"] if counts else 0,

@@ -72,7 +72,8 @@ export default async function show(ctx) {
 
   const actions = h("p", { class: "profile-actions" });
   if (mine) {
-    actions.append(h("a", { class: "button", href: "/app/cameos", text: "Your cameos" }), " ",
+    actions.append(h("a", { class: "button primary", href: "/app/settings/profile", text: "Edit profile" }), " ",
+      h("a", { class: "button", href: "/app/cameos", text: "Your cameos" }), " ",
       h("a", { class: "button", href: "/app/drafts", text: "Drafts" }), " ",
       h("button", { type: "button", class: "button", text: "Sign out", on: { click: signOut } }), " ",
       h("button", { type: "button", class: "button", text: "Delete account", on: { click: openDeleteAccount } }));
@@ -84,6 +85,7 @@ export default async function show(ctx) {
   if (mine && session.isStaff()) actions.append(" ", h("a", { class: "button", href: "/app/admin", text: "Admin" }));
 
   ctx.root.append(h("section", { class: "screen profile" },
+    h("img", { class: "profile-banner", src: account.header, alt: "" }),
     h("header", { class: "profile-head" },
       h("img", { class: "avatar large", src: account.avatar, alt: "", width: 96, height: 96 }),
       h("div", {},
