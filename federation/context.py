@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 from redis.exceptions import RedisError
 
 from .domain_rules import DomainRules
@@ -49,6 +50,9 @@ class Federation:
     # The deliveries and inbox activities this process works on, whose leases it renews; the
     # lease's length is how soon another worker takes up the work of one that died.
     leases: Leases = None  # type: ignore[assignment]
+    # The instance's VAPID key, which signs its Web Push requests (`federation.push`); made at
+    # the first start and kept in the instance settings. None where nothing pushes.
+    vapid_key: ec.EllipticCurvePrivateKey | None = None
 
     def __post_init__(self) -> None:
         if self.key_client is None:

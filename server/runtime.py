@@ -18,7 +18,7 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker
 
-from federation import actors
+from federation import actors, push
 from federation.context import Federation
 from federation.domain_rules import DomainRules
 from federation.fetch import make_client
@@ -132,6 +132,8 @@ class Instance:
         # signs alike and a restart does not break the links it handed out.
         secret = await store.first_setting(self.pool, "media_link_secret", secrets.token_hex(32))
         self.links = PrivateLinks(bytes.fromhex(secret))
+        vapid_key = push.load_vapid_key(await store.first_setting(self.pool, "vapid_private_key",
+                                                                  push.new_vapid_key()))
         queue_name = f"likeness:{instance_id}"
         # One rule set for the inbox, the handlers and the HTTP client, which asks it before
         # every request it sends.
@@ -150,6 +152,7 @@ class Instance:
             queue_name=queue_name,
             rules=rules,
             leases=Leases(self.pool, settings.federation_lease_s),
+            vapid_key=vapid_key,
         )
         self.limiter = RateLimiter(self.redis, f"{queue_name}:rate-limit", settings.rate_limits)
         self.jobs = JobQueue(self.pool, self.redis, f"{self.fed.queue_name}:generation",

@@ -5,8 +5,8 @@ client) act with the account's full rights. Tokens issued to a registered app ca
 the person granted, and only those: each endpoint needs its granular scope (`read:statuses`,
 `write:media`, ...), which its parent (`read`, `write`, `admin:read`, `admin:write`) grants too.
 Mastodon's legacy `follow` grants only the endpoints that list it (following, blocking, follow
-requests), `profile` only `verify_credentials`, and `push` only the push API, which this server
-does not have. An app a moderator signs into is not a moderator without admin scopes.
+requests), `profile` only `verify_credentials`, and `push` only the push API. An app a moderator signs
+into is not a moderator without admin scopes.
 """
 
 from __future__ import annotations
@@ -141,6 +141,10 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/notifications": "read:notifications",
     "GET /api/v1/markers": "read:statuses",
     "POST /api/v1/markers": "write:statuses",
+    "POST /api/v1/push/subscription": "push",
+    "GET /api/v1/push/subscription": "push",
+    "PUT /api/v1/push/subscription": "push",
+    "DELETE /api/v1/push/subscription": "push",
     "GET /api/v2/search": "read:search",
     "POST /api/v1/media": "write:media",
     "POST /api/v2/media": "write:media",

@@ -18,7 +18,7 @@ from typing import Any
 from arq import cron, func
 from arq.worker import Worker
 
-from federation import backfill, delivery, fetch, inbox, post_consent, remix
+from federation import backfill, delivery, fetch, inbox, post_consent, push, remix
 from generation import jobs
 from generation.pipeline import GenerationError, VideoPipeline
 from generation.provenance import C2PASigner, ProvenanceError, signer_for
@@ -41,6 +41,14 @@ async def process_inbox(ctx: dict[str, Any], row_id: int) -> str:
 
 async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
     return await delivery.deliver(ctx["fed"], delivery_id)
+
+
+async def push_notification(ctx: dict[str, Any], notification_id: int, subscription_id: int) -> str:
+    return await push.push(ctx["fed"], notification_id, subscription_id, ctx["job_try"])
+
+
+async def queue_pushes(ctx: dict[str, Any]) -> int:
+    return await push.queue_pending(ctx["fed"])
 
 
 async def recheck_consent(ctx: dict[str, Any], post_id: int) -> bool:
@@ -98,6 +106,7 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     queue = instance.fed.queue_name
     return Worker(
         functions=[process_inbox, deliver, recheck_consent,
+                   func(push_notification, name=push.FUNCTION, max_tries=push.MAX_TRIES),
                    func(backfill_actor, name=backfill.FUNCTION),
                    func(check_upload, name=upload_checks.FUNCTION,
                         timeout=upload_checks.CHECK_DEADLINE_S + 60)],
@@ -111,6 +120,9 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
                    # rendering: the watchdog must run while they are (or while they are dead).
                    cron(sweep_generation, name=f"{queue}:generation-sweep",
                         second=set(range(0, 60, 2)), run_at_startup=True, unique=True),
+                   # Every second: a notification reaches a phone about as soon as the app's list.
+                   cron(queue_pushes, name=f"{queue}:queue-pushes", second=set(range(60)),
+                        run_at_startup=True, unique=True),
                    cron(remove_unused_media, name=f"{queue}:unused-media", minute=17, second=0,
                         unique=True)],
         queue_name=queue,

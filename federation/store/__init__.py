@@ -1,5 +1,5 @@
 """SQL of the federation layer, a module per concept: actors and keys, follows and blocks, posts and
-their media, inbox and delivery, cameos, the prompt policy, remixes, quote stamps and reports.
+their media, inbox and delivery, cameos, the prompt policy, Web Push, remixes, quote stamps and reports.
 
 Every function takes a connection (or pool) and plain values; nothing here decides policy. Callers
 import the package (`from federation import store`); every function is here by name.
@@ -135,6 +135,15 @@ from .prompts import (
     public_figures,
     set_public_figure,
 )
+from .push import (
+    delete_push_subscription,
+    delete_push_subscription_of_token,
+    push_subscription_of_token,
+    push_to_send,
+    save_push_subscription,
+    take_pending_pushes,
+    update_push_subscription,
+)
 from .quotes import approved_quote_authorization, insert_quote_authorization, quote_authorization
 from .remixes import (
     answer_remix_cameo,
@@ -213,6 +222,8 @@ __all__ = [
     "delete_like",
     "delete_prompt_term",
     "delete_prompt_term_by_text",
+    "delete_push_subscription",
+    "delete_push_subscription_of_token",
     "delivered_inboxes",
     "due_deliveries",
     "finish_delivery",
@@ -283,6 +294,8 @@ __all__ = [
     "public_key",
     "public_keys_of",
     "publish_remix",
+    "push_subscription_of_token",
+    "push_to_send",
     "quote_authorization",
     "record_authorization_fetch",
     "record_revoked_authorization",
@@ -308,6 +321,7 @@ __all__ = [
     "retire_remote_cameos",
     "revoke_remix_request",
     "revoked_authorization",
+    "save_push_subscription",
     "set_origin_suspension",
     "set_post_media",
     "set_public_figure",
@@ -316,10 +330,12 @@ __all__ = [
     "store_actor_keys",
     "store_public_key",
     "store_remote_cameo",
+    "take_pending_pushes",
     "update_cameo",
     "update_local_profile",
     "update_media_description",
     "update_post",
+    "update_push_subscription",
     "upsert_follow",
     "upsert_remote_actor",
 ]

@@ -14,6 +14,7 @@ from ..http import (
     pool,
 )
 from ..runtime import VERSION
+from . import push
 from .statuses import MAX_MEDIA, MAX_STATUS_CHARS
 
 MASTODON_VERSION = f"4.3.0 (compatible; Likeness {VERSION})"
@@ -56,7 +57,7 @@ async def instance_v2(request: Request) -> Response:
         "api_versions": {"mastodon": 2},
         "configuration": {
             "urls": {"streaming": None, "status": None},
-            "vapid": {"public_key": ""},
+            "vapid": {"public_key": push.server_key(request)},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
             "statuses": {"max_characters": MAX_STATUS_CHARS, "max_media_attachments": MAX_MEDIA,
                          "characters_reserved_per_url": 23},

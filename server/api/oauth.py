@@ -28,6 +28,7 @@ from .. import accounts, scopes, store
 from ..http import bearer_token, error, fed, parsed_url, pool, read_params
 from ..rate_limits import login_name, rate_limited
 from ..web.pages import page
+from . import push
 
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 CODE_LIFETIME_S = 600
@@ -93,14 +94,14 @@ async def create_app(request: Request) -> Response:
     app = await store.insert_app(pool(request), name=name.strip(), website=website, redirect_uris=uris,
                                  scopes=" ".join(granted), client_id=client_id,
                                  client_secret_hash=accounts.secret_hash(client_secret))
-    return JSONResponse({**_app_json(app), "client_id": client_id, "client_secret": client_secret,
+    return JSONResponse({**_app_json(request, app), "client_id": client_id, "client_secret": client_secret,
                          "client_secret_expires_at": 0})
 
 
-def _app_json(app: asyncpg.Record) -> dict[str, Any]:
+def _app_json(request: Request, app: asyncpg.Record) -> dict[str, Any]:
     return {"id": str(app["id"]), "name": app["name"], "website": app["website"],
             "scopes": app["scopes"].split(), "redirect_uri": "\n".join(app["redirect_uris"]),
-            "redirect_uris": list(app["redirect_uris"]), "vapid_key": ""}
+            "redirect_uris": list(app["redirect_uris"]), "vapid_key": push.server_key(request)}
 
 
 async def verify_app(request: Request) -> Response:
@@ -109,7 +110,7 @@ async def verify_app(request: Request) -> Response:
     app = await store.app_by_token(pool(request), accounts.secret_hash(token)) if token else None
     if app is None:
         return error(401, "this needs a token issued to an app")
-    return JSONResponse(_app_json(app))
+    return JSONResponse(_app_json(request, app))
 
 
 async def _client(params: dict[str, Any], request: Request, *, secret_required: bool = True

@@ -88,7 +88,7 @@ async def insert_token(conn: Conn, token_hash: bytes, user_id: int | None, scope
 
 async def user_by_token(conn: Conn, token_hash: bytes) -> Record | None:
     return await conn.fetchrow(
-        "SELECT u.*, t.scopes, t.app_id, a.id AS actor_id FROM access_tokens t"
+        "SELECT u.*, t.token_hash, t.scopes, t.app_id, a.id AS actor_id FROM access_tokens t"
         " JOIN users u ON u.id = t.user_id JOIN actors a ON a.user_id = u.id"
         " WHERE t.token_hash = $1 AND NOT u.disabled AND NOT a.suspended", token_hash)
 
