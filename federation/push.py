@@ -163,8 +163,10 @@ async def queue_pending(fed: Federation) -> int:
 async def push(fed: Federation, notification_id: int, subscription_id: int, job_try: int) -> str:
     """Send one push; what became of it. Raises arq's Retry while a failing push has tries left."""
     row = await store.push_to_send(fed.pool, notification_id, subscription_id)
-    if row is None or fed.vapid_key is None:
+    if row is None:
         return "gone"
+    if fed.vapid_key is None:
+        return "no VAPID key"
     body = json.dumps(payload(row, fed.base_url), ensure_ascii=False).encode()
     content, headers = encrypted_request(row, body, fed.vapid_key, fed.base_url, time.time())
     try:

@@ -176,8 +176,17 @@ async def test_pushes_what_the_subscription_asks_for(make_instance, push_service
     await asyncio.sleep(1)
     assert len(push_service.received) == 2
 
-    # The push service has forgotten the device: the subscription goes.
+    # A push service that fails is tried again later, with the same push.
     await a.api("alice", "PUT", "/api/v1/push/subscription", json={"data": {"alerts": {"mention": True}}})
+    push_service.status = 503
+    await a.api("bob", "POST", "/api/v1/statuses", json={"status": "@alice busy?"})
+    await push_service.wait_for(3)
+    push_service.status = 201
+    await push_service.wait_for(4)
+    retried = [browser.decrypt(body)["notification_id"] for _, body in push_service.received[2:]]
+    assert retried[0] == retried[1]
+
+    # The push service has forgotten the device: the subscription goes.
     push_service.status = 410
     await a.api("bob", "POST", "/api/v1/statuses", json={"status": "@alice are you there"})
 
@@ -185,7 +194,7 @@ async def test_pushes_what_the_subscription_asks_for(make_instance, push_service
         return await a.pool.fetchval("SELECT count(*) FROM web_push_subscriptions") == 0
 
     await eventually(unsubscribed)
-    assert len(push_service.received) == 3
+    assert len(push_service.received) == 5
     assert (await a.api("alice", "GET", "/api/v1/push/subscription")).status_code == 404
 
 
