@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, fetch, objects, post_consent, store
+from . import actors, fetch, objects, post_consent, store, streams
 from .consent import ConsentError
 from .context import Federation
 from .errors import Ignore
@@ -63,8 +63,10 @@ async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | Non
         mentioned = await _known_actors(conn, mention_uris)
         await store.replace_mentions(conn, post_id, [a["id"] for a in mentioned])
         await store.replace_tags(conn, post_id, objects.hashtags(obj))
-        if existing is None:
-            await _notify(conn, post_id, author["id"], mentioned, parent)
+        notified = await _notify(conn, post_id, author["id"], mentioned, parent) if existing is None else []
+    await streams.post_event(fed, "update" if existing is None else "status.update", post_id)
+    for user_id, notification_id in notified:
+        await streams.notification(fed, user_id, notification_id)
     return post_id
 
 
@@ -78,16 +80,19 @@ async def _known_actors(conn: asyncpg.Connection, uris: list[str]) -> list[async
 
 
 async def _notify(conn: asyncpg.Connection, post_id: int, author_id: int,
-                  mentioned: list[asyncpg.Record], parent: asyncpg.Record | None) -> None:
-    told: set[int] = set()
+                  mentioned: list[asyncpg.Record], parent: asyncpg.Record | None) -> list[tuple[int, int]]:
+    """Notify the local accounts a post mentions or answers; (user id, notification id) each."""
+    told: dict[int, int] = {}
     for actor in mentioned:
         if actor["local"] and actor["user_id"] and actor["user_id"] not in told:
-            await store.insert_notification(conn, actor["user_id"], "mention", author_id, post_id)
-            told.add(actor["user_id"])
+            told[actor["user_id"]] = await store.insert_notification(conn, actor["user_id"], "mention",
+                                                                     author_id, post_id)
     if parent is not None and parent["local"]:
         owner = await store.actor_by_id(conn, parent["actor_id"])
         if owner and owner["user_id"] and owner["user_id"] not in told:
-            await store.insert_notification(conn, owner["user_id"], "reply", author_id, post_id)
+            told[owner["user_id"]] = await store.insert_notification(conn, owner["user_id"], "reply",
+                                                                     author_id, post_id)
+    return list(told.items())
 
 
 async def post(fed: Federation, uri: str) -> asyncpg.Record:

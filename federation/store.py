@@ -293,6 +293,21 @@ async def post_by_id(conn: Conn, post_id: int) -> Record | None:
     return await conn.fetchrow("SELECT * FROM posts WHERE id = $1", post_id)
 
 
+async def home_audience(conn: Conn, post: Record) -> list[int]:
+    """The local users whose home timeline lists `post` (server/store.py `home_timeline`): its
+    author's and their followers', unless it is a reply or a direct message, leaving out those
+    who block the author."""
+    if post["in_reply_to_id"] is not None or post["visibility"] == "direct":
+        return []
+    rows = await conn.fetch(
+        "SELECT a.user_id FROM actors a WHERE a.id = $1 AND a.user_id IS NOT NULL"
+        " UNION SELECT a.user_id FROM follows f JOIN actors a ON a.id = f.follower_id"
+        " WHERE f.followed_id = $1 AND f.accepted AND a.user_id IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = a.id AND b.target_id = $1)",
+        post["actor_id"])
+    return [row["user_id"] for row in rows]
+
+
 async def soft_delete_post(conn: Conn, post_id: int) -> None:
     """Hide a post and the boosts of it; the row stays so that its id answers 410."""
     await conn.execute(
@@ -415,10 +430,11 @@ async def like_by_uri(conn: Conn, uri: str) -> Record | None:
 
 
 async def insert_notification(conn: Conn, user_id: int, type: str, from_actor_id: int | None,
-                              post_id: int | None = None) -> None:
-    await conn.execute(
-        "INSERT INTO notifications (user_id, type, from_actor_id, post_id) VALUES ($1, $2, $3, $4)",
-        user_id, type, from_actor_id, post_id)
+                              post_id: int | None = None) -> int:
+    """Insert a notification; returns its id, for the streams (federation/streams.py)."""
+    return await conn.fetchval(
+        "INSERT INTO notifications (user_id, type, from_actor_id, post_id) VALUES ($1, $2, $3, $4)"
+        " RETURNING id", user_id, type, from_actor_id, post_id)
 
 
 # --- inbox ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -58,13 +58,16 @@ def _client_visibility(value: str) -> str:
     return "private" if value == "followers" else value
 
 
-async def render_statuses(request: Request, posts_: list[asyncpg.Record], viewer: int | None, *,
-                          staff_review: bool = False) -> list[dict[str, Any]]:
+async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record], viewer: int | None, *,
+                          staff_review: bool = False, staff: bool | None = None) -> list[dict[str, Any]]:
     """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
     post the viewer may not see (federation/visibility.py), whatever query found it.
-    `staff_review` is for the admin API's report views only, which show staff what was reported."""
+    `staff_review` is for the admin API's report views only, which show staff what was reported.
+    `staff` says whether the viewer is staff where the caller knows (the streaming API, whose
+    WebSocket is no request); else the request's token tells."""
     if not staff_review:
-        staff = viewer is not None and await is_staff(request)
+        if staff is None:
+            staff = viewer is not None and await is_staff(request)
         shown = await visible_post_ids(pool(request), [p["id"] for p in posts_], viewer, staff=staff)
         posts_ = [p for p in posts_ if p["id"] in shown]
     # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
@@ -410,11 +413,18 @@ async def notifications(request: Request) -> Response:
                                      since_id=int_param(params, "since_id", low=0),
                                      min_id=int_param(params, "min_id", low=0),
                                      types=types or None, exclude_types=excluded)
+    return paged(request, await render_notifications(request, rows, user["actor_id"]))
+
+
+async def render_notifications(request: HTTPConnection, rows: list[asyncpg.Record], viewer: int, *,
+                               staff: bool | None = None) -> list[dict[str, Any]]:
+    """Notification rows as Mastodon `Notification` entities for `viewer`, leaving out those
+    whose post the viewer may no longer see (`staff` as `render_statuses` takes it)."""
     actors_ = await store.actors_by_ids(pool(request), [r["from_actor_id"] for r in rows
                                                         if r["from_actor_id"]])
     posts_ = await store.posts_by_ids(pool(request), [r["post_id"] for r in rows if r["post_id"]])
     rendered_posts = {p["id"]: p for p in await render_statuses(request, list(posts_.values()),
-                                                         user["actor_id"])}
+                                                                viewer, staff=staff)}
     async with pool(request).acquire() as conn:
         moderation = await reports.notification_fields(fed(request), conn, rows)
     items = []
@@ -429,7 +439,7 @@ async def notifications(request: Request) -> Response:
             "status": rendered_posts[str(row["post_id"])] if row["post_id"] else None,
             **moderation.get(row["id"], {}),
         })
-    return paged(request, items)
+    return items
 
 
 async def _search(request: Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -594,6 +604,13 @@ MASTODON_VERSION = f"4.3.0 (compatible; Likeness {VERSION})"
 MEDIA_TYPES = ["video/mp4", "image/jpeg", "image/png", "image/webp"]
 
 
+def streaming_url(request: Request) -> str:
+    """Where the streaming API is: this server itself, over wss:// (ws:// without HTTPS)."""
+    base = fed(request).base_url
+    return base.replace("https://", "wss://", 1) if base.startswith("https://") \
+        else base.replace("http://", "ws://", 1)
+
+
 async def instance_v1(request: Request) -> Response:
     instance = request.app.state.instance
     counts = await store.usage(pool(request))
@@ -601,8 +618,8 @@ async def instance_v1(request: Request) -> Response:
         "uri": fed(request).domain, "title": instance.settings.instance_name,
         "short_description": "Short AI videos, with consent.", "description": "",
         "email": "", "version": MASTODON_VERSION,
-        "urls": {}, "stats": {"user_count": counts["users"], "status_count": counts["posts"],
-                              "domain_count": 0},
+        "urls": {"streaming_api": streaming_url(request)},
+        "stats": {"user_count": counts["users"], "status_count": counts["posts"], "domain_count": 0},
         "languages": ["en"],
         "registrations": await accounts.registrations_open(pool(request),
                                                            instance.settings.registrations_open),
@@ -629,7 +646,7 @@ async def instance_v2(request: Request) -> Response:
         "thumbnail": {"url": f"{base}/static/thumbnail.png"}, "icon": [], "languages": ["en"],
         "api_versions": {"mastodon": 2},
         "configuration": {
-            "urls": {"streaming": None, "status": None},
+            "urls": {"streaming": streaming_url(request), "status": None},
             "vapid": {"public_key": ""},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
             "statuses": {"max_characters": MAX_STATUS_CHARS, "max_media_attachments": MAX_MEDIA,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import post_consent, remix, store
+from .. import post_consent, remix, store, streams
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
@@ -29,3 +29,4 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     if post is None or post["actor_id"] != actor["id"]:
         raise Ignore("Delete of a post we do not have from this actor")
     await store.soft_delete_post(fed.pool, post["id"])
+    await streams.post_event(fed, "delete", post["id"])
