@@ -53,6 +53,7 @@ class StreamHub:
         self._listeners: dict[str, set[Subscription]] = {}
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._unsubscribing: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
     async def subscribe(self, names: list[str]) -> Subscription:
@@ -70,15 +71,25 @@ class StreamHub:
                 self._reader = asyncio.create_task(self._read())
         return subscription
 
-    async def unsubscribe(self, subscription: Subscription) -> None:
+    def unsubscribe(self, subscription: Subscription) -> None:
+        """End a subscription. Synchronous, since it runs where a response was cancelled (a
+        client gone); Redis is told in the background of the channels no one listens to now."""
+        unused = []
+        for name in subscription.names:
+            listeners = self._listeners.get(name, set())
+            listeners.discard(subscription)
+            if not listeners:
+                self._listeners.pop(name, None)
+                unused.append(name)
+        if unused:
+            task = asyncio.create_task(self._unsubscribe(unused))
+            self._unsubscribing.add(task)
+            task.add_done_callback(self._unsubscribing.discard)
+
+    async def _unsubscribe(self, names: list[str]) -> None:
         async with self._lock:
-            unused = []
-            for name in subscription.names:
-                listeners = self._listeners.get(name, set())
-                listeners.discard(subscription)
-                if not listeners:
-                    self._listeners.pop(name, None)
-                    unused.append(f"{self._prefix}:{name}")
+            # One subscribed again meanwhile stays.
+            unused = [f"{self._prefix}:{name}" for name in names if name not in self._listeners]
             if unused and self._pubsub is not None:
                 with contextlib.suppress(OSError, RedisError):
                     await self._pubsub.unsubscribe(*unused)
@@ -118,9 +129,9 @@ class StreamHub:
 
     async def stop(self) -> None:
         """End every stream and close the connection."""
-        reader = self._reader
-        if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+        for task in [self._reader, *self._unsubscribing]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._reset()

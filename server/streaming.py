@@ -197,7 +197,7 @@ async def _events(request: Request, user: asyncpg.Record, stream: Stream,
     finally:
         if waiting is not None:
             waiting.cancel()
-        await _hub(request).unsubscribe(subscription)
+        _hub(request).unsubscribe(subscription)
 
 
 # --- WebSocket ---------------------------------------------------------------------------------
@@ -262,7 +262,7 @@ class Session:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await _hub(self.websocket).unsubscribe(subscription)
+        _hub(self.websocket).unsubscribe(subscription)
 
     async def _forward(self, stream: Stream, subscription: Subscription) -> None:
         try:

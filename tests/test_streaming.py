@@ -109,6 +109,13 @@ async def _app_token(instance: RunningInstance, username: str, scope: str) -> st
     return await accounts.issue_token(instance.pool, user_id, scope, app_id)
 
 
+async def _listening(instance: RunningInstance, channel: str, count: int) -> bool:
+    """Whether `count` processes listen to the stream channel on Redis."""
+    fed = instance.instance.fed
+    [(_, listening)] = await fed.queue.pubsub_numsub(streams.channel(fed, channel))
+    return listening == count
+
+
 async def _started(ws: ClientConnection) -> None:
     """Let the server finish a subscription: a malformed message is answered after it, in order."""
     await ws.send("{")
@@ -178,6 +185,7 @@ async def test_hashtag_and_public_local_streams(make_instance):
 
         await ws.send(json.dumps({"type": "unsubscribe", "stream": "hashtag", "tag": "cats"}))
         await _started(ws)
+        await eventually(lambda: _listening(a, streams.hashtag_channel("cats"), 0))
         await _post(a, "bob", "more #cats")
         await ws.send("[]")
         assert (await _message(ws))["status"] == 400  # no update came before the answer
@@ -203,6 +211,9 @@ async def test_sse_user_stream_and_keepalive(make_instance, monkeypatch):
         await _post(a, "alice", "@bob back at you")
         event, data = await notifications.next()
         assert event == "notification" and json.loads(data)["status"]["content"]
+    # A client gone, its channels are let go of on Redis.
+    bob_user = await a.pool.fetchval("SELECT id FROM users WHERE username = 'bob'")
+    await eventually(lambda: _listening(a, streams.notifications_channel(bob_user), 0))
 
 
 async def test_scopes_and_tokens_as_mastodon(make_instance):
