@@ -112,13 +112,13 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
 async def _notify_local(conn: asyncpg.Connection, post_id: int, author: Record,
                         mentioned: list[Record], parent_author: Record | None) -> list[tuple[int, int]]:
     """Notify the local accounts a post mentions or answers; (user id, notification id) each."""
-    told = {author["user_id"]: 0}
+    told: dict[int, int] = {}
     for actor in [*mentioned, *([parent_author] if parent_author else [])]:
-        if actor["local"] and actor["user_id"] not in told:
+        if actor["local"] and actor["user_id"] not in (author["user_id"], *told):
             kind = "mention" if actor in mentioned else "reply"
             told[actor["user_id"]] = await store.insert_notification(conn, actor["user_id"], kind,
                                                                      author["id"], post_id)
-    return [(user_id, notification_id) for user_id, notification_id in told.items() if notification_id]
+    return list(told.items())
 
 
 async def delete_post(fed: Federation, author: Record, post: Record) -> None:

@@ -30,7 +30,7 @@ class Subscription:
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue(BACKLOG + 1)
         self.ended = False
 
-    def _put(self, item: tuple[str, dict[str, Any]] | None) -> None:
+    def deliver(self, item: tuple[str, dict[str, Any]] | None) -> None:
         if self.ended:
             return
         if item is None or self._queue.qsize() >= BACKLOG:
@@ -110,7 +110,7 @@ class StreamHub:
                     log.warning("not JSON on stream channel %s", name)
                     continue
                 for subscription in list(self._listeners.get(name, ())):
-                    subscription._put((name, data))
+                    subscription.deliver((name, data))
         except (OSError, RedisError) as exc:
             log.warning("the streams lost Redis, ending every open stream: %s", exc)
             await self._reset()
@@ -120,7 +120,7 @@ class StreamHub:
         async with self._lock:
             for listeners in self._listeners.values():
                 for subscription in listeners:
-                    subscription._put(None)
+                    subscription.deliver(None)
             self._listeners.clear()
             pubsub, self._pubsub, self._reader = self._pubsub, None, None
         if pubsub is not None:
