@@ -3,6 +3,8 @@ owner's Consent link without a reload, and opening Notifications clears its coun
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import expect
 
 from federation import streams
@@ -103,4 +105,26 @@ async def test_the_stream_brings_badges_and_new_videos_live(make_instance, brows
     await offer.click()
     await expect(page.locator(".reel")).to_have_count(1)
     await expect(offer).to_be_hidden()
+    await alice.close()
+
+
+async def test_badges_poll_while_the_stream_is_broken(make_instance, browser):
+    """A stream that cannot stay open leaves the badges to the 30 s poll."""
+    a = await make_instance()
+    for user in ("alice", "bob"):
+        await a.signup(user)
+    alice = await Person.open(browser, a.base_url, a.tokens["alice"])
+    page = alice.page
+    await page.clock.install()
+    # Every WebSocket to the streaming API is closed at once, as by a proxy that drops upgrades.
+    await page.route_web_socket(re.compile(r"/api/v1/streaming$"), lambda ws: ws.close())
+    await alice.go("/app/for-you")
+    notifications = nav(page, "Notifications")
+    await expect(notifications).to_be_visible()
+    await expect(notifications.locator(".badge")).to_have_count(0)
+
+    mention = await a.api("bob", "POST", "/api/v1/statuses", json={"status": "@alice are you there"})
+    assert mention.status_code == 200
+    await page.clock.fast_forward(31_000)
+    await expect(notifications.locator(".badge")).to_have_text("1 new")
     await alice.close()
