@@ -1,6 +1,6 @@
 """What the streaming API streams: small messages on Redis pub/sub channels, published where
 posts, notifications and deletes are written, once their transaction has committed, so that any
-web process can serve any stream (server/streaming.py renders each event for its viewer).
+web process can serve any stream (server/api/streaming.py renders each event for its viewer).
 
 Channels, each under the instance's queue name (as Mastodon's under its REDIS_NAMESPACE):
 - `timeline:user:<user id>`: the events of a home timeline (`update`, `status.update`, `delete`);

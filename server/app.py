@@ -13,35 +13,37 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import (
-    account_deletion,
-    activitypub,
-    admin_accounts,
-    admin_generations,
-    admin_reports,
-    admin_rules,
-    api,
+from . import activitypub, scopes, store, wellknown
+from .admin import account_deletion
+from .admin import accounts as admin_accounts
+from .admin import generations as admin_generations
+from .admin import prompts as prompt_admin
+from .admin import reports as admin_reports
+from .admin import rules as admin_rules
+from .api import (
+    accounts,
     cameos,
     for_you,
     generations,
     markers,
+    media,
+    notifications,
     oauth,
-    pages,
-    prompt_admin,
     remixes,
     reports,
-    scopes,
-    store,
+    search,
+    statuses,
     streaming,
-    webapp,
-    wellknown,
+    timelines,
 )
+from .api import instance as instance_api
 from .config import Settings
 from .http import RefuseBadText, TokenScopes, current_user, error
 from .media import media_response
 from .runtime import Instance
 from .safety import is_staff
 from .store import Record
+from .web import pages, webapp
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,9 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
             if owned:
                 await instance.stop()
 
-    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
+    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *accounts.routes, *statuses.routes,
+              *timelines.routes, *notifications.routes, *search.routes, *media.routes, *instance_api.routes,
+              *cameos.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes,

@@ -9,7 +9,7 @@ import re
 
 from mastodon import Mastodon, StreamListener
 
-from server import streaming
+from server.api import streaming
 from tests.conftest import PASSWORD, eventually
 from tests.videos import make_mp4
 

@@ -16,7 +16,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from federation import streams
-from server import accounts, streaming
+from server import accounts
+from server.api import streaming
 from tests.conftest import RunningInstance, eventually
 
 WAIT = 15.0
