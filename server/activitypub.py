@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from federation import actors, inbox, objects, outbox, quotes
 from federation import store as fstore
-from federation.vocab import AS_CONTEXT
+from federation.vocab import AS_CONTEXT, OBJECT_CONTEXT
 
 from . import store
 from .http import ActivityResponse, error, fed, parse_id, pool, read_body, wants_activity_json
@@ -71,7 +71,8 @@ def _collection(uri: str, total: int, page: int | None, items: list[Any]) -> dic
     if page is None:
         return {"@context": AS_CONTEXT, "id": uri, "type": "OrderedCollection",
                 "totalItems": total, "first": f"{uri}?page=1"}
-    doc = {"@context": AS_CONTEXT, "id": f"{uri}?page={page}", "type": "OrderedCollectionPage",
+    # The items' terms (a post's `cameos`, a Note's `interactionPolicy`) must be defined too.
+    doc = {"@context": OBJECT_CONTEXT, "id": f"{uri}?page={page}", "type": "OrderedCollectionPage",
            "partOf": uri, "totalItems": total, "orderedItems": items}
     if page * PAGE_SIZE < total:
         doc["next"] = f"{uri}?page={page + 1}"
@@ -149,7 +150,9 @@ async def outbox_collection(request: Request) -> Response:
         r["body"] for r in await fstore.outbox_page(pool(request), row["id"], PAGE_SIZE,
                                                     (page - 1) * PAGE_SIZE)]
     for item in items:
-        item.pop("@context", None)
+        # An item keeps a @context other than the page's: a signed one is part of its proof.
+        if item.get("@context") == OBJECT_CONTEXT:
+            del item["@context"]
     return ActivityResponse(_collection(uri, total, page, items))
 
 

@@ -32,6 +32,7 @@ from .api import (
     remixes,
     reports,
     search,
+    status_edits,
     statuses,
     streaming,
     timelines,
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
               *cameos.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
-              *account_deletion.routes, *markers.routes,
+              *account_deletion.routes, *markers.routes, *status_edits.routes,
               *for_you.routes, *pages.routes, *webapp.routes(),
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(

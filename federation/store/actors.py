@@ -7,8 +7,8 @@ from typing import Any
 from .common import Conn, Record
 
 ACTOR_FIELDS = (
-    "uri", "type", "username", "domain", "display_name", "summary", "url", "icon_url", "inbox",
-    "shared_inbox", "outbox", "followers_url", "following_url", "manually_approves_followers",
+    "uri", "type", "username", "domain", "display_name", "summary", "url", "icon_url", "header_url",
+    "inbox", "shared_inbox", "outbox", "followers_url", "following_url", "manually_approves_followers",
     "document",
 )
 
@@ -17,6 +17,11 @@ ACTOR_FIELDS = (
 
 async def actor_by_uri(conn: Conn, uri: str) -> Record | None:
     return await conn.fetchrow("SELECT * FROM actors WHERE uri = $1", uri)
+
+
+async def actors_by_uris(conn: Conn, uris: list[str]) -> list[Record]:
+    """The known actors among `uris`."""
+    return await conn.fetch("SELECT * FROM actors WHERE uri = ANY($1::text[])", uris)
 
 
 async def actor_by_id(conn: Conn, actor_id: int) -> Record | None:
@@ -78,9 +83,22 @@ async def set_origin_suspension(conn: Conn, actor_id: int, suspended: bool) -> R
         " WHERE id = $1 AND NOT local RETURNING *", actor_id, suspended)
 
 
-async def update_local_profile(conn: Conn, actor_id: int, display_name: str, summary: str) -> None:
-    await conn.execute("UPDATE actors SET display_name = $2, summary = $3 WHERE id = $1",
-                       actor_id, display_name, summary)
+async def update_local_profile(conn: Conn, actor_id: int, display_name: str, summary: str, *,
+                               avatar: tuple[str, str] | None = None,
+                               header: tuple[str, str] | None = None) -> list[str]:
+    """Set a local actor's name and bio, and its avatar and header when given (storage key,
+    address); returns the storage keys they replaced, whose files the caller deletes."""
+    avatar_key, avatar_url = avatar or (None, None)
+    header_key, header_url = header or (None, None)
+    row = await conn.fetchrow(
+        "UPDATE actors a SET display_name = $2, summary = $3,"
+        " avatar_key = COALESCE($4, a.avatar_key), icon_url = COALESCE($5, a.icon_url),"
+        " header_key = COALESCE($6, a.header_key), header_url = COALESCE($7, a.header_url)"
+        " FROM (SELECT avatar_key, header_key FROM actors WHERE id = $1 FOR UPDATE) old"
+        " WHERE a.id = $1 RETURNING old.avatar_key, old.header_key",
+        actor_id, display_name, summary, avatar_key, avatar_url, header_key, header_url)
+    return [old for old, new in ((row["avatar_key"], avatar_key), (row["header_key"], header_key))
+            if old and new]
 
 
 async def delete_actor(conn: Conn, actor_id: int) -> None:
@@ -122,3 +140,25 @@ async def public_keys_of(conn: Conn, owner_uri: str) -> list[Record]:
 
 async def forget_public_keys(conn: Conn, owner_uri: str) -> None:
     await conn.execute("DELETE FROM public_keys WHERE owner_uri = $1", owner_uri)
+
+
+# --- backfill of remote accounts -------------------------------------------------------------
+
+async def claim_backfill(conn: Conn, actor_id: int, every_s: float, lease_s: float) -> Record | None:
+    """The remote actor, now held for `lease_s`, if its backfill is due (never done, or more than
+    `every_s` ago) and no worker holds it; else None."""
+    return await conn.fetchrow(
+        "UPDATE actors SET backfilled_at = now(), backfilling_until = now() + make_interval(secs => $3)"
+        " WHERE id = $1 AND NOT local"
+        " AND (backfilling_until IS NULL OR backfilling_until < now())"
+        " AND (backfilled_at IS NULL OR backfilled_at < now() - make_interval(secs => $2))"
+        " RETURNING *", actor_id, every_s, lease_s)
+
+
+async def release_backfill(conn: Conn, actor_id: int) -> None:
+    await conn.execute("UPDATE actors SET backfilling_until = NULL WHERE id = $1", actor_id)
+
+
+async def backfill_again(conn: Conn, actor_id: int) -> None:
+    """Make the next backfill of the actor due at once (its audience here just changed)."""
+    await conn.execute("UPDATE actors SET backfilled_at = NULL WHERE id = $1 AND NOT local", actor_id)

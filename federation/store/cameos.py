@@ -70,3 +70,37 @@ async def replace_cameo_approved(conn: Conn, cameo_id: int, actor_ids: list[int]
 
 async def cameo_approved(conn: Conn, cameo_id: int) -> list[Record]:
     return await actor_set(conn, "cameo_approved_actors", cameo_id)
+
+
+async def store_remote_cameo(conn: Conn, actor_id: int, fields: dict[str, Any]) -> int | None:
+    """Insert or refresh another server's cameo by its uri; None if that uri is another actor's
+    (or one of ours)."""
+    names = ", ".join(fields)
+    params = ", ".join(f"${i}" for i in range(3, len(fields) + 3))
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in fields if name != "uri")
+    return await conn.fetchval(
+        f"INSERT INTO cameos (actor_id, local, {names}) VALUES ($1, $2, {params})"
+        f" ON CONFLICT (uri) DO UPDATE SET {updates}, updated_at = now(), deleted_at = NULL"
+        " WHERE cameos.actor_id = EXCLUDED.actor_id AND NOT cameos.local RETURNING id",
+        actor_id, False, *fields.values())
+
+
+async def retire_remote_cameos(conn: Conn, actor_id: int, kept_ids: list[int]) -> None:
+    """Mark deleted the cameos of a remote actor that its server no longer lists to us."""
+    await conn.execute(
+        "UPDATE cameos SET deleted_at = now() WHERE actor_id = $1 AND NOT local AND deleted_at IS NULL"
+        " AND NOT id = ANY($2::bigint[])", actor_id, kept_ids)
+
+
+async def audience_on_domain(conn: Conn, actor_id: int, domain: str) -> Record:
+    """Whether a local actor has accepted followers on `domain`, and mutuals (followers it
+    follows back); and the ids of its cameos that list an actor of `domain` as approved."""
+    return await conn.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM follows f JOIN actors a ON a.id = f.follower_id"
+        "   WHERE f.followed_id = $1 AND f.accepted AND a.domain = $2) AS followers,"
+        " EXISTS (SELECT 1 FROM follows f JOIN actors a ON a.id = f.follower_id"
+        "   JOIN follows back ON back.follower_id = $1 AND back.followed_id = a.id AND back.accepted"
+        "   WHERE f.followed_id = $1 AND f.accepted AND a.domain = $2) AS mutuals,"
+        " ARRAY(SELECT DISTINCT c.cameo_id FROM cameo_approved_actors c JOIN actors a ON a.id = c.actor_id"
+        "   JOIN cameos k ON k.id = c.cameo_id WHERE k.actor_id = $1 AND a.domain = $2) AS approved",
+        actor_id, domain)

@@ -47,6 +47,13 @@ async def boost(conn: Conn, actor_id: int, post_id: int) -> Record | None:
         actor_id, post_id)
 
 
+async def local_boosters(conn: Conn, post_id: int) -> list[Record]:
+    """The local accounts whose boost of the post stands, oldest boost first."""
+    return await conn.fetch(
+        "SELECT a.* FROM posts p JOIN actors a ON a.id = p.actor_id"
+        " WHERE p.reblog_of_id = $1 AND p.deleted_at IS NULL AND a.local ORDER BY p.id", post_id)
+
+
 async def link_replies(conn: Conn, post_id: int, uri: str) -> None:
     """Attach replies that arrived before the post they answer."""
     await conn.execute(
@@ -54,8 +61,13 @@ async def link_replies(conn: Conn, post_id: int, uri: str) -> None:
         post_id, uri)
 
 
-async def replace_mentions(conn: Conn, post_id: int, actor_ids: list[int]) -> None:
+async def replace_mentions(conn: Conn, post_id: int, actor_ids: list[int],
+                           silent_ids: list[int] | None = None) -> None:
+    """The accounts a post mentions; `silent_ids` among them it only addresses (see 0023)."""
     await replace_actor_set(conn, "mentions", post_id, actor_ids)
+    if silent_ids:
+        await conn.execute("UPDATE mentions SET silent = true WHERE post_id = $1"
+                           " AND actor_id = ANY($2::bigint[])", post_id, silent_ids)
 
 
 async def mentioned_actors(conn: Conn, post_id: int) -> list[Record]:
@@ -90,21 +102,25 @@ async def post_media(conn: Conn, post_id: int) -> list[Record]:
                             post_id)
 
 
-async def media_by_id(conn: Conn, media_id: int) -> Record | None:
-    return await conn.fetchrow("SELECT * FROM media WHERE id = $1", media_id)
-
-
-async def attach_media(conn: Conn, post_id: int, actor_id: int, media_ids: list[int]) -> int:
-    """Attach unattached uploads of `actor_id` to a post, in the given order; only those whose
-    safety check is done (an upload's check settles in a worker, maybe while the post is made)."""
+async def set_post_media(conn: Conn, post_id: int, actor_id: int, media_ids: list[int]) -> int:
+    """Make `media_ids` a local post's attachments, in that order: those it had and keeps (an
+    edit), and uploads of `actor_id` in no post yet whose safety check is done (it settles in a
+    worker, maybe while the post is made); those it no longer has are detached. Returns how
+    many of `media_ids` it now has."""
+    await conn.execute("UPDATE media SET post_id = NULL WHERE post_id = $1 AND NOT (id = ANY($2))",
+                       post_id, media_ids)
     attached = 0
     for position, media_id in enumerate(media_ids):
         status = await conn.execute(
-            "UPDATE media SET post_id = $1, position = $2"
-            " WHERE id = $3 AND actor_id = $4 AND post_id IS NULL AND check_state = 'ready'",
+            "UPDATE media SET post_id = $1, position = $2 WHERE id = $3 AND actor_id = $4"
+            " AND (post_id = $1 OR post_id IS NULL AND check_state = 'ready')",
             post_id, position, media_id, actor_id)
         attached += int(status.split()[-1])
     return attached
+
+
+async def media_by_id(conn: Conn, media_id: int) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM media WHERE id = $1", media_id)
 
 
 async def update_media_description(conn: Conn, media_id: int, actor_id: int,

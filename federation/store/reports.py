@@ -34,3 +34,4 @@ async def open_report(conn: asyncpg.Connection, *, reporter_id: int, target_id: 
             " SELECT id, 'admin.report', $2, $1 FROM users"
             " WHERE role IN ('admin', 'moderator') AND NOT disabled", row["id"], reporter_id)
     return row["id"], row["created"]
+

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import actors, outbox
+from federation import actors, backfill, outbox
 from federation import store as fstore
 from federation.html import text_to_html
 
@@ -24,7 +24,9 @@ from ..http import (
     pool,
     read_params,
 )
+from ..media import MediaError, checked_image, format_bytes, new_key
 from ..rate_limits import rate_limited
+from ..safety import refuse_unsafe_images
 from . import entities
 from .statuses import render_statuses
 from .timelines import paging
@@ -62,16 +64,81 @@ async def verify_credentials(request: Request) -> Response:
     return JSONResponse(body)
 
 
+# Mastodon's limits for a profile (Account model validations, Account::Avatar and ::Header).
+MAX_DISPLAY_NAME = 30
+MAX_NOTE = 500
+MAX_PROFILE_IMAGE_BYTES = 8 * 1024 * 1024
+AVATAR_SIZE = (400, 400)
+HEADER_SIZE = (1500, 500)
+
+
+def _profile_text(params: dict[str, Any], name: str, limit: int) -> str | None:
+    """A text field of update_credentials: None when not sent (kept as it is)."""
+    if name not in params:
+        return None
+    value = params[name]
+    if not isinstance(value, str):
+        raise HTTPException(422, f"{name} must be text")
+    if len(value) > limit:
+        raise HTTPException(422, f"{name} is longer than {limit} characters")
+    return value
+
+
+async def _profile_images(request: Request, params: dict[str, Any]
+                          ) -> dict[str, tuple[bytes, str] | None]:
+    """The avatar and header sent, checked, cropped and safety-checked (data, new storage key);
+    None for one not sent. Raises 422 for any bad one, before anything is stored."""
+    tmp_dir = request.app.state.instance.settings.data_dir / "tmp"
+    images: dict[str, tuple[bytes, str] | None] = {}
+    for name, size in (("avatar", AVATAR_SIZE), ("header", HEADER_SIZE)):
+        if params.get(name) in (None, ""):
+            images[name] = None
+            continue
+        try:
+            data, extension, _, _ = await checked_image(params[name], name, tmp_dir,
+                                                        max_bytes=MAX_PROFILE_IMAGE_BYTES, fit=size)
+        except MediaError as exc:
+            raise HTTPException(422, str(exc)) from None
+        images[name] = (data, new_key("profiles", extension))
+    sent = [(name, image[0]) for name, image in images.items() if image is not None]
+    if sent:
+        await refuse_unsafe_images(request, sent)
+    return images
+
+
 async def update_credentials(request: Request) -> Response:
+    """Mastodon's `PATCH /api/v1/accounts/update_credentials`: display_name, note, avatar and
+    header (multipart), each kept as it is when not sent. Any bad field refuses the whole
+    request (422) with nothing changed; a change goes to followers' servers as an `Update`."""
     user = await current_user(request)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > 2 * MAX_PROFILE_IMAGE_BYTES + 64 * 1024:
+        return error(413, f"send images of at most {format_bytes(MAX_PROFILE_IMAGE_BYTES)}")
     params = await read_params(request)
     actor = await fstore.actor_by_id(pool(request), user["actor_id"])
-    name = str(params.get("display_name", actor["display_name"]))[:100]
-    note = str(params.get("note", actor["summary"]))
-    if len(note) > 500:
-        return error(422, "note is longer than 500 characters")
-    summary = text_to_html(note, mentions={}, hashtag_url=lambda t: f"{fed(request).base_url}/tags/{t}")
-    await fstore.update_local_profile(pool(request), actor["id"], name, summary)
+    name = _profile_text(params, "display_name", MAX_DISPLAY_NAME)
+    note = _profile_text(params, "note", MAX_NOTE)
+    images = await _profile_images(request, params)
+    summary = actor["summary"] if note is None else text_to_html(
+        note, mentions={}, hashtag_url=lambda t: f"{fed(request).base_url}/tags/{t}")
+    media = request.app.state.instance.media
+    stored = [image[1] for image in images.values() if image is not None]
+    try:
+        for image in images.values():
+            if image is not None:
+                await media.put_bytes(image[1], image[0])
+        addresses = {part: (image[1], f"{fed(request).base_url}/media/{image[1]}")
+                     for part, image in images.items() if image is not None}
+        async with pool(request).acquire() as conn, conn.transaction():
+            replaced = await fstore.update_local_profile(
+                conn, actor["id"], actor["display_name"] if name is None else name, summary,
+                avatar=addresses.get("avatar"), header=addresses.get("header"))
+    except BaseException:
+        for key in stored:
+            await media.delete(key)
+        raise
+    for key in replaced:
+        await media.delete(key)
     actor = await fstore.actor_by_id(pool(request), actor["id"])
     await outbox.update_profile(fed(request), actor, await actors.actor_document(fed(request), actor))
     return JSONResponse(await account_json(request, actor))
@@ -85,7 +152,10 @@ async def _target(request: Request) -> asyncpg.Record:
 
 
 async def get_account(request: Request) -> Response:
-    return JSONResponse(await account_json(request, await _target(request)))
+    target = await _target(request)
+    # Another server's account shows what it posted before anyone here followed it.
+    await backfill.request(fed(request), target)
+    return JSONResponse(await account_json(request, target))
 
 
 async def lookup(request: Request) -> Response:
@@ -105,6 +175,7 @@ async def lookup(request: Request) -> Response:
 async def account_statuses(request: Request) -> Response:
     user = await current_user(request, required=False)
     target = await _target(request)
+    await backfill.request(fed(request), target)
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
     rows = await store.account_posts(pool(request), target["id"], viewer, **paging(params))
@@ -128,6 +199,7 @@ async def account_action(request: Request) -> Response:
     try:
         if action == "follow":
             await outbox.follow(fed(request), me, target)
+            await backfill.request(fed(request), target)
         elif action == "unfollow":
             await outbox.unfollow(fed(request), me, target)
         elif action == "block":

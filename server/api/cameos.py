@@ -7,20 +7,19 @@ may use is not public at all: to anyone else it does not exist (`hidden_from`).
 
 from __future__ import annotations
 
-import asyncio
+from html import escape
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import asyncpg
-from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import inbox, remix, streams
+from federation import backfill, inbox, remix, streams
 from federation import store as fstore
 from federation.cameos import (
-    CAMEO_CONTEXT,
     MAX_IMAGE_BYTES,
     MAX_REFERENCES,
     cameo_document,
@@ -29,18 +28,22 @@ from federation.cameos import (
     rules_of,
 )
 from federation.objects import iso
-from federation.vocab import AS_CONTEXT
+from federation.vocab import AS_CONTEXT, OBJECT_CONTEXT
 from generation import jobs
 from generation import store as gstore
 from policy.consent import (
     Approval,
     CameoRules,
     ConsentRuleError,
+    Decision,
     Permission,
+    Requester,
     check_rules,
+    decide_remix,
     default_rules,
 )
 
+from .. import store
 from ..http import (
     ActivityResponse,
     current_user,
@@ -52,19 +55,13 @@ from ..http import (
     read_form,
     read_params,
     safe_http_url,
+    wants_activity_json,
 )
-from ..media import (
-    MediaError,
-    clean_image,
-    format_bytes,
-    inspect_upload,
-    media_response,
-    new_key,
-    spool_upload,
-)
+from ..media import MediaError, checked_image, format_bytes, media_response, new_key
 from ..rate_limits import rate_limited
 from ..runtime import Instance
 from ..safety import refuse_unsafe_images
+from ..web.pages import page
 from . import entities
 
 MAX_NAME = 100
@@ -127,21 +124,11 @@ def _choice(params: dict[str, Any], name: str, kind: type[Permission] | type[App
 
 async def _image(request: Request, upload: Any, what: str) -> tuple[bytes, str, int, int]:
     """A checked image from a multipart part, re-encoded without metadata."""
-    if not isinstance(upload, UploadFile):
-        raise HTTPException(422, f"{what} must be an image file")
-    instance = request.app.state.instance
-    tmp = await asyncio.to_thread(spool_upload, upload.file, instance.settings.data_dir / "tmp")
+    tmp_dir = request.app.state.instance.settings.data_dir / "tmp"
     try:
-        try:
-            info = await inspect_upload(tmp, max_bytes=MAX_IMAGE_BYTES)
-            if info.kind != "image":
-                raise MediaError("not a JPEG, PNG or WebP image")
-            data = await clean_image(tmp, info.media_type)
-        except MediaError as exc:
-            raise HTTPException(422, f"{what}: {exc}") from None
-    finally:
-        await asyncio.to_thread(tmp.unlink, missing_ok=True)
-    return data, info.extension, info.width, info.height
+        return await checked_image(upload, what, tmp_dir, max_bytes=MAX_IMAGE_BYTES)
+    except MediaError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 @rate_limited("media")  # reference images are uploads
@@ -317,20 +304,51 @@ def _local_public_json(request: Request, owner: asyncpg.Record, cameo: asyncpg.R
 
 
 async def account_cameos(request: Request) -> Response:
-    """`GET /api/v1/accounts/:id/cameos`: the cameos of an account here that others may ask to
-    use (all of them for their owner). Other servers publish no list of cameos: theirs are
-    found by their URL (`/api/v1/cameos/lookup`)."""
+    """`GET /api/v1/accounts/:id/cameos`: the cameos of an account that the viewer may ask to use
+    (all of them for their owner). Another server's are those it listed to this one
+    (`cameoCollection`), fetched in the background when its account is first looked at."""
     user = await current_user(request, required=False)
     account_id = parse_id(request.path_params["account_id"])
     owner = await fstore.actor_by_id(pool(request), account_id) if account_id is not None else None
     if owner is None:
         return error(404, "no such account")
-    if not owner["local"]:
-        return JSONResponse([])
     viewer = user["actor_id"] if user is not None else None
-    return JSONResponse([_local_public_json(request, owner, c)
-                         for c in await fstore.cameos_of(pool(request), owner["id"])
+    cameos = await fstore.cameos_of(pool(request), owner["id"])
+    if not owner["local"]:
+        await backfill.request(fed(request), owner)
+        if owner["suspended"] or (await fed(request).rules.policy(owner["uri"])).suspended:
+            # Suspended here, or its server is: nobody may ask for its cameos from here.
+            return JSONResponse([])
+        requester = await _requester(request, owner, viewer)
+        return JSONResponse([_remote_public_json(request, owner, c) for c in cameos
+                             if await _may_ask(request, c, requester)])
+    return JSONResponse([_local_public_json(request, owner, c) for c in cameos
                          if not hidden_from(c, viewer)])
+
+
+def _remote_public_json(request: Request, owner: asyncpg.Record, cameo: asyncpg.Record) -> dict[str, Any]:
+    """Another server's cameo as its collection listed it; its rules stay that server's to apply."""
+    return {**_public_json(request, owner, uri=cameo["uri"], name=cameo["name"],
+                           instructions=cameo["instructions"], preview_url=cameo["preview_url"]),
+            "id": str(cameo["id"])}
+
+
+async def _requester(request: Request, owner: asyncpg.Record, viewer_id: int | None) -> Requester:
+    """The viewer as someone asking `owner` for a cameo (anyone, when not signed in)."""
+    if viewer_id is None:
+        return Requester(actor="")
+    viewer = await fstore.actor_by_id(pool(request), viewer_id)
+    relation = await store.relationship(pool(request), viewer_id, owner["id"])
+    return Requester(actor=viewer["uri"], follows_owner=relation["following"],
+                     followed_by_owner=relation["followed_by"],
+                     blocked=relation["blocking"] or relation["blocked_by"])
+
+
+async def _may_ask(request: Request, cameo: asyncpg.Record, requester: Requester) -> bool:
+    """Whether the rules another server advertises for its cameo let `requester` ask for it."""
+    approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
+    rules = rules_of(cameo, approved, public_figure=False)
+    return decide_remix(rules, requester).decision is not Decision.REFUSE
 
 
 async def lookup_cameo(request: Request) -> Response:
@@ -369,28 +387,103 @@ async def _owner_stub(request: Request, cameo: asyncpg.Record, owner: asyncpg.Re
         return None
     if await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers) is None:
         return None
-    return {"@context": CAMEO_CONTEXT, "id": cameo["uri"], "type": "Cameo", "attributedTo": owner["uri"]}
+    return {"@context": OBJECT_CONTEXT, "id": cameo["uri"], "type": "Cameo", "attributedTo": owner["uri"]}
+
+
+def _cameo_page(request: Request, cameo: asyncpg.Record, owner: asyncpg.Record) -> Response:
+    """The cameo for a person who opens its link in a browser: whose it is, its name and
+    instructions, its preview, and the way into the app to ask to use it."""
+    handle = f"@{owner['username']}"
+    ask = f"/app/compose?cameo={quote(cameo['uri'], safe='')}"
+    instructions = cameo["instructions"]
+    body = (f'<article class="post"><h1>{escape(cameo["name"])}</h1>'
+            f'<p>A cameo of <a href="/@{escape(owner["username"])}">'
+            f'{escape(owner["display_name"] or owner["username"])}</a> ({escape(handle)}), a likeness'
+            " others may ask to use in AI-generated videos.</p>"
+            f'<img src="{escape(_preview_url(request, cameo))}" alt="{escape(cameo["name"])}" width="50%">'
+            + (f"<h2>Instructions</h2><p>{escape(instructions)}</p>" if instructions else "")
+            + f'<p><a href="{escape(ask)}">Ask to use it in a remix</a></p></article>')
+    head = f'<link rel="alternate" type="application/activity+json" href="{escape(cameo["uri"])}">'
+    response = page(f"{cameo['name']} · {handle}", body, head, app_path=f"/app/@{owner['username']}")
+    response.headers["Vary"] = "Accept"
+    return response
 
 
 async def cameo_object(request: Request) -> Response:
-    """The public Cameo, or a Tombstone once deleted. One only its owner may use is theirs alone
-    (to the owner's token), but for `_owner_stub`."""
+    """The public Cameo, or a Tombstone once deleted; HTML to a browser (Accept: text/html and
+    anything else that is not ActivityPub's). One only its owner may use is theirs alone (to the
+    owner's token), but for `_owner_stub`: to anyone else it is not found, in either form."""
+    activity = wants_activity_json(request)
+
+    def missing(status: int = 404) -> Response:
+        if activity:
+            return error(status, "no such cameo" if status == 404 else "this cameo was deleted")
+        return page("Not found", "<h1>This cameo is not here</h1>" if status == 404 else
+                    "<h1>This cameo was deleted</h1>", status=status)
+
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
     cameo_id = parse_id(request.path_params["cameo_id"])
     cameo = await fstore.cameo_by_id(pool(request), cameo_id) if owner and cameo_id is not None else None
     if cameo is None or cameo["actor_id"] != owner["id"]:
-        return error(404, "no such cameo")
+        return missing()
     if only_me(cameo):
         user = await current_user(request, required=False)
         if hidden_from(cameo, user["actor_id"] if user is not None else None):
-            stub = await _owner_stub(request, cameo, owner) if cameo["deleted_at"] is None else None
-            return ActivityResponse(stub) if stub else error(404, "no such cameo")
+            stub = await _owner_stub(request, cameo, owner) \
+                if activity and cameo["deleted_at"] is None else None
+            return ActivityResponse(stub) if stub else missing()
     if cameo["deleted_at"] is not None:
+        if not activity:
+            return missing(410)
         return ActivityResponse({"@context": AS_CONTEXT, "id": cameo["uri"], "type": "Tombstone",
                                  "formerType": "Cameo"}, status_code=410)
+    if not activity:
+        return _cameo_page(request, cameo, owner)
     approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
     references = await fstore.cameo_references(pool(request), cameo["id"])
-    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved, len(references)))
+    return ActivityResponse(cameo_document(fed(request), cameo, owner, approved, len(references)),
+                            headers={"Vary": "Accept"})
+
+
+async def cameo_collection(request: Request) -> Response:
+    """An actor's `cameoCollection` (PROTOCOL.md): the Cameos of its that the fetching server's
+    people may ask for. Those open to everyone to anyone; those open to followers, mutuals or
+    approved people only to a signed fetch from a server where it has such people. Paused ones
+    and those only their owner may use are not listed."""
+    owner = await fstore.local_actor(pool(request), request.path_params["username"])
+    if owner is None or owner["type"] != "Person":
+        return error(404, "no such account")
+    listed: list[asyncpg.Record] = []
+    if not owner["suspended"]:
+        signer = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
+        audience = None if signer is None else await fstore.audience_on_domain(
+            pool(request), owner["id"], urlsplit(signer).netloc.lower())
+        listed = [c for c in await fstore.cameos_of(pool(request), owner["id"]) if _listed_to(c, audience)]
+    items = []
+    for cameo in listed[:backfill.MAX_ITEMS]:
+        approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
+        references = await fstore.cameo_references(pool(request), cameo["id"])
+        document = cameo_document(fed(request), cameo, owner, approved, len(references))
+        del document["@context"]
+        items.append(document)
+    return ActivityResponse({"@context": OBJECT_CONTEXT, "id": f"{owner['uri']}/cameos",
+                             "type": "OrderedCollection", "totalItems": len(listed), "orderedItems": items},
+                            # What it lists depends on who signed the fetch.
+                            headers={"Cache-Control": "private", "Vary": "Signature"})
+
+
+def _listed_to(cameo: asyncpg.Record, audience: asyncpg.Record | None) -> bool:
+    """Whether a cameo is listed to a fetching server with `audience` there (None: unsigned)."""
+    if cameo["paused"] or only_me(cameo):
+        return False
+    level = Permission(cameo["permission"])
+    if level is Permission.EVERYONE:
+        return True
+    if audience is None:
+        return False
+    if level is Permission.APPROVED:
+        return cameo["id"] in audience["approved"]
+    return audience["mutuals"] if level is Permission.MUTUALS else audience["followers"]
 
 
 async def cameo_reference(request: Request) -> Response:
@@ -430,6 +523,7 @@ routes = [
     Route("/api/v1/cameos/{cameo_id}", update_cameo, methods=["PATCH"]),
     Route("/api/v1/cameos/{cameo_id}", delete_cameo, methods=["DELETE"]),
     Route("/api/v1/accounts/{account_id}/cameos", account_cameos),
+    Route("/users/{username}/cameos", cameo_collection),
     Route("/users/{username}/cameos/{cameo_id}", cameo_object),
     Route("/users/{username}/cameos/{cameo_id}/references/{position:int}", cameo_reference),
 ]

@@ -45,15 +45,16 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
                    ) -> dict[str, Any]:
     progress = jobs.job_progress(row, live)
     total = progress["total_steps"]
-    result, published = None, False
+    result, status_id = None, None
     # A held draft is not its requester's to see until a moderator releases it.
     if row["result_media_id"] is not None and row["state"] != "held":
         media = await fstore.media_by_id(pool(request), row["result_media_id"])
         # Signed for the requester while a draft; the address of the post's video once published.
         result = entities.media_attachment(fed(request), media, request.app.state.instance.links) \
             if media else None
-        # A draft until a post takes its video.
-        published = media is not None and media["post_id"] is not None
+        # A draft until a post takes its video: then the post's id, for the app to go to it.
+        status_id = str(media["post_id"]) if media is not None and media["post_id"] is not None else None
+    published = status_id is not None
     expires = jobs.draft_expiry(_queue(request).config, row, published)
     return {
         "id": str(row["id"]), "state": row["state"], "prompt": row["prompt"],
@@ -64,7 +65,7 @@ async def job_json(request: Request, row: asyncpg.Record, live: dict[str, Any] |
                      "fraction": round(progress["step"] / total, 4) if total else 0.0},
         "eta_s": progress["eta_s"], "failure_reason": row["failure_reason"],
         "held_reason": HELD_FOR_REVIEW if row["state"] == "held" else None,
-        "generator": row["generator"], "result": result, "published": published,
+        "generator": row["generator"], "result": result, "published": published, "status_id": status_id,
         "expires_at": iso(expires) if expires else None,
         "created_at": iso(row["created_at"]),
         "started_at": iso(row["started_at"]) if row["started_at"] else None,

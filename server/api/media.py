@@ -40,7 +40,7 @@ async def upload_media(request: Request) -> Response:
     if upload is None or isinstance(upload, str):
         return error(422, "send the file as the multipart field 'file'")
     description = str(form.get("description") or "")[:1500]
-    focus = _focus(str(form.get("focus") or ""))
+    focus = parse_focus(str(form.get("focus") or ""))
     tmp_dir = instance.settings.data_dir / "tmp"
     tmp = await asyncio.to_thread(spool_upload, upload.file, tmp_dir)
     try:
@@ -97,7 +97,7 @@ def _media_response(request: Request, media: asyncpg.Record) -> Response:
                         status_code=status)
 
 
-def _focus(raw: str) -> tuple[float, float]:
+def parse_focus(raw: str) -> tuple[float, float]:
     if not raw:
         return 0.0, 0.0
     try:

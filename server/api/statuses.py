@@ -50,10 +50,6 @@ def parse_visibility(value: str) -> str:
     return "followers" if value == "private" else value
 
 
-def _client_visibility(value: str) -> str:
-    return "private" if value == "followers" else value
-
-
 async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record], viewer: int | None, *,
                           staff_review: bool = False, staff: bool | None = None) -> list[dict[str, Any]]:
     """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
@@ -71,15 +67,10 @@ async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record],
     for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_]):
         await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
     async with pool(request).acquire() as conn:
-        rendered = await entities.statuses(fed(request), conn, posts_, viewer)
-    for status in rendered:
-        status["visibility"] = _client_visibility(status["visibility"])
-        if status["reblog"]:
-            status["reblog"]["visibility"] = _client_visibility(status["reblog"]["visibility"])
-    return rendered
+        return await entities.statuses(fed(request), conn, posts_, viewer)
 
 
-async def _resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]:
+async def resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]:
     """The accounts a text mentions, looked up all at once: each remote lookup may take up to
     the outbound deadline, and a post's twenty must not take twenty times that."""
     async def lookup(username: str, host: str | None) -> asyncpg.Record | None:
@@ -94,23 +85,47 @@ async def _resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]
     return list({actor["id"]: actor for actor in found if actor is not None}.values())
 
 
+def status_text(params: dict[str, Any], default: str = "") -> str:
+    """The `status` text of a post being written, checked (422 when it is not text or too long)."""
+    text = params.get("status", default)
+    text = default if text is None else text
+    if not isinstance(text, str):
+        raise HTTPException(422, "status must be text")
+    if len(text) > MAX_STATUS_CHARS:
+        raise HTTPException(422, f"status is longer than {MAX_STATUS_CHARS} characters")
+    return text
+
+
+def media_ids_param(raw: Any) -> list[int]:
+    """A post's `media_ids`, as numbers (422 for more than four or one that is not an id)."""
+    raw = [raw] if isinstance(raw, str) else raw
+    if not isinstance(raw, list) or len(raw) > MAX_MEDIA:
+        raise HTTPException(422, f"at most {MAX_MEDIA} media ids")
+    media_ids = [parse_id(m) for m in raw]
+    if None in media_ids:
+        raise HTTPException(422, "media ids must be numbers")
+    return media_ids
+
+
+async def unpublishable(request: Request, me: asyncpg.Record, media_ids: list[int]) -> Response | None:
+    """Why uploads cannot go into a post (a 4xx), or None: each must be the author's, in no post
+    yet, and checked."""
+    for media_id in media_ids:
+        media = await store.unattached_media(pool(request), media_id, me["id"])
+        if media is None or media["post_id"] is not None:
+            return error(422, f"media {media_id} is unknown, not yours, or already used")
+        refusal = await publish_refusal(request, media)
+        if refusal is not None:
+            return refusal
+    return None
+
+
 @rate_limited("statuses")
 async def create_status(request: Request) -> Response:
     user = await current_user(request)
     params = await read_params(request)
-    text = params.get("status") or ""
-    if not isinstance(text, str):
-        return error(422, "status must be text")
-    if len(text) > MAX_STATUS_CHARS:
-        return error(422, f"status is longer than {MAX_STATUS_CHARS} characters")
-    media_ids = params.get("media_ids") or []
-    if isinstance(media_ids, str):
-        media_ids = [media_ids]
-    if not isinstance(media_ids, list) or len(media_ids) > MAX_MEDIA:
-        return error(422, f"at most {MAX_MEDIA} media ids")
-    media_ids = [parse_id(m) for m in media_ids]
-    if None in media_ids:
-        return error(422, "media ids must be numbers")
+    text = status_text(params)
+    media_ids = media_ids_param(params.get("media_ids") or [])
     if not text.strip() and not media_ids:
         return error(422, "a post needs text or media")
     visibility = parse_visibility(str(params.get("visibility") or "public"))
@@ -122,14 +137,10 @@ async def create_status(request: Request) -> Response:
         if in_reply_to is None:
             return error(404, "the post you reply to does not exist")
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
-    mentioned = await _resolve_mentions(request, text)
-    for media_id in media_ids:
-        media = await store.unattached_media(pool(request), media_id, me["id"])
-        if media is None or media["post_id"] is not None:
-            return error(422, f"media {media_id} is unknown, not yours, or already used")
-        refusal = await publish_refusal(request, media)
-        if refusal is not None:
-            return refusal
+    mentioned = await resolve_mentions(request, text)
+    refusal = await unpublishable(request, me, media_ids)
+    if refusal is not None:
+        return refusal
     generator, cameos = await draft_post_terms(request, me, media_ids)
     # The label says what is known: a draft this server rendered (it names its model), or the
     # poster's own word. An uploaded video is a camera's until its poster says otherwise.
@@ -147,7 +158,7 @@ async def create_status(request: Request) -> Response:
     return JSONResponse((await render_statuses(request, [post], me["id"]))[0])
 
 
-async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyncpg.Record:
+async def visible_or_404(request: Request, user: asyncpg.Record | None) -> asyncpg.Record:
     post_id = request.path_params["status_id"]
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
                                     staff=await is_staff(request))
@@ -159,13 +170,13 @@ async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyn
 
 async def get_status(request: Request) -> Response:
     user = await current_user(request, required=False)
-    post = await _visible_or_404(request, user)
+    post = await visible_or_404(request, user)
     return JSONResponse((await render_statuses(request, [post], user["actor_id"] if user else None))[0])
 
 
 async def delete_status(request: Request) -> Response:
     user = await current_user(request)
-    post = await _visible_or_404(request, user)
+    post = await visible_or_404(request, user)
     if post["actor_id"] != user["actor_id"]:
         return error(403, "you can only delete your own posts")
     rendered = (await render_statuses(request, [post], user["actor_id"]))[0]
@@ -176,7 +187,7 @@ async def delete_status(request: Request) -> Response:
 
 async def status_context(request: Request) -> Response:
     user = await current_user(request, required=False)
-    post = await _visible_or_404(request, user)
+    post = await visible_or_404(request, user)
     viewer = user["actor_id"] if user else None
     before = await store.ancestors(pool(request), post["id"], viewer)
     after = await store.replies(pool(request), post["id"], viewer)
@@ -186,7 +197,7 @@ async def status_context(request: Request) -> Response:
 
 async def status_action(request: Request) -> Response:
     user = await current_user(request)
-    post = await _visible_or_404(request, user)
+    post = await visible_or_404(request, user)
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
     action = request.path_params["action"]
     try:

@@ -64,6 +64,11 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     print(f"Likeness is starting at {settings.base_url}/ (listening on {args.host}:{args.port}"
           f"{f', {args.processes} processes' if args.processes > 1 else ''})", flush=True)
+    # What a first start does (migrations, the instance actor, the origin fixed), once, before
+    # uvicorn: an origin that is not the instance's stops here with the last word (main prints
+    # the ConfigError), not above uvicorn's "Application startup failed", and several processes
+    # would race to it.
+    _with_instance(_started, settings)
     if args.processes == 1:
         if settings.workers_in_process:
             # A line for every job, several a second: in the data directory, not on the console.
@@ -72,9 +77,7 @@ def serve(args: argparse.Namespace) -> int:
             log_to_file("arq", logs_dir(settings.data_dir) / "worker.log")
         _server(uvicorn.Config(create_app(settings), **options), settings).run()
         return 0
-    # What a first start does (migrations, the instance actor), once, before the processes
-    # would race to it; they read the settings from the environment, the domain included.
-    _with_instance(_started, settings)
+    # The processes read the settings from the environment, the domain included.
     os.environ["LIKENESS_DOMAIN"] = settings.domain
     uvicorn.run("server.cli.main:process_app", factory=True, workers=args.processes, **options)
     return 0

@@ -10,8 +10,9 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]
     stay, deleted, so that their ids answer 410), its media and drafts, its generations, likes,
     follows, blocks, feed steering, notifications and tokens; the login is disabled and its email
     and password forgotten; the actor keeps its keys and name and is marked deleted (and
-    suspended, so that every query that hides a suspended account hides it). Returns the deleted
-    media rows, whose files (server.media.file_keys) the caller deletes."""
+    suspended, so that every query that hides a suspended account hides it), its avatar and header
+    forgotten. Returns the deleted media rows and a row of the avatar's and header's keys, whose
+    files (server.media.file_keys) the caller deletes."""
     await conn.execute(
         "UPDATE posts SET deleted_at = now() WHERE (actor_id = $1 OR reblog_of_id IN"
         " (SELECT id FROM posts WHERE actor_id = $1)) AND deleted_at IS NULL", actor_id)
@@ -30,6 +31,9 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]
     await conn.execute("DELETE FROM markers WHERE user_id = $1", user_id)
     await conn.execute("UPDATE users SET disabled = true, password_hash = '',"
                        " email = 'deleted-' || id || '@invalid' WHERE id = $1", user_id)
-    await conn.execute("UPDATE actors SET deleted_at = now(), suspended = true, display_name = '',"
-                       " summary = '', icon_url = NULL WHERE id = $1", actor_id)
-    return media
+    pictures = await conn.fetch(
+        "UPDATE actors a SET deleted_at = now(), suspended = true, display_name = '', summary = '',"
+        " icon_url = NULL, header_url = NULL, avatar_key = NULL, header_key = NULL"
+        " FROM (SELECT avatar_key, header_key FROM actors WHERE id = $1 FOR UPDATE) old"
+        " WHERE a.id = $1 RETURNING old.avatar_key AS storage_key, old.header_key AS poster_key", actor_id)
+    return [*media, *pictures]

@@ -64,8 +64,8 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
     to serve, whether what it belongs to was deleted, whether moderation holds it back (a
     generation's held draft, an upload not yet checked or refused, a hidden post's media), and
     whether it is private to its owner (`owner_id`, an actor): an upload or draft in no post
-    yet, or the preview of a cameo only its owner may use. Cameo references are never found
-    here."""
+    yet, or the preview of a cameo only its owner may use; or a local account's avatar or
+    header (held while the account is suspended). Cameo references are never found here."""
     return await conn.fetchrow(
         "SELECT CASE WHEN m.storage_key = $1 THEN m.media_type ELSE 'image/jpeg' END AS media_type,"
         " p.deleted_at IS NOT NULL AS deleted,"
@@ -75,4 +75,6 @@ async def media_by_storage_key(conn: Conn, key: str) -> Record | None:
         " FROM media m LEFT JOIN posts p ON p.id = m.post_id"
         " WHERE m.storage_key = $1 OR m.poster_key = $1"
         " UNION ALL SELECT preview_media_type, deleted_at IS NOT NULL, false, permission = 'only_me',"
-        " actor_id FROM cameos WHERE preview_key = $1 LIMIT 1", key)
+        " actor_id FROM cameos WHERE preview_key = $1"
+        " UNION ALL SELECT 'image/webp', false, suspended, false, id FROM actors"
+        " WHERE avatar_key = $1 OR header_key = $1 LIMIT 1", key)

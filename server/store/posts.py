@@ -160,7 +160,7 @@ async def media_of_posts(conn: Conn, post_ids: list[int]) -> dict[int, list[Reco
 
 async def mentions_of_posts(conn: Conn, post_ids: list[int]) -> dict[int, list[Record]]:
     rows = await conn.fetch(
-        "SELECT m.post_id, a.* FROM mentions m JOIN actors a ON a.id = m.actor_id"
+        "SELECT m.post_id, m.silent AS silent_mention, a.* FROM mentions m JOIN actors a ON a.id = m.actor_id"
         " WHERE m.post_id = ANY($1::bigint[]) ORDER BY a.id", post_ids)
     found: dict[int, list[Record]] = {}
     for row in rows:

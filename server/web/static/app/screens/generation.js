@@ -9,9 +9,13 @@ import { demoModelNote } from "../ui/demo_note.js";
 import { progressPanel, watchJob } from "../ui/progress.js";
 import { publishForm } from "../ui/publish.js";
 
+const postPath = (statusId) => `/app/@${session.me.acct}/${statusId}`;
+
 export default async function show(ctx) {
   const first = await get(`/api/v1/generations/${encodeURIComponent(ctx.params.id)}`);
   if (first.remix_id) return navigate(`/app/remixes/${first.remix_id}`, { replace: true });
+  // Published: the video's own address is where it lives now.
+  if (first.status_id) return navigate(postPath(first.status_id), { replace: true });
   const panel = progressPanel();
   const result = h("div", { class: "result" });
   ctx.root.append(h("section", { class: "screen" },
@@ -29,7 +33,8 @@ export default async function show(ctx) {
     }
     result.append(h("h2", { text: "Publish" }), publishForm(job.result, async ({ status, visibility }) => {
       const posted = await post("/api/v1/statuses", { status, visibility, media_ids: [job.result.id] });
-      navigate(`/app/@${session.me.acct}/${posted.id}`);
+      // In place of this screen, whose form is done: Back goes to where the person came from.
+      navigate(postPath(posted.id), { replace: true });
     }));
   };
   onJob(first);

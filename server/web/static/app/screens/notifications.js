@@ -15,6 +15,7 @@ const DONE = {
   mention: () => ["mentioned you", "You were mentioned"],
   reply: () => ["replied to you", "You have a new reply"],
   quote: (n) => [`quoted your ${kind(n.status)}`, `Your ${kind(n.status)} was quoted`],
+  update: (n) => [`edited a ${kind(n.status)} you boosted`, `A ${kind(n.status)} you boosted was edited`],
   remix_request: () => ["asks to use your cameo in a video", "A request to use your cameo is waiting",
     "/app/consent", "Answer in your consent inbox"],
   remix_use: () => ["is making a video with your cameo, as your rules allow",

@@ -9,8 +9,8 @@ export function openDialog(title, ...content) {
   const dialog = h("dialog", { class: "sheet", "aria-labelledby": titleId },
     h("header", { class: "sheet-head" },
       h("h2", { id: titleId, text: title }),
-      h("button", { type: "button", class: "icon-button", on: { click: () => dialog.close() } },
-        icon("close"), h("span", { class: "visually-hidden", text: "Close" }))),
+      h("button", { type: "button", class: "icon-button", title: "Close", "aria-label": "Close",
+        on: { click: () => dialog.close() } }, icon("close"))),
     ...content);
   dialog.addEventListener("close", () => dialog.remove());
   // A click on the backdrop (the dialog box itself, outside its content) closes it.

@@ -1,5 +1,6 @@
 // A few inline SVG icons, drawn as DOM nodes. They are decoration: every button that shows one
-// also has its name in text.
+// also has its name as a word beside it, or (where there is no room: Play, Close) as its
+// tooltip and aria-label.
 
 const PATHS = {
   heart: "M12 21s-7.5-4.6-9.6-9.2C.9 8.3 3.2 4.5 6.9 4.5c2.1 0 3.6 1.1 5.1 3 1.5-1.9 3-3 5.1-3 3.7 0 6 3.8 4.5 7.3C19.5 16.4 12 21 12 21z",

@@ -42,16 +42,33 @@ export async function watchJob(id, onJob, signal) {
 
 const eta = (seconds) => seconds < 60 ? `${Math.max(1, Math.round(seconds))} s` : `${Math.round(seconds / 60)} min`;
 
+// What is left of a running render, honestly: the last estimate counted down from the moment it
+// came (`since`, in ms of `now`), and once every step is done or the estimate has run out, what
+// the worker is doing rather than a number that stopped being true.
+export function timeLeft(job, since, now) {
+  if (job.state !== "running") return "";
+  const { step, total_steps: total } = job.progress;
+  if (total && step >= total) return "Encoding the video…";
+  if (job.eta_s == null) return "";
+  const left = job.eta_s - (now - since) / 1000;
+  return left >= 0.5 ? `About ${eta(left)} left` : "Finishing…";
+}
+
 export function progressPanel() {
   const stateId = newId("gen-state");
   const state = h("p", { class: "gen-state", id: stateId });
   const bar = h("progress", { "aria-labelledby": stateId });
   const detail = h("p", { class: "hint gen-detail" });
-  // Read out at each change of state and each quarter of the way, not at every step.
+  // Read out at each change of state, each quarter of the way and when the time left turns
+  // into words (Finishing…, Encoding…), not at every step or second.
   const live = h("p", { class: "visually-hidden", "aria-live": "polite" });
   const cancel = h("button", { type: "button", class: "button danger", text: "Cancel", hidden: true });
   const element = h("div", { class: "progress-panel" }, state, bar, detail, live, cancel);
   let job = null;
+  // The estimate's moment: when the step or the estimate last changed (a poll that brings the
+  // same numbers again is no news), and the countdown's timer while it runs.
+  let estimate = { key: null, since: 0 };
+  let ticker = null;
 
   cancel.addEventListener("click", async () => {
     // A render may have run for minutes: one slip of the finger must not throw it away.
@@ -63,9 +80,28 @@ export function progressPanel() {
     }
   });
 
+  // The words under the bar, the bar's value text and what is read out, from one reading.
+  function draw() {
+    const { step, total_steps: total } = job.progress;
+    const left = timeLeft(job, estimate.since, performance.now());
+    detail.textContent = left || (job.state === "failed" ? job.failure_reason ?? ""
+      : job.state === "queued" ? "A worker picks it up soon." : "");
+    const said = left ? `${state.textContent}. ${left}` : state.textContent;
+    if (job.state === "running") bar.setAttribute("aria-valuetext", said);
+    else bar.removeAttribute("aria-valuetext");
+    const phase = /^About/.test(left) ? "counting" : left;
+    const moment = job.state === "running" && total ? `running ${Math.floor((4 * step) / total)} ${phase}` : said;
+    if (live.dataset.moment !== moment) {
+      live.dataset.moment = moment;
+      live.textContent = said;
+    }
+  }
+
   function update(next) {
     job = next;
     const { step, total_steps: total } = job.progress;
+    const key = `${step}/${job.eta_s}`;
+    if (estimate.key !== key) estimate = { key, since: performance.now() };
     element.dataset.state = job.state;
     state.textContent = job.state === "running" && total ? `Rendering: step ${step} of ${total}` : STATES[job.state] ?? job.state;
     if (job.state === "running" || job.state === "succeeded") {
@@ -75,16 +111,16 @@ export function progressPanel() {
       bar.removeAttribute("value"); // indeterminate while it waits
     }
     bar.hidden = !["waiting", "queued", "running", "succeeded"].includes(job.state);
-    detail.textContent = job.state === "running" && job.eta_s != null ? `About ${eta(job.eta_s)} left`
-      : job.state === "failed" ? job.failure_reason ?? ""
-        : job.state === "queued" ? "A worker picks it up soon." : "";
     cancel.hidden = TERMINAL.has(job.state);
-    // What is read out is what the bar shows, said again only when a quarter more is done.
-    const moment = job.state === "running" && total ? `running ${Math.floor((4 * step) / total)}` : state.textContent;
-    if (live.dataset.moment !== moment) {
-      live.dataset.moment = moment;
-      live.textContent = state.textContent;
-    }
+    draw();
+    // The countdown goes on between events, and stops with the render or the screen.
+    if (job.state === "running" && !ticker) ticker = setInterval(() => element.isConnected ? draw() : stop(), 1000);
+    if (job.state !== "running") stop();
+  }
+
+  function stop() {
+    clearInterval(ticker);
+    ticker = null;
   }
 
   return { element, update };

@@ -22,7 +22,7 @@ export function setSound(on) {
   for (const video of document.querySelectorAll("video.reel-video")) video.muted = !on;
   for (const button of document.querySelectorAll("button.sound")) {
     button.setAttribute("aria-pressed", String(on));
-    button.replaceChildren(icon(on ? "soundOn" : "soundOff"), h("span", { class: "visually-hidden", text: "Sound" }));
+    button.replaceChildren(icon(on ? "soundOn" : "soundOff"), h("span", { class: "action-label", text: "Sound" }));
   }
   document.body.classList.toggle("sound-on", on);
   announce(on ? "Sound on" : "Sound off", { visible: false });
@@ -30,15 +30,21 @@ export function setSound(on) {
 
 export const videoOf = (status) => status.media_attachments.find((m) => m.type === "video" || m.type === "gifv");
 
-function actionButton(iconName, label, { pressed, value, onClick, className = "" }) {
+// An action beside the video: its icon over a word, the count where it has one (how many liked)
+// or else a short form of its name (`short`, a word of `label`, so that what is seen is part of
+// what is read out). The full name is the tooltip and the accessible name.
+function actionButton(iconName, label, { pressed, value, short = label, onClick, className = "" }) {
   const button = h("button", {
-    type: "button", class: `action ${className}`.trim(),
+    type: "button", class: `action ${className}`.trim(), title: label,
     "aria-pressed": pressed === undefined ? null : String(pressed), on: { click: onClick },
   });
+  let shown = value;
   button.update = (newPressed, newValue) => {
     if (newPressed !== undefined) button.setAttribute("aria-pressed", String(newPressed));
-    button.replaceChildren(icon(iconName), h("span", { class: "visually-hidden", text: label }));
-    if (newValue !== undefined) button.append(h("span", { class: "count", text: count(newValue) }));
+    if (newValue !== undefined) shown = newValue;
+    const text = shown === undefined ? short : count(shown);
+    button.setAttribute("aria-label", shown === undefined ? label : `${label} ${text}`);
+    button.replaceChildren(icon(iconName), h("span", { class: shown === undefined ? "action-label" : "count", text }));
   };
   button.update(pressed, value);
   return button;
@@ -77,8 +83,8 @@ export function reel(status, { steer = false } = {}) {
   // A tap on the video turns the sound on or off.
   video.addEventListener("click", () => setSound(!sound.on));
 
-  const playButton = h("button", { type: "button", class: "play-overlay", hidden: true, on: { click: () => play() } },
-    icon("play"), h("span", { class: "visually-hidden", text: "Play" }));
+  const playButton = h("button", { type: "button", class: "play-overlay", hidden: true, title: "Play",
+    "aria-label": "Play", on: { click: () => play() } }, icon("play"));
 
   const play = () => video.play().then(() => { playButton.hidden = true; }, () => { playButton.hidden = false; });
 
@@ -111,6 +117,7 @@ export function reel(status, { steer = false } = {}) {
   });
 
   const share = actionButton("share", "Copy link", {
+    short: "Link",
     onClick: async () => {
       const url = safeUrl(shown.url) ?? safeUrl(shown.uri);
       try {
@@ -137,7 +144,7 @@ export function reel(status, { steer = false } = {}) {
   });
 
   const more = steer && session.token && !session.isMe(author)
-    ? actionButton("more", "More or less like this", { onClick: () => openSteering(shown) })
+    ? actionButton("more", "More or less like this", { short: "More", onClick: () => openSteering(shown) })
     : null;
 
   const report = session.isMe(author) ? null : actionButton("flag", "Report", {

@@ -44,7 +44,8 @@ export default async function show(ctx) {
       return h("section", { class: "term-group", "aria-label": CATEGORIES[category] },
         h("h3", { text: `${CATEGORIES[category]} (${list.length})` }),
         h("ul", { class: "chips" }, list.map((term) => {
-          const remove = h("button", { type: "button", class: "chip-remove", "aria-label": `Remove "${term.term}" from ${CATEGORIES[category]}`, text: "×" });
+          const name = `Remove "${term.term}" from ${CATEGORIES[category]}`;
+          const remove = h("button", { type: "button", class: "chip-remove", "aria-label": name, title: name, text: "×" });
           remove.addEventListener("click", () => run(remove, problem, async () => {
             await del(`/api/v1/admin/prompt_terms/${term.id}`);
             allTerms = allTerms.filter((t) => t.id !== term.id);
