@@ -123,7 +123,7 @@ async def _started(ws: ClientConnection) -> None:
     assert (await _message(ws))["status"] == 400
 
 
-async def test_user_stream_brings_home_posts_mentions_and_deletes(make_instance):
+async def test_user_stream_brings_home_posts_mentions_edits_and_deletes(make_instance):
     a = await make_instance()
     for name in ("alice", "bob", "carol"):
         await a.signup(name)
@@ -148,6 +148,12 @@ async def test_user_stream_brings_home_posts_mentions_and_deletes(make_instance)
         assert notification["payload"]["type"] == "mention"
         assert notification["payload"]["status"]["id"] == mention["id"]
         assert notification["payload"]["account"]["id"] == bob_id
+
+        edited = await a.api("bob", "PUT", f"/api/v1/statuses/{hello['id']}", json={"status": "hello again"})
+        assert edited.status_code == 200, edited.text
+        update = await _event(ws, "status.update")
+        assert update["payload"]["id"] == hello["id"] and "again" in update["payload"]["content"]
+        assert update["payload"]["edited_at"]
 
         deleted = await a.api("bob", "DELETE", f"/api/v1/statuses/{hello['id']}")
         assert deleted.status_code == 200
