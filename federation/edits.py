@@ -32,17 +32,19 @@ def changed(before: asyncpg.Record, before_media: list[asyncpg.Record],
 
 
 async def record(conn: asyncpg.Connection, before: asyncpg.Record, before_media: list[asyncpg.Record],
-                 after: asyncpg.Record, after_media: list[asyncpg.Record]) -> None:
+                 after: asyncpg.Record, after_media: list[asyncpg.Record]) -> list[tuple[int, int]]:
     """Keep the version `after` (at its `edited_at`), and the original first if this is the
     post's first edit; then tell the local accounts that boosted it. In the caller's
-    transaction."""
+    transaction; returns (user id, notification id) of each told, for the streams."""
     if not await store.post_edits(conn, before["id"]):
         await _insert(conn, before, before_media, before["published_at"])
     await _insert(conn, after, after_media, after["edited_at"])
+    told = []
     for booster in await store.local_boosters(conn, after["id"]):
         if booster["user_id"] is not None and booster["id"] != after["actor_id"]:
-            await store.insert_notification(conn, booster["user_id"], "update", after["actor_id"],
-                                            after["id"])
+            told.append((booster["user_id"], await store.insert_notification(
+                conn, booster["user_id"], "update", after["actor_id"], after["id"])))
+    return told
 
 
 async def _insert(conn: asyncpg.Connection, post: asyncpg.Record, media: list[asyncpg.Record],

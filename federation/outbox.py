@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, delivery, edits, objects, proofs, signing, store
+from . import actors, delivery, edits, objects, proofs, signing, store, streams
 from .context import Federation
 from .html import parse_hashtags, text_to_html
 from .vocab import AS_CONTEXT, DATA_INTEGRITY_V2, EXTENSION_TERMS, PUBLIC
@@ -120,7 +120,7 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
         parent_author = None
         if in_reply_to is not None:
             parent_author = await store.actor_by_id(conn, in_reply_to["actor_id"])
-        await _notify_local(conn, post_id, author, mentioned, parent_author)
+        notified = await _notify_local(conn, post_id, author, mentioned, parent_author)
         post = await store.post_by_id(conn, post_id)
         note = await document_of(fed, conn, post)
         activity = objects.wrap("Create", author["uri"], note, activity_id=f"{uri}/activity",
@@ -130,23 +130,29 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
                           await _post_audience(conn, author, mentioned, parent_author, visibility),
                           public=visibility in ("public", "unlisted"))
     await delivery.start(fed, ids)
+    await streams.post_event(fed, "update", post_id)
+    for user_id, notification_id in notified:
+        await streams.notification(fed, user_id, notification_id)
     return post_id
 
 
 async def _notify_local(conn: asyncpg.Connection, post_id: int, author: Record,
-                        mentioned: list[Record], parent_author: Record | None) -> None:
-    told = {author["user_id"]}
+                        mentioned: list[Record], parent_author: Record | None) -> list[tuple[int, int]]:
+    """Notify the local accounts a post mentions or answers; (user id, notification id) each."""
+    told: dict[int, int] = {}
     for actor in [*mentioned, *([parent_author] if parent_author else [])]:
-        if actor["local"] and actor["user_id"] not in told:
+        if actor["local"] and actor["user_id"] not in (author["user_id"], *told):
             kind = "mention" if actor in mentioned else "reply"
-            await store.insert_notification(conn, actor["user_id"], kind, author["id"], post_id)
-            told.add(actor["user_id"])
+            told[actor["user_id"]] = await store.insert_notification(conn, actor["user_id"], kind,
+                                                                     author["id"], post_id)
+    return list(told.items())
 
 
 async def delete_post(fed: Federation, author: Record, post: Record) -> None:
     async with fed.pool.acquire() as conn, conn.transaction():
         ids = await queue_post_delete(conn, fed, author, post)
     await delivery.start(fed, ids)
+    await streams.post_event(fed, "delete", post["id"])
 
 
 async def queue_post_delete(conn: asyncpg.Connection, fed: Federation, author: Record, post: Record
@@ -205,7 +211,7 @@ async def edit_post(fed: Federation, author: Record, post: Record, *, text: str,
         after = await store.post_by_id(conn, post["id"])
         await store.replace_mentions(conn, post["id"], [m["id"] for m in mentioned])
         await store.replace_tags(conn, post["id"], parse_hashtags(text))
-        await edits.record(conn, before, before_media, after, after_media)
+        notified = await edits.record(conn, before, before_media, after, after_media)
         parent = await store.post_by_id(conn, after["in_reply_to_id"]) if after["in_reply_to_id"] else None
         parent_author = await store.actor_by_id(conn, parent["actor_id"]) if parent else None
         note = await document_of(fed, conn, after)
@@ -217,6 +223,9 @@ async def edit_post(fed: Federation, author: Record, post: Record, *, text: str,
                           await _reach(conn, author, after, mentioned, parent_author),
                           public=after["visibility"] in ("public", "unlisted"))
     await delivery.start(fed, ids)
+    await streams.post_event(fed, "status.update", post["id"])
+    for user_id, notification_id in notified:
+        await streams.notification(fed, user_id, notification_id)
     return True
 
 
@@ -228,15 +237,18 @@ async def like(fed: Federation, actor: Record, post: Record) -> None:
         await store.insert_like(conn, uri, actor["id"], post["id"])
         owner = await store.actor_by_id(conn, post["actor_id"])
         ids: list[int] = []
+        notification_id = None
         if owner["local"]:
             if owner["id"] != actor["id"]:
-                await store.insert_notification(conn, owner["user_id"], "favourite", actor["id"],
-                                                post["id"])
+                notification_id = await store.insert_notification(conn, owner["user_id"], "favourite",
+                                                                  actor["id"], post["id"])
         else:
             activity = objects.wrap("Like", actor["uri"], post["uri"], activity_id=uri,
                                     to=[owner["uri"]])
             ids = await _send(conn, actor, activity, _inbox(owner))
     await delivery.start(fed, ids)
+    if notification_id is not None:
+        await streams.notification(fed, owner["user_id"], notification_id)
 
 
 async def unlike(fed: Federation, actor: Record, post: Record) -> None:
@@ -274,12 +286,17 @@ async def boost(fed: Federation, actor: Record, post: Record) -> int:
             "object_type": "Announce", "visibility": "public", "reblog_of_id": post["id"],
         })
         owner = await store.actor_by_id(conn, post["actor_id"])
+        notification_id = None
         if owner["local"] and owner["id"] != actor["id"]:
-            await store.insert_notification(conn, owner["user_id"], "reblog", actor["id"], post["id"])
+            notification_id = await store.insert_notification(conn, owner["user_id"], "reblog",
+                                                              actor["id"], post["id"])
         activity = await _announce(fed, conn, actor, await store.post_by_id(conn, boost_id))
         inboxes = await store.follower_inboxes(conn, actor["id"]) + _inbox(owner)
         ids = await _send(conn, actor, activity, inboxes, public=True)
     await delivery.start(fed, ids)
+    await streams.post_event(fed, "update", boost_id)
+    if notification_id is not None:
+        await streams.notification(fed, owner["user_id"], notification_id)
     return boost_id
 
 
@@ -296,17 +313,20 @@ async def follow(fed: Federation, actor: Record, target: Record) -> Record:
     uri = _activity_id(actor, "follow")
     async with fed.pool.acquire() as conn, conn.transaction():
         ids: list[int] = []
+        notification_id = None
         if target["local"]:
             accepted = not target["manually_approves_followers"]
             row = await store.upsert_follow(conn, uri, actor["id"], target["id"], accepted)
-            await store.insert_notification(conn, target["user_id"],
-                                            "follow" if accepted else "follow_request", actor["id"])
+            notification_id = await store.insert_notification(
+                conn, target["user_id"], "follow" if accepted else "follow_request", actor["id"])
         else:
             row = await store.upsert_follow(conn, uri, actor["id"], target["id"], False)
             activity = objects.wrap("Follow", actor["uri"], target["uri"], activity_id=uri,
                                     to=[target["uri"]])
             ids = await _send(conn, actor, activity, _inbox(target))
     await delivery.start(fed, ids)
+    if notification_id is not None:
+        await streams.notification(fed, target["user_id"], notification_id)
     return row
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, edits, fetch, objects, post_consent, quotes, store
+from . import actors, edits, fetch, objects, post_consent, quotes, store, streams
 from .consent import ConsentError
 from .context import Federation
 from .errors import Ignore
@@ -94,11 +94,14 @@ async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | Non
             await store.update_post(conn, post_id, {**fields, "deleted_at": None, "edited_at": updated or (
                 objects.now() if edit else existing["edited_at"])})
         await store.replace_remote_media(conn, post_id, author["id"], media)
+        edited = False
+        notified: list[tuple[int, int]] = []
         if edit and existing is not None:
             after = await store.post_by_id(conn, post_id)
             after_media = await store.post_media(conn, post_id)
             if edits.changed(existing, before_media, after, after_media):
-                await edits.record(conn, existing, before_media, after, after_media)
+                edited = True
+                notified = await edits.record(conn, existing, before_media, after, after_media)
             else:
                 # Nothing a reader sees changed (a refreshed poll count, say): no new version.
                 await store.update_post(conn, post_id, {"edited_at": existing["edited_at"]})
@@ -112,7 +115,11 @@ async def ingest(fed: Federation, obj: dict[str, Any], raw: dict[str, Any] | Non
                                      [a["id"] for a in addressed])
         await store.replace_tags(conn, post_id, objects.hashtags(obj))
         if existing is None:
-            await _notify(conn, post_id, author["id"], mentioned, parent)
+            notified = await _notify(conn, post_id, author["id"], mentioned, parent)
+    if existing is None or edited:
+        await streams.post_event(fed, "update" if existing is None else "status.update", post_id)
+    for user_id, notification_id in notified:
+        await streams.notification(fed, user_id, notification_id)
     return post_id
 
 
@@ -142,16 +149,19 @@ async def _known_actors(conn: asyncpg.Connection, uris: list[str]) -> list[async
 
 
 async def _notify(conn: asyncpg.Connection, post_id: int, author_id: int,
-                  mentioned: list[asyncpg.Record], parent: asyncpg.Record | None) -> None:
-    told: set[int] = set()
+                  mentioned: list[asyncpg.Record], parent: asyncpg.Record | None) -> list[tuple[int, int]]:
+    """Notify the local accounts a post mentions or answers; (user id, notification id) each."""
+    told: dict[int, int] = {}
     for actor in mentioned:
         if actor["local"] and actor["user_id"] and actor["user_id"] not in told:
-            await store.insert_notification(conn, actor["user_id"], "mention", author_id, post_id)
-            told.add(actor["user_id"])
+            told[actor["user_id"]] = await store.insert_notification(conn, actor["user_id"], "mention",
+                                                                     author_id, post_id)
     if parent is not None and parent["local"]:
         owner = await store.actor_by_id(conn, parent["actor_id"])
         if owner and owner["user_id"] and owner["user_id"] not in told:
-            await store.insert_notification(conn, owner["user_id"], "reply", author_id, post_id)
+            told[owner["user_id"]] = await store.insert_notification(conn, owner["user_id"], "reply",
+                                                                     author_id, post_id)
+    return list(told.items())
 
 
 async def post(fed: Federation, uri: str, *, depth: int = 0,

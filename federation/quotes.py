@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, delivery, fetch, objects, store
+from . import actors, delivery, fetch, objects, store, streams
 from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
@@ -70,13 +70,16 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
             "id": activity["id"], "type": "QuoteRequest", "actor": requester_uri,
             "object": post["uri"], "instrument": quoting_uri},
             activity_id=f"{author['uri']}#quote-answers/{stamp_id}", to=[requester_uri])
+        notification_id = None
         if approved:
             answer["result"] = stamp_uri(author, stamp_id)
-            await store.insert_notification(conn, author["user_id"], "quote", requester["id"],
-                                            post["id"])
+            notification_id = await store.insert_notification(conn, author["user_id"], "quote",
+                                                              requester["id"], post["id"])
         ids = await delivery.queue_activity(conn, author["id"], answer,
                                             [requester["inbox"]], public=False)
     await delivery.start(fed, ids)
+    if notification_id is not None:
+        await streams.notification(fed, author["user_id"], notification_id)
 
 
 async def incoming_quote_state(fed: Federation, obj: dict[str, Any], author_uri: str,

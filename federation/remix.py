@@ -31,6 +31,7 @@ from . import (
     proofs,
     signing,
     store,
+    streams,
 )
 from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, hidden_from, rules_of
 from .context import Federation
@@ -224,10 +225,14 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
         if refusal is not None:
             await prompts.log_refusal(conn, refusal, requester=requester, prompt=prompt,
                                       source="remix_request", cameos=uses)
+        notification_id = None
         if verdict.decision is not Decision.REFUSE:
             # The owner hears of every use: one to decide, or one their rules let through.
             kind = "remix_request" if verdict.decision is Decision.ASK else "remix_use"
-            await store.insert_notification(conn, owner["user_id"], kind, requester["id"])
+            notification_id = await store.insert_notification(conn, owner["user_id"], kind,
+                                                              requester["id"])
+    if notification_id is not None:
+        await streams.notification(fed, owner["user_id"], notification_id)
     if verdict.decision is not Decision.ASK:
         await answer(fed, request_id, approve=verdict.decision is Decision.APPROVE,
                      reason=verdict.reason)
@@ -361,9 +366,12 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
                                        document, reason)
         settled = await store.settle_remix(conn, row["remix_id"])
         owner = await store.actor_by_uri(conn, row["owner_uri"])
+        notification_id = None
         if settled in ("authorized", "rejected"):
-            await store.insert_notification(conn, requester["user_id"], f"remix_{settled}",
-                                            owner["id"] if owner else None)
+            notification_id = await store.insert_notification(
+                conn, requester["user_id"], f"remix_{settled}", owner["id"] if owner else None)
+    if notification_id is not None:
+        await streams.notification(fed, requester["user_id"], notification_id)
     return True
 
 
@@ -433,8 +441,8 @@ async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
         await store.settle_remix(conn, row["remix_id"])
         requester = await store.actor_by_id(conn, row["actor_id"])
         owner = await store.actor_by_uri(conn, row["owner_uri"])
-        await store.insert_notification(conn, requester["user_id"], "remix_revoked",
-                                        owner["id"] if owner else None)
+        notification_id = await store.insert_notification(conn, requester["user_id"], "remix_revoked",
+                                                          owner["id"] if owner else None)
         post = await store.post_by_id(conn, row["post_id"])
         ids: list[int] = []
         if post is not None and post["deleted_at"] is None:
@@ -443,6 +451,7 @@ async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
             ids = await delivery.forward_activity(conn, requester["id"], activity, audience,
                                                   public=True)
     await delivery.start(fed, ids)
+    await streams.notification(fed, requester["user_id"], notification_id)
     if post is not None and post["deleted_at"] is None:
         # Servers that ignore cameos (Mastodon, GoToSocial) drop the post on its own Delete.
         await outbox.delete_post(fed, requester, post)

@@ -35,6 +35,7 @@ from .api import (
     search,
     status_edits,
     statuses,
+    streaming,
     timelines,
 )
 from .api import instance as instance_api
@@ -125,7 +126,8 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
               *for_you.routes, *pages.routes, *webapp.routes(),
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(
-        routes=[scope_checked(route) for route in routes],
+        # The streaming API checks its tokens itself, refusing with 401 as Mastodon's does.
+        routes=[*(scope_checked(route) for route in routes), *streaming.routes],
         exception_handlers={HTTPException: http_error},
         middleware=[Middleware(RefuseBadText)],
         lifespan=lifespan,

@@ -10,7 +10,7 @@ import asyncpg
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData, QueryParams
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -121,11 +121,11 @@ def wants_activity_json(request: Request) -> bool:
     return any(kind in accept for kind in AP_ACCEPT)
 
 
-def fed(request: Request) -> Federation:
+def fed(request: HTTPConnection) -> Federation:
     return request.app.state.instance.fed
 
 
-def pool(request: Request) -> asyncpg.Pool:
+def pool(request: HTTPConnection) -> asyncpg.Pool:
     return request.app.state.instance.pool
 
 

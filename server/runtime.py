@@ -30,6 +30,7 @@ from .config import ConfigError, Settings
 from .embedded import EmbeddedRedis, log_embedded_servers, start_embedded_redis
 from .media import LocalMediaStore, PrivateLinks
 from .rate_limits import RateLimiter
+from .stream_hub import StreamHub
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class Instance:
     links: PrivateLinks | None = None
     jobs: JobQueue | None = None
     limiter: RateLimiter | None = None
+    # This process's subscriber to the streaming API's channels (federation/streams.py).
+    streams: StreamHub | None = None
     _embedded_postgres: Any = None
     _embedded_redis: EmbeddedRedis | None = None
     _worker_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
@@ -154,6 +157,7 @@ class Instance:
             leases=Leases(self.pool, settings.federation_lease_s),
             vapid_key=vapid_key,
         )
+        self.streams = StreamHub(self.redis, queue_name)
         self.limiter = RateLimiter(self.redis, f"{queue_name}:rate-limit", settings.rate_limits)
         self.jobs = JobQueue(self.pool, self.redis, f"{self.fed.queue_name}:generation",
                              settings.generation)
@@ -181,6 +185,8 @@ class Instance:
         if self.fed is not None:
             await self.fed.client.aclose()
             await self.fed.key_client.aclose()
+        if self.streams is not None:
+            await self.streams.stop()
         if self.redis is not None:
             await self.redis.aclose()
         if self.pool is not None:

@@ -90,8 +90,14 @@ PUBLIC: frozenset[str] = frozenset({
     "/users/{username}/cameos/{cameo_id}/references/{position:int}",
     "/users/{username}/remix_authorizations/{request_id:id}",
     "/", "/about", "/@{username}", "/@{username}/{post_id:id}",
-    "/app", "/app/{path:path}", "/static", "/media/{key:path}",
+    "/app", "/app/{path:path}", "/static", "/media/{key:path}", "/api/v1/streaming/health",
+    "/api/v1/streaming/{stream:path}",
 })
+
+# What a route needs where any signed-in token will do, whatever its scopes: Mastodon's streaming
+# server lets every valid token open the public streams, and the WebSocket, whose streams are
+# each checked against their own route below as they are subscribed (server/streaming.py).
+ANY_SCOPE = ""
 
 _FOLLOWS = "write:follows follow"
 _BLOCKS = "write:blocks follow"
@@ -139,6 +145,12 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/timelines/public": "read:statuses",
     "GET /api/v1/timelines/tag/{hashtag}": "read:statuses",
     "GET /api/v1/notifications": "read:notifications",
+    "GET /api/v1/streaming": ANY_SCOPE,
+    "GET /api/v1/streaming/user": "read:statuses",
+    "GET /api/v1/streaming/user/notification": "read:notifications",
+    "GET /api/v1/streaming/public": ANY_SCOPE,
+    "GET /api/v1/streaming/public/local": ANY_SCOPE,
+    "GET /api/v1/streaming/hashtag": ANY_SCOPE,
     "GET /api/v1/markers": "read:statuses",
     "POST /api/v1/markers": "write:statuses",
     "POST /api/v1/push/subscription": "push",
@@ -250,15 +262,16 @@ def within(requested: tuple[str, ...], allowed: tuple[str, ...]) -> bool:
 
 
 def needed(method: str, template: str, path_params: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """The scopes any one of which lets an app's token make this request: () on a public route,
-    None where the table names no scope (an action it does not know), which no token has."""
+    """The scopes any one of which lets an app's token make this request: () on a public route
+    or one for any token (`ANY_SCOPE`), None where the table names no scope (an action it does not
+    know), which no token has."""
     if template in PUBLIC:
         return ()
     entry = ENDPOINTS.get(f"{'GET' if method == 'HEAD' else method} {template}")
     if isinstance(entry, dict):
         last = template.rsplit("/", 1)[-1].strip("{}").split(":")[0]
         entry = entry.get(str(path_params.get(last)))
-    return tuple(entry.split()) if entry else None
+    return None if entry is None else tuple(entry.split())
 
 
 def refusal(granted: str, method: str, template: str, path_params: Mapping[str, Any]) -> str | None:

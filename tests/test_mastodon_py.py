@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import re
 
-from mastodon import Mastodon
+from mastodon import Mastodon, StreamListener
 
+from server.api import streaming
 from tests.conftest import PASSWORD, eventually
 from tests.videos import make_mp4
 
@@ -74,6 +75,46 @@ async def test_mastodon_py_logs_in_posts_a_video_and_follows_remotely(make_insta
     await eventually(followed)
     followers = (await b.api("bob", "GET", "/api/v1/accounts/verify_credentials")).json()
     assert followers["followers_count"] == 1
+
+
+async def test_mastodon_py_streams_the_home_timeline(make_instance, monkeypatch):
+    """stream_user finds the streaming API through the instance entity and hands its listener
+    the posts and notifications of the home timeline as they come."""
+    # Closing the handle waits for its reading thread to get the next bytes: a heartbeat.
+    monkeypatch.setattr(streaming, "HEARTBEAT_S", 0.5)
+    a = await make_instance()
+    await a.signup("alice")
+    await a.signup("bob")
+    bob = (await a.api("bob", "GET", "/api/v1/accounts/verify_credentials")).json()
+    assert (await a.api("alice", "POST", f"/api/v1/accounts/{bob['id']}/follow")).status_code == 200
+    client_id, client_secret = await asyncio.to_thread(
+        Mastodon.create_app, "Likeness stream client", scopes=SCOPES, redirect_uris=OOB,
+        api_base_url=a.base_url)
+    api = _client(a.base_url, client_id=client_id, client_secret=client_secret)
+    await asyncio.to_thread(api.log_in, "alice", PASSWORD, scopes=SCOPES, allow_http=True)
+
+    class Listener(StreamListener):
+        def __init__(self) -> None:
+            self.updates: list[dict] = []
+            self.notifications: list[dict] = []
+
+        def on_update(self, status: dict) -> None:
+            self.updates.append(status)
+
+        def on_notification(self, notification: dict) -> None:
+            self.notifications.append(notification)
+
+    listener = Listener()
+    handle = await asyncio.to_thread(api.stream_user, listener, run_async=True)
+    try:
+        await eventually(lambda: asyncio.sleep(0, handle.connection is not None))
+        post = (await a.api("bob", "POST", "/api/v1/statuses", json={"status": "@alice live"})).json()
+        await eventually(lambda: asyncio.sleep(0, listener.updates and listener.notifications))
+        assert [s["id"] for s in listener.updates] == [post["id"]]
+        assert listener.updates[0]["account"]["acct"] == "bob"
+        assert listener.notifications[0]["type"] == "mention"
+    finally:
+        await asyncio.to_thread(handle.close)
 
 
 async def test_media_part_without_content_type_is_sniffed(make_instance, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import actors, objects, posts, store
+from .. import actors, objects, posts, store, streams
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
@@ -30,5 +30,10 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
         if boost_id is None:
             return  # the same boost, kept a moment ago by another worker
         user_id = await local_user_of_post(conn, original)
+        notification_id = None
         if user_id is not None:
-            await store.insert_notification(conn, user_id, "reblog", booster["id"], original["id"])
+            notification_id = await store.insert_notification(conn, user_id, "reblog", booster["id"],
+                                                              original["id"])
+    await streams.post_event(fed, "update", boost_id)
+    if notification_id is not None:
+        await streams.notification(fed, user_id, notification_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import post_consent, remix, store
+from .. import post_consent, remix, store, streams
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
@@ -31,3 +31,4 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     await forward_to_spreaders(fed, activity, post)
     # Its boosts go with it: a boost must not outlive the post it shows.
     await store.soft_delete_post(fed.pool, post["id"])
+    await streams.post_event(fed, "delete", post["id"])

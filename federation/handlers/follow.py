@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import actors, outbox, store
+from .. import actors, outbox, store, streams
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
@@ -23,7 +23,8 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     accepted = not target["manually_approves_followers"] and not silenced
     async with fed.pool.acquire() as conn, conn.transaction():
         await store.upsert_follow(conn, activity["id"], follower["id"], target["id"], accepted)
-        await store.insert_notification(conn, target["user_id"],
-                                        "follow" if accepted else "follow_request", follower["id"])
+        notification_id = await store.insert_notification(
+            conn, target["user_id"], "follow" if accepted else "follow_request", follower["id"])
+    await streams.notification(fed, target["user_id"], notification_id)
     if accepted:
         await outbox.answer_follow(fed, target, follower, activity, accept=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import store
+from .. import store, streams
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
@@ -38,6 +38,7 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
         row = await store.post_by_uri(fed.pool, uri)
         if row is not None and row["actor_id"] == actor["id"] and row["reblog_of_id"]:
             await store.soft_delete_post(fed.pool, row["id"])
+            await streams.post_event(fed, "delete", row["id"])
             return
     if kind in (None, "Block"):
         await store.delete_block_by_uri(fed.pool, uri, actor["id"])

@@ -124,3 +124,18 @@ async def is_blocked_either_way(conn: Conn, a: int, b: int) -> bool:
     return await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM blocks WHERE (actor_id = $1 AND target_id = $2)"
         " OR (actor_id = $2 AND target_id = $1))", a, b)
+
+
+async def home_audience(conn: Conn, post: Record) -> list[int]:
+    """The local users whose home timeline lists `post` (server/store `home_timeline`): its
+    author's and their followers', unless it is a reply or a direct message, leaving out those
+    who block the author."""
+    if post["in_reply_to_id"] is not None or post["visibility"] == "direct":
+        return []
+    rows = await conn.fetch(
+        "SELECT a.user_id FROM actors a WHERE a.id = $1 AND a.user_id IS NOT NULL"
+        " UNION SELECT a.user_id FROM follows f JOIN actors a ON a.id = f.follower_id"
+        " WHERE f.followed_id = $1 AND f.accepted AND a.user_id IS NOT NULL"
+        " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = a.id AND b.target_id = $1)",
+        post["actor_id"])
+    return [row["user_id"] for row in rows]

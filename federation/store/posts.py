@@ -154,7 +154,8 @@ async def like_by_uri(conn: Conn, uri: str) -> Record | None:
 
 
 async def insert_notification(conn: Conn, user_id: int, type: str, from_actor_id: int | None,
-                              post_id: int | None = None) -> None:
-    await conn.execute(
-        "INSERT INTO notifications (user_id, type, from_actor_id, post_id) VALUES ($1, $2, $3, $4)",
-        user_id, type, from_actor_id, post_id)
+                              post_id: int | None = None) -> int:
+    """Insert a notification; returns its id, for the streams (federation/streams.py)."""
+    return await conn.fetchval(
+        "INSERT INTO notifications (user_id, type, from_actor_id, post_id) VALUES ($1, $2, $3, $4)"
+        " RETURNING id", user_id, type, from_actor_id, post_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from federation import delivery, outbox
+from federation import delivery, outbox, streams
 from federation import store as fstore
 from federation.context import Federation
 from policy.moderation import UNDO, ModerationError, check_action, report_move, report_state, warning
@@ -87,6 +87,8 @@ async def act_on_status(fed: Federation, *, moderator_id: int | None, post: Reco
                                                post_id=post["id"], report_id=report_id, text=text)
         await _warn(conn, post["actor_id"], "status", action, action_id)
     await delivery.start(fed, deliveries)
+    if action == "delete":
+        await streams.post_event(fed, "delete", post["id"])
     return action_id
 
 

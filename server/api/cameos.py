@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from federation import backfill, inbox, remix
+from federation import backfill, inbox, remix, streams
 from federation import store as fstore
 from federation.cameos import (
     MAX_IMAGE_BYTES,
@@ -505,7 +505,9 @@ async def cameo_reference(request: Request) -> Response:
         # The grantee's instance fetches the references when it renders: this is the moment the
         # likeness is used, drafts included, so the owner hears of it here.
         requester = await fstore.actor_by_uri(pool(request), signer)
-        await fstore.insert_notification(pool(request), owner["user_id"], "cameo_used", requester["id"])
+        notification_id = await fstore.insert_notification(pool(request), owner["user_id"], "cameo_used",
+                                                           requester["id"])
+        await streams.notification(fed(request), owner["user_id"], notification_id)
     path = request.app.state.instance.media.path(reference["storage_key"])
     response = media_response(request, path, reference["media_type"])
     # Never kept by a cache: a revoke must stop the next fetch.

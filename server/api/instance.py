@@ -21,6 +21,13 @@ MASTODON_VERSION = f"4.3.0 (compatible; Likeness {VERSION})"
 MEDIA_TYPES = ["video/mp4", "image/jpeg", "image/png", "image/webp"]
 
 
+def streaming_url(request: Request) -> str:
+    """Where the streaming API is: this server itself, over wss:// (ws:// without HTTPS)."""
+    base = fed(request).base_url
+    return base.replace("https://", "wss://", 1) if base.startswith("https://") \
+        else base.replace("http://", "ws://", 1)
+
+
 async def instance_v1(request: Request) -> Response:
     instance = request.app.state.instance
     counts = await store.usage(pool(request))
@@ -28,8 +35,8 @@ async def instance_v1(request: Request) -> Response:
         "uri": fed(request).domain, "title": instance.settings.instance_name,
         "short_description": "Short AI videos, with consent.", "description": "",
         "email": "", "version": MASTODON_VERSION,
-        "urls": {}, "stats": {"user_count": counts["users"], "status_count": counts["posts"],
-                              "domain_count": 0},
+        "urls": {"streaming_api": streaming_url(request)},
+        "stats": {"user_count": counts["users"], "status_count": counts["posts"], "domain_count": 0},
         "languages": ["en"],
         "registrations": await accounts.registrations_open(pool(request),
                                                            instance.settings.registrations_open),
@@ -56,7 +63,7 @@ async def instance_v2(request: Request) -> Response:
         "thumbnail": {"url": f"{base}/static/thumbnail.png"}, "icon": [], "languages": ["en"],
         "api_versions": {"mastodon": 2},
         "configuration": {
-            "urls": {"streaming": None, "status": None},
+            "urls": {"streaming": streaming_url(request), "status": None},
             "vapid": {"public_key": push.server_key(request)},
             "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
             "statuses": {"max_characters": MAX_STATUS_CHARS, "max_media_attachments": MAX_MEDIA,

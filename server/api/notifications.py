@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from typing import Any
+
+import asyncpg
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -28,11 +31,18 @@ async def notifications(request: Request) -> Response:
                                      since_id=int_param(params, "since_id", low=0),
                                      min_id=int_param(params, "min_id", low=0),
                                      types=types or None, exclude_types=excluded)
+    return paged(request, await render_notifications(request, rows, user["actor_id"]))
+
+
+async def render_notifications(request: HTTPConnection, rows: list[asyncpg.Record], viewer: int, *,
+                               staff: bool | None = None) -> list[dict[str, Any]]:
+    """Notification rows as Mastodon `Notification` entities for `viewer`, leaving out those
+    whose post the viewer may no longer see (`staff` as `render_statuses` takes it)."""
     actors_ = await store.actors_by_ids(pool(request), [r["from_actor_id"] for r in rows
                                                         if r["from_actor_id"]])
     posts_ = await store.posts_by_ids(pool(request), [r["post_id"] for r in rows if r["post_id"]])
     rendered_posts = {p["id"]: p for p in await render_statuses(request, list(posts_.values()),
-                                                         user["actor_id"])}
+                                                                viewer, staff=staff)}
     async with pool(request).acquire() as conn:
         moderation = await reports.notification_fields(fed(request), conn, rows)
     items = []
@@ -47,7 +57,7 @@ async def notifications(request: Request) -> Response:
             "status": rendered_posts[str(row["post_id"])] if row["post_id"] else None,
             **moderation.get(row["id"], {}),
         })
-    return paged(request, items)
+    return items
 
 
 routes = [

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -50,13 +50,16 @@ def parse_visibility(value: str) -> str:
     return "followers" if value == "private" else value
 
 
-async def render_statuses(request: Request, posts_: list[asyncpg.Record], viewer: int | None, *,
-                          staff_review: bool = False) -> list[dict[str, Any]]:
+async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record], viewer: int | None, *,
+                          staff_review: bool = False, staff: bool | None = None) -> list[dict[str, Any]]:
     """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
     post the viewer may not see (federation/visibility.py), whatever query found it.
-    `staff_review` is for the admin API's report views only, which show staff what was reported."""
+    `staff_review` is for the admin API's report views only, which show staff what was reported.
+    `staff` says whether the viewer is staff where the caller knows (the streaming API, whose
+    WebSocket is no request); else the request's token tells."""
     if not staff_review:
-        staff = viewer is not None and await is_staff(request)
+        if staff is None:
+            staff = viewer is not None and await is_staff(request)
         shown = await visible_post_ids(pool(request), [p["id"] for p in posts_], viewer, staff=staff)
         posts_ = [p for p in posts_ if p["id"] in shown]
     # Posts whose cameo consent was verified over a TTL ago are checked again in the background:

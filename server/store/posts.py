@@ -59,21 +59,35 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
     return _newest_first(rows)
 
 
+def _in_public_timeline(local_only: str, tag: str) -> str:
+    """What the public timeline lists for the viewer `$1` (with the tag `tag`: the tag timeline,
+    replies too), its posts `p`; `local_only` and `tag` name the query's parameters."""
+    return (f"{LISTED_PUBLICLY}"
+            f" AND p.reblog_of_id IS NULL AND ({tag}::text IS NOT NULL OR p.in_reply_to_id IS NULL)"
+            f" AND ({tag}::text IS NULL OR p.id IN (SELECT post_id FROM tags WHERE name = {tag}))"
+            f" AND ({local_only} = false OR p.local)"
+            f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
+            f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))")
+
+
 async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, limit: int,
                           max_id: int | None = None, since_id: int | None = None,
                           min_id: int | None = None, tag: str | None = None) -> list[Record]:
     """The public timeline, or with `tag` the public posts with that hashtag (replies too)."""
     where, order = _page(max_id, since_id, min_id)
     rows = await conn.fetch(
-        f"SELECT p.* FROM posts p WHERE {LISTED_PUBLICLY}"
-        f" AND p.reblog_of_id IS NULL AND ($6::text IS NOT NULL OR p.in_reply_to_id IS NULL)"
-        f" AND ($6::text IS NULL OR p.id IN (SELECT post_id FROM tags WHERE name = $6))"
-        f" AND ($5 = false OR p.local)"
-        f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
-        f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))"
+        f"SELECT p.* FROM posts p WHERE {_in_public_timeline('$5', '$6')}"
         f"{where} ORDER BY p.id {order} LIMIT $2",
         viewer, limit, max_id, since_id or min_id, local_only, tag)
     return _newest_first(rows)
+
+
+async def in_public_timeline(conn: Conn, post_id: int, viewer: int | None, *, local_only: bool,
+                             tag: str | None = None) -> Record | None:
+    """The post if `public_timeline` would list it to `viewer` (for the public streams)."""
+    return await conn.fetchrow(
+        f"SELECT p.* FROM posts p WHERE p.id = $2 AND {_in_public_timeline('$3', '$4')}",
+        viewer, post_id, local_only, tag)
 
 
 async def hashtags_starting(conn: Conn, prefix: str, viewer: int | None, *, limit: int) -> list[str]:

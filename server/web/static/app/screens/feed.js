@@ -1,9 +1,12 @@
 // The full-screen vertical feed: one video per screen. Swipe or scroll (CSS scroll snapping),
 // or the keys: j / arrow down for the next, k / arrow up for the previous, m for sound, space
 // to pause, l to like. The video on screen plays muted and loops; the next one is preloaded.
+// New videos come live from the streaming API (For You excepted, which is ranked, not a
+// stream): a button above the feed offers them, rather than moving the one being watched.
 
 import { page } from "../api.js";
 import { announce, h, reducedMotion } from "../dom.js";
+import { subscribe } from "../stream.js";
 import { reel, setSound, sound, videoOf } from "../ui/reel.js";
 
 const SOURCES = {
@@ -12,6 +15,8 @@ const SOURCES = {
   local: { title: "Local", path: "/api/v1/timelines/public?local=true&limit=10" },
 };
 const TABS = [["/app/following", "Following"], ["/app/for-you", "For You"], ["/app/local", "Local"]];
+// Each feed's stream, in Mastodon's names.
+const STREAMS = { following: ["user", {}], local: ["public:local", {}] };
 const KEEP_LOADED = 2; // videos kept loaded on each side of the one on screen
 const PAGES_PER_LOAD = 5; // pages read at most to find videos among text posts
 
@@ -20,7 +25,8 @@ export default async function show(ctx) {
     ? { title: `#${ctx.params.tag}`, path: `/api/v1/timelines/tag/${encodeURIComponent(ctx.params.tag)}?limit=10` }
     : SOURCES[ctx.params.source];
   const list = h("div", { class: "feed", role: "feed", "aria-label": `${source.title} videos`, "aria-busy": "true" });
-  ctx.root.append(h("section", { class: "feed-screen", "aria-describedby": "feed-keys" },
+  const newer = h("button", { type: "button", class: "button primary small feed-newer", hidden: true, on: { click: () => showNewer() } });
+  ctx.root.append(h("section", { class: "feed-screen", "aria-describedby": "feed-keys" }, newer,
     h("h1", { class: "visually-hidden", text: source.title }),
     h("nav", { class: "feed-tabs", "aria-label": "Feeds" }, TABS.map(([href, label]) =>
       h("a", { href, text: label, "aria-current": location.pathname === href ? "page" : null }))),
@@ -30,6 +36,7 @@ export default async function show(ctx) {
 
   const cards = [];
   const seen = new Set();
+  const waiting = []; // videos the stream brought, newest first, until the button shows them
   let next = source.path;
   let loading = null;
   let active = -1;
@@ -40,18 +47,48 @@ export default async function show(ctx) {
     }
   }, { root: list, threshold: 0.6 });
 
-  function add(status) {
+  function add(status, { atTop = false } = {}) {
     const shown = status.reblog ?? status;
     if (!videoOf(shown) || seen.has(shown.id)) return false;
     seen.add(shown.id);
     const card = reel(status, { steer: ctx.params.source === "for_you" });
-    Object.assign(card.element.dataset, { index: cards.length });
-    card.element.setAttribute("aria-posinset", cards.length + 1);
     card.element.setAttribute("aria-setsize", "-1");
-    cards.push(card);
-    list.append(card.element);
+    if (atTop) {
+      if (!cards.length) list.replaceChildren(); // the empty state
+      cards.unshift(card);
+      list.prepend(card.element);
+      if (active >= 0) active += 1;
+    } else {
+      cards.push(card);
+      list.append(card.element);
+    }
+    cards.forEach((each, i) => {
+      each.element.dataset.index = i;
+      each.element.setAttribute("aria-posinset", i + 1);
+    });
     observer.observe(card.element);
     return true;
+  }
+
+  function offerNewer(status) {
+    const shown = status.reblog ?? status;
+    if (!videoOf(shown) || seen.has(shown.id) || waiting.some((s) => (s.reblog ?? s).id === shown.id)) return;
+    waiting.unshift(status);
+    newer.textContent = waiting.length === 1 ? "1 new video" : `${waiting.length} new videos`;
+    newer.hidden = false;
+  }
+
+  function showNewer() {
+    newer.hidden = true;
+    waiting.splice(0).reverse().forEach((status) => add(status, { atTop: true }));
+    go(0);
+  }
+
+  function removeDeleted(id) {
+    const index = waiting.findIndex((s) => s.id === id || s.reblog?.id === id);
+    if (index >= 0) waiting.splice(index, 1);
+    if (!waiting.length) newer.hidden = true;
+    else newer.textContent = waiting.length === 1 ? "1 new video" : `${waiting.length} new videos`;
   }
 
   function more() {
@@ -111,7 +148,14 @@ export default async function show(ctx) {
     event.preventDefault();
   };
   document.addEventListener("keydown", onKey);
+  const [streamName, streamParams] = ctx.params.source === "tag"
+    ? ["hashtag", { tag: ctx.params.tag }] : STREAMS[ctx.params.source] ?? [];
+  const unsubscribe = streamName ? subscribe(streamName, streamParams, (event, payload) => {
+    if (event === "update") offerNewer(payload);
+    else if (event === "delete") removeDeleted(payload);
+  }) : () => {};
   ctx.onLeave(() => {
+    unsubscribe();
     document.removeEventListener("keydown", onKey);
     observer.disconnect();
     cards.forEach((card) => card.unload());

@@ -1,11 +1,13 @@
 // Unread counts on the navigation: requests to use my cameos that wait for my answer, and
 // notifications newer than where I stopped reading (Mastodon's markers, so every app of mine
-// agrees). There is no streaming API: the counts are asked for every 30 s, whenever the window
-// comes back into view, and on every change of screen.
+// agrees). The counts are asked for again on each notification the streaming API brings, when
+// the window comes back into view, and on every change of screen; while the stream is broken,
+// every 30 s instead.
 
 import { get, post } from "../api.js";
 import { onRoute } from "../router.js";
 import { session } from "../session.js";
+import { onStreamState, subscribe } from "../stream.js";
 
 const EVERY_MS = 30_000;
 const MAX = 40; // more unread than this reads "40+"
@@ -51,7 +53,19 @@ export async function markNotificationsRead(newestId) {
 }
 
 export function startBadges() {
-  setInterval(refreshBadges, EVERY_MS);
+  let polling = null;
+  const pollUnlessStreaming = (open) => {
+    clearInterval(polling);
+    polling = open ? null : setInterval(refreshBadges, EVERY_MS);
+  };
+  subscribe("user:notification", {}, (event) => {
+    if (event === "notification") refreshBadges();
+  });
+  onStreamState((open) => {
+    pollUnlessStreaming(open);
+    if (open) refreshBadges(); // what came while the stream was broken
+  });
+  pollUnlessStreaming(false);
   window.addEventListener("focus", refreshBadges);
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden) refreshBadges();
