@@ -23,7 +23,7 @@ from federation.html import normalised_hashtag, parse_hashtags, parse_mentions, 
 from federation.visibility import visible_post_ids
 from generation.config import is_tiny_model
 
-from . import accounts, entities, reports, store, upload_checks
+from . import accounts, client_store, entities, store, upload_checks
 from .generations import draft_post_terms
 from .http import (
     bool_param,
@@ -128,7 +128,8 @@ async def update_credentials(request: Request) -> Response:
     return JSONResponse(await _account_json(request, actor))
 
 
-async def _target(request: Request) -> asyncpg.Record:
+async def target_account(request: Request) -> asyncpg.Record:
+    """The account of the path's `account_id`, else 404 (a deleted one, this server's own)."""
     actor = await fstore.actor_by_id(pool(request), request.path_params["account_id"])
     if actor is None or actor["type"] == "Application" and actor["local"] or actor["deleted_at"] is not None:
         raise HTTPException(404, "no such account")
@@ -136,7 +137,7 @@ async def _target(request: Request) -> asyncpg.Record:
 
 
 async def get_account(request: Request) -> Response:
-    return JSONResponse(await _account_json(request, await _target(request)))
+    return JSONResponse(await _account_json(request, await target_account(request)))
 
 
 async def lookup(request: Request) -> Response:
@@ -155,9 +156,13 @@ async def lookup(request: Request) -> Response:
 
 async def account_statuses(request: Request) -> Response:
     user = await current_user(request, required=False)
-    target = await _target(request)
+    target = await target_account(request)
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
+    if bool_param(params, "pinned"):
+        # Five at most (client_store.MAX_PINS): one page, the latest pinned first.
+        pinned = await client_store.pinned_posts(pool(request), target["id"])
+        return JSONResponse(await render_statuses(request, pinned, viewer))
     rows = await store.account_posts(pool(request), target["id"], viewer, **_paging(params))
     return paged(request, await render_statuses(request, rows, viewer))
 
@@ -173,7 +178,7 @@ async def relationship_json(request: Request, actor_id: int, target_id: int) -> 
 
 async def account_action(request: Request) -> Response:
     user = await current_user(request)
-    target = await _target(request)
+    target = await target_account(request)
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
     action = request.path_params["action"]
     try:
@@ -212,7 +217,7 @@ async def answer_follow_request(request: Request) -> Response:
     user = await current_user(request)
     if request.path_params["action"] not in ("authorize", "reject"):
         return error(404, "unknown action")
-    follower = await _target(request)
+    follower = await target_account(request)
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
     row = await fstore.follow(pool(request), follower["id"], me["id"])
     if row is None or row["accepted"]:
@@ -299,7 +304,8 @@ async def create_status(request: Request) -> Response:
     return JSONResponse((await render_statuses(request, [post], me["id"]))[0])
 
 
-async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyncpg.Record:
+async def visible_or_404(request: Request, user: asyncpg.Record | None) -> asyncpg.Record:
+    """The post of the path's `status_id` if the user (or a visitor) may see it, else 404."""
     post_id = request.path_params["status_id"]
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
                                     staff=await is_staff(request))
@@ -311,13 +317,13 @@ async def _visible_or_404(request: Request, user: asyncpg.Record | None) -> asyn
 
 async def get_status(request: Request) -> Response:
     user = await current_user(request, required=False)
-    post = await _visible_or_404(request, user)
+    post = await visible_or_404(request, user)
     return JSONResponse((await render_statuses(request, [post], user["actor_id"] if user else None))[0])
 
 
 async def delete_status(request: Request) -> Response:
     user = await current_user(request)
-    post = await _visible_or_404(request, user)
+    post = await visible_or_404(request, user)
     if post["actor_id"] != user["actor_id"]:
         return error(403, "you can only delete your own posts")
     rendered = (await render_statuses(request, [post], user["actor_id"]))[0]
@@ -328,7 +334,7 @@ async def delete_status(request: Request) -> Response:
 
 async def status_context(request: Request) -> Response:
     user = await current_user(request, required=False)
-    post = await _visible_or_404(request, user)
+    post = await visible_or_404(request, user)
     viewer = user["actor_id"] if user else None
     before = await store.ancestors(pool(request), post["id"], viewer)
     after = await store.replies(pool(request), post["id"], viewer)
@@ -338,7 +344,7 @@ async def status_context(request: Request) -> Response:
 
 async def status_action(request: Request) -> Response:
     user = await current_user(request)
-    post = await _visible_or_404(request, user)
+    post = await visible_or_404(request, user)
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
     action = request.path_params["action"]
     try:
@@ -398,38 +404,6 @@ async def tag_timeline(request: Request) -> Response:
     rows = await store.public_timeline(pool(request), viewer, local_only=bool_param(params, "local"),
                                        tag=tag, **_paging(params))
     return paged(request, await render_statuses(request, rows, viewer))
-
-
-async def notifications(request: Request) -> Response:
-    user = await current_user(request)
-    params = dict(request.query_params)
-    types, excluded = request.query_params.getlist("types[]"), request.query_params.getlist("exclude_types[]")
-    rows = await store.notifications(pool(request), user["id"],
-                                     limit=int_param(params, "limit", default=20, low=1, high=80),
-                                     max_id=int_param(params, "max_id", low=0),
-                                     since_id=int_param(params, "since_id", low=0),
-                                     min_id=int_param(params, "min_id", low=0),
-                                     types=types or None, exclude_types=excluded)
-    actors_ = await store.actors_by_ids(pool(request), [r["from_actor_id"] for r in rows
-                                                        if r["from_actor_id"]])
-    posts_ = await store.posts_by_ids(pool(request), [r["post_id"] for r in rows if r["post_id"]])
-    rendered_posts = {p["id"]: p for p in await render_statuses(request, list(posts_.values()),
-                                                         user["actor_id"])}
-    async with pool(request).acquire() as conn:
-        moderation = await reports.notification_fields(fed(request), conn, rows)
-    items = []
-    for row in rows:
-        if row["post_id"] and str(row["post_id"]) not in rendered_posts:
-            continue  # its post was deleted, hidden, or is no longer the user's to see
-        sender = actors_.get(row["from_actor_id"])
-        items.append({
-            "id": str(row["id"]), "type": row["type"],
-            "created_at": entities.iso(row["created_at"]),
-            "account": entities.account(fed(request), sender) if sender else None,
-            "status": rendered_posts[str(row["post_id"])] if row["post_id"] else None,
-            **moderation.get(row["id"], {}),
-        })
-    return paged(request, items)
 
 
 async def _search(request: Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -674,7 +648,6 @@ routes = [
     Route("/api/v1/timelines/home", home),
     Route("/api/v1/timelines/public", public),
     Route("/api/v1/timelines/tag/{hashtag}", tag_timeline),
-    Route("/api/v1/notifications", notifications),
     Route("/api/v2/search", search),
     Route("/api/v2/media", upload_media, methods=["POST"]),
     Route("/api/v1/media", upload_media, methods=["POST"]),

@@ -21,17 +21,26 @@ from . import (
     admin_reports,
     admin_rules,
     api,
+    bookmarks,
     cameos,
+    follows,
     for_you,
     generations,
+    instance_content,
+    interactions,
     markers,
+    notifications,
     oauth,
     pages,
+    pins,
+    preferences,
     prompt_admin,
     remixes,
     reports,
     scopes,
     store,
+    tags,
+    trends,
     webapp,
     wellknown,
 )
@@ -112,7 +121,11 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
             if owned:
                 await instance.stop()
 
-    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *api.routes, *cameos.routes,
+    # The client API's fixed paths come before api's `/statuses/{status_id}/{action}`, which
+    # would take them.
+    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *follows.routes, *interactions.routes,
+              *bookmarks.routes, *pins.routes, *notifications.routes, *preferences.routes,
+              *instance_content.routes, *tags.routes, *trends.routes, *api.routes, *cameos.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes,

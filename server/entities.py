@@ -12,7 +12,7 @@ import asyncpg
 from federation.context import Federation
 from federation.objects import iso, media_url, poster_url
 
-from . import store
+from . import client_store, store
 from .media import PrivateLinks
 
 Record = asyncpg.Record
@@ -51,6 +51,12 @@ def account(fed: Federation, actor: Record, counts: Record | None = None) -> dic
         "emojis": [],
         "fields": [],
     }
+
+
+async def accounts(fed: Federation, conn: asyncpg.Connection, actors: list[Record]) -> list[dict[str, Any]]:
+    """Account entities for actors, in the order given, with their counts, in one query."""
+    counts = await client_store.account_counts(conn, [actor["id"] for actor in actors])
+    return [account(fed, actor, counts.get(actor["id"])) for actor in actors]
 
 
 def media_attachment(fed: Federation, media: Record, links: PrivateLinks | None = None) -> dict[str, Any]:
@@ -136,8 +142,8 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
             "favourited": bool(count and count["liked"]),
             "reblogged": bool(count and count["boosted"]),
             "muted": False,
-            "bookmarked": False,
-            "pinned": False,
+            "bookmarked": bool(count and count["bookmarked"]),
+            "pinned": bool(count and count["pinned"]),
             "ai_generated": post["ai_generated"],
             # Likeness: the cameos a remix stars, so that a client can offer to remix it again.
             "cameos": [{"cameo": c["cameo_uri"], "owner": c["owner_uri"]}

@@ -76,14 +76,18 @@ def in_words(granted: tuple[str, ...]) -> list[str]:
 
 
 # Routes (path templates, any method) that need no token: OAuth itself, discovery, the instance's
-# public description, ActivityPub, the HTML pages, the web app's shell and files, and media files.
+# public description, custom emojis, trends and hashtags, ActivityPub, the HTML pages, the web app's shell
+# and files, and media files.
 PUBLIC: frozenset[str] = frozenset({
     "/api/v1/apps", "/api/v1/apps/verify_credentials", "/oauth/authorize", "/oauth/token",
     "/oauth/revoke", "/.well-known/oauth-authorization-server",
     "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/2.1",
     "/api/v1/instance", "/api/v1/instance/", "/api/v2/instance", "/api/v1/instance/domain_blocks",
+    "/api/v1/custom_emojis", "/api/v1/trends", "/api/v1/trends/tags", "/api/v1/trends/statuses",
+    "/api/v1/tags/{name}",
     "/actor", "/actor/inbox", "/inbox", "/users/{username}", "/users/{username}/inbox",
     "/users/{username}/outbox", "/users/{username}/followers", "/users/{username}/following",
+    "/users/{username}/collections/featured",
     "/users/{username}/mutuals", "/users/{username}/quote_authorizations/{stamp_id:id}",
     "/users/{username}/statuses/{post_id:id}", "/users/{username}/statuses/{post_id:id}/activity",
     "/users/{username}/cameos/{cameo_id}", "/users/{username}/cameos/{cameo_id}/references/{position:int}",
@@ -135,6 +139,25 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/timelines/public": "read:statuses",
     "GET /api/v1/timelines/tag/{hashtag}": "read:statuses",
     "GET /api/v1/notifications": "read:notifications",
+    "GET /api/v1/notifications/unread_count": "read:notifications",
+    "GET /api/v1/notifications/{notification_id:id}": "read:notifications",
+    "POST /api/v1/notifications/clear": "write:notifications",
+    "POST /api/v1/notifications/{notification_id:id}/dismiss": "write:notifications",
+    "GET /api/v1/accounts/{account_id:id}/followers": "read:accounts",
+    "GET /api/v1/accounts/{account_id:id}/following": "read:accounts",
+    "GET /api/v1/statuses/{status_id:id}/favourited_by": "read:accounts",
+    "GET /api/v1/statuses/{status_id:id}/reblogged_by": "read:accounts",
+    "POST /api/v1/statuses/{status_id:id}/bookmark": "write:bookmarks",
+    "POST /api/v1/statuses/{status_id:id}/unbookmark": "write:bookmarks",
+    "GET /api/v1/bookmarks": "read:bookmarks",
+    "GET /api/v1/favourites": "read:favourites",
+    "POST /api/v1/statuses/{status_id:id}/pin": "write:accounts",
+    "POST /api/v1/statuses/{status_id:id}/unpin": "write:accounts",
+    "GET /api/v1/preferences": "read:accounts",
+    "GET /api/v1/announcements": "read",
+    "GET /api/v1/followed_tags": "read:follows follow",
+    "POST /api/v1/tags/{name}/follow": _FOLLOWS,
+    "POST /api/v1/tags/{name}/unfollow": _FOLLOWS,
     "GET /api/v1/markers": "read:statuses",
     "POST /api/v1/markers": "write:statuses",
     "GET /api/v2/search": "read:search",

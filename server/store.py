@@ -176,7 +176,8 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
                         since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     where, order = _page(max_id, since_id, min_id)
     # Each followed account's newest page, off its own index, then the newest of those: the cost
-    # follows the number of accounts followed, not the size of the table.
+    # follows the number of accounts followed, not the size of the table. Then the newest page
+    # of public posts with a hashtag the person follows, by others (followed_tags).
     rows = await conn.fetch(
         f"SELECT p.* FROM (SELECT followed_id AS id FROM follows WHERE follower_id = $1 AND accepted"
         f"                 UNION SELECT $1) author,"
@@ -184,7 +185,14 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
         f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {may_see('$1')} AND {SHOWN}{where}"
         f"   ORDER BY p.id {order} LIMIT $2) p"
         f" WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
-        f" ORDER BY p.id {order} LIMIT $2",
+        f" UNION ALL (SELECT p.* FROM posts p WHERE p.id IN (SELECT t.post_id FROM tags t"
+        f"   JOIN followed_tags ft ON ft.name = t.name WHERE ft.actor_id = $1)"
+        f"   AND p.in_reply_to_id IS NULL AND {LISTED_PUBLICLY}{where}"
+        f"   AND p.actor_id <> $1 AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1"
+        f"     AND f.followed_id = p.actor_id AND f.accepted)"
+        f"   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
+        f"   ORDER BY p.id {order} LIMIT $2)"
+        f" ORDER BY id {order} LIMIT $2",
         actor_id, limit, max_id, since_id or min_id)
     return _newest_first(rows)
 
@@ -260,7 +268,9 @@ async def post_counts(conn: Conn, post_ids: list[int], viewer: int | None) -> di
         "SELECT p.id, p.like_count AS likes, p.boost_count AS boosts, p.reply_count AS replies,"
         " EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.actor_id = $2) AS liked,"
         " EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.actor_id = $2"
-        "         AND b.deleted_at IS NULL) AS boosted"
+        "         AND b.deleted_at IS NULL) AS boosted,"
+        " EXISTS (SELECT 1 FROM bookmarks bm WHERE bm.post_id = p.id AND bm.actor_id = $2) AS bookmarked,"
+        " EXISTS (SELECT 1 FROM pins pn WHERE pn.post_id = p.id AND pn.actor_id = $2) AS pinned"
         " FROM posts p WHERE p.id = ANY($1::bigint[])", post_ids, viewer)
     return {r["id"]: r for r in rows}
 
@@ -333,26 +343,56 @@ async def relationship(conn: Conn, actor_id: int, target_id: int) -> Record:
         actor_id, target_id)
 
 
+# The notifications a user is shown: none from a suspended server; from a limited one, only what
+# comes from accounts the user follows, and follow requests (the user must be able to decide them).
+NOTIFICATION_SHOWN = """NOT EXISTS (SELECT 1 FROM actors na WHERE na.id = n.from_actor_id AND NOT na.local
+    AND (domain_suspended(na.domain) OR n.type <> 'follow_request'
+     AND domain_limited(na.domain) AND NOT EXISTS (SELECT 1 FROM follows f
+      JOIN actors me ON me.id = f.follower_id
+      WHERE me.user_id = n.user_id AND f.followed_id = na.id AND f.accepted)))"""
+
+
 async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | None = None,
                         since_id: int | None = None, min_id: int | None = None,
                         types: list[str] | None = None, exclude_types: list[str] | None = None
                         ) -> list[Record]:
-    """Mastodon's paging and type filters (clients name the types they know how to show). None
-    from a suspended server; from a limited one, only what comes from accounts the user follows,
-    and follow requests (the user must be able to decide them)."""
+    """Mastodon's paging and type filters (clients name the types they know how to show), of
+    what the user is shown (NOTIFICATION_SHOWN)."""
     order = "ASC" if min_id and not max_id else "DESC"
     rows = await conn.fetch(
         f"SELECT n.* FROM notifications n WHERE n.user_id = $1 AND ($3::bigint IS NULL OR n.id < $3)"
         f" AND ($4::bigint IS NULL OR n.id > $4) AND ($5::text[] IS NULL OR n.type = ANY($5))"
-        f" AND NOT n.type = ANY($6::text[])"
-        f" AND NOT EXISTS (SELECT 1 FROM actors na WHERE na.id = n.from_actor_id AND NOT na.local"
-        f"  AND (domain_suspended(na.domain) OR n.type <> 'follow_request'"
-        f"   AND domain_limited(na.domain) AND NOT EXISTS (SELECT 1 FROM follows f"
-        f"    JOIN actors me ON me.id = f.follower_id"
-        f"    WHERE me.user_id = n.user_id AND f.followed_id = na.id AND f.accepted)))"
+        f" AND NOT n.type = ANY($6::text[]) AND {NOTIFICATION_SHOWN}"
         f" ORDER BY n.id {order} LIMIT $2",
         user_id, limit, max_id, since_id or min_id, types, exclude_types or [])
     return _newest_first(rows)
+
+
+async def unread_notifications(conn: Conn, user_id: int, *, types: list[str], up_to: int) -> int:
+    """How many notifications of `types` the user is shown after their notifications marker
+    (all, without one), counted up to `up_to`."""
+    return await conn.fetchval(
+        f"SELECT count(*) FROM (SELECT 1 FROM notifications n WHERE n.user_id = $1"
+        f" AND n.id > coalesce((SELECT last_read_id FROM markers WHERE user_id = $1"
+        f"                      AND timeline = 'notifications'), 0)"
+        f" AND n.type = ANY($2::text[]) AND {NOTIFICATION_SHOWN} LIMIT $3) unread",
+        user_id, types, up_to)
+
+
+async def notification(conn: Conn, user_id: int, notification_id: int) -> Record | None:
+    return await conn.fetchrow(
+        f"SELECT n.* FROM notifications n WHERE n.id = $2 AND n.user_id = $1 AND {NOTIFICATION_SHOWN}",
+        user_id, notification_id)
+
+
+async def dismiss_notification(conn: Conn, user_id: int, notification_id: int) -> bool:
+    status = await conn.execute("DELETE FROM notifications WHERE id = $2 AND user_id = $1",
+                                user_id, notification_id)
+    return status.endswith(" 1")
+
+
+async def clear_notifications(conn: Conn, user_id: int) -> None:
+    await conn.execute("DELETE FROM notifications WHERE user_id = $1", user_id)
 
 
 async def follow_requests(conn: Conn, actor_id: int) -> list[Record]:
@@ -559,10 +599,10 @@ async def take_code(conn: Conn, code_hash: bytes) -> Record | None:
 async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]:
     """Everything a local account made or held, in the caller's transaction: its posts (the rows
     stay, deleted, so that their ids answer 410), its media and drafts, its generations, likes,
-    follows, blocks, feed steering, notifications and tokens; the login is disabled and its email
-    and password forgotten; the actor keeps its keys and name and is marked deleted (and
-    suspended, so that every query that hides a suspended account hides it). Returns the deleted
-    media rows, whose files (server.media.file_keys) the caller deletes."""
+    follows, blocks, feed steering, bookmarks, pins, notifications and tokens; the login is
+    disabled and its email and password forgotten; the actor keeps its keys and name and is marked
+    deleted (and suspended, so that every query that hides a suspended account hides it). Returns
+    the deleted media rows, whose files (server.media.file_keys) the caller deletes."""
     await conn.execute(
         "UPDATE posts SET deleted_at = now() WHERE (actor_id = $1 OR reblog_of_id IN"
         " (SELECT id FROM posts WHERE actor_id = $1)) AND deleted_at IS NULL", actor_id)
@@ -575,6 +615,8 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]
     await conn.execute("DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1", actor_id)
     await conn.execute("DELETE FROM blocks WHERE actor_id = $1 OR target_id = $1", actor_id)
     await conn.execute("DELETE FROM feed_preferences WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM bookmarks WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM pins WHERE actor_id = $1", actor_id)
     await conn.execute("DELETE FROM notifications WHERE user_id = $1 OR from_actor_id = $2",
                        user_id, actor_id)
     await conn.execute("DELETE FROM access_tokens WHERE user_id = $1", user_id)

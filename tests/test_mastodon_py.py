@@ -87,3 +87,56 @@ async def test_media_part_without_content_type_is_sniffed(make_instance, tmp_pat
                            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert response.status_code == 202, response.text
     assert response.json()["type"] == "video"
+
+
+async def test_mastodon_py_reads_lists_of_accounts_and_posts_and_manages_notifications(make_instance):
+    """What apps call on their home, profile and notifications screens: followers, who liked or
+    boosted, bookmarks, favourites, pins, notifications of Mastodon's types, with Link paging."""
+    a = await make_instance()
+    await a.signup("alice")
+    client_id, client_secret = await asyncio.to_thread(
+        Mastodon.create_app, "Likeness test client", scopes=SCOPES, redirect_uris=OOB,
+        api_base_url=a.base_url)
+    alice = _client(a.base_url, client_id=client_id, client_secret=client_secret)
+    await asyncio.to_thread(alice.log_in, "alice", PASSWORD, scopes=SCOPES, allow_http=True)
+    others = {}
+    for name in ("bob", "carol", "dave"):
+        others[name] = _client(a.base_url, access_token=await a.signup(name))
+    me = await asyncio.to_thread(alice.me)
+    post = await asyncio.to_thread(alice.status_post, "pin me")
+    for client in others.values():
+        await asyncio.to_thread(client.account_follow, me["id"])
+        await asyncio.to_thread(client.status_favourite, post["id"])
+        await asyncio.to_thread(client.status_reblog, post["id"])
+    await asyncio.to_thread(others["bob"].status_post, "a reply", in_reply_to_id=post["id"])
+
+    first = await asyncio.to_thread(alice.account_followers, me["id"], limit=2)
+    assert [f["username"] for f in first] == ["dave", "carol"]
+    rest = await asyncio.to_thread(alice.fetch_next, first)
+    assert [f["username"] for f in rest] == ["bob"]
+    assert [f["username"] for f in await asyncio.to_thread(alice.status_favourited_by, post["id"])] == \
+        ["dave", "carol", "bob"]
+    assert len(await asyncio.to_thread(alice.status_reblogged_by, post["id"])) == 3
+
+    notes = await asyncio.to_thread(alice.notifications)
+    kinds = [n["type"] for n in notes]
+    assert set(kinds) == {"mention", "reblog", "favourite", "follow"} and len(kinds) == 10
+    follows = await asyncio.to_thread(alice.notifications, types=["follow"])
+    assert len(follows) == 3 and all(n.get("status") is None for n in follows)
+    assert await asyncio.to_thread(alice.notifications_unread_count) == {"count": 10}
+    await asyncio.to_thread(alice.notifications_dismiss, notes[0]["id"])
+    assert len(await asyncio.to_thread(alice.notifications)) == 9
+    await asyncio.to_thread(alice.notifications_clear)
+    assert await asyncio.to_thread(alice.notifications) == []
+
+    pinned = await asyncio.to_thread(alice.status_pin, post["id"])
+    assert pinned["pinned"] is True
+    profile = await asyncio.to_thread(others["bob"].account_statuses, me["id"], pinned=True)
+    assert [s["id"] for s in profile] == [post["id"]]
+    marked = await asyncio.to_thread(alice.status_bookmark, post["id"])
+    assert marked["bookmarked"] is True
+    assert [s["id"] for s in await asyncio.to_thread(alice.bookmarks)] == [post["id"]]
+    await asyncio.to_thread(others["carol"].status_favourite, post["id"])
+    assert [s["id"] for s in await asyncio.to_thread(others["carol"].favourites)] == [post["id"]]
+    await asyncio.to_thread(alice.status_unbookmark, post["id"])
+    assert await asyncio.to_thread(alice.bookmarks) == []

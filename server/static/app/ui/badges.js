@@ -14,6 +14,10 @@ const listeners = new Set();
 // The count for each navigation link, by its href.
 export const badges = { "/app/consent": 0, "/app/notifications": 0 };
 
+// The server shows apps Mastodon's notification types only; this one names Likeness's own too.
+export const OWN_TYPES = ["quote", "remix_request", "remix_use", "cameo_used", "remix_authorized",
+  "remix_rejected", "remix_revoked", "report_resolved"].map((t) => `include_types[]=${t}`).join("&");
+
 export function onBadges(fn) {
   listeners.add(fn);
 }
@@ -34,13 +38,12 @@ export async function refreshBadges() {
 }
 
 async function unread() {
-  const [requests, markers] = await Promise.all([
-    get("/api/v1/remix_requests"), get("/api/v1/markers?timeline[]=notifications")]);
-  const since = markers.notifications?.last_read_id;
-  const notifications = await get(`/api/v1/notifications?limit=${MAX}${since ? `&since_id=${since}` : ""}`);
+  // The unread count is the server's, after the notifications marker (Mastodon 4.3).
+  const [requests, unread] = await Promise.all([
+    get("/api/v1/remix_requests"), get(`/api/v1/notifications/unread_count?limit=${MAX}&${OWN_TYPES}`)]);
   return {
     "/app/consent": requests.filter((r) => r.state === "pending").length,
-    "/app/notifications": notifications.length,
+    "/app/notifications": unread.count,
   };
 }
 

@@ -1,0 +1,32 @@
+-- What Mastodon apps keep for a person besides posts: bookmarks (private to them) and the posts
+-- pinned to their profile (public: the actor's `featured` collection). Each row's id pages the
+-- lists by when it was made, as Mastodon pages them.
+CREATE TABLE bookmarks (
+    id bigserial PRIMARY KEY,
+    actor_id bigint NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    post_id bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (actor_id, post_id)
+);
+CREATE INDEX bookmarks_actor ON bookmarks (actor_id, id DESC);
+
+CREATE TABLE pins (
+    id bigserial PRIMARY KEY,
+    actor_id bigint NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    post_id bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (actor_id, post_id)
+);
+
+-- Hashtags a person follows: posts with them join their home timeline.
+CREATE TABLE followed_tags (
+    id bigserial PRIMARY KEY,
+    actor_id bigint NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    name text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (actor_id, name)
+);
+
+-- The followers and favourites lists page by these rows' ids, newest first.
+CREATE INDEX follows_following ON follows (follower_id, id DESC) WHERE accepted;
+CREATE INDEX likes_actor ON likes (actor_id, id DESC);

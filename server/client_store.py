@@ -1,0 +1,207 @@
+"""SQL of the client API's lists of accounts and posts: followers and following, who liked or
+boosted a post, bookmarks, favourites and pins.
+
+Each list pages by the id of the row that put an item on it (the follow, the like, the bookmark),
+newest first, as Mastodon pages them: `page_id` on every row found.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from .store import LISTED_PUBLICLY
+
+Conn = asyncpg.Connection | asyncpg.Pool
+Record = asyncpg.Record
+
+# Mastodon's limit on the posts one account may pin.
+MAX_PINS = 5
+
+# An account that may be listed: not suspended, not deleted.
+LISTABLE = "NOT a.suspended AND a.deleted_at IS NULL"
+
+
+def _bounds(column: str, max_id: int | None, min_id: int | None) -> tuple[str, str]:
+    """Mastodon's paging on `column`, with $3 the upper bound (`max_id`) and $4 the lower
+    (`since_id` or `min_id`): `min_id` alone pages forwards from the oldest newer than it."""
+    where = f" AND ($3::bigint IS NULL OR {column} < $3) AND ($4::bigint IS NULL OR {column} > $4)"
+    return where, "ASC" if min_id and not max_id else "DESC"
+
+
+def _newest_first(rows: list[Record]) -> list[Record]:
+    return sorted(rows, key=lambda r: r["page_id"], reverse=True)
+
+
+async def follow_accounts(conn: Conn, actor_id: int, *, followers: bool, limit: int,
+                          max_id: int | None = None, since_id: int | None = None,
+                          min_id: int | None = None) -> list[Record]:
+    """The accounts that follow `actor_id` (or that it follows), by follow, newest first."""
+    mine, theirs = ("followed_id", "follower_id") if followers else ("follower_id", "followed_id")
+    where, order = _bounds("f.id", max_id, min_id)
+    return _newest_first(await conn.fetch(
+        f"SELECT f.id AS page_id, a.* FROM follows f JOIN actors a ON a.id = f.{theirs}"
+        f" WHERE f.{mine} = $1 AND f.accepted AND {LISTABLE}{where} ORDER BY f.id {order} LIMIT $2",
+        actor_id, limit, max_id, since_id or min_id))
+
+
+async def likers(conn: Conn, post_id: int, *, limit: int, max_id: int | None = None,
+                 since_id: int | None = None, min_id: int | None = None) -> list[Record]:
+    """The accounts that liked a post, by like, newest first."""
+    where, order = _bounds("l.id", max_id, min_id)
+    return _newest_first(await conn.fetch(
+        f"SELECT l.id AS page_id, a.* FROM likes l JOIN actors a ON a.id = l.actor_id"
+        f" WHERE l.post_id = $1 AND {LISTABLE}{where} ORDER BY l.id {order} LIMIT $2",
+        post_id, limit, max_id, since_id or min_id))
+
+
+async def boosters(conn: Conn, post_id: int, *, limit: int, max_id: int | None = None,
+                   since_id: int | None = None, min_id: int | None = None) -> list[Record]:
+    """The accounts that boosted a post, by boost, newest first."""
+    where, order = _bounds("b.id", max_id, min_id)
+    return _newest_first(await conn.fetch(
+        f"SELECT b.id AS page_id, a.* FROM posts b JOIN actors a ON a.id = b.actor_id"
+        f" WHERE b.reblog_of_id = $1 AND b.deleted_at IS NULL AND {LISTABLE}{where}"
+        f" ORDER BY b.id {order} LIMIT $2",
+        post_id, limit, max_id, since_id or min_id))
+
+
+async def account_counts(conn: Conn, actor_ids: list[int]) -> dict[int, Record]:
+    """Followers, following and posts of each account, as server.store.account_counts counts
+    them for one, in one query."""
+    rows = await conn.fetch(
+        "SELECT a.id,"
+        " (SELECT count(*) FROM follows WHERE followed_id = a.id AND accepted) AS followers,"
+        " (SELECT count(*) FROM follows WHERE follower_id = a.id AND accepted) AS following,"
+        " (SELECT count(*) FROM posts WHERE actor_id = a.id AND deleted_at IS NULL) AS posts"
+        " FROM unnest($1::bigint[]) AS a(id)", actor_ids)
+    return {row["id"]: row for row in rows}
+
+
+# --- bookmarks and favourites ----------------------------------------------------------------
+
+async def bookmark(conn: Conn, actor_id: int, post_id: int) -> None:
+    await conn.execute("INSERT INTO bookmarks (actor_id, post_id) VALUES ($1, $2)"
+                       " ON CONFLICT (actor_id, post_id) DO NOTHING", actor_id, post_id)
+
+
+async def unbookmark(conn: Conn, actor_id: int, post_id: int) -> None:
+    await conn.execute("DELETE FROM bookmarks WHERE actor_id = $1 AND post_id = $2", actor_id, post_id)
+
+
+async def bookmarked_posts(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
+                           since_id: int | None = None, min_id: int | None = None) -> list[Record]:
+    """The posts `actor_id` bookmarked and that are not deleted, by bookmark, newest first."""
+    where, order = _bounds("bm.id", max_id, min_id)
+    return _newest_first(await conn.fetch(
+        f"SELECT bm.id AS page_id, p.* FROM bookmarks bm JOIN posts p ON p.id = bm.post_id"
+        f" WHERE bm.actor_id = $1 AND p.deleted_at IS NULL{where} ORDER BY bm.id {order} LIMIT $2",
+        actor_id, limit, max_id, since_id or min_id))
+
+
+async def liked_posts(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
+                      since_id: int | None = None, min_id: int | None = None) -> list[Record]:
+    """The posts `actor_id` liked and that are not deleted, by like, newest first."""
+    where, order = _bounds("l.id", max_id, min_id)
+    return _newest_first(await conn.fetch(
+        f"SELECT l.id AS page_id, p.* FROM likes l JOIN posts p ON p.id = l.post_id"
+        f" WHERE l.actor_id = $1 AND p.deleted_at IS NULL{where} ORDER BY l.id {order} LIMIT $2",
+        actor_id, limit, max_id, since_id or min_id))
+
+
+# --- pins ------------------------------------------------------------------------------------
+
+async def pin(conn: Conn, actor_id: int, post_id: int) -> bool:
+    """Pin a post to its author's profile; False when they already pinned MAX_PINS others.
+    Pinning a pinned post again changes nothing."""
+    return await conn.fetchval(
+        "WITH added AS (INSERT INTO pins (actor_id, post_id)"
+        "  SELECT $1, $2 WHERE (SELECT count(*) FROM pins WHERE actor_id = $1) < $3"
+        "  ON CONFLICT (actor_id, post_id) DO NOTHING RETURNING 1)"
+        " SELECT EXISTS (SELECT FROM added)"
+        " OR EXISTS (SELECT FROM pins WHERE actor_id = $1 AND post_id = $2)",
+        actor_id, post_id, MAX_PINS)
+
+
+async def unpin(conn: Conn, actor_id: int, post_id: int) -> bool:
+    """Unpin a post; whether it was pinned."""
+    status = await conn.execute("DELETE FROM pins WHERE actor_id = $1 AND post_id = $2", actor_id, post_id)
+    return status.endswith(" 1")
+
+
+async def pinned_posts(conn: Conn, actor_id: int) -> list[Record]:
+    """The posts `actor_id` pinned and that are not deleted, the latest pinned first."""
+    return await conn.fetch(
+        "SELECT pn.id AS page_id, p.* FROM pins pn JOIN posts p ON p.id = pn.post_id"
+        " WHERE pn.actor_id = $1 AND p.deleted_at IS NULL ORDER BY pn.id DESC", actor_id)
+
+
+# --- trends ----------------------------------------------------------------------------------
+
+# How far back trends look, in days: Mastodon's tag history is a week long.
+TREND_DAYS = 7
+
+
+# A public post of the last TREND_DAYS days, `p`, with its hashtags, `t`.
+RECENT_TAGGED = (f"tags t JOIN posts p ON p.id = t.post_id"
+                 f" WHERE p.published_at > now() - make_interval(days => {TREND_DAYS}) AND {LISTED_PUBLICLY}")
+
+
+async def trending_tags(conn: Conn, *, limit: int, offset: int) -> list[str]:
+    """The hashtags of the recent public posts, by how many accounts used them, then how often."""
+    rows = await conn.fetch(
+        f"SELECT t.name FROM {RECENT_TAGGED} GROUP BY t.name"
+        f" ORDER BY count(DISTINCT p.actor_id) DESC, count(*) DESC, t.name LIMIT $2 OFFSET $3",
+        None, limit, offset)
+    return [row["name"] for row in rows]
+
+
+async def tag_usage(conn: Conn, names: list[str]) -> dict[str, list[Record]]:
+    """For each hashtag, how often and by how many accounts recent public posts used it, one row
+    (`age` in days, `uses`, `accounts`) per day it was used."""
+    rows = await conn.fetch(
+        f"SELECT t.name, (now() AT TIME ZONE 'UTC')::date - (p.published_at AT TIME ZONE 'UTC')::date AS age,"
+        f" count(*) AS uses, count(DISTINCT p.actor_id) AS accounts"
+        f" FROM {RECENT_TAGGED} AND t.name = ANY($2::text[]) GROUP BY 1, 2",
+        None, names)
+    found: dict[str, list[Record]] = {name: [] for name in names}
+    for row in rows:
+        found[row["name"]].append(row)
+    return found
+
+
+async def trending_posts(conn: Conn, viewer: int | None, *, limit: int, offset: int) -> list[Record]:
+    """Public posts of the last TREND_DAYS days that were liked or boosted, the hottest first
+    (their `hot` score, which weighs interactions against age)."""
+    return await conn.fetch(
+        f"SELECT p.* FROM posts p WHERE p.published_at > now() - make_interval(days => $4)"
+        f" AND p.like_count + p.boost_count > 0 AND p.reblog_of_id IS NULL AND {LISTED_PUBLICLY}"
+        f" ORDER BY p.hot DESC, p.id DESC LIMIT $2 OFFSET $3",
+        viewer, limit, offset, TREND_DAYS)
+
+
+# --- followed hashtags -----------------------------------------------------------------------
+
+async def follow_tag(conn: Conn, actor_id: int, name: str) -> None:
+    await conn.execute("INSERT INTO followed_tags (actor_id, name) VALUES ($1, $2)"
+                       " ON CONFLICT (actor_id, name) DO NOTHING", actor_id, name)
+
+
+async def unfollow_tag(conn: Conn, actor_id: int, name: str) -> None:
+    await conn.execute("DELETE FROM followed_tags WHERE actor_id = $1 AND name = $2", actor_id, name)
+
+
+async def followed_tags(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
+                        since_id: int | None = None, min_id: int | None = None) -> list[Record]:
+    """The hashtags `actor_id` follows (`name`), by when it followed them, newest first."""
+    where, order = _bounds("id", max_id, min_id)
+    return _newest_first(await conn.fetch(
+        f"SELECT id AS page_id, name FROM followed_tags WHERE actor_id = $1{where}"
+        f" ORDER BY id {order} LIMIT $2",
+        actor_id, limit, max_id, since_id or min_id))
+
+
+async def following_tags(conn: Conn, actor_id: int, names: list[str]) -> set[str]:
+    """Which of `names` `actor_id` follows."""
+    rows = await conn.fetch("SELECT name FROM followed_tags WHERE actor_id = $1 AND name = ANY($2::text[])",
+                            actor_id, names)
+    return {row["name"] for row in rows}

@@ -1,0 +1,37 @@
+"""Posts pinned to a profile (`POST /api/v1/statuses/:id/pin` and `/unpin`), which
+`GET /api/v1/accounts/:id/statuses?pinned=true` lists and the actor's `featured` collection
+serves to other servers, as Mastodon's do."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import client_store
+from .api import render_statuses, visible_or_404
+from .http import current_user, error, pool
+
+
+async def pin(request: Request) -> Response:
+    """Mastodon's rules: only one's own post, not a boost, not a direct one, and at most
+    client_store.MAX_PINS. Pinning twice, or unpinning what is not pinned, changes nothing."""
+    user = await current_user(request)
+    post = await visible_or_404(request, user)
+    if request.url.path.endswith("/unpin"):
+        await client_store.unpin(pool(request), user["actor_id"], post["id"])
+    elif post["actor_id"] != user["actor_id"]:
+        return error(422, "you can only pin your own posts")
+    elif post["reblog_of_id"]:
+        return error(422, "a boost cannot be pinned")
+    elif post["visibility"] == "direct":
+        return error(422, "a direct post cannot be pinned")
+    elif not await client_store.pin(pool(request), user["actor_id"], post["id"]):
+        return error(422, f"you have already pinned the most posts one may, {client_store.MAX_PINS}")
+    return JSONResponse((await render_statuses(request, [post], user["actor_id"]))[0])
+
+
+routes = [
+    Route("/api/v1/statuses/{status_id:id}/pin", pin, methods=["POST"]),
+    Route("/api/v1/statuses/{status_id:id}/unpin", pin, methods=["POST"]),
+]
