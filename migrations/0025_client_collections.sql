@@ -30,3 +30,31 @@ CREATE TABLE followed_tags (
 -- The followers and favourites lists page by these rows' ids, newest first.
 CREATE INDEX follows_following ON follows (follower_id, id DESC) WHERE accepted;
 CREATE INDEX likes_actor ON likes (actor_id, id DESC);
+
+-- Mastodon's filters (v2): words, or single posts, that a person asks to be warned of or not
+-- shown in the contexts named (home, notifications, public, thread, account).
+CREATE TABLE filters (
+    id bigserial PRIMARY KEY,
+    actor_id bigint NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    title text NOT NULL,
+    context text[] NOT NULL,
+    filter_action text NOT NULL CHECK (filter_action IN ('warn', 'hide', 'blur')),
+    expires_at timestamptz,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX filters_actor ON filters (actor_id);
+
+CREATE TABLE filter_keywords (
+    id bigserial PRIMARY KEY,
+    filter_id bigint NOT NULL REFERENCES filters (id) ON DELETE CASCADE,
+    keyword text NOT NULL,
+    whole_word boolean NOT NULL DEFAULT true
+);
+CREATE INDEX filter_keywords_filter ON filter_keywords (filter_id);
+
+CREATE TABLE filter_statuses (
+    id bigserial PRIMARY KEY,
+    filter_id bigint NOT NULL REFERENCES filters (id) ON DELETE CASCADE,
+    post_id bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    UNIQUE (filter_id, post_id)
+);

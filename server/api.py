@@ -23,7 +23,7 @@ from federation.html import normalised_hashtag, parse_hashtags, parse_mentions, 
 from federation.visibility import visible_post_ids
 from generation.config import is_tiny_model
 
-from . import accounts, client_store, entities, store, upload_checks
+from . import accounts, client_store, entities, filters, store, upload_checks
 from .generations import draft_post_terms
 from .http import (
     bool_param,
@@ -383,7 +383,9 @@ async def home(request: Request) -> Response:
     user = await current_user(request)
     rows = await store.home_timeline(pool(request), user["actor_id"],
                                      **_paging(dict(request.query_params)))
-    return paged(request, await render_statuses(request, rows, user["actor_id"]))
+    rendered = await render_statuses(request, rows, user["actor_id"])
+    await filters.annotate(request, rendered, user["actor_id"], "home")
+    return paged(request, rendered)
 
 
 async def public(request: Request) -> Response:
@@ -392,7 +394,7 @@ async def public(request: Request) -> Response:
     viewer = user["actor_id"] if user else None
     rows = await store.public_timeline(pool(request), viewer,
                                        local_only=bool_param(params, "local"), **_paging(params))
-    return paged(request, await render_statuses(request, rows, viewer))
+    return await _public_page(request, rows, viewer)
 
 
 async def tag_timeline(request: Request) -> Response:
@@ -403,7 +405,15 @@ async def tag_timeline(request: Request) -> Response:
     tag = normalised_hashtag(request.path_params["hashtag"].removeprefix("#"))
     rows = await store.public_timeline(pool(request), viewer, local_only=bool_param(params, "local"),
                                        tag=tag, **_paging(params))
-    return paged(request, await render_statuses(request, rows, viewer))
+    return await _public_page(request, rows, viewer)
+
+
+async def _public_page(request: Request, rows: list[asyncpg.Record], viewer: int | None) -> Response:
+    """A page of a public timeline, each post with the filters of a signed-in viewer it matches."""
+    rendered = await render_statuses(request, rows, viewer)
+    if viewer is not None:
+        await filters.annotate(request, rendered, viewer, "public")
+    return paged(request, rendered)
 
 
 async def _search(request: Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -23,6 +23,7 @@ from . import (
     api,
     bookmarks,
     cameos,
+    filters,
     follows,
     for_you,
     generations,
@@ -125,7 +126,8 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
     # would take them.
     routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *follows.routes, *interactions.routes,
               *bookmarks.routes, *pins.routes, *notifications.routes, *preferences.routes,
-              *instance_content.routes, *tags.routes, *trends.routes, *api.routes, *cameos.routes,
+              *instance_content.routes, *tags.routes, *trends.routes, *filters.routes, *api.routes,
+              *cameos.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes,
