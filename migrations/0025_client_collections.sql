@@ -58,3 +58,23 @@ CREATE TABLE filter_statuses (
     post_id bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
     UNIQUE (filter_id, post_id)
 );
+
+-- Mastodon's lists: accounts a person follows, gathered under a title, each list a timeline.
+CREATE TABLE lists (
+    id bigserial PRIMARY KEY,
+    actor_id bigint NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    title text NOT NULL,
+    replies_policy text NOT NULL DEFAULT 'list' CHECK (replies_policy IN ('followed', 'list', 'none')),
+    -- An exclusive list's members' posts leave the home timeline.
+    exclusive boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX lists_actor ON lists (actor_id);
+
+CREATE TABLE list_accounts (
+    id bigserial PRIMARY KEY,
+    list_id bigint NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+    actor_id bigint NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    UNIQUE (list_id, actor_id)
+);
+CREATE INDEX list_accounts_actor ON list_accounts (actor_id);

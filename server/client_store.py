@@ -21,14 +21,15 @@ MAX_PINS = 5
 LISTABLE = "NOT a.suspended AND a.deleted_at IS NULL"
 
 
-def _bounds(column: str, max_id: int | None, min_id: int | None) -> tuple[str, str]:
+def page_bounds(column: str, max_id: int | None, min_id: int | None) -> tuple[str, str]:
     """Mastodon's paging on `column`, with $3 the upper bound (`max_id`) and $4 the lower
     (`since_id` or `min_id`): `min_id` alone pages forwards from the oldest newer than it."""
     where = f" AND ($3::bigint IS NULL OR {column} < $3) AND ($4::bigint IS NULL OR {column} > $4)"
     return where, "ASC" if min_id and not max_id else "DESC"
 
 
-def _newest_first(rows: list[Record]) -> list[Record]:
+def newest_first(rows: list[Record]) -> list[Record]:
+    """Rows found in either order (page_bounds), newest `page_id` first."""
     return sorted(rows, key=lambda r: r["page_id"], reverse=True)
 
 
@@ -37,8 +38,8 @@ async def follow_accounts(conn: Conn, actor_id: int, *, followers: bool, limit: 
                           min_id: int | None = None) -> list[Record]:
     """The accounts that follow `actor_id` (or that it follows), by follow, newest first."""
     mine, theirs = ("followed_id", "follower_id") if followers else ("follower_id", "followed_id")
-    where, order = _bounds("f.id", max_id, min_id)
-    return _newest_first(await conn.fetch(
+    where, order = page_bounds("f.id", max_id, min_id)
+    return newest_first(await conn.fetch(
         f"SELECT f.id AS page_id, a.* FROM follows f JOIN actors a ON a.id = f.{theirs}"
         f" WHERE f.{mine} = $1 AND f.accepted AND {LISTABLE}{where} ORDER BY f.id {order} LIMIT $2",
         actor_id, limit, max_id, since_id or min_id))
@@ -47,8 +48,8 @@ async def follow_accounts(conn: Conn, actor_id: int, *, followers: bool, limit: 
 async def likers(conn: Conn, post_id: int, *, limit: int, max_id: int | None = None,
                  since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     """The accounts that liked a post, by like, newest first."""
-    where, order = _bounds("l.id", max_id, min_id)
-    return _newest_first(await conn.fetch(
+    where, order = page_bounds("l.id", max_id, min_id)
+    return newest_first(await conn.fetch(
         f"SELECT l.id AS page_id, a.* FROM likes l JOIN actors a ON a.id = l.actor_id"
         f" WHERE l.post_id = $1 AND {LISTABLE}{where} ORDER BY l.id {order} LIMIT $2",
         post_id, limit, max_id, since_id or min_id))
@@ -57,8 +58,8 @@ async def likers(conn: Conn, post_id: int, *, limit: int, max_id: int | None = N
 async def boosters(conn: Conn, post_id: int, *, limit: int, max_id: int | None = None,
                    since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     """The accounts that boosted a post, by boost, newest first."""
-    where, order = _bounds("b.id", max_id, min_id)
-    return _newest_first(await conn.fetch(
+    where, order = page_bounds("b.id", max_id, min_id)
+    return newest_first(await conn.fetch(
         f"SELECT b.id AS page_id, a.* FROM posts b JOIN actors a ON a.id = b.actor_id"
         f" WHERE b.reblog_of_id = $1 AND b.deleted_at IS NULL AND {LISTABLE}{where}"
         f" ORDER BY b.id {order} LIMIT $2",
@@ -91,8 +92,8 @@ async def unbookmark(conn: Conn, actor_id: int, post_id: int) -> None:
 async def bookmarked_posts(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
                            since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     """The posts `actor_id` bookmarked and that are not deleted, by bookmark, newest first."""
-    where, order = _bounds("bm.id", max_id, min_id)
-    return _newest_first(await conn.fetch(
+    where, order = page_bounds("bm.id", max_id, min_id)
+    return newest_first(await conn.fetch(
         f"SELECT bm.id AS page_id, p.* FROM bookmarks bm JOIN posts p ON p.id = bm.post_id"
         f" WHERE bm.actor_id = $1 AND p.deleted_at IS NULL{where} ORDER BY bm.id {order} LIMIT $2",
         actor_id, limit, max_id, since_id or min_id))
@@ -101,8 +102,8 @@ async def bookmarked_posts(conn: Conn, actor_id: int, *, limit: int, max_id: int
 async def liked_posts(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
                       since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     """The posts `actor_id` liked and that are not deleted, by like, newest first."""
-    where, order = _bounds("l.id", max_id, min_id)
-    return _newest_first(await conn.fetch(
+    where, order = page_bounds("l.id", max_id, min_id)
+    return newest_first(await conn.fetch(
         f"SELECT l.id AS page_id, p.* FROM likes l JOIN posts p ON p.id = l.post_id"
         f" WHERE l.actor_id = $1 AND p.deleted_at IS NULL{where} ORDER BY l.id {order} LIMIT $2",
         actor_id, limit, max_id, since_id or min_id))
@@ -193,8 +194,8 @@ async def unfollow_tag(conn: Conn, actor_id: int, name: str) -> None:
 async def followed_tags(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
                         since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     """The hashtags `actor_id` follows (`name`), by when it followed them, newest first."""
-    where, order = _bounds("id", max_id, min_id)
-    return _newest_first(await conn.fetch(
+    where, order = page_bounds("id", max_id, min_id)
+    return newest_first(await conn.fetch(
         f"SELECT id AS page_id, name FROM followed_tags WHERE actor_id = $1{where}"
         f" ORDER BY id {order} LIMIT $2",
         actor_id, limit, max_id, since_id or min_id))

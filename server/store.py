@@ -176,10 +176,13 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
                         since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     where, order = _page(max_id, since_id, min_id)
     # Each followed account's newest page, off its own index, then the newest of those: the cost
-    # follows the number of accounts followed, not the size of the table. Then the newest page
-    # of public posts with a hashtag the person follows, by others (followed_tags).
+    # follows the number of accounts followed, not the size of the table (less the members of
+    # the person's exclusive lists). Then the newest page of public posts with a hashtag the
+    # person follows, by others (followed_tags).
     rows = await conn.fetch(
         f"SELECT p.* FROM (SELECT followed_id AS id FROM follows WHERE follower_id = $1 AND accepted"
+        f"                 AND followed_id NOT IN (SELECT la.actor_id FROM list_accounts la"
+        f"                   JOIN lists l ON l.id = la.list_id WHERE l.actor_id = $1 AND l.exclusive)"
         f"                 UNION SELECT $1) author,"
         f" LATERAL (SELECT p.* FROM posts p WHERE p.actor_id = author.id AND p.deleted_at IS NULL"
         f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {may_see('$1')} AND {SHOWN}{where}"
@@ -599,8 +602,8 @@ async def take_code(conn: Conn, code_hash: bytes) -> Record | None:
 async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]:
     """Everything a local account made or held, in the caller's transaction: its posts (the rows
     stay, deleted, so that their ids answer 410), its media and drafts, its generations, likes,
-    follows, blocks, feed steering, bookmarks, pins, followed tags, filters, notifications and
-    tokens; the login is disabled and its email and password forgotten; the actor keeps its keys
+    follows, blocks, feed steering, bookmarks, pins, followed tags, filters, lists, notifications
+    and tokens; the login is disabled and its email and password forgotten; the actor keeps its keys
     and name and is marked deleted (and suspended, so that every query that hides a suspended
     account hides it). Returns the deleted media rows, whose files (server.media.file_keys) the
     caller deletes."""
@@ -620,6 +623,7 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]
     await conn.execute("DELETE FROM pins WHERE actor_id = $1", actor_id)
     await conn.execute("DELETE FROM followed_tags WHERE actor_id = $1", actor_id)
     await conn.execute("DELETE FROM filters WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM lists WHERE actor_id = $1", actor_id)
     await conn.execute("DELETE FROM notifications WHERE user_id = $1 OR from_actor_id = $2",
                        user_id, actor_id)
     await conn.execute("DELETE FROM access_tokens WHERE user_id = $1", user_id)
