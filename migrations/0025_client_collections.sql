@@ -78,3 +78,13 @@ CREATE TABLE list_accounts (
     UNIQUE (list_id, actor_id)
 );
 CREATE INDEX list_accounts_actor ON list_accounts (actor_id);
+
+-- Mastodon's conversations: each thread of direct posts a person is in (named by its first
+-- post), where they stopped reading it, and up to which post they took it out of their list.
+CREATE TABLE conversation_states (
+    actor_id bigint NOT NULL REFERENCES actors (id) ON DELETE CASCADE,
+    root_id bigint NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+    last_read_id bigint,
+    removed_through bigint,
+    PRIMARY KEY (actor_id, root_id)
+);

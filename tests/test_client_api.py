@@ -373,3 +373,44 @@ async def test_followed_tags_join_the_home_timeline(make_instance):
         assert response.status_code == status and response.json()["error"], path
     assert await a.pool.fetchval("SELECT count(*) FROM followed_tags") == 1
     assert (await a.api(None, "POST", "/api/v1/tags/cats/follow")).status_code == 401
+
+
+async def test_conversations_of_direct_posts(make_instance):
+    a = await make_instance()
+    await _people(a, ["alice", "bob", "carol", "eve"])
+    opening = await _post(a, "alice", "@bob a secret", visibility="direct")
+    answer = await _post(a, "bob", "@alice got it", visibility="direct", in_reply_to_id=opening["id"])
+    await _post(a, "alice", "a public post")
+    carols = await _post(a, "carol", "@bob psst", visibility="direct")
+
+    async def listed(user: str, **params: Any) -> Any:
+        response = await a.api(user, "GET", "/api/v1/conversations", params=params)
+        assert response.status_code == 200, response.text
+        return response
+
+    bobs = (await listed("bob")).json()
+    assert [(c["id"], c["last_status"]["id"], c["unread"]) for c in bobs] == [
+        (carols["id"], carols["id"], True), (opening["id"], answer["id"], False)]
+    assert [x["username"] for x in bobs[1]["accounts"]] == ["alice"]
+    first = await listed("bob", limit=1)
+    assert [c["id"] for c in (await _follow(a, "bob", first)).json()] == [opening["id"]]
+
+    [thread] = (await listed("alice")).json()
+    assert thread["unread"] is True and [x["username"] for x in thread["accounts"]] == ["bob"]
+    read = await a.api("alice", "POST", f"/api/v1/conversations/{thread['id']}/read")
+    assert read.status_code == 200 and read.json()["unread"] is False
+    assert (await listed("alice")).json()[0]["unread"] is False
+
+    # Taken out of the list, it comes back with a newer post, unread.
+    assert (await a.api("alice", "DELETE", f"/api/v1/conversations/{thread['id']}")).json() == {}
+    assert (await listed("alice")).json() == []
+    later = await _post(a, "bob", "@alice one more", visibility="direct", in_reply_to_id=answer["id"])
+    [back] = (await listed("alice")).json()
+    assert back["id"] == opening["id"] and back["last_status"]["id"] == later["id"] and back["unread"]
+
+    assert (await listed("eve")).json() == []
+    for method, path in (("POST", f"/api/v1/conversations/{thread['id']}/read"),
+                         ("DELETE", f"/api/v1/conversations/{thread['id']}")):
+        assert (await a.api("eve", method, path)).status_code == 404
+    assert (await a.api("bob", "GET", "/api/v1/conversations?limit=x")).status_code == 400
+    assert (await a.api(None, "GET", "/api/v1/conversations")).status_code == 401
