@@ -206,3 +206,14 @@ async def following_tags(conn: Conn, actor_id: int, names: list[str]) -> set[str
     rows = await conn.fetch("SELECT name FROM followed_tags WHERE actor_id = $1 AND name = ANY($2::text[])",
                             actor_id, names)
     return {row["name"] for row in rows}
+
+
+async def recent_linking_posts(conn: Conn, *, most: int) -> list[Record]:
+    """The newest `most` public posts of the last TREND_DAYS days that hold a link: `content`,
+    `actor_id` and `age` in days."""
+    return await conn.fetch(
+        f"SELECT p.content, p.actor_id,"
+        f" (now() AT TIME ZONE 'UTC')::date - (p.published_at AT TIME ZONE 'UTC')::date AS age"
+        f" FROM posts p WHERE p.published_at > now() - make_interval(days => {TREND_DAYS})"
+        f" AND p.reblog_of_id IS NULL AND p.content LIKE '%<a %' AND {LISTED_PUBLICLY}"
+        f" ORDER BY p.id DESC LIMIT $2", None, most)

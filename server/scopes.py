@@ -84,6 +84,7 @@ PUBLIC: frozenset[str] = frozenset({
     "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/2.1",
     "/api/v1/instance", "/api/v1/instance/", "/api/v2/instance", "/api/v1/instance/domain_blocks",
     "/api/v1/custom_emojis", "/api/v1/trends", "/api/v1/trends/tags", "/api/v1/trends/statuses",
+    "/api/v1/trends/links",
     "/api/v1/tags/{name}",
     "/actor", "/actor/inbox", "/inbox", "/users/{username}", "/users/{username}/inbox",
     "/users/{username}/outbox", "/users/{username}/followers", "/users/{username}/following",

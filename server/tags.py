@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -22,9 +21,10 @@ from .http import current_user, fed, paged, paging, pool
 TAGS_PER_PAGE, MOST_TAGS_PER_PAGE = 100, 200
 
 
-def _history(days: list[asyncpg.Record]) -> list[dict[str, str]]:
-    """Mastodon's Tag `history`: a week of days, today first, each its UTC midnight as a Unix
-    time and that day's uses and accounts (strings, as Mastodon sends them)."""
+def history(days: list[Any]) -> list[dict[str, str]]:
+    """Mastodon's `history` of a tag or a link: a week of days, today first, each its UTC
+    midnight as a Unix time and that day's uses and accounts (strings, as Mastodon sends them),
+    from `days`, each a mapping of `age` (in days), `uses` and `accounts`, for the days used."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     by_age = {row["age"]: row for row in days}
     return [{"day": str(int((today - timedelta(days=age)).timestamp())),
@@ -37,7 +37,7 @@ async def tag_entities(request: Request, names: list[str], viewer: int | None) -
     """Mastodon's Tag entities, with `following` for a signed-in viewer (as Mastodon adds it)."""
     usage = await client_store.tag_usage(pool(request), names)
     followed = await client_store.following_tags(pool(request), viewer, names) if viewer else set()
-    return [{"name": name, "url": f"{fed(request).base_url}/tags/{name}", "history": _history(usage[name]),
+    return [{"name": name, "url": f"{fed(request).base_url}/tags/{name}", "history": history(usage[name]),
              **({"following": name in followed} if viewer else {})} for name in names]
 
 

@@ -337,7 +337,19 @@ async def test_trends_count_recent_public_use(make_instance):
 
     statuses = (await a.api("bob", "GET", "/api/v1/trends/statuses")).json()
     assert [s["id"] for s in statuses] == [liked["id"]]
-    for path in ("/api/v1/trends/tags?limit=x", "/api/v1/trends/statuses?offset=-1"):
+
+    await _post(a, "alice", "read https://news.example/story and https://blog.example/post")
+    await _post(a, "bob", "this: https://news.example/story @alice #news")
+    await _post(a, "carol", "https://secret.example/ for friends", visibility="private")
+    links = await a.api(None, "GET", "/api/v1/trends/links")
+    assert [card["url"] for card in links.json()] == ["https://news.example/story", "https://blog.example/post"]
+    story = links.json()[0]
+    assert story["type"] == "link" and story["provider_name"] == "news.example"
+    assert story["history"][0]["accounts"] == "2" and story["history"][0]["uses"] == "2"
+    one = await a.api(None, "GET", "/api/v1/trends/links", params={"limit": 1, "offset": 1})
+    assert [card["url"] for card in one.json()] == ["https://blog.example/post"] and "next" not in one.links
+    for path in ("/api/v1/trends/tags?limit=x", "/api/v1/trends/statuses?offset=-1",
+                 "/api/v1/trends/links?offset=x"):
         assert (await a.api(None, "GET", path)).status_code == 400
 
 
