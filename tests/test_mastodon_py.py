@@ -140,3 +140,41 @@ async def test_mastodon_py_reads_lists_of_accounts_and_posts_and_manages_notific
     assert [s["id"] for s in await asyncio.to_thread(others["carol"].favourites)] == [post["id"]]
     await asyncio.to_thread(alice.status_unbookmark, post["id"])
     assert await asyncio.to_thread(alice.bookmarks) == []
+
+
+async def test_mastodon_py_start_up_calls_filters_lists_tags_and_conversations(make_instance):
+    """What apps call at start-up and on their other screens: preferences, emojis,
+    announcements, trends, followed tags, filters, lists and conversations."""
+    a = await make_instance()
+    alice = _client(a.base_url, access_token=await a.signup("alice"))
+    bob = _client(a.base_url, access_token=await a.signup("bob"))
+    bob_id = (await asyncio.to_thread(bob.me))["id"]
+    assert (await asyncio.to_thread(alice.preferences))["posting:default:visibility"] == "public"
+    assert await asyncio.to_thread(alice.custom_emojis) == []
+    assert await asyncio.to_thread(alice.announcements) == []
+
+    assert (await asyncio.to_thread(alice.tag_follow, "cats"))["following"] is True
+    assert [t["name"] for t in await asyncio.to_thread(alice.followed_tags)] == ["cats"]
+    tagged = await asyncio.to_thread(bob.status_post, "the finale of #cats https://cats.example/")
+    await asyncio.to_thread(alice.status_favourite, tagged["id"])
+    assert [t["name"] for t in await asyncio.to_thread(alice.trending_tags)] == ["cats"]
+    assert [s["id"] for s in await asyncio.to_thread(alice.trending_statuses)] == [tagged["id"]]
+    assert [card["url"] for card in await asyncio.to_thread(alice.trending_links)] == ["https://cats.example/"]
+
+    made = await asyncio.to_thread(alice.create_filter_v2, "spoilers", ["home"], "warn",
+                                   keywords_attributes=[{"keyword": "finale", "whole_word": True}])
+    assert [f["id"] for f in await asyncio.to_thread(alice.filters_v2)] == [made["id"]]
+    [home] = await asyncio.to_thread(alice.timeline_home)
+    assert home["id"] == tagged["id"] and home["filtered"][0]["keyword_matches"] == ["finale"]
+
+    await asyncio.to_thread(alice.account_follow, bob_id)
+    friends = await asyncio.to_thread(alice.list_create, "friends")
+    await asyncio.to_thread(alice.list_accounts_add, friends["id"], [bob_id])
+    assert [x["id"] for x in await asyncio.to_thread(alice.list_accounts, friends["id"])] == [bob_id]
+    assert [x["id"] for x in await asyncio.to_thread(alice.account_lists, bob_id)] == [friends["id"]]
+    assert [s["id"] for s in await asyncio.to_thread(alice.timeline_list, friends["id"])] == [tagged["id"]]
+
+    secret = await asyncio.to_thread(bob.status_post, "@alice hello", visibility="direct")
+    [conversation] = await asyncio.to_thread(alice.conversations)
+    assert conversation["last_status"]["id"] == secret["id"] and conversation["unread"] is True
+    assert (await asyncio.to_thread(alice.conversations_read, conversation["id"]))["unread"] is False
