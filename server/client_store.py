@@ -111,16 +111,19 @@ async def liked_posts(conn: Conn, actor_id: int, *, limit: int, max_id: int | No
 
 # --- pins ------------------------------------------------------------------------------------
 
-async def pin(conn: Conn, actor_id: int, post_id: int) -> bool:
-    """Pin a post to its author's profile; False when they already pinned MAX_PINS others.
-    Pinning a pinned post again changes nothing."""
-    return await conn.fetchval(
+async def pin(conn: Conn, actor_id: int, post_id: int) -> bool | None:
+    """Pin a post to its author's profile: True if it was not pinned yet, False if it was
+    (nothing changes), None when they already pinned MAX_PINS others."""
+    row = await conn.fetchrow(
         "WITH added AS (INSERT INTO pins (actor_id, post_id)"
         "  SELECT $1, $2 WHERE (SELECT count(*) FROM pins WHERE actor_id = $1) < $3"
         "  ON CONFLICT (actor_id, post_id) DO NOTHING RETURNING 1)"
-        " SELECT EXISTS (SELECT FROM added)"
-        " OR EXISTS (SELECT FROM pins WHERE actor_id = $1 AND post_id = $2)",
+        " SELECT EXISTS (SELECT FROM added) AS added,"
+        " EXISTS (SELECT FROM pins WHERE actor_id = $1 AND post_id = $2) AS was_pinned",
         actor_id, post_id, MAX_PINS)
+    if row["added"]:
+        return True
+    return False if row["was_pinned"] else None
 
 
 async def unpin(conn: Conn, actor_id: int, post_id: int) -> bool:

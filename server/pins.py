@@ -8,26 +8,37 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from federation import outbox
+from federation import store as fstore
+
 from . import client_store
 from .api import render_statuses, visible_or_404
-from .http import current_user, error, pool
+from .http import current_user, error, fed, pool
 
 
 async def pin(request: Request) -> Response:
     """Mastodon's rules: only one's own post, not a boost, not a direct one, and at most
-    client_store.MAX_PINS. Pinning twice, or unpinning what is not pinned, changes nothing."""
+    client_store.MAX_PINS. Pinning twice, or unpinning what is not pinned, changes nothing and
+    tells no one."""
     user = await current_user(request)
     post = await visible_or_404(request, user)
-    if request.url.path.endswith("/unpin"):
-        await client_store.unpin(pool(request), user["actor_id"], post["id"])
+    pinning = not request.url.path.endswith("/unpin")
+    if not pinning:
+        changed = await client_store.unpin(pool(request), user["actor_id"], post["id"])
     elif post["actor_id"] != user["actor_id"]:
         return error(422, "you can only pin your own posts")
     elif post["reblog_of_id"]:
         return error(422, "a boost cannot be pinned")
     elif post["visibility"] == "direct":
         return error(422, "a direct post cannot be pinned")
-    elif not await client_store.pin(pool(request), user["actor_id"], post["id"]):
-        return error(422, f"you have already pinned the most posts one may, {client_store.MAX_PINS}")
+    else:
+        changed = await client_store.pin(pool(request), user["actor_id"], post["id"])
+        if changed is None:
+            return error(422, f"you have already pinned the most posts one may, {client_store.MAX_PINS}")
+    # Other servers hear of the posts their people may see in the featured collection.
+    if changed and post["visibility"] in ("public", "unlisted"):
+        me = await fstore.actor_by_id(pool(request), user["actor_id"])
+        await outbox.feature(fed(request), me, post, pinned=pinning)
     return JSONResponse((await render_statuses(request, [post], user["actor_id"]))[0])
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import RunningInstance
+from tests.conftest import RunningInstance, eventually
 from tests.test_reports import _me, _post
 
 AP = "application/activity+json"
@@ -426,3 +426,29 @@ async def test_conversations_of_direct_posts(make_instance):
         assert (await a.api("eve", method, path)).status_code == 404
     assert (await a.api("bob", "GET", "/api/v1/conversations?limit=x")).status_code == 400
     assert (await a.api(None, "GET", "/api/v1/conversations")).status_code == 401
+
+
+async def test_pins_are_told_to_remote_followers(make_instance, peer):
+    a = await make_instance()
+    await a.signup("alice")
+    alice = f"{a.base_url}/users/alice"
+    mallory = peer.add_actor("mallory")
+    await peer.post("mallory", f"{a.base_url}/inbox", {
+        "id": f"{peer.base}/follows/1", "type": "Follow", "actor": mallory, "object": alice})
+    await eventually(lambda: _received(peer, "Accept"))
+    post = await _post(a, "alice", "pinned for all")
+    private = await _post(a, "alice", "pinned for followers", visibility="private")
+    for status in (post, private):
+        assert (await a.api("alice", "POST", f"/api/v1/statuses/{status['id']}/pin")).status_code == 200
+    added = await eventually(lambda: _received(peer, "Add"))
+    assert added["actor"] == alice and added["object"] == post["uri"]
+    assert added["target"] == f"{alice}/collections/featured"
+    await a.api("alice", "POST", f"/api/v1/statuses/{post['id']}/unpin")
+    removed = await eventually(lambda: _received(peer, "Remove"))
+    assert removed["object"] == post["uri"] and removed["target"] == added["target"]
+    # The followers-only pin is not in the collection other servers read, so it is not told.
+    assert [x["object"] for x in peer.received if x["type"] in ("Add", "Remove")] == [post["uri"]] * 2
+
+
+async def _received(peer: Any, kind: str) -> dict[str, Any] | None:
+    return next((x for x in peer.received if x["type"] == kind), None)
