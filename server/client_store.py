@@ -66,7 +66,7 @@ async def boosters(conn: Conn, post_id: int, *, limit: int, max_id: int | None =
         post_id, limit, max_id, since_id or min_id))
 
 
-async def account_counts(conn: Conn, actor_ids: list[int]) -> dict[int, Record]:
+async def accounts_counts(conn: Conn, actor_ids: list[int]) -> dict[int, Record]:
     """Followers, following and posts of each account, as server.store.account_counts counts
     them for one, in one query."""
     rows = await conn.fetch(

@@ -23,7 +23,7 @@ async def _render(request: Request, rows: list[asyncpg.Record], viewer: int) -> 
     someone else's and newer than where the person read it."""
     post_ids = [post_id for row in rows for post_id in row["post_ids"]]
     people: dict[int, set[int]] = {}
-    for found in await conversations_store.participants(pool(request), post_ids):
+    for found in await conversations_store.conversation_participants(pool(request), post_ids):
         people.setdefault(found["post_id"], set()).add(found["actor_id"])
     actors = await store.actors_by_ids(pool(request), list({a for ids in people.values() for a in ids}))
     lasts = await store.posts_by_ids(pool(request), [row["last_id"] for row in rows])
@@ -43,13 +43,13 @@ async def _render(request: Request, rows: list[asyncpg.Record], viewer: int) -> 
 async def conversations(request: Request) -> Response:
     user = await current_user(request)
     page = paging(dict(request.query_params), default=STATUSES_PER_PAGE, most=MOST_STATUSES_PER_PAGE)
-    rows = await conversations_store.conversations(pool(request), user["actor_id"], **page)
+    rows = await conversations_store.conversations_of(pool(request), user["actor_id"], **page)
     items = await _render(request, rows, user["actor_id"])
     return paged(request, items, cursors=[row["last_id"] for row in rows], limit=page["limit"])
 
 
 async def _conversation(request: Request, user: asyncpg.Record) -> asyncpg.Record:
-    rows = await conversations_store.conversations(pool(request), user["actor_id"], limit=1,
+    rows = await conversations_store.conversations_of(pool(request), user["actor_id"], limit=1,
                                                    root_id=request.path_params["conversation_id"])
     if not rows:
         raise HTTPException(404, "no such conversation")
@@ -59,7 +59,8 @@ async def _conversation(request: Request, user: asyncpg.Record) -> asyncpg.Recor
 async def read(request: Request) -> Response:
     user = await current_user(request)
     row = await _conversation(request, user)
-    await conversations_store.mark_read(pool(request), user["actor_id"], row["root_id"], row["last_id"])
+    await conversations_store.mark_conversation_read(pool(request), user["actor_id"], row["root_id"],
+                                                     row["last_id"])
     row = await _conversation(request, user)
     return JSONResponse((await _render(request, [row], user["actor_id"]))[0])
 
@@ -67,7 +68,8 @@ async def read(request: Request) -> Response:
 async def remove(request: Request) -> Response:
     user = await current_user(request)
     row = await _conversation(request, user)
-    await conversations_store.remove(pool(request), user["actor_id"], row["root_id"], row["last_id"])
+    await conversations_store.remove_conversation(pool(request), user["actor_id"], row["root_id"],
+                                                  row["last_id"])
     return JSONResponse({})
 
 

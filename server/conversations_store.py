@@ -14,7 +14,7 @@ Record = asyncpg.Record
 MAX_DEPTH = 100
 
 
-async def conversations(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
+async def conversations_of(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
                         since_id: int | None = None, min_id: int | None = None,
                         root_id: int | None = None) -> list[Record]:
     """The actor's conversations (or the one of `root_id`): `root_id`, `last_id` (its newest
@@ -42,20 +42,20 @@ async def conversations(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
     return sorted(rows, key=lambda r: r["last_id"], reverse=True)
 
 
-async def participants(conn: Conn, post_ids: list[int]) -> list[Record]:
+async def conversation_participants(conn: Conn, post_ids: list[int]) -> list[Record]:
     """Who wrote or was mentioned in each post: rows of (`post_id`, `actor_id`)."""
     return await conn.fetch(
         "SELECT id AS post_id, actor_id FROM posts WHERE id = ANY($1::bigint[])"
         " UNION SELECT post_id, actor_id FROM mentions WHERE post_id = ANY($1::bigint[])", post_ids)
 
 
-async def mark_read(conn: Conn, actor_id: int, root_id: int, last_id: int) -> None:
+async def mark_conversation_read(conn: Conn, actor_id: int, root_id: int, last_id: int) -> None:
     await conn.execute(
         "INSERT INTO conversation_states (actor_id, root_id, last_read_id) VALUES ($1, $2, $3)"
         " ON CONFLICT (actor_id, root_id) DO UPDATE SET last_read_id = $3", actor_id, root_id, last_id)
 
 
-async def remove(conn: Conn, actor_id: int, root_id: int, last_id: int) -> None:
+async def remove_conversation(conn: Conn, actor_id: int, root_id: int, last_id: int) -> None:
     await conn.execute(
         "INSERT INTO conversation_states (actor_id, root_id, removed_through) VALUES ($1, $2, $3)"
         " ON CONFLICT (actor_id, root_id) DO UPDATE SET removed_through = $3", actor_id, root_id, last_id)

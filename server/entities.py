@@ -55,7 +55,7 @@ def account(fed: Federation, actor: Record, counts: Record | None = None) -> dic
 
 async def accounts(fed: Federation, conn: asyncpg.Connection, actors: list[Record]) -> list[dict[str, Any]]:
     """Account entities for actors, in the order given, with their counts, in one query."""
-    counts = await client_store.account_counts(conn, [actor["id"] for actor in actors])
+    counts = await client_store.accounts_counts(conn, [actor["id"] for actor in actors])
     return [account(fed, actor, counts.get(actor["id"])) for actor in actors]
 
 

@@ -53,8 +53,8 @@ def filter_json(row: asyncpg.Record, keywords: list[asyncpg.Record],
 async def _filters_json(conn: asyncpg.Connection | asyncpg.Pool, rows: list[asyncpg.Record]
                         ) -> list[dict[str, Any]]:
     ids = [row["id"] for row in rows]
-    keywords = await filters_store.keywords_of(conn, ids)
-    statuses = await filters_store.statuses_of(conn, ids)
+    keywords = await filters_store.filter_keywords_of(conn, ids)
+    statuses = await filters_store.filter_statuses_of(conn, ids)
     return [filter_json(row, keywords[row["id"]], statuses[row["id"]]) for row in rows]
 
 
@@ -71,10 +71,10 @@ def _searchable_text(status: dict[str, Any]) -> str:
 async def annotate(request: Request, statuses: list[dict[str, Any]], viewer: int, context: str) -> None:
     """Set each status's `filtered` to the viewer's filters in force in `context` that it
     matches (a boost, the filters its original matches)."""
-    rows = await filters_store.filters(pool(request), viewer, context=context)
+    rows = await filters_store.filters_of(pool(request), viewer, context=context)
     ids = [row["id"] for row in rows]
-    keywords = await filters_store.keywords_of(pool(request), ids)
-    entries = await filters_store.statuses_of(pool(request), ids)
+    keywords = await filters_store.filter_keywords_of(pool(request), ids)
+    entries = await filters_store.filter_statuses_of(pool(request), ids)
     shown = {row["id"]: filter_json(row, keywords[row["id"]], entries[row["id"]]) for row in rows}
     for status in statuses:
         original = status["reblog"] or status
@@ -183,7 +183,7 @@ async def _own_filter(request: Request, user: asyncpg.Record) -> asyncpg.Record:
 
 async def list_filters(request: Request) -> Response:
     user = await current_user(request)
-    return JSONResponse(await _filters_json(pool(request), await filters_store.filters(pool(request),
+    return JSONResponse(await _filters_json(pool(request), await filters_store.filters_of(pool(request),
                                                                                        user["actor_id"])))
 
 
@@ -205,7 +205,7 @@ async def create_filter(request: Request) -> Response:
             return error(422, f"you have the most filters one may, {MAX_FILTERS}")
         filter_id = await filters_store.insert_filter(conn, user["actor_id"], **fields)
         for keyword, whole_word in keywords:
-            await filters_store.insert_keyword(conn, filter_id, keyword, whole_word)
+            await filters_store.insert_filter_keyword(conn, filter_id, keyword, whole_word)
         row = await filters_store.filter_by_id(conn, user["actor_id"], filter_id)
         return JSONResponse((await _filters_json(conn, [row]))[0])
 
@@ -219,7 +219,8 @@ async def update_filter(request: Request) -> Response:
     fields = {"title": _title(params, row["title"]), "context": _context(params, list(row["context"])),
               "action": _action(params, row["filter_action"]),
               "expires_at": _expires_at(params, row["expires_at"])}
-    existing = {k["id"]: k for k in (await filters_store.keywords_of(pool(request), [row["id"]]))[row["id"]]}
+    keywords = await filters_store.filter_keywords_of(pool(request), [row["id"]])
+    existing = {k["id"]: k for k in keywords[row["id"]]}
     changes: list[tuple[int | None, tuple[str, bool] | None]] = []
     for item in _keywords_attributes(params):
         keyword_id = parse_id(item["id"]) if "id" in item else None
@@ -237,11 +238,11 @@ async def update_filter(request: Request) -> Response:
         await filters_store.update_filter(conn, row["id"], **fields)
         for keyword_id, keyword_fields in changes:
             if keyword_fields is None:
-                await filters_store.delete_keyword(conn, keyword_id)
+                await filters_store.delete_filter_keyword(conn, keyword_id)
             elif keyword_id is None:
-                await filters_store.insert_keyword(conn, row["id"], *keyword_fields)
+                await filters_store.insert_filter_keyword(conn, row["id"], *keyword_fields)
             else:
-                await filters_store.update_keyword(conn, keyword_id, *keyword_fields)
+                await filters_store.update_filter_keyword(conn, keyword_id, *keyword_fields)
         row = await filters_store.filter_by_id(conn, user["actor_id"], row["id"])
         return JSONResponse((await _filters_json(conn, [row]))[0])
 
@@ -257,7 +258,7 @@ async def delete_filter(request: Request) -> Response:
 # --- a filter's keywords ------------------------------------------------------------------------
 
 async def _own_keyword(request: Request, user: asyncpg.Record) -> asyncpg.Record:
-    return await _owned(request, user, filters_store.keyword_by_id, "keyword_id", "filter keyword")
+    return await _owned(request, user, filters_store.filter_keyword_by_id, "keyword_id", "filter keyword")
 
 
 async def _filter_part(request: Request, part: str) -> Response:
@@ -275,10 +276,10 @@ async def add_keyword(request: Request) -> Response:
     user = await current_user(request)
     row = await _own_filter(request, user)
     keyword, whole_word = _keyword_fields(await read_params(request))
-    if await filters_store.count_keywords(pool(request), row["id"]) >= MAX_KEYWORDS:
+    if await filters_store.count_filter_keywords(pool(request), row["id"]) >= MAX_KEYWORDS:
         return error(422, f"a filter has {MAX_KEYWORDS} keywords at most")
-    return JSONResponse(keyword_json(await filters_store.insert_keyword(pool(request), row["id"], keyword,
-                                                                        whole_word)))
+    added = await filters_store.insert_filter_keyword(pool(request), row["id"], keyword, whole_word)
+    return JSONResponse(keyword_json(added))
 
 
 async def get_keyword(request: Request) -> Response:
@@ -290,13 +291,13 @@ async def update_keyword(request: Request) -> Response:
     user = await current_user(request)
     row = await _own_keyword(request, user)
     keyword, whole_word = _keyword_fields(await read_params(request), row)
-    return JSONResponse(keyword_json(await filters_store.update_keyword(pool(request), row["id"], keyword,
-                                                                        whole_word)))
+    changed = await filters_store.update_filter_keyword(pool(request), row["id"], keyword, whole_word)
+    return JSONResponse(keyword_json(changed))
 
 
 async def delete_keyword(request: Request) -> Response:
     user = await current_user(request)
-    await filters_store.delete_keyword(pool(request), (await _own_keyword(request, user))["id"])
+    await filters_store.delete_filter_keyword(pool(request), (await _own_keyword(request, user))["id"])
     return JSONResponse({})
 
 

@@ -14,7 +14,7 @@ Conn = asyncpg.Connection | asyncpg.Pool
 Record = asyncpg.Record
 
 
-async def filters(conn: Conn, actor_id: int, *, context: str | None = None) -> list[Record]:
+async def filters_of(conn: Conn, actor_id: int, *, context: str | None = None) -> list[Record]:
     """The actor's filters, oldest first; with `context`, only those in force there (not
     expired)."""
     return await conn.fetch(
@@ -30,7 +30,7 @@ async def count_filters(conn: Conn, actor_id: int) -> int:
     return await conn.fetchval("SELECT count(*) FROM filters WHERE actor_id = $1", actor_id)
 
 
-async def keywords_of(conn: Conn, filter_ids: list[int]) -> dict[int, list[Record]]:
+async def filter_keywords_of(conn: Conn, filter_ids: list[int]) -> dict[int, list[Record]]:
     rows = await conn.fetch("SELECT * FROM filter_keywords WHERE filter_id = ANY($1::bigint[]) ORDER BY id",
                             filter_ids)
     found: dict[int, list[Record]] = {filter_id: [] for filter_id in filter_ids}
@@ -39,7 +39,7 @@ async def keywords_of(conn: Conn, filter_ids: list[int]) -> dict[int, list[Recor
     return found
 
 
-async def statuses_of(conn: Conn, filter_ids: list[int]) -> dict[int, list[Record]]:
+async def filter_statuses_of(conn: Conn, filter_ids: list[int]) -> dict[int, list[Record]]:
     rows = await conn.fetch("SELECT * FROM filter_statuses WHERE filter_id = ANY($1::bigint[]) ORDER BY id",
                             filter_ids)
     found: dict[int, list[Record]] = {filter_id: [] for filter_id in filter_ids}
@@ -69,29 +69,29 @@ async def delete_filter(conn: Conn, actor_id: int, filter_id: int) -> bool:
 
 # --- keywords --------------------------------------------------------------------------------
 
-async def keyword_by_id(conn: Conn, actor_id: int, keyword_id: int) -> Record | None:
+async def filter_keyword_by_id(conn: Conn, actor_id: int, keyword_id: int) -> Record | None:
     return await conn.fetchrow(
         "SELECT k.* FROM filter_keywords k JOIN filters f ON f.id = k.filter_id"
         " WHERE k.id = $2 AND f.actor_id = $1", actor_id, keyword_id)
 
 
-async def count_keywords(conn: Conn, filter_id: int) -> int:
+async def count_filter_keywords(conn: Conn, filter_id: int) -> int:
     return await conn.fetchval("SELECT count(*) FROM filter_keywords WHERE filter_id = $1", filter_id)
 
 
-async def insert_keyword(conn: Conn, filter_id: int, keyword: str, whole_word: bool) -> Record:
+async def insert_filter_keyword(conn: Conn, filter_id: int, keyword: str, whole_word: bool) -> Record:
     return await conn.fetchrow(
         "INSERT INTO filter_keywords (filter_id, keyword, whole_word) VALUES ($1, $2, $3) RETURNING *",
         filter_id, keyword, whole_word)
 
 
-async def update_keyword(conn: Conn, keyword_id: int, keyword: str, whole_word: bool) -> Record:
+async def update_filter_keyword(conn: Conn, keyword_id: int, keyword: str, whole_word: bool) -> Record:
     return await conn.fetchrow(
         "UPDATE filter_keywords SET keyword = $2, whole_word = $3 WHERE id = $1 RETURNING *",
         keyword_id, keyword, whole_word)
 
 
-async def delete_keyword(conn: Conn, keyword_id: int) -> None:
+async def delete_filter_keyword(conn: Conn, keyword_id: int) -> None:
     await conn.execute("DELETE FROM filter_keywords WHERE id = $1", keyword_id)
 
 

@@ -51,7 +51,8 @@ def _fields(params: dict[str, Any], current: asyncpg.Record | None) -> dict[str,
 
 async def all_lists(request: Request) -> Response:
     user = await current_user(request)
-    return JSONResponse([list_json(row) for row in await lists_store.lists(pool(request), user["actor_id"])])
+    rows = await lists_store.lists_of(pool(request), user["actor_id"])
+    return JSONResponse([list_json(row) for row in rows])
 
 
 async def get_list(request: Request) -> Response:
@@ -90,7 +91,7 @@ async def list_accounts(request: Request) -> Response:
     page = paging(params, default=ACCOUNTS_PER_PAGE, most=MOST_ACCOUNTS_PER_PAGE)
     if int_param(params, "limit") == 0:
         page["limit"] = None
-    rows = await lists_store.members(pool(request), user["actor_id"], row["id"], **page)
+    rows = await lists_store.list_members(pool(request), user["actor_id"], row["id"], **page)
     async with pool(request).acquire() as conn:
         found = await entities.accounts(fed(request), conn, rows)
     return paged(request, found, cursors=[r["page_id"] for r in rows], limit=page["limit"])
@@ -118,14 +119,14 @@ async def add_accounts(request: Request) -> Response:
     followed = await lists_store.followed_among(pool(request), user["actor_id"], ids)
     if missing := [i for i in ids if i not in followed]:
         return error(422, f"you can only list accounts you follow: you do not follow {missing[0]}")
-    await lists_store.add_members(pool(request), row["id"], ids)
+    await lists_store.add_list_members(pool(request), row["id"], ids)
     return JSONResponse({})
 
 
 async def remove_accounts(request: Request) -> Response:
     user = await current_user(request)
     row = await _own_list(request, user)
-    await lists_store.remove_members(pool(request), row["id"], await _account_ids(request))
+    await lists_store.remove_list_members(pool(request), row["id"], await _account_ids(request))
     return JSONResponse({})
 
 
@@ -140,7 +141,7 @@ async def list_timeline(request: Request) -> Response:
     user = await current_user(request)
     row = await _own_list(request, user)
     page = paging(dict(request.query_params), default=STATUSES_PER_PAGE, most=MOST_STATUSES_PER_PAGE)
-    rows = await lists_store.timeline(pool(request), user["actor_id"], row, **page)
+    rows = await lists_store.list_timeline(pool(request), user["actor_id"], row, **page)
     rendered = await render_statuses(request, rows, user["actor_id"])
     # Mastodon applies the home context's filters to lists.
     await filters.annotate(request, rendered, user["actor_id"], "home")

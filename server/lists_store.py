@@ -24,7 +24,7 @@ FOLLOWED_MEMBERS = ("SELECT la.actor_id FROM list_accounts la JOIN follows f ON 
                     " AND f.follower_id = $1 AND f.accepted WHERE la.list_id = $5")
 
 
-async def lists(conn: Conn, actor_id: int) -> list[Record]:
+async def lists_of(conn: Conn, actor_id: int) -> list[Record]:
     return await conn.fetch("SELECT * FROM lists WHERE actor_id = $1 ORDER BY id", actor_id)
 
 
@@ -53,8 +53,9 @@ async def delete_list(conn: Conn, actor_id: int, list_id: int) -> bool:
     return status.endswith(" 1")
 
 
-async def members(conn: Conn, owner_id: int, list_id: int, *, limit: int | None, max_id: int | None = None,
-                  since_id: int | None = None, min_id: int | None = None) -> list[Record]:
+async def list_members(conn: Conn, owner_id: int, list_id: int, *, limit: int | None,
+                       max_id: int | None = None, since_id: int | None = None,
+                       min_id: int | None = None) -> list[Record]:
     """The followed members of a list, by when they were added, newest first (all of them when
     `limit` is None), each with its `page_id`."""
     where, order = page_bounds("la.id", max_id, min_id)
@@ -72,12 +73,12 @@ async def followed_among(conn: Conn, actor_id: int, candidates: list[int]) -> se
     return {row["followed_id"] for row in rows}
 
 
-async def add_members(conn: Conn, list_id: int, actor_ids: list[int]) -> None:
+async def add_list_members(conn: Conn, list_id: int, actor_ids: list[int]) -> None:
     await conn.execute("INSERT INTO list_accounts (list_id, actor_id) SELECT $1, unnest($2::bigint[])"
                        " ON CONFLICT (list_id, actor_id) DO NOTHING", list_id, actor_ids)
 
 
-async def remove_members(conn: Conn, list_id: int, actor_ids: list[int]) -> None:
+async def remove_list_members(conn: Conn, list_id: int, actor_ids: list[int]) -> None:
     await conn.execute("DELETE FROM list_accounts WHERE list_id = $1 AND actor_id = ANY($2::bigint[])",
                        list_id, actor_ids)
 
@@ -89,8 +90,9 @@ async def lists_with(conn: Conn, owner_id: int, member_id: int) -> list[Record]:
         " WHERE l.actor_id = $1 AND la.actor_id = $2 ORDER BY l.id", owner_id, member_id)
 
 
-async def timeline(conn: Conn, owner_id: int, list_row: Record, *, limit: int, max_id: int | None = None,
-                   since_id: int | None = None, min_id: int | None = None) -> list[Record]:
+async def list_timeline(conn: Conn, owner_id: int, list_row: Record, *, limit: int,
+                        max_id: int | None = None, since_id: int | None = None,
+                        min_id: int | None = None) -> list[Record]:
     """The posts and boosts of the list's followed members that the owner may see, newest first;
     replies by its `replies_policy`: to anyone the owner follows, to the list's members, or none
     (a member's reply to themselves, a thread, always)."""
