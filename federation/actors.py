@@ -15,7 +15,7 @@ from . import fetch, inputs, keys, store
 from .context import Federation
 from .html import sanitize_html
 from .signing import instance_signer
-from .vocab import ACTOR_CONTEXT, ACTOR_TYPES
+from .vocab import ACTOR_CONTEXT, ACTOR_TYPES, is_type
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +84,17 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
             "publicKeyMultibase": public["ed25519"],
         }],
     }
+    if actor["type"] == "Person":
+        doc["cameoCollection"] = f"{uri}/cameos"
     if actor["suspended"]:
         # Mastodon's `toot:suspended`: other servers hide the account until a document without
         # it. The profile is withheld meanwhile; the keys stay, to verify that later Update.
         doc.update(name=actor["username"], summary="", suspended=True)
-    elif actor["icon_url"]:
-        doc["icon"] = {"type": "Image", "url": actor["icon_url"]}
+    else:
+        if actor["icon_url"]:
+            doc["icon"] = {"type": "Image", "url": actor["icon_url"]}
+        if actor["header_url"]:
+            doc["image"] = {"type": "Image", "url": actor["header_url"]}
     return doc
 
 
@@ -122,18 +127,18 @@ def parse_actor_document(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tupl
         username = urlsplit(uri).path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared_inbox = endpoints.get("sharedInbox")
-    icon = doc.get("icon")
-    icon_url = icon.get("url") if isinstance(icon, dict) else icon if isinstance(icon, str) else None
+    icon_url, header_url = _image_url(doc.get("icon")), _image_url(doc.get("image"))
     url = doc.get("url")
     fields = {
         "uri": uri,
-        "type": doc["type"],
+        "type": ACTOR_TYPES.pick(doc["type"]),
         "username": username[:200],
         "domain": urlsplit(uri).netloc.lower(),
         "display_name": str(doc.get("name") or "")[:200],
         "summary": sanitize_html(str(doc.get("summary") or ""))[:5000],
         "url": url if isinstance(url, str) else uri,
-        "icon_url": icon_url if isinstance(icon_url, str) else None,
+        "icon_url": icon_url,
+        "header_url": header_url,
         "inbox": inbox,
         "shared_inbox": shared_inbox if isinstance(shared_inbox, str)
         and fetch.same_origin(shared_inbox, uri) else None,
@@ -150,11 +155,17 @@ def parse_actor_document(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tupl
                 and isinstance(key.get("publicKeyPem"), str):
             found.append((key["id"], "rsa", key["publicKeyPem"]))
     for method in _as_list(doc.get("assertionMethod")):
-        if isinstance(method, dict) and method.get("type") == "Multikey" \
+        if isinstance(method, dict) and is_type(method, "Multikey") \
                 and _owned_key(method.get("id"), method.get("controller"), uri) \
                 and isinstance(method.get("publicKeyMultibase"), str):
             found.append((method["id"], "ed25519", method["publicKeyMultibase"]))
     return fields, found
+
+
+def _image_url(image: Any) -> str | None:
+    """The address of an actor's `icon` or `image`: an Image object's `url`, or a plain link."""
+    url = image.get("url") if isinstance(image, dict) else image
+    return url if isinstance(url, str) else None
 
 
 def _owned_key(key_id: Any, owner: Any, actor_uri: str) -> bool:
@@ -184,7 +195,7 @@ async def _store_actor(fed: Federation, doc: dict[str, Any]) -> asyncpg.Record:
     # `fetch_document` already holds the document's id to the origin it came from.
     fields, found = parse_actor_document(doc)
     if (await fed.rules.policy(fields["uri"])).reject_media:
-        fields["icon_url"] = None
+        fields["icon_url"] = fields["header_url"] = None
     async with fed.pool.acquire() as conn, conn.transaction():
         existing = await store.actor_by_uri(conn, fields["uri"])
         if existing is not None and existing["local"]:

@@ -14,23 +14,13 @@ import asyncpg
 from policy.consent import Approval, CameoRules, Permission, interaction_policy
 
 from .context import Federation
+from .jsonld import as_list
 from .objects import iso
-from .vocab import AS_CONTEXT, PUBLIC
+from .vocab import OBJECT_CONTEXT, PUBLIC
 
 # What a cameo may carry, here and when another instance's cameo is read.
 MAX_REFERENCES = 5
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-
-CAMEO_CONTEXT = [AS_CONTEXT, {
-    "lk": "https://likeness.social/ns#",
-    "gts": "https://gotosocial.org/ns#",
-    "Cameo": "lk:Cameo",
-    "canRemix": {"@id": "lk:canRemix", "@type": "@id"},
-    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
-    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
-    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
-    "references": {"@id": "lk:references", "@type": "@id", "@container": "@list"},
-}]
 
 
 def rules_of(cameo: asyncpg.Record, approved: list[str], *, public_figure: bool) -> CameoRules:
@@ -50,6 +40,33 @@ def hidden_from(cameo: asyncpg.Record, actor_id: int | None) -> bool:
     return only_me(cameo) and cameo["actor_id"] != actor_id
 
 
+def remote_rules(doc: dict[str, Any], owner: asyncpg.Record) -> CameoRules | None:
+    """The rules another server's Cameo advertises in its `interactionPolicy.canRemix` (a hint:
+    its owner's server decides), read back into the levels `interaction_policy` writes; None when
+    nobody but its owner may use it. A `mutuals` audience is the owner's `/mutuals` collection,
+    as Likeness publishes it."""
+    policy = doc.get("interactionPolicy")
+    can_remix = policy.get("canRemix") if isinstance(policy, dict) else None
+    if not isinstance(can_remix, dict):
+        return None
+    automatic = {e for e in as_list(can_remix.get("automaticApproval")) if isinstance(e, str)}
+    manual = {e for e in as_list(can_remix.get("manualApproval")) if isinstance(e, str)}
+    audience = (automatic | manual) - {owner["uri"]}
+    approval = Approval.MANUAL if audience and not audience & automatic else Approval.AUTOMATIC
+    approved: frozenset[str] = frozenset()
+    if audience & {PUBLIC, "as:Public", "Public"}:
+        permission = Permission.EVERYONE
+    elif owner["followers_url"] in audience:
+        permission = Permission.FOLLOWERS
+    elif f"{owner['uri']}/mutuals" in audience:
+        permission = Permission.MUTUALS
+    elif audience:
+        permission, approved = Permission.APPROVED, frozenset(audience)
+    else:
+        return None
+    return CameoRules(permission, approval, approved=approved)
+
+
 def reference_url(cameo_uri: str, position: int) -> str:
     return f"{cameo_uri}/references/{position}"
 
@@ -58,7 +75,7 @@ def cameo_document(fed: Federation, cameo: asyncpg.Record, owner: asyncpg.Record
                    approved: list[str], references: int) -> dict[str, Any]:
     rules = rules_of(cameo, approved, public_figure=owner["public_figure"])
     doc: dict[str, Any] = {
-        "@context": CAMEO_CONTEXT,
+        "@context": OBJECT_CONTEXT,
         "id": cameo["uri"],
         "type": "Cameo",
         "attributedTo": owner["uri"],

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from . import keys, proofs
 from .fetch import same_origin
 from .objects import iso, now, parse_time
-from .vocab import AS_CONTEXT, DATA_INTEGRITY_V2
+from .vocab import SIGNED_CONTEXT, SIGNED_CONTEXT_2026_11, is_type
 
-LIKENESS_CONTEXT = "https://likeness.social/ns"
 # The only @context values an authorization may carry: verifiers pin them, never fetch them.
-AUTHORIZATION_CONTEXT = [AS_CONTEXT, DATA_INTEGRITY_V2, LIKENESS_CONTEXT]
+# The older one stays accepted, so that authorizations signed before this one still verify.
+AUTHORIZATION_CONTEXTS = (SIGNED_CONTEXT, SIGNED_CONTEXT_2026_11)
 
 
 class ConsentError(ValueError):
@@ -40,7 +40,7 @@ def authorization(*, id: str, owner: str, post: str, cameo: str, grantee: str, d
     """A signed RemixAuthorization. It has no `actor` (FEP-2277 would make it an activity)
     and embeds neither the post nor the cameo."""
     document = {
-        "@context": AUTHORIZATION_CONTEXT,
+        "@context": SIGNED_CONTEXT,
         "id": id,
         "type": "RemixAuthorization",
         "attributedTo": owner,
@@ -60,7 +60,7 @@ def assertion_keys(actor_document: dict[str, Any]) -> dict[str, Ed25519PublicKey
     methods = actor_document.get("assertionMethod")
     found: dict[str, Ed25519PublicKey] = {}
     for method in methods if isinstance(methods, list) else [methods]:
-        if not isinstance(method, dict) or method.get("type") != "Multikey":
+        if not isinstance(method, dict) or not is_type(method, "Multikey"):
             continue
         key_id = method.get("id")
         if method.get("controller") != owner or not isinstance(key_id, str) \
@@ -103,8 +103,8 @@ def check_authorization(document: Any, use: RemixUse, owner_keys: dict[str, Ed25
         raise ConsentError("the authorization has no http(s) id")
     if not same_origin(auth_id, use.owner):
         raise ConsentError("the authorization is not hosted by the cameo owner's server")
-    if document.get("@context") != AUTHORIZATION_CONTEXT:
-        raise ConsentError("the authorization's @context is not the pinned one")
+    if document.get("@context") not in AUTHORIZATION_CONTEXTS:
+        raise ConsentError("the authorization's @context is not a pinned one")
     expected = {
         "type": "RemixAuthorization",
         "attributedTo": use.owner,

@@ -80,7 +80,7 @@ async def _attempt(fed: Federation, row: asyncpg.Record) -> str:
         return "skipped"
     keys = await signing.signing_keys(fed, row["actor_id"])
     body = json.dumps(row["body"]).encode()
-    scheme = peer["signature_scheme"] if peer is not None else signing.CAVAGE
+    scheme = signing.scheme_of(peer)
     try:
         status = await _post(fed, keys, row["inbox"], body, scheme)
         if status == 401:
@@ -109,7 +109,7 @@ async def _post(fed: Federation, keys: signing.SigningKeys, inbox: str, body: by
     """POST to an inbox; its status. The answer's body says nothing we use: a short one is read
     to its end, so that the connection serves the next delivery, and a long one is left unread."""
     headers = {"Content-Type": 'application/activity+json', "Accept": "application/activity+json"}
-    headers.update(keys.signer(scheme)("POST", inbox, headers, body))
+    headers.update(keys.sign(scheme, "POST", inbox, headers, body))
     async with fed.client.stream("POST", inbox, content=body, headers=headers) as response:
         read = 0
         async for chunk in response.aiter_bytes():

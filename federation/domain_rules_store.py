@@ -121,8 +121,9 @@ async def purge_rejected_media(conn: Conn) -> int:
     if not domains:
         return 0
     names = [r["domain"] for r in domains]
-    await conn.execute("UPDATE actors SET icon_url = NULL WHERE NOT local AND domain = ANY($1::text[])"
-                       " AND icon_url IS NOT NULL", names)
+    await conn.execute("UPDATE actors SET icon_url = NULL, header_url = NULL WHERE NOT local"
+                       " AND domain = ANY($1::text[]) AND (icon_url IS NOT NULL OR header_url IS NOT NULL)",
+                       names)
     status = await conn.execute(
         "DELETE FROM media m USING actors a WHERE m.actor_id = a.id AND NOT a.local"
         " AND a.domain = ANY($1::text[])", names)

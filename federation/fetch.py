@@ -40,8 +40,9 @@ AP_ACCEPT = f'application/activity+json, application/ld+json; profile="{AS_PROFI
 MAX_REDIRECTS = 3
 DEADLINE = 60.0
 
-Signer = Callable[[str, str, dict[str, str], bytes | None], dict[str, str]]
-"""`sign(method, url, headers, body) -> extra headers`, e.g. an HTTP signature for a signed GET."""
+Signer = Callable[[str, str, dict[str, str], bytes | None], Awaitable[dict[str, str]]]
+"""`await sign(method, url, headers, body) -> extra headers`, e.g. an HTTP signature for a signed
+GET; asynchronous, so that it can look up how the server asked wants its requests signed."""
 Refusal = Callable[[str], Awaitable[str | None]]
 """`refuse(authority) -> reason or None`: the instance rules, asked before every request."""
 
@@ -461,7 +462,7 @@ async def _get(client: httpx.AsyncClient, url: str, *, accept: str, sign: Signer
             raise FetchError(str(exc)) from None
         headers = {"Accept": accept}
         if sign is not None:
-            headers.update(sign("GET", url, headers, None))
+            headers.update(await sign("GET", url, headers, None))
         try:
             async with client.stream("GET", url, headers=headers) as response:
                 if response.is_redirect and "location" in response.headers:

@@ -191,7 +191,7 @@ def _render(line: str, mentions: dict[str, str], hashtag_url: Callable[[str], st
 def _render_token(token: _Token, mentions: dict[str, str],
                   hashtag_url: Callable[[str], str]) -> str:
     if token.kind == "url":
-        return _link(token.text)
+        return link_html(token.text)
     if token.kind == "mention":
         url = mentions.get(token.text.lower())
         if url is None:
@@ -203,7 +203,7 @@ def _render_token(token: _Token, mentions: dict[str, str],
             f'#<span>{html.escape(token.text)}</span></a>')
 
 
-def _link(url: str) -> str:
+def link_html(url: str) -> str:
     """Mastodon's link markup: scheme (and `www.`) hidden, 30 characters shown, the rest
     hidden behind an ellipsis; copying the text still copies the whole URL."""
     prefix = _URL_PREFIX.match(url).group()

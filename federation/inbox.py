@@ -18,7 +18,8 @@ from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
 from .jsonld import JSONLDError, as_list, canonical, ref
-from .vocab import ACTIVITY_TYPES, ACTOR_TYPES
+from .signing import instance_signer
+from .vocab import ACTIVITY_TYPES, ACTOR_TYPES, type_names
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,16 @@ def parse_activity(body: bytes) -> dict[str, Any]:
             raise InboxError(400, f"activity has no {name!r}")
     if not isinstance(activity["id"], str) or not activity["id"].startswith(("https://", "http://")):
         raise InboxError(400, "activity id is not an http(s) URL")
-    if not isinstance(activity["type"], str):
-        raise InboxError(400, "activity type is not a string")
+    if not type_names(activity["type"]):
+        raise InboxError(400, "activity type is neither a string nor a list of strings")
     if not isinstance(ref(activity["actor"]), str):
         raise InboxError(400, "activity actor is not a URL")
     return activity
+
+
+def activity_kind(activity: dict[str, Any]) -> str | None:
+    """The activity type that decides how an activity is handled (`type` may be a list)."""
+    return ACTIVITY_TYPES.pick(activity.get("type"))
 
 
 def check_origin(activity: dict[str, Any], signer: str) -> None:
@@ -67,7 +73,7 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
     activity_id = activity.get("id")
     if not isinstance(activity_id, str) or not fetch.same_origin(activity_id, signer):
         raise InboxError(403, "activity id is on another host than its actor")
-    kind = activity.get("type")
+    kind = activity_kind(activity)
     obj = activity.get("object")
     if kind in ("Create", "Update", "Delete"):
         object_id = ref(obj)
@@ -99,9 +105,14 @@ async def receive(fed: Federation, method: str, url: str, headers: Any, body: by
         return "ignored"
     if ref(activity["actor"]) != signer and "proof" in activity:
         signer = await _forwarded_signer(fed, activity, signer)
+    elif ref(activity["actor"]) != signer and activity_kind(activity) in ("Delete", "Update"):
+        checked = await _checked_at_origin(fed, activity, signer)
+        if checked is None:
+            return "ignored"
+        activity, signer = checked, ref(activity["actor"])
     check_origin(activity, signer)
-    kind = activity["type"]
-    if kind not in ACTIVITY_TYPES and ":" not in kind:
+    kind = activity_kind(activity)
+    if kind is None or kind not in ACTIVITY_TYPES and ":" not in kind:
         return "ignored"
     row_id = await store.insert_inbox_activity(fed.pool, activity["id"], kind, signer, activity)
     await _peer_seen(fed, urlsplit(signer).netloc.lower())
@@ -132,7 +143,7 @@ async def _verify(fed: Federation, info: httpsig.SignatureInfo, method: str, url
     """The signer's actor uri, once the signature verifies (refetching the key once)."""
     found = await actors.key_for_verification(fed, info.key_id)
     if found is None:
-        if activity["type"] == "Delete" and ref(activity.get("object")) == ref(activity["actor"]):
+        if activity_kind(activity) == "Delete" and ref(activity.get("object")) == ref(activity["actor"]):
             # A deleted actor's key cannot be fetched any more; there is nothing of it to delete.
             return None
         raise InboxError(401, f"could not fetch the key {info.key_id}")
@@ -167,6 +178,40 @@ async def _forwarded_signer(fed: Federation, activity: dict[str, Any], forwarder
     return actor
 
 
+async def _checked_at_origin(fed: Federation, activity: dict[str, Any], forwarder: str
+                             ) -> dict[str, Any] | None:
+    """A `Delete` or `Update` of a post that another server forwarded with no proof by its actor
+    (Mastodon forwards them to the followers of those who boosted the post): the post's origin
+    is asked instead. A Delete stands when the post is gone there (404, 410 or a Tombstone); an
+    Update is taken with the post as its origin serves it, never as forwarded. None when we hold
+    no such post of that actor: there is nothing to check it against."""
+    actor, object_id = ref(activity["actor"]), ref(activity.get("object"))
+    if not isinstance(object_id, str) or not fetch.same_origin(object_id, actor):
+        raise InboxError(403, "object id is on another host than the activity's actor")
+    post = await store.post_by_uri(fed.pool, object_id)
+    author = await store.actor_by_uri(fed.pool, actor)
+    if post is None or author is None or post["actor_id"] != author["id"]:
+        return None
+    try:
+        fetched = await fetch.fetch_document(fed.client, object_id, sign=await instance_signer(fed),
+                                             max_bytes=fed.max_document_bytes)
+    except fetch.GoneError:
+        if activity["type"] == "Delete":
+            return activity
+        raise InboxError(401, f"forwarded by {forwarder}: the post it updates is gone") from None
+    except fetch.FetchError as exc:
+        raise InboxError(401, f"forwarded by {forwarder}, and its origin could not confirm it: {exc}") \
+            from None
+    document = fetched.document
+    if activity["type"] == "Delete":
+        if document.get("type") != "Tombstone":
+            raise InboxError(401, f"forwarded by {forwarder}: the post still exists at its origin")
+        return activity
+    if actor not in [ref(owner) for owner in as_list(document.get("attributedTo"))]:
+        raise InboxError(401, f"forwarded by {forwarder}: the post is not the activity's actor's")
+    return {**activity, "object": document}
+
+
 async def signed_fetcher(fed: Federation, method: str, url: str, headers: Any) -> str | None:
     """The actor behind a validly signed GET, or None: signed fetches are logged, not required."""
     try:
@@ -183,7 +228,20 @@ async def signed_fetcher(fed: Federation, method: str, url: str, headers: Any) -
 
 
 def _updates_itself(activity: dict[str, Any]) -> bool:
-    return activity.get("type") == "Update" and ref(activity.get("object")) == ref(activity.get("actor"))
+    return activity_kind(activity) == "Update" and ref(activity.get("object")) == ref(activity.get("actor"))
+
+
+async def admit(fed: Federation, activity: dict[str, Any], signer_uri: str) -> None:
+    """The checks an activity passes before it is handled, whether its signer's server sent it
+    or this server fetched it from the signer's outbox: origins, the instance rules (a rule made
+    since it arrived still applies to it), and the signer's standing here."""
+    check_origin(activity, signer_uri)
+    await _check_federates(fed, signer_uri)
+    signer = await store.actor_by_uri(fed.pool, signer_uri)
+    if signer is not None and signer["suspended"] and not _updates_itself(activity):
+        # A suspended account: what it sends is kept, not acted on. Only an Update of its
+        # own actor is, which is how its server lifts a suspension that was the server's.
+        raise Ignore("the actor is suspended on this server")
 
 
 async def process(fed: Federation, row_id: int) -> str:
@@ -199,16 +257,9 @@ async def _handle(fed: Federation, row: asyncpg.Record) -> str:
     row_id = row["id"]
     try:
         activity = canonical(row["body"])
-        check_origin(activity, row["signer_uri"])
-        # A rule made since the activity arrived still applies to it.
-        await _check_federates(fed, row["signer_uri"])
-        signer = await store.actor_by_uri(fed.pool, row["signer_uri"])
-        if signer is not None and signer["suspended"] and not _updates_itself(activity):
-            # A suspended account: what it sends is kept, not acted on. Only an Update of its
-            # own actor is, which is how its server lifts a suspension that was the server's.
-            raise Ignore("the actor is suspended on this server")
-        kind = activity.get("type")
-        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
+        await admit(fed, activity, row["signer_uri"])
+        kind = activity_kind(activity)
+        handler = HANDLERS.get(kind) if kind is not None else None
         if handler is None:
             raise Ignore(f"unsupported activity type {activity.get('type')!r}")
         await handler(fed, activity)

@@ -24,17 +24,25 @@ from cachetools import LRUCache  # pyld's own dependency, for its context cache
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
-from .vocab import AS_CONTEXT, DATA_INTEGRITY_V2, LIKENESS_NS, MULTIKEY_V1, PUBLIC, SECURITY_V1
+from .vocab import (
+    AS_CONTEXT,
+    DATA_INTEGRITY_V2,
+    EXTENSION_TERMS,
+    LIKENESS_CONTEXT,
+    MULTIKEY_V1,
+    PUBLIC,
+    SECURITY_V1,
+)
 
 __all__ = ["PUBLIC", "JSONLDError", "as_list", "canonical", "document_loader", "ref"]
 
-LIKENESS_CONTEXT = LIKENESS_NS.removesuffix("#")
 GOTOSOCIAL_CONTEXT = "https://gotosocial.org/ns"
 _FILES = {
     AS_CONTEXT: "activitystreams.jsonld",
     SECURITY_V1: "security-v1.jsonld",
     DATA_INTEGRITY_V2: "data-integrity-v2.jsonld",
     MULTIKEY_V1: "multikey-v1.jsonld",
+    # Read with EXTENSION_TERMS: the other servers' terms that Likeness reads but never writes.
     LIKENESS_CONTEXT: "likeness.jsonld",
     GOTOSOCIAL_CONTEXT: "gotosocial.jsonld",
 }
@@ -87,7 +95,18 @@ _BUNDLED = {_normalised(url): name for url, name in _FILES.items()}
 
 @cache
 def _text(name: str) -> str:
-    return (_CONTEXTS / name).read_text(encoding="utf-8")
+    """A bundled context file as JSON text. The Likeness context is our written terms
+    (EXTENSION_TERMS) and the other servers' that we read."""
+    document = json.loads((_CONTEXTS / name).read_text(encoding="utf-8"))
+    if name == _FILES[LIKENESS_CONTEXT]:
+        document["@context"] = {**document["@context"], **EXTENSION_TERMS}
+    return json.dumps(document)
+
+
+def _context_document(url: str) -> dict[str, Any] | None:
+    """The context document at `url` as Likeness reads it (a fresh copy); None for an unknown one."""
+    name = _BUNDLED.get(_normalised(url))
+    return json.loads(_text(name)) if name is not None else None
 
 
 def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -96,8 +115,7 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     Each call returns a fresh copy (pyld may rewrite what it loads); `tag` lets pyld keep the
     processed context in the resolver's cache rather than process it again per document.
     """
-    name = _BUNDLED.get(_normalised(url))
-    document = json.loads(_text(name)) if name else {"@context": {}}
+    document = _context_document(url) or {"@context": {}}
     return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url,
             "document": document, "tag": "static"}
 
@@ -113,7 +131,7 @@ class _Vocabulary:
         self.vocab_names: set[str] = set()
         prefixes: dict[str, str] = {}
         for url in urls:
-            prefixes = self._add(json.loads(_text(_BUNDLED[_normalised(url)]))["@context"], prefixes)
+            prefixes = self._add(_context_document(url)["@context"], prefixes)
 
     def _add(self, context: dict[str, Any], outer_prefixes: dict[str, str]) -> dict[str, str]:
         """Add one context's terms; returns the prefixes in scope after it."""

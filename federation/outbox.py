@@ -11,12 +11,15 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, delivery, objects, store
+from . import actors, delivery, edits, objects, proofs, signing, store
 from .context import Federation
 from .html import parse_hashtags, text_to_html
-from .vocab import PUBLIC
+from .vocab import AS_CONTEXT, DATA_INTEGRITY_V2, EXTENSION_TERMS, PUBLIC
 
 Record = asyncpg.Record
+
+# The context of a post's Update and Delete, which carry their author's proof.
+SIGNED_CONTEXT = [AS_CONTEXT, DATA_INTEGRITY_V2, EXTENSION_TERMS]
 
 
 class ActionError(ValueError):
@@ -55,6 +58,35 @@ async def document_of(fed: Federation, conn: asyncpg.Connection, post: Record) -
         post["in_reply_to_uri"], await store.post_cameos(conn, post["id"]))
 
 
+def _caption_html(fed: Federation, text: str, mentioned: list[Record]) -> str:
+    mention_urls = {f"@{m['username']}" if m["local"] else f"@{m['username']}@{m['domain']}":
+                    m["url"] or m["uri"] for m in mentioned}
+    for m in mentioned:
+        mention_urls.setdefault(f"@{m['username']}@{m['domain']}", m["url"] or m["uri"])
+    return text_to_html(text, mentions=mention_urls, hashtag_url=lambda tag: f"{fed.base_url}/tags/{tag}")
+
+
+async def _reach(conn: asyncpg.Connection, author: Record, post: Record, mentioned: list[Record],
+                 parent_author: Record | None) -> list[str]:
+    """Every server that may hold a copy of a post, which its `Update` or `Delete` must reach
+    (Mastodon's StatusReachFinder): its audience, and for a public or unlisted post the servers
+    of those who boosted, liked, replied to or quoted it and of their followers, and the
+    followers of the local author it replies to (whose followers saw it in the thread)."""
+    inboxes = await _post_audience(conn, author, mentioned, parent_author, post["visibility"])
+    if post["visibility"] in ("public", "unlisted"):
+        inboxes += await store.interacting_inboxes(conn, post["id"])
+        if parent_author is not None and parent_author["local"]:
+            inboxes += await store.follower_inboxes(conn, parent_author["id"])
+    return inboxes
+
+
+async def _with_proof(fed: Federation, author: Record, activity: dict[str, Any]) -> dict[str, Any]:
+    """An activity with its author's FEP-8b32 proof: servers that forward it (to the followers of
+    those who boosted the post) pass on something their receivers can check without asking us."""
+    keys = await signing.signing_keys(fed, author["id"])
+    return proofs.sign({**activity, "@context": SIGNED_CONTEXT}, keys.ed25519, keys.ed25519_key_id)
+
+
 async def publish_post(fed: Federation, author: Record, *, text: str, visibility: str,
                        media_ids: list[int], sensitive: bool = False, summary: str | None = None,
                        in_reply_to: Record | None = None, mentioned: list[Record] = (),
@@ -65,12 +97,7 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
     A published remix takes the post id it was promised, and carries its cameos with their
     owners' authorizations; the remix row must be authorized, checked in the same transaction.
     """
-    mention_urls = {f"@{m['username']}" if m["local"] else f"@{m['username']}@{m['domain']}":
-                    m["url"] or m["uri"] for m in mentioned}
-    for m in mentioned:
-        mention_urls.setdefault(f"@{m['username']}@{m['domain']}", m["url"] or m["uri"])
-    content = text_to_html(text, mentions=mention_urls,
-                           hashtag_url=lambda tag: f"{fed.base_url}/tags/{tag}")
+    content = _caption_html(fed, text, mentioned)
     async with fed.pool.acquire() as conn, conn.transaction():
         post_id = remix["post_id"] if remix else await store.next_post_id(conn)
         uri = f"{author['uri']}/statuses/{post_id}"
@@ -86,7 +113,7 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
             "prompt_digest": remix["prompt_digest"] if remix else None,
         })
         await store.replace_post_cameos(conn, post_id, list(cameos))
-        if media_ids and await store.attach_media(conn, post_id, author["id"], media_ids) != len(media_ids):
+        if media_ids and await store.set_post_media(conn, post_id, author["id"], media_ids) != len(media_ids):
             raise ActionError("a media id is unknown, not yours, or already used in a post")
         await store.replace_mentions(conn, post_id, [m["id"] for m in mentioned])
         await store.replace_tags(conn, post_id, parse_hashtags(text))
@@ -130,7 +157,6 @@ async def queue_post_delete(conn: asyncpg.Connection, fed: Federation, author: R
     mentioned = await store.mentioned_actors(conn, post["id"])
     parent = await store.post_by_id(conn, post["in_reply_to_id"]) if post["in_reply_to_id"] else None
     parent_author = await store.actor_by_id(conn, parent["actor_id"]) if parent else None
-    await store.soft_delete_post(conn, post["id"])
     if post["reblog_of_id"]:
         original = await store.post_by_id(conn, post["reblog_of_id"])
         boost_author = await store.actor_by_id(conn, original["actor_id"])
@@ -141,10 +167,57 @@ async def queue_post_delete(conn: asyncpg.Connection, fed: Federation, author: R
         tombstone = {"id": post["uri"], "type": "Tombstone"}
         to, cc = objects.addressing(post["visibility"], author["followers_url"],
                                     [m["uri"] for m in mentioned])
-        activity = objects.wrap("Delete", author["uri"], tombstone,
-                                activity_id=f"{post['uri']}#delete", to=to, cc=cc)
-        inboxes = await _post_audience(conn, author, mentioned, parent_author, post["visibility"])
+        activity = await _with_proof(fed, author, objects.wrap(
+            "Delete", author["uri"], tombstone, activity_id=f"{post['uri']}#delete", to=to, cc=cc))
+        # Reached before the deletion hides the boosts it looks for.
+        inboxes = await _reach(conn, author, post, mentioned, parent_author)
+    await store.soft_delete_post(conn, post["id"])
     return await _send(conn, author, activity, inboxes)
+
+
+async def edit_post(fed: Federation, author: Record, post: Record, *, text: str, summary: str | None,
+                    sensitive: bool, language: str | None, media_ids: list[int] | None,
+                    media_descriptions: dict[int, tuple[str, tuple[float, float] | None]],
+                    mentioned: list[Record]) -> bool:
+    """Edit a local post (Mastodon's UpdateStatusService): its caption, content warning,
+    sensitivity, language, and, where the caller allows it, its media (`media_ids`, in order;
+    None keeps them) and their descriptions. A change that a reader would see gets a version in
+    the post's history, `edited_at`, and an `Update` to every server that holds the post; one
+    transaction. Returns whether anything changed."""
+    async with fed.pool.acquire() as conn, conn.transaction():
+        before = await store.post_by_id(conn, post["id"])
+        before_media = await store.post_media(conn, post["id"])
+        if media_ids is not None and \
+                await store.set_post_media(conn, post["id"], author["id"], media_ids) != len(media_ids):
+            raise ActionError("a media id is unknown, not yours, or already used in a post")
+        kept = {m["id"] for m in await store.post_media(conn, post["id"])}
+        for media_id, (description, focus) in media_descriptions.items():
+            if media_id not in kept:
+                raise ActionError(f"media {media_id} is not in this post")
+            await store.update_media_description(conn, media_id, author["id"], description, focus)
+        await store.update_post(conn, post["id"], {
+            "content": _caption_html(fed, text, mentioned), "source": text, "summary": summary,
+            "sensitive": sensitive, "language": language})
+        after_media = await store.post_media(conn, post["id"])
+        if not edits.changed(before, before_media, await store.post_by_id(conn, post["id"]), after_media):
+            return False
+        await store.update_post(conn, post["id"], {"edited_at": objects.now()})
+        after = await store.post_by_id(conn, post["id"])
+        await store.replace_mentions(conn, post["id"], [m["id"] for m in mentioned])
+        await store.replace_tags(conn, post["id"], parse_hashtags(text))
+        await edits.record(conn, before, before_media, after, after_media)
+        parent = await store.post_by_id(conn, after["in_reply_to_id"]) if after["in_reply_to_id"] else None
+        parent_author = await store.actor_by_id(conn, parent["actor_id"]) if parent else None
+        note = await document_of(fed, conn, after)
+        version = after["edited_at"].timestamp()
+        activity = await _with_proof(fed, author, objects.wrap(
+            "Update", author["uri"], note, activity_id=f"{after['uri']}#updates/{version}",
+            to=note["to"], cc=note["cc"]))
+        ids = await _send(conn, author, activity,
+                          await _reach(conn, author, after, mentioned, parent_author),
+                          public=after["visibility"] in ("public", "unlisted"))
+    await delivery.start(fed, ids)
+    return True
 
 
 async def like(fed: Federation, actor: Record, post: Record) -> None:

@@ -22,6 +22,7 @@ from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
 from .signing import instance_signer
+from .vocab import is_type
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ async def _cameo_owner(fed: Federation, cameo_uri: str) -> str:
         raise ConsentError("the cameo is gone") from None
     document = fetched.document
     owner = ref(document.get("attributedTo"))
-    if document.get("type") != "Cameo" or not isinstance(owner, str) \
+    if not is_type(document, "Cameo") or not isinstance(owner, str) \
             or not fetch.same_origin(owner, cameo_uri):
         raise ConsentError("the cameo is not a Cameo attributed to an actor of its origin")
     return owner
@@ -194,7 +195,7 @@ async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
     if not isinstance(auth_uri, str) or not isinstance(actor, str):
         return False
     posts = await store.posts_citing_authorization(fed.pool, auth_uri)
-    named = isinstance(obj, dict) and obj.get("type") == "RemixAuthorization"
+    named = is_type(obj, "RemixAuthorization")
     if not posts and not named:
         return False
     if not fetch.same_origin(auth_uri, actor):

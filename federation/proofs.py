@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from .keys import b58decode, b58encode
 from .objects import iso, now
+from .vocab import is_type
 
 CRYPTOSUITE = "eddsa-jcs-2022"
 PROOF_TYPE = "DataIntegrityProof"
@@ -63,7 +64,7 @@ def proof_of(document: dict[str, Any], *, purpose: str = "assertionMethod") -> d
     proof = document.get("proof")
     if not isinstance(proof, dict):
         raise ProofError("the object carries no single proof")
-    if proof.get("type") != PROOF_TYPE or proof.get("cryptosuite") != CRYPTOSUITE:
+    if not is_type(proof, PROOF_TYPE) or proof.get("cryptosuite") != CRYPTOSUITE:
         raise ProofError(f"unsupported proof: {proof.get('type')!r} / {proof.get('cryptosuite')!r}")
     if proof.get("proofPurpose") != purpose:
         raise ProofError(f"the proof's purpose is not {purpose}")

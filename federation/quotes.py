@@ -1,5 +1,6 @@
 """FEP-044f quote consent, as Mastodon 4.5 asks for it: a `QuoteRequest` for one of our posts is
-answered by the post's quote policy with an `Accept` naming a stamp we serve, or a `Reject`.
+answered by the post's quote policy with an `Accept` naming a stamp we serve, or a `Reject`;
+a remote quote post is shown with its quoted post once such a stamp approves it.
 
 Our posts advertise that policy as `interactionPolicy.canQuote` (see `objects.quote_policy`):
 whoever may see a post may quote it, and nobody may quote a direct post.
@@ -15,7 +16,8 @@ from . import actors, delivery, fetch, objects, store
 from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
-from .vocab import OBJECT_CONTEXT
+from .signing import instance_signer
+from .vocab import OBJECT_CONTEXT, is_type
 
 
 def stamp_uri(author: asyncpg.Record, stamp_id: int) -> str:
@@ -75,3 +77,39 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
         ids = await delivery.queue_activity(conn, author["id"], answer,
                                             [requester["inbox"]], public=False)
     await delivery.start(fed, ids)
+
+
+async def incoming_quote_state(fed: Federation, obj: dict[str, Any], author_uri: str,
+                               quoted: asyncpg.Record | None) -> str:
+    """Mastodon 4.5's state of a remote quote post: "accepted" when its author quotes their own
+    post, or when the quoted author's `QuoteAuthorization` (a stamp we issued, for a post of
+    ours) names this quote and the quoted post; "rejected" when the stamp it names is gone;
+    else "pending", which shows the quote without the quoted post (an older quote, by
+    `quoteUrl`, stays so, as on Mastodon)."""
+    if quoted is None:
+        return "pending"
+    quoted_author = await store.actor_by_id(fed.pool, quoted["actor_id"])
+    if quoted_author is None:
+        return "pending"
+    if quoted_author["uri"] == author_uri:
+        return "accepted"
+    stamp = ref(obj.get("quoteAuthorization"))
+    if not isinstance(stamp, str) or not fetch.same_origin(stamp, quoted_author["uri"]):
+        return "pending"
+    if quoted["local"]:
+        row = await store.approved_quote_authorization(fed.pool, quoted["id"], obj["id"])
+        return "accepted" if row is not None and stamp_uri(quoted_author, row["id"]) == stamp \
+            else "rejected"
+    try:
+        fetched = await fetch.fetch_document(fed.client, stamp, sign=await instance_signer(fed),
+                                             max_bytes=fed.max_document_bytes)
+    except fetch.GoneError:
+        return "rejected"
+    except fetch.FetchError:
+        return "pending"
+    document = fetched.document
+    matches = (is_type(document, "QuoteAuthorization")
+               and ref(document.get("attributedTo")) == quoted_author["uri"]
+               and ref(document.get("interactingObject")) == obj["id"]
+               and ref(document.get("interactionTarget")) == quoted["uri"])
+    return "accepted" if matches else "pending"

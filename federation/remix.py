@@ -36,7 +36,7 @@ from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, hidden_from, rules_of
 from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
-from .vocab import OBJECT_CONTEXT, PUBLIC
+from .vocab import OBJECT_CONTEXT, PUBLIC, SIGNED_CONTEXT, is_type
 
 Record = asyncpg.Record
 
@@ -92,7 +92,7 @@ async def fetch_cameo(fed: Federation, cameo_uri: str) -> tuple[dict[str, Any], 
         raise RemixError(f"the cameo could not be fetched: {exc}") from None
     doc = fetched.document
     owner_uri = doc.get("attributedTo")
-    if doc.get("type") != "Cameo" or not isinstance(owner_uri, str) \
+    if not is_type(doc, "Cameo") or not isinstance(owner_uri, str) \
             or not fetch.same_origin(owner_uri, cameo_uri):
         raise RemixError("that is not a cameo")
     try:
@@ -122,10 +122,10 @@ async def fetch_references(fed: Federation, cameo_uri: str, grantee_id: int,
     (PROTOCOL.md)."""
     if fed.is_local(cameo_uri):
         raise fetch.FetchError("that cameo is not here any more")
-    sign = (await signing.signing_keys(fed, grantee_id)).signer()
+    sign = signing.signer(fed, await signing.signing_keys(fed, grantee_id))
     fetched = await fetch.fetch_document(fed.client, cameo_uri, sign=sign, max_bytes=fed.max_document_bytes)
     urls = fetched.document.get("references")
-    if fetched.document.get("type") != "Cameo" or not isinstance(urls, list) \
+    if not is_type(fetched.document, "Cameo") or not isinstance(urls, list) \
             or not 0 < len(urls) <= MAX_REFERENCES \
             or not all(isinstance(url, str) and fetch.same_origin(url, cameo_uri) for url in urls):
         raise fetch.FetchError("the cameo lists no reference images on its own origin")
@@ -341,7 +341,7 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
     if row["state"] != "pending":
         return True  # a duplicate answer
     requester = await store.actor_by_id(fed.pool, row["actor_id"])
-    if activity.get("type") == "Accept":
+    if is_type(activity, "Accept"):
         document = activity.get("result")
         use = consent.RemixUse(post=row["post_uri"], author=requester["uri"],
                                cameo=row["cameo_uri"], owner=row["owner_uri"],
@@ -378,7 +378,7 @@ async def revoke(fed: Federation, request_id: int, reason: str | None = None) ->
     owner_keys = await signing.signing_keys(fed, owner["id"])
     auth_uri = request["authorization_uri"]
     delete = proofs.sign({
-        "@context": consent.AUTHORIZATION_CONTEXT, "id": f"{auth_uri}#delete", "type": "Delete",
+        "@context": SIGNED_CONTEXT, "id": f"{auth_uri}#delete", "type": "Delete",
         "actor": owner["uri"], "to": [PUBLIC],
         "object": {"id": auth_uri, "type": "RemixAuthorization"},
     }, owner_keys.ed25519, owner_keys.ed25519_key_id)

@@ -6,22 +6,22 @@ more than the signature itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+import asyncpg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from . import httpsig, store
 from .context import Federation
+from .fetch import Signer
 
 # How a request to a peer is signed; the names are those of `peers.signature_scheme`.
 CAVAGE = "cavage"
 RFC9421_RSA = "rfc9421-rsa"
 RFC9421_ED25519 = "rfc9421-ed25519"
-
-Signer = Callable[[str, str, dict[str, str], bytes | None], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -38,20 +38,34 @@ class SigningKeys:
     def ed25519_key_id(self) -> str:
         return f"{self.actor_uri}#ed25519-key"
 
-    def signer(self, scheme: str = CAVAGE) -> Signer:
-        """A callback that adds this actor's signature to a request, in `scheme`."""
+    def sign(self, scheme: str, method: str, url: str, headers: dict[str, str],
+             body: bytes | None) -> dict[str, str]:
+        """The headers that sign a request with this actor's key, in `scheme`."""
+        if scheme == RFC9421_ED25519:
+            return httpsig.sign_rfc9421(method, url, headers, body,
+                                        key_id=self.ed25519_key_id, private_key=self.ed25519)
+        if scheme == RFC9421_RSA:
+            return httpsig.sign_rfc9421(method, url, headers, body,
+                                        key_id=self.rsa_key_id, private_key=self.rsa)
+        return httpsig.sign_cavage(method, url, headers, body,
+                                   key_id=self.rsa_key_id, private_key=self.rsa)
 
-        def sign(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
-            if scheme == RFC9421_ED25519:
-                return httpsig.sign_rfc9421(method, url, headers, body,
-                                            key_id=self.ed25519_key_id, private_key=self.ed25519)
-            if scheme == RFC9421_RSA:
-                return httpsig.sign_rfc9421(method, url, headers, body,
-                                            key_id=self.rsa_key_id, private_key=self.rsa)
-            return httpsig.sign_cavage(method, url, headers, body,
-                                       key_id=self.rsa_key_id, private_key=self.rsa)
 
-        return sign
+def scheme_of(peer: asyncpg.Record | None) -> str:
+    """The scheme a server was learned to want (deliveries learn it, PROTOCOL.md "double
+    knock"); cavage, which every fediverse server takes, for a server not known yet."""
+    return peer["signature_scheme"] if peer is not None else CAVAGE
+
+
+def signer(fed: Federation, keys: SigningKeys) -> Signer:
+    """Sign each request as `keys`' actor, in the scheme its server was learned to want: key and
+    object fetches as deliveries, so a server that takes only RFC 9421 answers them too."""
+
+    async def sign(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+        peer = await store.peer(fed.pool, urlsplit(url).netloc.lower())
+        return keys.sign(scheme_of(peer), method, url, headers, body)
+
+    return sign
 
 
 async def signing_keys(fed: Federation, actor_id: int) -> SigningKeys:
@@ -74,4 +88,4 @@ async def instance_signer(fed: Federation) -> Signer:
     actor = await store.actor_by_uri(fed.pool, fed.instance_actor_uri)
     if actor is None:
         raise LookupError("the instance actor is missing; run migrations and start the server")
-    return (await signing_keys(fed, actor["id"])).signer(CAVAGE)
+    return signer(fed, await signing_keys(fed, actor["id"]))

@@ -15,7 +15,7 @@ from federation import store as fstore
 from federation.visibility import visible_post_ids
 from federation.vocab import AS_CONTEXT, OBJECT_CONTEXT
 
-from . import client_store, store
+from . import store
 from .http import ActivityResponse, error, fed, parse_id, pool, read_body, wants_activity_json
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ def _collection(uri: str, total: int, page: int | None, items: list[Any]) -> dic
     if page is None:
         return {"@context": AS_CONTEXT, "id": uri, "type": "OrderedCollection",
                 "totalItems": total, "first": f"{uri}?page=1"}
-    doc = {"@context": AS_CONTEXT, "id": f"{uri}?page={page}", "type": "OrderedCollectionPage",
+    # The items' terms (a post's `cameos`, a Note's `interactionPolicy`) must be defined too.
+    doc = {"@context": OBJECT_CONTEXT, "id": f"{uri}?page={page}", "type": "OrderedCollectionPage",
            "partOf": uri, "totalItems": total, "orderedItems": items}
     if page * PAGE_SIZE < total:
         doc["next"] = f"{uri}?page={page + 1}"
@@ -150,7 +151,9 @@ async def outbox_collection(request: Request) -> Response:
         r["body"] for r in await fstore.outbox_page(pool(request), row["id"], PAGE_SIZE,
                                                     (page - 1) * PAGE_SIZE)]
     for item in items:
-        item.pop("@context", None)
+        # An item keeps a @context other than the page's: a signed one is part of its proof.
+        if item.get("@context") == OBJECT_CONTEXT:
+            del item["@context"]
     return ActivityResponse(_collection(uri, total, page, items))
 
 
@@ -160,7 +163,7 @@ async def featured_collection(request: Request) -> Response:
     row, uri, _, refusal = await _collection_owner(request, lambda row: f"{row['uri']}/collections/featured")
     if refusal is not None:
         return refusal
-    pinned = await client_store.pinned_posts(pool(request), row["id"])
+    pinned = await store.pinned_posts(pool(request), row["id"])
     shown = await visible_post_ids(pool(request), [post["id"] for post in pinned], None)
     async with pool(request).acquire() as conn:
         items = [await outbox.document_of(fed(request), conn, post) for post in pinned if post["id"] in shown]

@@ -13,14 +13,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import (
-    account_deletion,
-    activitypub,
-    admin_accounts,
-    admin_generations,
-    admin_reports,
-    admin_rules,
-    api,
+from . import activitypub, scopes, store, wellknown
+from .admin import account_deletion
+from .admin import accounts as admin_accounts
+from .admin import generations as admin_generations
+from .admin import prompts as prompt_admin
+from .admin import reports as admin_reports
+from .admin import rules as admin_rules
+from .api import (
+    accounts,
     bookmarks,
     cameos,
     conversations,
@@ -32,27 +33,28 @@ from . import (
     interactions,
     lists,
     markers,
+    media,
     notifications,
     oauth,
-    pages,
     pins,
     preferences,
-    prompt_admin,
     remixes,
     reports,
-    scopes,
-    store,
+    search,
+    status_edits,
+    statuses,
     tags,
+    timelines,
     trends,
-    webapp,
-    wellknown,
 )
+from .api import instance as instance_api
 from .config import Settings
 from .http import RefuseBadText, TokenScopes, current_user, error
 from .media import media_response
 from .runtime import Instance
 from .safety import is_staff
 from .store import Record
+from .web import pages, webapp
 
 log = logging.getLogger(__name__)
 
@@ -124,15 +126,15 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
             if owned:
                 await instance.stop()
 
-    # The client API's fixed paths come before api's `/statuses/{status_id}/{action}`, which
-    # would take them.
+    # The client API's fixed paths come before `/statuses/{status_id}/{action}`, which would take them.
     routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *follows.routes, *interactions.routes,
               *bookmarks.routes, *pins.routes, *notifications.routes, *preferences.routes,
               *instance_content.routes, *tags.routes, *trends.routes, *filters.routes, *lists.routes,
-              *conversations.routes, *api.routes, *cameos.routes, *remixes.routes, *generations.routes,
-              *admin_generations.routes, *prompt_admin.routes,
+              *conversations.routes, *accounts.routes, *statuses.routes, *timelines.routes,
+              *search.routes, *media.routes, *instance_api.routes, *cameos.routes,
+              *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
-              *account_deletion.routes, *markers.routes,
+              *account_deletion.routes, *markers.routes, *status_edits.routes,
               *for_you.routes, *pages.routes, *webapp.routes(),
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(

@@ -31,6 +31,7 @@ import av
 import blurhash
 from av.video.reformatter import Interpolation
 from PIL import Image, ImageOps
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -497,13 +498,15 @@ def _inspect_image(path: Path, media_type: str, extension: str, byte_size: int) 
     )
 
 
-def _inspect(path: Path, max_bytes: int) -> MediaInfo:
+def _inspect(path: Path, max_bytes: int, images_only: bool) -> MediaInfo:
     with open(path, "rb") as file:
         byte_size = os.fstat(file.fileno()).st_size
         if byte_size > max_bytes:
             raise MediaError(f"file is larger than {format_bytes(max_bytes)}")
         head = file.read(_SNIFF_BYTES)
     sniffed = _sniff(head)
+    if images_only and (sniffed is None or sniffed[0] != "image"):
+        raise MediaError("not a JPEG, PNG or WebP image")
     if sniffed is None:
         raise MediaError("not an MP4, JPEG, PNG or WebP file")
     kind, media_type, extension = sniffed
@@ -512,12 +515,13 @@ def _inspect(path: Path, max_bytes: int) -> MediaInfo:
     return _inspect_image(path, media_type, extension, byte_size)
 
 
-async def inspect_upload(path: Path, *, max_bytes: int) -> MediaInfo:
-    """Measure an uploaded file and make its poster and blurhash, or raise MediaError.
+async def inspect_upload(path: Path, *, max_bytes: int, images_only: bool = False) -> MediaInfo:
+    """Measure an uploaded file and make its poster and blurhash, or raise MediaError; with
+    `images_only`, a video is refused unopened.
 
     Decoding takes tens to hundreds of milliseconds of CPU, so it runs in a worker thread.
     """
-    return await asyncio.to_thread(_inspect, path, max_bytes)
+    return await asyncio.to_thread(_inspect, path, max_bytes, images_only)
 
 
 def spool_upload(source: BinaryIO, directory: Path) -> Path:
@@ -546,6 +550,48 @@ async def clean_image(path: Path, media_type: str) -> bytes:
         return await asyncio.to_thread(_clean_image, path, media_type)
     except (OSError, ValueError) as exc:
         raise MediaError("image could not be decoded") from exc
+
+
+def _profile_image(path: Path, media_type: str, size: tuple[int, int]) -> bytes:
+    with Image.open(path, formats=[_PILLOW_FORMATS[media_type]]) as opened:
+        image = ImageOps.exif_transpose(opened)
+        image = image.convert("RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+                              else "RGB")
+        # Cropped to fill the frame from the middle, as Mastodon's `400x400#` and `1500x500#`.
+        image = ImageOps.fit(image, size, Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        # WebP keeps a transparent avatar transparent, and is small for a photo.
+        image.save(buffer, "WEBP", quality=90)
+        return buffer.getvalue()
+
+
+async def profile_image(path: Path, media_type: str, size: tuple[int, int]) -> bytes:
+    """An inspected image as a profile picture: turned upright, cropped to `size` (width,
+    height) from its middle and re-encoded as WebP, without its metadata."""
+    try:
+        return await asyncio.to_thread(_profile_image, path, media_type, size)
+    except (OSError, ValueError) as exc:
+        raise MediaError("image could not be decoded") from exc
+
+
+async def checked_image(upload: Any, what: str, tmp_dir: Path, *, max_bytes: int,
+                        fit: tuple[int, int] | None = None) -> tuple[bytes, str, int, int]:
+    """An image from a multipart part, checked by its bytes and re-encoded without metadata (as
+    a profile picture of size `fit` when given): its data, extension, width and height. Raises
+    MediaError naming `what` when the part is not such an image."""
+    if not isinstance(upload, UploadFile):
+        raise MediaError(f"{what} must be an image file")
+    tmp = await asyncio.to_thread(spool_upload, upload.file, tmp_dir)
+    try:
+        try:
+            info = await inspect_upload(tmp, max_bytes=max_bytes, images_only=True)
+            if fit is not None:
+                return await profile_image(tmp, info.media_type, fit), "webp", *fit
+            return await clean_image(tmp, info.media_type), info.extension, info.width, info.height
+        except MediaError as exc:
+            raise MediaError(f"{what}: {exc}") from None
+    finally:
+        await asyncio.to_thread(tmp.unlink, missing_ok=True)
 
 
 # --- serving -----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """SQL of moderation: the report queue, the audit log, and the flags actions set on accounts,
-posts and cameos (migrations/0012_moderation.sql). Reports are opened in federation/store.py
+posts and cameos (migrations/0012_moderation.sql). Reports are opened in federation/store/reports.py
 (`open_report`), which the Flag handler shares."""
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -12,17 +15,40 @@ from . import accounts, store
 from .http import error, fed, pool
 from .runtime import VERSION
 
+_HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
+
+
+def _malformed(resource: str) -> str | None:
+    """Why `resource` is no URI a WebFinger query can name (RFC 7033 4.2 answers 400), or None:
+    a well-formed one that names nobody here is a 404."""
+    if any(char.isspace() or ord(char) < 0x20 for char in resource):
+        return "resource holds whitespace or control characters"
+    if resource.startswith("acct:"):
+        name, _, host = resource[5:].lstrip("@").partition("@")
+        if not name or not _HOST.fullmatch(host):
+            return "resource must look like acct:user@host"
+        return None
+    try:
+        parts = urlsplit(resource)
+    except ValueError:
+        return "resource is not a URI"
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", parts.scheme or "") \
+            or parts.scheme.lower() in ("http", "https") and not _HOST.fullmatch(parts.netloc):
+        return "resource is not a URI"
+    return None
+
 
 async def webfinger(request: Request) -> Response:
     resource = request.query_params.get("resource")
     if not resource:
         return error(400, "the resource parameter is required")
+    problem = _malformed(resource)
+    if problem is not None:
+        return error(400, problem)
     federation = fed(request)
     username = None
     if resource.startswith("acct:"):
         name, _, host = resource[5:].lstrip("@").partition("@")
-        if not name or not host:
-            return error(400, "resource must look like acct:user@host")
         if host.lower() != federation.domain.lower():
             return error(404, "that account is not on this server")
         username = name

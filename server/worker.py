@@ -18,7 +18,7 @@ from typing import Any
 from arq import cron, func
 from arq.worker import Worker
 
-from federation import delivery, fetch, inbox, post_consent, remix
+from federation import backfill, delivery, fetch, inbox, post_consent, remix
 from generation import jobs
 from generation.pipeline import GenerationError, VideoPipeline
 from generation.provenance import C2PASigner, ProvenanceError, signer_for
@@ -45,6 +45,10 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
 
 async def recheck_consent(ctx: dict[str, Any], post_id: int) -> bool:
     return await post_consent.recheck(ctx["fed"], post_id)
+
+
+async def backfill_actor(ctx: dict[str, Any], actor_id: int) -> str:
+    return await backfill.run(ctx["fed"], actor_id)
 
 
 async def check_upload(ctx: dict[str, Any], media_id: int) -> str:
@@ -94,6 +98,7 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     queue = instance.fed.queue_name
     return Worker(
         functions=[process_inbox, deliver, recheck_consent,
+                   func(backfill_actor, name=backfill.FUNCTION),
                    func(check_upload, name=upload_checks.FUNCTION,
                         timeout=upload_checks.CHECK_DEADLINE_S + 60)],
         cron_jobs=[cron(sweep, name=f"{queue}:sweep", second={0, 30},

@@ -55,6 +55,11 @@ class FakePeer:
     display_names: dict[str, str] = field(default_factory=dict)
     # More properties of an actor's document, by actor name.
     actor_extras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # GETs must carry an RFC 9421 signature by one of these keys (key id -> public key), as on a
+    # server that takes no other scheme; None: GETs need no signature.
+    rfc9421_get_keys: dict[str, Any] | None = None
+    # The signature scheme of every GET of an actor or object ("cavage", "rfc9421" or "none").
+    get_schemes: list[str] = field(default_factory=list)
     server: uvicorn.Server | None = None
     task: asyncio.Task[Any] | None = None
 
@@ -82,13 +87,36 @@ class FakePeer:
             **self.actor_extras.get(name, {}),
         }
 
+    def _refused_get(self, request: Request) -> Response | None:
+        """401 unless the GET is signed as `rfc9421_get_keys` demands; records its scheme."""
+        url = str(request.url)
+        try:
+            info = httpsig.parse_signature("GET", url, request.headers)
+        except httpsig.SignatureError:
+            info = None
+        self.get_schemes.append(info.scheme if info else "none")
+        if self.rfc9421_get_keys is None:
+            return None
+        try:
+            if info is None or info.scheme != "rfc9421" or info.key_id not in self.rfc9421_get_keys:
+                raise httpsig.SignatureError("only RFC 9421 signatures by a known key are taken")
+            httpsig.verify_signature(info, "GET", url, request.headers, None,
+                                     self.rfc9421_get_keys[info.key_id])
+        except httpsig.SignatureError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=401)
+        return None
+
     async def _actor(self, request: Request) -> Response:
+        if (refusal := self._refused_get(request)) is not None:
+            return refusal
         name = request.path_params["name"]
         if name not in self.keys or self.actor_id(name) in self.gone:
             return JSONResponse({"error": "gone"}, status_code=410)
         return JSONResponse(self.actor_document(name), media_type=AP)
 
     async def _object(self, request: Request) -> Response:
+        if (refusal := self._refused_get(request)) is not None:
+            return refusal
         uri = f"{self.base}{request.url.path}"
         if uri in self.gone:
             return JSONResponse({"error": "gone"}, status_code=410)

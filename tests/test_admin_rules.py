@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from server.cli import main
+from server.cli.main import main
 from tests.conftest import eventually
 from tests.test_domain_rules import _admin
 

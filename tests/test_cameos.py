@@ -4,6 +4,7 @@ permission rules; the public Cameo object; edits, pauses and deletes."""
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 
 from PIL import Image
 
@@ -162,3 +163,44 @@ async def test_edit_pause_approved_list_and_delete(make_instance):
     assert gone.status_code == 410 and gone.json()["type"] == "Tombstone"
     assert preview.status_code == 410
     assert (await a.api("alice", "GET", path)).status_code == 404
+
+
+async def test_cameo_link_is_a_page_in_a_browser(make_instance):
+    """A cameo's id answers a browser with a page (whose it is, its name and instructions, a way
+    into the app) and ActivityPub with the Cameo; one hidden from the asker is not found in either
+    form, and a deleted one is gone in both."""
+    a = await make_instance()
+    await a.signup("alice")
+    cameo = (await _create(a, "alice", name="Alice <3", instructions="hat & scarf",
+                           permission="followers")).json()
+    hidden = (await _create(a, "alice", name="Secret", permission="only_me")).json()
+    html = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    ld = {"Accept": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'}
+    async with a.client() as client:
+        shown = await client.get(cameo["uri"], headers=html)
+        as_activity = await client.get(cameo["uri"], headers={"Accept": AP})
+        as_ld = await client.get(cameo["uri"], headers=ld)
+        hidden_answers = [await client.get(hidden["uri"], headers=h) for h in (html, {"Accept": AP}, ld)]
+        unknown = await client.get(f"{a.base_url}/users/alice/cameos/999999", headers=html)
+    assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/html")
+    assert shown.headers["vary"] == "Accept" and as_activity.headers["vary"] == "Accept"
+    page = shown.text
+    assert "<h1>Alice &lt;3</h1>" in page and "hat &amp; scarf" in page
+    assert '<a href="/@alice">alice</a> (@alice)' in page
+    assert f'<img src="{cameo["preview_url"]}"' in page
+    assert f'href="/app/compose?cameo={quote(cameo["uri"], safe="")}"' in page
+    assert 'href="/app/@alice">Open in the app' in page
+    for answer in (as_activity, as_ld):
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(AP)
+        assert (answer.json()["type"], answer.json()["name"]) == ("Cameo", "Alice <3")
+    assert [r.status_code for r in hidden_answers] == [404, 404, 404]
+    assert hidden_answers[0].headers["content-type"].startswith("text/html")
+    assert "Secret" not in hidden_answers[0].text
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/html")
+
+    assert (await a.api("alice", "DELETE", f"/api/v1/cameos/{cameo['id']}")).status_code == 200
+    async with a.client() as client:
+        gone = await client.get(cameo["uri"], headers=html)
+        tombstone = await client.get(cameo["uri"], headers={"Accept": AP})
+    assert gone.status_code == 410 and "Alice" not in gone.text
+    assert tombstone.status_code == 410 and tombstone.json()["type"] == "Tombstone"

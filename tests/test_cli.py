@@ -149,3 +149,36 @@ async def test_serve_in_several_processes(postgres_url, redis_url, tmp_path):
         server.wait(timeout=60)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_serve_at_another_origin_says_so_last(postgres_url, redis_url, tmp_path):
+    """A `serve` whose origin is not the one the instance was first started at stops before
+    uvicorn starts: its last line names both origins, and the exit status is not 0."""
+    import asyncpg
+
+    from tests.conftest import _with_database
+
+    name = f"likeness_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        first, second = _free_port(), _free_port()
+        env = _clean_env(tmp_path / "data", first)
+        env.update(DATABASE_URL=_with_database(postgres_url, name), REDIS_URL=redis_url)
+        fixed = await asyncio.to_thread(subprocess.run, [*LIKENESS, "migrate"], env=env,
+                                        capture_output=True, text=True, timeout=120)
+        assert fixed.returncode == 0, fixed.stderr
+        del env["LIKENESS_DOMAIN"]  # the domain follows --port
+        moved = await asyncio.to_thread(subprocess.run, [*LIKENESS, "serve", "--port", str(second)],
+                                        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, timeout=120)
+        lines = [line for line in moved.stdout.splitlines() if line.strip()]
+        assert moved.returncode == 2, moved.stdout
+        assert lines[-1] == (
+            f"configuration error: this instance is http://localhost:{first}, fixed at its first start;"
+            f" this start asks for http://localhost:{second} (LIKENESS_DOMAIN, LIKENESS_HTTPS, serve"
+            " --port): an instance's origin cannot change"), moved.stdout
+        assert "Application startup" not in moved.stdout and "Uvicorn running" not in moved.stdout
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from federation import delivery, httpsig, inbox, store
+from federation import delivery, httpsig, inbox, keys, store
 from server.config import ConfigError, Settings
 from tests.conftest import eventually
-from tests.peers import new_rsa_key, public_pem
+from tests.peers import AP, new_rsa_key, public_pem
 
 
 async def _alice_with_remote_followers(a, peer, names=("mallory", "eve")) -> None:
@@ -122,6 +122,42 @@ async def test_double_knock_remembers_what_worked(make_instance, peer):
     await _post(a, "second")
     await eventually(lambda: _count_creates(peer, 2))
     assert "signature-input" in peer.received_headers[-1]  # no knock needed any more
+
+
+async def test_fetches_are_signed_as_the_peer_was_learned_to_want(make_instance, peer):
+    """A server that takes only RFC 9421 on GET: once a delivery's double knock has learned so,
+    key fetches and object fetches to it are signed that way too."""
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    async with a.client() as client:
+        instance_actor = (await client.get("/actor", headers={"Accept": AP})).json()
+    peer.rfc9421_get_keys = {instance_actor["publicKey"]["id"]:
+                             keys.load_public_key(instance_actor["publicKey"]["publicKeyPem"])}
+    alice = f"{a.base_url}/users/alice"
+    peer.add_actor("paula")
+
+    def follow(n: int) -> dict:
+        return {"id": f"{peer.base}/follows/paula/{n}", "type": "Follow", "actor": peer.actor_id("paula"),
+                "object": alice}
+
+    # Not known yet: the key fetch is signed with cavage, which this server refuses.
+    assert (await peer.post("paula", f"{alice}/inbox", follow(1))).status_code == 401
+    assert peer.get_schemes[-1] == "cavage"
+    # A delivery learns that the server wants RFC 9421 (double knock) ...
+    peer.inbox_answers = [401]
+    await _post(a, "learn")
+    await eventually(lambda: a.pool.fetchval(
+        "SELECT signature_scheme = 'rfc9421-rsa' FROM peers WHERE host = $1", peer.domain))
+    # ... and the key fetch of a new actor and a post's fetch are signed so.
+    assert (await peer.post("paula", f"{alice}/inbox", follow(2))).status_code == 202
+    assert peer.get_schemes[-1] == "rfc9421"
+    note = f"{peer.base}/users/mallory/statuses/1"
+    peer.objects[note] = {"@context": "https://www.w3.org/ns/activitystreams", "id": note, "type": "Note",
+                          "attributedTo": peer.actor_id("mallory"), "content": "signed fetches only",
+                          "to": ["https://www.w3.org/ns/activitystreams#Public"]}
+    found = await a.api("alice", "GET", "/api/v2/search", params={"q": note, "resolve": "true"})
+    assert [s["uri"] for s in found.json()["statuses"]] == [note]
+    assert set(peer.get_schemes[-2:]) == {"rfc9421"}
 
 
 async def _count_creates(peer, n: int) -> bool:

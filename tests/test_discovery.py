@@ -15,7 +15,14 @@ async def test_webfinger(make_instance):
         links = {link["rel"]: link for link in found.json()["links"]}
         assert links["self"] == {"rel": "self", "type": AP, "href": f"{a.base_url}/users/alice"}
         for resource, status in [(f"acct:nobody@{a.domain}", 404), ("acct:alice@elsewhere.example", 404),
-                                 ("mailto:alice@example.com", 404), ("acct:", 400), ("", 400)]:
+                                 ("mailto:alice@example.com", 404), ("acct:", 400), ("", 400),
+                                 ("https://elsewhere.example/users/alice", 404),
+                                 (f"{a.base_url}/users/nobody", 404),
+                                 # Malformed: RFC 7033 4.2 answers 400, not "no such account".
+                                 ("alice", 400), (f"alice@{a.domain}", 400), ("acct:alice", 400),
+                                 ("acct:alice@", 400), (f"acct:al ice@{a.domain}", 400),
+                                 (f"acct:alice@{a.domain}@x", 400), ("https://", 400),
+                                 ("http://[::1", 400), ("://nothing", 400), ("a\nb:c", 400)]:
             response = await client.get("/.well-known/webfinger", params={"resource": resource})
             assert response.status_code == status, resource
             assert response.json()["error"]

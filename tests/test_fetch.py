@@ -445,7 +445,7 @@ async def test_status_and_body_errors(site: Site) -> None:
 async def test_signer_is_called_for_every_request(site: Site) -> None:
     calls: list[tuple[str, str, dict[str, str], bytes | None]] = []
 
-    def sign(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+    async def sign(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
         calls.append((method, url, dict(headers), body))
         return {"Signature": f"signed {method} {url}"}
 

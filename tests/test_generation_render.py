@@ -28,7 +28,7 @@ from generation.provenance import TRAINED_ALGORITHMIC_MEDIA, C2PASigner, signer_
 from generation.render import compose_prompt, render_video
 from generation.tiny import ensure_tiny_model
 from generation.worker import round_robin
-from server.cli import main as cli_main
+from server.cli.main import main as cli_main
 from server.config import ConfigError, Settings
 
 

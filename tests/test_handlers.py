@@ -115,8 +115,8 @@ async def test_irrelevant_and_foreign_activities_are_ignored(make_instance, peer
     assert await _send(a, peer, "Delete", f"{peer.base}/notes/5", 6, name="eve") == "ignored"
     assert await a.pool.fetchval("SELECT deleted_at IS NULL FROM posts WHERE uri = $1",
                                  f"{peer.base}/notes/5")
-    # Unsupported object types.
-    assert await _send(a, peer, "Create", {"id": f"{peer.base}/q/1", "type": "Question",
+    # Unsupported object types (a Question is a poll: tests/test_peer_objects.py).
+    assert await _send(a, peer, "Create", {"id": f"{peer.base}/q/1", "type": "Collection",
                                            "attributedTo": mallory}, 7) == "ignored"
 
 

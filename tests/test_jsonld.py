@@ -255,14 +255,15 @@ def test_a_second_spelling_of_a_property_merges_into_a_list():
 
 # --- our own documents ------------------------------------------------------------------------
 
-def test_likeness_documents_come_back_unchanged():
-    from federation.cameos import CAMEO_CONTEXT
-    from federation.consent import AUTHORIZATION_CONTEXT
+@pytest.mark.parametrize("signed_context", ["SIGNED_CONTEXT", "SIGNED_CONTEXT_2026_11"])
+def test_likeness_documents_come_back_unchanged(signed_context):
+    from federation import vocab
     from federation.vocab import OBJECT_CONTEXT
 
     owner, cameo = "https://a.example/users/alice", "https://a.example/users/alice/cameos/1"
     authorization = {
-        "@context": AUTHORIZATION_CONTEXT, "id": "https://a.example/users/alice/remix_authorizations/1",
+        "@context": getattr(vocab, signed_context),
+        "id": "https://a.example/users/alice/remix_authorizations/1",
         "type": "RemixAuthorization", "attributedTo": owner,
         "interactingObject": "https://b.example/users/bob/statuses/7", "interactionTarget": cameo,
         "grantee": "https://b.example/users/bob", "promptDigest": "sha256-abc=",
@@ -279,7 +280,7 @@ def test_likeness_documents_come_back_unchanged():
         "tag": [{"type": "Label", "name": "AI-generated"}],
         "cameos": [{"cameo": cameo, "remixAuthorization": {k: v for k, v in authorization.items()
                                                            if k != "@context"}}]}
-    policy = {"@context": CAMEO_CONTEXT, "id": cameo, "type": "Cameo", "attributedTo": owner,
+    policy = {"@context": OBJECT_CONTEXT, "id": cameo, "type": "Cameo", "attributedTo": owner,
               "name": "Alice", "interactionPolicy": {"canRemix": {
                   "automaticApproval": [owner], "manualApproval": [PUBLIC]}}}
     for document in (authorization, note, policy):
@@ -303,9 +304,9 @@ def test_generator_is_an_object_and_names_the_model():
 
 
 def test_an_accept_carrying_a_signed_authorization():
-    from federation.consent import AUTHORIZATION_CONTEXT
+    from federation.vocab import SIGNED_CONTEXT
 
-    result = {"@context": AUTHORIZATION_CONTEXT, "id": "https://a.example/auth/1",
+    result = {"@context": SIGNED_CONTEXT, "id": "https://a.example/auth/1",
               "type": "RemixAuthorization",
               "proof": {"type": "DataIntegrityProof", "cryptosuite": "eddsa-jcs-2022",
                         "proofPurpose": "assertionMethod", "verificationMethod": "https://a.example/u#k",

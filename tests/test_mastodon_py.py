@@ -89,6 +89,31 @@ async def test_media_part_without_content_type_is_sniffed(make_instance, tmp_pat
     assert response.json()["type"] == "video"
 
 
+async def test_mastodon_py_edits_a_post_and_reads_its_history(make_instance, tmp_path):
+    a = await make_instance("a")
+    await a.signup("alice")
+    client_id, client_secret = await asyncio.to_thread(
+        Mastodon.create_app, "Likeness test client", scopes=SCOPES, redirect_uris=OOB,
+        api_base_url=a.base_url)
+    api = _client(a.base_url, client_id=client_id, client_secret=client_secret)
+    assert await asyncio.to_thread(api.log_in, "alice", PASSWORD, scopes=SCOPES, allow_http=True)
+    media = await asyncio.to_thread(api.media_post, str(make_mp4(tmp_path / "clip.mp4")),
+                                    mime_type="video/mp4", description="a clip", synchronous=True)
+    status = await asyncio.to_thread(api.status_post, "first words", media_ids=[media["id"]])
+
+    # mastodon-py sends media_attributes (and so JSON) with the media the post keeps.
+    attributes = [{"id": media["id"], "description": "a described clip"}]
+    edited = await asyncio.to_thread(api.status_update, status["id"], "second words",
+                                     spoiler_text="cw", media_attributes=attributes)
+    assert "second words" in edited["content"] and edited["edited_at"] is not None
+    assert edited["media_attachments"][0]["description"] == "a described clip"
+    history = await asyncio.to_thread(api.status_history, status["id"])
+    assert ["first words" in v["content"] for v in history] == [True, False]
+    assert [v["spoiler_text"] for v in history] == ["", "cw"]
+    source = await asyncio.to_thread(api.status_source, status["id"])
+    assert source["text"] == "second words" and source["spoiler_text"] == "cw"
+
+
 async def test_mastodon_py_reads_lists_of_accounts_and_posts_and_manages_notifications(make_instance):
     """What apps call on their home, profile and notifications screens: followers, who liked or
     boosted, bookmarks, favourites, pins, notifications of Mastodon's types, with Link paging."""

@@ -12,7 +12,7 @@ import pytest
 from federation import consent, remix
 from federation import prompts as fprompts
 from federation import store as fstore
-from server import cli
+from server.cli import main as cli
 from tests.conftest import eventually
 from tests.test_remix_consent import _cameo, _remix, _state
 

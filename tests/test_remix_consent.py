@@ -221,12 +221,12 @@ async def test_reference_images_only_for_a_live_authorization(make_instance):
     await eventually(authorized)
     reference = f"{cameo['uri']}/references/0"
     bob = await b.pool.fetchval("SELECT id FROM actors WHERE username = 'bob' AND local")
-    bob_signer = (await signing.signing_keys(b.instance.fed, bob)).signer()
+    bob_signer = signing.signer(b.instance.fed, await signing.signing_keys(b.instance.fed, bob))
 
     async def fetch_as(signer, client):
         headers = {"Accept": "image/*"}
         if signer is not None:
-            headers.update(signer("GET", reference, headers, None))
+            headers.update(await signer("GET", reference, headers, None))
         return await client.get(reference, headers=headers)
 
     client = b.instance.fed.client  # the instance's own client, kept open by the instance

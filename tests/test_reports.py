@@ -411,7 +411,7 @@ async def test_deleted_posts_lose_their_files_once_no_open_report_needs_them(mak
 
 
 async def test_admin_cli(make_instance, monkeypatch, capsys):
-    from server.cli import main
+    from server.cli.main import main
 
     a = await make_instance()
     for user in ("alice", "carol"):

@@ -379,18 +379,23 @@ async def test_generation_progress_falls_back_to_polling(make_instance, browser)
     await person.close(expected_errors=re.compile(r"ERR_FAILED"))
 
 
+async def _rendered_draft(a, username: str, prompt: str) -> dict:
+    """A generation of `username`'s, once its draft is rendered."""
+    made = await a.api(username, "POST", "/api/v1/generations", json={"prompt": prompt})
+    assert made.status_code == 201, made.text
+
+    async def rendered():
+        job = (await a.api(username, "GET", f"/api/v1/generations/{made.json()['id']}")).json()
+        return job if job["state"] == "succeeded" else None
+
+    return await eventually(rendered, timeout=60)
+
+
 async def test_discard_a_draft(make_instance, browser):
     a = await make_instance()
     token = await a.signup("gus")
-    made = await a.api("gus", "POST", "/api/v1/generations", json={"prompt": "a kite over a beach"})
-    assert made.status_code == 201, made.text
-    job_id = made.json()["id"]
-
-    async def rendered():
-        job = (await a.api("gus", "GET", f"/api/v1/generations/{job_id}")).json()
-        return job if job["state"] == "succeeded" else None
-
-    media_id = (await eventually(rendered, timeout=60))["result"]["id"]
+    job = await _rendered_draft(a, "gus", "a kite over a beach")
+    job_id, media_id = job["id"], job["result"]["id"]
     person = await Person.open(browser, a.base_url, token)
     page = person.page
     await person.go("/app/drafts")
@@ -505,3 +510,25 @@ async def test_a_remix_credits_a_cameo_owner_on_another_server(make_instance, br
         "href", f"{b.base_url}/app/@alice@{a.domain}")
     await visitor.screenshot("remix-credits-phone", full_page=False)
     await visitor.close()
+
+
+async def test_publishing_from_the_generation_screen_goes_to_the_post(make_instance, browser):
+    a = await make_instance()
+    token = await a.signup("gia")
+    job_id = (await _rendered_draft(a, "gia", "a paper boat in the rain"))["id"]
+    person = await Person.open(browser, a.base_url, token)
+    page = person.page
+    await person.go("/app/drafts")
+    await person.go(f"/app/generations/{job_id}")
+    await page.get_by_label("Caption").fill("Afloat")
+    await page.get_by_role("button", name="Publish").click()
+    await expect(page).to_have_url(re.compile(r"/app/@gia/\d+$"))
+    post_path = page.url.removeprefix(a.base_url)
+    await expect(page.locator(".reel-caption")).to_contain_text("Afloat")
+    # The generation's address was replaced: Back leaves the video, not to a form now done.
+    await page.go_back()
+    await expect(page).to_have_url(re.compile(r"/app/drafts$"))
+    # Opened again, the generation's screen goes on to its post.
+    await person.go(f"/app/generations/{job_id}")
+    await expect(page).to_have_url(re.compile(f"{re.escape(post_path)}$"))
+    await person.close()

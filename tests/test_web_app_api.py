@@ -75,14 +75,15 @@ async def test_a_remix_on_one_instance_from_draft_to_revoked(make_instance):
         return job if job["state"] == "succeeded" else None
 
     job = await eventually(rendered, timeout=60)
-    assert job["published"] is False
+    assert (job["published"], job["status_id"]) == (False, None)
     [listed] = (await a.api("bob", "GET", "/api/v1/generations")).json()
     assert listed["published"] is False and listed["result"]["id"] == job["result"]["id"]
     published = await a.api("bob", "POST", f"/api/v1/remixes/{remix['id']}/publish",
                             json={"status": "Rain with @alice #Rain #dance"})
     assert published.status_code == 201, published.text
     status_id = published.json()["status_id"]
-    assert (await a.api("bob", "GET", f"/api/v1/generations/{job['id']}")).json()["published"] is True
+    after = (await a.api("bob", "GET", f"/api/v1/generations/{job['id']}")).json()
+    assert (after["published"], after["status_id"]) == (True, status_id)
 
     status = (await a.api(None, "GET", f"/api/v1/statuses/{status_id}")).json()
     assert status["tags"] == [{"name": "dance", "url": f"{a.base_url}/tags/dance"},

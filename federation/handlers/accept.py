@@ -19,3 +19,6 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     if row is None:
         raise Ignore("Accept of no Follow we sent to this actor")
     await store.accept_follow(fed.pool, row["id"])
+    # Its server now lists to this one what it shows its followers' servers (their cameos):
+    # the next look at the account fetches them again.
+    await store.backfill_again(fed.pool, row["followed_id"])

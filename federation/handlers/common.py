@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from .. import store
+from .. import delivery, store
 from ..context import Federation
 from ..jsonld import ref
 
@@ -50,3 +50,26 @@ async def raw_object(fed: Federation, activity: dict[str, Any]) -> dict[str, Any
     if isinstance(obj, dict) and obj.get("id") == ref(activity.get("object")):
         return obj
     return None
+
+
+async def forward_to_spreaders(fed: Federation, activity: dict[str, Any], post: asyncpg.Record) -> None:
+    """Pass a `Delete` or `Update` of a remote post on, as received, to the servers that saw it
+    through accounts here (Mastodon's ActivityPub::Forwarder): the followers of the local
+    accounts that boosted it, and of the local author it replies to. Receivers check it by its
+    author's proof, or at the post's origin. Call before a Delete hides the boosts."""
+    if post["visibility"] not in ("public", "unlisted"):
+        return
+    async with fed.pool.acquire() as conn, conn.transaction():
+        spreaders = await store.local_boosters(conn, post["id"])
+        parent = await store.post_by_id(conn, post["in_reply_to_id"]) if post["in_reply_to_id"] else None
+        if parent is not None and parent["local"]:
+            spreaders.insert(0, await store.actor_by_id(conn, parent["actor_id"]))
+        if not spreaders:
+            return
+        author = await store.actor_by_id(conn, post["actor_id"])
+        inboxes = {inbox for spreader in spreaders
+                   for inbox in await store.follower_inboxes(conn, spreader["id"])}
+        inboxes -= {author["shared_inbox"], author["inbox"]}
+        ids = await delivery.forward_activity(conn, spreaders[0]["id"], await raw_body(fed, activity),
+                                              sorted(inboxes), public=False)
+    await delivery.start(fed, ids)

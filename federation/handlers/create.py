@@ -1,4 +1,5 @@
-"""Create: a new remote post (a Note, with or without video, or a PeerTube Video)."""
+"""Create: a new remote post (a Note or Question, an Article, Page, Event, Image, Audio or PeerTube
+Video; see objects.incoming_post_fields)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from .. import post_consent, remix, store
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
-from .common import raw_body
+from .common import forward_to_spreaders, raw_body
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
@@ -28,4 +28,6 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
     post = await store.post_by_uri(fed.pool, uri or "")
     if post is None or post["actor_id"] != actor["id"]:
         raise Ignore("Delete of a post we do not have from this actor")
+    await forward_to_spreaders(fed, activity, post)
+    # Its boosts go with it: a boost must not outlive the post it shows.
     await store.soft_delete_post(fed.pool, post["id"])

@@ -8,6 +8,7 @@ from .. import store
 from ..context import Federation
 from ..errors import Ignore
 from ..jsonld import ref
+from ..vocab import ACTIVITY_TYPES
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
@@ -16,7 +17,7 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
         raise Ignore("Undo from an actor we never heard of")
     obj = activity.get("object")
     uri = ref(obj) or ""
-    kind = obj.get("type") if isinstance(obj, dict) else None
+    kind = ACTIVITY_TYPES.pick(obj.get("type")) if isinstance(obj, dict) else None
     if kind in (None, "Follow"):
         row = await store.follow_by_uri(fed.pool, uri)
         if row is None and isinstance(obj, dict):

@@ -9,7 +9,7 @@ from .. import actors, posts, store
 from ..context import Federation
 from ..errors import Ignore
 from ..vocab import ACTOR_TYPES, POST_TYPES
-from .common import raw_object
+from .common import forward_to_spreaders, raw_object
 
 
 async def handle(fed: Federation, activity: dict[str, Any]) -> None:
@@ -22,8 +22,10 @@ async def handle(fed: Federation, activity: dict[str, Any]) -> None:
         await actors.fetch_actor(fed, activity["actor"])
         return
     if obj.get("type") in POST_TYPES:
-        if await store.post_by_uri(fed.pool, obj["id"]) is None:
+        held = await store.post_by_uri(fed.pool, obj["id"])
+        if held is None or held["deleted_at"] is not None:
             raise Ignore("Update of a post we do not have")
-        await posts.ingest(fed, obj, await raw_object(fed, activity))
+        post_id = await posts.ingest(fed, obj, await raw_object(fed, activity), edit=True)
+        await forward_to_spreaders(fed, activity, await store.post_by_id(fed.pool, post_id))
         return
     raise Ignore(f"Update of unsupported type {obj.get('type')!r}")

@@ -1,0 +1,148 @@
+"""SQL of the outbox and delivery: activities sent, deliveries and their leases, and peers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from ..visibility import may_see
+from .common import Conn, Record
+
+
+async def insert_outbox_activity(conn: Conn, uri: str, actor_id: int, type: str,
+                                 body: dict[str, Any], public: bool) -> int:
+    return await conn.fetchval(
+        "INSERT INTO outbox_activities (uri, actor_id, type, body, public)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id", uri, actor_id, type, body, public)
+
+
+async def outbox_activity_id(conn: Conn, uri: str) -> int | None:
+    return await conn.fetchval("SELECT id FROM outbox_activities WHERE uri = $1", uri)
+
+
+# An outbox entry is served while anyone may see the post it creates or boosts (a post deleted,
+# hidden by a moderator or boosted from one is not): a local Create's id is its post's plus
+# `/activity`, and a boost's post row has the Announce's id.
+OUTBOX_SHOWN = f"""NOT EXISTS (SELECT 1 FROM posts p WHERE p.uri IN (o.uri, left(o.uri, -length('/activity')))
+    AND p.local AND NOT coalesce({may_see('NULL')}, false))"""
+
+
+async def lock_instance_actor(conn: asyncpg.Connection) -> None:
+    """Hold, until the caller's transaction ends, the lock under which the instance actor is made."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('likeness:instance-actor'))")
+
+
+async def outbox_count(conn: Conn, actor_id: int) -> int:
+    return await conn.fetchval(
+        f"SELECT count(*) FROM outbox_activities o WHERE o.actor_id = $1 AND o.public AND {OUTBOX_SHOWN}",
+        actor_id)
+
+
+async def outbox_page(conn: Conn, actor_id: int, limit: int, offset: int) -> list[Record]:
+    return await conn.fetch(
+        f"SELECT o.body FROM outbox_activities o WHERE o.actor_id = $1 AND o.public AND {OUTBOX_SHOWN}"
+        f" ORDER BY o.id DESC LIMIT $2 OFFSET $3", actor_id, limit, offset)
+
+
+async def insert_deliveries(conn: Conn, activity_id: int, inboxes: list[str]) -> list[int]:
+    rows = await conn.fetch(
+        "INSERT INTO deliveries (activity_id, inbox) SELECT $1, unnest($2::text[])"
+        " ON CONFLICT DO NOTHING RETURNING id", activity_id, inboxes)
+    return [r["id"] for r in rows]
+
+
+async def claim_delivery(conn: Conn, delivery_id: int, lease_s: float) -> Record | None:
+    """Take a due delivery for one attempt, leased for `lease_s` (federation/leases.py).
+
+    A second job for the same row (a sweep racing the original) finds the lease and does
+    nothing, so no inbox gets the same activity twice; a worker that dies mid-attempt stops
+    renewing the lease, and the sweeper queues the row again once it has run out.
+    """
+    return await conn.fetchrow(
+        "WITH claimed AS (UPDATE deliveries SET leased_until = now() + make_interval(secs => $2)"
+        " WHERE id = $1 AND state = 'queued' AND next_attempt_at <= now() + interval '60 seconds'"
+        " AND (leased_until IS NULL OR leased_until < now()) RETURNING *)"
+        " SELECT c.*, o.body, o.actor_id FROM claimed c"
+        " JOIN outbox_activities o ON o.id = c.activity_id", delivery_id, lease_s)
+
+
+async def finish_delivery(conn: Conn, delivery_id: int, state: str,
+                          error: str | None = None) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET state = $2, last_error = $3, finished_at = now(),"
+        " attempts = attempts + 1, leased_until = NULL WHERE id = $1", delivery_id, state, error)
+
+
+async def reschedule_delivery(conn: Conn, delivery_id: int, next_attempt_at: datetime,
+                              error: str) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3,"
+        " leased_until = NULL WHERE id = $1", delivery_id, next_attempt_at, error)
+
+
+async def due_deliveries(conn: Conn, limit: int = 1000) -> list[tuple[int, int]]:
+    """(id, attempts) of queued deliveries overdue by a minute and held by no worker: Redis
+    lost their job (expired leases are `release_expired_leases`')."""
+    rows = await conn.fetch(
+        "SELECT id, attempts FROM deliveries WHERE state = 'queued' AND leased_until IS NULL"
+        " AND next_attempt_at < now() - interval '60 seconds' ORDER BY next_attempt_at LIMIT $1",
+        limit)
+    return [(r["id"], r["attempts"]) for r in rows]
+
+
+# --- leases on deliveries and inbox activities (federation/leases.py) ----------------------
+
+# The tables whose rows a worker leases, and the state a row is in while it waits for one.
+LEASED = {"deliveries": "queued", "inbox_activities": "pending"}
+
+
+async def renew_leases(conn: Conn, table: str, row_ids: list[int], lease_s: float) -> None:
+    """Lease again, for `lease_s` from now, rows this process is still working on."""
+    await conn.execute(
+        f"UPDATE {table} SET leased_until = now() + make_interval(secs => $2)"
+        f" WHERE id = ANY($1::bigint[]) AND state = '{LEASED[table]}'", row_ids, lease_s)
+
+
+async def release_expired_leases(conn: Conn, table: str, limit: int = 1000
+                                 ) -> list[tuple[int, int, datetime]]:
+    """Take back the rows whose lease ran out (their worker died or hung), so that they can be
+    queued again: (id, attempts, when the lease ran out)."""
+    rows = await conn.fetch(
+        f"UPDATE {table} t SET leased_until = NULL FROM ("
+        f" SELECT id, leased_until FROM {table} WHERE leased_until < now()"
+        f" AND state = '{LEASED[table]}' ORDER BY leased_until LIMIT $1 FOR UPDATE SKIP LOCKED) e"
+        " WHERE t.id = e.id RETURNING t.id, t.attempts, e.leased_until AS expired", limit)
+    return [(r["id"], r["attempts"], r["expired"]) for r in rows]
+
+
+async def peer(conn: Conn, host: str) -> Record | None:
+    return await conn.fetchrow("SELECT * FROM peers WHERE host = $1", host)
+
+
+async def peer_answered(conn: Conn, host: str, scheme: str) -> None:
+    await conn.execute(
+        "INSERT INTO peers (host, signature_scheme, last_success_at) VALUES ($1, $2, now())"
+        " ON CONFLICT (host) DO UPDATE SET signature_scheme = EXCLUDED.signature_scheme,"
+        " last_success_at = now(), unreachable_since = NULL", host, scheme)
+
+
+async def peer_seen(conn: Conn, host: str) -> None:
+    """A peer that talks to us is reachable again."""
+    await conn.execute("UPDATE peers SET unreachable_since = NULL WHERE host = $1"
+                       " AND unreachable_since IS NOT NULL", host)
+
+
+async def peer_unreachable(conn: Conn, host: str) -> None:
+    await conn.execute(
+        "INSERT INTO peers (host, unreachable_since) VALUES ($1, now())"
+        " ON CONFLICT (host) DO UPDATE SET unreachable_since ="
+        " coalesce(peers.unreachable_since, now())", host)
+
+
+async def remember_signature_scheme(conn: Conn, host: str, scheme: str) -> None:
+    await conn.execute(
+        "INSERT INTO peers (host, signature_scheme) VALUES ($1, $2)"
+        " ON CONFLICT (host) DO UPDATE SET signature_scheme = EXCLUDED.signature_scheme",
+        host, scheme)

@@ -1,0 +1,362 @@
+"""The `likeness` command: serve, worker, migrate and admin (the instance rules', held drafts'
+and moderation commands are in rules.py, generations.py and moderation.py beside it)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from ..config import ConfigError, Settings
+from . import generations as generations_cli
+from . import moderation as moderation_cli
+from . import rules as rules_cli
+from .common import fail
+
+
+class _JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def _configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler()
+    if settings.log_json:
+        handler.setFormatter(_JSONFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
+def _settings(port: int | None = None) -> Settings:
+    settings = Settings.from_env()
+    if port is not None:
+        # `serve` says where the instance is; a command takes it from the database.
+        settings = settings.with_(origin_asked=frozenset({"domain", "https"}))
+        if not os.environ.get("LIKENESS_DOMAIN"):
+            settings = settings.with_(domain=f"localhost:{port}")
+    return settings
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..app import create_app
+
+    settings = _settings(args.port)
+    _configure_logging(settings)
+    options: dict[str, Any] = dict(
+        host=args.host, port=args.port, log_level="info", proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"))
+    if args.processes > 1 and not (settings.database_url and settings.redis_url):
+        print("likeness serve --processes needs DATABASE_URL and REDIS_URL: the embedded servers"
+              " belong to one process", file=sys.stderr)
+        return 2
+    print(f"Likeness is starting at {settings.base_url}/ (listening on {args.host}:{args.port}"
+          f"{f', {args.processes} processes' if args.processes > 1 else ''})", flush=True)
+    # What a first start does (migrations, the instance actor, the origin fixed), once, before
+    # uvicorn: an origin that is not the instance's stops here with the last word (main prints
+    # the ConfigError), not above uvicorn's "Application startup failed", and several processes
+    # would race to it.
+    _with_instance(_started, settings)
+    if args.processes == 1:
+        if settings.workers_in_process:
+            # A line for every job, several a second: in the data directory, not on the console.
+            from ..embedded import log_to_file, logs_dir
+
+            log_to_file("arq", logs_dir(settings.data_dir) / "worker.log")
+        _server(uvicorn.Config(create_app(settings), **options), settings).run()
+        return 0
+    # The processes read the settings from the environment, the domain included.
+    os.environ["LIKENESS_DOMAIN"] = settings.domain
+    uvicorn.run("server.cli.main:process_app", factory=True, workers=args.processes, **options)
+    return 0
+
+
+def first_steps(settings: Settings) -> str:
+    """What `serve` says last: where the instance is, and how to make its first account."""
+    logs = f"; logs in {settings.data_dir / 'logs'}" if not settings.redis_url else ""
+    return (f"Likeness is running at {settings.base_url}/{logs}\n"
+            "Create the first account (the password is read from standard input):\n"
+            "  echo 'a long password' | likeness admin create-user alice"
+            " --email alice@example.org --role admin")
+
+
+def _server(config: Any, settings: Settings) -> Any:
+    """uvicorn's server, saying `first_steps` once it listens, after its own lines."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                print(first_steps(settings), flush=True)
+
+    return Server(config)
+
+
+async def _started(instance: Any) -> int:
+    """Nothing more to do: starting the instance was the point."""
+    return 0
+
+
+def process_app() -> Any:
+    """The app of one of `serve --processes N`'s processes (uvicorn starts each afresh)."""
+    from ..app import create_app
+
+    settings = Settings.from_env()
+    _configure_logging(settings)
+    return create_app(settings)
+
+
+def worker(args: argparse.Namespace) -> int:
+    from ..worker import main
+
+    settings = _settings()
+    _configure_logging(settings)
+    if not settings.redis_url:
+        print("likeness worker needs REDIS_URL (and DATABASE_URL): with the embedded default,"
+              " `likeness serve` runs the workers itself", file=sys.stderr)
+        return 2
+    generation = args.generation or args.device is not None
+    main(settings, federation=args.federation or not generation, generation=generation,
+         device=args.device)
+    return 0
+
+
+def _with_instance(action: Callable[[Any], Awaitable[int]], settings: Settings | None = None) -> int:
+    from ..runtime import Instance
+
+    async def run() -> int:
+        instance = Instance(settings or _settings())
+        await instance.start(workers=False)
+        try:
+            return await action(instance)
+        finally:
+            await instance.stop()
+
+    return asyncio.run(run())
+
+
+def migrate(args: argparse.Namespace) -> int:
+    async def run(instance: Any) -> int:
+        print("migrations are up to date")
+        return 0
+
+    return _with_instance(run)
+
+
+def create_user(args: argparse.Namespace) -> int:
+    from ..accounts import AccountError
+    from ..accounts import create_user as create
+
+    password = sys.stdin.readline().rstrip("\n")
+
+    async def run(instance: Any) -> int:
+        try:
+            await create(instance.fed, args.name, args.email, password, args.role)
+        except AccountError as exc:
+            return fail(str(exc))
+        print(f"created {args.role} @{args.name}@{instance.settings.domain}")
+        return 0
+
+    return _with_instance(run)
+
+
+def set_role(args: argparse.Namespace) -> int:
+    from ..admin.moderation import change_role
+
+    async def run(instance: Any) -> int:
+        # In the audit log with no moderator, as the other admin commands are.
+        if await change_role(instance.pool, moderator_id=None, username=args.name, role=args.role) is None:
+            return fail(f"no user {args.name!r}")
+        print(f"@{args.name} is now {args.role}")
+        return 0
+
+    return _with_instance(run)
+
+
+def registrations(args: argparse.Namespace) -> int:
+    from .. import store
+
+    async def run(instance: Any) -> int:
+        await store.set_setting(instance.pool, "registrations_open", args.state == "open")
+        print(f"sign-up is {args.state}")
+        return 0
+
+    return _with_instance(run)
+
+
+def prompt_terms(args: argparse.Namespace) -> int:
+    from federation import store as fstore
+    from policy.prompts import PromptError
+
+    from ..admin.prompts import add_term, remove_term
+
+    async def run(instance: Any) -> int:
+        if args.action == "list":
+            for row in await fstore.prompt_terms(instance.pool):
+                if args.category in (None, row["category"]):
+                    print(f"{row['category']}\t{row['term']}")
+            return 0
+        change = add_term(instance.fed, args.category, args.term, None) if args.action == "add" \
+            else remove_term(instance.fed, args.category, args.term)
+        try:
+            row = await change
+        except PromptError as exc:
+            return fail(str(exc))
+        if row is None:
+            return fail(f"{args.category} {'has' if args.action == 'add' else 'has no'} term {args.term!r}")
+        print(f"{'added' if args.action == 'add' else 'removed'} {row['category']} term {row['term']!r}")
+        return 0
+
+    return _with_instance(run)
+
+
+def prompt_refusals(args: argparse.Namespace) -> int:
+    from federation import store as fstore
+
+    async def run(instance: Any) -> int:
+        rows = await fstore.prompt_refusals(instance.pool, limit=args.limit, category=args.category)
+        for row in rows:
+            print(f"{row['created_at']:%Y-%m-%d %H:%M:%S}\t{row['actor_uri']}\t{row['source']}"
+                  f"\t{row['rule']}\t{row['term']}\t{row['prompt_digest']}")
+        return 0
+
+    return _with_instance(run)
+
+
+def public_figure(args: argparse.Namespace) -> int:
+    from federation import store as fstore
+
+    from ..admin.prompts import set_public_figure
+
+    async def run(instance: Any) -> int:
+        username, _, domain = args.name.lstrip("@").partition("@")
+        actor = await fstore.actor_by_handle(instance.pool, username, domain or instance.settings.domain)
+        if actor is None or actor["type"] == "Application":
+            return fail(f"no account {args.name!r} known here")
+        await set_public_figure(instance.fed, actor["id"], args.state == "on")
+        print(f"@{username}@{actor['domain']} is {'now' if args.state == 'on' else 'no longer'}"
+              " a public figure")
+        return 0
+
+    return _with_instance(run)
+
+
+def make_tiny_model(args: argparse.Namespace) -> int:
+    from generation.tiny import make_tiny_model as make
+
+    directory = make(Path(args.directory), seed=args.seed)
+    print(f"built the tiny Wan VACE model in {directory}: its output is noise, for tests and demos;"
+          " point LIKENESS_MODEL_DIR at real weights for videos")
+    return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="likeness", description="A federated, consent-first server"
+                                  " for short AI-generated videos. Configured by environment"
+                                  " variables: see the README.")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("serve", help="run the web server (and, on the embedded default,"
+                                          " the workers)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--processes", type=_positive, default=1,
+                   help="web server processes sharing the port, one per core (default 1; more"
+                        " need DATABASE_URL and REDIS_URL)")
+    p.set_defaults(func=serve)
+
+    p = commands.add_parser("worker", help="run a delivery and inbox worker, or a generation worker"
+                                           " on one device (needs REDIS_URL)")
+    p.add_argument("--federation", action="store_true",
+                   help="deliver and handle inbox activities (the default without --generation)")
+    p.add_argument("--generation", action="store_true",
+                   help="render generation jobs, one at a time, on --device")
+    p.add_argument("--device", help="the device to render on, such as cuda:0 or cpu (implies"
+                                    " --generation; default LIKENESS_GENERATION_DEVICE or cpu)")
+    p.set_defaults(func=worker)
+
+    p = commands.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=migrate)
+
+    models = commands.add_parser("generation", help="video generation models").add_subparsers(
+        dest="generation_command", required=True)
+    p = models.add_parser("make-tiny-model", help="build a tiny, randomly initialised Wan VACE pipeline"
+                                                  " in DIR, in diffusers format (its output is noise)")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--seed", type=int, default=0, help="the weights' random seed (default 0)")
+    p.set_defaults(func=make_tiny_model)
+
+    admin = commands.add_parser("admin", help="administration").add_subparsers(
+        dest="admin_command", required=True)
+    p = admin.add_parser("create-user", help="create an account; the password is read from stdin")
+    p.add_argument("name")
+    p.add_argument("--email", required=True)
+    p.add_argument("--role", choices=("admin", "moderator", "user"), default="user")
+    p.set_defaults(func=create_user)
+    p = admin.add_parser("set-role", help="make an account admin, moderator or user")
+    p.add_argument("name")
+    p.add_argument("role", choices=("admin", "moderator", "user"))
+    p.set_defaults(func=set_role)
+    p = admin.add_parser("registrations", help="open or close sign-up")
+    p.add_argument("state", choices=("open", "closed"))
+    p.set_defaults(func=registrations)
+
+    from policy.prompts import REASONS, TERM_CATEGORIES
+
+    terms = admin.add_parser("prompt-terms", help="terms admins add to the prompt policy's lists"
+                             ).add_subparsers(dest="action", required=True)
+    p = terms.add_parser("list", help="list the added terms")
+    p.add_argument("--category", choices=TERM_CATEGORIES)
+    p.set_defaults(func=prompt_terms)
+    for action in ("add", "remove"):
+        p = terms.add_parser(action, help=f"{action} a term (a word or phrase; a word ending in * is"
+                                          " a prefix)")
+        p.add_argument("category", choices=TERM_CATEGORIES)
+        p.add_argument("term")
+        p.set_defaults(func=prompt_terms)
+    p = admin.add_parser("prompt-refusals", help="the latest refused prompts and the rule that fired")
+    p.add_argument("--limit", type=int, default=40)
+    p.add_argument("--category", choices=sorted(REASONS))
+    p.set_defaults(func=prompt_refusals)
+    p = admin.add_parser("public-figure", help="flag an account as a public figure (a prompt may"
+                                               " only name them with their own cameo), or unflag it")
+    p.add_argument("name", help="a local user name, or user@domain for a remote account")
+    p.add_argument("state", choices=("on", "off"))
+    p.set_defaults(func=public_figure)
+
+    rules_cli.add_commands(admin, _with_instance)
+    generations_cli.add_commands(admin, _with_instance)
+    moderation_cli.add_commands(admin, _with_instance)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
