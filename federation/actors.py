@@ -71,6 +71,8 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
         "outbox": f"{uri}/outbox",
         "followers": f"{uri}/followers",
         "following": f"{uri}/following",
+        # Mastodon's pinned posts.
+        "featured": f"{uri}/collections/featured",
         "endpoints": {"sharedInbox": fed.shared_inbox},
         "manuallyApprovesFollowers": actor["manually_approves_followers"],
         "discoverable": actor["type"] == "Person",

@@ -410,6 +410,18 @@ async def unblock(fed: Federation, actor: Record, target: Record) -> None:
     await delivery.start(fed, ids)
 
 
+async def feature(fed: Federation, actor: Record, post: Record, *, pinned: bool) -> None:
+    """Tell followers' servers that a post was pinned to the actor's profile (`Add` to its
+    `featured` collection) or unpinned (`Remove`), as Mastodon does."""
+    kind = "Add" if pinned else "Remove"
+    activity = objects.wrap(kind, actor["uri"], post["uri"], activity_id=_activity_id(actor, kind),
+                            to=[PUBLIC], cc=[actor["followers_url"]])
+    activity["target"] = f"{actor['uri']}/collections/featured"
+    async with fed.pool.acquire() as conn, conn.transaction():
+        ids = await _send(conn, actor, activity, await store.follower_inboxes(conn, actor["id"]))
+    await delivery.start(fed, ids)
+
+
 def _actor_update(actor: Record, document: dict[str, Any]) -> dict[str, Any]:
     return objects.wrap("Update", actor["uri"], document, activity_id=_activity_id(actor, "update"),
                         to=[PUBLIC], cc=[actor["followers_url"]])

@@ -77,6 +77,7 @@ EXTENSION_TERMS = {
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
     "suspended": "toot:suspended",
+    "featured": {"@id": "toot:featured", "@type": "@id"},
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "Label": "lk:Label",

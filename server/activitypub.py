@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from federation import actors, inbox, objects, outbox, quotes
 from federation import store as fstore
+from federation.visibility import visible_post_ids
 from federation.vocab import AS_CONTEXT, OBJECT_CONTEXT
 
 from . import store
@@ -156,6 +157,22 @@ async def outbox_collection(request: Request) -> Response:
     return ActivityResponse(_collection(uri, total, page, items))
 
 
+async def featured_collection(request: Request) -> Response:
+    """The posts pinned to the profile that anyone may see, the latest pinned first, in full, as
+    Mastodon serves its `featured` collection (never paged: five at most)."""
+    row, uri, _, refusal = await _collection_owner(request, lambda row: f"{row['uri']}/collections/featured")
+    if refusal is not None:
+        return refusal
+    pinned = await store.pinned_posts(pool(request), row["id"])
+    shown = await visible_post_ids(pool(request), [post["id"] for post in pinned], None)
+    async with pool(request).acquire() as conn:
+        items = [await outbox.document_of(fed(request), conn, post) for post in pinned if post["id"] in shown]
+    for item in items:
+        item.pop("@context", None)
+    return ActivityResponse({"@context": OBJECT_CONTEXT, "id": uri, "type": "OrderedCollection",
+                             "totalItems": len(items), "orderedItems": items})
+
+
 async def _public_post(request: Request) -> tuple[Any, Response | None]:
     author = await _actor_or_404(request)
     if author is None:
@@ -209,6 +226,7 @@ routes = [
     Route("/users/{username}/followers", follow_collection),
     Route("/users/{username}/following", follow_collection),
     Route("/users/{username}/mutuals", mutuals_collection),
+    Route("/users/{username}/collections/featured", featured_collection),
     Route("/users/{username}/quote_authorizations/{stamp_id:id}", quote_authorization),
     Route("/users/{username}/statuses/{post_id:id}", post_object),
     Route("/users/{username}/statuses/{post_id:id}/activity", post_activity),

@@ -22,13 +22,22 @@ from .admin import reports as admin_reports
 from .admin import rules as admin_rules
 from .api import (
     accounts,
+    bookmarks,
     cameos,
+    conversations,
+    filters,
+    follows,
     for_you,
     generations,
+    instance_content,
+    interactions,
+    lists,
     markers,
     media,
     notifications,
     oauth,
+    pins,
+    preferences,
     push,
     remixes,
     reports,
@@ -36,7 +45,9 @@ from .api import (
     status_edits,
     statuses,
     streaming,
+    tags,
     timelines,
+    trends,
 )
 from .api import instance as instance_api
 from .config import Settings
@@ -117,9 +128,12 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
             if owned:
                 await instance.stop()
 
-    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *accounts.routes, *statuses.routes,
-              *timelines.routes, *notifications.routes, *search.routes, *media.routes, *instance_api.routes,
-              *cameos.routes,
+    # The client API's fixed paths come before `/statuses/{status_id}/{action}`, which would take them.
+    routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *follows.routes, *interactions.routes,
+              *bookmarks.routes, *pins.routes, *notifications.routes, *preferences.routes,
+              *instance_content.routes, *tags.routes, *trends.routes, *filters.routes, *lists.routes,
+              *conversations.routes, *accounts.routes, *statuses.routes, *timelines.routes,
+              *search.routes, *media.routes, *instance_api.routes, *cameos.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes, *push.routes, *status_edits.routes,

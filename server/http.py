@@ -289,12 +289,32 @@ def bool_param(params: dict[str, Any], name: str, default: bool = False) -> bool
     raise HTTPException(400, f"{name} must be true or false")
 
 
-def paged(request: Request, items: list[dict[str, Any]]) -> Response:
-    """Mastodon's Link header: `next` pages to older items, `prev` to newer ones."""
+def paged(request: Request, items: list[dict[str, Any]], *, cursors: list[int] | None = None,
+          limit: int | None = None) -> Response:
+    """Mastodon's Link header: `next` pages to older items, `prev` to newer ones. `cursors` are
+    the ids that page, newest first, where they are not the items' own (a followers list pages
+    by its follows, a bookmarks list by its bookmarks): one per row found, shown or not, so that
+    a page whose rows the viewer may not see still leads on. With `limit`, `next` is left out of
+    a page that is not full, as Mastodon leaves it out at the end."""
     headers = {}
-    if items:
+    ids = cursors if cursors is not None else [item["id"] for item in items]
+    if ids:
         base = str(request.url.remove_query_params(["max_id", "since_id", "min_id"]))
         sep = "&" if "?" in base else "?"
-        headers["Link"] = (f'<{base}{sep}max_id={items[-1]["id"]}>; rel="next", '
-                           f'<{base}{sep}min_id={items[0]["id"]}>; rel="prev"')
+        links = [f'<{base}{sep}min_id={ids[0]}>; rel="prev"']
+        if limit is None or len(ids) >= limit:
+            links.insert(0, f'<{base}{sep}max_id={ids[-1]}>; rel="next"')
+        headers["Link"] = ", ".join(links)
     return JSONResponse(items, headers=headers)
+
+
+def paging(params: dict[str, Any], *, default: int, most: int) -> dict[str, Any]:
+    """Mastodon's paging parameters: `limit` (`default` when absent, `most` at most, as Mastodon
+    caps it rather than refusing), and the `max_id`, `since_id` and `min_id` bounds."""
+    limit = int_param(params, "limit", default=default)
+    return {
+        "limit": min(max(limit or default, 1), most),
+        "max_id": int_param(params, "max_id", low=0),
+        "since_id": int_param(params, "since_id", low=0),
+        "min_id": int_param(params, "min_id", low=0),
+    }

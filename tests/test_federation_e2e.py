@@ -83,7 +83,7 @@ async def test_follow_post_like_comment_delete_unfollow(make_instance, tmp_path)
     await eventually(bob_sees_both)
     notes = (await b.api("bob", "GET", "/api/v1/notifications")).json()
     assert {"favourite", "follow"} <= {n["type"] for n in notes}
-    assert {"mention", "reply"} & {n["type"] for n in notes}
+    assert "mention" in {n["type"] for n in notes}
 
     # bob deletes; the post disappears on A.
     response = await b.api("bob", "DELETE", f"/api/v1/statuses/{bob_post['id']}")

@@ -153,3 +153,94 @@ async def test_mastodon_py_edits_a_post_and_reads_its_history(make_instance, tmp
     assert [v["spoiler_text"] for v in history] == ["", "cw"]
     source = await asyncio.to_thread(api.status_source, status["id"])
     assert source["text"] == "second words" and source["spoiler_text"] == "cw"
+
+
+async def test_mastodon_py_reads_lists_of_accounts_and_posts_and_manages_notifications(make_instance):
+    """What apps call on their home, profile and notifications screens: followers, who liked or
+    boosted, bookmarks, favourites, pins, notifications of Mastodon's types, with Link paging."""
+    a = await make_instance()
+    await a.signup("alice")
+    client_id, client_secret = await asyncio.to_thread(
+        Mastodon.create_app, "Likeness test client", scopes=SCOPES, redirect_uris=OOB,
+        api_base_url=a.base_url)
+    alice = _client(a.base_url, client_id=client_id, client_secret=client_secret)
+    await asyncio.to_thread(alice.log_in, "alice", PASSWORD, scopes=SCOPES, allow_http=True)
+    others = {}
+    for name in ("bob", "carol", "dave"):
+        others[name] = _client(a.base_url, access_token=await a.signup(name))
+    me = await asyncio.to_thread(alice.me)
+    post = await asyncio.to_thread(alice.status_post, "pin me")
+    for client in others.values():
+        await asyncio.to_thread(client.account_follow, me["id"])
+        await asyncio.to_thread(client.status_favourite, post["id"])
+        await asyncio.to_thread(client.status_reblog, post["id"])
+    await asyncio.to_thread(others["bob"].status_post, "a reply", in_reply_to_id=post["id"])
+
+    first = await asyncio.to_thread(alice.account_followers, me["id"], limit=2)
+    assert [f["username"] for f in first] == ["dave", "carol"]
+    rest = await asyncio.to_thread(alice.fetch_next, first)
+    assert [f["username"] for f in rest] == ["bob"]
+    assert [f["username"] for f in await asyncio.to_thread(alice.status_favourited_by, post["id"])] == \
+        ["dave", "carol", "bob"]
+    assert len(await asyncio.to_thread(alice.status_reblogged_by, post["id"])) == 3
+
+    notes = await asyncio.to_thread(alice.notifications)
+    kinds = [n["type"] for n in notes]
+    assert set(kinds) == {"mention", "reblog", "favourite", "follow"} and len(kinds) == 10
+    follows = await asyncio.to_thread(alice.notifications, types=["follow"])
+    assert len(follows) == 3 and all(n.get("status") is None for n in follows)
+    assert await asyncio.to_thread(alice.notifications_unread_count) == {"count": 10}
+    await asyncio.to_thread(alice.notifications_dismiss, notes[0]["id"])
+    assert len(await asyncio.to_thread(alice.notifications)) == 9
+    await asyncio.to_thread(alice.notifications_clear)
+    assert await asyncio.to_thread(alice.notifications) == []
+
+    pinned = await asyncio.to_thread(alice.status_pin, post["id"])
+    assert pinned["pinned"] is True
+    profile = await asyncio.to_thread(others["bob"].account_statuses, me["id"], pinned=True)
+    assert [s["id"] for s in profile] == [post["id"]]
+    marked = await asyncio.to_thread(alice.status_bookmark, post["id"])
+    assert marked["bookmarked"] is True
+    assert [s["id"] for s in await asyncio.to_thread(alice.bookmarks)] == [post["id"]]
+    await asyncio.to_thread(others["carol"].status_favourite, post["id"])
+    assert [s["id"] for s in await asyncio.to_thread(others["carol"].favourites)] == [post["id"]]
+    await asyncio.to_thread(alice.status_unbookmark, post["id"])
+    assert await asyncio.to_thread(alice.bookmarks) == []
+
+
+async def test_mastodon_py_start_up_calls_filters_lists_tags_and_conversations(make_instance):
+    """What apps call at start-up and on their other screens: preferences, emojis,
+    announcements, trends, followed tags, filters, lists and conversations."""
+    a = await make_instance()
+    alice = _client(a.base_url, access_token=await a.signup("alice"))
+    bob = _client(a.base_url, access_token=await a.signup("bob"))
+    bob_id = (await asyncio.to_thread(bob.me))["id"]
+    assert (await asyncio.to_thread(alice.preferences))["posting:default:visibility"] == "public"
+    assert await asyncio.to_thread(alice.custom_emojis) == []
+    assert await asyncio.to_thread(alice.announcements) == []
+
+    assert (await asyncio.to_thread(alice.tag_follow, "cats"))["following"] is True
+    assert [t["name"] for t in await asyncio.to_thread(alice.followed_tags)] == ["cats"]
+    tagged = await asyncio.to_thread(bob.status_post, "the finale of #cats https://cats.example/")
+    await asyncio.to_thread(alice.status_favourite, tagged["id"])
+    assert [t["name"] for t in await asyncio.to_thread(alice.trending_tags)] == ["cats"]
+    assert [s["id"] for s in await asyncio.to_thread(alice.trending_statuses)] == [tagged["id"]]
+    assert [card["url"] for card in await asyncio.to_thread(alice.trending_links)] == ["https://cats.example/"]
+
+    made = await asyncio.to_thread(alice.create_filter_v2, "spoilers", ["home"], "warn",
+                                   keywords_attributes=[{"keyword": "finale", "whole_word": True}])
+    assert [f["id"] for f in await asyncio.to_thread(alice.filters_v2)] == [made["id"]]
+    [home] = await asyncio.to_thread(alice.timeline_home)
+    assert home["id"] == tagged["id"] and home["filtered"][0]["keyword_matches"] == ["finale"]
+
+    await asyncio.to_thread(alice.account_follow, bob_id)
+    friends = await asyncio.to_thread(alice.list_create, "friends")
+    await asyncio.to_thread(alice.list_accounts_add, friends["id"], [bob_id])
+    assert [x["id"] for x in await asyncio.to_thread(alice.list_accounts, friends["id"])] == [bob_id]
+    assert [x["id"] for x in await asyncio.to_thread(alice.account_lists, bob_id)] == [friends["id"]]
+    assert [s["id"] for s in await asyncio.to_thread(alice.timeline_list, friends["id"])] == [tagged["id"]]
+
+    secret = await asyncio.to_thread(bob.status_post, "@alice hello", visibility="direct")
+    [conversation] = await asyncio.to_thread(alice.conversations)
+    assert conversation["last_status"]["id"] == secret["id"] and conversation["unread"] is True
+    assert (await asyncio.to_thread(alice.conversations_read, conversation["id"]))["unread"] is False

@@ -16,6 +16,7 @@ from federation.html import text_to_html
 
 from .. import accounts, store
 from ..http import (
+    bool_param,
     current_user,
     error,
     fed,
@@ -144,7 +145,8 @@ async def update_credentials(request: Request) -> Response:
     return JSONResponse(await account_json(request, actor))
 
 
-async def _target(request: Request) -> asyncpg.Record:
+async def target_account(request: Request) -> asyncpg.Record:
+    """The account of the path's `account_id`, else 404 (a deleted one, this server's own)."""
     actor = await fstore.actor_by_id(pool(request), request.path_params["account_id"])
     if actor is None or actor["type"] == "Application" and actor["local"] or actor["deleted_at"] is not None:
         raise HTTPException(404, "no such account")
@@ -152,7 +154,7 @@ async def _target(request: Request) -> asyncpg.Record:
 
 
 async def get_account(request: Request) -> Response:
-    target = await _target(request)
+    target = await target_account(request)
     # Another server's account shows what it posted before anyone here followed it.
     await backfill.request(fed(request), target)
     return JSONResponse(await account_json(request, target))
@@ -174,10 +176,14 @@ async def lookup(request: Request) -> Response:
 
 async def account_statuses(request: Request) -> Response:
     user = await current_user(request, required=False)
-    target = await _target(request)
+    target = await target_account(request)
     await backfill.request(fed(request), target)
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
+    if bool_param(params, "pinned"):
+        # Five at most (store.MAX_PINS): one page, the latest pinned first.
+        pinned = await store.pinned_posts(pool(request), target["id"])
+        return JSONResponse(await render_statuses(request, pinned, viewer))
     rows = await store.account_posts(pool(request), target["id"], viewer, **paging(params))
     return paged(request, await render_statuses(request, rows, viewer))
 
@@ -193,7 +199,7 @@ async def relationship_json(request: Request, actor_id: int, target_id: int) -> 
 
 async def account_action(request: Request) -> Response:
     user = await current_user(request)
-    target = await _target(request)
+    target = await target_account(request)
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
     action = request.path_params["action"]
     try:
@@ -233,7 +239,7 @@ async def answer_follow_request(request: Request) -> Response:
     user = await current_user(request)
     if request.path_params["action"] not in ("authorize", "reject"):
         return error(404, "unknown action")
-    follower = await _target(request)
+    follower = await target_account(request)
     me = await fstore.actor_by_id(pool(request), user["actor_id"])
     row = await fstore.follow(pool(request), follower["id"], me["id"])
     if row is None or row["accepted"]:

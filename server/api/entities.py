@@ -55,6 +55,12 @@ def account(fed: Federation, actor: Record, counts: Record | None = None) -> dic
     }
 
 
+async def accounts(fed: Federation, conn: asyncpg.Connection, actors: list[Record]) -> list[dict[str, Any]]:
+    """Account entities for actors, in the order given, with their counts, in one query."""
+    counts = await store.accounts_counts(conn, [actor["id"] for actor in actors])
+    return [account(fed, actor, counts.get(actor["id"])) for actor in actors]
+
+
 def media_attachment(fed: Federation, media: Record, links: PrivateLinks | None = None) -> dict[str, Any]:
     """The MediaAttachment. A file in no post yet is its owner's alone (app.serve_media): with
     `links`, given by its owner's views, its addresses are signed for them and expire; without,
@@ -194,8 +200,8 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
             "favourited": bool(count and count["liked"]),
             "reblogged": bool(count and count["boosted"]),
             "muted": False,
-            "bookmarked": False,
-            "pinned": False,
+            "bookmarked": bool(count and count["bookmarked"]),
+            "pinned": bool(count and count["pinned"]),
             "ai_generated": post["ai_generated"],
             # Likeness: the cameos a remix stars, so that a client can offer to remix it again.
             "cameos": [{"cameo": c["cameo_uri"], "owner": c["owner_uri"]}

@@ -33,7 +33,7 @@ from federation.html import normalised_hashtag
 from .. import accounts, scopes, store
 from ..http import error, parse_id, pool
 from ..stream_hub import StreamHub, Subscription
-from .notifications import render_notifications
+from .notifications import render_notifications, stored_types
 from .statuses import render_statuses
 
 log = logging.getLogger(__name__)
@@ -132,10 +132,13 @@ async def render_event(connection: HTTPConnection, user: asyncpg.Record, stream:
         notification_id = parse_id(message.get("notification_id"))
         if notification_id is None:
             return None
-        # The notifications list's own filters (limited and suspended servers) apply.
-        rows = await store.notifications(pool(connection), user["id"], limit=1,
-                                         max_id=notification_id + 1, since_id=notification_id - 1)
-        rendered = await render_notifications(connection, rows, user["actor_id"], staff=False)
+        # The notifications list's own filters (limited and suspended servers) apply, and its
+        # types: Mastodon's, and Likeness's own only to a client that opened the stream naming
+        # them in `include_types[]`, as it would ask the list.
+        row = await store.notification(pool(connection), user["id"], notification_id)
+        if row is None or row["type"] not in stored_types(connection):
+            return None
+        rendered = await render_notifications(connection, [row], user["actor_id"], staff=False)
         return ("notification", json.dumps(rendered[0])) if rendered else None
     post_id = parse_id(message.get("post_id"))
     if post_id is None or event not in streams.POST_EVENTS:

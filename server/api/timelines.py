@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,6 +19,7 @@ from ..http import (
     paged,
     pool,
 )
+from . import filters
 from .statuses import render_statuses
 
 
@@ -34,7 +36,9 @@ async def home(request: Request) -> Response:
     user = await current_user(request)
     rows = await store.home_timeline(pool(request), user["actor_id"],
                                      **paging(dict(request.query_params)))
-    return paged(request, await render_statuses(request, rows, user["actor_id"]))
+    rendered = await render_statuses(request, rows, user["actor_id"])
+    await filters.annotate(request, rendered, user["actor_id"], "home")
+    return paged(request, rendered)
 
 
 async def public(request: Request) -> Response:
@@ -43,7 +47,7 @@ async def public(request: Request) -> Response:
     viewer = user["actor_id"] if user else None
     rows = await store.public_timeline(pool(request), viewer,
                                        local_only=bool_param(params, "local"), **paging(params))
-    return paged(request, await render_statuses(request, rows, viewer))
+    return await _public_page(request, rows, viewer)
 
 
 async def tag_timeline(request: Request) -> Response:
@@ -54,7 +58,15 @@ async def tag_timeline(request: Request) -> Response:
     tag = normalised_hashtag(request.path_params["hashtag"].removeprefix("#"))
     rows = await store.public_timeline(pool(request), viewer, local_only=bool_param(params, "local"),
                                        tag=tag, **paging(params))
-    return paged(request, await render_statuses(request, rows, viewer))
+    return await _public_page(request, rows, viewer)
+
+
+async def _public_page(request: Request, rows: list[asyncpg.Record], viewer: int | None) -> Response:
+    """A page of a public timeline, each post with the filters of a signed-in viewer it matches."""
+    rendered = await render_statuses(request, rows, viewer)
+    if viewer is not None:
+        await filters.annotate(request, rendered, viewer, "public")
+    return paged(request, rendered)
 
 
 routes = [

@@ -8,11 +8,12 @@ from .common import Conn, Record
 async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]:
     """Everything a local account made or held, in the caller's transaction: its posts (the rows
     stay, deleted, so that their ids answer 410), its media and drafts, its generations, likes,
-    follows, blocks, feed steering, notifications and tokens; the login is disabled and its email
-    and password forgotten; the actor keeps its keys and name and is marked deleted (and
-    suspended, so that every query that hides a suspended account hides it), its avatar and header
-    forgotten. Returns the deleted media rows and a row of the avatar's and header's keys, whose
-    files (server.media.file_keys) the caller deletes."""
+    follows, blocks, feed steering, bookmarks, pins, followed tags, filters, lists, conversations,
+    notifications and tokens; the login is disabled and its email and password forgotten; the
+    actor keeps its keys and name and is marked deleted (and suspended, so that every query that
+    hides a suspended account hides it), its avatar and header forgotten. Returns the deleted
+    media rows and a row of the avatar's and header's keys, whose files (server.media.file_keys)
+    the caller deletes."""
     await conn.execute(
         "UPDATE posts SET deleted_at = now() WHERE (actor_id = $1 OR reblog_of_id IN"
         " (SELECT id FROM posts WHERE actor_id = $1)) AND deleted_at IS NULL", actor_id)
@@ -25,6 +26,12 @@ async def erase_account(conn: Conn, user_id: int, actor_id: int) -> list[Record]
     await conn.execute("DELETE FROM follows WHERE follower_id = $1 OR followed_id = $1", actor_id)
     await conn.execute("DELETE FROM blocks WHERE actor_id = $1 OR target_id = $1", actor_id)
     await conn.execute("DELETE FROM feed_preferences WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM bookmarks WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM pins WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM followed_tags WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM filters WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM lists WHERE actor_id = $1", actor_id)
+    await conn.execute("DELETE FROM conversation_states WHERE actor_id = $1", actor_id)
     await conn.execute("DELETE FROM notifications WHERE user_id = $1 OR from_actor_id = $2",
                        user_id, actor_id)
     await conn.execute("DELETE FROM access_tokens WHERE user_id = $1", user_id)

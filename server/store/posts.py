@@ -1,4 +1,4 @@
-"""SQL of posts as clients see them: timelines, threads, counts, relationships and notifications."""
+"""SQL of posts as clients see them: timelines, threads, counts and relationships."""
 
 from __future__ import annotations
 
@@ -46,15 +46,26 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
                         since_id: int | None = None, min_id: int | None = None) -> list[Record]:
     where, order = _page(max_id, since_id, min_id)
     # Each followed account's newest page, off its own index, then the newest of those: the cost
-    # follows the number of accounts followed, not the size of the table.
+    # follows the number of accounts followed, not the size of the table (less the members of
+    # the person's exclusive lists). Then the newest page of public posts with a hashtag the
+    # person follows, by others (followed_tags).
     rows = await conn.fetch(
         f"SELECT p.* FROM (SELECT followed_id AS id FROM follows WHERE follower_id = $1 AND accepted"
+        f"                 AND followed_id NOT IN (SELECT la.actor_id FROM list_accounts la"
+        f"                   JOIN lists l ON l.id = la.list_id WHERE l.actor_id = $1 AND l.exclusive)"
         f"                 UNION SELECT $1) author,"
         f" LATERAL (SELECT p.* FROM posts p WHERE p.actor_id = author.id AND p.deleted_at IS NULL"
         f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {may_see('$1')} AND {SHOWN}{where}"
         f"   ORDER BY p.id {order} LIMIT $2) p"
         f" WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
-        f" ORDER BY p.id {order} LIMIT $2",
+        f" UNION ALL (SELECT p.* FROM posts p WHERE p.id IN (SELECT t.post_id FROM tags t"
+        f"   JOIN followed_tags ft ON ft.name = t.name WHERE ft.actor_id = $1)"
+        f"   AND p.in_reply_to_id IS NULL AND {LISTED_PUBLICLY}{where}"
+        f"   AND p.actor_id <> $1 AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1"
+        f"     AND f.followed_id = p.actor_id AND f.accepted)"
+        f"   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
+        f"   ORDER BY p.id {order} LIMIT $2)"
+        f" ORDER BY id {order} LIMIT $2",
         actor_id, limit, max_id, since_id or min_id)
     return _newest_first(rows)
 
@@ -144,7 +155,9 @@ async def post_counts(conn: Conn, post_ids: list[int], viewer: int | None) -> di
         "SELECT p.id, p.like_count AS likes, p.boost_count AS boosts, p.reply_count AS replies,"
         " EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.actor_id = $2) AS liked,"
         " EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.actor_id = $2"
-        "         AND b.deleted_at IS NULL) AS boosted"
+        "         AND b.deleted_at IS NULL) AS boosted,"
+        " EXISTS (SELECT 1 FROM bookmarks bm WHERE bm.post_id = p.id AND bm.actor_id = $2) AS bookmarked,"
+        " EXISTS (SELECT 1 FROM pins pn WHERE pn.post_id = p.id AND pn.actor_id = $2) AS pinned"
         " FROM posts p WHERE p.id = ANY($1::bigint[])", post_ids, viewer)
     return {r["id"]: r for r in rows}
 
@@ -215,28 +228,6 @@ async def relationship(conn: Conn, actor_id: int, target_id: int) -> Record:
         " EXISTS (SELECT 1 FROM blocks WHERE actor_id = $1 AND target_id = $2) AS blocking,"
         " EXISTS (SELECT 1 FROM blocks WHERE actor_id = $2 AND target_id = $1) AS blocked_by",
         actor_id, target_id)
-
-
-async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | None = None,
-                        since_id: int | None = None, min_id: int | None = None,
-                        types: list[str] | None = None, exclude_types: list[str] | None = None
-                        ) -> list[Record]:
-    """Mastodon's paging and type filters (clients name the types they know how to show). None
-    from a suspended server; from a limited one, only what comes from accounts the user follows,
-    and follow requests (the user must be able to decide them)."""
-    order = "ASC" if min_id and not max_id else "DESC"
-    rows = await conn.fetch(
-        f"SELECT n.* FROM notifications n WHERE n.user_id = $1 AND ($3::bigint IS NULL OR n.id < $3)"
-        f" AND ($4::bigint IS NULL OR n.id > $4) AND ($5::text[] IS NULL OR n.type = ANY($5))"
-        f" AND NOT n.type = ANY($6::text[])"
-        f" AND NOT EXISTS (SELECT 1 FROM actors na WHERE na.id = n.from_actor_id AND NOT na.local"
-        f"  AND (domain_suspended(na.domain) OR n.type <> 'follow_request'"
-        f"   AND domain_limited(na.domain) AND NOT EXISTS (SELECT 1 FROM follows f"
-        f"    JOIN actors me ON me.id = f.follower_id"
-        f"    WHERE me.user_id = n.user_id AND f.followed_id = na.id AND f.accepted)))"
-        f" ORDER BY n.id {order} LIMIT $2",
-        user_id, limit, max_id, since_id or min_id, types, exclude_types or [])
-    return _newest_first(rows)
 
 
 async def follow_requests(conn: Conn, actor_id: int) -> list[Record]:

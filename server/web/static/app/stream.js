@@ -6,6 +6,10 @@
 
 import { session } from "./session.js";
 
+// The server shows apps Mastodon's notification types only; this one names Likeness's own too.
+export const OWN_TYPES = ["quote", "remix_request", "remix_use", "cameo_used", "remix_authorized",
+  "remix_rejected", "remix_revoked", "report_resolved"].map((t) => `include_types[]=${t}`).join("&");
+
 const RETRY_MS = [1_000, 2_000, 5_000, 15_000, 30_000];
 
 const subscriptions = new Map(); // key -> { message, listeners }
@@ -55,7 +59,9 @@ function setOpen(open) {
 
 function connect() {
   if (socket || retryTimer || !session.token || !subscriptions.size) return;
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/streaming`;
+  // Like the notifications list, the stream brings Likeness's own types only to a client that
+  // names them.
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/v1/streaming?${OWN_TYPES}`;
   const opened = new WebSocket(url, session.token);
   socket = opened;
   opened.addEventListener("open", () => {

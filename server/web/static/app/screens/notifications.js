@@ -3,7 +3,9 @@
 
 import { page } from "../api.js";
 import { displayName, h, serverHtml, timeAgo } from "../dom.js";
+import { session } from "../session.js";
 import { markNotificationsRead } from "../ui/badges.js";
+import { OWN_TYPES } from "../stream.js";
 
 // What someone did, by type: the words after their name, the sentence when nobody is named (the
 // account is gone, or the answer came from a server that did not say who), and where to go.
@@ -12,8 +14,9 @@ const DONE = {
   follow_request: () => ["asks to follow you", "You have a new follow request"],
   favourite: (n) => [`liked your ${kind(n.status)}`, `Your ${kind(n.status)} was liked`],
   reblog: (n) => [`boosted your ${kind(n.status)}`, `Your ${kind(n.status)} was boosted`],
-  mention: () => ["mentioned you", "You were mentioned"],
-  reply: () => ["replied to you", "You have a new reply"],
+  // Mastodon tells a reply as a mention: one that answers my post is a reply to me.
+  mention: (n) => (session.me && n.status?.in_reply_to_account_id === session.me.id
+    ? ["replied to you", "You have a new reply"] : ["mentioned you", "You were mentioned"]),
   quote: (n) => [`quoted your ${kind(n.status)}`, `Your ${kind(n.status)} was quoted`],
   update: (n) => [`edited a ${kind(n.status)} you boosted`, `A ${kind(n.status)} you boosted was edited`],
   remix_request: () => ["asks to use your cameo in a video", "A request to use your cameo is waiting",
@@ -46,7 +49,7 @@ export default async function show(ctx) {
   const more = h("button", { type: "button", class: "button", text: "Older", hidden: true });
   ctx.root.append(h("section", { class: "screen" }, h("h1", { text: "Notifications" }), list, more));
 
-  let next = "/api/v1/notifications?limit=30";
+  let next = `/api/v1/notifications?limit=30&${OWN_TYPES}`;
   let newest = null;
   const load = async () => {
     const { items, next: after } = await page(next);

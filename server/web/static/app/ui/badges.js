@@ -7,7 +7,7 @@
 import { get, post } from "../api.js";
 import { onRoute } from "../router.js";
 import { session } from "../session.js";
-import { onStreamState, subscribe } from "../stream.js";
+import { OWN_TYPES, onStreamState, subscribe } from "../stream.js";
 
 const EVERY_MS = 30_000;
 const MAX = 40; // more unread than this reads "40+"
@@ -36,13 +36,12 @@ export async function refreshBadges() {
 }
 
 async function unread() {
-  const [requests, markers] = await Promise.all([
-    get("/api/v1/remix_requests"), get("/api/v1/markers?timeline[]=notifications")]);
-  const since = markers.notifications?.last_read_id;
-  const notifications = await get(`/api/v1/notifications?limit=${MAX}${since ? `&since_id=${since}` : ""}`);
+  // The unread count is the server's, after the notifications marker (Mastodon 4.3).
+  const [requests, unread] = await Promise.all([
+    get("/api/v1/remix_requests"), get(`/api/v1/notifications/unread_count?limit=${MAX}&${OWN_TYPES}`)]);
   return {
     "/app/consent": requests.filter((r) => r.state === "pending").length,
-    "/app/notifications": notifications.length,
+    "/app/notifications": unread.count,
   };
 }
 
