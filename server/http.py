@@ -289,12 +289,14 @@ def bool_param(params: dict[str, Any], name: str, default: bool = False) -> bool
     raise HTTPException(400, f"{name} must be true or false")
 
 
-def paged(request: Request, items: list[dict[str, Any]]) -> Response:
-    """Mastodon's Link header: `next` pages to older items, `prev` to newer ones."""
+def paged(request: Request, items: list[dict[str, Any]], cursors: list[int] | None = None) -> Response:
+    """Mastodon's Link header: `next` pages to older items, `prev` to newer ones, by the items'
+    ids or, where a list pages by something else (a follow's id), by `cursors`, one per item."""
     headers = {}
     if items:
+        ids = cursors or [item["id"] for item in items]
         base = str(request.url.remove_query_params(["max_id", "since_id", "min_id"]))
         sep = "&" if "?" in base else "?"
-        headers["Link"] = (f'<{base}{sep}max_id={items[-1]["id"]}>; rel="next", '
-                           f'<{base}{sep}min_id={items[0]["id"]}>; rel="prev"')
+        headers["Link"] = (f'<{base}{sep}max_id={ids[-1]}>; rel="next", '
+                           f'<{base}{sep}min_id={ids[0]}>; rel="prev"')
     return JSONResponse(items, headers=headers)

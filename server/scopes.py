@@ -119,6 +119,8 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/accounts/relationships": "read:follows",
     "GET /api/v1/accounts/{account_id:id}": "read:accounts",
     "GET /api/v1/accounts/{account_id:id}/statuses": "read:statuses",
+    "GET /api/v1/accounts/{account_id:id}/followers": "read:accounts",
+    "GET /api/v1/accounts/{account_id:id}/following": "read:accounts",
     "POST /api/v1/accounts/{account_id:id}/{action}": {
         "follow": _FOLLOWS, "unfollow": _FOLLOWS, "block": _BLOCKS, "unblock": _BLOCKS},
     "GET /api/v1/follow_requests": "read:follows follow",

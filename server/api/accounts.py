@@ -182,6 +182,17 @@ async def account_statuses(request: Request) -> Response:
     return paged(request, await render_statuses(request, rows, viewer))
 
 
+async def follow_list(request: Request) -> Response:
+    """Mastodon's `GET /api/v1/accounts/:id/followers` and `/following`: the accounts, newest
+    follow first, paged by the follow's id in the Link header as Mastodon does."""
+    target = await _target(request)
+    followers = request.url.path.endswith("/followers")
+    rows = await store.follow_accounts(pool(request), target["id"], followers=followers,
+                                       **paging(dict(request.query_params)))
+    return paged(request, [entities.account(fed(request), row) for row in rows],
+                 [row["follow_id"] for row in rows])
+
+
 async def relationship_json(request: Request, actor_id: int, target_id: int) -> dict[str, Any]:
     rel = await store.relationship(pool(request), actor_id, target_id)
     return {"id": str(target_id), "following": rel["following"], "requested": rel["requested"],
@@ -258,6 +269,8 @@ routes = [
     Route("/api/v1/accounts/relationships", relationships),
     Route("/api/v1/accounts/{account_id:id}", get_account),
     Route("/api/v1/accounts/{account_id:id}/statuses", account_statuses),
+    Route("/api/v1/accounts/{account_id:id}/followers", follow_list),
+    Route("/api/v1/accounts/{account_id:id}/following", follow_list),
     Route("/api/v1/accounts/{account_id:id}/{action}", account_action, methods=["POST"]),
     Route("/api/v1/follow_requests", follow_requests),
     Route("/api/v1/follow_requests/{account_id:id}/{action}", answer_follow_request,

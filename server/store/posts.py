@@ -225,6 +225,22 @@ async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | N
     return _newest_first(rows)
 
 
+async def follow_accounts(conn: Conn, actor_id: int, *, followers: bool, limit: int,
+                          max_id: int | None = None, since_id: int | None = None,
+                          min_id: int | None = None) -> list[Record]:
+    """The accounts that follow `actor_id` (or that it follows), newest follow first, each with
+    `follow_id`, the follow's id, by which Mastodon pages these lists; deleted accounts left out."""
+    mine, theirs = ("followed_id", "follower_id") if followers else ("follower_id", "followed_id")
+    order = "ASC" if min_id is not None else "DESC"
+    rows = await conn.fetch(
+        f"SELECT a.*, f.id AS follow_id FROM follows f JOIN actors a ON a.id = f.{theirs}"
+        f" WHERE f.{mine} = $1 AND f.accepted AND a.deleted_at IS NULL"
+        f" AND ($3::bigint IS NULL OR f.id < $3) AND ($4::bigint IS NULL OR f.id > $4)"
+        f" ORDER BY f.id {order} LIMIT $2",
+        actor_id, limit, max_id, since_id if min_id is None else min_id)
+    return sorted(rows, key=lambda row: row["follow_id"], reverse=True)
+
+
 async def follow_requests(conn: Conn, actor_id: int) -> list[Record]:
     return await conn.fetch(
         "SELECT a.*, f.uri AS follow_uri FROM follows f JOIN actors a ON a.id = f.follower_id"
