@@ -29,6 +29,7 @@ from .api import (
     media,
     notifications,
     oauth,
+    openapi,
     remixes,
     reports,
     search,
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes, *status_edits.routes,
-              *for_you.routes, *pages.routes, *webapp.routes(),
+              *for_you.routes, *openapi.routes, *pages.routes, *webapp.routes(),
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(
         routes=[scope_checked(route) for route in routes],

@@ -82,6 +82,7 @@ PUBLIC: frozenset[str] = frozenset({
     "/oauth/revoke", "/.well-known/oauth-authorization-server",
     "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/2.1",
     "/api/v1/instance", "/api/v1/instance/", "/api/v2/instance", "/api/v1/instance/domain_blocks",
+    "/api/openapi.json",
     "/actor", "/actor/inbox", "/inbox", "/users/{username}", "/users/{username}/inbox",
     "/users/{username}/outbox", "/users/{username}/followers", "/users/{username}/following",
     "/users/{username}/mutuals", "/users/{username}/quote_authorizations/{stamp_id:id}",
