@@ -113,7 +113,14 @@ async def test_followers_and_following_page_by_follow(make_instance):
     bob = (await a.api("bob", "GET", "/api/v1/accounts/verify_credentials")).json()
     following = await a.api(None, "GET", f"/api/v1/accounts/{bob['id']}/following")
     assert [account["acct"] for account in following.json()] == ["alice"]
-    # Bad input: an unknown account, a limit that is not a number.
+    # Someone the account blocks sees an empty list, as on Mastodon.
+    assert (await a.api("alice", "POST", f"/api/v1/accounts/{bob['id']}/block")).status_code == 200
+    assert (await a.api("bob", "GET", f"/api/v1/accounts/{alice['id']}/followers")).json() == []
+    assert (await a.api("carol", "GET", f"/api/v1/accounts/{alice['id']}/followers",
+                        params={"limit": 80})).status_code == 200
+    # Bad input: an unknown account, a limit that is not a number or past Mastodon's 80.
     assert (await a.api("alice", "GET", "/api/v1/accounts/999999/followers")).status_code == 404
     bad = await a.api("alice", "GET", f"/api/v1/accounts/{alice['id']}/followers", params={"limit": "many"})
     assert bad.status_code == 400
+    too_many = await a.api("alice", "GET", f"/api/v1/accounts/{alice['id']}/followers", params={"limit": 81})
+    assert too_many.status_code == 400

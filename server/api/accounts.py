@@ -19,6 +19,7 @@ from ..http import (
     current_user,
     error,
     fed,
+    int_param,
     paged,
     parse_id,
     pool,
@@ -184,11 +185,19 @@ async def account_statuses(request: Request) -> Response:
 
 async def follow_list(request: Request) -> Response:
     """Mastodon's `GET /api/v1/accounts/:id/followers` and `/following`: the accounts, newest
-    follow first, paged by the follow's id in the Link header as Mastodon does."""
+    follow first, 40 a page (at most 80), paged by the follow's id in the Link header as Mastodon
+    does; empty to someone the account blocks, as Mastodon's is."""
+    user = await current_user(request, required=False)
     target = await _target(request)
-    followers = request.url.path.endswith("/followers")
-    rows = await store.follow_accounts(pool(request), target["id"], followers=followers,
-                                       **paging(dict(request.query_params)))
+    if user is not None:
+        relation = await store.relationship(pool(request), user["actor_id"], target["id"])
+        if relation["blocked_by"]:
+            return JSONResponse([])
+    params = dict(request.query_params)
+    cursors = paging({name: value for name, value in params.items() if name != "limit"})
+    page = {**cursors, "limit": int_param(params, "limit", default=40, low=1, high=80)}
+    rows = await store.follow_accounts(pool(request), target["id"],
+                                       followers=request.url.path.endswith("/followers"), **page)
     return paged(request, [entities.account(fed(request), row) for row in rows],
                  [row["follow_id"] for row in rows])
 
