@@ -146,6 +146,21 @@ async def test_real_responses_match_the_schemas(make_instance, tmp_path):
     conform.check("GET", "/api/v1/timelines/home", await a.api("bob", "GET", "/api/v1/timelines/home"))
     conform.check("GET", "/api/v1/statuses/{status_id}/context",
                   await a.api("bob", "GET", f"/api/v1/statuses/{status['id']}/context"))
+    conform.check("PUT", "/api/v1/statuses/{status_id}", await a.api(
+        "alice", "PUT", f"/api/v1/statuses/{status['id']}", json={"status": "hello again @bob #hi"}))
+    conform.check("GET", "/api/v1/statuses/{status_id}/history",
+                  await a.api("bob", "GET", f"/api/v1/statuses/{status['id']}/history"))
+    conform.check("GET", "/api/v1/statuses/{status_id}/source",
+                  await a.api("alice", "GET", f"/api/v1/statuses/{status['id']}/source"))
+    conform.check("POST", "/api/v1/markers", await a.api(
+        "bob", "POST", "/api/v1/markers", json={"home": {"last_read_id": status["id"]}}))
+    conform.check("POST", "/api/v1/reports", await a.api(
+        "bob", "POST", "/api/v1/reports", json={"account_id": alice["id"], "status_ids": [status["id"]]}))
+    app = conform.check("POST", "/api/v1/apps", await a.api(None, "POST", "/api/v1/apps", json={
+        "client_name": "spec", "redirect_uris": "urn:ietf:wg:oauth:2.0:oob", "scopes": "read"}))
+    conform.check("POST", "/oauth/token", await a.api(None, "POST", "/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": app["client_id"],
+        "client_secret": app["client_secret"]}))
     conform.check("GET", "/api/v2/search", await a.api("bob", "GET", "/api/v2/search", params={"q": "alice"}))
     notes = conform.check("GET", "/api/v1/notifications",
                           await a.api("alice", "GET", "/api/v1/notifications"))
@@ -161,6 +176,8 @@ async def test_real_responses_match_the_schemas(make_instance, tmp_path):
     requests = conform.check("GET", "/api/v1/remix_requests",
                              await a.api("alice", "GET", "/api/v1/remix_requests"))
     assert requests and requests[0]["state"] == "pending"
+    conform.check("POST", "/api/v1/remix_requests/{request_id}/approve", await a.api(
+        "alice", "POST", f"/api/v1/remix_requests/{requests[0]['id']}/approve"))
     conform.check("POST", "/api/v1/generations", await a.api(
         "alice", "POST", "/api/v1/generations", json={"prompt": "a cat on a skateboard", "duration_s": 1}))
     conform.check("GET", "/api/v1/generations", await a.api("alice", "GET", "/api/v1/generations"))
@@ -169,4 +186,5 @@ async def test_real_responses_match_the_schemas(make_instance, tmp_path):
 
     assert conform.checked >= {"Instance", "InstanceV1", "Account", "Relationship", "MediaAttachment",
                                "Status", "Context", "Search", "Notification", "Cameo", "Remix",
-                               "RemixRequest", "Generation", "Error"}
+                               "RemixRequest", "Generation", "Error", "StatusEdit", "StatusSource",
+                               "Markers", "Report", "Application", "Token"}
