@@ -36,6 +36,7 @@ from .api import (
     media,
     notifications,
     oauth,
+    openapi,
     pins,
     preferences,
     push,
@@ -137,7 +138,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes, *push.routes, *status_edits.routes,
-              *for_you.routes, *pages.routes, *webapp.routes(),
+              *for_you.routes, *openapi.routes, *pages.routes, *webapp.routes(),
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(
         # The streaming API checks its tokens itself, refusing with 401 as Mastodon's does.

@@ -85,7 +85,7 @@ PUBLIC: frozenset[str] = frozenset({
     "/api/v1/instance", "/api/v1/instance/", "/api/v2/instance", "/api/v1/instance/domain_blocks",
     "/api/v1/custom_emojis", "/api/v1/trends", "/api/v1/trends/tags", "/api/v1/trends/statuses",
     "/api/v1/trends/links",
-    "/api/v1/tags/{name}",
+    "/api/v1/tags/{name}", "/api/openapi.json",
     "/actor", "/actor/inbox", "/inbox", "/users/{username}", "/users/{username}/inbox",
     "/users/{username}/outbox", "/users/{username}/followers", "/users/{username}/following",
     "/users/{username}/collections/featured",
@@ -130,6 +130,8 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/accounts/relationships": "read:follows",
     "GET /api/v1/accounts/{account_id:id}": "read:accounts",
     "GET /api/v1/accounts/{account_id:id}/statuses": "read:statuses",
+    "GET /api/v1/accounts/{account_id:id}/followers": "read:accounts",
+    "GET /api/v1/accounts/{account_id:id}/following": "read:accounts",
     "POST /api/v1/accounts/{account_id:id}/{action}": {
         "follow": _FOLLOWS, "unfollow": _FOLLOWS, "block": _BLOCKS, "unblock": _BLOCKS},
     "GET /api/v1/follow_requests": "read:follows follow",

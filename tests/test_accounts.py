@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from tests.conftest import PASSWORD
 
@@ -96,3 +97,31 @@ async def test_closed_signup(make_instance):
             "username": "dave", "email": "dave@example.com", "password": PASSWORD})
     assert response.status_code == 403 and "closed" in response.json()["error"]
     assert await _count(a, "users") == 0
+
+
+async def test_followers_and_following_page_by_follow(make_instance):
+    a = await make_instance()
+    for name in ("alice", "bob", "carol", "dave"):
+        await a.signup(name)
+    alice = (await a.api("alice", "GET", "/api/v1/accounts/verify_credentials")).json()
+    for name in ("bob", "carol", "dave"):
+        assert (await a.api(name, "POST", f"/api/v1/accounts/{alice['id']}/follow")).status_code == 200
+    first = await a.api("alice", "GET", f"/api/v1/accounts/{alice['id']}/followers", params={"limit": 2})
+    assert [account["acct"] for account in first.json()] == ["dave", "carol"]
+    older = re.search(r'<([^>]+)>; rel="next"', first.headers["link"]).group(1)
+    assert [account["acct"] for account in (await a.api("alice", "GET", older)).json()] == ["bob"]
+    bob = (await a.api("bob", "GET", "/api/v1/accounts/verify_credentials")).json()
+    following = await a.api(None, "GET", f"/api/v1/accounts/{bob['id']}/following")
+    assert [account["acct"] for account in following.json()] == ["alice"]
+    # Someone the account blocks sees an empty list, as on Mastodon.
+    assert (await a.api("alice", "POST", f"/api/v1/accounts/{bob['id']}/block")).status_code == 200
+    assert (await a.api("bob", "GET", f"/api/v1/accounts/{alice['id']}/followers")).json() == []
+    assert (await a.api("carol", "GET", f"/api/v1/accounts/{alice['id']}/followers",
+                        params={"limit": 80})).status_code == 200
+    # Bad input: an unknown account, a limit that is not a number; one past Mastodon's 80 is
+    # capped, as Mastodon caps it.
+    assert (await a.api("alice", "GET", "/api/v1/accounts/999999/followers")).status_code == 404
+    bad = await a.api("alice", "GET", f"/api/v1/accounts/{alice['id']}/followers", params={"limit": "many"})
+    assert bad.status_code == 400
+    too_many = await a.api("alice", "GET", f"/api/v1/accounts/{alice['id']}/followers", params={"limit": 81})
+    assert too_many.status_code == 200 and len(too_many.json()) == 2

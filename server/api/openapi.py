@@ -1,0 +1,452 @@
+"""The OpenAPI 3.1 description of the client API (every route under /api/ and /oauth/), served at
+`GET /api/openapi.json`.
+
+Adding a route is adding one entry to OPERATIONS, keyed as server/scopes.py keys it ("METHOD
+/path/{template}", Starlette's template): its summary, what it returns (a component name, or
+"[Name]" for a list of them), and its query and body fields. The path parameters and the OAuth
+scopes are not written here: they come from the template and from server/scopes.py, so the two
+cannot drift apart. A route that serves several actions (its scopes entry a dict) is described once
+and listed once per action. tests/test_openapi.py fails while a route and its entry disagree.
+
+Fields are written "name" (text), "name:integer", "name:boolean", "name:number", "name:array" (of
+text), "name:file" (an upload) or "name:object"; "name!" is required.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import scopes
+from ..http import fed
+from ..runtime import VERSION
+
+PAGE = ("limit:integer", "max_id", "since_id", "min_id")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route's description. `returns` names a component schema ("[Status]" a list of them),
+    or is None where the body is not JSON (`media` says what it is); `paged` adds Mastodon's
+    paging parameters and its Link header."""
+
+    summary: str
+    returns: str | None
+    query: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
+    statuses: tuple[int, ...] = (200,)
+    paged: bool = False
+    media: str = "application/json"
+
+
+def _op(summary: str, returns: str | None = "Empty", *, query: tuple[str, ...] = (),
+        body: tuple[str, ...] = (), status: int | tuple[int, ...] = 200, paged: bool = False,
+        media: str = "application/json") -> Operation:
+    """An Operation; `status` the success status, or each of them where there are several."""
+    statuses = status if isinstance(status, tuple) else (status,)
+    return Operation(summary, returns, (*query, *(PAGE if paged else ())), body, statuses, paged, media)
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(kind: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(kind, dict):
+        return {"anyOf": [kind, {"type": "null"}]}
+    return {"type": [kind, "null"]}
+
+
+def _obj(required: str, optional: str = "", **typed: dict[str, Any]) -> dict[str, Any]:
+    """An object schema: `required` and `optional` name text fields (space-separated), `typed`
+    gives the others their schema; every field in `required` or `typed` without a trailing
+    underscore is required. More fields are allowed, as Mastodon adds fields over time."""
+    names = required.split()
+    properties: dict[str, Any] = {name: {"type": "string"} for name in [*names, *optional.split()]}
+    for name, schema in typed.items():
+        properties[name.rstrip("_")] = schema
+        if not name.endswith("_"):
+            names.append(name)
+    return {"type": "object", "required": names, "properties": properties}
+
+
+STRING, INTEGER, BOOLEAN, NUMBER = ({"type": t} for t in ("string", "integer", "boolean", "number"))
+TEXT_OR_NULL, INTEGER_OR_NULL = _nullable("string"), _nullable("integer")
+ANY_OBJECT: dict[str, Any] = {"type": "object"}
+
+
+def _list(item: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": item}
+
+
+# The entities, as the client API renders them (server/api/entities.py and each resource's module).
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Empty": ANY_OBJECT,
+    "Error": _obj("error", error_description_=STRING),
+    "Account": _obj(
+        "id username acct display_name created_at note url uri avatar avatar_static header header_static",
+        locked=BOOLEAN, bot=BOOLEAN, group=BOOLEAN, discoverable=BOOLEAN, followers_count=INTEGER,
+        following_count=INTEGER, statuses_count=INTEGER, last_status_at=TEXT_OR_NULL,
+        emojis=_list(ANY_OBJECT), fields=_list(ANY_OBJECT), suspended_=BOOLEAN,
+        source_=ANY_OBJECT, role_=ANY_OBJECT),
+    "MediaAttachment": _obj(
+        "id", type={"enum": ["image", "video", "gifv", "audio", "unknown"]}, url=TEXT_OR_NULL,
+        preview_url=TEXT_OR_NULL, remote_url=TEXT_OR_NULL, description=TEXT_OR_NULL,
+        blurhash=TEXT_OR_NULL, meta=ANY_OBJECT),
+    "Status": _obj(
+        "id uri url created_at content spoiler_text", edited_at=TEXT_OR_NULL, account=_ref("Account"),
+        text_=TEXT_OR_NULL, visibility={"enum": ["public", "unlisted", "private", "direct"]},
+        sensitive=BOOLEAN, media_attachments=_list(_ref("MediaAttachment")),
+        mentions=_list(_obj("id username acct url")), tags=_list(_obj("name url")),
+        emojis=_list(ANY_OBJECT), reblogs_count=INTEGER, favourites_count=INTEGER,
+        replies_count=INTEGER, in_reply_to_id=TEXT_OR_NULL, in_reply_to_account_id=TEXT_OR_NULL,
+        reblog=_nullable(_ref("Status")), poll=_nullable(ANY_OBJECT), quote_=_nullable(ANY_OBJECT),
+        card=_nullable(ANY_OBJECT), language=TEXT_OR_NULL, application=_nullable(ANY_OBJECT),
+        favourited_=BOOLEAN, reblogged_=BOOLEAN, muted_=BOOLEAN, bookmarked_=BOOLEAN, pinned_=BOOLEAN,
+        # Likeness: whether a model made the video, and the cameos a remix stars.
+        ai_generated_=BOOLEAN, cameos_=_list(_obj("cameo owner"))),
+    "StatusEdit": _obj("content spoiler_text created_at", sensitive=BOOLEAN, account=_ref("Account"),
+                       media_attachments=_list(_ref("MediaAttachment"))),
+    "StatusSource": _obj("id text spoiler_text"),
+    "Context": _obj("", ancestors=_list(_ref("Status")), descendants=_list(_ref("Status"))),
+    "Notification": _obj(
+        "id type created_at", account=_nullable(_ref("Account")), status=_nullable(_ref("Status")),
+        report_=ANY_OBJECT, moderation_warning_=ANY_OBJECT),
+    "Relationship": _obj(
+        "id note", following=BOOLEAN, requested=BOOLEAN, followed_by=BOOLEAN, blocking=BOOLEAN,
+        blocked_by=BOOLEAN, muting=BOOLEAN, muting_notifications=BOOLEAN, showing_reblogs=BOOLEAN,
+        notifying=BOOLEAN, domain_blocking=BOOLEAN, endorsed=BOOLEAN),
+    "Search": _obj("", accounts=_list(_ref("Account")), statuses=_list(_ref("Status")),
+                   hashtags=_list(ANY_OBJECT)),
+    "InstanceV1": _obj("uri title short_description description email version",
+                       urls=ANY_OBJECT, stats=ANY_OBJECT, languages=_list(STRING),
+                       registrations=BOOLEAN, approval_required=BOOLEAN, configuration=ANY_OBJECT),
+    "Instance": _obj("domain title version source_url description",
+                     usage=ANY_OBJECT, thumbnail=ANY_OBJECT, languages=_list(STRING),
+                     configuration=ANY_OBJECT, registrations=ANY_OBJECT, contact=ANY_OBJECT,
+                     rules=_list(ANY_OBJECT), api_versions_=ANY_OBJECT),
+    "Application": _obj("id name", website=TEXT_OR_NULL, redirect_uri_=STRING,
+                        redirect_uris_=_list(STRING), scopes_=_list(STRING), client_id_=STRING,
+                        client_secret_=STRING, vapid_key_=STRING),
+    "Token": _obj("access_token token_type scope", created_at=INTEGER),
+    "Marker": _obj("last_read_id updated_at", version=INTEGER),
+    "Markers": {"type": "object", "additionalProperties": _ref("Marker")},
+    "Report": _obj("id created_at", action_taken=BOOLEAN),
+    # Likeness's own entities.
+    "Cameo": _obj(
+        "id uri name instructions", preview_url=TEXT_OR_NULL,
+        permission=_nullable({"enum": ["only_me", "mutuals", "followers", "everyone"]}),
+        approval=_nullable({"enum": ["automatic", "manual"]}), paused=_nullable("boolean"),
+        references_=INTEGER, approved_accounts_=_list(_ref("Account")), account_=_ref("Account"),
+        created_at_=STRING, updated_at_=STRING),
+    "RemixRequest": _obj(
+        "id state", reason_=TEXT_OR_NULL, cameo_=_obj("id uri name"), account_=_ref("Account"),
+        post_uri_=STRING, instance_=STRING, published_=BOOLEAN, prompt_=STRING,
+        authorization_=TEXT_OR_NULL, created_at_=STRING, decided_at_=TEXT_OR_NULL),
+    "Generation": _obj(
+        "id state prompt created_at", cameos=_list(STRING), duration_s=NUMBER,
+        remix_id=TEXT_OR_NULL, attempts=INTEGER,
+        progress=_obj("", step=INTEGER, total_steps=INTEGER_OR_NULL, fraction=NUMBER),
+        eta_s=_nullable("number"), failure_reason=TEXT_OR_NULL, held_reason=TEXT_OR_NULL,
+        generator=TEXT_OR_NULL, result=_nullable(_ref("MediaAttachment")), published=BOOLEAN,
+        status_id=TEXT_OR_NULL, expires_at=TEXT_OR_NULL, started_at=TEXT_OR_NULL,
+        finished_at=TEXT_OR_NULL),
+    "Remix": _obj(
+        "id state prompt created_at", post_uri=TEXT_OR_NULL,
+        cameos=_list(_obj("cameo owner state", authorization=TEXT_OR_NULL, reason=TEXT_OR_NULL)),
+        generation=_nullable(_ref("Generation")), status_id_=STRING),
+    "FeedPreference": _obj("id direction", tag_=TEXT_OR_NULL, account_=_nullable(_ref("Account"))),
+    # The admin API's entities, loosely: staff tools, not the clients this describes for.
+    "AdminAccount": _obj("id", account_=_ref("Account")),
+    "AdminReport": _obj("id", action_taken_=BOOLEAN),
+    "DomainRule": _obj("id domain"),
+    "FederationMode": _obj("mode"),
+    "PromptTerm": _obj("id"),
+}
+
+_AUTHORIZE = ("response_type!", "client_id!", "redirect_uri!", "scope", "state", "code_challenge",
+              "code_challenge_method")
+_SEND = "status! visibility sensitive:boolean spoiler_text language in_reply_to_id media_ids[]:array"
+
+OPERATIONS: dict[str, Operation] = {
+    # OAuth and apps.
+    "POST /api/v1/apps": _op("Register an app", "Application",
+                             body=("client_name!", "redirect_uris!", "scopes", "website")),
+    "GET /api/v1/apps/verify_credentials": _op("The app of this token", "Application"),
+    "GET /oauth/authorize": _op("The page where a person lets an app in", None, media="text/html",
+                                query=_AUTHORIZE),
+    "POST /oauth/authorize": _op("Sign in and allow or deny an app: the code on a page, or a redirect"
+                                 " to the app with it", None, media="text/html", status=(200, 303),
+                                 body=(*_AUTHORIZE, "username!", "password!", "decision!")),
+    "POST /oauth/token": _op("Get a token: authorization_code, password or client_credentials grant",
+                             "Token", body=("grant_type!", "client_id", "client_secret", "code",
+                                            "redirect_uri", "code_verifier", "username", "password",
+                                            "scope")),
+    "POST /oauth/revoke": _op("Revoke a token", body=("token!", "client_id", "client_secret")),
+    # Accounts.
+    "POST /api/v1/accounts": _op("Sign up", "Token", body=("username!", "email!", "password!")),
+    "GET /api/v1/accounts/verify_credentials": _op("The signed-in account", "Account"),
+    "PATCH /api/v1/accounts/update_credentials": _op(
+        "Edit the profile", "Account", body=("display_name", "note", "avatar:file", "header:file")),
+    "GET /api/v1/accounts/lookup": _op("An account by its handle", "Account", query=("acct!",)),
+    "GET /api/v1/accounts/search": _op("Search accounts", "[Account]",
+                                       query=("q!", "limit:integer", "resolve:boolean")),
+    "GET /api/v1/accounts/relationships": _op("Relationships to accounts", "[Relationship]",
+                                              query=("id[]:array",)),
+    "GET /api/v1/accounts/{account_id:id}": _op("An account", "Account"),
+    "GET /api/v1/accounts/{account_id:id}/statuses": _op("An account's posts", "[Status]", paged=True),
+    "GET /api/v1/accounts/{account_id:id}/followers": _op("An account's followers", "[Account]",
+                                                          paged=True),
+    "GET /api/v1/accounts/{account_id:id}/following": _op("Whom an account follows", "[Account]",
+                                                          paged=True),
+    "POST /api/v1/accounts/{account_id:id}/{action}": _op("{action} an account", "Relationship"),
+    "GET /api/v1/follow_requests": _op("Pending follow requests", "[Account]"),
+    "POST /api/v1/follow_requests/{account_id:id}/{action}": _op("{action} a follow request",
+                                                                 "Relationship"),
+    "POST /api/v1/account/delete": _op("Delete one's own account", body=("password!",)),
+    # Statuses.
+    "POST /api/v1/statuses": _op("Post", "Status", body=tuple(_SEND.split())),
+    "GET /api/v1/statuses/{status_id:id}": _op("A post", "Status"),
+    "DELETE /api/v1/statuses/{status_id:id}": _op("Delete a post", "Status"),
+    "PUT /api/v1/statuses/{status_id:id}": _op("Edit a post", "Status", body=tuple(_SEND.split()[:5])),
+    "GET /api/v1/statuses/{status_id:id}/history": _op("A post's versions", "[StatusEdit]"),
+    "GET /api/v1/statuses/{status_id:id}/source": _op("A post's source text", "StatusSource"),
+    "GET /api/v1/statuses/{status_id:id}/context": _op("A post's thread", "Context"),
+    "POST /api/v1/statuses/{status_id:id}/{action}": _op("{action} a post", "Status"),
+    # Timelines, notifications, markers, search.
+    "GET /api/v1/timelines/home": _op("Home timeline", "[Status]", paged=True),
+    "GET /api/v1/timelines/public": _op("Public timeline", "[Status]", paged=True,
+                                        query=("local:boolean", "remote:boolean", "only_media:boolean")),
+    "GET /api/v1/timelines/tag/{hashtag}": _op("Hashtag timeline", "[Status]", paged=True,
+                                               query=("local:boolean",)),
+    "GET /api/v1/timelines/for_you": _op("For You: what this server recommends", "[Status]",
+                                         query=("limit:integer", "cursor")),
+    "GET /api/v1/notifications": _op("Notifications", "[Notification]", paged=True,
+                                     query=("types[]:array", "exclude_types[]:array")),
+    "GET /api/v1/markers": _op("Where reading stopped", "Markers", query=("timeline[]:array",)),
+    "POST /api/v1/markers": _op("Save where reading stopped", "Markers",
+                                body=("home[last_read_id]", "notifications[last_read_id]")),
+    "GET /api/v2/search": _op("Search accounts, posts and hashtags", "Search",
+                              query=("q!", "type", "resolve:boolean", "limit:integer", "offset:integer")),
+    # Media.
+    "POST /api/v1/media": _op("Upload a file", "MediaAttachment",
+                              body=("file!:file", "description", "focus")),
+    "POST /api/v2/media": _op("Upload a file; a video answers 202 while it is checked",
+                              "MediaAttachment", status=(200, 202),
+                              body=("file!:file", "description", "focus")),
+    "GET /api/v1/media/{media_id:id}": _op("An upload (206 while it is checked)", "MediaAttachment",
+                                                      status=(200, 206)),
+    "POST /api/v1/reports": _op("Report an account or posts", "Report",
+                                body=("account_id", "cameo_id", "status_ids[]:array", "comment", "category",
+                                      "forward:boolean")),
+    # The instance.
+    "GET /api/v1/instance": _op("This server (Mastodon 3's shape)", "InstanceV1"),
+    "GET /api/v1/instance/": _op("This server (Mastodon 3's shape)", "InstanceV1"),
+    "GET /api/v2/instance": _op("This server", "Instance"),
+    "GET /api/v1/instance/domain_blocks": _op("The servers this one blocks", "[DomainRule]"),
+    "GET /api/openapi.json": _op("This description of the API", "Empty"),
+    # For You's preferences.
+    "GET /api/v1/for_you/preferences": _op("More or less of what in For You", "[FeedPreference]"),
+    "POST /api/v1/for_you/preferences": _op("Ask for more or less of a tag or an account",
+                                            "FeedPreference",
+                                            body=("direction!", "tag", "account_id", "status_id")),
+    "DELETE /api/v1/for_you/preferences/{preference_id}": _op("Forget a preference"),
+    # Cameos: a person's likeness, and who may use it.
+    "POST /api/v1/cameos": _op("Make a cameo", "Cameo", status=201,
+                               body=("name!", "instructions", "permission", "approval",
+                                     "references!:file", "preview:file")),
+    "GET /api/v1/cameos": _op("One's own cameos", "[Cameo]"),
+    "GET /api/v1/cameos/lookup": _op("A cameo by its URI, as the remix composer shows it", "Cameo",
+                                     query=("uri!",)),
+    "GET /api/v1/cameos/{cameo_id}": _op("One of one's own cameos", "Cameo"),
+    "PATCH /api/v1/cameos/{cameo_id}": _op("Edit a cameo", "Cameo",
+                                           body=("name", "instructions", "permission", "approval",
+                                                 "paused:boolean", "preview:file")),
+    "DELETE /api/v1/cameos/{cameo_id}": _op("Delete a cameo, withdrawing every consent given with it"),
+    "GET /api/v1/accounts/{account_id}/cameos": _op("The cameos of an account one may ask to use",
+                                                    "[Cameo]"),
+    # Remixes and the consent asked of cameo owners.
+    "GET /api/v1/remix_requests": _op("Requests to use one's cameos", "[RemixRequest]"),
+    "POST /api/v1/remix_requests/{request_id}/{action}": _op("{action} a request to use a cameo",
+                                                             "RemixRequest", body=("reason",)),
+    "POST /api/v1/remixes": _op("Start a remix: ask every cameo owner, then render", "Remix",
+                                status=201, body=("prompt!", "cameos!:array", "duration_s:number")),
+    "GET /api/v1/remixes/{remix_id}": _op("A remix and its consent", "Remix"),
+    "POST /api/v1/remixes/{remix_id}/generation": _op("Queue a remix's render again", "Remix", status=202,
+                                                      body=("duration_s:number",)),
+    "POST /api/v1/remixes/{remix_id}/publish": _op("Post a rendered remix", "Remix", status=201,
+                                                   body=("status", "media_id", "visibility")),
+    # Generations: renders of a prompt.
+    "POST /api/v1/generations": _op("Render a prompt", "Generation", status=201,
+                                    body=("prompt!", "cameo_ids:array", "duration_s:number")),
+    "GET /api/v1/generations": _op("One's renders", "[Generation]"),
+    "GET /api/v1/generations/{job_id}": _op("A render", "Generation"),
+    "DELETE /api/v1/generations/{job_id}": _op("Delete a render's draft"),
+    "POST /api/v1/generations/{job_id}/cancel": _op("Cancel a render", "Generation"),
+    "GET /api/v1/generations/{job_id}/events": _op("A render's progress as server-sent events "
+                                                   "(each event's data a Generation)", None,
+                                                   media="text/event-stream"),
+    # The admin API.
+    "GET /api/v1/admin/accounts": _op("Accounts, for moderators", "[AdminAccount]", paged=True),
+    "GET /api/v2/admin/accounts": _op("Accounts, for moderators", "[AdminAccount]", paged=True),
+    "GET /api/v1/admin/accounts/{account_id}": _op("An account, for moderators", "AdminAccount"),
+    "DELETE /api/v1/admin/accounts/{account_id}": _op("Erase a suspended account", "AdminAccount"),
+    "POST /api/v1/admin/accounts/{account_id}/action": _op(
+        "Act on an account", body=("type!", "report_id", "text", "send_email_notification:boolean")),
+    "POST /api/v1/admin/accounts/{account_id}/{undo}": _op("{undo} an account", "AdminAccount"),
+    "POST /api/v1/admin/accounts/{account_id}/role": _op("Set an account's role", "AdminAccount",
+                                                         body=("role!",)),
+    "GET /api/v1/admin/public_figures": _op("Accounts marked as public figures", "[Account]"),
+    "POST /api/v1/admin/accounts/{account_id}/public_figure": _op("Mark a public figure", "Account"),
+    "DELETE /api/v1/admin/accounts/{account_id}/public_figure": _op("Unmark a public figure", "Account"),
+    "GET /api/v1/admin/reports": _op("Reports", "[AdminReport]", paged=True,
+                                     query=("resolved:boolean",)),
+    "GET /api/v1/admin/reports/{report_id}": _op("A report", "AdminReport"),
+    "POST /api/v1/admin/reports/{report_id}/{move}": _op("{move} a report", "AdminReport"),
+    "POST /api/v1/admin/statuses/{status_id}/action": _op("Act on a post", body=("type!", "report_id")),
+    "POST /api/v1/admin/cameos/{cameo_id}/action": _op("Act on a cameo", body=("type!", "report_id")),
+    "GET /api/v1/admin/generations": _op("Renders held for review", "[Generation]"),
+    "GET /api/v1/admin/generations/{job_id}": _op("A render held for review", "Generation"),
+    "POST /api/v1/admin/generations/{job_id}/release": _op("Release a held render", "Generation"),
+    "POST /api/v1/admin/generations/{job_id}/reject": _op("Reject a held render", "Generation"),
+    "GET /api/v1/admin/domain_blocks": _op("Blocked servers", "[DomainRule]", paged=True),
+    "POST /api/v1/admin/domain_blocks": _op("Block a server", "DomainRule",
+                                            body=("domain!", "severity", "reject_media:boolean",
+                                                  "private_comment", "public_comment")),
+    "GET /api/v1/admin/domain_blocks/export": _op("Blocked servers as Mastodon's CSV", None,
+                                                  media="text/csv"),
+    "POST /api/v1/admin/domain_blocks/import": _op("Import Mastodon's CSV of blocked servers",
+                                                   body=("data:file",)),
+    "GET /api/v1/admin/domain_blocks/{block_id:id}": _op("A blocked server", "DomainRule"),
+    "PUT /api/v1/admin/domain_blocks/{block_id:id}": _op("Change a block", "DomainRule",
+                                                         body=("severity", "reject_media:boolean",
+                                                               "private_comment", "public_comment")),
+    "DELETE /api/v1/admin/domain_blocks/{block_id:id}": _op("Unblock a server"),
+    "GET /api/v1/admin/domain_allows": _op("Allowed servers", "[DomainRule]", paged=True),
+    "POST /api/v1/admin/domain_allows": _op("Allow a server", "DomainRule", body=("domain!",)),
+    "GET /api/v1/admin/domain_allows/{allow_id:id}": _op("An allowed server", "DomainRule"),
+    "DELETE /api/v1/admin/domain_allows/{allow_id:id}": _op("Stop allowing a server"),
+    "GET /api/v1/admin/federation_mode": _op("Whether this server federates with all or an allow-list",
+                                             "FederationMode"),
+    "PUT /api/v1/admin/federation_mode": _op("Switch the federation mode", "FederationMode",
+                                             body=("mode!",)),
+    "GET /api/v1/admin/prompt_terms": _op("Prompt terms refused", "[PromptTerm]"),
+    "POST /api/v1/admin/prompt_terms": _op("Refuse a prompt term", "PromptTerm", status=201,
+                                           body=("term!", "category")),
+    "DELETE /api/v1/admin/prompt_terms/{term_id}": _op("Stop refusing a prompt term"),
+    "GET /api/v1/admin/prompt_refusals": _op("Prompts refused", "[Empty]", paged=True),
+}
+
+_TYPES = {"integer", "boolean", "number", "array", "file", "object"}
+
+
+def openapi_path(template: str) -> str:
+    """Starlette's path template as OpenAPI writes it: `{status_id:id}` -> `{status_id}`."""
+    return re.sub(r"\{([^}:]+)(:[^}]+)?\}", r"{\1}", template)
+
+
+def _field(spec: str) -> tuple[str, bool, dict[str, Any]]:
+    """(name, required, schema) of a field written as the module's docstring says."""
+    name, _, kind = spec.partition(":")
+    required = name.endswith("!")
+    name = name.rstrip("!")
+    if kind and kind not in _TYPES:
+        raise ValueError(f"unknown field type in {spec!r}")
+    schema: dict[str, Any] = {
+        "": STRING, "array": _list(STRING), "object": ANY_OBJECT,
+        "file": {"type": "string", "contentMediaType": "application/octet-stream"},
+    }.get(kind, {"type": kind})
+    return name, required, schema
+
+
+def _body(fields: tuple[str, ...]) -> dict[str, Any]:
+    parsed = [_field(spec) for spec in fields]
+    schema = {"type": "object", "properties": {name: schema for name, _, schema in parsed},
+              "required": [name for name, required, _ in parsed if required]}
+    forms = ("multipart/form-data",) if any(spec.endswith(":file") for spec in fields) else (
+        "application/json", "application/x-www-form-urlencoded", "multipart/form-data")
+    return {"required": bool(schema["required"]), "content": {form: {"schema": schema} for form in forms}}
+
+
+def _security(key: str, action: str | None) -> list[dict[str, list[str]]]:
+    """The scopes server/scopes.py asks of an app's token here, any one of which will do (its
+    parent scope also will, as OAuth2 reads `read` to cover `read:statuses`)."""
+    method, template = key.split(" ", 1)
+    last = template.rsplit("/", 1)[-1].strip("{}").split(":")[0]
+    needed = scopes.needed(method, template, {last: action} if action else {})
+    if needed is None:
+        raise ValueError(f"{key} has no scope in server/scopes.py")
+    return [{"OAuth2": [scope]} for scope in needed]
+
+
+def _operation(key: str, op: Operation, path: str, action: str | None) -> dict[str, Any]:
+    method, template = key.split(" ", 1)
+    fixed = {template.rsplit("/", 1)[-1]} if action else set()
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": STRING}
+        for name in re.findall(r"\{([^}:]+)", template) if f"{{{name}}}" not in fixed]
+    for spec in op.query:
+        name, required, schema = _field(spec)
+        params.append({"name": name, "in": "query", "required": required, "schema": schema})
+    summary = op.summary.format(action=action, undo=action, move=action)
+    ok: dict[str, Any] = {"description": summary[0].upper() + summary[1:]}
+    if op.returns is not None:
+        schema = _list(_ref(op.returns[1:-1])) if op.returns.startswith("[") else _ref(op.returns)
+        ok["content"] = {op.media: {"schema": schema}}
+    else:
+        ok["content"] = {op.media: {"schema": STRING}}
+    if op.paged:
+        ok["headers"] = {"Link": {"description": "Mastodon's paging: `next` to older, `prev` to newer",
+                                  "schema": STRING}}
+    described: dict[str, Any] = {
+        # Unique as the path is: `/api/v1/instance/` is not `/api/v1/instance`.
+        "operationId": method.lower() + re.sub(r"[^A-Za-z0-9]", "_", path.replace("{", "").replace("}", "")),
+        "summary": ok["description"],
+        "security": _security(key, action),
+        "parameters": params,
+        "responses": {**{str(status): ok for status in op.statuses},
+                      "4XX": {"$ref": "#/components/responses/Error"}},
+    }
+    if op.body:
+        described["requestBody"] = _body(op.body)
+    return described
+
+
+def document(base_url: str) -> dict[str, Any]:
+    """The whole OpenAPI document, its URLs on `base_url`."""
+    paths: dict[str, dict[str, Any]] = {}
+    for key, op in OPERATIONS.items():
+        method, template = key.split(" ", 1)
+        entry = scopes.ENDPOINTS.get(key)
+        actions = list(entry) if isinstance(entry, dict) else [None]
+        for action in actions:
+            path = openapi_path(template.rsplit("/", 1)[0] + f"/{action}" if action else template)
+            paths.setdefault(path, {})[method.lower()] = _operation(key, op, path, action)
+    flows = {"scopes": dict(scopes.WORDS), "tokenUrl": f"{base_url}/oauth/token"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Likeness client API", "version": VERSION,
+                 "description": "Mastodon's client API, and Likeness's cameos, remixes and renders."},
+        "servers": [{"url": base_url}],
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {"Error": {"description": "Refused, with the reason",
+                                    "content": {"application/json": {"schema": _ref("Error")}}}},
+            "securitySchemes": {"OAuth2": {"type": "oauth2", "flows": {
+                "authorizationCode": {**flows, "authorizationUrl": f"{base_url}/oauth/authorize"},
+                "password": flows, "clientCredentials": flows}}},
+        },
+    }
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(document(fed(request).base_url))
+
+
+routes = [Route("/api/openapi.json", openapi_json)]
