@@ -91,6 +91,8 @@ PUBLIC: frozenset[str] = frozenset({
     "/users/{username}/remix_authorizations/{request_id:id}",
     "/", "/about", "/@{username}", "/@{username}/{post_id:id}",
     "/app", "/app/{path:path}", "/static", "/media/{key:path}",
+    # Health checks; /metrics checks a token of its own (LIKENESS_METRICS_TOKEN), not an app's.
+    "/livez", "/readyz", "/metrics",
 })
 
 _FOLLOWS = "write:follows follow"

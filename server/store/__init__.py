@@ -7,6 +7,7 @@ Callers import the package (`from server import store`); every function is here 
 from .account_deletion import erase_account
 from .common import Conn, Record
 from .feed import FOR_YOU, delete_feed_preference, feed_preferences, for_you, set_feed_preference
+from .health import database_answers
 from .media import (
     delete_unposted_uploads,
     media_by_storage_key,
@@ -77,6 +78,7 @@ __all__ = [
     "app_by_client_id",
     "app_by_token",
     "cameos_of_posts",
+    "database_answers",
     "delete_feed_preference",
     "delete_token",
     "delete_unposted_uploads",
