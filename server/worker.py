@@ -35,6 +35,9 @@ from .runtime import Instance, close_worker
 
 log = logging.getLogger(__name__)
 
+# The `generation` extra's packages, imported only when a worker loads its pipeline.
+GENERATION_PACKAGES = frozenset({"torch", "diffusers", "transformers", "tokenizers", "accelerate", "ftfy"})
+
 # A render may take many minutes on a busy GPU; the heartbeat, not this, notices a dead worker.
 GENERATION_TIMEOUT_S = 6 * 3600
 
@@ -154,7 +157,13 @@ def generation_worker(instance: Instance, device: str) -> GenerationWorker:
         from generation.diffusers_pipeline import load_pipeline
         from generation.tiny import ensure_tiny_model
 
-        return load_pipeline(config, config.model_dir or ensure_tiny_model(settings.data_dir))
+        try:
+            return load_pipeline(config, config.model_dir or ensure_tiny_model(settings.data_dir))
+        except ModuleNotFoundError as exc:
+            if exc.name not in GENERATION_PACKAGES:
+                raise
+            raise GenerationError(f"this worker cannot render: {exc.name} is not installed (install"
+                                  " likeness[generation] where generation workers run)") from None
 
     def load_signer() -> C2PASigner | None:
         return signer_for(config, settings.data_dir, settings.instance_name)
