@@ -33,12 +33,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def until_serving(client: httpx.AsyncClient, server: subprocess.Popen[str]) -> None:
-    """Wait, up to two minutes, until the `serve` process answers on the client's address."""
+async def until_serving(client: httpx.AsyncClient, server: subprocess.Popen[str],
+                        path: str = "/nodeinfo/2.1") -> None:
+    """Wait, up to two minutes, until the `likeness` process answers `path` on the client's
+    address."""
     deadline = time.monotonic() + 120
     while True:
         try:
-            if (await client.get("/nodeinfo/2.1")).status_code == 200:
+            if (await client.get(path)).status_code == 200:
                 return
         except httpx.TransportError:
             pass

@@ -174,3 +174,35 @@ async def test_metrics_port_sums_every_serve_process(postgres_url, redis_url, tm
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 
+
+
+async def test_a_worker_serves_its_metrics_on_its_port(postgres_url, redis_url, tmp_path):
+    """`likeness worker` on a machine of its own: its counts and the queues on its metrics port,
+    behind the token; it stops cleanly on SIGTERM."""
+    import asyncpg
+
+    from tests.conftest import _with_database
+
+    name = f"likeness_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    metrics_port = _free_port()
+    env = _clean_env(tmp_path / "data", _free_port())
+    env.update(DATABASE_URL=_with_database(postgres_url, name), REDIS_URL=redis_url,
+               LIKENESS_METRICS_PORT=str(metrics_port), LIKENESS_METRICS_TOKEN=TOKEN)
+    worker = subprocess.Popen([*LIKENESS, "worker"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{metrics_port}") as client:
+            await until_serving(client, worker, "/livez")
+            assert (await client.get("/metrics")).status_code == 401
+            scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+            assert scraped.status_code == 200
+        assert ("likeness_queue_depth", frozenset({("queue", "federation")})) in _samples(scraped.text)
+        worker.terminate()
+        assert await asyncio.to_thread(worker.wait, 60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
