@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
-from . import fetch, signing, store
+from . import fetch, metrics, signing, store
 from .context import Federation
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,12 @@ async def deliver(fed: Federation, delivery_id: int) -> str:
     """Make one attempt at one delivery; returns the state it is left in."""
     row = await store.claim_delivery(fed.pool, delivery_id, fed.leases.lease_s)
     if row is None:
-        return "not due"
-    with fed.leases.holding("deliveries", delivery_id):
-        return await _attempt(fed, row)
+        outcome = "not due"
+    else:
+        with fed.leases.holding("deliveries", delivery_id):
+            outcome = await _attempt(fed, row)
+    metrics.DELIVERIES.labels(outcome).inc()
+    return outcome
 
 
 async def _attempt(fed: Federation, row: asyncpg.Record) -> str:

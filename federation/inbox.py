@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from . import actors, fetch, httpsig, inputs, proofs, store
+from . import actors, fetch, httpsig, inputs, metrics, proofs, store
 from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
@@ -93,7 +93,20 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
 
 async def receive(fed: Federation, method: str, url: str, headers: Any, body: bytes) -> str:
     """Verify and keep one POSTed activity. Returns "accepted", "duplicate" or "ignored"."""
-    activity = parse_activity(body)
+    kind = "unparsed"
+    try:
+        activity = parse_activity(body)
+        kind = metrics.activity_type(activity_kind(activity))
+        outcome = await _receive(fed, method, url, headers, body, activity)
+    except InboxError:
+        metrics.INBOX_RECEIVED.labels(kind, "refused").inc()
+        raise
+    metrics.INBOX_RECEIVED.labels(kind, outcome).inc()
+    return outcome
+
+
+async def _receive(fed: Federation, method: str, url: str, headers: Any, body: bytes,
+                   activity: dict[str, Any]) -> str:
     try:
         info = httpsig.parse_signature(method, url, headers)
     except httpsig.SignatureError as exc:
@@ -250,7 +263,9 @@ async def process(fed: Federation, row_id: int) -> str:
     if row is None:
         return "gone"
     with fed.leases.holding("inbox_activities", row_id):
-        return await _handle(fed, row)
+        outcome = await _handle(fed, row)
+    metrics.INBOX_HANDLED.labels(metrics.activity_type(row["type"]), outcome).inc()
+    return outcome
 
 
 async def _handle(fed: Federation, row: asyncpg.Record) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from policy.prompts import MAX_CAMEOS
 
-from . import actors, consent, fetch, store
+from . import actors, consent, fetch, metrics, store
 from .consent import ConsentError
 from .context import Federation
 from .errors import Ignore
@@ -87,6 +87,15 @@ async def verify_post(fed: Federation, raw: dict[str, Any]) -> list[CameoUse]:
 
 async def check_consent(fed: Federation, document: Any, use: consent.RemixUse) -> None:
     """The signed authorization grants `use`, and its owner's instance still serves it."""
+    try:
+        await _check_consent(fed, document, use)
+    except ConsentError:
+        metrics.CONSENT_CHECKS.labels("authorization", "invalid").inc()
+        raise
+    metrics.CONSENT_CHECKS.labels("authorization", "valid").inc()
+
+
+async def _check_consent(fed: Federation, document: Any, use: consent.RemixUse) -> None:
     if isinstance(document, dict) and isinstance(document.get("id"), str) \
             and await store.revoked_authorization(fed.pool, document["id"]):
         raise ConsentError("the authorization was revoked")

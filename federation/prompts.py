@@ -22,7 +22,7 @@ import asyncpg
 from policy import classifier
 from policy.prompts import CameoUse, InstanceRules, Person, Refusal, review_prompt
 
-from . import consent, store
+from . import consent, metrics, store
 from .context import Federation
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ async def log_refusal(conn: asyncpg.Connection | asyncpg.Pool, refusal: Refusal,
         "category": refusal.category, "rule": refusal.rule, "term": refusal.term,
         "prompt_digest": digest, "prompt_chars": len(prompt),
         "cameo_uris": [c.cameo for c in cameos]})
+    metrics.POLICY_REFUSALS.labels(refusal.category, source).inc()
     log.info("prompt refused: source=%s requester=%s category=%s rule=%s digest=%s", source,
              requester["uri"], refusal.category, refusal.rule, digest)
     return refusal_id

@@ -24,6 +24,7 @@ from . import (
     consent,
     delivery,
     fetch,
+    metrics,
     objects,
     outbox,
     post_consent,
@@ -205,6 +206,7 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
         await _refuse_for_instance(fed, activity, owner, requester, post_uri)
         return
     verdict = decide_remix(await _rules(fed, cameo, owner), await _relationship(fed, owner, requester))
+    metrics.CONSENT_CHECKS.labels("remix_request", verdict.decision.value).inc()
     uses = await _uses(fed, cameo, owner, instrument)
     refusal = None
     if verdict.decision is not Decision.REFUSE:

@@ -442,3 +442,9 @@ async def remix_renders_sharing_keys(conn: Conn, band_keys: list[int], limit: in
         " WHERE remix AND band_keys && $1::int[]"
         " ORDER BY cardinality(ARRAY(SELECT unnest(band_keys) INTERSECT SELECT unnest($1::int[]))) DESC,"
         " id DESC LIMIT $2", band_keys, limit)
+
+
+async def jobs_by_state(conn: Conn) -> dict[str, int]:
+    """How many jobs are in each state (what /metrics reports)."""
+    rows = await conn.fetch("SELECT state, count(*) AS n FROM generation_jobs GROUP BY state")
+    return {row["state"]: row["n"] for row in rows}

@@ -27,7 +27,7 @@ from PIL import Image
 
 from policy.output_safety import Scorer, failed, score_images
 
-from . import jobs, store
+from . import jobs, metrics, store
 from .jobs import JobQueue, Lease, MediaSink
 from .pipeline import Cancelled, GenerationError, GenerationRequest, VideoPipeline
 from .provenance import C2PASigner, ProvenanceError
@@ -97,15 +97,18 @@ class _Progress:
         self.eta_s: float | None = None
         self._loop = loop
         self._wake = wake
-        self._started = time.monotonic()
+        self._started = self._last_step = time.monotonic()
 
     def __call__(self, step: int, total: int) -> None:
         if self.stop.is_set():
             raise Cancelled()
+        now = time.monotonic()
         self.step, self.total = step, total
         if step > 0:
-            mean = (time.monotonic() - self._started) / step
+            metrics.STEP_SECONDS.observe(now - self._last_step)
+            mean = (now - self._started) / step
             self.eta_s = round(mean * max(0, total - step), 2)
+        self._last_step = now
         self._loop.call_soon_threadsafe(self._wake.set)
 
 
@@ -174,6 +177,8 @@ async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipelin
     wake = asyncio.Event()
     progress = _Progress(asyncio.get_running_loop(), wake)
     beat = asyncio.create_task(_beat(worker, lease, progress, wake))
+    started = time.monotonic()
+    outcome = "failed"
     try:
         request = GenerationRequest(
             prompt=job["render_prompt"], reference_images=await _references(worker, job),
@@ -193,17 +198,22 @@ async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipelin
             # The last step's progress, in the row: a short render may end between heartbeats.
             await jobs.heartbeat(queue, lease, progress.step, progress.total, 0.0)
             verdict = checked.verdict or failed("the frames were never scored")
+            metrics.CLIP_SECONDS.observe(time.monotonic() - started)
             if verdict.allowed:
                 await jobs.succeed(queue, lease, result, worker.media, worker.new_key)
+                outcome = "done"
             else:
                 await jobs.hold(queue, lease, result, worker.media, worker.new_key, verdict)
+                outcome = "held"
     except Cancelled:
+        outcome = "cancelled"
         log.info("generation job %s stopped: cancelled or taken over", lease.id)
     except GenerationError as exc:
         log.info("generation job %s failed: %s", lease.id, exc.reason)
         await jobs.fail(queue, lease, exc.reason, retryable=exc.retryable)
     except asyncio.CancelledError:
         # The worker is shutting down: stop the render at its next step, give the job back.
+        outcome = "released"
         progress.stop.set()
         await asyncio.shield(jobs.release(queue, lease))
         raise
@@ -211,6 +221,7 @@ async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipelin
         log.exception("generation job %s failed", lease.id)
         await jobs.fail(queue, lease, f"internal error ({type(exc).__name__})", retryable=False)
     finally:
+        metrics.RENDERS.labels(outcome).inc()
         progress.stop.set()
         beat.cancel()
 

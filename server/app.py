@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from . import activitypub, scopes, store, wellknown
+from . import activitypub, metrics, scopes, store, wellknown
 from .admin import account_deletion
 from .admin import accounts as admin_accounts
 from .admin import generations as admin_generations
@@ -138,13 +138,13 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes, *push.routes, *status_edits.routes,
-              *for_you.routes, *openapi.routes, *pages.routes, *webapp.routes(),
+              *for_you.routes, *openapi.routes, *pages.routes, *webapp.routes(), *metrics.routes,
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(
         # The streaming API checks its tokens itself, refusing with 401 as Mastodon's does.
         routes=[*(scope_checked(route) for route in routes), *streaming.routes],
         exception_handlers={HTTPException: http_error},
-        middleware=[Middleware(RefuseBadText)],
+        middleware=[Middleware(metrics.RequestMetrics), Middleware(RefuseBadText)],
         lifespan=lifespan,
     )
     app.state.instance = instance

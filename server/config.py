@@ -48,6 +48,15 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
 
 
+def _port(env: dict[str, str], name: str) -> int | None:
+    if not env.get(name):
+        return None
+    port = _int(env, name, 0)
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{name} must be a port (1-65535), not {port}")
+    return port
+
+
 def _number(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -202,6 +211,11 @@ class Settings:
     # for both): a start that asks for another origin than the instance's stops; the parts not
     # asked for are the instance's, as for an admin command.
     origin_asked: frozenset[str] = frozenset({"domain", "https"})
+    # /metrics: on a port of its own (on metrics_host), or behind this bearer token; with
+    # neither it is not served (server/metrics.py).
+    metrics_token: str | None = None
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -227,6 +241,9 @@ class Settings:
             rate_limits=_rate_limits(env),
             federation_lease_s=_number(env, "LIKENESS_FEDERATION_LEASE_S", LEASE_S, 1, 3600),
             outbound=_outbound(env),
+            metrics_token=env.get("LIKENESS_METRICS_TOKEN") or None,
+            metrics_port=_port(env, "LIKENESS_METRICS_PORT"),
+            metrics_host=env.get("LIKENESS_METRICS_HOST") or "127.0.0.1",
             origin_asked=frozenset(part for part, variable in (("domain", "LIKENESS_DOMAIN"),
                                                                ("https", "LIKENESS_HTTPS"))
                                    if env.get(variable, "").strip()),

@@ -71,10 +71,11 @@ def running_socket(db_file: Path) -> str | None:
         socket_file = registry["unixsocket"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return socket_file if _alive(pid) and Path(socket_file).exists() else None
+    return socket_file if process_alive(pid) and Path(socket_file).exists() else None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine has this id."""
     if pid <= 0:
         return False
     try:

@@ -97,6 +97,8 @@ PUBLIC: frozenset[str] = frozenset({
     "/", "/about", "/@{username}", "/@{username}/{post_id:id}",
     "/app", "/app/{path:path}", "/static", "/media/{key:path}", "/api/v1/streaming/health",
     "/api/v1/streaming/{stream:path}",
+    # Health checks; /metrics checks a token of its own (LIKENESS_METRICS_TOKEN), not an app's.
+    "/livez", "/readyz", "/metrics",
 })
 
 # What a route needs where any signed-in token will do, whatever its scopes: Mastodon's streaming
@@ -130,8 +132,6 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/accounts/relationships": "read:follows",
     "GET /api/v1/accounts/{account_id:id}": "read:accounts",
     "GET /api/v1/accounts/{account_id:id}/statuses": "read:statuses",
-    "GET /api/v1/accounts/{account_id:id}/followers": "read:accounts",
-    "GET /api/v1/accounts/{account_id:id}/following": "read:accounts",
     "POST /api/v1/accounts/{account_id:id}/{action}": {
         "follow": _FOLLOWS, "unfollow": _FOLLOWS, "block": _BLOCKS, "unblock": _BLOCKS},
     "GET /api/v1/follow_requests": "read:follows follow",

@@ -8,13 +8,16 @@ instance's PostgreSQL and Redis); on the embedded default `serve` runs both in-p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from arq import cron, func
 from arq.worker import Worker
 
@@ -27,9 +30,13 @@ from generation.worker import GenerationWorker, generate, sweep_generation
 from . import media_cleanup, upload_checks
 from .config import Settings
 from .media import new_key
+from .metrics import metrics_app
 from .runtime import Instance, close_worker
 
 log = logging.getLogger(__name__)
+
+# The `generation` extra's packages, imported only when a worker loads its pipeline.
+GENERATION_PACKAGES = frozenset({"torch", "diffusers", "transformers", "tokenizers", "accelerate", "ftfy"})
 
 # A render may take many minutes on a busy GPU; the heartbeat, not this, notices a dead worker.
 GENERATION_TIMEOUT_S = 6 * 3600
@@ -162,7 +169,13 @@ def generation_worker(instance: Instance, device: str) -> GenerationWorker:
         from generation.diffusers_pipeline import load_pipeline
         from generation.tiny import ensure_tiny_model
 
-        return load_pipeline(config, config.model_dir or ensure_tiny_model(settings.data_dir))
+        try:
+            return load_pipeline(config, config.model_dir or ensure_tiny_model(settings.data_dir))
+        except ModuleNotFoundError as exc:
+            if exc.name not in GENERATION_PACKAGES:
+                raise
+            raise GenerationError(f"this worker cannot render: {exc.name} is not installed (install"
+                                  " likeness[generation] where generation workers run)") from None
 
     def load_signer() -> C2PASigner | None:
         return signer_for(config, settings.data_dir, settings.instance_name)
@@ -209,6 +222,14 @@ def in_process_generation_worker(instance: Instance) -> Worker:
     return make_generation_worker(instance, generation_worker(instance, "cpu"), handle_signals=False)
 
 
+class _MetricsServer(uvicorn.Server):
+    """uvicorn's server, leaving SIGINT and SIGTERM to the worker, which stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def run_worker(settings: Settings, *, federation: bool = True, generation: bool = False,
                      device: str | None = None) -> None:
     instance = Instance(settings)
@@ -219,6 +240,13 @@ async def run_worker(settings: Settings, *, federation: bool = True, generation:
     if generation:
         renderer = generation_worker(instance, device or settings.generation.device)
         workers.append(make_generation_worker(instance, renderer, handle_signals=False))
+    metrics_server = metrics_task = None
+    if settings.metrics_port is not None:
+        # A worker on another machine than the web server is scraped on its own port.
+        metrics_server = _MetricsServer(uvicorn.Config(
+            metrics_app(instance), host=settings.metrics_host, port=settings.metrics_port,
+            lifespan="off", log_level="warning", access_log=False))
+        metrics_task = asyncio.create_task(metrics_server.serve())
     main_task = asyncio.current_task()
     assert main_task is not None
     loop = asyncio.get_running_loop()
@@ -231,6 +259,9 @@ async def run_worker(settings: Settings, *, federation: bool = True, generation:
         # generation is given back to the queue).
         pass
     finally:
+        if metrics_server is not None and metrics_task is not None:
+            metrics_server.should_exit = True
+            await metrics_task
         for worker in workers:
             await close_worker(worker)
         await instance.stop()

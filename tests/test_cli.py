@@ -33,6 +33,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+async def until_serving(client: httpx.AsyncClient, server: subprocess.Popen[str],
+                        path: str = "/nodeinfo/2.1") -> None:
+    """Wait, up to two minutes, until the `likeness` process answers `path` on the client's
+    address."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if (await client.get(path)).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and server.poll() is None
+        await asyncio.sleep(0.3)
+
+
 @pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["admin"],
                                      ["admin", "create-user"], ["admin", "prompt-terms", "add"],
                                      ["admin", "prompt-refusals"], ["admin", "public-figure"],
@@ -119,15 +134,7 @@ async def test_serve_in_several_processes(postgres_url, redis_url, tmp_path):
     try:
         assert "2 processes" in await asyncio.to_thread(server.stdout.readline)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if (await client.get("/nodeinfo/2.1")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline and server.poll() is None
-                await asyncio.sleep(0.3)
+            await until_serving(client, server)
             serving = [p for p in psutil.Process(server.pid).children(recursive=True)
                        if "multiprocessing" in " ".join(p.cmdline()) and "resource_tracker" not in
                        " ".join(p.cmdline())]

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+# Nothing here imports prometheus_client before `main` has called `prepare_metrics`: the admin
+# commands' modules (which import the whole server) are imported by `parser`.
 from ..config import ConfigError, Settings
-from . import generations as generations_cli
-from . import moderation as moderation_cli
-from . import rules as rules_cli
 from .common import fail
 
 
@@ -48,10 +49,45 @@ def _settings(port: int | None = None) -> Settings:
     return settings
 
 
+def prepare_metrics(data_dir: Path) -> None:
+    """prometheus_client's multiprocess mode for this machine's processes of the instance (the
+    `serve --processes` ones and workers beside them), unless the operator chose a directory:
+    set before anything imports prometheus_client, which picks its storage then.
+
+    The directory is per host, since containers that share the data directory have process ids
+    of their own. Files of this host's processes that are gone are removed, so that they do not
+    pile up (the counts they held restart, which Prometheus reads as a counter reset)."""
+    from ..embedded import process_alive
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    directory = data_dir / "metrics" / socket.gethostname()
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not process_alive(int(pid)):
+            path.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def _metrics_socket(settings: Settings) -> list[socket.socket]:
+    """The metrics port's listening socket, served beside the main one; none when unset."""
+    if settings.metrics_port is None:
+        return []
+    family = socket.AF_INET6 if ":" in settings.metrics_host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((settings.metrics_host, settings.metrics_port))
+    sock.set_inheritable(True)
+    return [sock]
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from ..app import create_app
+    from ..metrics import ByPort
 
     settings = _settings(args.port)
     _configure_logging(settings)
@@ -75,11 +111,18 @@ def serve(args: argparse.Namespace) -> int:
             from ..embedded import log_to_file, logs_dir
 
             log_to_file("arq", logs_dir(settings.data_dir) / "worker.log")
-        _server(uvicorn.Config(create_app(settings), **options), settings).run()
+        app = create_app(settings)
+        config = uvicorn.Config(ByPort(app, settings.metrics_port) if settings.metrics_port else app,
+                                **options)
+        _server(config, settings).run(sockets=[config.bind_socket(), *_metrics_socket(settings)])
         return 0
     # The processes read the settings from the environment, the domain included.
     os.environ["LIKENESS_DOMAIN"] = settings.domain
-    uvicorn.run("server.cli.main:process_app", factory=True, workers=args.processes, **options)
+    config = uvicorn.Config("server.cli.main:process_app", factory=True, workers=args.processes, **options)
+    # As uvicorn.run does, with the metrics port's socket beside the main one.
+    sockets = [config.bind_socket(), *_metrics_socket(settings)]
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=sockets).run()
     return 0
 
 
@@ -113,16 +156,19 @@ async def _started(instance: Any) -> int:
 def process_app() -> Any:
     """The app of one of `serve --processes N`'s processes (uvicorn starts each afresh)."""
     from ..app import create_app
+    from ..metrics import ByPort
 
     settings = Settings.from_env()
     _configure_logging(settings)
-    return create_app(settings)
+    app = create_app(settings)
+    return ByPort(app, settings.metrics_port) if settings.metrics_port else app
 
 
 def worker(args: argparse.Namespace) -> int:
     from ..worker import main
 
     settings = _settings()
+
     _configure_logging(settings)
     if not settings.redis_url:
         print("likeness worker needs REDIS_URL (and DATABASE_URL): with the embedded default,"
@@ -343,15 +389,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=public_figure)
 
+    from . import generations as generations_cli
+    from . import moderation as moderation_cli
+    from . import rules as rules_cli
+
     rules_cli.add_commands(admin, _with_instance)
     generations_cli.add_commands(admin, _with_instance)
     moderation_cli.add_commands(admin, _with_instance)
     return top
 
 
+# The commands whose processes count what they do, for /metrics.
+COUNTING_COMMANDS = ("serve", "worker")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
     try:
+        command = (sys.argv[1:] if argv is None else argv)[:1]
+        if command and command[0] in COUNTING_COMMANDS:
+            prepare_metrics(Settings.from_env().data_dir)
+        args = parser().parse_args(argv)
         return args.func(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

@@ -44,6 +44,7 @@ from .hashtags import (
     trending_tags,
     unfollow_tag,
 )
+from .health import database_answers
 from .interactions import (
     MAX_PINS,
     accounts_counts,
@@ -162,6 +163,7 @@ __all__ = [
     "conversations_of",
     "count_filter_keywords",
     "count_filters",
+    "database_answers",
     "delete_feed_preference",
     "delete_filter",
     "delete_filter_keyword",
