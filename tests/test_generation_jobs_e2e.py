@@ -132,7 +132,9 @@ async def test_own_cameo_drafts_carry_the_cameo_and_go_with_it(make_instance, ti
 
 
 async def test_killed_worker_job_finishes_on_another(make_instance, workers, tiny_model):
-    config = dataclasses.replace(CONFIG, model_dir=tiny_model, steps=2, heartbeat_timeout_s=2.0)
+    # Short enough to keep the test short, long enough that a live worker on a busy 2-core
+    # machine (it beats every 1.6 s) is never taken for dead: only the killed one is.
+    config = dataclasses.replace(CONFIG, model_dir=tiny_model, steps=2, heartbeat_timeout_s=8.0)
     a = await make_instance(run_workers=False, generation=config)
     await a.signup("alice")
     sweeper = workers.sweeper(a)
@@ -150,8 +152,8 @@ async def test_killed_worker_job_finishes_on_another(make_instance, workers, tin
     # Nobody renders it now; the watchdog sees the silence and queues it again, and a worker
     # that comes along later finishes it.
     await _state(a, job["id"], "queued")
-    # The watchdog has done its part; with a 2 s timeout it could also take the next render
-    # for dead on a busy machine, so it stops here.
+    # The watchdog has done its part; it stops here, so that the attempts count is the killed
+    # worker's and the next one's alone.
     await workers.stop(sweeper)
     workers.start(make_generation_worker(a.instance, generation_worker(a.instance, "cpu"),
                                          handle_signals=False))
