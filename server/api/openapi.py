@@ -27,13 +27,14 @@ from ..http import fed
 from ..runtime import VERSION
 
 PAGE = ("limit:integer", "max_id", "since_id", "min_id")
+OFFSET_PAGE = ("limit:integer", "offset:integer")
 
 
 @dataclass(frozen=True)
 class Operation:
     """One route's description. `returns` names a component schema ("[Status]" a list of them),
-    or is None where the body is not JSON (`media` says what it is); `paged` adds Mastodon's
-    paging parameters and its Link header."""
+    or is None where the body is not JSON (`media` says what it is, empty where there is no
+    body); `paged` adds Mastodon's Link header."""
 
     summary: str
     returns: str | None
@@ -46,10 +47,12 @@ class Operation:
 
 def _op(summary: str, returns: str | None = "Empty", *, query: tuple[str, ...] = (),
         body: tuple[str, ...] = (), status: int | tuple[int, ...] = 200, paged: bool = False,
-        media: str = "application/json") -> Operation:
-    """An Operation; `status` the success status, or each of them where there are several."""
+        offset_paged: bool = False, media: str = "application/json") -> Operation:
+    """An Operation; `status` the success status, or each of them where there are several;
+    `offset_paged` for a list paged by `offset` (the trends), its Link header as Mastodon's."""
     statuses = status if isinstance(status, tuple) else (status,)
-    return Operation(summary, returns, (*query, *(PAGE if paged else ())), body, statuses, paged, media)
+    paging = (*(PAGE if paged else ()), *(OFFSET_PAGE if offset_paged else ()))
+    return Operation(summary, returns, (*query, *paging), body, statuses, paged or offset_paged, media)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -108,15 +111,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         reblog=_nullable(_ref("Status")), poll=_nullable(ANY_OBJECT), quote_=_nullable(ANY_OBJECT),
         card=_nullable(ANY_OBJECT), language=TEXT_OR_NULL, application=_nullable(ANY_OBJECT),
         favourited_=BOOLEAN, reblogged_=BOOLEAN, muted_=BOOLEAN, bookmarked_=BOOLEAN, pinned_=BOOLEAN,
+        # The viewer's filters it matches, where a timeline applies them.
+        filtered_=_list(_ref("FilterResult")),
         # Likeness: whether a model made the video, and the cameos a remix stars.
         ai_generated_=BOOLEAN, cameos_=_list(_obj("cameo owner"))),
     "StatusEdit": _obj("content spoiler_text created_at", sensitive=BOOLEAN, account=_ref("Account"),
                        media_attachments=_list(_ref("MediaAttachment"))),
     "StatusSource": _obj("id text spoiler_text"),
     "Context": _obj("", ancestors=_list(_ref("Status")), descendants=_list(_ref("Status"))),
+    # `status` only on the types about a post (favourite, reblog, mention, ...), as Mastodon's.
     "Notification": _obj(
-        "id type created_at", account=_nullable(_ref("Account")), status=_nullable(_ref("Status")),
+        "id type created_at", account=_nullable(_ref("Account")), status_=_nullable(_ref("Status")),
         report_=ANY_OBJECT, moderation_warning_=ANY_OBJECT),
+    "UnreadCount": _obj("", count=INTEGER),
     "Relationship": _obj(
         "id note", following=BOOLEAN, requested=BOOLEAN, followed_by=BOOLEAN, blocking=BOOLEAN,
         blocked_by=BOOLEAN, muting=BOOLEAN, muting_notifications=BOOLEAN, showing_reblogs=BOOLEAN,
@@ -137,6 +144,37 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Marker": _obj("last_read_id updated_at", version=INTEGER),
     "Markers": {"type": "object", "additionalProperties": _ref("Marker")},
     "Report": _obj("id created_at", action_taken=BOOLEAN),
+    "Preferences": _obj("", **{
+        "posting:default:visibility": {"enum": ["public", "unlisted", "private", "direct"]},
+        "posting:default:sensitive": BOOLEAN, "posting:default:language": TEXT_OR_NULL,
+        "reading:expand:media": {"enum": ["default", "show_all", "hide_all"]},
+        "reading:expand:spoilers": BOOLEAN}),
+    "CustomEmoji": _obj("shortcode url static_url", visible_in_picker=BOOLEAN, category_=TEXT_OR_NULL),
+    "Announcement": _obj("id content published_at updated_at", starts_at=TEXT_OR_NULL,
+                         ends_at=TEXT_OR_NULL, all_day=BOOLEAN, read_=BOOLEAN,
+                         mentions=_list(ANY_OBJECT), statuses=_list(ANY_OBJECT), tags=_list(ANY_OBJECT),
+                         emojis=_list(ANY_OBJECT), reactions=_list(ANY_OBJECT)),
+    "Tag": _obj("name url", history=_list(_obj("day uses accounts")), following_=BOOLEAN),
+    # A trending link, as Mastodon's PreviewCard with its history.
+    "TrendsLink": _obj(
+        "url title description provider_name provider_url author_name author_url html embed_url "
+        "image_description", type={"enum": ["link", "photo", "video", "rich"]}, language=TEXT_OR_NULL,
+        width=INTEGER, height=INTEGER, image=TEXT_OR_NULL, blurhash=TEXT_OR_NULL,
+        published_at=TEXT_OR_NULL, authors=_list(ANY_OBJECT), history=_list(_obj("day uses accounts"))),
+    "FilterKeyword": _obj("id keyword", whole_word=BOOLEAN),
+    "FilterStatus": _obj("id status_id"),
+    "Filter": _obj(
+        "id title", context=_list({"enum": ["home", "notifications", "public", "thread", "account"]}),
+        expires_at=TEXT_OR_NULL, filter_action={"enum": ["warn", "hide", "blur"]},
+        keywords=_list(_ref("FilterKeyword")), statuses=_list(_ref("FilterStatus"))),
+    "FilterResult": _obj("", filter=_ref("Filter"), keyword_matches=_nullable(_list(STRING)),
+                         status_matches=_nullable(_list(STRING))),
+    "List": _obj("id title", replies_policy={"enum": ["followed", "list", "none"]}, exclusive=BOOLEAN),
+    "Conversation": _obj("id", unread=BOOLEAN, accounts=_list(_ref("Account")),
+                         last_status=_nullable(_ref("Status"))),
+    "WebPushSubscription": _obj(
+        "id endpoint server_key", standard=BOOLEAN, policy={"enum": ["all", "followed", "follower", "none"]},
+        alerts={"type": "object", "additionalProperties": BOOLEAN}),
     # Likeness's own entities.
     "Cameo": _obj(
         "id uri name instructions", preview_url=TEXT_OR_NULL,
@@ -172,6 +210,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 _AUTHORIZE = ("response_type!", "client_id!", "redirect_uri!", "scope", "state", "code_challenge",
               "code_challenge_method")
 _SEND = "status! visibility sensitive:boolean spoiler_text language in_reply_to_id media_ids[]:array"
+_FILTER_FIELDS = ("title!", "context[]!:array", "filter_action", "expires_in:integer",
+                  "keywords_attributes[][keyword]", "keywords_attributes[][whole_word]:boolean")
+_LIST_FIELDS = ("title!", "replies_policy", "exclusive:boolean")
+_PUSH_DATA = ("data[alerts]:object", "data[policy]", "policy")
 
 OPERATIONS: dict[str, Operation] = {
     # OAuth and apps.
@@ -228,11 +270,115 @@ OPERATIONS: dict[str, Operation] = {
                                          query=("limit:integer", "cursor")),
     "GET /api/v1/notifications": _op("Notifications", "[Notification]", paged=True,
                                      query=("types[]:array", "exclude_types[]:array")),
+    "GET /api/v1/timelines/list/{list_id:id}": _op("A list's timeline", "[Status]", paged=True),
+    "GET /api/v1/notifications/unread_count": _op(
+        "How many notifications came after the notifications marker", "UnreadCount",
+        query=("limit:integer", "types[]:array", "exclude_types[]:array")),
+    "GET /api/v1/notifications/{notification_id:id}": _op("A notification", "Notification"),
+    "POST /api/v1/notifications/{notification_id:id}/dismiss": _op("Dismiss a notification"),
+    "POST /api/v1/notifications/clear": _op("Dismiss every notification"),
     "GET /api/v1/markers": _op("Where reading stopped", "Markers", query=("timeline[]:array",)),
     "POST /api/v1/markers": _op("Save where reading stopped", "Markers",
                                 body=("home[last_read_id]", "notifications[last_read_id]")),
     "GET /api/v2/search": _op("Search accounts, posts and hashtags", "Search",
                               query=("q!", "type", "resolve:boolean", "limit:integer", "offset:integer")),
+    # Streaming: Mastodon's WebSocket, and its server-sent event streams.
+    "GET /api/v1/streaming": _op(
+        "The streaming WebSocket: a GET that upgrades (101); then subscribe and unsubscribe "
+        "messages in (type, stream, tag), and events out (stream, event, payload)", None, media="",
+        status=101, query=("stream", "tag", "access_token")),
+    "GET /api/v1/streaming/health": _op("Whether streaming is up: `OK`", None, media="text/plain"),
+    "GET /api/v1/streaming/user": _op("One's home timeline and notifications, as server-sent events",
+                                      None, media="text/event-stream", query=("access_token",)),
+    "GET /api/v1/streaming/user/notification": _op("One's notifications, as server-sent events", None,
+                                                   media="text/event-stream",
+                                                   query=("access_token", "types[]:array",
+                                                          "exclude_types[]:array")),
+    "GET /api/v1/streaming/public": _op("The public timeline, as server-sent events", None,
+                                        media="text/event-stream",
+                                        query=("access_token",)),
+    "GET /api/v1/streaming/public/local": _op("This server's public timeline, as server-sent events",
+                                              None, media="text/event-stream",
+                                              query=("access_token",)),
+    "GET /api/v1/streaming/hashtag": _op("A hashtag's public posts, as server-sent events", None,
+                                         media="text/event-stream", query=("tag!", "access_token")),
+    "GET /api/v1/streaming/{stream:path}": _op("Any other stream: refused, as Mastodon refuses it",
+                                               "Error", status=400),
+    # Posts one keeps, and who liked or boosted a post.
+    "GET /api/v1/statuses/{status_id:id}/favourited_by": _op("Who liked a post", "[Account]", paged=True),
+    "GET /api/v1/statuses/{status_id:id}/reblogged_by": _op("Who boosted a post", "[Account]",
+                                                            paged=True),
+    "GET /api/v1/favourites": _op("The posts one liked", "[Status]", paged=True),
+    "POST /api/v1/statuses/{status_id:id}/bookmark": _op("Bookmark a post", "Status"),
+    "POST /api/v1/statuses/{status_id:id}/unbookmark": _op("Take a post's bookmark off", "Status"),
+    "GET /api/v1/bookmarks": _op("The posts one bookmarked", "[Status]", paged=True),
+    "POST /api/v1/statuses/{status_id:id}/pin": _op("Pin one's own post to one's profile", "Status"),
+    "POST /api/v1/statuses/{status_id:id}/unpin": _op("Unpin a post", "Status"),
+    # Hashtags and trends.
+    "GET /api/v1/tags/{name}": _op("A hashtag, its use, and whether one follows it", "Tag"),
+    "POST /api/v1/tags/{name}/follow": _op("Follow a hashtag", "Tag"),
+    "POST /api/v1/tags/{name}/unfollow": _op("Stop following a hashtag", "Tag"),
+    "GET /api/v1/followed_tags": _op("The hashtags one follows", "[Tag]", paged=True),
+    "GET /api/v1/trends": _op("Trending hashtags", "[Tag]", offset_paged=True),
+    "GET /api/v1/trends/tags": _op("Trending hashtags", "[Tag]", offset_paged=True),
+    "GET /api/v1/trends/statuses": _op("Trending posts", "[Status]", offset_paged=True),
+    "GET /api/v1/trends/links": _op("The links most shared in recent public posts", "[TrendsLink]",
+                                    offset_paged=True),
+    # Filters (v2).
+    "GET /api/v2/filters": _op("One's filters", "[Filter]"),
+    "POST /api/v2/filters": _op("Make a filter", "Filter", body=_FILTER_FIELDS),
+    "GET /api/v2/filters/{filter_id:id}": _op("A filter", "Filter"),
+    "PUT /api/v2/filters/{filter_id:id}": _op(
+        "Change a filter: each of keywords_attributes with an id changes (or, with _destroy, "
+        "deletes) that keyword, each without adds one", "Filter",
+        body=(*(field.replace("!", "") for field in _FILTER_FIELDS), "keywords_attributes[][id]",
+              "keywords_attributes[][_destroy]:boolean")),
+    "DELETE /api/v2/filters/{filter_id:id}": _op("Delete a filter"),
+    "GET /api/v2/filters/{filter_id:id}/keywords": _op("A filter's keywords", "[FilterKeyword]"),
+    "POST /api/v2/filters/{filter_id:id}/keywords": _op("Add a keyword to a filter", "FilterKeyword",
+                                                        body=("keyword!", "whole_word:boolean")),
+    "GET /api/v2/filters/keywords/{keyword_id:id}": _op("A filter's keyword", "FilterKeyword"),
+    "PUT /api/v2/filters/keywords/{keyword_id:id}": _op("Change a filter's keyword", "FilterKeyword",
+                                                        body=("keyword", "whole_word:boolean")),
+    "DELETE /api/v2/filters/keywords/{keyword_id:id}": _op("Delete a filter's keyword"),
+    "GET /api/v2/filters/{filter_id:id}/statuses": _op("The posts a filter names", "[FilterStatus]"),
+    "POST /api/v2/filters/{filter_id:id}/statuses": _op("Have a filter name a post", "FilterStatus",
+                                                        body=("status_id!",)),
+    "GET /api/v2/filters/statuses/{entry_id:id}": _op("A post a filter names", "FilterStatus"),
+    "DELETE /api/v2/filters/statuses/{entry_id:id}": _op("Take a post off a filter"),
+    # Lists.
+    "GET /api/v1/lists": _op("One's lists", "[List]"),
+    "POST /api/v1/lists": _op("Make a list", "List", body=_LIST_FIELDS),
+    "GET /api/v1/lists/{list_id:id}": _op("A list", "List"),
+    "PUT /api/v1/lists/{list_id:id}": _op("Change a list", "List",
+                                          body=tuple(field.replace("!", "") for field in _LIST_FIELDS)),
+    "DELETE /api/v1/lists/{list_id:id}": _op("Delete a list"),
+    "GET /api/v1/lists/{list_id:id}/accounts": _op("The accounts on a list (limit=0: all of them)",
+                                                   "[Account]", paged=True),
+    "POST /api/v1/lists/{list_id:id}/accounts": _op("Add accounts one follows to a list",
+                                                    body=("account_ids[]!:array",)),
+    "DELETE /api/v1/lists/{list_id:id}/accounts": _op("Take accounts off a list",
+                                                      body=("account_ids[]!:array",)),
+    "GET /api/v1/accounts/{account_id:id}/lists": _op("One's lists an account is on", "[List]"),
+    # Direct conversations.
+    "GET /api/v1/conversations": _op("One's direct conversations", "[Conversation]", paged=True),
+    "DELETE /api/v1/conversations/{conversation_id:id}": _op("Remove a conversation until it goes on"),
+    "POST /api/v1/conversations/{conversation_id:id}/read": _op("Mark a conversation read",
+                                                                "Conversation"),
+    # Web Push.
+    "POST /api/v1/push/subscription": _op(
+        "Subscribe this token to Web Push, replacing its subscription", "WebPushSubscription",
+        body=("subscription[endpoint]!", "subscription[keys][p256dh]!", "subscription[keys][auth]!",
+              "subscription[standard]:boolean", *_PUSH_DATA)),
+    "GET /api/v1/push/subscription": _op("This token's Web Push subscription", "WebPushSubscription"),
+    "PUT /api/v1/push/subscription": _op("Change which notifications are pushed",
+                                         "WebPushSubscription", body=_PUSH_DATA),
+    "DELETE /api/v1/push/subscription": _op("Unsubscribe this token from Web Push"),
+    # What apps ask for at start-up.
+    "GET /api/v1/preferences": _op("The defaults an app applies to what one posts and reads",
+                                   "Preferences"),
+    "GET /api/v1/custom_emojis": _op("This server's custom emojis (it has none)", "[CustomEmoji]"),
+    "GET /api/v1/announcements": _op("This server's announcements (it has none)", "[Announcement]"),
     # Media.
     "POST /api/v1/media": _op("Upload a file", "MediaAttachment",
                               body=("file!:file", "description", "focus")),
@@ -375,12 +521,15 @@ def _body(fields: tuple[str, ...]) -> dict[str, Any]:
 
 def _security(key: str, action: str | None) -> list[dict[str, list[str]]]:
     """The scopes server/scopes.py asks of an app's token here, any one of which will do (its
-    parent scope also will, as OAuth2 reads `read` to cover `read:statuses`)."""
+    parent scope also will, as OAuth2 reads `read` to cover `read:statuses`); none on a public
+    route."""
     method, template = key.split(" ", 1)
     last = template.rsplit("/", 1)[-1].strip("{}").split(":")[0]
     needed = scopes.needed(method, template, {last: action} if action else {})
     if needed is None:
         raise ValueError(f"{key} has no scope in server/scopes.py")
+    if not needed and template not in scopes.PUBLIC:
+        return [{"OAuth2": []}]  # any token, whatever its scopes (scopes.ANY_SCOPE)
     return [{"OAuth2": [scope]} for scope in needed]
 
 
@@ -398,7 +547,7 @@ def _operation(key: str, op: Operation, path: str, action: str | None) -> dict[s
     if op.returns is not None:
         schema = _list(_ref(op.returns[1:-1])) if op.returns.startswith("[") else _ref(op.returns)
         ok["content"] = {op.media: {"schema": schema}}
-    else:
+    elif op.media:
         ok["content"] = {op.media: {"schema": STRING}}
     if op.paged:
         ok["headers"] = {"Link": {"description": "Mastodon's paging: `next` to older, `prev` to newer",
