@@ -15,6 +15,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from federation import store as fstore
 from federation import streams
 from server import accounts
 from server.api import streaming
@@ -168,6 +169,29 @@ async def test_user_stream_brings_home_posts_mentions_edits_and_deletes(make_ins
         later = await _post(a, "bob", "after the secret")
         update = await _event(ws, "update")
         assert update["payload"]["id"] == later["id"], update
+
+
+async def test_likeness_notification_types_only_to_a_stream_that_names_them(make_instance):
+    """As the notifications list: apps never meet a type they don't know, and a client that
+    names Likeness's own types (the web app does) gets them live."""
+    a = await make_instance()
+    for name in ("alice", "bob"):
+        await a.signup(name)
+    fed = a.instance.fed
+    alice_user = await a.pool.fetchval("SELECT id FROM users WHERE username = 'alice'")
+    bob_actor = await a.pool.fetchval("SELECT id FROM actors WHERE username = 'bob' AND local")
+    async with _socket(a, a.tokens["alice"], "?stream=user:notification") as plain, \
+            _socket(a, a.tokens["alice"], "?stream=user:notification&include_types[]=remix_request") as named:
+        await _started(plain)
+        await _started(named)
+        asked = await fstore.insert_notification(a.pool, alice_user, "remix_request", bob_actor)
+        await streams.notification(fed, alice_user, asked)
+        got = await _event(named, "notification")
+        assert (got["payload"]["id"], got["payload"]["type"]) == (str(asked), "remix_request")
+        mention = await _post(a, "bob", "@alice hello")
+        # The app that named nothing skips the remix request: its next one is the mention.
+        got = await _event(plain, "notification")
+        assert got["payload"]["type"] == "mention" and got["payload"]["status"]["id"] == mention["id"]
 
 
 async def test_hashtag_and_public_local_streams(make_instance):
