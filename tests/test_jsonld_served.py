@@ -43,7 +43,8 @@ PROPERTIES = {
         "publicKey", "owner", "publicKeyPem", "assertionMethod", "controller", "publicKeyMultibase",
         "proof", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue")},
     "created": DC + "created",
-    **{name: TOOT + name for name in ("discoverable", "indexable", "suspended", "blurhash", "focalPoint")},
+    **{name: TOOT + name for name in ("discoverable", "indexable", "suspended", "blurhash", "focalPoint",
+                                      "featured")},
     **{name: GTS + name for name in ("interactionPolicy", "canQuote", "automaticApproval",
                                      "manualApproval", "interactingObject", "interactionTarget")},
     **{name: FEP_044F + name for name in ("quote", "quoteAuthorization")},
@@ -54,7 +55,7 @@ PROPERTIES = {
 TYPES = {
     **{name: AS + name for name in (
         "Person", "Application", "Note", "Video", "Image", "Mention", "Hashtag", "Create", "Update",
-        "Delete", "Follow", "Accept", "Reject", "Undo", "Like", "Announce", "Tombstone",
+        "Delete", "Follow", "Accept", "Reject", "Undo", "Like", "Announce", "Tombstone", "Add", "Remove",
         "OrderedCollection", "OrderedCollectionPage")},
     "Multikey": SEC + "Multikey",
     "DataIntegrityProof": SEC + "DataIntegrityProof",
@@ -145,6 +146,9 @@ async def test_every_served_document_keeps_every_term(make_instance, peer, tmp_p
     served["Cameo"] = await _get(a, cameo["uri"])
     owner = await _get(a, served["Cameo"]["attributedTo"])
     served["cameo collection"] = await _get(a, owner["cameoCollection"])
+    assert (await a.api("alice", "POST", f"/api/v1/statuses/{post['id']}/pin")).status_code == 200
+    served["featured collection"] = await _get(a, owner["featured"])
+    assert served["featured collection"]["orderedItems"], served["featured collection"]
     remix = (await _remix(b, "bob", [cameo["uri"]])).json()
     state = await eventually(lambda: _authorized(b, remix["id"]))
     auth_uri = state["cameos"][0]["authorization"]
