@@ -45,8 +45,9 @@ async def test_the_label_on_a_phone_covers_neither_the_burned_mark_nor_the_bars(
     await expect(label).to_have_text("AI-generated")
     await expect(label).to_be_in_viewport()
     video = reel.locator("video")
-    await page.wait_for_function(
-        f"document.querySelector('.reel[data-status-id=\"{declared}\"] video').videoWidth > 0")
+    # A function, not an expression: Playwright polls an expression with eval, which the app's
+    # Content-Security-Policy refuses.
+    await page.wait_for_function("v => v.videoWidth > 0", arg=await video.element_handle())
     box = await label.bounding_box()
 
     # Where the burned mark shows: mark_box in the frame, scaled as object-fit: cover draws it.
