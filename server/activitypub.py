@@ -16,7 +16,7 @@ from federation.visibility import visible_post_ids
 from federation.vocab import AS_CONTEXT, OBJECT_CONTEXT
 
 from . import store
-from .http import ActivityResponse, error, fed, parse_id, pool, read_body, wants_activity_json
+from .http import ActivityResponse, error, fed, parse_id, pool, read_body, read_pool, wants_activity_json
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,9 @@ def _page_number(request: Request) -> int | None:
 async def _collection_owner(request: Request, uri_of: Callable[[Any], str]
                             ) -> tuple[Any, str, int | None, Response | None]:
     """The local actor whose collection is asked for, the collection's id and the page; or the
-    answer to give instead."""
+    answer to give instead. The actor is read from the primary, so that a suspension or deletion
+    empties its collections at once; a public collection's items come from the replica
+    (server/http.py read_pool)."""
     row = await _actor_or_404(request)
     if row is None:
         return None, "", None, error(404, "no such account")
@@ -113,14 +115,15 @@ async def follow_collection(request: Request) -> Response:
         request, lambda row: row["followers_url"] if followers else row["following_url"])
     if refusal is not None:
         return refusal
-    total = await fstore.count_follows(pool(request), row["id"], followers=followers)
+    total = await fstore.count_follows(read_pool(request), row["id"], followers=followers)
     items = [] if page is None else await fstore.follow_page(
-        pool(request), row["id"], followers=followers, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        read_pool(request), row["id"], followers=followers, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return ActivityResponse(_collection(uri, total, page, items))
 
 
 async def mutuals_collection(request: Request) -> Response:
-    """The actors who follow this one and whom it follows back: a cameo's "mutuals" audience."""
+    """The actors who follow this one and whom it follows back: a cameo's "mutuals" audience,
+    which decides who may use a cameo, and so is read from the primary."""
     row, uri, page, refusal = await _collection_owner(request, lambda row: f"{row['uri']}/mutuals")
     if refusal is not None:
         return refusal
@@ -146,9 +149,9 @@ async def outbox_collection(request: Request) -> Response:
     row, uri, page, refusal = await _collection_owner(request, lambda row: row["outbox"])
     if refusal is not None:
         return refusal
-    total = await fstore.outbox_count(pool(request), row["id"])
+    total = await fstore.outbox_count(read_pool(request), row["id"])
     items = [] if page is None else [
-        r["body"] for r in await fstore.outbox_page(pool(request), row["id"], PAGE_SIZE,
+        r["body"] for r in await fstore.outbox_page(read_pool(request), row["id"], PAGE_SIZE,
                                                     (page - 1) * PAGE_SIZE)]
     for item in items:
         # An item keeps a @context other than the page's: a signed one is part of its proof.
@@ -163,9 +166,9 @@ async def featured_collection(request: Request) -> Response:
     row, uri, _, refusal = await _collection_owner(request, lambda row: f"{row['uri']}/collections/featured")
     if refusal is not None:
         return refusal
-    pinned = await store.pinned_posts(pool(request), row["id"])
-    shown = await visible_post_ids(pool(request), [post["id"] for post in pinned], None)
-    async with pool(request).acquire() as conn:
+    pinned = await store.pinned_posts(read_pool(request), row["id"])
+    shown = await visible_post_ids(read_pool(request), [post["id"] for post in pinned], None)
+    async with read_pool(request).acquire() as conn:
         items = [await outbox.document_of(fed(request), conn, post) for post in pinned if post["id"] in shown]
     for item in items:
         item.pop("@context", None)

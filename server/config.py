@@ -97,6 +97,20 @@ _DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf1
            "float16": "float16", "fp16": "float16"}
 
 
+def _replica_url(env: dict[str, str]) -> str | None:
+    """DATABASE_REPLICA_URL, which only an instance with a DATABASE_URL may have: the embedded
+    PostgreSQL has no replica."""
+    raw = env.get("DATABASE_REPLICA_URL", "").strip()
+    if not raw:
+        return None
+    if not env.get("DATABASE_URL"):
+        raise ConfigError("DATABASE_REPLICA_URL needs DATABASE_URL: it is a replica of that database")
+    if not raw.startswith(("postgresql://", "postgres://")):
+        # Not the URL itself, which may hold a password.
+        raise ConfigError("DATABASE_REPLICA_URL must be a postgresql:// URL")
+    return raw
+
+
 def _generation(env: dict[str, str]) -> GenerationConfig:
     """The LIKENESS_GENERATION_* variables (and the model and C2PA paths), checked here so that a
     typo stops the server at start rather than failing every job. Size, steps and frame rate
@@ -186,6 +200,9 @@ class Settings:
     https: bool = True
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # A streaming replica of `database_url` for the reads that may lag it: timelines, For You,
+    # profiles and public collections (Instance.read_pool). Unset: those read the primary.
+    database_replica_url: str | None = None
     redis_url: str | None = None
     allow_private_fetch: bool = False
     registrations_open: bool = True
@@ -229,6 +246,7 @@ class Settings:
             https=_flag(env, "LIKENESS_HTTPS", True),
             data_dir=Path(env.get("LIKENESS_DATA_DIR") or "data").resolve(),
             database_url=env.get("DATABASE_URL") or None,
+            database_replica_url=_replica_url(env),
             redis_url=env.get("REDIS_URL") or None,
             allow_private_fetch=_flag(env, "LIKENESS_ALLOW_PRIVATE_FETCH", False),
             registrations_open=_flag(env, "LIKENESS_REGISTRATIONS_OPEN", True),

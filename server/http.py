@@ -129,6 +129,12 @@ def pool(request: HTTPConnection) -> asyncpg.Pool:
     return request.app.state.instance.pool
 
 
+def read_pool(request: HTTPConnection) -> asyncpg.Pool:
+    """The replica, for reads that may lag the primary by its replay delay (Instance.read_pool):
+    never for a write, nor for what this request or its client has just written."""
+    return request.app.state.instance.read_pool
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 past `limit` without reading the rest."""
     declared = request.headers.get("content-length")

@@ -142,10 +142,13 @@ async def livez(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """PostgreSQL and Redis answer; otherwise 503, naming which did not."""
+    """PostgreSQL (and its replica, where DATABASE_REPLICA_URL is set) and Redis answer; otherwise
+    503, naming which did not."""
     instance: Instance = request.app.state.instance
-    assert instance.pool is not None and instance.redis is not None
+    assert instance.pool is not None and instance.read_pool is not None and instance.redis is not None
     checks = {"postgresql": store.database_answers(instance.pool), "redis": instance.redis.ping()}
+    if instance.read_pool is not instance.pool:
+        checks["postgresql_replica"] = store.database_answers(instance.read_pool)
     failed = []
     for name, check in checks.items():
         try:

@@ -12,6 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from arq import create_pool
@@ -66,6 +67,10 @@ async def close_worker(worker: Worker) -> None:
 class Instance:
     settings: Settings
     pool: asyncpg.Pool | None = None
+    # Where the reads that may lag the primary go (timelines, For You, profiles, public
+    # collections): the DATABASE_REPLICA_URL pool, else `pool` itself. A write, a transaction, or
+    # a read of what the same request or its client has just written uses `pool`.
+    read_pool: asyncpg.Pool | None = None
     redis: ArqRedis | None = None
     # Each arq worker makes its own pool from these: closing a worker closes its pool, which must
     # not cut the connections of another worker's jobs still recording their end.
@@ -96,6 +101,20 @@ class Instance:
             self._embedded_redis = start_embedded_redis(self.settings.data_dir)
         return redis_settings(self.settings, self._embedded_redis.socket_file)
 
+    async def _open_read_pool(self) -> asyncpg.Pool:
+        """The replica's pool, or the primary's where no replica is set. An unreachable replica
+        stops the start, naming it, rather than failing every timeline later."""
+        assert self.pool is not None
+        url = self.settings.database_replica_url
+        if url is None:
+            return self.pool
+        try:
+            return await db.create_pool(url)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            parts = urlsplit(url)
+            raise ConfigError(f"DATABASE_REPLICA_URL: cannot connect to the replica at {parts.hostname}:"
+                              f"{parts.port or 5432}: {exc}") from None
+
     async def _fixed_origin(self) -> Settings:
         """The settings at the instance's origin, fixed at its first start: ids and signatures
         are made from it, so it cannot change (as Mastodon's LOCAL_DOMAIN cannot)."""
@@ -123,6 +142,7 @@ class Instance:
             await conn.close()
         self.pool = await db.create_pool(url)
         try:
+            self.read_pool = await self._open_read_pool()
             self.settings = settings = await self._fixed_origin()
         except ConfigError:
             await self.stop()
@@ -189,6 +209,8 @@ class Instance:
             await self.streams.stop()
         if self.redis is not None:
             await self.redis.aclose()
+        if self.read_pool is not None and self.read_pool is not self.pool:
+            await self.read_pool.close()
         if self.pool is not None:
             await self.pool.close()
         if self._embedded_redis is not None:

@@ -24,6 +24,7 @@ from ..http import (
     parse_id,
     pool,
     read_params,
+    read_pool,
 )
 from ..media import MediaError, checked_image, format_bytes, new_key
 from ..rate_limits import rate_limited
@@ -33,8 +34,10 @@ from .statuses import render_statuses
 from .timelines import paging
 
 
-async def account_json(request: Request, actor: asyncpg.Record) -> dict[str, Any]:
-    counts = await store.account_counts(pool(request), actor["id"])
+async def account_json(request: Request, actor: asyncpg.Record, *,
+                       read_pool: asyncpg.Pool | None = None) -> dict[str, Any]:
+    """`read_pool` is the replica for a profile (server/http.py read_pool); else the primary."""
+    counts = await store.account_counts(read_pool or pool(request), actor["id"])
     return entities.account(fed(request), actor, counts)
 
 
@@ -145,19 +148,20 @@ async def update_credentials(request: Request) -> Response:
     return JSONResponse(await account_json(request, actor))
 
 
-async def target_account(request: Request) -> asyncpg.Record:
-    """The account of the path's `account_id`, else 404 (a deleted one, this server's own)."""
-    actor = await fstore.actor_by_id(pool(request), request.path_params["account_id"])
+async def target_account(request: Request, *, read_pool: asyncpg.Pool | None = None) -> asyncpg.Record:
+    """The account of the path's `account_id`, else 404 (a deleted one, this server's own).
+    `read_pool` as for `account_json`."""
+    actor = await fstore.actor_by_id(read_pool or pool(request), request.path_params["account_id"])
     if actor is None or actor["type"] == "Application" and actor["local"] or actor["deleted_at"] is not None:
         raise HTTPException(404, "no such account")
     return actor
 
 
 async def get_account(request: Request) -> Response:
-    target = await target_account(request)
+    target = await target_account(request, read_pool=read_pool(request))
     # Another server's account shows what it posted before anyone here followed it.
     await backfill.request(fed(request), target)
-    return JSONResponse(await account_json(request, target))
+    return JSONResponse(await account_json(request, target, read_pool=read_pool(request)))
 
 
 async def lookup(request: Request) -> Response:
@@ -166,26 +170,29 @@ async def lookup(request: Request) -> Response:
         return error(400, "acct is required")
     name, _, host = handle.partition("@")
     if not host or host.lower() == fed(request).domain:
-        actor = await fstore.local_actor(pool(request), name)
+        actor = await fstore.local_actor(read_pool(request), name)
     else:
-        actor = await fstore.actor_by_handle(pool(request), name, host)
+        actor = await fstore.actor_by_handle(read_pool(request), name, host)
     if actor is None:
         return error(404, "no such account")
-    return JSONResponse(await account_json(request, actor))
+    return JSONResponse(await account_json(request, actor, read_pool=read_pool(request)))
 
 
 async def account_statuses(request: Request) -> Response:
     user = await current_user(request, required=False)
-    target = await target_account(request)
+    viewer = user["actor_id"] if user else None
+    # Someone else's profile from the replica; one's own from the primary, so that it shows what
+    # its owner has just posted.
+    reads = pool(request) if viewer == request.path_params["account_id"] else read_pool(request)
+    target = await target_account(request, read_pool=reads)
     await backfill.request(fed(request), target)
     params = dict(request.query_params)
-    viewer = user["actor_id"] if user else None
     if bool_param(params, "pinned"):
         # Five at most (store.MAX_PINS): one page, the latest pinned first.
-        pinned = await store.pinned_posts(pool(request), target["id"])
-        return JSONResponse(await render_statuses(request, pinned, viewer))
-    rows = await store.account_posts(pool(request), target["id"], viewer, **paging(params))
-    return paged(request, await render_statuses(request, rows, viewer))
+        pinned = await store.pinned_posts(reads, target["id"])
+        return JSONResponse(await render_statuses(request, pinned, viewer, read_pool=reads))
+    rows = await store.account_posts(reads, target["id"], viewer, **paging(params))
+    return paged(request, await render_statuses(request, rows, viewer, read_pool=reads))
 
 
 async def relationship_json(request: Request, actor_id: int, target_id: int) -> dict[str, Any]:

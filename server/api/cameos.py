@@ -54,6 +54,7 @@ from ..http import (
     pool,
     read_form,
     read_params,
+    read_pool,
     safe_http_url,
     wants_activity_json,
 )
@@ -449,7 +450,9 @@ async def cameo_collection(request: Request) -> Response:
     """An actor's `cameoCollection` (PROTOCOL.md): the Cameos of its that the fetching server's
     people may ask for. Those open to everyone to anyone; those open to followers, mutuals or
     approved people only to a signed fetch from a server where it has such people. Paused ones
-    and those only their owner may use are not listed."""
+    and those only their owner may use are not listed. The owner is read from the primary (a
+    suspension empties it at once), the listing from the replica: a listing grants nothing,
+    each use is asked for and answered from the primary."""
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
     if owner is None or owner["type"] != "Person":
         return error(404, "no such account")
@@ -457,12 +460,13 @@ async def cameo_collection(request: Request) -> Response:
     if not owner["suspended"]:
         signer = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
         audience = None if signer is None else await fstore.audience_on_domain(
-            pool(request), owner["id"], urlsplit(signer).netloc.lower())
-        listed = [c for c in await fstore.cameos_of(pool(request), owner["id"]) if _listed_to(c, audience)]
+            read_pool(request), owner["id"], urlsplit(signer).netloc.lower())
+        listed = [c for c in await fstore.cameos_of(read_pool(request), owner["id"])
+                  if _listed_to(c, audience)]
     items = []
     for cameo in listed[:backfill.MAX_ITEMS]:
-        approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
-        references = await fstore.cameo_references(pool(request), cameo["id"])
+        approved = [a["uri"] for a in await fstore.cameo_approved(read_pool(request), cameo["id"])]
+        references = await fstore.cameo_references(read_pool(request), cameo["id"])
         document = cameo_document(fed(request), cameo, owner, approved, len(references))
         del document["@context"]
         items.append(document)

@@ -14,7 +14,7 @@ from federation.html import normalised_hashtag, parse_hashtags
 from policy import ranking
 
 from .. import store
-from ..http import current_user, error, fed, int_param, parse_id, pool, read_params
+from ..http import current_user, error, fed, int_param, parse_id, pool, read_params, read_pool
 from . import entities
 from .statuses import render_statuses
 
@@ -32,7 +32,7 @@ async def for_you(request: Request) -> Response:
         except ValueError as exc:
             return error(400, str(exc))
     viewer = user["actor_id"] if user else None
-    rows = await store.for_you(pool(request), viewer, ranking.Weights(), limit=limit, cursor=cursor,
+    rows = await store.for_you(read_pool(request), viewer, ranking.Weights(), limit=limit, cursor=cursor,
                                candidates=ranking.CANDIDATES,
                                followed_candidates=ranking.FOLLOWED_CANDIDATES)
     headers = {}
@@ -41,7 +41,8 @@ async def for_you(request: Request) -> Response:
         sep = "&" if "?" in base else "?"
         after = ranking.next_cursor(rows[-1]["score"], rows[-1]["id"])
         headers["Link"] = f'<{base}{sep}cursor={after}>; rel="next"'
-    return JSONResponse(await render_statuses(request, rows, viewer), headers=headers)
+    return JSONResponse(await render_statuses(request, rows, viewer, read_pool=read_pool(request)),
+                        headers=headers)
 
 
 def _preference_json(request: Request, row: asyncpg.Record, target: asyncpg.Record | None) -> dict[str, Any]:

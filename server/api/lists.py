@@ -13,7 +13,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import store
-from ..http import bool_param, current_user, error, fed, int_param, paged, paging, parse_id, pool, read_params
+from ..http import (
+    bool_param,
+    current_user,
+    error,
+    fed,
+    int_param,
+    paged,
+    paging,
+    parse_id,
+    pool,
+    read_params,
+    read_pool,
+)
 from . import entities, filters
 from .accounts import target_account
 from .follows import ACCOUNTS_PER_PAGE, MOST_ACCOUNTS_PER_PAGE
@@ -143,8 +155,9 @@ async def list_timeline(request: Request) -> Response:
     user = await current_user(request)
     row = await _own_list(request, user)
     page = paging(dict(request.query_params), default=STATUSES_PER_PAGE, most=MOST_STATUSES_PER_PAGE)
-    rows = await store.list_timeline(pool(request), user["actor_id"], row, **page)
-    rendered = await render_statuses(request, rows, user["actor_id"])
+    # The list itself from the primary (one just made is found), its posts from the replica.
+    rows = await store.list_timeline(read_pool(request), user["actor_id"], row, **page)
+    rendered = await render_statuses(request, rows, user["actor_id"], read_pool=read_pool(request))
     # Mastodon applies the home context's filters to lists.
     await filters.annotate(request, rendered, user["actor_id"], "home")
     return paged(request, rendered, cursors=[r["id"] for r in rows], limit=page["limit"])

@@ -51,22 +51,26 @@ def parse_visibility(value: str) -> str:
 
 
 async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record], viewer: int | None, *,
-                          staff_review: bool = False, staff: bool | None = None) -> list[dict[str, Any]]:
+                          staff_review: bool = False, staff: bool | None = None,
+                          read_pool: asyncpg.Pool | None = None) -> list[dict[str, Any]]:
     """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
     post the viewer may not see (federation/visibility.py), whatever query found it.
     `staff_review` is for the admin API's report views only, which show staff what was reported.
     `staff` says whether the viewer is staff where the caller knows (the streaming API, whose
-    WebSocket is no request); else the request's token tells."""
+    WebSocket is no request); else the request's token tells. `read_pool` is the replica where
+    the posts came from it (server/http.py read_pool), so that the page reads one snapshot;
+    else the primary."""
+    reads = read_pool or pool(request)
     if not staff_review:
         if staff is None:
             staff = viewer is not None and await is_staff(request)
-        shown = await visible_post_ids(pool(request), [p["id"] for p in posts_], viewer, staff=staff)
+        shown = await visible_post_ids(reads, [p["id"] for p in posts_], viewer, staff=staff)
         posts_ = [p for p in posts_ if p["id"] in shown]
     # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
     # a revoke that never reached us hides them by the next view.
     for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_]):
         await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
-    async with pool(request).acquire() as conn:
+    async with reads.acquire() as conn:
         return await entities.statuses(fed(request), conn, posts_, viewer)
 
 

@@ -17,7 +17,7 @@ from ..http import (
     current_user,
     int_param,
     paged,
-    pool,
+    read_pool,
 )
 from . import filters
 from .statuses import render_statuses
@@ -34,9 +34,9 @@ def paging(params: dict[str, Any]) -> dict[str, Any]:
 
 async def home(request: Request) -> Response:
     user = await current_user(request)
-    rows = await store.home_timeline(pool(request), user["actor_id"],
+    rows = await store.home_timeline(read_pool(request), user["actor_id"],
                                      **paging(dict(request.query_params)))
-    rendered = await render_statuses(request, rows, user["actor_id"])
+    rendered = await render_statuses(request, rows, user["actor_id"], read_pool=read_pool(request))
     await filters.annotate(request, rendered, user["actor_id"], "home")
     return paged(request, rendered)
 
@@ -45,7 +45,7 @@ async def public(request: Request) -> Response:
     user = await current_user(request, required=False)
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
-    rows = await store.public_timeline(pool(request), viewer,
+    rows = await store.public_timeline(read_pool(request), viewer,
                                        local_only=bool_param(params, "local"), **paging(params))
     return await _public_page(request, rows, viewer)
 
@@ -56,14 +56,14 @@ async def tag_timeline(request: Request) -> Response:
     params = dict(request.query_params)
     viewer = user["actor_id"] if user else None
     tag = normalised_hashtag(request.path_params["hashtag"].removeprefix("#"))
-    rows = await store.public_timeline(pool(request), viewer, local_only=bool_param(params, "local"),
+    rows = await store.public_timeline(read_pool(request), viewer, local_only=bool_param(params, "local"),
                                        tag=tag, **paging(params))
     return await _public_page(request, rows, viewer)
 
 
 async def _public_page(request: Request, rows: list[asyncpg.Record], viewer: int | None) -> Response:
     """A page of a public timeline, each post with the filters of a signed-in viewer it matches."""
-    rendered = await render_statuses(request, rows, viewer)
+    rendered = await render_statuses(request, rows, viewer, read_pool=read_pool(request))
     if viewer is not None:
         await filters.annotate(request, rendered, viewer, "public")
     return paged(request, rendered)

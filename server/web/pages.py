@@ -19,7 +19,7 @@ from federation import store as fstore
 from federation.objects import media_url, poster_url
 
 from .. import store
-from ..http import ActivityResponse, fed, pool, wants_activity_json
+from ..http import ActivityResponse, fed, pool, read_pool, wants_activity_json
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -70,8 +70,9 @@ async def profile(request: Request) -> Response:
         return page("Not found", "<h1>No such account</h1>", status=404)
     if wants_activity_json(request):
         return ActivityResponse(await actors.actor_document(fed(request), actor))
-    rows = await store.account_posts(pool(request), actor["id"], None, limit=20)
-    media = await store.media_of_posts(pool(request), [r["id"] for r in rows])
+    # The account from the primary (a suspension shows at once), its public posts from the replica.
+    rows = await store.account_posts(read_pool(request), actor["id"], None, limit=20)
+    media = await store.media_of_posts(read_pool(request), [r["id"] for r in rows])
     body = [f"<h1>{escape(actor['display_name'] or actor['username'])}</h1>",
             f"<p>@{escape(actor['username'])}@{escape(fed(request).domain)}</p>", actor["summary"]]
     body += [_post_html(request, r, actor, media.get(r["id"], [])) for r in rows
@@ -99,9 +100,9 @@ async def post_page(request: Request) -> Response:
 
 async def home(request: Request) -> Response:
     instance = request.app.state.instance
-    rows = await store.public_timeline(pool(request), None, local_only=True, limit=20)
-    authors = await store.actors_by_ids(pool(request), list({r["actor_id"] for r in rows}))
-    media = await store.media_of_posts(pool(request), [r["id"] for r in rows])
+    rows = await store.public_timeline(read_pool(request), None, local_only=True, limit=20)
+    authors = await store.actors_by_ids(read_pool(request), list({r["actor_id"] for r in rows}))
+    media = await store.media_of_posts(read_pool(request), [r["id"] for r in rows])
     body = [f"<h1>{escape(instance.settings.instance_name)}</h1>",
             "<p>Short AI-generated videos, made with consent.</p>"]
     body += [_post_html(request, r, authors[r["actor_id"]], media.get(r["id"], [])) for r in rows]
