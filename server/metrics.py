@@ -97,7 +97,26 @@ async def _read_at_scrape(instance: Instance) -> list[Metric]:
     jobs = GaugeMetricFamily("likeness_generation_jobs", "Generation jobs by state", labels=["state"])
     for state, count in sorted((await generation_store.jobs_by_state(instance.pool)).items()):
         jobs.add_metric([state], count)
-    return [queues, jobs]
+    return [queues, jobs, *await _replica_lag(instance)]
+
+
+async def _replica_lag(instance: Instance) -> list[Metric]:
+    """How many bytes of the primary's log the replica has yet to apply: what its readers do not
+    see yet. In bytes, not seconds: the time since the last replayed commit grows on an idle
+    primary too. Nothing where there is no replica, it is a writable server, or it does not
+    answer (which /readyz reports), so that the rest of the scrape still comes."""
+    assert instance.pool is not None and instance.read_pool is not None
+    if instance.read_pool is instance.pool:
+        return []
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            behind = await store.replay_behind(instance.read_pool, await store.wal_position(instance.pool))
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return []
+    if behind is None:
+        return []
+    return [GaugeMetricFamily("likeness_replica_replay_lag_bytes", "Bytes of the primary's write-ahead"
+                              " log that DATABASE_REPLICA_URL has not applied yet", value=behind)]
 
 
 async def exposition(instance: Instance) -> bytes:

@@ -44,7 +44,7 @@ from .hashtags import (
     trending_tags,
     unfollow_tag,
 )
-from .health import database_answers
+from .health import database_answers, replay_behind, wal_position
 from .interactions import (
     MAX_PINS,
     accounts_counts,
@@ -225,6 +225,7 @@ __all__ = [
     "remove_conversation",
     "remove_deleted_posts_media",
     "remove_list_members",
+    "replay_behind",
     "replies",
     "save_marker",
     "set_feed_preference",
@@ -252,4 +253,5 @@ __all__ = [
     "user_by_token",
     "username_taken",
     "visible_post",
+    "wal_position",
 ]
