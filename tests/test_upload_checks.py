@@ -15,7 +15,7 @@ from PIL import Image
 
 from policy.output_safety import check_images
 from server import media_cleanup, upload_checks
-from server.media import CheckTimeout, video_frames_at
+from server.media_files import CheckTimeout, video_frames_at
 from tests.conftest import TEST_GENERATION, eventually
 from tests.videos import make_mp4, upload_video
 
