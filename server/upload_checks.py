@@ -35,11 +35,10 @@ from generation import store as gstore
 from generation.provenance import C2PASigner, signed_by
 from policy.output_safety import Verdict, check_images, failed, sample_frames
 
-from . import store
+from . import store, upload_queue
 from .media import LocalMediaStore, file_keys
 from .media_files import CheckTimeout, video_frames_at
 from .upload_queue import FUNCTION as FUNCTION  # the worker registers its job under it
-from .upload_queue import queue_check
 
 log = logging.getLogger(__name__)
 
@@ -147,5 +146,5 @@ async def sweep(fed: Federation) -> int:
     """Queue again the checks that Redis lost."""
     lost = await store.pending_upload_checks(fed.pool, LOST_AFTER_S)
     for media_id in lost:
-        await queue_check(fed, media_id)
+        await upload_queue.queue_check(fed, media_id)
     return len(lost)
