@@ -1,6 +1,6 @@
 """Start-up time and memory of the web process, side by side with another revision.
 
-    python -m tests.bench.startup [--ref REV] [--runs N] [--logins N]
+    python -m tests.bench.startup [--ref REV] [--env NAME=VALUE] [--runs N] [--logins N]
 
 For this tree (and, with --ref, a copy of that revision made with `git archive`) it prints:
 - importing `server.app` and `create_app()` in a fresh interpreter (median of N warm runs, the
@@ -10,7 +10,9 @@ For this tree (and, with --ref, a copy of that revision made with `git archive`)
   (migrations) and a warm second start; its RSS idle a few seconds later (anonymous and
   file-backed, i.e. mostly shared libraries) and its peak; then the peak after N concurrent
   logins of unknown names (each one an argon2 verification);
-- `python -X importtime` of the import, summed by top-level package: the top offenders.
+- with --env (repeatable), this tree once more with that variable set (MALLOC_ARENA_MAX=2, say);
+- `python -X importtime` of the import, summed by top-level package: the top offenders;
+- what importing the app adds to the RSS, by package, and its mapped files (shared libraries).
 
 Needs DATABASE_URL (scratch databases are made and dropped there) and REDIS_URL.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import statistics
@@ -47,6 +50,60 @@ kib = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in status.s
 print(imported - start, created - imported, kib["VmRSS"], kib["VmHWM"])
 """
 MIB = 1024
+# What importing the app adds to the RSS, by top-level package: each module's import is measured
+# (the RSS after executing it, less before, less what the modules it imported added), and the
+# mapped files such as shared libraries, by package (their resident pages, /proc/self/smaps).
+MEMORY_SCRIPT = """
+import json, os, re, sys
+from collections import defaultdict
+PAGE = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+added, stack = defaultdict(int), []
+class Measure:
+    def find_spec(self, name, path=None, target=None):
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        run = getattr(spec.loader, "exec_module", None)
+        if run is None:
+            return spec
+        def exec_module(module, run=run, key=name.split(".")[0]):
+            before = rss()
+            stack.append(0)
+            try:
+                run(module)
+            finally:
+                total, inner = rss() - before, stack.pop()
+                added[key] += total - inner
+                if stack:
+                    stack[-1] += total
+        spec.loader.exec_module = exec_module
+        return spec
+sys.meta_path.insert(0, Measure())
+start = rss()
+import server.app
+server.app.create_app()
+added["(create_app)"] = 0
+def package(path):
+    match = re.search(r"site-packages/([^/]+)", path)
+    match = match or re.search(r"/(server|federation|generation|policy)/", path)
+    return match[1].split(".")[0] if match else "python (interpreter, stdlib)"
+mapped, name = defaultdict(int), None
+for line in open("/proc/self/smaps"):
+    fields = line.split()
+    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+        name = package(fields[5]) if len(fields) > 5 and fields[5].startswith("/") else None
+    elif fields[0] == "Rss:" and name:
+        mapped[name] += int(fields[1]) * 1024
+print(json.dumps({"imports": added, "mapped": mapped, "total": rss() - start}))
+"""
 
 
 def _status(pid: int) -> dict[str, int]:
@@ -56,11 +113,11 @@ def _status(pid: int) -> dict[str, int]:
             if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
 
 
-def measure_import(tree: Path, runs: int) -> dict[str, float]:
-    subprocess.run([sys.executable, "-c", IMPORT_SCRIPT], cwd=tree, check=True, capture_output=True)
+def measure_import(tree: Path, env: dict[str, str], runs: int) -> dict[str, float]:
+    subprocess.run([sys.executable, "-c", IMPORT_SCRIPT], cwd=tree, env=env, check=True, capture_output=True)
     rows = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", IMPORT_SCRIPT], cwd=tree, check=True,
+        out = subprocess.run([sys.executable, "-c", IMPORT_SCRIPT], cwd=tree, env=env, check=True,
                              capture_output=True, text=True).stdout.split()
         rows.append([float(value) for value in out])
     imp, create, rss, peak = (statistics.median(column) for column in zip(*rows, strict=True))
@@ -82,6 +139,15 @@ def import_offenders(tree: Path, top: int) -> list[tuple[str, float]]:
                 else name.split(".")[0]
             totals[key] += int(match[1]) / 1000
     return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+
+def memory_by_package(tree: Path, top: int) -> dict[str, list[tuple[str, float]]]:
+    """MiB held after importing the app, by package, largest first."""
+    done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], cwd=tree, check=True, capture_output=True,
+                          text=True)
+    found = json.loads(done.stdout.splitlines()[-1])
+    return {kind: sorted(((name, size / MIB / MIB) for name, size in found[kind].items()),
+                         key=lambda item: -item[1])[:top] for kind in ("imports", "mapped")}
 
 
 async def _until_live(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
@@ -108,10 +174,11 @@ async def _logins(base: str, count: int) -> list[int]:
     return [answer.status_code for answer in answers]
 
 
-async def measure_serve(tree: Path, database_url: str, logins: int, idle_s: float) -> dict[str, float]:
+async def measure_serve(tree: Path, env: dict[str, str], database_url: str, logins: int, idle_s: float
+                        ) -> dict[str, float]:
     result: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="likeness-bench-") as data_dir:
-        env = {**os.environ, "DATABASE_URL": database_url, "LIKENESS_DATA_DIR": data_dir}
+        env = {**env, "DATABASE_URL": database_url, "LIKENESS_DATA_DIR": data_dir}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         # One port for both starts: the origin (with its port) is fixed at the first.
         port = free_port()
@@ -151,9 +218,10 @@ def _archive(rev: str, into: Path) -> Path:
 def _table(title: str, columns: list[str], rows: dict[str, list[float | None]]) -> None:
     print(f"\n{title}")
     width = max(len(name) for name in rows) + 2
-    print(" " * width + "".join(f"{column:>14}" for column in columns))
+    cell = max(14, *(len(column) + 2 for column in columns))
+    print(" " * width + "".join(f"{column:>{cell}}" for column in columns))
     for name, values in rows.items():
-        cells = "".join(f"{'-' if value is None else f'{value:.3f}':>14}" for value in values)
+        cells = "".join(f"{'-' if value is None else f'{value:.3f}':>{cell}}" for value in values)
         print(f"{name:<{width}}{cells}")
 
 
@@ -161,6 +229,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ref", help="a git revision to measure beside this tree (e.g. main)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="measure this tree again with this variable set (repeatable)")
     parser.add_argument("--runs", type=int, default=5, help="import measurements per tree (median)")
     parser.add_argument("--logins", type=int, default=8, help="concurrent logins after the start")
     parser.add_argument("--idle", type=float, default=3.0, help="seconds idle before reading the RSS")
@@ -169,18 +239,24 @@ async def main() -> None:
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         sys.exit("set DATABASE_URL and REDIS_URL (a real `likeness serve` is measured against them)")
     with tempfile.TemporaryDirectory(prefix="likeness-ref-") as scratch:
-        trees = {"this tree": ROOT}
+        trees = {"this tree": (ROOT, dict(os.environ))}
         if args.ref:
-            trees = {args.ref: _archive(args.ref, Path(scratch)), **trees}
+            trees = {args.ref: (_archive(args.ref, Path(scratch)), dict(os.environ)), **trees}
+        for variable in args.env:
+            name, _, value = variable.partition("=")
+            trees[variable] = (ROOT, {**os.environ, name: value})
         results: dict[str, dict[str, float]] = {}
         offenders: dict[str, list[tuple[str, float]]] = {}
+        memory: dict[str, dict[str, list[tuple[str, float]]]] = {}
         async with ScratchDatabases() as databases:
-            for label, tree in trees.items():
+            for label, (tree, env) in trees.items():
                 database_url = await databases.new()
                 assert database_url is not None
-                results[label] = {**measure_import(tree, args.runs),
-                                  **await measure_serve(tree, database_url, args.logins, args.idle)}
-                offenders[label] = import_offenders(tree, args.top)
+                results[label] = {**measure_import(tree, env, args.runs),
+                                  **await measure_serve(tree, env, database_url, args.logins, args.idle)}
+                if label in ("this tree", args.ref):
+                    offenders[label] = import_offenders(tree, args.top)
+                    memory[label] = memory_by_package(tree, args.top)
     names = list(dict.fromkeys(name for result in results.values() for name in result))
     _table(f"Web process start-up ({os.cpu_count()} cores; import: median of {args.runs})", list(results),
            {name: [result.get(name) for result in results.values()] for name in names})
@@ -188,6 +264,11 @@ async def main() -> None:
         print(f"\nimport time by package, {label} (self ms, -X importtime)")
         for name, ms in rows:
             print(f"  {name:<40}{ms:8.1f}")
+    for label, kinds in memory.items():
+        print(f"\nmemory of importing the app, {label} (MiB): RSS each package's import added (without"
+              " the packages it imported) | mapped files (shared libraries) by package")
+        for (name, size), (lib, lib_size) in zip(kinds["imports"], kinds["mapped"], strict=False):
+            print(f"  {name:<34}{size:6.1f}   | {lib:<34}{lib_size:6.1f}")
 
 
 if __name__ == "__main__":
