@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from itertools import zip_longest
 from pathlib import Path
 
 import httpx
@@ -267,7 +268,8 @@ async def main() -> None:
     for label, kinds in memory.items():
         print(f"\nmemory of importing the app, {label} (MiB): RSS each package's import added (without"
               " the packages it imported) | mapped files (shared libraries) by package")
-        for (name, size), (lib, lib_size) in zip(kinds["imports"], kinds["mapped"], strict=False):
+        rows = zip_longest(kinds["imports"], kinds["mapped"], fillvalue=("", 0.0))
+        for (name, size), (lib, lib_size) in rows:
             print(f"  {name:<34}{size:6.1f}   | {lib:<34}{lib_size:6.1f}")
 
 
