@@ -359,7 +359,8 @@ def system_trust() -> ssl.SSLContext:
     if extra:
         system_bundle = ssl.get_default_verify_paths().openssl_cafile
         try:
-            if os.path.isfile(system_bundle):
+            # Where SSL_CERT_FILE names the system's bundle itself (as in many containers), once.
+            if os.path.isfile(system_bundle) and not os.path.samefile(system_bundle, extra):
                 context.load_verify_locations(cafile=system_bundle)
             context.load_verify_locations(cafile=extra)
         except (OSError, ssl.SSLError) as exc:

@@ -14,15 +14,10 @@ on this output.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
-
-from cachetools import LRUCache  # pyld's own dependency, for its context cache
-from pyld import jsonld
-from pyld.context_resolver import ContextResolver
 
 from .vocab import (
     AS_CONTEXT,
@@ -70,13 +65,6 @@ _PROOF = "https://w3id.org/security#proof"
 # CVE-2026-46349 turned a signed Undo{Announce} into an Announce (research section 5).
 _HIDING = frozenset({"@graph", "@included", "@reverse", "@nest"})
 MAX_DEPTH = 50
-
-# Resolved and processed contexts, kept across calls. pyld's default cache is shared by the
-# whole process and keyed by URL; ours is private, so our opaque reading of unknown contexts
-# never leaks into another pyld user, nor theirs into ours.
-_context_cache: LRUCache = LRUCache(maxsize=512)
-_lock = threading.Lock()
-
 
 class JSONLDError(ValueError):
     """A document we will not interpret: malformed, or using features that hide data."""
@@ -188,13 +176,10 @@ def canonical(document: dict[str, Any]) -> dict[str, Any]:
         raise JSONLDError("a document must be a JSON object")
     _refuse_hiding(document, 0)
     source = {**document, "@context": _with_activitystreams(document.get("@context"))}
-    options = {"documentLoader": document_loader,
-               "contextResolver": ContextResolver(_context_cache, document_loader)}
+    from . import expansion  # pyld, on the first document rather than at start
+
     try:
-        with _lock:
-            expanded = jsonld.expand(source, options)
-    except jsonld.JsonLdError as exc:
-        raise JSONLDError(f"not valid JSON-LD: {_reason(exc)}") from None
+        expanded = expansion.expand(source, document_loader)
     except RecursionError:
         raise JSONLDError("document is nested too deeply") from None
     if len(expanded) > 1:
@@ -209,14 +194,6 @@ def _with_activitystreams(context: Any) -> Any:
     if any(isinstance(c, str) and _normalised(c) == _normalised(AS_CONTEXT) for c in contexts):
         return context
     return [AS_CONTEXT, *contexts]
-
-
-def _reason(exc: jsonld.JsonLdError) -> str:
-    """The innermost cause: pyld wraps the useful message in generic ones."""
-    while isinstance(getattr(exc, "cause", None), jsonld.JsonLdError):
-        exc = exc.cause
-    message = exc.args[0] if exc.args else str(exc)
-    return str(message).splitlines()[0]
 
 
 def _refuse_hiding(value: Any, depth: int) -> None:

@@ -15,15 +15,17 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from policy import classifier
 from policy.prompts import CameoUse, InstanceRules, Person, Refusal, review_prompt
 
 from . import consent, metrics, store
 from .context import Federation
+
+if TYPE_CHECKING:
+    from policy.classifier import AbuseScorer
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +62,11 @@ def rules_changed(fed: Federation) -> None:
     fed.prompt_rules = None
 
 
-async def abuse_scorer() -> classifier.AbuseScorer:
-    """The classifier, loaded in a thread the first time (it takes about a second)."""
+async def abuse_scorer() -> AbuseScorer:
+    """The classifier, loaded in a thread the first time (it takes about a second). Imported
+    here, on the first review: its NumPy and scikit-learn are no part of the web process's start."""
+    from policy import classifier
+
     return classifier.loaded() or await asyncio.to_thread(classifier.abuse_scorer)
 
 

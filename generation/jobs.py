@@ -30,15 +30,15 @@ from arq.connections import ArqRedis
 from arq.constants import job_key_prefix
 from redis.exceptions import RedisError
 
-from policy.output_safety import Verdict
 from policy.prompts import MAX_CAMEOS, PromptError, check_prompt
 
 from . import store
 from .config import GenerationConfig
-from .fingerprint import as_signed, band_keys
-from .render import compose_prompt
 
+# The render side (PyAV, Pillow, NumPy) is the worker's: the web process queues jobs without it.
 if TYPE_CHECKING:
+    from policy.output_safety import Verdict
+
     from .render import RenderResult
 
 log = logging.getLogger(__name__)
@@ -151,6 +151,22 @@ async def _check_quota(conn: asyncpg.Connection, config: GenerationConfig, actor
     if wait is not None:
         raise QuotaError(f"you asked for {config.max_jobs_per_day} generations in the last 24 hours,"
                          " the most per day", retry_after=max(1, int(wait) + 1))
+
+
+def compose_prompt(prompt: str, instructions: list[str]) -> str:
+    """The prompt the model sees: the requester's words, then each cameo owner's instructions
+    ("always in a red jacket") as sentences of their own, once each, in order."""
+    parts = [prompt.strip()]
+    seen: set[str] = set()
+    for instruction in instructions:
+        sentence = " ".join(instruction.split())
+        if not sentence or sentence.lower() in seen:
+            continue
+        seen.add(sentence.lower())
+        parts.append(sentence if sentence[-1] in ".!?" else sentence + ".")
+    if parts[0] and parts[0][-1] not in ".!?" and len(parts) > 1:
+        parts[0] += "."
+    return " ".join(part for part in parts if part)
 
 
 async def create_job(queue: JobQueue, *, actor_id: int, prompt: str, cameo_uris: Sequence[str] = (),
@@ -326,6 +342,8 @@ async def _keep_draft(queue: JobQueue, lease: Lease, result: RenderResult, media
     meanwhile (or whose cameo was deleted) fails instead. True when the draft was kept."""
     video_key = new_key("videos", "mp4")
     poster_key = new_key("posters", "jpg")
+    from .fingerprint import as_signed, band_keys  # the worker's (NumPy), not the web process's
+
     await media.put_file(video_key, result.video_path)
     await media.put_file(poster_key, result.poster_path)
     kept = False

@@ -1,8 +1,9 @@
 """From a request to finished files: render, mark, encode, poster, blurhash, sign.
 
-This is what the job runner calls (with `load_pipeline`, `ensure_tiny_model` and
-`compose_prompt`). Files appear whole or not at all: everything is written under temporary names
-in `out_dir` and renamed at the end, and a failure removes what it wrote.
+This is what the job runner calls (with `load_pipeline` and `ensure_tiny_model`; the prompt it
+renders was composed when the job was queued, `jobs.compose_prompt`). Files appear whole or not
+at all: everything is written under temporary names in `out_dir` and renamed at the end, and a
+failure removes what it wrote.
 """
 
 from __future__ import annotations
@@ -38,22 +39,6 @@ class RenderResult:
     # upload of this render or of a copy of it is refused by; the worker adds the fingerprint.
     sha256: bytes
     fingerprint: list[int] = field(default_factory=list)
-
-
-def compose_prompt(prompt: str, instructions: list[str]) -> str:
-    """The prompt the model sees: the requester's words, then each cameo owner's instructions
-    ("always in a red jacket") as sentences of their own, once each, in order."""
-    parts = [prompt.strip()]
-    seen: set[str] = set()
-    for instruction in instructions:
-        sentence = " ".join(instruction.split())
-        if not sentence or sentence.lower() in seen:
-            continue
-        seen.add(sentence.lower())
-        parts.append(sentence if sentence[-1] in ".!?" else sentence + ".")
-    if parts[0] and parts[0][-1] not in ".!?" and len(parts) > 1:
-        parts[0] += "."
-    return " ".join(part for part in parts if part)
 
 
 def render_video(pipeline: VideoPipeline, request: GenerationRequest, progress: Progress, out_dir: Path, *,

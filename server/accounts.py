@@ -6,19 +6,17 @@ nothing behind.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import secrets
 
 import asyncpg
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from federation import actors
 from federation.context import Federation
 
 from . import store
+from .passwords import DUMMY_HASH, check_password, hash_password
 
 USERNAME = re.compile(r"[A-Za-z0-9_]{1,30}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
@@ -29,9 +27,6 @@ ROLES = ("admin", "moderator", "user")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 
-_hasher = PasswordHasher()
-# Verified against when the login is unknown, so timing does not tell which names exist.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
 class AccountError(ValueError):
@@ -51,21 +46,6 @@ def validate_signup(username: str, email: str, password: str) -> None:
         raise AccountError("email is not a valid address")
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise AccountError(f"password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters")
-
-
-async def hash_password(password: str) -> str:
-    # argon2 is deliberately slow: keep it off the event loop.
-    return await asyncio.to_thread(_hasher.hash, password)
-
-
-async def check_password(password_hash: str, password: str) -> bool:
-    def verify() -> bool:
-        try:
-            return _hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(verify)
 
 
 async def create_user(fed: Federation, username: str, email: str, password: str,
@@ -93,7 +73,7 @@ async def create_user(fed: Federation, username: str, email: str, password: str,
 
 async def login(pool: asyncpg.Pool, login_name: str, password: str) -> asyncpg.Record:
     user = await store.user_by_login(pool, login_name or "")
-    ok = await check_password(user["password_hash"] if user else _DUMMY_HASH, password or "")
+    ok = await check_password(user["password_hash"] if user else DUMMY_HASH, password or "")
     if user is None or not ok:
         raise AccountError("wrong username or password", 401)
     if user["suspended"]:

@@ -8,40 +8,26 @@ The verdicts are `policy.output_safety`'s; generated and uploaded videos are che
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
-from PIL import Image
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from generation import store as gstore
-from policy.output_safety import HELD_FOR_REVIEW, Picture, Verdict, check_images, score_images
+from policy.output_safety import HELD_FOR_REVIEW
 
 from .http import current_staff, error, pool
-
-
-def _rgb(source: bytes | Path) -> Image.Image:
-    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-        return image.convert("RGB")
-
-
-def _verdict(sources: Sequence[bytes | Path], threshold: float) -> Verdict:
-    def score(images: Sequence[Picture | bytes | Path]) -> list[float]:
-        # Decoded here, so that a file that will not decode fails the check (closed), too.
-        return score_images([_rgb(image) for image in images])
-
-    return check_images(sources, threshold, score=score)
+from .media import decoding
 
 
 async def refuse_unsafe_images(request: Request, images: Sequence[tuple[str, bytes | Path]]) -> None:
     """Raise 422 naming the first image (what, data) the classifier flags, before anything is
     stored; 503 when the check cannot judge (it fails closed: nothing unchecked gets in)."""
     threshold = request.app.state.instance.settings.generation.nsfw_threshold
-    verdict = await asyncio.to_thread(_verdict, [data for _, data in images], threshold)
+    verdict = await asyncio.to_thread(decoding().images_verdict, [data for _, data in images], threshold)
     if verdict.allowed:
         return
     if verdict.frame is None:

@@ -35,12 +35,13 @@ from generation import store as gstore
 from generation.provenance import C2PASigner, signed_by
 from policy.output_safety import Verdict, check_images, failed, sample_frames
 
-from . import store
-from .media import CheckTimeout, LocalMediaStore, file_keys, video_frames_at
+from . import store, upload_queue
+from .media import LocalMediaStore, file_keys
+from .media_files import CheckTimeout, video_frames_at
+from .upload_queue import FUNCTION as FUNCTION  # the worker registers its job under it
 
 log = logging.getLogger(__name__)
 
-FUNCTION = "check_upload"
 # A check that has not decided by then refuses the video; the worker's job outlives it.
 CHECK_DEADLINE_S = 300.0
 # The classifier looks at 224x224 pixels: decoding larger only costs time.
@@ -59,10 +60,6 @@ UNCHECKABLE = "the video could not be checked for safety right now: upload it ag
 TOO_LONG = "the video took too long to check for safety: upload a shorter or smaller one"
 RENDER_OF_THIS_SERVER = ("this video is a render of this server: publish it through its remix (or"
                          " your own generation from its draft), not as an upload")
-
-
-async def queue_check(fed: Federation, media_id: int) -> None:
-    await fed.enqueue(FUNCTION, media_id, job_id=f"upload-check:{media_id}")
 
 
 def video_verdict(path: Path, duration: float, fps: float, threshold: float, *, deadline: float) -> Verdict:
@@ -149,5 +146,5 @@ async def sweep(fed: Federation) -> int:
     """Queue again the checks that Redis lost."""
     lost = await store.pending_upload_checks(fed.pool, LOST_AFTER_S)
     for media_id in lost:
-        await queue_check(fed, media_id)
+        await upload_queue.queue_check(fed, media_id)
     return len(lost)

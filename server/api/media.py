@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from federation import store as fstore
 
-from .. import store, upload_checks
+from .. import store, upload_queue
 from ..http import (
     current_user,
     error,
@@ -66,7 +66,7 @@ async def upload_media(request: Request) -> Response:
         "check_state": "pending" if info.kind == "video" else "ready",
     })
     if info.kind == "video":
-        await upload_checks.queue_check(fed(request), media_id)
+        await upload_queue.queue_check(fed(request), media_id)
         if request.url.path == "/api/v1/media":
             # Mastodon's v1 upload answers once the file is processed; old clients post right after.
             await _until_checked(request, media_id, V1_UPLOAD_WAIT_S)

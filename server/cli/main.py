@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,26 @@ def _metrics_socket(settings: Settings) -> list[socket.socket]:
     return [sock]
 
 
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
+@contextlib.contextmanager
+def _importing() -> Iterator[None]:
+    """Importing the web app makes about a thousand modules' objects and no garbage: the
+    collector's passes meanwhile are a tenth of the start for nothing. Frozen afterwards, those
+    objects are never scanned again (gc.freeze, as Instagram does for its web servers)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
-    from ..app import create_app
-    from ..metrics import ByPort
+
+def serve(args: argparse.Namespace) -> int:
+    with _importing():
+        import uvicorn
+        from uvicorn.supervisors import Multiprocess
+
+        from ..app import create_app
+        from ..metrics import ByPort
 
     settings = _settings(args.port)
     _configure_logging(settings)
@@ -155,8 +170,9 @@ async def _started(instance: Any) -> int:
 
 def process_app() -> Any:
     """The app of one of `serve --processes N`'s processes (uvicorn starts each afresh)."""
-    from ..app import create_app
-    from ..metrics import ByPort
+    with _importing():
+        from ..app import create_app
+        from ..metrics import ByPort
 
     settings = Settings.from_env()
     _configure_logging(settings)
