@@ -14,6 +14,7 @@ import uuid
 import httpx
 
 from server.config import ObjectStorage
+from server.media_store import S3MediaStore
 
 # Moto takes any credentials; the signatures are still computed and sent as to S3.
 ACCESS_KEY_ID = "likeness-test"
@@ -39,3 +40,10 @@ def new_bucket(endpoint: str, **options: object) -> ObjectStorage:
     response.raise_for_status()
     return ObjectStorage(bucket=name, endpoint=endpoint, region=REGION, access_key_id=ACCESS_KEY_ID,
                          secret_access_key=SECRET_ACCESS_KEY, **options)  # type: ignore[arg-type]
+
+
+async def bucket_keys(store: S3MediaStore) -> list[str]:
+    """Every key in the store's bucket, listed as S3 lists them."""
+    import obstore
+
+    return [item["path"] async for batch in obstore.list(store._store) for item in batch]

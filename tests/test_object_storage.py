@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,7 +22,7 @@ from server.media_store import (
     open_media_store,
 )
 from server.runtime import Instance
-from tests.s3_server import new_bucket
+from tests.s3_server import bucket_keys, new_bucket
 from tests.test_cameos import _png
 from tests.videos import make_mp4, upload_video
 
@@ -227,19 +226,11 @@ async def test_readyz_names_the_bucket_when_it_does_not_answer(make_instance, s3
     assert (await a.api(None, "GET", "/readyz")).status_code == 200
     # The bucket goes (moto deletes an empty bucket for an unsigned DELETE).
     async with httpx.AsyncClient() as client:
-        for key in [k async for k in _keys(a.instance.media)]:
+        for key in await bucket_keys(a.instance.media):
             await a.instance.media.delete(key)
         assert (await client.delete(f"{s3_bucket.endpoint}/{s3_bucket.bucket}")).status_code == 204
     response = await a.api(None, "GET", "/readyz")
     assert response.status_code == 503 and response.json()["failed"] == ["bucket"]
-
-
-async def _keys(store: Any) -> Any:
-    import obstore
-
-    async for batch in obstore.list(store._store):
-        for item in batch:
-            yield item["path"]
 
 
 # --- settings ----------------------------------------------------------------------------------
