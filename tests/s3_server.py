@@ -14,7 +14,7 @@ import uuid
 import httpx
 
 from server.config import ObjectStorage
-from server.media_store import S3MediaStore
+from server.media_store import LocalMediaStore, MediaStore, S3MediaStore
 
 # Moto takes any credentials; the signatures are still computed and sent as to S3.
 ACCESS_KEY_ID = "likeness-test"
@@ -47,3 +47,12 @@ async def bucket_keys(store: S3MediaStore) -> list[str]:
     import obstore
 
     return [item["path"] async for batch in obstore.list(store._store) for item in batch]
+
+
+async def stored_keys(store: MediaStore) -> set[str]:
+    """Every key a media store holds, a local directory's or a bucket's."""
+    if isinstance(store, S3MediaStore):
+        return set(await bucket_keys(store))
+    assert isinstance(store, LocalMediaStore)
+    files = store.root.rglob("*") if store.root.exists() else []
+    return {p.relative_to(store.root).as_posix() for p in files if p.is_file()}
