@@ -1,4 +1,5 @@
-"""Media files: where they are kept, what an upload really is, and how they are served.
+"""Media files: what an upload really is, and how stored files are served (where they are
+kept is server/media_store.py: a local directory or a bucket).
 
 Uploads are untrusted: the kind of a file is decided from its first bytes, never from the
 client's Content-Type or file name, and a video is only accepted once FFmpeg has demuxed all of
