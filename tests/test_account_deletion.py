@@ -4,29 +4,26 @@ and then its actor's Delete tells the other servers to drop it; its name stays t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from federation import delivery
 from server import accounts
 from tests.conftest import PASSWORD, eventually
+from tests.s3_server import stored_keys
 from tests.test_federation_e2e import _account_id
 from tests.test_oauth import _app
-from tests.test_remix_consent import _cameo, _remix, _state, _two
+from tests.test_remix_consent import _cameo, _remix, _state
 from tests.test_remix_posts import _authorized
 from tests.videos import make_mp4, upload_video
 
 AP = {"Accept": "application/activity+json"}
 
 
-def _files(instance) -> set[Path]:
-    root = instance.instance.media.root
-    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
-
-
-async def test_a_person_deletes_their_account_everywhere(make_instance, tmp_path):
-    a, b = await _two(make_instance)
+async def test_a_person_deletes_their_account_everywhere(make_instance, media_store, tmp_path):
+    a = await make_instance("a", **media_store)  # its files in its media directory, or its bucket
+    b = await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
     await a.signup("carol")
     alice_uri = f"{a.base_url}/users/alice"
     # alice has a cameo that bob used in an authorized remix, a video post, and followers here and
@@ -48,7 +45,7 @@ async def test_a_person_deletes_their_account_everywhere(make_instance, tmp_path
                                      int(alice_id)) == 2
 
     await eventually(bob_follows)
-    before = _files(a)
+    before = await stored_keys(a.instance.media)
 
     # Bad confirmations change nothing.
     for body, status in (({}, 422), ({"password": ""}, 422), ({"password": "not it"}, 403)):
@@ -65,7 +62,7 @@ async def test_a_person_deletes_their_account_everywhere(make_instance, tmp_path
         third_party = await client.post("/api/v1/account/delete", json={"password": PASSWORD},
                                         headers={"Authorization": f"Bearer {token.json()['access_token']}"})
     assert third_party.status_code == 403 and "own app" in third_party.json()["error"]
-    assert _files(a) == before
+    assert await stored_keys(a.instance.media) == before
     assert (await a.api("alice", "GET", "/api/v1/accounts/verify_credentials")).status_code == 200
 
     response = await a.api("alice", "POST", "/api/v1/account/delete", json={"password": PASSWORD})
@@ -89,9 +86,8 @@ async def test_a_person_deletes_their_account_everywhere(make_instance, tmp_path
                                  int(alice_id)) == 0
     assert await a.pool.fetchval("SELECT count(*) FROM media WHERE actor_id = $1", int(alice_id)) == 0
     assert await a.pool.fetchval("SELECT count(*) FROM cameo_references") == 0
-    root = a.instance.media.root
-    assert _files(a) == {root / k.partition("?")[0] for k in (carol_media["url"].split("/media/")[1],
-                                                              carol_media["preview_url"].split("/media/")[1])}
+    assert await stored_keys(a.instance.media) == {
+        url.split("/media/")[1].partition("?")[0] for url in (carol_media["url"], carol_media["preview_url"])}
 
     # B: the consent alice gave is revoked at once...
     async def revoked():
