@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from arq import create_pool, func
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import Job, JobStatus
 
 from federation.queue import enqueue_job, wake_channel
@@ -133,3 +133,41 @@ async def test_the_worker_closes_its_listener(redis_url):
     listener = worker._listener
     await _stop(worker, task)
     assert listener is not None and listener.done() and worker._listener is None
+
+
+async def test_jobs_queued_together_share_a_call(redis, monkeypatch):
+    """Jobs queued while a call is in flight go in the next one, each with its own answer: a
+    repeated id among them is refused as when they come one by one."""
+    from federation import queue as queue_module
+
+    calls = []
+    script = queue_module._ENQUEUE
+
+    async def counted(*, keys, args, client):
+        calls.append((len(keys) - 1) // 2)
+        return await script(keys=keys, args=args, client=client)
+
+    monkeypatch.setattr(queue_module, "_ENQUEUE", counted)
+    queue = _queue()
+    ids = [f"{queue}:{n % 15}" for n in range(20)]
+    results = await asyncio.gather(*(enqueue_job(redis, queue, "handle", (n,), job_id)
+                                     for n, job_id in enumerate(ids)))
+    assert results == [True] * 15 + [False] * 5
+    assert await redis.zcard(queue) == 15
+    assert sum(calls) == 20 and len(calls) < 20
+    assert (await Job(f"{queue}:3", redis, _queue_name=queue).info()).args == (3,)
+
+
+async def test_a_failed_call_fails_each_of_its_jobs(redis_url):
+    """Redis gone: every job of the call raises, as arq's enqueue_job would (the caller logs it,
+    and the sweepers queue the work again)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    gone = ArqRedis(host="127.0.0.1", port=1)
+    try:
+        queue = _queue()
+        results = await asyncio.gather(*(enqueue_job(gone, queue, "handle", (), f"{queue}:{n}")
+                                         for n in range(3)), return_exceptions=True)
+    finally:
+        await gone.aclose()
+    assert [type(r) for r in results] == [RedisConnectionError] * 3
