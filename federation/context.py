@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -18,6 +19,7 @@ from redis.exceptions import RedisError
 
 from .domain_rules import DomainRules
 from .leases import LEASE_S, Leases
+from .queue import enqueue_job
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +100,13 @@ class Federation:
 
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None,
                       defer_by: float | None = None) -> None:
-        """Queue an arq job. A lost job is found again by the sweepers, so failures only log."""
+        """Queue an arq job, waking the workers (`federation.queue`). A lost job is found again
+        by the sweepers, so failures only log."""
         if self.queue is None:
             return
-        if job_id is not None:
-            # arq's job ids are global to a Redis: qualified by the queue, they never collide.
-            job_id = f"{self.queue_name}:{job_id}"
+        # arq's job ids are global to a Redis: qualified by the queue, they never collide.
+        job_id = f"{self.queue_name}:{job_id if job_id is not None else uuid4().hex}"
         try:
-            await self.queue.enqueue_job(function, *args, _job_id=job_id,
-                                         _queue_name=self.queue_name, _defer_by=defer_by)
+            await enqueue_job(self.queue, self.queue_name, function, args, job_id, defer_by=defer_by)
         except (OSError, RedisError) as exc:
             log.warning("could not queue %s%r, the sweeper will: %s", function, args, exc)

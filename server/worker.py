@@ -31,6 +31,7 @@ from . import media_cleanup, upload_checks
 from .config import Settings
 from .media_store import new_key
 from .metrics import metrics_app
+from .queue_worker import WakingWorker
 from .runtime import Instance, close_worker
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ async def stop_renewing_leases(ctx: dict[str, Any]) -> None:
 def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     assert instance.fed is not None and instance.redis_settings is not None
     queue = instance.fed.queue_name
-    return Worker(
+    return WakingWorker(
         functions=[process_inbox, deliver, recheck_consent,
                    func(push_notification, name=push.FUNCTION, max_tries=push.MAX_TRIES),
                    func(backfill_actor, name=backfill.FUNCTION),
@@ -144,6 +145,7 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
         on_startup=start_renewing_leases,
         on_shutdown=stop_renewing_leases,
         handle_signals=handle_signals,
+        # Woken when a job is queued; the poll is the fallback.
         poll_delay=0.05,
         max_jobs=20,
         job_timeout=120,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import asyncpg
 import pytest
 
@@ -70,3 +73,49 @@ async def test_processes_starting_together_make_one_instance_actor(database, red
         assert await conn.fetchval("SELECT count(*) FROM actors WHERE type = 'Application'") == 1
     finally:
         await conn.close()
+
+
+async def test_a_released_connection_has_no_transaction_left_open(database):
+    """The pool releases connections without asyncpg's reset query, but still ends a transaction
+    that its user left open: the next user does not see its uncommitted rows."""
+    pool = await db.create_pool(database, min_size=1, max_size=1)
+    try:
+        conn = await pool.acquire()
+        await conn.execute("CREATE TABLE scratch (id int)")
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("INSERT INTO scratch VALUES (1)")
+        await pool.release(conn)
+        async with pool.acquire() as again:
+            assert again.is_in_transaction() is False
+            assert await again.fetchval("SELECT count(*) FROM scratch") == 0
+    finally:
+        await pool.close()
+
+
+# What asyncpg's reset query would undo, and so what no SQL of ours may do on a pool connection:
+# a session advisory lock, a session setting (SET of a setting, not of a column; SET LOCAL and
+# set_config(..., true) end with the transaction), LISTEN, a cursor WITH HOLD.
+_SESSION_STATE = re.compile(
+    r"pg_(?:try_)?advisory_lock\s*\(|set_config\s*\([^)]*\bfalse\s*\)"
+    r"|\bSET\s+(?:SESSION\s+)?(?:statement_timeout|lock_timeout|idle_in_transaction_session_timeout"
+    r"|search_path|time\s+zone|session\s+authorization|application_name|work_mem|enable_\w+|jit"
+    r"|default_transaction_\w+|synchronous_commit)\b|(?-i:\bLISTEN\s+\w)|\bWITH\s+HOLD\b", re.IGNORECASE)
+
+
+def test_no_code_changes_a_pool_connections_session():
+    """Pool connections are released without a reset (server/db.py `_keep_session`): a session
+    setting or lock taken on one would leak to the next request. Migrations take their lock on a
+    connection of their own (server/runtime.py)."""
+    root = Path(db.__file__).resolve().parent.parent
+    found = [f"{path.relative_to(root)}: {match.group(0)}"
+             for package in ("server", "federation", "generation")
+             for path in sorted((root / package).rglob("*.py")) if path.name != "db.py"
+             for match in _SESSION_STATE.finditer(path.read_text())]
+    assert found == []
+    assert _SESSION_STATE.search("SELECT pg_advisory_lock($1)")
+    assert _SESSION_STATE.search("SET statement_timeout = 0")
+    assert not _SESSION_STATE.search("SET LOCAL statement_timeout = 0")
+    assert _SESSION_STATE.search("LISTEN likeness")
+    assert not _SESSION_STATE.search("UPDATE posts SET deleted = true")
+    assert not _SESSION_STATE.search("SELECT set_config('app.actor', $1, true)")

@@ -1,10 +1,13 @@
 """Consent speed: proofs signed and verified per second on one core, and the time from a
 RemixRequest to a verified Accept across two instances.
 
-    python -m tests.bench.consent [--proofs N] [--requests N]
+    python -m tests.bench.consent [--proofs N] [--requests N] [--baseline DIR]
 
 Starts two `likeness serve` processes (workers in-process) on loopback, using DATABASE_URL and
-REDIS_URL when set and the embedded servers otherwise. Prints a table.
+REDIS_URL when set and the embedded servers otherwise. `--baseline DIR` starts two more from
+another checkout of the code (say `git worktree add DIR main`) and times their round trips in
+turn with this checkout's, so that a change is compared on the same loaded machine. Prints a
+table.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ def _jpeg() -> bytes:
     return buffer.getvalue()
 
 
-async def _instance(workdir: Path, name: str, databases: ScratchDatabases) -> tuple[subprocess.Popen, str]:
+async def _instance(workdir: Path, name: str, databases: ScratchDatabases, code: Path | None
+                    ) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIKENESS_")}
     database_url = await databases.new()
@@ -72,7 +76,7 @@ async def _instance(workdir: Path, name: str, databases: ScratchDatabases) -> tu
                LIKENESS_RATE_LIMIT_REMIX_REQUESTS_ACCOUNT="1000000/1h",
                LIKENESS_RATE_LIMIT_REMIX_REQUESTS_IP="1000000/1h")
     process = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     await wait_up(f"{base}/.well-known/nodeinfo")
     return process, base
@@ -85,52 +89,77 @@ async def _signup(client: httpx.AsyncClient, base: str, name: str) -> dict[str, 
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-async def request_to_accept(count: int) -> list[float]:
+class _Pair:
+    """Two instances of one checkout: alice's cameo on `a`, bob asking for it on `b`."""
+
+    def __init__(self, client: httpx.AsyncClient, b_base: str, bob: dict[str, str], cameo_uri: str) -> None:
+        self.client, self.b_base, self.bob, self.cameo_uri = client, b_base, bob, cameo_uri
+        self.timings: list[float] = []
+
+    @classmethod
+    async def start(cls, client: httpx.AsyncClient, workdir: Path, databases: ScratchDatabases,
+                    code: Path | None, processes: list[subprocess.Popen]) -> _Pair:
+        label = code.name if code else "this"
+        a, a_base = await _instance(workdir, f"{label}-a", databases, code)
+        processes.append(a)
+        b, b_base = await _instance(workdir, f"{label}-b", databases, code)
+        processes.append(b)
+        alice = await _signup(client, a_base, "alice")
+        bob = await _signup(client, b_base, "bob")
+        cameo = await client.post(f"{a_base}/api/v1/cameos", headers=alice, data={
+            "name": "Alice", "permission": "everyone", "approval": "automatic"},
+            files=[("references", ("r.jpg", _jpeg(), "image/jpeg")),
+                   ("preview", ("p.jpg", _jpeg(), "image/jpeg"))])
+        cameo.raise_for_status()
+        return cls(client, b_base, bob, cameo.json()["uri"])
+
+    async def round_trip(self, n: int) -> float:
+        """Seconds from bob's RemixRequest to its verified Accept."""
+        start = time.perf_counter()
+        remix = await self.client.post(f"{self.b_base}/api/v1/remixes", headers=self.bob, json={
+            "prompt": f"take {n}", "cameos": [self.cameo_uri]})
+        remix.raise_for_status()
+        while True:
+            state = await self.client.get(f"{self.b_base}/api/v1/remixes/{remix.json()['id']}",
+                                          headers=self.bob)
+            if state.json()["state"] == "authorized":
+                return time.perf_counter() - start
+            await asyncio.sleep(0.002)
+
+
+async def request_to_accept(count: int, baseline: Path | None) -> list[list[float]]:
+    """The round trips of this checkout and, when given, the baseline's, taken in turn."""
     workdir = Path(tempfile.mkdtemp(prefix="likeness-bench-"))
-    processes = []
+    processes: list[subprocess.Popen] = []
     async with ScratchDatabases() as databases:
         try:
-            a, a_base = await _instance(workdir, "a", databases)
-            processes.append(a)
-            b, b_base = await _instance(workdir, "b", databases)
-            processes.append(b)
             async with httpx.AsyncClient(timeout=60) as client:
-                alice = await _signup(client, a_base, "alice")
-                bob = await _signup(client, b_base, "bob")
-                cameo = await client.post(f"{a_base}/api/v1/cameos", headers=alice, data={
-                    "name": "Alice", "permission": "everyone", "approval": "automatic"},
-                    files=[("references", ("r.jpg", _jpeg(), "image/jpeg")),
-                           ("preview", ("p.jpg", _jpeg(), "image/jpeg"))])
-                cameo.raise_for_status()
-                timings = []
+                pairs = [await _Pair.start(client, workdir, databases, code, processes)
+                         for code in ([None, baseline] if baseline else [None])]
                 for n in range(count + 1):
-                    start = time.perf_counter()
-                    remix = await client.post(f"{b_base}/api/v1/remixes", headers=bob, json={
-                        "prompt": f"take {n}", "cameos": [cameo.json()["uri"]]})
-                    remix.raise_for_status()
-                    while True:
-                        state = await client.get(f"{b_base}/api/v1/remixes/{remix.json()['id']}",
-                                                 headers=bob)
-                        if state.json()["state"] == "authorized":
-                            break
-                        await asyncio.sleep(0.002)
-                    if n:  # the first one warms the caches (actor fetches)
-                        timings.append(time.perf_counter() - start)
-                return timings
+                    for pair in pairs:
+                        took = await pair.round_trip(n)
+                        if n:  # the first one warms the caches (actor fetches)
+                            pair.timings.append(took)
+                return [sorted(pair.timings) for pair in pairs]
         finally:
             for process in processes:
                 process.terminate()
                 process.wait()
 
 
+def _p99(timings: list[float]) -> float:
+    return timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--proofs", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--baseline", type=Path, help="another checkout, timed in turn with this one")
     args = parser.parse_args()
     signed, verified = proofs_per_second(args.proofs)
-    timings = sorted(asyncio.run(request_to_accept(args.requests)))
-    p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+    timings, *baseline = asyncio.run(request_to_accept(args.requests, args.baseline))
     print(f"\nconsent benchmark, {os.cpu_count()} cores\n")
     print("| measure | value |")
     print("|---|---|")
@@ -138,7 +167,10 @@ def main() -> None:
     print(f"| authorizations checked per second (one core) | {verified:.0f} |")
     print(f"| RemixRequest to verified Accept, p50 ({len(timings)} requests) | "
           f"{statistics.median(timings) * 1000:.1f} ms |")
-    print(f"| RemixRequest to verified Accept, p99 | {p99 * 1000:.1f} ms |")
+    print(f"| RemixRequest to verified Accept, p99 | {_p99(timings) * 1000:.1f} ms |")
+    for other in baseline:
+        print(f"| the same on {args.baseline.name}, p50 | {statistics.median(other) * 1000:.1f} ms |")
+        print(f"| the same on {args.baseline.name}, p99 | {_p99(other) * 1000:.1f} ms |")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
 """Inbox throughput: signed Create activities POSTed over real HTTP by concurrent clients.
 
-    python -m tests.bench.inbox [--requests N] [--concurrency C]
+    python -m tests.bench.inbox [--requests N] [--concurrency C] [--rounds R]
+                                [--baseline DIR] [--profile FILE]
 
 Runs `likeness serve` in a subprocess (workers off, so the figure is the inbox's own path:
 verify the signature, store the activity, queue its job) and, as the ceiling, a bare Starlette
-endpoint that only parses JSON, served by the same uvicorn. Uses DATABASE_URL and REDIS_URL
-when set, the embedded servers otherwise. Prints a table.
+endpoint that only parses JSON and answers 202, served the same way (uvicorn with `serve`'s
+options: its HTTP parser, access log and proxy headers). `--baseline DIR` serves a second
+`likeness serve` from another checkout of the code (say `git worktree add DIR main`), measured
+in the same run, so that a change is compared on the same loaded machine; `--rounds` measures
+each endpoint in turn that many times and prints the medians. `--profile FILE` records the
+server's first round with py-spy (raw format). Uses DATABASE_URL and REDIS_URL when set, the
+embedded servers otherwise. Prints a table.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -28,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.bench.servers import ScratchDatabases, free_port, wait_up
-from tests.peers import AP, start_peer, stop_peer
+from tests.peers import AP, FakePeer, start_peer, stop_peer
 
 
 async def _parse_only(request: Request) -> JSONResponse:
@@ -69,39 +76,39 @@ def _row(name: str, elapsed: float, latencies: list[float], failures: int) -> tu
     return (name, len(latencies) / elapsed, statistics.median(ordered) * 1000, p99 * 1000, failures)
 
 
-async def main(count: int, concurrency: int) -> None:
-    async with ScratchDatabases() as databases:
-        await _run(count, concurrency, await databases.new())
-
-
-async def _run(count: int, concurrency: int, database_url: str | None) -> None:
-    workdir = Path(tempfile.mkdtemp(prefix="likeness-bench-"))
+def _likeness(port: int, workdir: Path, database_url: str | None, code: Path | None) -> subprocess.Popen:
+    """`likeness serve` on `port`, run from the checkout at `code` (this one when None)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIKENESS_")}
     if database_url:
         env["DATABASE_URL"] = database_url
-    port, ceiling_port = free_port(), free_port()
     env.update(LIKENESS_DOMAIN=f"127.0.0.1:{port}", LIKENESS_HTTPS="0",
-               LIKENESS_ALLOW_PRIVATE_FETCH="1", LIKENESS_DATA_DIR=str(workdir / "data"),
+               LIKENESS_ALLOW_PRIVATE_FETCH="1", LIKENESS_DATA_DIR=str(workdir / f"data-{port}"),
                LIKENESS_RUN_WORKERS="0")
-    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ceiling = subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.bench.inbox:ceiling_app",
-                                "--port", str(ceiling_port), "--log-level", "warning",
-                                "--no-access-log"])
-    peer = await start_peer()
-    try:
-        base = f"http://127.0.0.1:{port}"
-        await wait_up(f"{base}/.well-known/nodeinfo")
-        await wait_up(f"http://127.0.0.1:{ceiling_port}/inbox")
-        async with httpx.AsyncClient(base_url=base) as client:
-            response = await client.post("/api/v1/accounts", json={
-                "username": "alice", "email": "alice@example.com", "password": "bench password"})
-            response.raise_for_status()
-        author = peer.add_actor("mallory")
-        inbox = f"{base}/inbox"
-        print(f"signing {count + 1} requests ...", file=sys.stderr)
-        requests = []
-        for n in range(count + 1):
+    return subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+                            env=env, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _ceiling(port: int) -> subprocess.Popen:
+    """The bare endpoint, served with the options `likeness serve` gives uvicorn."""
+    return subprocess.Popen([sys.executable, "-m", "uvicorn", "tests.bench.inbox:ceiling_app",
+                             "--port", str(port), "--log-level", "info", "--proxy-headers"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class _Target:
+    """One endpoint under test: its inbox URL, its process, and a counter that keeps each
+    round's activities new (a duplicate takes a shorter path)."""
+
+    def __init__(self, name: str, port: int, process: subprocess.Popen, signed: bool) -> None:
+        self.name, self.process, self.signed = name, process, signed
+        self.base = f"http://127.0.0.1:{port}"
+        self.inbox = f"{self.base}/inbox"
+        self.sent = 0
+        self.rows: list[tuple] = []
+
+    def requests(self, peer: FakePeer, author: str, count: int) -> list[tuple[bytes, dict[str, str]]]:
+        made = []
+        for n in range(self.sent, self.sent + count):
             activity = {
                 "@context": "https://www.w3.org/ns/activitystreams",
                 "id": f"{peer.base}/creates/{n}", "type": "Create", "actor": author,
@@ -111,34 +118,83 @@ async def _run(count: int, concurrency: int, database_url: str | None) -> None:
                            "cc": [f"{author}/followers"]},
             }
             body = json.dumps(activity).encode()
-            requests.append((body, peer.signed_headers("mallory", inbox, body)))
-        warm_up, requests = requests[0], requests[1:]
-        async with httpx.AsyncClient() as client:
-            (await client.post(inbox, content=warm_up[0], headers=warm_up[1])).raise_for_status()
-        rows = [
-            _row("likeness inbox", *await _fire(inbox, requests, concurrency)),
-            _row("bare Starlette (ceiling)",
-                 *await _fire(f"http://127.0.0.1:{ceiling_port}/inbox",
-                              [(b, {"Content-Type": AP}) for b, _ in requests], concurrency)),
-        ]
-    finally:
-        server.terminate()
-        ceiling.terminate()
-        server.wait()
-        ceiling.wait()
-        await stop_peer(peer)
-    print(f"\n{count} signed Create activities, {concurrency} concurrent clients, "
-          f"{os.cpu_count()} cores\n")
-    print(f"| {'endpoint':<26} | {'accepted/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |")
-    print(f"|{'-' * 28}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
-    for name, rate, p50, p99, errors in rows:
-        print(f"| {name:<26} | {rate:>10.0f} | {p50:>7.1f} | {p99:>7.1f} | {errors:>6} |")
-    print(f"\nratio: {rows[0][1] / rows[1][1]:.2f} of the ceiling")
+            made.append((body, peer.signed_headers("mallory", self.inbox, body) if self.signed
+                         else {"Content-Type": AP}))
+        self.sent += count
+        return made
+
+
+def _profiled(pid: int, out: Path) -> subprocess.Popen:
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen([str(py_spy), "record", "-p", str(pid), "-r", "200", "-f", "raw",
+                             "-o", str(out), "--nonblocking"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def main(count: int, concurrency: int, rounds: int, baseline: Path | None,
+               profile: Path | None) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="likeness-bench-"))
+    targets = []
+    peer = await start_peer()
+    async with ScratchDatabases() as databases:
+        try:
+            port = free_port()
+            server = _likeness(port, workdir, await databases.new(), None)
+            targets.append(_Target("likeness inbox", port, server, signed=True))
+            if baseline is not None:
+                port = free_port()
+                server = _likeness(port, workdir, await databases.new(), baseline)
+                targets.append(_Target(f"likeness inbox ({baseline.name})", port, server, signed=True))
+            port = free_port()
+            targets.append(_Target("bare Starlette (ceiling)", port, _ceiling(port), signed=False))
+            author = peer.add_actor("mallory")
+            for target in targets:
+                await wait_up(f"{target.base}/.well-known/nodeinfo" if target.signed else target.inbox)
+                if target.signed:
+                    async with httpx.AsyncClient(base_url=target.base) as client:
+                        response = await client.post("/api/v1/accounts", json={
+                            "username": "alice", "email": "alice@example.com", "password": "bench password"})
+                        response.raise_for_status()
+                # The first request fetches the peer's key: not timed.
+                body, headers = target.requests(peer, author, 1)[0]
+                async with httpx.AsyncClient() as client:
+                    (await client.post(target.inbox, content=body, headers=headers)).raise_for_status()
+            for round_number in range(rounds):
+                for target in targets:
+                    print(f"round {round_number + 1}: signing {count} requests for {target.name} ...",
+                          file=sys.stderr)
+                    requests = target.requests(peer, author, count)
+                    recorder = (_profiled(target.process.pid, profile)
+                                if profile and round_number == 0 and target is targets[0] else None)
+                    target.rows.append(_row(target.name, *await _fire(target.inbox, requests, concurrency)))
+                    if recorder is not None:
+                        recorder.send_signal(signal.SIGINT)
+                        recorder.wait()
+        finally:
+            for target in targets:
+                target.process.terminate()
+                target.process.wait()
+            await stop_peer(peer)
+    print(f"\n{count} signed Create activities, {concurrency} concurrent clients, {os.cpu_count()} cores, "
+          f"median of {rounds} round(s)\n")
+    print(f"| {'endpoint':<30} | {'accepted/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |"
+          f" {'of ceiling':>10} |")
+    print(f"|{'-' * 32}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 12}|")
+    ceiling = statistics.median(row[1] for row in targets[-1].rows)
+    for target in targets:
+        rate, p50, p99 = (statistics.median(row[i] for row in target.rows) for i in (1, 2, 3))
+        errors = sum(row[4] for row in target.rows)
+        print(f"| {target.name:<30} | {rate:>10.0f} | {p50:>7.1f} | {p99:>7.1f} | {errors:>6} |"
+              f" {rate / ceiling:>10.2f} |")
+    print(f"\nratio: {statistics.median(r[1] for r in targets[0].rows) / ceiling:.2f} of the ceiling")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, help="another checkout to serve beside this one")
+    parser.add_argument("--profile", type=Path, help="py-spy raw output for this checkout's first round")
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.concurrency))
+    asyncio.run(main(args.requests, args.concurrency, args.rounds, args.baseline, args.profile))
