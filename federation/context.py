@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from .domain_rules import DomainRules
 from .leases import LEASE_S, Leases
+from .shared_cache import SharedCache
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,9 @@ class Federation:
     public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)
     # Peers heard from lately, so that the inbox marks a host reachable once, not per request.
     peers_seen: dict[str, float] = field(default_factory=dict)
-    # This instance's prompt rules (admin terms, public figures) and when they were read: every
-    # prompt is checked against them, and they change rarely (`federation.prompts`).
-    prompt_rules: tuple[float, Any] | None = None
+    # This instance's prompt rules (admin terms, public figures): every prompt is checked against
+    # them, and they change rarely (`federation.prompts`). Made at first use.
+    prompt_rules: SharedCache[Any] | None = None
     # Domain blocks and allow-list mode, cached; `Instance` shares it with the HTTP client.
     rules: DomainRules = None  # type: ignore[assignment]
     # The deliveries and inbox activities this process works on, whose leases it renews; the
