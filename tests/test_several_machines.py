@@ -3,7 +3,8 @@
 Host header) and two `likeness worker` processes, each with a data directory of its own, sharing
 PostgreSQL and Redis and nothing else. What is done through one machine holds on the other:
 accounts and tokens, posts (API, ActivityPub, streaming, delivery), rate limits, domain rules and
-prompt rules, and an admin's change is seen without a restart."""
+prompt rules, and an admin's change is seen without a restart; renders are signed under the
+instance's one C2PA root whichever machine made them."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,13 @@ import httpx
 import pytest
 import websockets
 
+from generation.provenance import C2PASigner, signed_by
 from server import store
-from tests.conftest import PASSWORD, _with_database, eventually
+from server.runtime import Instance
+from server.worker import render_signer
+from tests.conftest import PASSWORD, TEST_GENERATION, _with_database, eventually
 from tests.peers import AP, FakePeer, start_peer, stop_peer
+from tests.videos import make_mp4
 
 ADDRESSES = ("127.0.0.1", "127.0.0.2")
 # Login attempts per account, low enough to run out of in a test.
@@ -322,3 +327,27 @@ async def test_a_prompt_term_added_through_one_machine_is_refused_by_the_other(c
     response = await eventually(refused, timeout=PROPAGATION_S, interval=0.25)
     assert response.json()["rule"] == "admin.violence"
     assert time.monotonic() - since < PROPAGATION_S
+
+
+async def test_every_machine_signs_renders_under_the_instances_one_c2pa_root(make_instance, tmp_path):
+    """Two machines' workers: a render one signs is recognised by the other's upload check. The
+    second machine had made a root of its own on its disk before; the instance's replaces it."""
+    generation = replace(TEST_GENERATION, provenance=True)
+    first = await make_instance("first", generation=generation, run_workers=False)
+    stale = C2PASigner.for_instance(tmp_path / "second" / "c2pa")
+    second = Instance(first.instance.settings.with_(data_dir=tmp_path / "second"))
+    await second.start(workers=False)
+    try:
+        signers = [render_signer(machine.settings) for machine in (first.instance, second)]
+    finally:
+        await second.stop()
+    assert signers[0] is not None and signers[1] is not None
+    assert signers[0].trust_anchor == signers[1].trust_anchor != stale.trust_anchor
+    stored = await first.pool.fetchval("SELECT value FROM instance_settings WHERE key = 'c2pa_root'")
+    assert stored["cert"].encode() == signers[0].trust_anchor
+    clip = make_mp4(tmp_path / "clip.mp4", width=64, height=112, seconds=0.5, fps=8)
+    for n, signer in enumerate(signers):
+        signer.sign(clip, tmp_path / f"render{n}.mp4", generator="g", title="t")
+    assert signed_by(tmp_path / "render0.mp4", signers[1]) and signed_by(tmp_path / "render1.mp4", signers[0])
+    stale.sign(clip, tmp_path / "stale.mp4", generator="g", title="t")
+    assert not signed_by(tmp_path / "stale.mp4", signers[0])
