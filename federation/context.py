@@ -22,6 +22,13 @@ from .shared_cache import SharedCache
 
 log = logging.getLogger(__name__)
 
+# How long a process trusts its own note that a peer is marked reachable.
+PEERS_SEEN_RELOAD_S = 60.0
+
+
+async def _no_peers() -> set[str]:
+    return set()
+
 
 @dataclass
 class Federation:
@@ -41,8 +48,10 @@ class Federation:
     key_cache: dict[int, Any] = field(default_factory=dict)
     # Remote public keys by key id, (owner, key, loaded at): verifying is on every inbox POST.
     public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)
-    # Peers heard from lately, so that the inbox marks a host reachable once, not per request.
-    peers_seen: dict[str, float] = field(default_factory=dict)
+    # Peers this process has marked reachable lately, so that the inbox writes that once per host,
+    # not per request; emptied every minute, and in every process when one marks a peer
+    # unreachable (a peer that talks to any machine must not stay marked).
+    peers_seen: SharedCache[set[str]] = None  # type: ignore[assignment]
     # This instance's prompt rules (admin terms, public figures): every prompt is checked against
     # them, and they change rarely (`federation.prompts`). Made at first use.
     prompt_rules: SharedCache[Any] | None = None
@@ -62,6 +71,9 @@ class Federation:
             self.rules = DomainRules(self.pool, self.domain)
         if self.leases is None:
             self.leases = Leases(self.pool, LEASE_S)
+        if self.peers_seen is None:
+            self.peers_seen = SharedCache(_no_peers, reload_s=PEERS_SEEN_RELOAD_S, redis=self.queue,
+                                          version_key=f"{self.queue_name}:peers-unreachable-version")
 
     @property
     def domain(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,14 @@ import httpx
 import pytest
 import websockets
 
+from federation import delivery
 from generation.provenance import C2PASigner, signed_by
 from server import store
 from server.runtime import Instance
 from server.worker import render_signer
 from tests.conftest import PASSWORD, TEST_GENERATION, _with_database, eventually
 from tests.peers import AP, FakePeer, start_peer, stop_peer
+from tests.test_delivery import _alice_with_remote_followers, _post
 from tests.videos import make_mp4
 
 ADDRESSES = ("127.0.0.1", "127.0.0.2")
@@ -332,7 +335,7 @@ async def test_a_prompt_term_added_through_one_machine_is_refused_by_the_other(c
 async def test_every_machine_signs_renders_under_the_instances_one_c2pa_root(make_instance, tmp_path):
     """Two machines' workers: a render one signs is recognised by the other's upload check. The
     second machine had made a root of its own on its disk before; the instance's replaces it."""
-    generation = replace(TEST_GENERATION, provenance=True)
+    generation = dataclasses.replace(TEST_GENERATION, provenance=True)
     first = await make_instance("first", generation=generation, run_workers=False)
     stale = C2PASigner.for_instance(tmp_path / "second" / "c2pa")
     second = Instance(first.instance.settings.with_(data_dir=tmp_path / "second"))
@@ -351,3 +354,32 @@ async def test_every_machine_signs_renders_under_the_instances_one_c2pa_root(mak
     assert signed_by(tmp_path / "render0.mp4", signers[1]) and signed_by(tmp_path / "render1.mp4", signers[0])
     stale.sign(clip, tmp_path / "stale.mp4", generator="g", title="t")
     assert not signed_by(tmp_path / "stale.mp4", signers[0])
+
+
+async def test_a_peer_one_machine_gave_up_on_is_cleared_when_it_talks_to_another(make_instance, peer):
+    """A worker on one machine marks a peer unreachable (deliveries to it are skipped from then on);
+    the peer then talks to another machine's web server, which had noted it reachable a moment
+    before: the mark is cleared all the same."""
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))  # a notes the peer reachable
+    worker = dataclasses.replace(a.instance.fed, peers_seen=None)  # another machine's worker
+    peer.inbox_answers = [503]
+    await _post(a)
+    row = await eventually(lambda: a.pool.fetchrow(
+        "SELECT * FROM deliveries WHERE attempts = 1 AND state = 'queued'"))
+    await a.pool.execute("UPDATE deliveries SET attempts = $2, next_attempt_at = now() WHERE id = $1",
+                         row["id"], len(delivery.BACKOFF))
+    peer.inbox_answers = [500]
+    assert await delivery.deliver(worker, row["id"]) == "failed"
+    unreachable = "SELECT unreachable_since IS NOT NULL FROM peers WHERE host = $1"
+    assert await a.pool.fetchval(unreachable, peer.domain)
+    likes = iter(range(1000))
+
+    async def cleared() -> bool:
+        response = await peer.post("mallory", f"{a.base_url}/inbox", {
+            "id": f"{peer.base}/likes/{next(likes)}", "type": "Like", "actor": peer.actor_id("mallory"),
+            "object": f"{a.base_url}/users/alice"})
+        assert response.status_code == 202
+        return not await a.pool.fetchval(unreachable, peer.domain)
+
+    await eventually(cleared, timeout=PROPAGATION_S, interval=0.25)
