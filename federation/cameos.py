@@ -90,5 +90,6 @@ def cameo_document(fed: Federation, cameo: asyncpg.Record, owner: asyncpg.Record
     }
     if cameo["preview_key"]:
         doc["icon"] = {"type": "Image", "mediaType": cameo["preview_media_type"],
-                       "url": f"{fed.base_url}/media/{cameo['preview_key']}"}
+                       "url": f"{fed.base_url}/media/{cameo['preview_key']}" if only_me(cameo)
+                       else fed.media_address(cameo["preview_key"])}
     return doc

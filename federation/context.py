@@ -63,6 +63,9 @@ class Federation:
     # The instance's VAPID key, which signs its Web Push requests (`federation.push`); made at
     # the first start and kept in the instance settings. None where nothing pushes.
     vapid_key: ec.EllipticCurvePrivateKey | None = None
+    # Where public media files are served from when not by this server: a CDN in front of the
+    # media bucket (LIKENESS_MEDIA_BASE_URL). None: this server's /media/.
+    media_base_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.key_client is None:
@@ -81,6 +84,13 @@ class Federation:
 
     def actor_uri(self, username: str) -> str:
         return f"{self.base_url}/users/{username}"
+
+    def media_address(self, key: str) -> str:
+        """The address published for a public media file (a posted video, a poster, an avatar):
+        the CDN's when there is one, so that viewers and peers fetch it from there."""
+        if self.media_base_url:
+            return f"{self.media_base_url}/{key}"
+        return f"{self.base_url}/media/{key}"
 
     @property
     def instance_actor_uri(self) -> str:

@@ -125,13 +125,21 @@ def attachment_document(fed: Federation, media: asyncpg.Record) -> dict[str, Any
     return {k: v for k, v in doc.items() if v is not None}
 
 
+def _local_address(fed: Federation, media: asyncpg.Record, key: str) -> str:
+    """A posted file's public address (the CDN's, if any); a file in no post yet is private,
+    so only this server's /media/ serves it, after its checks."""
+    if media.get("post_id") is None:
+        return f"{fed.base_url}/media/{key}"
+    return fed.media_address(key)
+
+
 def media_url(fed: Federation, media: asyncpg.Record) -> str:
-    return media["remote_url"] or f"{fed.base_url}/media/{media['storage_key']}"
+    return media["remote_url"] or _local_address(fed, media, media["storage_key"])
 
 
 def poster_url(fed: Federation, media: asyncpg.Record) -> str | None:
     if media["poster_key"]:
-        return f"{fed.base_url}/media/{media['poster_key']}"
+        return _local_address(fed, media, media["poster_key"])
     return media["remote_poster_url"]
 
 

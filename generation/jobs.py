@@ -89,9 +89,10 @@ class QuotaError(JobError):
 
 
 class MediaSink(Protocol):
-    """Where drafts go: the server's media store (its LocalMediaStore fits)."""
+    """Where drafts go and reference images come from: the server's media store (a local
+    directory or a bucket, server/media_store.py)."""
 
-    def path(self, key: str) -> Path: ...
+    async def read_bytes(self, key: str) -> bytes: ...
 
     async def put_file(self, key: str, source: Path) -> None: ...
 

@@ -135,7 +135,7 @@ async def _beat(worker: GenerationWorker, lease: Lease, progress: _Progress, wak
             await jobs.report(queue, lease, progress.step, progress.total, progress.eta_s)
 
 
-def _decoded(source: Path | io.BytesIO) -> Image.Image:
+def _decoded(source: io.BytesIO) -> Image.Image:
     try:
         with Image.open(source) as image:
             return image.convert("RGB")
@@ -151,10 +151,14 @@ async def _references(worker: GenerationWorker, job: Any) -> tuple[Image.Image, 
     limit = worker.queue.config.max_reference_images
     # The most one cameo can give when every other gives one: no more is fetched from afar.
     most = max(1, limit - len(job["cameo_uris"]) + 1)
-    sources: list[list[Path | io.BytesIO]] = []
+    sources: list[list[io.BytesIO]] = []
     for uri in job["cameo_uris"]:
         if uri in local:
-            sources.append([worker.media.path(key) for key in local[uri]])
+            # Read from the media store, which may be a bucket: the worker needs no shared disk.
+            try:
+                sources.append([io.BytesIO(await worker.media.read_bytes(key)) for key in local[uri]])
+            except FileNotFoundError:
+                raise GenerationError("a cameo reference image could not be read") from None
         elif worker.remote_references is None:
             raise GenerationError("this worker cannot fetch another instance's cameo")
         else:

@@ -53,7 +53,7 @@ from .api import (
 from .api import instance as instance_api
 from .config import Settings
 from .http import RefuseBadText, TokenScopes, current_user, error
-from .media import media_response
+from .media import stored_response
 from .runtime import Instance
 from .safety import is_staff
 from .store import Record
@@ -87,16 +87,13 @@ async def serve_media(request: Request) -> Response:
         return error(404, "no such file")
     if row["deleted"]:
         return error(410, "this media was deleted")
-    try:
-        path = instance.media.path(key)
-    except ValueError:
+    assert instance.media is not None
+    # What is not public is never kept by a shared cache, which would serve it to anyone, and
+    # never sent to the CDN.
+    response = await stored_response(request, instance.media, key, row["media_type"],
+                                     private=row["held"] or row["private"])
+    if response.status_code == 404:
         return error(404, "no such file")
-    if not path.is_file():
-        return error(404, "no such file")
-    response = media_response(request, path, row["media_type"])
-    if row["held"] or row["private"]:
-        # Never kept by a shared cache, which would serve it to anyone.
-        response.headers["cache-control"] = "private, no-store"
     return response
 
 

@@ -181,6 +181,55 @@ def _rate_limits(env: dict[str, str]) -> dict[str, RateLimit]:
 
 
 @dataclass(frozen=True)
+class ObjectStorage:
+    """An S3-compatible bucket for every media file (server/media_store.py)."""
+
+    bucket: str
+    # None: AWS S3 itself, whose address follows from the region.
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    # A CDN (or a public bucket) that serves public files at `<base>/<key>`; None: the server
+    # hands out addresses signed for a while.
+    public_base_url: str | None = None
+
+    def __repr__(self) -> str:
+        # Settings are logged and shown in errors; the secret never is.
+        return f"ObjectStorage(bucket={self.bucket!r}, endpoint={self.endpoint!r}, region={self.region!r})"
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _object_storage(env: dict[str, str]) -> ObjectStorage | None:
+    """LIKENESS_S3_* and the usual AWS_* credentials; no bucket: the local media directory."""
+    bucket = env.get("LIKENESS_S3_BUCKET", "").strip()
+    if not bucket:
+        for name in ("LIKENESS_S3_ENDPOINT", "LIKENESS_MEDIA_BASE_URL"):
+            if env.get(name, "").strip():
+                raise ConfigError(f"{name} needs LIKENESS_S3_BUCKET: without a bucket media stays in the"
+                                  " data directory")
+        return None
+    if not _BUCKET.fullmatch(bucket):
+        raise ConfigError(f"LIKENESS_S3_BUCKET must be an S3 bucket name, not {bucket!r}")
+    key_id, secret = env.get("AWS_ACCESS_KEY_ID") or None, env.get("AWS_SECRET_ACCESS_KEY") or None
+    if (key_id is None) != (secret is None):
+        raise ConfigError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither")
+    base = _url(env, "LIKENESS_MEDIA_BASE_URL", "").rstrip("/")
+    return ObjectStorage(
+        bucket=bucket,
+        endpoint=_url(env, "LIKENESS_S3_ENDPOINT", "").rstrip("/") or None,
+        region=env.get("LIKENESS_S3_REGION", "").strip() or env.get("AWS_REGION", "").strip() or "us-east-1",
+        access_key_id=key_id,
+        secret_access_key=secret,
+        session_token=env.get("AWS_SESSION_TOKEN") or None,
+        public_base_url=base or None,
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     domain: str = "localhost:8000"
     https: bool = True
@@ -216,6 +265,8 @@ class Settings:
     metrics_token: str | None = None
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # Media in an S3-compatible bucket; None: in `media_dir`.
+    object_storage: ObjectStorage | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -244,6 +295,7 @@ class Settings:
             metrics_token=env.get("LIKENESS_METRICS_TOKEN") or None,
             metrics_port=_port(env, "LIKENESS_METRICS_PORT"),
             metrics_host=env.get("LIKENESS_METRICS_HOST") or "127.0.0.1",
+            object_storage=_object_storage(env),
             origin_asked=frozenset(part for part, variable in (("domain", "LIKENESS_DOMAIN"),
                                                                ("https", "LIKENESS_HTTPS"))
                                    if env.get(variable, "").strip()),
@@ -274,3 +326,8 @@ class Settings:
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Uploads being checked, and files fetched from the bucket for a decoder."""
+        return self.data_dir / "tmp"

@@ -15,16 +15,15 @@ import hmac
 import io
 import os
 import re
-import secrets
 import shutil
 import stat
 import struct
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Literal
 
 import anyio.to_thread
 import av
@@ -33,8 +32,10 @@ from av.video.reformatter import Interpolation
 from PIL import Image, ImageOps
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
+
+from .media_store import LocalMediaStore, MediaStore
 
 MAX_VIDEO_LONG_SIDE = 3840
 MAX_VIDEO_SHORT_SIDE = 2160
@@ -85,129 +86,6 @@ class MediaInfo:
     byte_size: int
     blurhash: str
     poster_jpeg: bytes | None
-
-
-# --- storage -----------------------------------------------------------------------------------
-
-_KEY_SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*"
-# Segments may not start with a dot: that rules out "." and "..", and keeps keys apart from the
-# ".*.tmp" names that atomic writes use.
-_KEY = re.compile(rf"{_KEY_SEGMENT}(?:/{_KEY_SEGMENT})*")
-_KEY_MAX_LENGTH = 512
-_KEY_PART = re.compile(r"[a-z0-9_-]+")
-
-
-def _check_key(key: str) -> str:
-    """Return `key` if it is a safe relative storage key, else raise ValueError.
-
-    Keys are built by `new_key`, but they come back from the database and from URLs, so they are
-    checked again wherever they turn into a path.
-    """
-    if len(key) > _KEY_MAX_LENGTH or ".." in key or not _KEY.fullmatch(key):
-        raise ValueError(f"invalid media key {key!r}")
-    return key
-
-
-def new_key(kind: str, extension: str) -> str:
-    """An unguessable key such as "videos/Xy/3k/<token>.mp4".
-
-    Media URLs are public but must not be enumerable, so the name is 144 random bits; two
-    directory levels taken from it keep any one directory small.
-    """
-    if not _KEY_PART.fullmatch(kind) or not _KEY_PART.fullmatch(extension):
-        raise ValueError(f"invalid media kind {kind!r} or extension {extension!r}")
-    token = secrets.token_urlsafe(18)
-    return f"{kind}/{token[:2]}/{token[2:4]}/{token}.{extension}"
-
-
-class MediaStore(Protocol):
-    """Where media files live. Writes are atomic: a key is either absent or complete."""
-
-    async def put_file(self, key: str, source: Path) -> None:
-        """Store a copy of `source` under `key`; `source` is left in place."""
-
-    async def put_bytes(self, key: str, data: bytes) -> None: ...
-
-    async def size(self, key: str) -> int:
-        """Size in bytes; FileNotFoundError if the key is absent."""
-
-    async def delete(self, key: str) -> None:
-        """Remove the key; absent keys are fine, so a retried delete succeeds."""
-
-    async def exists(self, key: str) -> bool: ...
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class LocalMediaStore:
-    """A MediaStore in a local directory, whose files `media_response` can serve directly."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-
-    def path(self, key: str) -> Path:
-        """The file for `key`. Local stores only: a remote store serves URLs, not paths."""
-        return self.root / _check_key(key)
-
-    async def put_file(self, key: str, source: Path) -> None:
-        target = self.path(key)
-
-        def copy(out: BinaryIO) -> None:
-            with open(source, "rb") as src:
-                shutil.copyfileobj(src, out, 1024 * 1024)
-
-        await asyncio.to_thread(self._write_atomic, target, copy)
-
-    async def put_bytes(self, key: str, data: bytes) -> None:
-        target = self.path(key)
-        await asyncio.to_thread(self._write_atomic, target, lambda out: out.write(data))
-
-    async def size(self, key: str) -> int:
-        result = await asyncio.to_thread(os.stat, self.path(key))
-        return result.st_size
-
-    async def delete(self, key: str) -> None:
-        await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
-
-    async def exists(self, key: str) -> bool:
-        return await asyncio.to_thread(self.path(key).is_file)
-
-    def _make_dirs(self, directory: Path) -> None:
-        """Create `directory` and its missing parents, each made durable in its parent."""
-        missing: list[Path] = []
-        while not directory.is_dir():
-            missing.append(directory)
-            directory = directory.parent
-        for created in reversed(missing):
-            created.mkdir(exist_ok=True)
-            _fsync_dir(created.parent)
-
-    def _write_atomic(self, target: Path, fill: Callable[[BinaryIO], object]) -> None:
-        """Write through a temporary file in the target's directory, then rename it.
-
-        A crash or a full disk leaves either the old state or the complete file under the key,
-        never a partial file that would be served as if it were whole.
-        """
-        self._make_dirs(target.parent)
-        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                fill(out)
-                out.flush()
-                os.fsync(out.fileno())
-            # mkstemp makes the file private; media is public and may be served by a proxy.
-            os.chmod(temp_name, 0o644)
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        _fsync_dir(target.parent)
 
 
 # --- inspection --------------------------------------------------------------------------------
@@ -691,3 +569,50 @@ def media_response(
         "x-content-type-options": "nosniff",
     }
     return _MediaFileResponse(path, media_type, headers, request.headers.get("if-none-match"))
+
+
+# How long an address signed by the bucket works: a private one long enough to watch a draft
+# (a player asks for more ranges as it plays), a public one for an hour, behind a redirect that a
+# cache keeps for half of that.
+BUCKET_PRIVATE_SECONDS = 900
+BUCKET_PUBLIC_SECONDS = 3600
+NO_STORE = "private, no-store"
+
+
+async def stored_response(request: Request, media: MediaStore, key: str, media_type: str, *,
+                          private: bool, relay: bool = False) -> Response:
+    """A stored file for a request that passed the caller's checks.
+
+    From a local directory the server sends it (ranges and all). From a bucket it answers a
+    redirect: to the CDN for a public file, else to an address the bucket signed for a while,
+    which serves the ranges itself; a private file's redirect is never kept by a shared cache.
+    With `relay` (a small file for a client that does not follow redirects: another server
+    fetching a cameo's references) the server reads the file and sends it.
+    """
+    if isinstance(media, LocalMediaStore):
+        try:
+            path = media.path(key)
+        except ValueError:
+            return PlainTextResponse("Not Found", status_code=404)
+        if not await asyncio.to_thread(path.is_file):
+            return PlainTextResponse("Not Found", status_code=404)
+        response = media_response(request, path, media_type)
+        if private:
+            response.headers["cache-control"] = NO_STORE
+        return response
+    try:
+        if relay:
+            data = await media.read_bytes(key)
+            return Response(b"" if request.method == "HEAD" else data, media_type=media_type,
+                            headers={"cache-control": NO_STORE, "x-content-type-options": "nosniff",
+                                     "content-length": str(len(data))})
+        if not await media.exists(key):
+            return PlainTextResponse("Not Found", status_code=404)
+    except (FileNotFoundError, ValueError):
+        return PlainTextResponse("Not Found", status_code=404)
+    public = None if private else media.public_url(key)
+    seconds = BUCKET_PRIVATE_SECONDS if private else BUCKET_PUBLIC_SECONDS
+    target = public or await media.signed_url(key, seconds)
+    assert target is not None
+    cache = NO_STORE if private else f"public, max-age={seconds // 2}"
+    return RedirectResponse(target, status_code=302, headers={"cache-control": cache})

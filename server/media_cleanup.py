@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncpg
 
 from . import store
-from .media import LocalMediaStore, file_keys
+from .media import file_keys
+from .media_store import MediaStore
 
 UNPOSTED_UPLOAD_TTL_S = 24 * 3600.0
 
 
-async def remove_unposted_uploads(pool: asyncpg.Pool, media: LocalMediaStore,
+async def remove_unposted_uploads(pool: asyncpg.Pool, media: MediaStore,
                                   older_than_s: float = UNPOSTED_UPLOAD_TTL_S) -> int:
     """Delete the rows, then the files (a crash in between leaves files, never a post whose file
     is gone: the row's delete re-checks that it is still unposted); how many uploads went."""
@@ -27,7 +28,7 @@ async def remove_unposted_uploads(pool: asyncpg.Pool, media: LocalMediaStore,
     return removed
 
 
-async def remove_deleted_posts_media(pool: asyncpg.Pool, media: LocalMediaStore) -> int:
+async def remove_deleted_posts_media(pool: asyncpg.Pool, media: MediaStore) -> int:
     """Delete the media of deleted local posts, rows first, then files: a revoked remix's at once
     (its owner withdrew consent to that video), others once no open report names the post. How
     many posts were done."""

@@ -40,7 +40,7 @@ from .http import error
 from .runtime import Instance
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # see prometheus_client.multiprocess
-# How long /readyz waits for each of PostgreSQL and Redis.
+# How long /readyz waits for each of PostgreSQL, Redis and the bucket.
 READY_TIMEOUT_S = 2.0
 
 REQUESTS = Counter("likeness_http_requests_total", "HTTP requests answered, by method, route template"
@@ -141,11 +141,20 @@ async def livez(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+async def _media_answers(instance: Instance) -> bool:
+    assert instance.media is not None
+    await instance.media.check()  # MediaStoreUnavailable (an OSError) when it does not
+    return True
+
+
 async def readyz(request: Request) -> Response:
-    """PostgreSQL and Redis answer; otherwise 503, naming which did not."""
+    """PostgreSQL, Redis and the media bucket (where there is one) answer; otherwise 503,
+    naming which did not."""
     instance: Instance = request.app.state.instance
-    assert instance.pool is not None and instance.redis is not None
+    assert instance.pool is not None and instance.redis is not None and instance.media is not None
     checks = {"postgresql": store.database_answers(instance.pool), "redis": instance.redis.ping()}
+    if instance.settings.object_storage is not None:
+        checks["bucket"] = _media_answers(instance)
     failed = []
     for name, check in checks.items():
         try:

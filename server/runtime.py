@@ -29,7 +29,8 @@ from generation.jobs import JobQueue
 from . import db, store
 from .config import ConfigError, Settings
 from .embedded import EmbeddedRedis, log_embedded_servers, start_embedded_redis
-from .media import LocalMediaStore, PrivateLinks
+from .media import PrivateLinks
+from .media_store import MediaStore, MediaStoreUnavailable, open_media_store
 from .rate_limits import RateLimiter
 from .stream_hub import StreamHub
 
@@ -72,7 +73,7 @@ class Instance:
     # not cut the connections of another worker's jobs still recording their end.
     redis_settings: RedisSettings | None = None
     fed: Federation | None = None
-    media: LocalMediaStore | None = None
+    media: MediaStore | None = None
     links: PrivateLinks | None = None
     jobs: JobQueue | None = None
     limiter: RateLimiter | None = None
@@ -129,6 +130,13 @@ class Instance:
     async def start(self, *, workers: bool | None = None) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.media = open_media_store(settings.media_dir, settings.tmp_dir, settings.object_storage)
+        try:
+            # A bucket that cannot be used stops the start with its reason, before anything else
+            # is opened, rather than every upload and render failing later.
+            await self.media.check()
+        except MediaStoreUnavailable as exc:
+            raise ConfigError(str(exc)) from None
         if not (settings.database_url and settings.redis_url):
             log_embedded_servers(settings.data_dir)
         url = await asyncio.to_thread(self._database_url)
@@ -146,7 +154,6 @@ class Instance:
         instance_id = await store.setting(self.pool, "instance_id")
         self.redis_settings = self._redis_settings()
         self.redis = await create_pool(self.redis_settings)
-        self.media = LocalMediaStore(settings.media_dir)
         # Made at the first start and kept in the database, so that every process of the instance
         # signs alike and a restart does not break the links it handed out.
         secret = await store.first_setting(self.pool, "media_link_secret", secrets.token_hex(32))
@@ -162,6 +169,7 @@ class Instance:
         self.fed = Federation(
             base_url=settings.base_url,
             pool=self.pool,
+            media_base_url=settings.object_storage.public_base_url if settings.object_storage else None,
             client=make_client(allow_private=settings.allow_private_fetch,
                                user_agent=user_agent(settings), refuse=rules.refusal,
                                limits=settings.outbound),

@@ -36,7 +36,8 @@ from generation.provenance import C2PASigner, signed_by
 from policy.output_safety import Verdict, check_images, failed, sample_frames
 
 from . import store
-from .media import CheckTimeout, LocalMediaStore, file_keys, video_frames_at
+from .media import CheckTimeout, file_keys, video_frames_at
+from .media_store import MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ async def is_render(pool: asyncpg.Pool, path: Path, duration: float, fps: float,
                for render in await gstore.remix_renders_sharing_keys(pool, keys, CANDIDATES))
 
 
-async def check_upload(pool: asyncpg.Pool, media: LocalMediaStore, media_id: int, threshold: float,
+async def check_upload(pool: asyncpg.Pool, media: MediaStore, media_id: int, threshold: float,
                        slot: asyncio.Semaphore, signer: C2PASigner | None = None) -> str:
     """Check one pending upload and settle it; what happened, for the job's result. `signer` is
     this instance's C2PA signer, if it signs its renders."""
@@ -121,16 +122,17 @@ async def check_upload(pool: asyncpg.Pool, media: LocalMediaStore, media_id: int
         return "not pending"
     async with slot:
         deadline = time.monotonic() + CHECK_DEADLINE_S
-        path = media.path(row["storage_key"])
         duration, fps = row["duration"] or 0.0, row["frame_rate"] or 30.0
         try:
-            if await is_render(pool, path, duration, fps, signer, deadline=deadline):
-                verdict = Verdict(False, None, None, "a render of this instance")
-                reason = RENDER_OF_THIS_SERVER
-            else:
-                verdict = await asyncio.to_thread(video_verdict, path, duration, fps, threshold,
-                                                  deadline=deadline)
-                reason = LOOKS_SEXUAL if verdict.frame is not None else UNCHECKABLE
+            # A download while it is checked, where the files are in a bucket.
+            async with media.local_file(row["storage_key"]) as path:
+                if await is_render(pool, path, duration, fps, signer, deadline=deadline):
+                    verdict = Verdict(False, None, None, "a render of this instance")
+                    reason = RENDER_OF_THIS_SERVER
+                else:
+                    verdict = await asyncio.to_thread(video_verdict, path, duration, fps, threshold,
+                                                      deadline=deadline)
+                    reason = LOOKS_SEXUAL if verdict.frame is not None else UNCHECKABLE
         except CheckTimeout as exc:
             verdict, reason = failed(str(exc)), TOO_LONG
         except (OSError, ValueError) as exc:

@@ -29,7 +29,7 @@ from generation.worker import GenerationWorker, generate, sweep_generation
 
 from . import media_cleanup, upload_checks
 from .config import Settings
-from .media import new_key
+from .media_store import new_key
 from .metrics import metrics_app
 from .runtime import Instance, close_worker
 
@@ -195,7 +195,7 @@ def generation_worker(instance: Instance, device: str) -> GenerationWorker:
     name = config.model_dir.name if config.model_dir else "Likeness tiny model"
     return GenerationWorker(queue=instance.jobs, media=instance.media, new_key=new_key,
                             load_pipeline=load, load_signer=load_signer,
-                            tmp_dir=settings.data_dir / "tmp", generator_name=name,
+                            tmp_dir=settings.tmp_dir, generator_name=name,
                             remote_references=remote_references, fingerprint=fingerprint)
 
 

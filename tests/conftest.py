@@ -70,6 +70,33 @@ def redis_url(tmp_root: Path) -> Any:
     server.shutdown()
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Any:
+    """The endpoint of a real S3-protocol server (moto's, tests/s3_server.py) for the session."""
+    from tests.s3_server import start_s3_server
+
+    server, endpoint = start_s3_server()
+    yield endpoint
+    server.stop()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str) -> Any:
+    """A bucket of this test's own, as the `object_storage` settings that use it."""
+    from tests.s3_server import new_bucket
+
+    return new_bucket(s3_endpoint)
+
+
+@pytest.fixture(params=["local", "s3"])
+def media_store(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings overrides for `make_instance` that keep media in the data directory, or in a
+    bucket of the test's own: a test that takes this runs once with each store."""
+    if request.param == "local":
+        return {}
+    return {"object_storage": request.getfixturevalue("s3_bucket")}
+
+
 def _with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))

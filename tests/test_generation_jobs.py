@@ -29,7 +29,7 @@ from generation.pipeline import GenerationError, GenerationRequest, Progress, Vi
 from generation.render import render_video
 from generation.worker import GenerationWorker
 from policy.prompts import MAX_PROMPT_CHARS
-from server.media import new_key
+from server.media_store import new_key
 from server.runtime import close_worker
 from server.worker import generation_worker, in_process_worker, make_generation_worker
 from tests.conftest import eventually

@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.media import LocalMediaStore, MediaError, inspect_upload, media_response, new_key
+from server.media import MediaError, inspect_upload, media_response
+from server.media_store import LocalMediaStore, new_key
 from tests.videos import make_mp4
 
 LIMIT = 99 * 1024 * 1024

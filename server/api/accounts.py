@@ -25,7 +25,8 @@ from ..http import (
     pool,
     read_params,
 )
-from ..media import MediaError, checked_image, format_bytes, new_key
+from ..media import MediaError, checked_image, format_bytes
+from ..media_store import new_key
 from ..rate_limits import rate_limited
 from ..safety import refuse_unsafe_images
 from . import entities
@@ -89,7 +90,7 @@ async def _profile_images(request: Request, params: dict[str, Any]
                           ) -> dict[str, tuple[bytes, str] | None]:
     """The avatar and header sent, checked, cropped and safety-checked (data, new storage key);
     None for one not sent. Raises 422 for any bad one, before anything is stored."""
-    tmp_dir = request.app.state.instance.settings.data_dir / "tmp"
+    tmp_dir = request.app.state.instance.settings.tmp_dir
     images: dict[str, tuple[bytes, str] | None] = {}
     for name, size in (("avatar", AVATAR_SIZE), ("header", HEADER_SIZE)):
         if params.get(name) in (None, ""):
@@ -128,7 +129,7 @@ async def update_credentials(request: Request) -> Response:
         for image in images.values():
             if image is not None:
                 await media.put_bytes(image[1], image[0])
-        addresses = {part: (image[1], f"{fed(request).base_url}/media/{image[1]}")
+        addresses = {part: (image[1], fed(request).media_address(image[1]))
                      for part, image in images.items() if image is not None}
         async with pool(request).acquire() as conn, conn.transaction():
             replaced = await fstore.update_local_profile(

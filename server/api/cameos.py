@@ -57,7 +57,8 @@ from ..http import (
     safe_http_url,
     wants_activity_json,
 )
-from ..media import MediaError, checked_image, format_bytes, media_response, new_key
+from ..media import MediaError, checked_image, format_bytes, stored_response
+from ..media_store import new_key
 from ..rate_limits import rate_limited
 from ..runtime import Instance
 from ..safety import refuse_unsafe_images
@@ -74,7 +75,7 @@ def _preview_url(request: Request, cameo: asyncpg.Record) -> str:
     base_url = fed(request).base_url
     if only_me(cameo):
         return request.app.state.instance.links.url(base_url, cameo["preview_key"])
-    return f"{base_url}/media/{cameo['preview_key']}"
+    return fed(request).media_address(cameo["preview_key"])
 
 
 async def _cameo_json(request: Request, cameo: asyncpg.Record) -> dict[str, Any]:
@@ -124,7 +125,7 @@ def _choice(params: dict[str, Any], name: str, kind: type[Permission] | type[App
 
 async def _image(request: Request, upload: Any, what: str) -> tuple[bytes, str, int, int]:
     """A checked image from a multipart part, re-encoded without metadata."""
-    tmp_dir = request.app.state.instance.settings.data_dir / "tmp"
+    tmp_dir = request.app.state.instance.settings.tmp_dir
     try:
         return await checked_image(upload, what, tmp_dir, max_bytes=MAX_IMAGE_BYTES)
     except MediaError as exc:
@@ -508,11 +509,10 @@ async def cameo_reference(request: Request) -> Response:
         notification_id = await fstore.insert_notification(pool(request), owner["user_id"], "cameo_used",
                                                            requester["id"])
         await streams.notification(fed(request), owner["user_id"], notification_id)
-    path = request.app.state.instance.media.path(reference["storage_key"])
-    response = media_response(request, path, reference["media_type"])
-    # Never kept by a cache: a revoke must stop the next fetch.
-    response.headers["cache-control"] = "private, no-store"
-    return response
+    # Never kept by a cache (private): a revoke must stop the next fetch. Relayed: the fetching
+    # server follows no redirect, and this is the moment its authorization is checked.
+    return await stored_response(request, request.app.state.instance.media, reference["storage_key"],
+                                 reference["media_type"], private=True, relay=True)
 
 
 routes = [

@@ -21,7 +21,8 @@ from ..http import (
     pool,
     read_form,
 )
-from ..media import MediaError, format_bytes, inspect_upload, new_key, spool_upload
+from ..media import MediaError, format_bytes, inspect_upload, spool_upload
+from ..media_store import new_key
 from ..rate_limits import rate_limited
 from ..safety import refuse_unsafe_images
 from . import entities
@@ -41,7 +42,7 @@ async def upload_media(request: Request) -> Response:
         return error(422, "send the file as the multipart field 'file'")
     description = str(form.get("description") or "")[:1500]
     focus = parse_focus(str(form.get("focus") or ""))
-    tmp_dir = instance.settings.data_dir / "tmp"
+    tmp_dir = instance.settings.tmp_dir
     tmp = await asyncio.to_thread(spool_upload, upload.file, tmp_dir)
     try:
         try:

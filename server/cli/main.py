@@ -390,12 +390,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=public_figure)
 
     from . import generations as generations_cli
+    from . import media as media_cli
     from . import moderation as moderation_cli
     from . import rules as rules_cli
 
     rules_cli.add_commands(admin, _with_instance)
     generations_cli.add_commands(admin, _with_instance)
     moderation_cli.add_commands(admin, _with_instance)
+    media_cli.add_commands(admin)
     return top
 
 
