@@ -1,10 +1,11 @@
 """One instance on several machines: two `likeness serve` processes on two loopback addresses
 (127.0.0.1 and 127.0.0.2, the same port, as two machines behind one load balancer that keeps the
 Host header) and two `likeness worker` processes, each with a data directory of its own, sharing
-PostgreSQL and Redis and nothing else. What is done through one machine holds on the other:
-accounts and tokens, posts (API, ActivityPub, streaming, delivery), rate limits, domain rules and
-prompt rules, and an admin's change is seen without a restart; renders are signed under the
-instance's one C2PA root whichever machine made them."""
+PostgreSQL, Redis and the bucket (moto's S3 server) and nothing else. What is done through one
+machine holds on the other: accounts and tokens, posts (API, ActivityPub, streaming, delivery),
+uploaded videos, rate limits, domain rules and prompt rules, and an admin's change is seen
+without a restart; renders are signed under the instance's one C2PA root whichever machine made
+them, and a peer one machine gave up on is taken back by any."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from server.runtime import Instance
 from server.worker import render_signer
 from tests.conftest import PASSWORD, TEST_GENERATION, _with_database, eventually
 from tests.peers import AP, FakePeer, start_peer, stop_peer
+from tests.s3_server import bucket_env, new_bucket
 from tests.test_delivery import _alice_with_remote_followers, _post
 from tests.videos import make_mp4
 
@@ -91,7 +93,8 @@ class Cluster:
     b: Machine
     domain: str
     database_url: str
-    processes: dict[str, subprocess.Popen[bytes]]
+    # Where each process keeps its data directory (named as the process).
+    root: Path
 
     @property
     def base_url(self) -> str:
@@ -129,8 +132,8 @@ def _processes(env: dict[str, str], root: Path, port: int) -> Iterator[dict[str,
 
 
 @pytest.fixture(scope="module")
-async def cluster(postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
-                  ) -> AsyncIterator[Cluster]:
+async def cluster(postgres_url: str, redis_url: str, s3_endpoint: str,
+                  tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
     root = tmp_path_factory.mktemp("machines")
     name = f"likeness_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(postgres_url)
@@ -140,7 +143,7 @@ async def cluster(postgres_url: str, redis_url: str, tmp_path_factory: pytest.Te
     env = {**os.environ, "DATABASE_URL": _with_database(postgres_url, name), "REDIS_URL": redis_url,
            "LIKENESS_DOMAIN": domain, "LIKENESS_HTTPS": "0", "LIKENESS_ALLOW_PRIVATE_FETCH": "1",
            "LIKENESS_RUN_WORKERS": "0", "LIKENESS_RATE_LIMIT_LOGIN_ACCOUNT": f"{LOGIN_LIMIT}/5m",
-           "LIKENESS_GENERATION_MAX_ACTIVE_JOBS": "100"}
+           "LIKENESS_GENERATION_MAX_ACTIVE_JOBS": "100", **bucket_env(new_bucket(s3_endpoint))}
     try:
         with _processes(env, root, port) as processes:
             machines = [Machine(address, port, domain) for address in ADDRESSES]
@@ -157,7 +160,7 @@ async def cluster(postgres_url: str, redis_url: str, tmp_path_factory: pytest.Te
                 return True
 
             await eventually(up, timeout=60, interval=0.2)
-            yield Cluster(*machines, domain, env["DATABASE_URL"], processes)
+            yield Cluster(*machines, domain, env["DATABASE_URL"], root)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -270,6 +273,36 @@ async def test_a_post_through_one_machine_is_served_streamed_and_delivered_by_th
 
     create = await eventually(delivered, timeout=30)
     assert create["object"]["id"] == status["uri"]
+
+
+async def test_a_video_uploaded_through_one_machine_is_checked_by_a_worker_and_served_by_the_other(
+        cluster, tmp_path):
+    token = await _signup(cluster.a, "gina")
+    clip = make_mp4(tmp_path / "clip.mp4", width=90, height=160, seconds=1.0, fps=8)
+    uploaded = await cluster.a.request("POST", "/api/v2/media", token,
+                                       files={"file": ("clip.mp4", clip.read_bytes(), "video/mp4")})
+    assert uploaded.status_code == 202, uploaded.text
+
+    # A worker with a disk of its own checks it (reading it from the bucket); B answers for it.
+    async def ready() -> dict[str, Any] | None:
+        media = await cluster.b.request("GET", f"/api/v1/media/{uploaded.json()['id']}", token)
+        assert media.status_code in (200, 206), media.text
+        return media.json() if media.status_code == 200 else None
+
+    media = await eventually(ready, timeout=30, interval=0.2)
+    posted = await cluster.a.request("POST", "/api/v1/statuses", token,
+                                     json={"status": "a clip", "media_ids": [media["id"]]})
+    assert posted.status_code == 200, posted.text
+    read = await cluster.b.request("GET", f"/api/v1/statuses/{posted.json()['id']}")
+    attachment = read.json()["media_attachments"][0]
+    assert attachment["url"].startswith(f"{cluster.base_url}/media/")
+    async with cluster.b.client() as client:
+        served = await client.get(attachment["url"].removeprefix(cluster.base_url), follow_redirects=True)
+        poster = await client.get(attachment["preview_url"].removeprefix(cluster.base_url),
+                                  follow_redirects=True)
+    assert served.status_code == 200 and served.content == clip.read_bytes()
+    assert poster.status_code == 200 and poster.content.startswith(b"\xff\xd8")
+    assert not list(cluster.root.rglob("*.mp4")), "no machine keeps the file on its own disk"
 
 
 async def test_login_attempts_are_counted_across_machines(cluster):
