@@ -39,6 +39,7 @@ from tests.conftest import PASSWORD, TEST_GENERATION, _with_database, eventually
 from tests.peers import AP, FakePeer, start_peer, stop_peer
 from tests.s3_server import bucket_env, new_bucket
 from tests.test_delivery import _alice_with_remote_followers, _post
+from tests.test_oauth import CALLBACK, _code
 from tests.videos import make_mp4
 
 ADDRESSES = ("127.0.0.1", "127.0.0.2")
@@ -207,6 +208,7 @@ async def _inbox_post(peer: FakePeer, machine: Machine, sender: str, path: str,
 
 
 async def test_an_account_made_through_one_machine_signs_in_through_the_other(cluster):
+    """Tokens, logins and authorization codes are rows in PostgreSQL: any machine takes them."""
     token = await _signup(cluster.a, "ada")
     me = await cluster.b.request("GET", "/api/v1/accounts/verify_credentials", token)
     assert me.status_code == 200 and me.json()["username"] == "ada"
@@ -218,6 +220,21 @@ async def test_an_account_made_through_one_machine_signs_in_through_the_other(cl
     revoked = await cluster.a.request("POST", "/oauth/revoke", data={"token": second})
     assert revoked.status_code == 200, revoked.text
     assert (await cluster.b.request("GET", "/api/v1/accounts/verify_credentials", second)).status_code == 401
+
+    # An app registered through A, authorized through B, its code redeemed through A.
+    app = await cluster.a.request("POST", "/api/v1/apps", json={
+        "client_name": "Two machines", "redirect_uris": CALLBACK, "scopes": "read"})
+    assert app.status_code == 200, app.text
+    params = {"response_type": "code", "client_id": app.json()["client_id"], "redirect_uri": CALLBACK,
+              "scope": "read"}
+    allowed = await cluster.b.request("POST", "/oauth/authorize", data={
+        **params, "username": "ada", "password": PASSWORD, "decision": "allow"})
+    redeemed = await cluster.a.request("POST", "/oauth/token", data={
+        "grant_type": "authorization_code", "code": _code(allowed), "redirect_uri": CALLBACK,
+        "client_id": app.json()["client_id"], "client_secret": app.json()["client_secret"]})
+    assert redeemed.status_code == 200, redeemed.text
+    third = redeemed.json()["access_token"]
+    assert (await cluster.b.request("GET", "/api/v1/accounts/verify_credentials", third)).status_code == 200
 
 
 async def test_a_post_through_one_machine_is_served_streamed_and_delivered_by_the_others(cluster, remote):
