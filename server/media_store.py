@@ -239,7 +239,8 @@ class S3MediaStore:
             config.bucket,
             endpoint=config.endpoint,
             region=config.region,
-            virtual_hosted_style_request=False,
+            # AWS itself by bucket host name; a server of one's own (MinIO, Garage) by path.
+            virtual_hosted_style_request=config.endpoint is None,
             **{name: value for name, value in credentials.items() if value},
             client_options={"allow_http": config.endpoint is not None and config.endpoint.startswith("http:"),
                             "connect_timeout": CONNECT_TIMEOUT, "timeout": REQUEST_TIMEOUT},

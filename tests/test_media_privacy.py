@@ -32,7 +32,8 @@ def _query(url: str) -> dict[str, str]:
 
 
 async def _status(a: Any, user: str | None, path: str, **params: str) -> int:
-    return (await a.api(user, "GET", path, params=params or None)).status_code
+    """The status of what a client ends at: a bucket's files are served by a redirect to it."""
+    return (await a.api(user, "GET", path, params=params or None, follow_redirects=True)).status_code
 
 
 async def test_a_draft_is_its_requesters_until_published(make_instance, workers):
@@ -94,8 +95,8 @@ async def test_a_draft_is_its_requesters_until_published(make_instance, workers)
         assert await _status(a, "bob", url) == 200
 
 
-async def test_an_upload_in_no_post_is_its_owners(make_instance):
-    a = await make_instance()
+async def test_an_upload_in_no_post_is_its_owners(make_instance, media_store):
+    a = await make_instance(**media_store)
     await a.signup("alice")
     await a.signup("bob")
     upload = await a.api("alice", "POST", "/api/v2/media", files={"file": ("p.png", _png(), "image/png")})

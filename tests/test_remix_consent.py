@@ -209,8 +209,12 @@ async def test_revocation_reaches_the_requester_and_every_fetcher(make_instance,
     proofs.verify(delete, keys.decode_multikey(multikey))
 
 
-async def test_reference_images_only_for_a_live_authorization(make_instance):
-    a, b = await _two(make_instance)
+async def test_reference_images_only_for_a_live_authorization(make_instance, media_store):
+    # A's references in its media directory or in its bucket: relayed by A alike.
+    a = await make_instance("a", **media_store)
+    b = await make_instance("b")
+    await a.signup("alice")
+    await b.signup("bob")
     c = await make_instance("c")
     cameo = await _cameo(a, "alice", permission="everyone", approval="automatic")
     remix = (await _remix(b, "bob", [cameo["uri"]])).json()
@@ -233,6 +237,8 @@ async def test_reference_images_only_for_a_live_authorization(make_instance):
     granted = await fetch_as(bob_signer, client)
     assert granted.status_code == 200 and granted.headers["content-type"] == "image/jpeg"
     assert granted.headers["cache-control"] == "private, no-store"
+    stored = await a.pool.fetchval("SELECT storage_key FROM cameo_references ORDER BY position LIMIT 1")
+    assert granted.content == await a.instance.media.read_bytes(stored)
     assert (await fetch_as(None, client)).status_code == 403
     # Another instance's actor holds no authorization.
     other = await fetch_as(await signing.instance_signer(c.instance.fed), client)
