@@ -29,10 +29,11 @@ import asyncpg
 import httpx
 import pytest
 import websockets
+from redis.asyncio import Redis
 
-from federation import delivery
+from federation import delivery, streams
 from generation.provenance import C2PASigner, signed_by
-from server import store
+from server import accounts, store
 from server.runtime import Instance
 from server.worker import render_signer
 from tests.conftest import PASSWORD, TEST_GENERATION, _with_database, eventually
@@ -94,6 +95,7 @@ class Cluster:
     b: Machine
     domain: str
     database_url: str
+    redis_url: str
     # Where each process keeps its data directory (named as the process).
     root: Path
 
@@ -161,7 +163,7 @@ async def cluster(postgres_url: str, redis_url: str, s3_endpoint: str,
                 return True
 
             await eventually(up, timeout=60, interval=0.2)
-            yield Cluster(*machines, domain, env["DATABASE_URL"], root)
+            yield Cluster(*machines, domain, env["DATABASE_URL"], redis_url, root)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -207,6 +209,32 @@ async def _inbox_post(peer: FakePeer, machine: Machine, sender: str, path: str,
         return await client.post(path, content=body, headers=headers)
 
 
+async def _revoke_and_see_streams_end(cluster: Cluster, token: str, ws: Any, sse: httpx.Response) -> None:
+    revoked = await cluster.a.request("POST", "/oauth/revoke", data={"token": token})
+    assert revoked.status_code == 200, revoked.text
+    with pytest.raises(websockets.ConnectionClosedOK):
+        await asyncio.wait_for(ws.recv(), 10)
+    assert ws.close_reason == "the access token was revoked"
+    await asyncio.wait_for(sse.aread(), 10)  # the response ends
+
+
+async def _listening(cluster: Cluster, token_hash: bytes) -> bool:
+    """Whether a web process listens on the token's channel (one subscription serves all its
+    streams)."""
+    conn = await asyncpg.connect(cluster.database_url)
+    try:
+        instance_id = json.loads(await store.setting(conn, "instance_id"))  # no JSON codec here
+    finally:
+        await conn.close()
+    redis = Redis.from_url(cluster.redis_url)
+    try:
+        channel = f"likeness:{instance_id}:{streams.token_channel(token_hash)}"
+        [(_, listening)] = await redis.pubsub_numsub(channel)
+    finally:
+        await redis.aclose()
+    return listening > 0
+
+
 async def test_an_account_made_through_one_machine_signs_in_through_the_other(cluster):
     """Tokens, logins and authorization codes are rows in PostgreSQL: any machine takes them."""
     token = await _signup(cluster.a, "ada")
@@ -216,9 +244,16 @@ async def test_an_account_made_through_one_machine_signs_in_through_the_other(cl
     assert login.status_code == 200, login.text
     second = login.json()["access_token"]
     assert (await cluster.a.request("GET", "/api/v1/accounts/verify_credentials", second)).status_code == 200
-    # A token revoked through one machine is refused by the other at once: nothing caches tokens.
-    revoked = await cluster.a.request("POST", "/oauth/revoke", data={"token": second})
-    assert revoked.status_code == 200, revoked.text
+    # A token revoked through one machine is refused by the other at once (nothing caches tokens),
+    # and the streams it has open on the other end, the WebSocket and server-sent events alike.
+    stream = f"ws://{cluster.b.address}:{cluster.b.port}/api/v1/streaming?stream=user"
+    async with websockets.connect(stream, additional_headers={"Authorization": f"Bearer {second}"}) as ws:
+        # B listens for the token once for all its streams; the event stream's is made before its
+        # response starts.
+        await eventually(lambda: _listening(cluster, accounts.secret_hash(second)))
+        async with cluster.b.client(second) as client, client.stream("GET", "/api/v1/streaming/user") as sse:
+            assert sse.status_code == 200
+            await _revoke_and_see_streams_end(cluster, second, ws, sse)
     assert (await cluster.b.request("GET", "/api/v1/accounts/verify_credentials", second)).status_code == 401
 
     # An app registered through A, authorized through B, its code redeemed through A.
