@@ -20,8 +20,16 @@ from redis.exceptions import RedisError
 from .domain_rules import DomainRules
 from .leases import LEASE_S, Leases
 from .queue import enqueue_job
+from .shared_cache import SharedCache
 
 log = logging.getLogger(__name__)
+
+# How long a process trusts its own note that a peer is marked reachable.
+PEERS_SEEN_RELOAD_S = 60.0
+
+
+async def _no_peers() -> set[str]:
+    return set()
 
 
 @dataclass
@@ -42,11 +50,13 @@ class Federation:
     key_cache: dict[int, Any] = field(default_factory=dict)
     # Remote public keys by key id, (owner, key, loaded at): verifying is on every inbox POST.
     public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)
-    # Peers heard from lately, so that the inbox marks a host reachable once, not per request.
-    peers_seen: dict[str, float] = field(default_factory=dict)
-    # This instance's prompt rules (admin terms, public figures) and when they were read: every
-    # prompt is checked against them, and they change rarely (`federation.prompts`).
-    prompt_rules: tuple[float, Any] | None = None
+    # Peers this process has marked reachable lately, so that the inbox writes that once per host,
+    # not per request; emptied every minute, and in every process when one marks a peer
+    # unreachable (a peer that talks to any machine must not stay marked).
+    peers_seen: SharedCache[set[str]] = None  # type: ignore[assignment]
+    # This instance's prompt rules (admin terms, public figures): every prompt is checked against
+    # them, and they change rarely (`federation.prompts`). Made at first use.
+    prompt_rules: SharedCache[Any] | None = None
     # Domain blocks and allow-list mode, cached; `Instance` shares it with the HTTP client.
     rules: DomainRules = None  # type: ignore[assignment]
     # The deliveries and inbox activities this process works on, whose leases it renews; the
@@ -66,6 +76,9 @@ class Federation:
             self.rules = DomainRules(self.pool, self.domain)
         if self.leases is None:
             self.leases = Leases(self.pool, LEASE_S)
+        if self.peers_seen is None:
+            self.peers_seen = SharedCache(_no_peers, reload_s=PEERS_SEEN_RELOAD_S, redis=self.queue,
+                                          version_key=f"{self.queue_name}:peers-unreachable-version")
 
     @property
     def domain(self) -> str:

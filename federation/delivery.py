@@ -127,8 +127,8 @@ async def _failed(fed: Federation, row: asyncpg.Record, host: str, error: str) -
     if attempt >= len(BACKOFF):
         await store.finish_delivery(fed.pool, row["id"], "failed", error)
         await store.peer_unreachable(fed.pool, host)
-        # The next request from this peer must clear the mark (other processes: within a minute).
-        fed.peers_seen.pop(host, None)
+        # The next request from this peer, to any process, must clear the mark.
+        await fed.peers_seen.changed()
         return "failed"
     delay = BACKOFF[attempt]
     await store.reschedule_delivery(fed.pool, row["id"],

@@ -6,14 +6,11 @@ The decisions themselves are `policy.instance_rules`; the SQL is `domain_rules_s
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
-from redis.exceptions import RedisError
 
 from policy.instance_rules import (
     DomainBlock,
@@ -27,15 +24,15 @@ from policy.instance_rules import (
 )
 
 from . import domain_rules_store as rules_store
+from .shared_cache import SharedCache
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# A process reloads the rules at least this often, and looks this often whether another process
-# (a second web server, a worker, the CLI) changed them.
+# A process reloads the rules at least this often; it looks once a second whether another process
+# (a second web server, a worker, the CLI) changed them (federation/shared_cache.py).
 RELOAD_SECONDS = 60.0
-VERSION_POLL_SECONDS = 1.0
 
 
 def block_of(row: asyncpg.Record) -> DomainBlock:
@@ -57,29 +54,10 @@ class DomainRules:
                  version_key: str | None = None) -> None:
         self.pool = pool
         self.local = local
-        self.redis = redis
-        self.version_key = version_key
-        self._rules: RuleSet | None = None
-        self._loaded_at = 0.0
-        self._checked_at = 0.0
-        self._version: Any = None
-        self._lock = asyncio.Lock()
+        self._cache = SharedCache(self._load, reload_s=RELOAD_SECONDS, redis=redis, version_key=version_key)
 
     async def current(self) -> RuleSet:
-        now = time.monotonic()
-        if self._rules is not None and now - self._checked_at < VERSION_POLL_SECONDS:
-            return self._rules
-        async with self._lock:
-            if self._rules is not None and time.monotonic() - self._checked_at < VERSION_POLL_SECONDS:
-                return self._rules
-            version = await self._read_version()
-            if self._rules is None or version != self._version \
-                    or time.monotonic() - self._loaded_at > RELOAD_SECONDS:
-                self._rules = await self._load()
-                self._loaded_at = time.monotonic()
-            self._version = version
-            self._checked_at = time.monotonic()
-            return self._rules
+        return await self._cache.get()
 
     async def policy(self, url_or_authority: str) -> DomainPolicy:
         """What applies to the server of a URL (or to a bare `host[:port]`)."""
@@ -93,21 +71,7 @@ class DomainRules:
 
     async def changed(self) -> None:
         """Drop this process's copy and tell the others (through Redis) to drop theirs."""
-        self._rules = None
-        if self.redis is not None and self.version_key is not None:
-            try:
-                await self.redis.incr(self.version_key)
-            except (OSError, RedisError) as exc:
-                log.warning("could not announce a domain rule change, other processes see it"
-                            " within %.0f s: %s", RELOAD_SECONDS, exc)
-
-    async def _read_version(self) -> Any:
-        if self.redis is None or self.version_key is None:
-            return None
-        try:
-            return await self.redis.get(self.version_key)
-        except (OSError, RedisError):
-            return self._version
+        await self._cache.changed()
 
     async def _load(self) -> RuleSet:
         async with self.pool.acquire() as conn:

@@ -7,7 +7,6 @@ activity is authentic and stores it; `process` reads it back and dispatches it b
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,7 +23,6 @@ from .vocab import ACTIVITY_TYPES, ACTOR_TYPES, type_names
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-PEER_SEEN_SECONDS = 60
 
 
 class InboxError(Exception):
@@ -144,10 +142,11 @@ async def _check_federates(fed: Federation, *urls: str) -> None:
 
 
 async def _peer_seen(fed: Federation, host: str) -> None:
-    """A peer that talks to us is reachable again (written at most once a minute per host)."""
-    now = time.monotonic()
-    if now - fed.peers_seen.get(host, -PEER_SEEN_SECONDS) >= PEER_SEEN_SECONDS:
-        fed.peers_seen[host] = now
+    """A peer that talks to us is reachable again (written once per host while this process's
+    note of it lasts: `Federation.peers_seen`)."""
+    seen = await fed.peers_seen.get()
+    if host not in seen:
+        seen.add(host)
         await store.peer_seen(fed.pool, host)
 
 

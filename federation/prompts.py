@@ -3,16 +3,15 @@ remix asked for here, a RemixRequest arriving for a local cameo) calls `review`,
 it refuses with `log_refusal`.
 
 `policy.prompts.review_prompt` decides; this module gathers what it reads: the terms admins
-added and the accounts they flagged as public figures (kept for a few seconds, and dropped at
-once when an admin changes them in this process), the cameos of the request with their owners
-and instructions, and the offline abuse classifier.
+added and the accounts they flagged as public figures (kept in memory, and read again by every
+process within a second of an admin's change: federation/shared_cache.py), the cameos of the
+request with their owners and instructions, and the offline abuse classifier.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -23,15 +22,16 @@ from policy.prompts import CameoUse, InstanceRules, Person, Refusal, review_prom
 
 from . import consent, metrics, store
 from .context import Federation
+from .shared_cache import SharedCache
 
 if TYPE_CHECKING:
     from policy.classifier import AbuseScorer
 
 log = logging.getLogger(__name__)
 
-# How long admin terms and public figures are kept before they are read again. A change made
-# through this process is seen at once; other web processes see it within this time.
-RULES_TTL_S = 10.0
+# A process reloads the admin terms and public figures at least this often; it looks once a second
+# whether another process (a second web server, a worker, the CLI) changed them.
+RULES_RELOAD_S = 60.0
 
 
 def person(actor: asyncpg.Record) -> Person:
@@ -44,22 +44,27 @@ def cameo_use(cameo_uri: str, name: str, instructions: str, owner: asyncpg.Recor
     return CameoUse(cameo_uri, name, person(owner), instructions)
 
 
-async def instance_rules(fed: Federation) -> InstanceRules:
-    cached = fed.prompt_rules
-    if cached is not None and time.monotonic() - cached[0] < RULES_TTL_S:
-        return cached[1]
+def _rules_cache(fed: Federation) -> SharedCache[InstanceRules]:
+    if fed.prompt_rules is None:
+        fed.prompt_rules = SharedCache(lambda: _load_rules(fed), reload_s=RULES_RELOAD_S, redis=fed.queue,
+                                       version_key=f"{fed.queue_name}:prompt-rules-version")
+    return fed.prompt_rules
+
+
+async def _load_rules(fed: Federation) -> InstanceRules:
     terms: dict[str, list[str]] = defaultdict(list)
     for row in await store.prompt_terms(fed.pool):
         terms[row["category"]].append(row["term"])
-    figures = [person(a) for a in await store.public_figures(fed.pool)]
-    rules = InstanceRules(terms, figures)
-    fed.prompt_rules = (time.monotonic(), rules)
-    return rules
+    return InstanceRules(terms, [person(a) for a in await store.public_figures(fed.pool)])
 
 
-def rules_changed(fed: Federation) -> None:
-    """Forget the cached rules: an admin changed a term or a public figure."""
-    fed.prompt_rules = None
+async def instance_rules(fed: Federation) -> InstanceRules:
+    return await _rules_cache(fed).get()
+
+
+async def rules_changed(fed: Federation) -> None:
+    """An admin changed a term or a public figure: every process reads the rules again."""
+    await _rules_cache(fed).changed()
 
 
 async def abuse_scorer() -> AbuseScorer:

@@ -5,7 +5,8 @@ web process can serve any stream (server/api/streaming.py renders each event for
 Channels, each under the instance's queue name (as Mastodon's under its REDIS_NAMESPACE):
 - `timeline:user:<user id>`: the events of a home timeline (`update`, `status.update`, `delete`);
 - `timeline:user:<user id>:notifications`: `notification`;
-- `timeline:public`, `timeline:public:local`, `timeline:hashtag:<tag>`: the public streams.
+- `timeline:public`, `timeline:public:local`, `timeline:hashtag:<tag>`: the public streams;
+- `timeline:access_token:<token hash>`: `kill`, which ends every stream the token opened.
 
 A message names its row (`{"event": "update", "post_id": 12}`) and never carries what a viewer
 may not see: the streaming endpoint renders it for each connection through the visibility rule.
@@ -28,6 +29,8 @@ from .context import Federation
 log = logging.getLogger(__name__)
 
 POST_EVENTS = ("update", "status.update", "delete")
+# The message on a token's channel that ends its streams.
+KILL = "kill"
 
 
 def channel(fed: Federation, name: str) -> str:
@@ -41,6 +44,12 @@ def user_channel(user_id: int) -> str:
 
 def notifications_channel(user_id: int) -> str:
     return f"timeline:user:{user_id}:notifications"
+
+
+def token_channel(token_hash: bytes) -> str:
+    """The channel that ends the open streams of an access token once it is revoked (Mastodon's
+    `timeline:access_token:<id>`), named by the token's stored hash, never by the token."""
+    return f"timeline:access_token:{token_hash.hex()}"
 
 
 def hashtag_channel(tag: str) -> str:
@@ -83,3 +92,9 @@ async def notification(fed: Federation, user_id: int, notification_id: int) -> N
     transaction that inserted it."""
     await _publish(fed, [notifications_channel(user_id)],
                    {"event": "notification", "notification_id": notification_id})
+
+
+async def token_revoked(fed: Federation, token_hash: bytes) -> None:
+    """End the open streams of a revoked token, in every web process. Call it after the token's
+    row is deleted: a stream that misses the message still ends at its client's next reconnect."""
+    await _publish(fed, [token_channel(token_hash)], {"event": KILL})

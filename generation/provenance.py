@@ -6,9 +6,11 @@ with c2pa-python, offline (no timestamp authority: that would need the network).
 
 Certificates: c2pa refuses a self-signed signing certificate, so an instance makes its own root
 CA on first start and signs an end-entity certificate with it, both kept in the directory given
-(data_dir/c2pa). Readers show that chain as valid but untrusted; a deployment that wants trusted
-credentials brings a chain from a CA on the C2PA trust list and its key instead
-(`LIKENESS_C2PA_CERT_CHAIN`, `LIKENESS_C2PA_PRIVATE_KEY`).
+(data_dir/c2pa). The root is the instance's, kept in its database too (`install_root`), so that
+every machine's workers sign under it and recognise each other's renders; each machine makes its
+own end-entity certificate from it. Readers show that chain as valid but untrusted; a deployment
+that wants trusted credentials brings a chain from a CA on the C2PA trust list and its key
+instead (`LIKENESS_C2PA_CERT_CHAIN`, `LIKENESS_C2PA_PRIVATE_KEY`).
 """
 
 from __future__ import annotations
@@ -109,17 +111,38 @@ def _make_leaf(root_key: ec.EllipticCurvePrivateKey, root: x509.Certificate, com
     return key, cert
 
 
+def local_root(directory: Path) -> dict[str, str] | None:
+    """The root CA (PEM key and certificate) kept in `directory`, if there is one."""
+    key, cert = directory / "root.key", directory / "root.pem"
+    if not (key.exists() and cert.exists()):
+        return None
+    return {"key": key.read_text(), "cert": cert.read_text()}
+
+
+def new_root(instance_name: str = "Likeness") -> dict[str, str]:
+    key, cert = _make_root(f"{instance_name} C2PA root")
+    return {"key": _pem(key).decode(), "cert": cert.public_bytes(serialization.Encoding.PEM).decode()}
+
+
+def install_root(directory: Path, root: dict[str, str]) -> None:
+    """Make `root` the one `instance_chain` signs under in `directory`: another root there (made
+    by this machine before it shared the instance's) is replaced, with its end-entity certificate."""
+    if local_root(directory) == root:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "signer.pem").unlink(missing_ok=True)
+    _write_private(directory / "root.key", root["key"].encode(), 0o600)
+    _write_private(directory / "root.pem", root["cert"].encode())
+
+
 def instance_chain(directory: Path, instance_name: str = "Likeness") -> tuple[bytes, bytes, bytes]:
     """The instance's (signing chain, private key, root) PEMs, made on first use under
     `directory`; the end-entity certificate is renewed when it nears its end."""
     directory.mkdir(parents=True, exist_ok=True)
     root_key_path, root_path = directory / "root.key", directory / "root.pem"
     leaf_key_path, leaf_path = directory / "signer.key", directory / "signer.pem"
-    if not (root_key_path.exists() and root_path.exists()):
-        root_key, root = _make_root(f"{instance_name} C2PA root")
-        _write_private(root_key_path, _pem(root_key), 0o600)
-        _write_private(root_path, root.public_bytes(serialization.Encoding.PEM))
-        leaf_path.unlink(missing_ok=True)
+    if local_root(directory) is None:
+        install_root(directory, new_root(instance_name))
     root_key = serialization.load_pem_private_key(root_key_path.read_bytes(), password=None)
     root = x509.load_pem_x509_certificate(root_path.read_bytes())
     assert isinstance(root_key, ec.EllipticCurvePrivateKey)

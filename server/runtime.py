@@ -24,6 +24,7 @@ from federation.context import Federation
 from federation.domain_rules import DomainRules
 from federation.fetch import make_client, system_trust
 from federation.leases import Leases
+from generation import provenance
 from generation.jobs import JobQueue
 
 from . import db, store
@@ -130,6 +131,21 @@ class Instance:
                               " instance's origin cannot change")
         return fixed
 
+    async def _share_c2pa_root(self) -> None:
+        """The instance's own C2PA root CA, kept in the database (the first start's, or the one an
+        instance made on its disk before): every machine's workers sign renders under it, and
+        the upload check of any machine recognises a render of any other."""
+        assert self.pool is not None
+        generation, directory = self.settings.generation, self.settings.data_dir / "c2pa"
+        if not generation.provenance or generation.c2pa_cert_chain is not None:
+            return
+        root = await store.setting(self.pool, "c2pa_root")
+        if root is None:
+            found = await asyncio.to_thread(provenance.local_root, directory)
+            root = await store.first_setting(self.pool, "c2pa_root",
+                                             found or provenance.new_root(self.settings.instance_name))
+        await asyncio.to_thread(provenance.install_root, directory, root)
+
     async def start(self, *, workers: bool | None = None) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -164,6 +180,7 @@ class Instance:
         self.links = PrivateLinks(bytes.fromhex(secret))
         vapid_key = push.load_vapid_key(await store.first_setting(self.pool, "vapid_private_key",
                                                                   push.new_vapid_key()))
+        await self._share_c2pa_root()
         queue_name = f"likeness:{instance_id}"
         # One trust store for both clients: loading the system's CA certificates takes a fifth
         # of a second and a few MiB each time.

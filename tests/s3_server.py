@@ -42,6 +42,14 @@ def new_bucket(endpoint: str, **options: object) -> ObjectStorage:
                          secret_access_key=SECRET_ACCESS_KEY, **options)  # type: ignore[arg-type]
 
 
+def bucket_env(storage: ObjectStorage) -> dict[str, str]:
+    """The environment variables that give a `likeness` process this bucket."""
+    assert storage.endpoint and storage.access_key_id and storage.secret_access_key
+    return {"LIKENESS_S3_BUCKET": storage.bucket, "LIKENESS_S3_ENDPOINT": storage.endpoint,
+            "LIKENESS_S3_REGION": storage.region, "AWS_ACCESS_KEY_ID": storage.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": storage.secret_access_key}
+
+
 async def bucket_keys(store: S3MediaStore) -> list[str]:
     """Every key in the store's bucket, listed as S3 lists them."""
     import obstore

@@ -15,6 +15,7 @@ import av
 import httpx
 
 from tests.conftest import eventually
+from tests.s3_server import bucket_env
 from tests.test_remix_consent import _cameo, _remix, _state
 
 
@@ -33,9 +34,7 @@ async def test_a_worker_with_its_own_disk_renders_a_remix_the_web_server_serves(
     settings = b.instance.settings
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
            "LIKENESS_DATA_DIR": str(worker_dir), "LIKENESS_ALLOW_PRIVATE_FETCH": "1",
-           "LIKENESS_S3_BUCKET": s3_bucket.bucket, "LIKENESS_S3_ENDPOINT": s3_bucket.endpoint,
-           "LIKENESS_S3_REGION": s3_bucket.region, "AWS_ACCESS_KEY_ID": s3_bucket.access_key_id,
-           "AWS_SECRET_ACCESS_KEY": s3_bucket.secret_access_key,
+           **bucket_env(s3_bucket),
            # The model is installed software, not shared state: the tiny one, built once per run.
            "LIKENESS_MODEL_DIR": str(tiny_model), "LIKENESS_GENERATION_STEPS": "2",
            "LIKENESS_GENERATION_WIDTH": "64", "LIKENESS_GENERATION_HEIGHT": "112",

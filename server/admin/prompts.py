@@ -44,20 +44,20 @@ async def add_term(federation: Federation, category: Any, term: Any, user_id: in
     """Add a term (PromptError if malformed); None if its category has it already."""
     category, term = check_term(category, term)
     row = await fstore.insert_prompt_term(federation.pool, category, term, user_id)
-    prompts.rules_changed(federation)
+    await prompts.rules_changed(federation)
     return row
 
 
 async def remove_term(federation: Federation, category: Any, term: Any) -> asyncpg.Record | None:
     category, term = check_term(category, term)
     row = await fstore.delete_prompt_term_by_text(federation.pool, category, term)
-    prompts.rules_changed(federation)
+    await prompts.rules_changed(federation)
     return row
 
 
 async def set_public_figure(federation: Federation, actor_id: int, flag: bool) -> asyncpg.Record | None:
     row = await fstore.set_public_figure(federation.pool, actor_id, flag)
-    prompts.rules_changed(federation)
+    await prompts.rules_changed(federation)
     return row
 
 
@@ -88,7 +88,7 @@ async def delete_term(request: Request) -> Response:
     row = await fstore.delete_prompt_term(pool(request), term_id) if term_id is not None else None
     if row is None:
         return error(404, "no such term")
-    prompts.rules_changed(fed(request))
+    await prompts.rules_changed(fed(request))
     return JSONResponse(term_json(row))
 
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from federation import inputs
+from federation import inputs, streams
 
 from .. import accounts, scopes, store
 from ..http import bearer_token, error, fed, parsed_url, pool, read_params
@@ -224,6 +224,8 @@ async def revoke(request: Request) -> Response:
         await accounts.revoke_token(pool(request), token, None if app is None else app["id"])
     except accounts.AccountError:
         return _oauth_error(_NOT_YOURS)
+    # Its open streams end too, whichever web process serves them.
+    await streams.token_revoked(fed(request), accounts.secret_hash(token))
     return JSONResponse({})
 
 

@@ -107,11 +107,13 @@ def open_stream(user: asyncpg.Record, kind: Any, tag: Any) -> Stream:
         raise StreamError(400, "Unknown stream type")
     if _lacks_scopes(user, kind):
         raise StreamError(401, "Access token does not have the required scopes")
+    # Every stream also listens on its token's channel, which ends it when the token is revoked.
+    killed = streams.token_channel(user["token_hash"])
     if kind == "hashtag":
         if not isinstance(tag, str) or not tag.strip().removeprefix("#"):
             raise StreamError(400, "Missing tag name parameter")
         normalised = normalised_hashtag(tag.strip().removeprefix("#"))
-        return Stream(kind, (kind, tag), normalised, (streams.hashtag_channel(normalised),))
+        return Stream(kind, (kind, tag), normalised, (streams.hashtag_channel(normalised), killed))
     if kind == "user":
         # As Mastodon's: the home stream carries notifications only for a token that may read them.
         channels = (streams.user_channel(user["id"]),) if _lacks_scopes(user, "user:notification") \
@@ -120,7 +122,12 @@ def open_stream(user: asyncpg.Record, kind: Any, tag: Any) -> Stream:
         channels = (streams.notifications_channel(user["id"]),)
     else:
         channels = (f"timeline:{kind}",)
-    return Stream(kind, (kind,), None, channels)
+    return Stream(kind, (kind,), None, (*channels, killed))
+
+
+def _killed(item: tuple[str, dict[str, Any]]) -> bool:
+    """Whether a stream's message says that its token was revoked."""
+    return item[0].startswith("timeline:access_token:") and item[1].get("event") == streams.KILL
 
 
 async def render_event(connection: HTTPConnection, user: asyncpg.Record, stream: Stream,
@@ -193,8 +200,10 @@ async def _events(request: Request, user: asyncpg.Record, stream: Stream,
                 yield ":thump\n"
                 continue
             item, waiting = waiting.result(), None
-            if item is None:
-                return  # this stream lagged too far behind, or Redis went away: the client reconnects
+            if item is None or _killed(item):
+                # This stream lagged too far behind, or Redis went away: the client reconnects;
+                # or its token was revoked, and it is refused when it does.
+                return
             rendered = await render_event(request, user, stream, item[1])
             if rendered is not None:
                 yield f"event: {rendered[0]}\ndata: {rendered[1]}\n\n"
@@ -271,6 +280,10 @@ class Session:
     async def _forward(self, stream: Stream, subscription: Subscription) -> None:
         try:
             while (item := await subscription.next()) is not None:
+                if _killed(item):
+                    with contextlib.suppress(RuntimeError, OSError):
+                        await self.websocket.close(1000, "the access token was revoked")
+                    return
                 rendered = await render_event(self.websocket, self.user, stream, item[1])
                 if rendered is not None:
                     await self.send({"stream": list(stream.name), "event": rendered[0],
