@@ -1,13 +1,15 @@
-"""Delivery: one job per (activity, distinct inbox), signed, retried over about two days.
+"""Delivery: one row per (activity, distinct inbox), signed, retried over about two days.
 
-Rows in `deliveries` are the truth; the arq job carries only the row id, so a job lost from Redis
-is found again by `sweep`, and a worker restart loses nothing.
+Rows in `deliveries` are the truth; an arq job carries only row ids (a batch of them when an
+activity is first sent, one for a retry), so a job lost from Redis is found again by `sweep`, and
+a worker restart loses nothing.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +28,10 @@ BACKOFF = (30, 120, 480, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
 RETRYABLE_4XX = frozenset({401, 408, 429})
 # An inbox's answer is read to its end up to this size (keep-alive), and no further.
 MAX_ANSWER_BYTES = 64 * 1024
+# The job that sends a batch of deliveries, and the most one job sends: their POSTs run at once
+# (the HTTP client holds each host to its limit), and a larger fan-out is shared out in batches.
+BATCH_FUNCTION = "deliver_batch"
+BATCH = 50
 
 
 async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -53,36 +59,80 @@ async def forward_activity(conn: asyncpg.Connection, actor_id: int, activity: di
 
 
 async def start(fed: Federation, delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
-        await fed.enqueue("deliver", delivery_id, job_id=f"deliver:{delivery_id}:0")
+    """Queue the deliveries just committed as one job, however many there are: the posting call
+    costs one Redis round trip whatever the follower count. The job shares the work out
+    (`deliver_batch`)."""
+    if delivery_ids:
+        await _queue_batch(fed, delivery_ids)
+
+
+async def _queue_batch(fed: Federation, delivery_ids: list[int]) -> None:
+    # No two batches share a row, so the first row and the size name a batch.
+    await fed.enqueue(BATCH_FUNCTION, delivery_ids,
+                      job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}")
+
+
+async def deliver_batch(fed: Federation, delivery_ids: list[int]) -> dict[str, int]:
+    """The job `start` queues: past `BATCH` deliveries, it queues the others as jobs of `BATCH`
+    each at once, so that every worker's free slots take them up within a poll, and sends the
+    first `BATCH` itself. The count of each outcome."""
+    for offset in range(BATCH, len(delivery_ids), BATCH):
+        await _queue_batch(fed, delivery_ids[offset:offset + BATCH])
+    return dict(Counter(await deliver_many(fed, delivery_ids[:BATCH])))
 
 
 async def deliver(fed: Federation, delivery_id: int) -> str:
-    """Make one attempt at one delivery; returns the state it is left in."""
-    row = await store.claim_delivery(fed.pool, delivery_id, fed.leases.lease_s)
-    if row is None:
-        outcome = "not due"
-    else:
-        with fed.leases.holding("deliveries", delivery_id):
-            outcome = await _attempt(fed, row)
-    metrics.DELIVERIES.labels(outcome).inc()
-    return outcome
+    """Make one attempt at one delivery (a retry, or one the sweepers found); the state it is
+    left in."""
+    return (await deliver_many(fed, [delivery_id]))[0]
 
 
-async def _attempt(fed: Federation, row: asyncpg.Record) -> str:
+async def deliver_many(fed: Federation, delivery_ids: list[int]) -> list[str]:
+    """Make one attempt at each of these deliveries that is due, all at once: one query claims
+    them, one reads the activities they send, one the peers they go to, and one records all that
+    were taken. What state each is left in (those not due first)."""
+    rows = await store.claim_deliveries(fed.pool, delivery_ids, fed.leases.lease_s)
+    outcomes = ["not due"] * (len(delivery_ids) - len(rows))
+    if rows:
+        with fed.leases.holding("deliveries", *(row["id"] for row in rows)):
+            outcomes += await _attempt_all(fed, rows)
+    for outcome in outcomes:
+        metrics.DELIVERIES.labels(outcome).inc()
+    return outcomes
+
+
+async def _attempt_all(fed: Federation, rows: list[asyncpg.Record]) -> list[str]:
+    activity_ids = sorted({row["activity_id"] for row in rows})
+    activities = {a["id"]: a for a in await store.outbox_bodies(fed.pool, activity_ids)}
+    hosts = [urlsplit(row["inbox"]).netloc.lower() for row in rows]
+    peers = {p["host"]: p for p in await store.peers(fed.pool, sorted(set(hosts)))}
+    results = await asyncio.gather(*(
+        _attempt(fed, row, host, activities[row["activity_id"]], peers.get(host))
+        for row, host in zip(rows, hosts, strict=True)))
+    taken = {row["id"]: (host, scheme)
+             for row, host, (outcome, scheme) in zip(rows, hosts, results, strict=True) if outcome == "done"}
+    if taken:
+        async with fed.pool.acquire() as conn, conn.transaction():
+            await store.peers_answered(conn, dict(taken.values()))
+            await store.finish_deliveries(conn, sorted(taken), "done")
+    return [outcome for outcome, _ in results]
+
+
+async def _attempt(fed: Federation, row: asyncpg.Record, host: str, activity: asyncpg.Record,
+                   peer: asyncpg.Record | None) -> tuple[str, str | None]:
+    """One attempt; its outcome, and for one taken ("done", recorded by the caller with the
+    others) the signature scheme that worked. Every other outcome is recorded here."""
     delivery_id = row["id"]
-    host = urlsplit(row["inbox"]).netloc.lower()
     refusal = await fed.rules.refusal(host)
     if refusal is not None:
         # Checked when sent, not when queued: a block made since then stops what is still due.
         await store.finish_delivery(fed.pool, delivery_id, "skipped", refusal)
-        return "skipped"
-    peer = await store.peer(fed.pool, host)
+        return "skipped", None
     if peer is not None and peer["unreachable_since"] is not None:
         await store.finish_delivery(fed.pool, delivery_id, "skipped", "peer is unreachable")
-        return "skipped"
-    keys = await signing.signing_keys(fed, row["actor_id"])
-    body = json.dumps(row["body"]).encode()
+        return "skipped", None
+    keys = await signing.signing_keys(fed, activity["actor_id"])
+    body = activity["body"].encode()
     scheme = signing.scheme_of(peer)
     try:
         status = await _post(fed, keys, row["inbox"], body, scheme)
@@ -93,19 +143,17 @@ async def _attempt(fed: Federation, row: asyncpg.Record) -> str:
             if retry < 400:
                 scheme, status = other, retry
     except (fetch.FetchError, httpx.HTTPError) as exc:
-        return await _failed(fed, row, host, f"{type(exc).__name__}: {exc}")
+        return await _failed(fed, row, host, f"{type(exc).__name__}: {exc}"), None
     if status < 300:
-        await store.peer_answered(fed.pool, host, scheme)
-        await store.finish_delivery(fed.pool, delivery_id, "done")
-        return "done"
+        return "done", scheme
     if status == 410:
         await store.delete_actors_with_inbox(fed.pool, row["inbox"])
         await store.finish_delivery(fed.pool, delivery_id, "failed", "410 Gone")
-        return "failed"
+        return "failed", None
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
         await store.finish_delivery(fed.pool, delivery_id, "failed", f"HTTP {status}")
-        return "failed"
-    return await _failed(fed, row, host, f"HTTP {status}")
+        return "failed", None
+    return await _failed(fed, row, host, f"HTTP {status}"), None
 
 
 async def _post(fed: Federation, keys: signing.SigningKeys, inbox: str, body: bytes, scheme: str) -> int:

@@ -136,7 +136,12 @@ def is_blocked_address(address: str) -> bool:
 
 
 async def _resolve(host: str, port: int) -> list[str]:
-    """The addresses of `host`, in the resolver's order of preference, without repeats."""
+    """The addresses of `host`, in the resolver's order of preference, without repeats. An IP
+    literal is its own address: no trip through the resolver's thread."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 

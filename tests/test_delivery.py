@@ -245,7 +245,7 @@ async def test_a_dead_workers_delivery_resumes_when_its_lease_runs_out(make_inst
     a = await make_instance(federation_lease_s=1.0)
     delivery_id = await _unqueued_delivery(a, peer, "in flight at the crash")
     fed = a.instance.fed
-    assert await store.claim_delivery(a.pool, delivery_id, 1.0) is not None  # the dead worker's
+    assert await store.claim_deliveries(a.pool, [delivery_id], 1.0)  # the dead worker's
     assert await delivery.deliver(fed, delivery_id) == "not due"
     assert await delivery.resume_abandoned(fed) == 0
     await asyncio.sleep(1.2)

@@ -13,7 +13,8 @@ workers start and load the author's key.
 Then the author posts once through the API, and the table says how long the posting call took,
 how long until every delivery was done, deliveries per second, and the workers' CPU per delivery
 (user + system, from /proc; the receiver, PostgreSQL and Redis are not counted). With --profile,
-py-spy records worker 0 during the fan-out (an SVG flame graph in DIR; it needs ptrace rights).
+py-spy records worker 0 during the fan-out (collapsed stacks in DIR, which flamegraph.pl and
+speedscope read; it needs ptrace rights).
 """
 
 from __future__ import annotations
@@ -182,7 +183,8 @@ async def run(database_url: str, redis_url: str, *, followers: int, servers: int
                 if profile is not None:
                     profile.mkdir(parents=True, exist_ok=True)
                     spy = subprocess.Popen([_py_spy(), "record", "--pid", str(pids[0]), "--rate", "250",
-                                            "--output", str(profile / "fanout-worker0.svg")],
+                                            "--format", "raw",
+                                            "--output", str(profile / "fanout-worker0.txt")],
                                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
                     await asyncio.sleep(1.0)
                 cpu_before = _cpu_s(pids)
