@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,10 +30,16 @@ BACKOFF = (30, 120, 480, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
 RETRYABLE_4XX = frozenset({401, 408, 429})
 # An inbox's answer is read to its end up to this size (keep-alive), and no further.
 MAX_ANSWER_BYTES = 64 * 1024
-# The job that sends a batch of deliveries, and the most one job sends: their POSTs run at once
-# (the HTTP client holds each host to its limit), and a larger fan-out is shared out in batches.
+# The job that sends an activity's deliveries. Up to DRAINERS such jobs (on any workers) share a
+# large fan-out: few, since arq looks at every queued job, running ones included, at each poll.
+# Each claims BATCH deliveries at a time, keeps up to WINDOW in flight (the HTTP client holds
+# each host to its limit and queues past its pool's size), and hands over after DRAIN_S, well
+# within the worker's job timeout (server/worker.py).
 BATCH_FUNCTION = "deliver_batch"
-BATCH = 50
+DRAINERS = 4
+BATCH = 25
+WINDOW = 100
+DRAIN_S = 60.0
 
 
 async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -63,45 +71,79 @@ async def start(fed: Federation, delivery_ids: list[int]) -> None:
     costs one Redis round trip whatever the follower count. The job shares the work out
     (`deliver_batch`)."""
     if delivery_ids:
-        await _queue_batch(fed, delivery_ids)
+        await fed.enqueue(BATCH_FUNCTION, delivery_ids, True,
+                          job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}")
 
 
-async def _queue_batch(fed: Federation, delivery_ids: list[int]) -> None:
-    # No two batches share a row, so the first row and the size name a batch.
-    await fed.enqueue(BATCH_FUNCTION, delivery_ids,
-                      job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}")
+async def deliver_batch(fed: Federation, delivery_ids: list[int], share: bool) -> dict[str, int]:
+    """The job `start` queues. Past one batch, with `share`, it queues `DRAINERS - 1` more jobs
+    for the same deliveries, so that the other workers take part; each then claims batches of
+    the due ones not claimed yet until none is left (or `DRAIN_S` has passed: it queues itself
+    again, so that no job outlives the worker's job timeout). The count of each outcome."""
+    if share:
+        for n in range(1, min(DRAINERS, math.ceil(len(delivery_ids) / BATCH))):
+            await fed.enqueue(BATCH_FUNCTION, delivery_ids, False,
+                              job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}:{n}")
+    counts, finished = await _drain(fed, delivery_ids)
+    if not finished:
+        await fed.enqueue(BATCH_FUNCTION, delivery_ids, False,
+                          job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}:{time.time()}")
+    return dict(counts)
 
 
-async def deliver_batch(fed: Federation, delivery_ids: list[int]) -> dict[str, int]:
-    """The job `start` queues: past `BATCH` deliveries, it queues the others as jobs of `BATCH`
-    each at once, so that every worker's free slots take them up within a poll, and sends the
-    first `BATCH` itself. The count of each outcome."""
-    for offset in range(BATCH, len(delivery_ids), BATCH):
-        await _queue_batch(fed, delivery_ids[offset:offset + BATCH])
-    return dict(Counter(await deliver_many(fed, delivery_ids[:BATCH])))
+async def _drain(fed: Federation, delivery_ids: list[int]) -> tuple[Counter[str], bool]:
+    """Claim and send batches of these deliveries, up to `WINDOW` in flight, each batch recorded
+    as soon as its own POSTs are over (a slow host holds back only its batch); the outcomes, and
+    whether none was left to claim."""
+    counts: Counter[str] = Counter()
+    in_flight: dict[asyncio.Task[list[str]], int] = {}
+    stop_at = time.monotonic() + DRAIN_S
+    left = True
+    try:
+        while left or in_flight:
+            room = WINDOW - sum(in_flight.values())
+            if left and room >= BATCH and time.monotonic() < stop_at:
+                rows = await store.claim_next_deliveries(fed.pool, delivery_ids, BATCH, fed.leases.lease_s)
+                left = len(rows) == BATCH
+                if rows:
+                    in_flight[asyncio.create_task(_send_claimed(fed, rows))] = len(rows)
+                continue
+            if not in_flight:
+                break
+            done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                del in_flight[task]
+                counts.update(task.result())
+    finally:
+        # On an error or a cancellation the others stop too; their leases run out, and
+        # `resume_abandoned` queues them again.
+        for task in in_flight:
+            task.cancel()
+    return counts, not left
 
 
 async def deliver(fed: Federation, delivery_id: int) -> str:
     """Make one attempt at one delivery (a retry, or one the sweepers found); the state it is
     left in."""
-    return (await deliver_many(fed, [delivery_id]))[0]
+    rows = await store.claim_deliveries(fed.pool, [delivery_id], fed.leases.lease_s)
+    if not rows:
+        metrics.DELIVERIES.labels("not due").inc()
+        return "not due"
+    return (await _send_claimed(fed, rows))[0]
 
 
-async def deliver_many(fed: Federation, delivery_ids: list[int]) -> list[str]:
-    """Make one attempt at each of these deliveries that is due, all at once: one query claims
-    them, one reads the activities they send, one the peers they go to, and one records all that
-    were taken. What state each is left in (those not due first)."""
-    rows = await store.claim_deliveries(fed.pool, delivery_ids, fed.leases.lease_s)
-    outcomes = ["not due"] * (len(delivery_ids) - len(rows))
-    if rows:
-        with fed.leases.holding("deliveries", *(row["id"] for row in rows)):
-            outcomes += await _attempt_all(fed, rows)
+async def _send_claimed(fed: Federation, rows: list[asyncpg.Record]) -> list[str]:
+    """Send claimed deliveries at once, their leases renewed meanwhile; what state each is left in."""
+    with fed.leases.holding("deliveries", *(row["id"] for row in rows)):
+        outcomes = await _attempt_all(fed, rows)
     for outcome in outcomes:
         metrics.DELIVERIES.labels(outcome).inc()
     return outcomes
 
 
 async def _attempt_all(fed: Federation, rows: list[asyncpg.Record]) -> list[str]:
+    """One query reads the activities the rows send, one the peers they go to, and one
+    transaction records all that were taken."""
     activity_ids = sorted({row["activity_id"] for row in rows})
     activities = {a["id"]: a for a in await store.outbox_bodies(fed.pool, activity_ids)}
     hosts = [urlsplit(row["inbox"]).netloc.lower() for row in rows]

@@ -50,8 +50,8 @@ async def deliver(ctx: dict[str, Any], delivery_id: int) -> str:
     return await delivery.deliver(ctx["fed"], delivery_id)
 
 
-async def deliver_batch(ctx: dict[str, Any], delivery_ids: list[int]) -> dict[str, int]:
-    return await delivery.deliver_batch(ctx["fed"], delivery_ids)
+async def deliver_batch(ctx: dict[str, Any], delivery_ids: list[int], share: bool) -> dict[str, int]:
+    return await delivery.deliver_batch(ctx["fed"], delivery_ids, share)
 
 
 async def push_notification(ctx: dict[str, Any], notification_id: int, subscription_id: int) -> str:

@@ -283,3 +283,46 @@ def test_lease_setting():
     for bad in ("0", "-1", "a minute", "7200"):
         with pytest.raises(ConfigError, match="LIKENESS_FEDERATION_LEASE_S"):
             Settings.from_env({"LIKENESS_FEDERATION_LEASE_S": bad})
+
+
+async def test_a_fan_out_is_one_job_shared_in_batches_and_each_inbox_gets_it_once(make_instance, peer,
+                                                                                  monkeypatch):
+    """A post to 60 inboxes queues one job; that job queues the other drainers and, with them,
+    claims batches until none is left; each inbox gets the post once, and a delivery that failed
+    waits for its own retry instead of being claimed again by the drain."""
+    a = await make_instance()
+    await a.signup("alice")
+    fed = a.instance.fed
+    queued: list[tuple] = []
+
+    async def enqueue(function, *args, job_id=None, defer_by=None):
+        queued.append((function, *args))
+
+    monkeypatch.setattr(fed, "enqueue", enqueue)
+    names = [f"f{n}" for n in range(60)]
+    await a.pool.execute(
+        "INSERT INTO actors (uri, local, username, domain, inbox)"
+        " SELECT $1 || n, false, n, $2, $1 || n || '/inbox' FROM unnest($3::text[]) AS n",
+        f"{peer.base}/users/", peer.domain, names)
+    await a.pool.execute(
+        "INSERT INTO follows (uri, follower_id, followed_id, accepted) SELECT a.uri || '#follow', a.id,"
+        " (SELECT id FROM actors WHERE username = 'alice' AND local), true FROM actors a WHERE NOT a.local")
+    await _post(a, "to sixty inboxes")
+    [(function, ids, share)] = queued
+    assert (function, len(ids), share) == (delivery.BATCH_FUNCTION, 60, True)
+
+    queued.clear()
+    peer.inbox_answers = [503]
+    counts = await delivery.deliver_batch(fed, ids, True)
+    assert counts == {"done": 59, "retry": 1}
+    drainers = [job for job in queued if job[0] == delivery.BATCH_FUNCTION]
+    assert drainers == [(delivery.BATCH_FUNCTION, ids, False)] * 2  # 60 rows: 3 batches, 3 drainers
+    assert [job[0] for job in queued if job not in drainers] == ["deliver"]  # the retry's own job
+    paths = [path for path, _ in peer.received_at]
+    assert len(paths) == len(set(paths)) == 59
+    states = await a.pool.fetch("SELECT state, attempts, next_attempt_at > now() AS later, count(*) AS n"
+                                " FROM deliveries GROUP BY 1, 2, 3 ORDER BY 1")
+    assert [tuple(r) for r in states] == [("done", 1, False, 59), ("queued", 1, True, 1)]
+    # The other drainers find nothing left to claim.
+    assert await delivery.deliver_batch(fed, ids, False) == {}
+    assert len(peer.received) == 59

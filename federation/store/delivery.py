@@ -69,6 +69,20 @@ async def claim_deliveries(conn: Conn, delivery_ids: list[int], lease_s: float) 
         delivery_ids, lease_s)
 
 
+async def claim_next_deliveries(conn: Conn, delivery_ids: list[int], limit: int,
+                                lease_s: float) -> list[Record]:
+    """Take up to `limit` of these deliveries that are due now and that no one holds, leased as
+    `claim_deliveries` does, skipping rows another worker is claiming. Not a minute early: one
+    that failed just now is due again only at its retry, which has a job of its own."""
+    return await conn.fetch(
+        "UPDATE deliveries d SET leased_until = now() + make_interval(secs => $3) FROM ("
+        " SELECT id FROM deliveries WHERE id = ANY($1::bigint[]) AND state = 'queued'"
+        " AND next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())"
+        " ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) c"
+        " WHERE d.id = c.id RETURNING d.id, d.activity_id, d.inbox, d.attempts",
+        delivery_ids, limit, lease_s)
+
+
 async def outbox_bodies(conn: Conn, activity_ids: list[int]) -> list[Record]:
     """id, actor_id and body of these activities, the body as the JSON text that is sent: read as
     text, it is neither parsed nor serialised again for each inbox."""
