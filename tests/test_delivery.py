@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from federation import delivery, httpsig, inbox, keys, store
+from federation import delivery, httpsig, inbox, keys, signing, store
 from server.config import ConfigError, Settings
 from tests.conftest import eventually
 from tests.peers import AP, new_rsa_key, public_pem
@@ -326,3 +326,27 @@ async def test_a_fan_out_is_one_job_shared_in_batches_and_each_inbox_gets_it_onc
     # The other drainers find nothing left to claim.
     assert await delivery.deliver_batch(fed, ids, False) == {}
     assert len(peer.received) == 59
+
+
+async def test_a_cold_worker_parses_an_actors_keys_once_however_many_ask(make_instance, monkeypatch):
+    """A fresh worker's first fan-out asks for the author's keys from every delivery at once:
+    one parse serves them all, and an actor without keys fails every asker and is asked again."""
+    a = await make_instance()
+    await a.signup("alice")
+    fed = a.instance.fed
+    alice = await a.pool.fetchval("SELECT id FROM actors WHERE username = 'alice' AND local")
+    fed.key_cache.clear()
+    reads = []
+    real = store.actor_keys
+
+    async def counted(conn, actor_id):
+        reads.append(actor_id)
+        return await real(conn, actor_id)
+
+    monkeypatch.setattr(store, "actor_keys", counted)
+    found = await asyncio.gather(*(signing.signing_keys(fed, alice) for _ in range(50)))
+    assert reads == [alice] and all(keys is found[0] for keys in found)
+    for _ in range(2):
+        with pytest.raises(LookupError):
+            await signing.signing_keys(fed, -1)
+    assert reads == [alice, -1, -1]
