@@ -46,7 +46,8 @@ class Federation:
     max_document_bytes: int = 1_000_000
     # How long a verified cameo consent holds before the next view checks it again.
     consent_ttl: float = 60.0
-    # Private keys of local actors, loaded once: signing is on every delivery's hot path.
+    # Private keys of local actors, loaded once (the future of each parse, shared by everyone
+    # who asks meanwhile): signing is on every delivery's hot path.
     key_cache: dict[int, Any] = field(default_factory=dict)
     # Remote public keys by key id, (owner, key, loaded at): verifying is on every inbox POST.
     public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)

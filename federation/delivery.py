@@ -1,13 +1,17 @@
-"""Delivery: one job per (activity, distinct inbox), signed, retried over about two days.
+"""Delivery: one row per (activity, distinct inbox), signed, retried over about two days.
 
-Rows in `deliveries` are the truth; the arq job carries only the row id, so a job lost from Redis
-is found again by `sweep`, and a worker restart loses nothing.
+Rows in `deliveries` are the truth; an arq job carries only row ids (a batch of them when an
+activity is first sent, one for a retry), so a job lost from Redis is found again by `sweep`, and
+a worker restart loses nothing.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+import math
+import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +30,16 @@ BACKOFF = (30, 120, 480, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
 RETRYABLE_4XX = frozenset({401, 408, 429})
 # An inbox's answer is read to its end up to this size (keep-alive), and no further.
 MAX_ANSWER_BYTES = 64 * 1024
+# The job that sends an activity's deliveries. Up to DRAINERS such jobs (on any workers) share a
+# large fan-out: few, since arq looks at every queued job, running ones included, at each poll.
+# Each claims BATCH deliveries at a time, keeps up to WINDOW in flight (the HTTP client holds
+# each host to its limit and queues past its pool's size), and hands over after DRAIN_S, well
+# within the worker's job timeout (server/worker.py).
+BATCH_FUNCTION = "deliver_batch"
+DRAINERS = 4
+BATCH = 25
+WINDOW = 100
+DRAIN_S = 60.0
 
 
 async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -53,36 +67,114 @@ async def forward_activity(conn: asyncpg.Connection, actor_id: int, activity: di
 
 
 async def start(fed: Federation, delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
-        await fed.enqueue("deliver", delivery_id, job_id=f"deliver:{delivery_id}:0")
+    """Queue the deliveries just committed as one job, however many there are: the posting call
+    costs one Redis round trip whatever the follower count. The job shares the work out
+    (`deliver_batch`)."""
+    if delivery_ids:
+        await fed.enqueue(BATCH_FUNCTION, delivery_ids, True,
+                          job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}")
+
+
+async def deliver_batch(fed: Federation, delivery_ids: list[int], share: bool) -> dict[str, int]:
+    """The job `start` queues. Past one batch, with `share`, it queues `DRAINERS - 1` more jobs
+    for the same deliveries, so that the other workers take part; each then claims batches of
+    the due ones not claimed yet until none is left (or `DRAIN_S` has passed: it queues itself
+    again, so that no job outlives the worker's job timeout). The count of each outcome."""
+    if share:
+        for n in range(1, min(DRAINERS, math.ceil(len(delivery_ids) / BATCH))):
+            await fed.enqueue(BATCH_FUNCTION, delivery_ids, False,
+                              job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}:{n}")
+    counts, finished = await _drain(fed, delivery_ids)
+    if not finished:
+        await fed.enqueue(BATCH_FUNCTION, delivery_ids, False,
+                          job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}:{time.time()}")
+    return dict(counts)
+
+
+async def _drain(fed: Federation, delivery_ids: list[int]) -> tuple[Counter[str], bool]:
+    """Claim and send batches of these deliveries, up to `WINDOW` in flight, each batch recorded
+    as soon as its own POSTs are over (a slow host holds back only its batch); the outcomes, and
+    whether none was left to claim."""
+    counts: Counter[str] = Counter()
+    in_flight: dict[asyncio.Task[list[str]], int] = {}
+    stop_at = time.monotonic() + DRAIN_S
+    left = True
+    try:
+        while left or in_flight:
+            room = WINDOW - sum(in_flight.values())
+            if left and room >= BATCH and time.monotonic() < stop_at:
+                rows = await store.claim_next_deliveries(fed.pool, delivery_ids, BATCH, fed.leases.lease_s)
+                left = len(rows) == BATCH
+                if rows:
+                    in_flight[asyncio.create_task(_send_claimed(fed, rows))] = len(rows)
+                continue
+            if not in_flight:
+                break
+            done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                del in_flight[task]
+                counts.update(task.result())
+    finally:
+        # On an error or a cancellation the others stop too; their leases run out, and
+        # `resume_abandoned` queues them again.
+        for task in in_flight:
+            task.cancel()
+    return counts, not left
 
 
 async def deliver(fed: Federation, delivery_id: int) -> str:
-    """Make one attempt at one delivery; returns the state it is left in."""
-    row = await store.claim_delivery(fed.pool, delivery_id, fed.leases.lease_s)
-    if row is None:
-        outcome = "not due"
-    else:
-        with fed.leases.holding("deliveries", delivery_id):
-            outcome = await _attempt(fed, row)
-    metrics.DELIVERIES.labels(outcome).inc()
-    return outcome
+    """Make one attempt at one delivery (a retry, or one the sweepers found); the state it is
+    left in."""
+    rows = await store.claim_deliveries(fed.pool, [delivery_id], fed.leases.lease_s)
+    if not rows:
+        metrics.DELIVERIES.labels("not due").inc()
+        return "not due"
+    return (await _send_claimed(fed, rows))[0]
 
 
-async def _attempt(fed: Federation, row: asyncpg.Record) -> str:
+async def _send_claimed(fed: Federation, rows: list[asyncpg.Record]) -> list[str]:
+    """Send claimed deliveries at once, their leases renewed meanwhile; what state each is left in."""
+    with fed.leases.holding("deliveries", *(row["id"] for row in rows)):
+        outcomes = await _attempt_all(fed, rows)
+    for outcome in outcomes:
+        metrics.DELIVERIES.labels(outcome).inc()
+    return outcomes
+
+
+async def _attempt_all(fed: Federation, rows: list[asyncpg.Record]) -> list[str]:
+    """One query reads the activities the rows send, one the peers they go to, and one
+    transaction records all that were taken."""
+    activity_ids = sorted({row["activity_id"] for row in rows})
+    activities = {a["id"]: a for a in await store.outbox_bodies(fed.pool, activity_ids)}
+    hosts = [urlsplit(row["inbox"]).netloc.lower() for row in rows]
+    peers = {p["host"]: p for p in await store.peers(fed.pool, sorted(set(hosts)))}
+    results = await asyncio.gather(*(
+        _attempt(fed, row, host, activities[row["activity_id"]], peers.get(host))
+        for row, host in zip(rows, hosts, strict=True)))
+    taken = {row["id"]: (host, scheme)
+             for row, host, (outcome, scheme) in zip(rows, hosts, results, strict=True) if outcome == "done"}
+    if taken:
+        async with fed.pool.acquire() as conn, conn.transaction():
+            await store.peers_answered(conn, dict(taken.values()))
+            await store.finish_deliveries(conn, sorted(taken), "done")
+    return [outcome for outcome, _ in results]
+
+
+async def _attempt(fed: Federation, row: asyncpg.Record, host: str, activity: asyncpg.Record,
+                   peer: asyncpg.Record | None) -> tuple[str, str | None]:
+    """One attempt; its outcome, and for one taken ("done", recorded by the caller with the
+    others) the signature scheme that worked. Every other outcome is recorded here."""
     delivery_id = row["id"]
-    host = urlsplit(row["inbox"]).netloc.lower()
     refusal = await fed.rules.refusal(host)
     if refusal is not None:
         # Checked when sent, not when queued: a block made since then stops what is still due.
         await store.finish_delivery(fed.pool, delivery_id, "skipped", refusal)
-        return "skipped"
-    peer = await store.peer(fed.pool, host)
+        return "skipped", None
     if peer is not None and peer["unreachable_since"] is not None:
         await store.finish_delivery(fed.pool, delivery_id, "skipped", "peer is unreachable")
-        return "skipped"
-    keys = await signing.signing_keys(fed, row["actor_id"])
-    body = json.dumps(row["body"]).encode()
+        return "skipped", None
+    keys = await signing.signing_keys(fed, activity["actor_id"])
+    body = activity["body"].encode()
     scheme = signing.scheme_of(peer)
     try:
         status = await _post(fed, keys, row["inbox"], body, scheme)
@@ -93,19 +185,17 @@ async def _attempt(fed: Federation, row: asyncpg.Record) -> str:
             if retry < 400:
                 scheme, status = other, retry
     except (fetch.FetchError, httpx.HTTPError) as exc:
-        return await _failed(fed, row, host, f"{type(exc).__name__}: {exc}")
+        return await _failed(fed, row, host, f"{type(exc).__name__}: {exc}"), None
     if status < 300:
-        await store.peer_answered(fed.pool, host, scheme)
-        await store.finish_delivery(fed.pool, delivery_id, "done")
-        return "done"
+        return "done", scheme
     if status == 410:
         await store.delete_actors_with_inbox(fed.pool, row["inbox"])
         await store.finish_delivery(fed.pool, delivery_id, "failed", "410 Gone")
-        return "failed"
+        return "failed", None
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
         await store.finish_delivery(fed.pool, delivery_id, "failed", f"HTTP {status}")
-        return "failed"
-    return await _failed(fed, row, host, f"HTTP {status}")
+        return "failed", None
+    return await _failed(fed, row, host, f"HTTP {status}"), None
 
 
 async def _post(fed: Federation, keys: signing.SigningKeys, inbox: str, body: bytes, scheme: str) -> int:

@@ -136,7 +136,12 @@ def is_blocked_address(address: str) -> bool:
 
 
 async def _resolve(host: str, port: int) -> list[str]:
-    """The addresses of `host`, in the resolver's order of preference, without repeats."""
+    """The addresses of `host`, in the resolver's order of preference, without repeats. An IP
+    literal is its own address: no trip through the resolver's thread."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
     infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
@@ -186,11 +191,15 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _HostSlots:
-    """At most `per_host` requests at a time to each host (`host:port`). A host's entry lives
-    only while requests to it are in flight or waiting, so the table never outgrows them."""
+    """At most `per_host` requests at a time to each host (`host:port`), and `total` in all. A
+    host's entry lives only while requests to it are in flight or waiting, so the table never
+    outgrows them. The total is the connection pool's size: requests past it wait here, where a
+    free slot goes to the next in O(1), not in httpcore's queue, which it scans on every request
+    and every connection given back (quadratic under a large fan-out)."""
 
-    def __init__(self, per_host: int) -> None:
+    def __init__(self, per_host: int, total: int) -> None:
         self._per_host = per_host
+        self._total = asyncio.Semaphore(total)
         self._hosts: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
 
     async def acquire(self, host: str) -> None:
@@ -201,8 +210,16 @@ class _HostSlots:
         except BaseException:
             self._leave(host)
             raise
+        try:
+            # After the host's own slot: requests queued behind a slow host hold none of these.
+            await self._total.acquire()
+        except BaseException:
+            semaphore.release()
+            self._leave(host)
+            raise
 
     def release(self, host: str) -> None:
+        self._total.release()
         self._hosts[host][0].release()
         self._leave(host)
 
@@ -290,7 +307,7 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         super().__init__(verify=ssl_context, limits=pool, trust_env=False)
         self._refuse = refuse
         self._limits = limits
-        self._slots = _HostSlots(limits.per_host)
+        self._slots = _HostSlots(limits.per_host, limits.connections)
         # httpx 0.28 offers no way to hand its httpcore pool a network backend, so replace the
         # pool it built. Refuse to run if httpx ever stops keeping it there: the backend would
         # then be silently unused, and every address reachable.

@@ -42,13 +42,13 @@ class Leases:
         return self.lease_s / 3
 
     @contextmanager
-    def holding(self, table: str, row_id: int) -> Iterator[None]:
-        """Renew the lease of `row_id` (claimed just before) for as long as the block runs."""
-        self._held[table].add(row_id)
+    def holding(self, table: str, *row_ids: int) -> Iterator[None]:
+        """Renew the leases of `row_ids` (claimed just before) for as long as the block runs."""
+        self._held[table].update(row_ids)
         try:
             yield
         finally:
-            self._held[table].discard(row_id)
+            self._held[table].difference_update(row_ids)
 
     async def renew(self) -> None:
         for table, row_ids in self._held.items():

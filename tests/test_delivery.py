@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from federation import delivery, httpsig, inbox, keys, store
+from federation import delivery, httpsig, inbox, keys, signing, store
 from server.config import ConfigError, Settings
 from tests.conftest import eventually
 from tests.peers import AP, new_rsa_key, public_pem
@@ -245,7 +245,7 @@ async def test_a_dead_workers_delivery_resumes_when_its_lease_runs_out(make_inst
     a = await make_instance(federation_lease_s=1.0)
     delivery_id = await _unqueued_delivery(a, peer, "in flight at the crash")
     fed = a.instance.fed
-    assert await store.claim_delivery(a.pool, delivery_id, 1.0) is not None  # the dead worker's
+    assert await store.claim_deliveries(a.pool, [delivery_id], 1.0)  # the dead worker's
     assert await delivery.deliver(fed, delivery_id) == "not due"
     assert await delivery.resume_abandoned(fed) == 0
     await asyncio.sleep(1.2)
@@ -283,3 +283,70 @@ def test_lease_setting():
     for bad in ("0", "-1", "a minute", "7200"):
         with pytest.raises(ConfigError, match="LIKENESS_FEDERATION_LEASE_S"):
             Settings.from_env({"LIKENESS_FEDERATION_LEASE_S": bad})
+
+
+async def test_a_fan_out_is_one_job_shared_in_batches_and_each_inbox_gets_it_once(make_instance, peer,
+                                                                                  monkeypatch):
+    """A post to 60 inboxes queues one job; that job queues the other drainers and, with them,
+    claims batches until none is left; each inbox gets the post once, and a delivery that failed
+    waits for its own retry instead of being claimed again by the drain."""
+    a = await make_instance()
+    await a.signup("alice")
+    fed = a.instance.fed
+    queued: list[tuple] = []
+
+    async def enqueue(function, *args, job_id=None, defer_by=None):
+        queued.append((function, *args))
+
+    monkeypatch.setattr(fed, "enqueue", enqueue)
+    names = [f"f{n}" for n in range(60)]
+    await a.pool.execute(
+        "INSERT INTO actors (uri, local, username, domain, inbox)"
+        " SELECT $1 || n, false, n, $2, $1 || n || '/inbox' FROM unnest($3::text[]) AS n",
+        f"{peer.base}/users/", peer.domain, names)
+    await a.pool.execute(
+        "INSERT INTO follows (uri, follower_id, followed_id, accepted) SELECT a.uri || '#follow', a.id,"
+        " (SELECT id FROM actors WHERE username = 'alice' AND local), true FROM actors a WHERE NOT a.local")
+    await _post(a, "to sixty inboxes")
+    [(function, ids, share)] = queued
+    assert (function, len(ids), share) == (delivery.BATCH_FUNCTION, 60, True)
+
+    queued.clear()
+    peer.inbox_answers = [503]
+    counts = await delivery.deliver_batch(fed, ids, True)
+    assert counts == {"done": 59, "retry": 1}
+    drainers = [job for job in queued if job[0] == delivery.BATCH_FUNCTION]
+    assert drainers == [(delivery.BATCH_FUNCTION, ids, False)] * 2  # 60 rows: 3 batches, 3 drainers
+    assert [job[0] for job in queued if job not in drainers] == ["deliver"]  # the retry's own job
+    paths = [path for path, _ in peer.received_at]
+    assert len(paths) == len(set(paths)) == 59
+    states = await a.pool.fetch("SELECT state, attempts, next_attempt_at > now() AS later, count(*) AS n"
+                                " FROM deliveries GROUP BY 1, 2, 3 ORDER BY 1")
+    assert [tuple(r) for r in states] == [("done", 1, False, 59), ("queued", 1, True, 1)]
+    # The other drainers find nothing left to claim.
+    assert await delivery.deliver_batch(fed, ids, False) == {}
+    assert len(peer.received) == 59
+
+
+async def test_a_cold_worker_parses_an_actors_keys_once_however_many_ask(make_instance, monkeypatch):
+    """A fresh worker's first fan-out asks for the author's keys from every delivery at once:
+    one parse serves them all, and an actor without keys fails every asker and is asked again."""
+    a = await make_instance()
+    await a.signup("alice")
+    fed = a.instance.fed
+    alice = await a.pool.fetchval("SELECT id FROM actors WHERE username = 'alice' AND local")
+    fed.key_cache.clear()
+    reads = []
+    real = store.actor_keys
+
+    async def counted(conn, actor_id):
+        reads.append(actor_id)
+        return await real(conn, actor_id)
+
+    monkeypatch.setattr(store, "actor_keys", counted)
+    found = await asyncio.gather(*(signing.signing_keys(fed, alice) for _ in range(50)))
+    assert reads == [alice] and all(keys is found[0] for keys in found)
+    for _ in range(2):
+        with pytest.raises(LookupError):
+            await signing.signing_keys(fed, -1)
+    assert reads == [alice, -1, -1]

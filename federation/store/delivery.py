@@ -53,26 +53,54 @@ async def insert_deliveries(conn: Conn, activity_id: int, inboxes: list[str]) ->
     return [r["id"] for r in rows]
 
 
-async def claim_delivery(conn: Conn, delivery_id: int, lease_s: float) -> Record | None:
-    """Take a due delivery for one attempt, leased for `lease_s` (federation/leases.py).
+async def claim_deliveries(conn: Conn, delivery_ids: list[int], lease_s: float) -> list[Record]:
+    """Take those of these deliveries that are due for one attempt, leased for `lease_s`
+    (federation/leases.py): id, activity_id, inbox and attempts of each.
 
-    A second job for the same row (a sweep racing the original) finds the lease and does
-    nothing, so no inbox gets the same activity twice; a worker that dies mid-attempt stops
-    renewing the lease, and the sweeper queues the row again once it has run out.
+    A second job for the same row (a sweep racing the original) finds the lease and leaves the
+    row, so no inbox gets the same activity twice; a worker that dies mid-attempt stops renewing
+    the lease, and the sweeper queues the row again once it has run out.
     """
-    return await conn.fetchrow(
-        "WITH claimed AS (UPDATE deliveries SET leased_until = now() + make_interval(secs => $2)"
-        " WHERE id = $1 AND state = 'queued' AND next_attempt_at <= now() + interval '60 seconds'"
-        " AND (leased_until IS NULL OR leased_until < now()) RETURNING *)"
-        " SELECT c.*, o.body, o.actor_id FROM claimed c"
-        " JOIN outbox_activities o ON o.id = c.activity_id", delivery_id, lease_s)
+    return await conn.fetch(
+        "UPDATE deliveries SET leased_until = now() + make_interval(secs => $2)"
+        " WHERE id = ANY($1::bigint[]) AND state = 'queued'"
+        " AND next_attempt_at <= now() + interval '60 seconds'"
+        " AND (leased_until IS NULL OR leased_until < now()) RETURNING id, activity_id, inbox, attempts",
+        delivery_ids, lease_s)
+
+
+async def claim_next_deliveries(conn: Conn, delivery_ids: list[int], limit: int,
+                                lease_s: float) -> list[Record]:
+    """Take up to `limit` of these deliveries that are due now and that no one holds, leased as
+    `claim_deliveries` does, skipping rows another worker is claiming. Not a minute early: one
+    that failed just now is due again only at its retry, which has a job of its own."""
+    return await conn.fetch(
+        "UPDATE deliveries d SET leased_until = now() + make_interval(secs => $3) FROM ("
+        " SELECT id FROM deliveries WHERE id = ANY($1::bigint[]) AND state = 'queued'"
+        " AND next_attempt_at <= now() AND (leased_until IS NULL OR leased_until < now())"
+        " ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) c"
+        " WHERE d.id = c.id RETURNING d.id, d.activity_id, d.inbox, d.attempts",
+        delivery_ids, limit, lease_s)
+
+
+async def outbox_bodies(conn: Conn, activity_ids: list[int]) -> list[Record]:
+    """id, actor_id and body of these activities, the body as the JSON text that is sent: read as
+    text, it is neither parsed nor serialised again for each inbox."""
+    return await conn.fetch("SELECT id, actor_id, body::text AS body FROM outbox_activities"
+                            " WHERE id = ANY($1::bigint[])", activity_ids)
 
 
 async def finish_delivery(conn: Conn, delivery_id: int, state: str,
                           error: str | None = None) -> None:
+    await finish_deliveries(conn, [delivery_id], state, error)
+
+
+async def finish_deliveries(conn: Conn, delivery_ids: list[int], state: str,
+                            error: str | None = None) -> None:
     await conn.execute(
         "UPDATE deliveries SET state = $2, last_error = $3, finished_at = now(),"
-        " attempts = attempts + 1, leased_until = NULL WHERE id = $1", delivery_id, state, error)
+        " attempts = attempts + 1, leased_until = NULL WHERE id = ANY($1::bigint[])",
+        delivery_ids, state, error)
 
 
 async def reschedule_delivery(conn: Conn, delivery_id: int, next_attempt_at: datetime,
@@ -121,11 +149,19 @@ async def peer(conn: Conn, host: str) -> Record | None:
     return await conn.fetchrow("SELECT * FROM peers WHERE host = $1", host)
 
 
-async def peer_answered(conn: Conn, host: str, scheme: str) -> None:
+async def peers(conn: Conn, hosts: list[str]) -> list[Record]:
+    return await conn.fetch("SELECT * FROM peers WHERE host = ANY($1::text[])", hosts)
+
+
+async def peers_answered(conn: Conn, schemes: dict[str, str]) -> None:
+    """Peers (host: the signature scheme they took) that took a delivery just now. In the hosts'
+    order, so that two workers recording overlapping sets lock the rows alike and never deadlock."""
+    hosts = sorted(schemes)
     await conn.execute(
-        "INSERT INTO peers (host, signature_scheme, last_success_at) VALUES ($1, $2, now())"
+        "INSERT INTO peers (host, signature_scheme, last_success_at)"
+        " SELECT h, s, now() FROM unnest($1::text[], $2::text[]) AS x (h, s) ORDER BY h"
         " ON CONFLICT (host) DO UPDATE SET signature_scheme = EXCLUDED.signature_scheme,"
-        " last_success_at = now(), unreachable_since = NULL", host, scheme)
+        " last_success_at = now(), unreachable_since = NULL", hosts, [schemes[h] for h in hosts])
 
 
 async def peer_seen(conn: Conn, host: str) -> None:
