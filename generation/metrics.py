@@ -4,6 +4,7 @@ time by the server; these count what workers did."""
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -17,6 +18,8 @@ CLIP_SECONDS = Histogram("likeness_generation_clip_seconds",
 STEP_SECONDS = Histogram("likeness_generation_step_seconds",
                          "Seconds per denoising step",
                          buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
+log = logging.getLogger(__name__)
+
 # Per process (a pid label in multiprocess mode): each GPU worker's own memory.
 GPU_MEMORY = Gauge("likeness_generation_gpu_memory_bytes",
                    "CUDA memory torch holds on a worker's device, read at the end of each render: peak"
@@ -31,5 +34,12 @@ def record_gpu_memory(device: str) -> None:
     torch = sys.modules.get("torch")
     if not device.startswith("cuda") or torch is None or not torch.cuda.is_available():
         return
-    GPU_MEMORY.labels(device, "peak").set(torch.cuda.max_memory_allocated(device))
-    GPU_MEMORY.labels(device, "allocated").set(torch.cuda.memory_allocated(device))
+    try:
+        peak, allocated = torch.cuda.max_memory_allocated(device), torch.cuda.memory_allocated(device)
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        # A device that is not there (its render failed for that already): a metric never
+        # stops the worker, which calls this while it winds a render up.
+        log.debug("no GPU memory for %s: %s", device, exc)
+        return
+    GPU_MEMORY.labels(device, "peak").set(peak)
+    GPU_MEMORY.labels(device, "allocated").set(allocated)

@@ -271,3 +271,12 @@ async def test_gpu_memory_after_a_cuda_render_and_none_for_the_cpu(make_instance
     assert asked == ["cuda:7", "cuda:7"]
     assert _value(after, "likeness_generation_gpu_memory_bytes", device="cuda:7", kind="peak") == 7 << 30
     assert _value(after, "likeness_generation_gpu_memory_bytes", device="cuda:7", kind="allocated") == 5 << 30
+
+    # A device torch does not have: the worker winding up a failed render is not stopped.
+    def invalid(device: str) -> int:
+        raise RuntimeError(f"Invalid device id {device}")
+
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", invalid)
+    metrics.record_gpu_memory("cuda:8")
+    assert not [labels for name, labels in await _scrape(a)
+                if name == "likeness_generation_gpu_memory_bytes" and ("device", "cuda:8") in labels]
