@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -217,7 +218,15 @@ async def test_the_dashboard_plots_exactly_the_metrics_the_code_exports(make_ins
 def test_a_plain_install_carries_the_migrations_and_the_web_files(tmp_path):
     """The web image runs `pip install .`, not an editable install: the wheel must hold what the
     server reads beside its packages."""
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps",
+    # Built from a copy of what the image's build context holds (.dockerignore), so that no
+    # build/ directory of the checkout's goes into the wheel or is left behind.
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("server", "federation", "generation", "policy", "migrations"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
                             "--no-build-isolation", "-q", "-w", str(tmp_path)],
                            capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
