@@ -226,6 +226,7 @@ async def _render(worker: GenerationWorker, lease: Lease, pipeline: VideoPipelin
         await jobs.fail(queue, lease, f"internal error ({type(exc).__name__})", retryable=False)
     finally:
         metrics.RENDERS.labels(outcome).inc()
+        metrics.record_gpu_memory(config.device)
         progress.stop.set()
         beat.cancel()
 

@@ -2,7 +2,8 @@
 
 The counters of the web server are here (requests by route template and status, with their
 latency); federation/metrics.py and generation/metrics.py count what those layers do. Queue
-depths and generation jobs by state are read from Redis and PostgreSQL at each scrape.
+depths, generation jobs by state and the deliveries queued per peer host are read from Redis
+and PostgreSQL at each scrape.
 
 Several processes (`serve --processes N`, workers on the same machine) share their counts through
 prometheus_client's multiprocess mode: the `likeness` command points PROMETHEUS_MULTIPROC_DIR at
@@ -33,6 +34,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from federation import store as federation_store
 from generation import store as generation_store
 
 from . import store
@@ -42,6 +44,9 @@ from .runtime import Instance
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # see prometheus_client.multiprocess
 # How long /readyz waits for each of PostgreSQL, Redis and the bucket.
 READY_TIMEOUT_S = 2.0
+# Peer hosts whose delivery backlog gets a series of its own: the ones with the most queued, so
+# that a thousand peers make twenty series, not a thousand.
+BACKLOG_HOSTS = 20
 
 REQUESTS = Counter("likeness_http_requests_total", "HTTP requests answered, by method, route template"
                    " and status", ["method", "route", "status"])
@@ -97,7 +102,14 @@ async def _read_at_scrape(instance: Instance) -> list[Metric]:
     jobs = GaugeMetricFamily("likeness_generation_jobs", "Generation jobs by state", labels=["state"])
     for state, count in sorted((await generation_store.jobs_by_state(instance.pool)).items()):
         jobs.add_metric([state], count)
-    return [queues, jobs, *await _replica_lag(instance)]
+    hosts, total = await federation_store.backlog_by_host(instance.pool, BACKLOG_HOSTS)
+    backlog = GaugeMetricFamily("likeness_peer_backlog", f"Deliveries queued for a peer host, for the"
+                                f" {BACKLOG_HOSTS} hosts with the most", labels=["host"])
+    for host, count in hosts:
+        backlog.add_metric([host], count)
+    queued = GaugeMetricFamily("likeness_deliveries_queued", "Deliveries queued for every peer host together",
+                               value=total)
+    return [queues, jobs, backlog, queued, *await _replica_lag(instance)]
 
 
 async def _replica_lag(instance: Instance) -> list[Metric]:

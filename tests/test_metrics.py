@@ -206,3 +206,77 @@ async def test_a_worker_serves_its_metrics_on_its_port(postgres_url, redis_url, 
             worker.kill()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_peer_backlog_is_the_busiest_hosts_and_a_total(make_instance, monkeypatch):
+    """Deliveries queued for three peer hosts (one of them in two cases of its name) with a series
+    for only the two busiest, and the total of all; finished deliveries are no backlog."""
+    from federation import delivery
+    from federation import store as federation_store
+    from server import metrics
+
+    monkeypatch.setattr(metrics, "BACKLOG_HOSTS", 2)
+    a = await make_instance("a", metrics_token=TOKEN, run_workers=False)
+    await a.signup("alice")
+    alice = await federation_store.local_actor(a.pool, "alice")
+    busy = [f"https://busy.example/users/u{n}/inbox" for n in range(3)]
+    recipients = [[*busy, "https://Middle.example/users/m/inbox", "https://quiet.example/inbox"],
+                  [*busy, "https://middle.example/inbox"], busy]
+    async with a.pool.acquire() as conn, conn.transaction():
+        for number, inboxes in enumerate(recipients):
+            activity = {"id": f"{a.base_url}/activities/{number}", "type": "Create"}
+            await delivery.queue_activity(conn, alice["id"], activity, inboxes, public=True)
+        done = await delivery.queue_activity(conn, alice["id"], {"id": f"{a.base_url}/activities/done",
+                                                                 "type": "Create"},
+                                             ["https://gone.example/inbox"], public=True)
+        await federation_store.finish_delivery(conn, done[0], "done")
+    queued = await a.pool.fetchval("SELECT count(*) FROM deliveries WHERE state = 'queued'")
+    samples = await _scrape(a)
+    backlog = {dict(labels)["host"]: value for (name, labels), value in samples.items()
+               if name == "likeness_peer_backlog"}
+    assert backlog == {"busy.example": 9, "middle.example": 2}
+    assert _value(samples, "likeness_deliveries_queued") == queued == 12
+
+
+async def test_no_backlog_is_a_total_of_nothing(make_instance):
+    a = await make_instance("a", metrics_token=TOKEN, run_workers=False)
+    samples = await _scrape(a)
+    assert _value(samples, "likeness_deliveries_queued") == 0
+    assert not [name for name, _ in samples if name == "likeness_peer_backlog"]
+
+
+async def test_gpu_memory_after_a_cuda_render_and_none_for_the_cpu(make_instance, monkeypatch):
+    """record_gpu_memory (called at the end of every render) on a CUDA device reads torch's
+    counters; on the CPU, or with CUDA unavailable, it sets no sample. This machine has no GPU:
+    torch.cuda's counters are replaced by the numbers a device would give."""
+    import torch
+
+    from generation import metrics
+
+    a = await make_instance("a", metrics_token=TOKEN, run_workers=False)
+    metrics.record_gpu_memory("cpu")
+    metrics.record_gpu_memory("cuda:7")  # torch.cuda is not available here
+    before = await _scrape(a)
+    assert not [labels for name, labels in before
+                if name == "likeness_generation_gpu_memory_bytes" and ("device", "cpu") in labels]
+    assert not [labels for name, labels in before
+                if name == "likeness_generation_gpu_memory_bytes" and ("device", "cuda:7") in labels]
+
+    asked: list[str] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device: asked.append(device) or 7 << 30)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device: asked.append(device) or 5 << 30)
+    metrics.record_gpu_memory("cuda:7")
+    after = await _scrape(a)
+    assert asked == ["cuda:7", "cuda:7"]
+    assert _value(after, "likeness_generation_gpu_memory_bytes", device="cuda:7", kind="peak") == 7 << 30
+    assert _value(after, "likeness_generation_gpu_memory_bytes", device="cuda:7", kind="allocated") == 5 << 30
+
+    # A device torch does not have: the worker winding up a failed render is not stopped.
+    def invalid(device: str) -> int:
+        raise RuntimeError(f"Invalid device id {device}")
+
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", invalid)
+    metrics.record_gpu_memory("cuda:8")
+    assert not [labels for name, labels in await _scrape(a)
+                if name == "likeness_generation_gpu_memory_bytes" and ("device", "cuda:8") in labels]

@@ -51,6 +51,7 @@ from .common import ACTOR_SETS, Conn, Record, actor_set, insert_row, replace_act
 from .delivery import (
     LEASED,
     OUTBOX_SHOWN,
+    backlog_by_host,
     claim_deliveries,
     claim_next_deliveries,
     due_deliveries,
@@ -202,6 +203,7 @@ __all__ = [
     "authorization_by_uri",
     "authorization_fetchers",
     "backfill_again",
+    "backlog_by_host",
     "block",
     "boost",
     "cameo_approved",
