@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from federation.cameos import MAX_REFERENCES
 from federation.fetch import OutboundLimits
@@ -201,6 +202,9 @@ class ObjectStorage:
     bucket: str
     # None: AWS S3 itself, whose address follows from the region.
     endpoint: str | None = None
+    # Where browsers and peers reach the bucket, when that is not `endpoint` (an internal
+    # address behind a proxy): the host signed addresses name. None: `endpoint` itself.
+    public_endpoint: str | None = None
     region: str = "us-east-1"
     access_key_id: str | None = None
     secret_access_key: str | None = None
@@ -211,17 +215,37 @@ class ObjectStorage:
 
     def __repr__(self) -> str:
         # Settings are logged and shown in errors; the secret never is.
-        return f"ObjectStorage(bucket={self.bucket!r}, endpoint={self.endpoint!r}, region={self.region!r})"
+        return (f"ObjectStorage(bucket={self.bucket!r}, endpoint={self.endpoint!r}, "
+                f"public_endpoint={self.public_endpoint!r}, region={self.region!r})")
 
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _public_endpoint(env: dict[str, str], endpoint: str | None) -> str | None:
+    """LIKENESS_S3_PUBLIC_ENDPOINT: the bucket's server as browsers and peers reach it.
+
+    A signature covers the host and path it was made for, so the proxy in front must pass both
+    through unchanged: an address with a path of its own (which a proxy would strip) could never
+    be fetched, nor could one for AWS S3 itself, which answers only its own host names.
+    """
+    public = _url(env, "LIKENESS_S3_PUBLIC_ENDPOINT", "").rstrip("/")
+    if not public:
+        return None
+    if endpoint is None:
+        raise ConfigError("LIKENESS_S3_PUBLIC_ENDPOINT needs LIKENESS_S3_ENDPOINT: AWS S3 is reached at"
+                          " its own address")
+    if urlsplit(public).path:
+        raise ConfigError(f"LIKENESS_S3_PUBLIC_ENDPOINT must be a scheme and host with no path, not"
+                          f" {public!r}: the bucket's server must get the signed path unchanged")
+    return public
 
 
 def _object_storage(env: dict[str, str]) -> ObjectStorage | None:
     """LIKENESS_S3_* and the usual AWS_* credentials; no bucket: the local media directory."""
     bucket = env.get("LIKENESS_S3_BUCKET", "").strip()
     if not bucket:
-        for name in ("LIKENESS_S3_ENDPOINT", "LIKENESS_MEDIA_BASE_URL"):
+        for name in ("LIKENESS_S3_ENDPOINT", "LIKENESS_S3_PUBLIC_ENDPOINT", "LIKENESS_MEDIA_BASE_URL"):
             if env.get(name, "").strip():
                 raise ConfigError(f"{name} needs LIKENESS_S3_BUCKET: without a bucket media stays in the"
                                   " data directory")
@@ -232,9 +256,11 @@ def _object_storage(env: dict[str, str]) -> ObjectStorage | None:
     if (key_id is None) != (secret is None):
         raise ConfigError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY go together: set both or neither")
     base = _url(env, "LIKENESS_MEDIA_BASE_URL", "").rstrip("/")
+    endpoint = _url(env, "LIKENESS_S3_ENDPOINT", "").rstrip("/") or None
     return ObjectStorage(
         bucket=bucket,
-        endpoint=_url(env, "LIKENESS_S3_ENDPOINT", "").rstrip("/") or None,
+        endpoint=endpoint,
+        public_endpoint=_public_endpoint(env, endpoint),
         region=env.get("LIKENESS_S3_REGION", "").strip() or env.get("AWS_REGION", "").strip() or "us-east-1",
         access_key_id=key_id,
         secret_access_key=secret,

@@ -7,7 +7,9 @@ of its own renders what the web server then serves. Keys are the same in both st
 
 The bucket stays private: nothing in it is readable without a signature. Public files reach
 their viewers from the bucket directly (an address signed for a while, or a CDN in front of the
-bucket at LIKENESS_MEDIA_BASE_URL), private ones only after the server's checks.
+bucket at LIKENESS_MEDIA_BASE_URL), private ones only after the server's checks. Signed
+addresses name the bucket's public endpoint (LIKENESS_S3_PUBLIC_ENDPOINT), which may differ from
+the internal one the server's own requests go to.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 if TYPE_CHECKING:
+    from obstore.store import S3Store
+
     from .config import ObjectStorage
 
 _KEY_SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*"
@@ -224,30 +228,39 @@ def multipart_etag(path: Path, part_size: int = PART_SIZE) -> str:
     return f"{joined}-{len(digests)}"
 
 
+def _s3_store(config: ObjectStorage, endpoint: str | None) -> S3Store:
+    """An obstore client for the bucket at `endpoint` (None: AWS S3 itself)."""
+    from obstore.store import S3Store
+
+    credentials = {"access_key_id": config.access_key_id, "secret_access_key": config.secret_access_key,
+                   "session_token": config.session_token}
+    return S3Store(
+        config.bucket,
+        endpoint=endpoint,
+        region=config.region,
+        # AWS itself by bucket host name; a server of one's own (MinIO, Garage) by path.
+        virtual_hosted_style_request=endpoint is None,
+        **{name: value for name, value in credentials.items() if value},
+        client_options={"allow_http": endpoint is not None and endpoint.startswith("http:"),
+                        "connect_timeout": CONNECT_TIMEOUT, "timeout": REQUEST_TIMEOUT},
+        retry_config={"max_retries": RETRIES, "retry_timeout": datetime.timedelta(seconds=30),
+                      "backoff": {"init_backoff": datetime.timedelta(milliseconds=100),
+                                  "max_backoff": datetime.timedelta(seconds=5), "base": 2.0}},
+    )
+
+
 class S3MediaStore:
     """A MediaStore in an S3-compatible bucket (AWS S3, MinIO, Garage, R2...), through obstore:
     an async client in Rust that uploads large files in parts, several at once."""
 
     def __init__(self, config: ObjectStorage, tmp_dir: Path) -> None:
-        from obstore.store import S3Store
-
         self.config = config
         self.tmp_dir = tmp_dir
-        credentials = {"access_key_id": config.access_key_id, "secret_access_key": config.secret_access_key,
-                       "session_token": config.session_token}
-        self._store = S3Store(
-            config.bucket,
-            endpoint=config.endpoint,
-            region=config.region,
-            # AWS itself by bucket host name; a server of one's own (MinIO, Garage) by path.
-            virtual_hosted_style_request=config.endpoint is None,
-            **{name: value for name, value in credentials.items() if value},
-            client_options={"allow_http": config.endpoint is not None and config.endpoint.startswith("http:"),
-                            "connect_timeout": CONNECT_TIMEOUT, "timeout": REQUEST_TIMEOUT},
-            retry_config={"max_retries": RETRIES, "retry_timeout": datetime.timedelta(seconds=30),
-                          "backoff": {"init_backoff": datetime.timedelta(milliseconds=100),
-                                      "max_backoff": datetime.timedelta(seconds=5), "base": 2.0}},
-        )
+        self._store = _s3_store(config, config.endpoint)
+        # Signing makes no request: it only needs the host the address will be fetched at, which
+        # the signature covers. The server's own requests keep to the internal endpoint.
+        public = config.public_endpoint
+        self._signer = self._store if public in (None, config.endpoint) else _s3_store(config, public)
 
     @property
     def where(self) -> str:
@@ -317,7 +330,7 @@ class S3MediaStore:
     async def signed_url(self, key: str, seconds: int) -> str | None:
         import obstore
 
-        return await obstore.sign_async(self._store, "GET", check_key(key),
+        return await obstore.sign_async(self._signer, "GET", check_key(key),
                                         datetime.timedelta(seconds=seconds))
 
     async def check(self) -> None:

@@ -4,12 +4,16 @@ One server runs per test session (`s3_endpoint` in tests/conftest.py); every tes
 `s3_bucket` gets a bucket of its own there, so tests never see each other's files. Moto checks
 what S3 checks that matters here: a missing bucket or key is a 404, an unsigned read of a
 private object a 403, a signed address works until it expires, multipart uploads are assembled
-with S3's ETags.
+with S3's ETags. It does not check a signed address's signature, which covers the host the
+address names: `signed_for` does, as a bucket behind a proxy would.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
@@ -64,3 +68,23 @@ async def stored_keys(store: MediaStore) -> set[str]:
     assert isinstance(store, LocalMediaStore)
     files = store.root.rglob("*") if store.root.exists() else []
     return {p.relative_to(store.root).as_posix() for p in files if p.is_file()}
+
+
+def signed_for(url: str, host: str, secret: str = SECRET_ACCESS_KEY) -> bool:
+    """Whether `url`'s SigV4 query signature is good for a GET that arrives with `host` as its
+    Host header: what S3, MinIO or Garage recompute from the request they receive."""
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    signature = params.pop("X-Amz-Signature", "")
+    if params.get("X-Amz-SignedHeaders") != "host":
+        return False
+    query = "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, v in sorted(params.items()))
+    canonical = "\n".join(["GET", quote(parts.path, safe="/-_.~"), query, f"host:{host}", "", "host",
+                           "UNSIGNED-PAYLOAD"])
+    scope = params["X-Amz-Credential"].split("/", 1)[1]
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", params["X-Amz-Date"], scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = f"AWS4{secret}".encode()
+    for part in scope.split("/"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.compare_digest(hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest(), signature)

@@ -22,7 +22,7 @@ from server.media_store import (
     open_media_store,
 )
 from server.runtime import Instance
-from tests.s3_server import bucket_keys, new_bucket
+from tests.s3_server import bucket_keys, new_bucket, signed_for
 from tests.test_cameos import _png
 from tests.videos import make_mp4, upload_video
 
@@ -113,6 +113,42 @@ async def test_a_bucket_file_is_private_but_for_signed_addresses(s3_bucket: Obje
     cdn = S3MediaStore(ObjectStorage(**{**vars(s3_bucket), "public_base_url": "https://cdn.example"}),
                        tmp_path)
     assert cdn.public_url(key) == f"https://cdn.example/{key}"
+
+
+def _other_name(endpoint: str) -> str:
+    """The same moto server under another host name: a public address that reaches it too."""
+    assert endpoint.startswith("http://127.0.0.1:")
+    return endpoint.replace("127.0.0.1", "localhost", 1)
+
+
+async def test_signed_addresses_name_the_public_endpoint_and_requests_go_to_the_internal_one(
+        s3_bucket: ObjectStorage, tmp_path: Path) -> None:
+    # A public endpoint the server cannot reach: every operation working shows they go inside.
+    unreachable = S3MediaStore(ObjectStorage(**{**vars(s3_bucket), "public_endpoint": "http://media.invalid"}),
+                               tmp_path)
+    key = new_key("videos", "mp4")
+    await unreachable.check()
+    await unreachable.put_bytes(key, b"0123456789" * 10)
+    assert await unreachable.read_bytes(key) == b"0123456789" * 10
+    assert await unreachable.size(key) == 100
+    signed = await unreachable.signed_url(key, 60)
+    assert signed is not None and signed.startswith(f"http://media.invalid/{s3_bucket.bucket}/{key}?")
+
+    public = _other_name(str(s3_bucket.endpoint))
+    store = S3MediaStore(ObjectStorage(**{**vars(s3_bucket), "public_endpoint": public}), tmp_path)
+    signed = await store.signed_url(key, 60)
+    assert signed is not None and signed.startswith(f"{public}/{s3_bucket.bucket}/{key}?")
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(signed)).content == b"0123456789" * 10
+    # The signature covers the host (moto does not check it; a bucket behind a proxy that keeps
+    # the Host does): good for the public host only, and the internal address is signed for its own.
+    assert signed_for(signed, urlsplit(public).netloc)
+    assert not signed_for(signed, urlsplit(str(s3_bucket.endpoint)).netloc)
+    assert not signed_for(signed.replace("X-Amz-Signature=", "X-Amz-Signature=0"), urlsplit(public).netloc)
+    inside = await S3MediaStore(s3_bucket, tmp_path).signed_url(key, 60)
+    assert inside is not None and signed_for(inside, urlsplit(str(s3_bucket.endpoint)).netloc)
+    await unreachable.delete(key)
+    assert not await unreachable.exists(key)
 
 
 @pytest.mark.parametrize("bad", ["no bucket", "no server", "bad name"])
@@ -221,6 +257,30 @@ async def test_public_files_are_published_at_the_cdn(make_instance, s3_endpoint:
     assert served.status_code == 302 and served.headers["location"] == f"https://cdn.example/media/{key}"
 
 
+async def test_media_redirects_name_the_public_endpoint(make_instance, s3_endpoint: str,
+                                                        tmp_path: Path) -> None:
+    public = _other_name(s3_endpoint)
+    bucket = new_bucket(s3_endpoint, public_endpoint=public)
+    a = await make_instance(object_storage=bucket)
+    await a.signup("alice")
+    clip = make_mp4(tmp_path / "v.mp4")
+    media = await upload_video(a, "alice", clip)
+    key = _path(media["url"]).removeprefix("/media/")
+    # Private (an upload in no post yet), then public once posted: both redirects name the
+    # public host, and a viewer following them gets the file.
+    owner = await a.api("alice", "GET", f"/media/{key}")
+    assert owner.status_code == 302 and owner.headers["location"].startswith(f"{public}/{bucket.bucket}/")
+    assert (await _fetch(owner.headers["location"])).content == clip.read_bytes()
+    posted = await a.api("alice", "POST", "/api/v1/statuses",
+                         json={"status": "hi", "media_ids": [media["id"]]})
+    assert posted.status_code == 200, posted.text
+    viewer = await a.api(None, "GET", f"/media/{key}")
+    assert viewer.status_code == 302 and viewer.headers["location"].startswith(f"{public}/{bucket.bucket}/")
+    assert signed_for(viewer.headers["location"], urlsplit(public).netloc)
+    part = await _fetch(posted.json()["media_attachments"][0]["url"], Range="bytes=100-199")
+    assert part.status_code == 206 and part.content == clip.read_bytes()[100:200]
+
+
 async def test_readyz_names_the_bucket_when_it_does_not_answer(make_instance, s3_bucket) -> None:
     a = await make_instance(object_storage=s3_bucket)
     assert (await a.api(None, "GET", "/readyz")).status_code == 200
@@ -238,15 +298,18 @@ async def test_readyz_names_the_bucket_when_it_does_not_answer(make_instance, s3
 
 def test_settings_read_the_bucket_and_credentials() -> None:
     assert Settings.from_env({}).object_storage is None
-    settings = Settings.from_env({"LIKENESS_S3_BUCKET": "media-1", "LIKENESS_S3_ENDPOINT": "http://minio:9000/",
-                                  "LIKENESS_S3_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "id",
-                                  "AWS_SECRET_ACCESS_KEY": "very-secret",
-                                  "LIKENESS_MEDIA_BASE_URL": "https://cdn.example/m/"})
+    env = {"LIKENESS_S3_BUCKET": "media-1", "LIKENESS_S3_ENDPOINT": "http://minio:9000/",
+           "LIKENESS_S3_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "id",
+           "AWS_SECRET_ACCESS_KEY": "very-secret", "LIKENESS_MEDIA_BASE_URL": "https://cdn.example/m/"}
+    settings = Settings.from_env(env)
     config = settings.object_storage
     assert config == ObjectStorage(bucket="media-1", endpoint="http://minio:9000", region="eu-west-3",
                                    access_key_id="id", secret_access_key="very-secret",
                                    public_base_url="https://cdn.example/m")
     assert "very-secret" not in repr(settings)
+    public = Settings.from_env({**env, "LIKENESS_S3_PUBLIC_ENDPOINT": "https://media.example/"}).object_storage
+    assert public is not None and public.public_endpoint == "https://media.example"
+    assert public.endpoint == "http://minio:9000", "the server's own requests stay inside"
 
 
 @pytest.mark.parametrize("env, message", [
@@ -256,6 +319,15 @@ def test_settings_read_the_bucket_and_credentials() -> None:
     ({"LIKENESS_S3_BUCKET": "media", "LIKENESS_S3_ENDPOINT": "minio:9000"}, "LIKENESS_S3_ENDPOINT must be"),
     ({"LIKENESS_S3_BUCKET": "media", "AWS_ACCESS_KEY_ID": "id"}, "go together"),
     ({"LIKENESS_S3_BUCKET": "media", "LIKENESS_MEDIA_BASE_URL": "cdn"}, "LIKENESS_MEDIA_BASE_URL must be"),
+    ({"LIKENESS_S3_PUBLIC_ENDPOINT": "https://media.example"},
+     "LIKENESS_S3_PUBLIC_ENDPOINT needs LIKENESS_S3_BUCKET"),
+    ({"LIKENESS_S3_BUCKET": "media", "LIKENESS_S3_ENDPOINT": "http://minio:9000",
+      "LIKENESS_S3_PUBLIC_ENDPOINT": "media.example"}, "LIKENESS_S3_PUBLIC_ENDPOINT must be an http"),
+    ({"LIKENESS_S3_BUCKET": "media", "LIKENESS_S3_ENDPOINT": "http://minio:9000",
+      "LIKENESS_S3_PUBLIC_ENDPOINT": "https://example.org/media"},
+     "LIKENESS_S3_PUBLIC_ENDPOINT must be a scheme"),
+    ({"LIKENESS_S3_BUCKET": "media", "LIKENESS_S3_PUBLIC_ENDPOINT": "https://media.example"},
+     "LIKENESS_S3_PUBLIC_ENDPOINT needs LIKENESS_S3_ENDPOINT"),
 ])
 def test_bad_bucket_settings_are_refused(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
