@@ -457,7 +457,10 @@ def main(argv: list[str] | None = None) -> int:
         command = (sys.argv[1:] if argv is None else argv)[:1]
         if command and command[0] in COUNTING_COMMANDS:
             prepare_metrics(Settings.from_env().data_dir)
-        args = parser().parse_args(argv)
+        # The admin commands' modules, imported to build it, are much of the web app's.
+        with _importing():
+            commands = parser()
+        args = commands.parse_args(argv)
         return args.func(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
