@@ -22,6 +22,7 @@ from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
 from .signing import instance_signer
+from .store.common import Conn
 from .vocab import is_type
 
 log = logging.getLogger(__name__)
@@ -189,9 +190,12 @@ async def recheck(fed: Federation, post_id: int) -> bool:
     return True
 
 
-async def recheck_due(fed: Federation, post_ids: list[int]) -> list[int]:
-    """Of `post_ids`, those whose consent is older than the TTL: the caller checks them again."""
-    return await store.consent_posts_due(fed.pool, post_ids, fed.consent_ttl)
+async def recheck_due(fed: Federation, post_ids: list[int], *, conn: Conn | None = None) -> list[int]:
+    """Of `post_ids`, those whose consent is older than the TTL: the caller checks them again
+    (on `conn` where the caller holds one, else on the pool)."""
+    if not post_ids:
+        return []
+    return await store.consent_posts_due(conn or fed.pool, post_ids, fed.consent_ttl)
 
 
 async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:

@@ -57,16 +57,17 @@ async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record],
     `staff_review` is for the admin API's report views only, which show staff what was reported.
     `staff` says whether the viewer is staff where the caller knows (the streaming API, whose
     WebSocket is no request); else the request's token tells."""
-    if not staff_review:
-        if staff is None:
-            staff = viewer is not None and await is_staff(request)
-        shown = await visible_post_ids(pool(request), [p["id"] for p in posts_], viewer, staff=staff)
-        posts_ = [p for p in posts_ if p["id"] in shown]
-    # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
-    # a revoke that never reached us hides them by the next view.
-    for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_]):
-        await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
+    if not staff_review and staff is None:
+        staff = viewer is not None and await is_staff(request)
+    # One connection for the whole page: each release resets the connection, a round trip.
     async with pool(request).acquire() as conn:
+        if not staff_review:
+            shown = await visible_post_ids(conn, [p["id"] for p in posts_], viewer, staff=staff)
+            posts_ = [p for p in posts_ if p["id"] in shown]
+        # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
+        # a revoke that never reached us hides them by the next view.
+        for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_], conn=conn):
+            await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
         return await entities.statuses(fed(request), conn, posts_, viewer)
 
 
