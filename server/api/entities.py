@@ -124,10 +124,11 @@ def poll(post: Record, viewer: int | None) -> dict[str, Any] | None:
     }
 
 
-async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record],
-                   viewer: int | None) -> list[dict[str, Any]]:
+async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record], viewer: int | None, *,
+                   details: dict[int, Record] | None = None) -> list[dict[str, Any]]:
     """Status entities for posts (boosts embed their original), in a fixed number of queries:
-    two for a page without boosts or quotes."""
+    none for a page without boosts or quotes whose `details` (store.post_details) the caller
+    read already."""
     originals = await store.posts_by_ids(conn, [p["reblog_of_id"] for p in posts if p["reblog_of_id"]])
     # Quoted posts are shown once their author approved the quote, and only to who may see them.
     quoted_rows = await store.posts_by_ids(conn, [p["quote_id"] for p in [*posts, *originals.values()]
@@ -135,9 +136,9 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
     shown_quotes = await visible_post_ids(conn, list(quoted_rows), viewer)
     quoted = {post_id: row for post_id, row in quoted_rows.items() if post_id in shown_quotes}
     everything = [*posts, *originals.values(), *quoted.values()]
-    details = await store.post_details(conn, list({p["id"] for p in everything}), viewer)
-    actors = await store.actors_by_ids(conn, list({p["actor_id"] for p in everything}.union(
-        *(found["mentioned"] for found in details.values()))))
+    details = dict(details or {})
+    details.update(await store.post_details(conn, list({p["id"] for p in everything} - details.keys()),
+                                            viewer))
 
     def quote(post: Record, *, shallow: bool) -> dict[str, Any] | None:
         """Mastodon 4.5's Quote (ShallowQuote, with the id only, inside a quoted post)."""
@@ -158,8 +159,8 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
 
     def render(post: Record, *, shallow: bool = False) -> dict[str, Any]:
         found = details[post["id"]]
-        author = actors[post["actor_id"]]
-        mentions = [{**actors[mentioned], "silent_mention": silent} for mentioned, silent
+        author = found["author"]
+        mentions = [{**mentioned, "silent_mention": silent} for mentioned, silent
                     in zip(found["mentioned"], found["mentioned_silently"], strict=True)]
         parent_actor = found["parent_actor_id"]
         reblog = originals.get(post["reblog_of_id"]) if post["reblog_of_id"] else None

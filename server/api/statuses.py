@@ -20,7 +20,6 @@ from federation import actors, outbox, post_consent
 from federation import store as fstore
 from federation.fetch import FetchError
 from federation.html import parse_mentions
-from federation.visibility import visible_post_ids
 
 from .. import store
 from ..http import (
@@ -59,16 +58,16 @@ async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record],
     WebSocket is no request); else the request's token tells."""
     if not staff_review and staff is None:
         staff = viewer is not None and await is_staff(request)
-    # One connection for the whole page: each release resets the connection, a round trip.
+    # One connection and, for a page without boosts or quotes, one query: the visibility check
+    # and everything shown beside the posts (server/store/posts.py post_details).
     async with pool(request).acquire() as conn:
-        if not staff_review:
-            shown = await visible_post_ids(conn, [p["id"] for p in posts_], viewer, staff=staff)
-            posts_ = [p for p in posts_ if p["id"] in shown]
+        details = await store.post_details(conn, [p["id"] for p in posts_], viewer, staff=bool(staff))
+        posts_ = [p for p in posts_ if p["id"] in details and (staff_review or details[p["id"]]["visible"])]
         # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
         # a revoke that never reached us hides them by the next view.
-        for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_], conn=conn):
+        for post_id in post_consent.recheck_due(fed(request), posts_):
             await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
-        return await entities.statuses(fed(request), conn, posts_, viewer)
+        return await entities.statuses(fed(request), conn, posts_, viewer, details=details)
 
 
 async def resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]:
@@ -163,7 +162,7 @@ async def visible_or_404(request: Request, user: asyncpg.Record | None) -> async
     post_id = request.path_params["status_id"]
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
                                     staff=await is_staff(request))
-    if post is None or await post_consent.recheck_due(fed(request), [post_id]) \
+    if post is None or post_consent.recheck_due(fed(request), [post]) \
             and not await post_consent.recheck(fed(request), post_id):
         raise HTTPException(404, "no such post")
     return post

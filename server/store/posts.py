@@ -149,26 +149,30 @@ async def ancestors(conn: Conn, post_id: int, viewer: int | None) -> list[Record
         viewer, post_id)
 
 
-async def post_details(conn: Conn, post_ids: list[int], viewer: int | None) -> dict[int, Record]:
-    """What a page of Status entities shows beside the posts, in one query: each post's `media`
-    (media rows in order), `tags`, `cameo_uris` and `cameo_owners`, the ids of the accounts it
-    `mentioned` with `mentioned_silently` beside them, `parent_actor_id`, the counters the
-    triggers keep (migrations/0010_for_you.sql) and the viewer's `liked`, `boosted`, `bookmarked`
-    and `pinned`. One round trip, not six: a page of twenty was mostly waits. (Accounts are
-    not rows in it: their jsonb `document` makes asyncpg refuse the actors row type.)"""
+async def post_details(conn: Conn, post_ids: list[int], viewer: int | None, *, staff: bool = False
+                       ) -> dict[int, Record]:
+    """What a page of Status entities shows beside the posts, in one query: whether `viewer`
+    (staff or not) may see each (`visible`, federation/visibility.py), each post's `author`
+    (an actors row), `media` (media rows in order), `tags`, `cameo_uris` and `cameo_owners`, the
+    accounts it `mentioned` (actors rows) with `mentioned_silently` beside them,
+    `parent_actor_id`, the counters the triggers keep (migrations/0010_for_you.sql) and the
+    viewer's `liked`, `boosted`, `bookmarked` and `pinned`. One round trip, not eight: a page of
+    twenty was mostly waits."""
     if not post_ids:
         return {}
     rows = await conn.fetch(
-        "SELECT p.id,"
+        f"SELECT p.id, coalesce({may_see('$2::bigint', staff='$3::boolean')}, false) AS visible,"
+        " (SELECT a FROM actors a WHERE a.id = p.actor_id) AS author,"
         " ARRAY(SELECT m FROM media m WHERE m.post_id = p.id ORDER BY m.position, m.id) AS media,"
         " ARRAY(SELECT t.name FROM tags t WHERE t.post_id = p.id ORDER BY t.name) AS tags,"
         " ARRAY(SELECT c.cameo_uri FROM post_cameos c WHERE c.post_id = p.id ORDER BY c.position)"
         "  AS cameo_uris,"
         " ARRAY(SELECT c.owner_uri FROM post_cameos c WHERE c.post_id = p.id ORDER BY c.position)"
         "  AS cameo_owners,"
-        " ARRAY(SELECT m.actor_id FROM mentions m WHERE m.post_id = p.id ORDER BY m.actor_id) AS mentioned,"
-        " ARRAY(SELECT m.silent FROM mentions m WHERE m.post_id = p.id ORDER BY m.actor_id)"
-        "  AS mentioned_silently,"
+        " ARRAY(SELECT a FROM mentions m JOIN actors a ON a.id = m.actor_id WHERE m.post_id = p.id"
+        "  ORDER BY a.id) AS mentioned,"
+        " ARRAY(SELECT m.silent FROM mentions m JOIN actors a ON a.id = m.actor_id WHERE m.post_id = p.id"
+        "  ORDER BY a.id) AS mentioned_silently,"
         " (SELECT pp.actor_id FROM posts pp WHERE pp.id = p.in_reply_to_id) AS parent_actor_id,"
         " p.like_count AS likes, p.boost_count AS boosts, p.reply_count AS replies,"
         " EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.actor_id = $2) AS liked,"
@@ -176,7 +180,7 @@ async def post_details(conn: Conn, post_ids: list[int], viewer: int | None) -> d
         "         AND b.deleted_at IS NULL) AS boosted,"
         " EXISTS (SELECT 1 FROM bookmarks bm WHERE bm.post_id = p.id AND bm.actor_id = $2) AS bookmarked,"
         " EXISTS (SELECT 1 FROM pins pn WHERE pn.post_id = p.id AND pn.actor_id = $2) AS pinned"
-        " FROM posts p WHERE p.id = ANY($1::bigint[])", post_ids, viewer)
+        " FROM posts p WHERE p.id = ANY($1::bigint[])", post_ids, viewer, staff)
     return {r["id"]: r for r in rows}
 
 

@@ -62,12 +62,13 @@ SEED: list[tuple[str, tuple[str, ...]]] = [
      " SELECT 'https://remote' || (n % 500) || '.example/users/u' || n, false, 'u' || n,"
      " 'remote' || (n % 500) || '.example', 'https://remote' || (n % 500) || '.example/inbox'"
      " FROM generate_series(1, $1) n", ("remote_accounts",)),
-    # Engagement with a long tail: most videos get a few likes, a few get thousands.
+    # Engagement with a long tail: most videos get a few likes, a few get thousands. (`has_video`
+    # is what media's trigger would have set.)
     ("INSERT INTO posts (uri, actor_id, local, visibility, content, ai_generated, published_at,"
-     " created_at, like_count, boost_count, reply_count)"
+     " created_at, like_count, boost_count, reply_count, has_video)"
      " SELECT 'https://seed.example/posts/' || n, a, false, 'public', '<p>video ' || n || '</p>', true,"
      " t, t, floor(power(random(), 6) * 5000)::int, floor(power(random(), 8) * 500)::int,"
-     " floor(power(random(), 8) * 200)::int"
+     " floor(power(random(), 8) * 200)::int, true"
      " FROM (SELECT n, 1 + floor(random() * (SELECT max(id) FROM actors))::bigint AS a,"
      "       now() - random() * interval '365 days' AS t FROM generate_series(1, $1) n) s"
      " WHERE a IN (SELECT id FROM actors)", ("posts",)),
