@@ -70,3 +70,35 @@ async def test_processes_starting_together_make_one_instance_actor(database, red
         assert await conn.fetchval("SELECT count(*) FROM actors WHERE type = 'Application'") == 1
     finally:
         await conn.close()
+
+
+async def test_a_pooled_connection_comes_back_clean_without_a_reset_query(database):
+    """The pool skips asyncpg's reset query (server/db.py): a connection given back inside a
+    transaction is still rolled back, and the next one to take it starts outside one."""
+    pool = await db.create_pool(database, min_size=1, max_size=1)
+    try:
+        await pool.execute("CREATE TABLE kept (n int)")
+        conn = await pool.acquire()
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("INSERT INTO kept VALUES (1)")
+        await pool.release(conn)
+        async with pool.acquire() as again:
+            assert again.is_in_transaction() is False
+            assert await again.fetchval("SELECT count(*) FROM kept") == 0
+    finally:
+        await pool.close()
+
+
+async def test_json_inside_a_row_type_decodes(database):
+    """json and jsonb travel in binary, so a row type with a json column decodes as a record
+    (server/store/posts.py post_details reads actors rows so), and values round-trip."""
+    pool = await db.create_pool(database, min_size=1, max_size=1)
+    try:
+        await pool.execute("CREATE TABLE docs (id int, body jsonb, raw json)")
+        await pool.execute("INSERT INTO docs VALUES (1, $1, $2)", {"a": ["é", 1]}, [None, True])
+        row = await pool.fetchval("SELECT d FROM docs d")
+        assert (row["body"], row["raw"]) == ({"a": ["é", 1]}, [None, True])
+        assert await pool.fetchval("SELECT body FROM docs") == {"a": ["é", 1]}
+    finally:
+        await pool.close()
