@@ -50,18 +50,21 @@ def parse_visibility(value: str) -> str:
 
 
 async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record], viewer: int | None, *,
-                          staff_review: bool = False, staff: bool | None = None) -> list[dict[str, Any]]:
+                          staff_review: bool = False, staff: bool | None = None, detailed: bool = False
+                          ) -> list[dict[str, Any]]:
     """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
     post the viewer may not see (federation/visibility.py), whatever query found it.
     `staff_review` is for the admin API's report views only, which show staff what was reported.
     `staff` says whether the viewer is staff where the caller knows (the streaming API, whose
-    WebSocket is no request); else the request's token tells."""
+    WebSocket is no request); else the request's token tells. `detailed` rows carry
+    `store.detail_columns` already, selected by the timeline query for this viewer and `staff`."""
     if not staff_review and staff is None:
         staff = viewer is not None and await is_staff(request)
-    # One connection and, for a page without boosts or quotes, one query: the visibility check
-    # and everything shown beside the posts (server/store/posts.py post_details).
+    # One connection and, for a page without boosts or quotes, one query at most: the visibility
+    # check and everything shown beside the posts (server/store/posts.py detail_columns).
     async with pool(request).acquire() as conn:
-        details = await store.post_details(conn, [p["id"] for p in posts_], viewer, staff=bool(staff))
+        details = {p["id"]: p for p in posts_} if detailed else \
+            await store.post_details(conn, [p["id"] for p in posts_], viewer, staff=bool(staff))
         posts_ = [p for p in posts_ if p["id"] in details and (staff_review or details[p["id"]]["visible"])]
         # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
         # a revoke that never reached us hides them by the next view.
