@@ -8,7 +8,8 @@ Seeds a database (DATABASE_URL's server, or an embedded PostgreSQL) with `--acco
 long-tailed engagement, a tenth of them tagged, about ten follows per account and a few For You
 choices per viewer, all in a few set-based statements (generate_series); then runs `likeness serve`
 on it (workers off) and has C clients page through both timelines as the 50 viewers, half first
-pages and half second pages, for each concurrency C (1, 8 and 50 by default).
+pages and half second pages, for each concurrency C (1, 8 and 50 by default), in turns taken
+with the ceiling's.
 
 The ceiling is a bare Starlette endpoint that returns a fixed, already-serialised page of the
 same 20 statuses (a For You page, as `serve` rendered it), served by uvicorn with `serve`'s
@@ -45,6 +46,8 @@ from tests.bench.servers import ScratchDatabases, free_port, wait_up
 VIEWERS = 50
 TIMELINES = (("For You", "/api/v1/timelines/for_you"), ("Following", "/api/v1/timelines/home"))
 CEILING = "bare Starlette"
+# Each row's requests are sent in this many turns, interleaved with the other rows'.
+ROUNDS = 5
 # The file with the ceiling's page, for the ceiling's own process.
 CEILING_BODY = "LIKENESS_BENCH_CEILING_BODY"
 
@@ -137,14 +140,14 @@ async def _targets(base: str, tokens: list[str], path: str) -> list[tuple[str, d
     return targets
 
 
-async def _hammer(base: str, targets: list[tuple[str, dict[str, str]]], count: int, concurrency: int
-                  ) -> tuple[float, float, float, int]:
-    """`count` GETs by `concurrency` clients, each of a random target: requests/s, p50 and p99
-    in ms, and how many failed or came back empty."""
+async def _hammer(base: str, targets: list[tuple[str, dict[str, str]]], count: int, concurrency: int,
+                  seed: int = 0) -> tuple[float, list[float], int]:
+    """`count` GETs by `concurrency` clients, each of a random target: the seconds they took, each
+    one's latency, and how many failed or came back empty."""
     latencies: list[float] = []
     failures = 0
     left = count
-    rng = random.Random(1)
+    rng = random.Random(seed)
 
     async def client_loop() -> None:
         nonlocal left, failures
@@ -160,10 +163,26 @@ async def _hammer(base: str, targets: list[tuple[str, dict[str, str]]], count: i
 
     started = time.perf_counter()
     await asyncio.gather(*(client_loop() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return len(ordered) / elapsed, statistics.median(ordered) * 1000, p99 * 1000, failures
+    return time.perf_counter() - started, latencies, failures
+
+
+async def _rows(every: list[tuple[str, str, list[tuple[str, dict[str, str]]]]], requests: int,
+                concurrency: int) -> list[tuple[str, float, float, float, int]]:
+    """Each endpoint's requests/s, p50 and p99 in ms and failures, measured in ROUNDS turns taken
+    one endpoint after the other, so that all of them see the same load of a shared machine."""
+    taken = {name: (0.0, [], 0) for name, _, _ in every}
+    for turn in range(ROUNDS):
+        for name, base, targets in every:
+            elapsed, latencies, failures = await _hammer(base, targets, max(1, requests // ROUNDS),
+                                                         concurrency, seed=turn)
+            before = taken[name]
+            taken[name] = (before[0] + elapsed, before[1] + latencies, before[2] + failures)
+    rows = []
+    for name, (elapsed, latencies, failures) in taken.items():
+        ordered = sorted(latencies)
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        rows.append((name, len(ordered) / elapsed, statistics.median(ordered) * 1000, p99 * 1000, failures))
+    return rows
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -253,9 +272,8 @@ async def _run(workdir: Path, url: str, args: argparse.Namespace, *, seeded: boo
             for _, where, their_targets in every:
                 await _hammer(where, their_targets, 100, 8)  # warm the caches and the pool
             for concurrency in args.concurrency:
-                for name, where, their_targets in every:
-                    rows.append((name, count, concurrency,
-                                 *await _hammer(where, their_targets, args.requests, concurrency)))
+                rows += [(name, count, concurrency, *row)
+                         for name, *row in await _rows(every, args.requests, concurrency)]
         finally:
             for process in (server, ceiling):
                 if process is not None:
