@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -140,43 +141,49 @@ async def _targets(base: str, tokens: list[str], path: str) -> list[tuple[str, d
     return targets
 
 
-async def _hammer(base: str, targets: list[tuple[str, dict[str, str]]], count: int, concurrency: int,
+async def _hammer(clients: list[httpx.AsyncClient], targets: list[tuple[str, dict[str, str]]], count: int,
                   seed: int = 0) -> tuple[float, list[float], int]:
-    """`count` GETs by `concurrency` clients, each of a random target: the seconds they took, each
-    one's latency, and how many failed or came back empty."""
+    """`count` GETs, each of a random target, by the clients at once (one connection each, kept
+    from turn to turn): the seconds they took, each one's latency, and how many failed or came
+    back empty."""
     latencies: list[float] = []
     failures = 0
     left = count
     rng = random.Random(seed)
 
-    async def client_loop() -> None:
+    async def client_loop(client: httpx.AsyncClient) -> None:
         nonlocal left, failures
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            while left > 0:
-                left -= 1
-                url, headers = rng.choice(targets)
-                started = time.perf_counter()
-                response = await client.get(url, headers=headers)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200 or not response.json():
-                    failures += 1
+        while left > 0:
+            left -= 1
+            url, headers = rng.choice(targets)
+            started = time.perf_counter()
+            response = await client.get(url, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200 or not response.json():
+                failures += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+    await asyncio.gather(*(client_loop(client) for client in clients))
     return time.perf_counter() - started, latencies, failures
 
 
 async def _rows(every: list[tuple[str, str, list[tuple[str, dict[str, str]]]]], requests: int,
                 concurrency: int) -> list[tuple[str, float, float, float, int]]:
-    """Each endpoint's requests/s, p50 and p99 in ms and failures, measured in ROUNDS turns taken
-    one endpoint after the other, so that all of them see the same load of a shared machine."""
-    taken = {name: (0.0, [], 0) for name, _, _ in every}
-    for turn in range(ROUNDS):
-        for name, base, targets in every:
-            elapsed, latencies, failures = await _hammer(base, targets, max(1, requests // ROUNDS),
-                                                         concurrency, seed=turn)
-            before = taken[name]
-            taken[name] = (before[0] + elapsed, before[1] + latencies, before[2] + failures)
+    """Each endpoint's requests/s, p50 and p99 in ms and failures with `concurrency` clients,
+    measured in ROUNDS turns taken one endpoint after the other, so that all of them see the same
+    load of a shared machine."""
+    taken: dict[str, tuple[float, list[float], int]] = {name: (0.0, [], 0) for name, _, _ in every}
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {name: [await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=60))
+                          for _ in range(concurrency)] for name, base, _ in every}
+        for name, _, targets in every:
+            await _hammer(clients[name], targets, concurrency)  # open the connections
+        for turn in range(ROUNDS):
+            for name, _, targets in every:
+                elapsed, latencies, failures = await _hammer(clients[name], targets,
+                                                             max(1, requests // ROUNDS), seed=turn)
+                before = taken[name]
+                taken[name] = (before[0] + elapsed, before[1] + latencies, before[2] + failures)
     rows = []
     for name, (elapsed, latencies, failures) in taken.items():
         ordered = sorted(latencies)
@@ -269,8 +276,7 @@ async def _run(workdir: Path, url: str, args: argparse.Namespace, *, seeded: boo
             await wait_up(f"{ceiling_base}/page")
             every = [(CEILING, ceiling_base, [("/page", {})]),
                      *((name, base, targets[path]) for name, path in TIMELINES)]
-            for _, where, their_targets in every:
-                await _hammer(where, their_targets, 100, 8)  # warm the caches and the pool
+            await _rows(every, 100, 8)  # warm the caches and the pool
             for concurrency in args.concurrency:
                 rows += [(name, count, concurrency, *row)
                          for name, *row in await _rows(every, args.requests, concurrency)]
