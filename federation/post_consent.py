@@ -10,6 +10,7 @@ fails is not stored, or is hidden if it was; nothing here forwards it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from .context import Federation
 from .errors import Ignore
 from .jsonld import ref
 from .signing import instance_signer
+from .store.common import Record
 from .vocab import is_type
 
 log = logging.getLogger(__name__)
@@ -189,9 +191,13 @@ async def recheck(fed: Federation, post_id: int) -> bool:
     return True
 
 
-async def recheck_due(fed: Federation, post_ids: list[int]) -> list[int]:
-    """Of `post_ids`, those whose consent is older than the TTL: the caller checks them again."""
-    return await store.consent_posts_due(fed.pool, post_ids, fed.consent_ttl)
+def recheck_due(fed: Federation, posts: Sequence[Record]) -> list[int]:
+    """Of `posts` (rows just read), the ids of the live remote ones whose consent was last
+    verified over the TTL ago: the caller checks them again. Read off the rows, not asked of
+    PostgreSQL: every page of every timeline asks."""
+    due = datetime.now(UTC) - timedelta(seconds=fed.consent_ttl)
+    return [post["id"] for post in posts if not post["local"] and post["deleted_at"] is None
+            and post["consent_checked_at"] is not None and post["consent_checked_at"] < due]
 
 
 async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:

@@ -6,6 +6,7 @@ transaction and is recorded in `schema_migrations`, so running them again is a n
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -50,11 +51,21 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     tests/test_db.py holds the code to that."""
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    import json
+def _jsonb_encode(value: Any) -> bytes:
+    return b"\x01" + json.dumps(value).encode()
 
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+def _jsonb_decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Binary, as asyncpg's own codecs are: a row type with a json column (an actors row inside a
+    # query's result, server/store/posts.py) can then be decoded at all.
+    await conn.set_type_codec("jsonb", encoder=_jsonb_encode, decoder=_jsonb_decode, schema="pg_catalog",
+                              format="binary")
+    await conn.set_type_codec("json", encoder=lambda value: json.dumps(value).encode(), decoder=json.loads,
+                              schema="pg_catalog", format="binary")
 
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:

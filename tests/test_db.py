@@ -119,3 +119,17 @@ def test_no_code_changes_a_pool_connections_session():
     assert _SESSION_STATE.search("LISTEN likeness")
     assert not _SESSION_STATE.search("UPDATE posts SET deleted = true")
     assert not _SESSION_STATE.search("SELECT set_config('app.actor', $1, true)")
+
+
+async def test_json_inside_a_row_type_decodes(database):
+    """json and jsonb travel in binary, so a row type with a json column decodes as a record
+    (server/store/posts.py post_details reads actors rows so), and values round-trip."""
+    pool = await db.create_pool(database, min_size=1, max_size=1)
+    try:
+        await pool.execute("CREATE TABLE docs (id int, body jsonb, raw json)")
+        await pool.execute("INSERT INTO docs VALUES (1, $1, $2)", {"a": ["é", 1]}, [None, True])
+        row = await pool.fetchval("SELECT d FROM docs d")
+        assert (row["body"], row["raw"]) == ({"a": ["é", 1]}, [None, True])
+        assert await pool.fetchval("SELECT body FROM docs") == {"a": ["é", 1]}
+    finally:
+        await pool.close()

@@ -191,3 +191,28 @@ async def test_for_you_leaves_out_what_moderation_took_out_of_view(make_instance
     # A suspended or silenced author, a hidden post, a suspended or limited server: none of them.
     for viewer in (None, "dave"):
         assert set((await _feed(a, viewer))[0]) == {posts["dave"], posts["fine.example"]}
+
+
+async def test_has_video_follows_the_posts_media(make_instance):
+    """`posts.has_video` (migration 0030), which For You reads instead of `media`, follows a video
+    attached, detached, moved, turned into an image or deleted, whichever path writes."""
+    a = await make_instance()
+    remote = await _remote_video(a, "far.example")
+    has_video = "SELECT has_video FROM posts WHERE id = $1"
+    assert await a.pool.fetchval(has_video, int(remote)) is True
+    assert (await _feed(a))[0] == [remote]
+    actor = await a.pool.fetchval("SELECT actor_id FROM posts WHERE id = $1", int(remote))
+    other = await a.pool.fetchval(
+        "INSERT INTO posts (uri, actor_id, local, visibility, content, ai_generated)"
+        " VALUES ('https://far.example/p/2', $1, false, 'public', '<p>two</p>', true) RETURNING id", actor)
+    await a.pool.execute("UPDATE media SET post_id = $1 WHERE post_id = $2", other, int(remote))
+    assert [await a.pool.fetchval(has_video, p) for p in (int(remote), other)] == [False, True]
+    assert (await _feed(a))[0] == [str(other)]
+    await a.pool.execute("UPDATE media SET kind = 'image' WHERE post_id = $1", other)
+    assert await a.pool.fetchval(has_video, other) is False
+    assert (await _feed(a))[0] == []
+    await a.pool.execute("UPDATE media SET kind = 'video' WHERE post_id = $1", other)
+    assert await a.pool.fetchval(has_video, other) is True
+    await a.pool.execute("DELETE FROM media WHERE post_id = $1", other)
+    assert await a.pool.fetchval(has_video, other) is False
+    assert (await _feed(a))[0] == []

@@ -180,14 +180,6 @@ async def mark_consent_checked(conn: Conn, post_id: int) -> None:
     await conn.execute("UPDATE posts SET consent_checked_at = now() WHERE id = $1", post_id)
 
 
-async def consent_posts_due(conn: Conn, post_ids: list[int], ttl_seconds: float) -> list[int]:
-    """Of `post_ids`, the live remote posts with cameos whose last check is older than the TTL."""
-    rows = await conn.fetch(
-        "SELECT id FROM posts WHERE id = ANY($1::bigint[]) AND NOT local AND deleted_at IS NULL"
-        " AND consent_checked_at < now() - make_interval(secs => $2)", post_ids, ttl_seconds)
-    return [r["id"] for r in rows]
-
-
 async def record_revoked_authorization(conn: Conn, uri: str, owner_uri: str) -> None:
     await conn.execute(
         "INSERT INTO revoked_authorizations (uri, owner_uri) VALUES ($1, $2)"

@@ -124,9 +124,11 @@ def poll(post: Record, viewer: int | None) -> dict[str, Any] | None:
     }
 
 
-async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record],
-                   viewer: int | None) -> list[dict[str, Any]]:
-    """Status entities for posts (boosts embed their original), in a fixed number of queries."""
+async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record], viewer: int | None, *,
+                   details: dict[int, Record] | None = None) -> list[dict[str, Any]]:
+    """Status entities for posts (boosts embed their original), in a fixed number of queries:
+    none for a page without boosts or quotes whose `details` (store.post_details) the caller
+    read already."""
     originals = await store.posts_by_ids(conn, [p["reblog_of_id"] for p in posts if p["reblog_of_id"]])
     # Quoted posts are shown once their author approved the quote, and only to who may see them.
     quoted_rows = await store.posts_by_ids(conn, [p["quote_id"] for p in [*posts, *originals.values()]
@@ -134,15 +136,9 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
     shown_quotes = await visible_post_ids(conn, list(quoted_rows), viewer)
     quoted = {post_id: row for post_id, row in quoted_rows.items() if post_id in shown_quotes}
     everything = [*posts, *originals.values(), *quoted.values()]
-    ids = [p["id"] for p in everything]
-    actors = await store.actors_by_ids(conn, list({p["actor_id"] for p in everything}))
-    media = await store.media_of_posts(conn, ids)
-    counts = await store.post_counts(conn, ids, viewer)
-    mentions = await store.mentions_of_posts(conn, ids)
-    tags = await store.tags_of_posts(conn, ids)
-    cameos = await store.cameos_of_posts(conn, ids)
-    parents = await store.posts_by_ids(conn, [p["in_reply_to_id"] for p in everything
-                                              if p["in_reply_to_id"]])
+    details = dict(details or {})
+    details.update(await store.post_details(conn, list({p["id"] for p in everything} - details.keys()),
+                                            viewer))
 
     def quote(post: Record, *, shallow: bool) -> dict[str, Any] | None:
         """Mastodon 4.5's Quote (ShallowQuote, with the id only, inside a quoted post)."""
@@ -162,9 +158,11 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
         return {"state": state, "quoted_status": render(shown, shallow=True) if shown else None}
 
     def render(post: Record, *, shallow: bool = False) -> dict[str, Any]:
-        author = actors[post["actor_id"]]
-        count = counts.get(post["id"])
-        parent = parents.get(post["in_reply_to_id"]) if post["in_reply_to_id"] else None
+        found = details[post["id"]]
+        author = found["author"]
+        mentions = [{**mentioned, "silent_mention": silent} for mentioned, silent
+                    in zip(found["mentioned"], found["mentioned_silently"], strict=True)]
+        parent_actor = found["parent_actor_id"]
         reblog = originals.get(post["reblog_of_id"]) if post["reblog_of_id"] else None
         return {
             "id": str(post["id"]),
@@ -175,41 +173,41 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
             "account": account(fed, author),
             "content": post["content"] if not reblog else "",
             "text": post["source"],
-            "visibility": visibility(post, mentions.get(post["id"], [])),
+            "visibility": visibility(post, mentions),
             # A moderator can mark an account's media sensitive as a whole.
             "sensitive": post["sensitive"] or author["sensitized"],
             "spoiler_text": post["summary"] or "",
-            "media_attachments": [media_attachment(fed, m) for m in media.get(post["id"], [])],
+            "media_attachments": [media_attachment(fed, m) for m in found["media"]],
             "application": None,
             "mentions": [{"id": str(a["id"]), "username": a["username"], "acct": acct(fed, a),
                           "url": a["url"] or a["uri"]}
-                         for a in mentions.get(post["id"], []) if not a["silent_mention"]],
-            "tags": [{"name": name, "url": f"{fed.base_url}/tags/{name}"}
-                     for name in tags.get(post["id"], [])],
+                         for a in mentions if not a["silent_mention"]],
+            "tags": [{"name": name, "url": f"{fed.base_url}/tags/{name}"} for name in found["tags"]],
             "emojis": [],
-            "reblogs_count": count["boosts"] if count else 0,
-            "favourites_count": count["likes"] if count else 0,
-            "replies_count": count["replies"] if count else 0,
-            "in_reply_to_id": str(parent["id"]) if parent else None,
-            "in_reply_to_account_id": str(parent["actor_id"]) if parent else None,
+            "reblogs_count": found["boosts"],
+            "favourites_count": found["likes"],
+            "replies_count": found["replies"],
+            # A reply to a post this server does not hold is shown as no reply, as before.
+            "in_reply_to_id": str(post["in_reply_to_id"]) if parent_actor is not None else None,
+            "in_reply_to_account_id": str(parent_actor) if parent_actor is not None else None,
             "reblog": render(reblog) if reblog else None,
             "poll": poll(post, viewer),
             "quote": quote(post, shallow=shallow),
             "card": None,
             "language": post["language"],
-            "favourited": bool(count and count["liked"]),
-            "reblogged": bool(count and count["boosted"]),
+            "favourited": found["liked"],
+            "reblogged": found["boosted"],
             "muted": False,
-            "bookmarked": bool(count and count["bookmarked"]),
-            "pinned": bool(count and count["pinned"]),
+            "bookmarked": found["bookmarked"],
+            "pinned": found["pinned"],
             "ai_generated": post["ai_generated"],
             # Likeness: the cameos a remix stars, so that a client can offer to remix it again.
-            "cameos": [{"cameo": c["cameo_uri"], "owner": c["owner_uri"]}
-                       for c in cameos.get(post["id"], [])],
+            "cameos": [{"cameo": cameo, "owner": owner}
+                       for cameo, owner in zip(found["cameo_uris"], found["cameo_owners"], strict=True)],
         }
 
-    return [render(p) for p in posts]
-
+    # A post deleted outright since its page was read is left out.
+    return [render(p) for p in posts if p["id"] in details]
 
 
 def status_edit(fed: Federation, version: Record | dict[str, Any], author: Record) -> dict[str, Any]:

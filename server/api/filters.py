@@ -73,8 +73,9 @@ async def annotate(request: Request, statuses: list[dict[str, Any]], viewer: int
     matches (a boost, the filters its original matches)."""
     rows = await store.filters_of(pool(request), viewer, context=context)
     ids = [row["id"] for row in rows]
-    keywords = await store.filter_keywords_of(pool(request), ids)
-    entries = await store.filter_statuses_of(pool(request), ids)
+    # Most people have no filter: then no look-ups of keywords and posts.
+    keywords = await store.filter_keywords_of(pool(request), ids) if ids else {}
+    entries = await store.filter_statuses_of(pool(request), ids) if ids else {}
     shown = {row["id"]: filter_json(row, keywords[row["id"]], entries[row["id"]]) for row in rows}
     for status in statuses:
         original = status["reblog"] or status

@@ -15,6 +15,7 @@ from policy import ranking
 
 from .. import store
 from ..http import current_user, error, fed, int_param, parse_id, pool, read_params, read_pool
+from ..safety import is_staff
 from . import entities
 from .statuses import render_statuses
 
@@ -32,16 +33,18 @@ async def for_you(request: Request) -> Response:
         except ValueError as exc:
             return error(400, str(exc))
     viewer = user["actor_id"] if user else None
+    staff = viewer is not None and await is_staff(request)
     rows = await store.for_you(read_pool(request), viewer, ranking.Weights(), limit=limit, cursor=cursor,
                                candidates=ranking.CANDIDATES,
-                               followed_candidates=ranking.FOLLOWED_CANDIDATES)
+                               followed_candidates=ranking.FOLLOWED_CANDIDATES, staff=staff)
     headers = {}
     if rows:
         base = str(request.url.remove_query_params(["cursor"]))
         sep = "&" if "?" in base else "?"
         after = ranking.next_cursor(rows[-1]["score"], rows[-1]["id"])
         headers["Link"] = f'<{base}{sep}cursor={after}>; rel="next"'
-    return JSONResponse(await render_statuses(request, rows, viewer, read_pool=read_pool(request)),
+    return JSONResponse(await render_statuses(request, rows, viewer, staff=staff, detailed=True,
+                                              read_pool=read_pool(request)),
                         headers=headers)
 
 

@@ -20,7 +20,6 @@ from federation import actors, outbox, post_consent
 from federation import store as fstore
 from federation.fetch import FetchError
 from federation.html import parse_mentions
-from federation.visibility import visible_post_ids
 
 from .. import store
 from ..http import (
@@ -51,27 +50,29 @@ def parse_visibility(value: str) -> str:
 
 
 async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record], viewer: int | None, *,
-                          staff_review: bool = False, staff: bool | None = None,
+                          staff_review: bool = False, staff: bool | None = None, detailed: bool = False,
                           read_pool: asyncpg.Pool | None = None) -> list[dict[str, Any]]:
     """Posts as Mastodon `Status` entities for `viewer`, in the order given, leaving out every
     post the viewer may not see (federation/visibility.py), whatever query found it.
     `staff_review` is for the admin API's report views only, which show staff what was reported.
     `staff` says whether the viewer is staff where the caller knows (the streaming API, whose
-    WebSocket is no request); else the request's token tells. `read_pool` is the replica where
-    the posts came from it (server/http.py read_pool), so that the page reads one snapshot;
-    else the primary."""
-    reads = read_pool or pool(request)
-    if not staff_review:
-        if staff is None:
-            staff = viewer is not None and await is_staff(request)
-        shown = await visible_post_ids(reads, [p["id"] for p in posts_], viewer, staff=staff)
-        posts_ = [p for p in posts_ if p["id"] in shown]
-    # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
-    # a revoke that never reached us hides them by the next view.
-    for post_id in await post_consent.recheck_due(fed(request), [p["id"] for p in posts_]):
-        await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
-    async with reads.acquire() as conn:
-        return await entities.statuses(fed(request), conn, posts_, viewer)
+    WebSocket is no request); else the request's token tells. `detailed` rows carry
+    `store.detail_columns` already, selected by the timeline query for this viewer and `staff`.
+    `read_pool` is the replica where the posts came from it (server/http.py read_pool), so that
+    the page reads one snapshot; else the primary."""
+    if not staff_review and staff is None:
+        staff = viewer is not None and await is_staff(request)
+    # One connection and, for a page without boosts or quotes, one query at most: the visibility
+    # check and everything shown beside the posts (server/store/posts.py detail_columns).
+    async with (read_pool or pool(request)).acquire() as conn:
+        details = {p["id"]: p for p in posts_} if detailed else \
+            await store.post_details(conn, [p["id"] for p in posts_], viewer, staff=bool(staff))
+        posts_ = [p for p in posts_ if p["id"] in details and (staff_review or details[p["id"]]["visible"])]
+        # Posts whose cameo consent was verified over a TTL ago are checked again in the background:
+        # a revoke that never reached us hides them by the next view.
+        for post_id in post_consent.recheck_due(fed(request), posts_):
+            await fed(request).enqueue("recheck_consent", post_id, job_id=f"consent:{post_id}")
+        return await entities.statuses(fed(request), conn, posts_, viewer, details=details)
 
 
 async def resolve_mentions(request: Request, text: str) -> list[asyncpg.Record]:
@@ -166,7 +167,7 @@ async def visible_or_404(request: Request, user: asyncpg.Record | None) -> async
     post_id = request.path_params["status_id"]
     post = await store.visible_post(pool(request), post_id, user["actor_id"] if user else None,
                                     staff=await is_staff(request))
-    if post is None or await post_consent.recheck_due(fed(request), [post_id]) \
+    if post is None or post_consent.recheck_due(fed(request), [post]) \
             and not await post_consent.recheck(fed(request), post_id):
         raise HTTPException(404, "no such post")
     return post

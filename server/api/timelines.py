@@ -19,6 +19,7 @@ from ..http import (
     paged,
     read_pool,
 )
+from ..safety import is_staff
 from . import filters
 from .statuses import render_statuses
 
@@ -34,9 +35,11 @@ def paging(params: dict[str, Any]) -> dict[str, Any]:
 
 async def home(request: Request) -> Response:
     user = await current_user(request)
-    rows = await store.home_timeline(read_pool(request), user["actor_id"],
+    staff = await is_staff(request)
+    rows = await store.home_timeline(read_pool(request), user["actor_id"], staff=staff,
                                      **paging(dict(request.query_params)))
-    rendered = await render_statuses(request, rows, user["actor_id"], read_pool=read_pool(request))
+    rendered = await render_statuses(request, rows, user["actor_id"], staff=staff, detailed=True,
+                                     read_pool=read_pool(request))
     await filters.annotate(request, rendered, user["actor_id"], "home")
     return paged(request, rendered)
 

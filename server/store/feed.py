@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from .common import Conn, Record
-from .posts import NOT_LIMITED, SHOWN_PUBLICLY
+from .posts import NOT_LIMITED, SHOWN_PUBLICLY, detail_columns
 
-# For You holds only public posts, no boosts, and a suspended server is limited too (migration
+# For You holds only public videos, no boosts, and a suspended server is limited too (migration
 # 0006's domain_limited): this is `may_see` for them, less its per-candidate look-ups, which cost
 # a third of the query's time. Blocks are left out after scoring, and what is rendered still goes
-# through `may_see` (server/api/statuses.py render_statuses).
+# through `may_see` (server/api/statuses.py render_statuses). `has_video` (migration 0030) is on
+# the post row and in the index: looking each candidate up in `media` was most of the query.
 FOR_YOU = (f"p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
-           f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL AND {NOT_LIMITED}")
+           f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL AND p.has_video AND {NOT_LIMITED}")
 
 
 async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
-                  cursor: tuple[float, int] | None, candidates: int, followed_candidates: int
-                  ) -> list[Record]:
-    """Public videos by the viewer's score, below `cursor` (score, id), each with its `score`.
+                  cursor: tuple[float, int] | None, candidates: int, followed_candidates: int,
+                  staff: bool = False) -> list[Record]:
+    """Public videos by the viewer's score, below `cursor` (score, id), each with its `score` and
+    its `detail_columns` for the viewer (`staff` or not).
 
     Candidates are the hottest posts under the cursor's score plus the largest boost, and the
     hottest of the accounts the viewer follows or asked more of; both come off an index. Their
@@ -49,13 +51,13 @@ async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
         f"   + LEAST($6::float8, COALESCE((SELECT sum(prefs.weight) FROM prefs"
         f"         JOIN tags t ON t.name = prefs.tag WHERE t.post_id = c.id), 0)) AS score"
         f"  FROM candidates c"
-        f"  WHERE EXISTS (SELECT 1 FROM media m WHERE m.post_id = c.id AND m.kind = 'video')"
-        f"  AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id)),"
+        f"  WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id)),"
         f" top AS (SELECT id, score FROM scored WHERE $7::float8 IS NULL OR (score, id) < ($7, $8)"
         f"  ORDER BY score DESC, id DESC LIMIT $9)"
-        f" SELECT p.*, top.score FROM top JOIN posts p ON p.id = top.id ORDER BY top.score DESC, top.id DESC",
+        f" SELECT p.*, top.score, {detail_columns('$1::bigint', '$10::boolean')}"
+        f" FROM top JOIN posts p ON p.id = top.id ORDER BY top.score DESC, top.id DESC",
         viewer, ceiling, weights.more, weights.less, weights.followed, weights.more_topics_cap,
-        cursor[0] if cursor else None, cursor[1] if cursor else None, limit)
+        cursor[0] if cursor else None, cursor[1] if cursor else None, limit, staff)
 
 
 async def feed_preferences(conn: Conn, actor_id: int) -> list[Record]:
