@@ -375,6 +375,8 @@ async def test_a_lost_expansion_is_queued_again_by_the_sweep_and_done_once(make_
     queued.clear()
     await delivery.sweep(fed)
     assert (delivery.EXPAND_FUNCTION, activity_id) not in queued
+    # An activity that is gone (its author deleted since) leaves nothing to do.
+    assert await delivery.expand(fed, activity_id + 1000) == {}
 
 
 async def test_a_cold_worker_parses_an_actors_keys_once_however_many_ask(make_instance, monkeypatch):
