@@ -36,6 +36,8 @@ MAX_ANSWER_BYTES = 64 * 1024
 # each host to its limit and queues past its pool's size), and hands over after DRAIN_S, well
 # within the worker's job timeout (server/worker.py).
 BATCH_FUNCTION = "deliver_batch"
+# The job that turns a post's followers into its deliveries (`expand`).
+EXPAND_FUNCTION = "expand_deliveries"
 DRAINERS = 4
 BATCH = 25
 WINDOW = 100
@@ -53,6 +55,20 @@ async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict
                                                      activity["type"], activity, public)
     distinct = sorted({i for i in inboxes if i})
     return await store.insert_deliveries(conn, activity_id, distinct) if distinct else []
+
+
+async def queue_with_followers(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
+                               inboxes: list[str], *, public: bool) -> int:
+    """Record an activity for the sender's followers and these other inboxes; its id, for
+    `start_expansion` after the commit. Only the other inboxes (the few a post mentions) get
+    their deliveries here: the followers', thousands of rows, are a worker's (`expand`), so the
+    posting call costs the same whatever their number."""
+    activity_id = await store.insert_outbox_activity(conn, activity["id"], actor_id, activity["type"],
+                                                     activity, public, followers_pending=True)
+    distinct = sorted({i for i in inboxes if i})
+    if distinct:
+        await store.insert_deliveries(conn, activity_id, distinct)
+    return activity_id
 
 
 async def forward_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -73,6 +89,23 @@ async def start(fed: Federation, delivery_ids: list[int]) -> None:
     if delivery_ids:
         await fed.enqueue(BATCH_FUNCTION, delivery_ids, True,
                           job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}")
+
+
+async def start_expansion(fed: Federation, activity_id: int) -> None:
+    """Queue the job that expands an activity's followers into deliveries and sends them all."""
+    await fed.enqueue(EXPAND_FUNCTION, activity_id, job_id=f"expand:{activity_id}")
+
+
+async def expand(fed: Federation, activity_id: int) -> dict[str, int]:
+    """The job `start_expansion` (or `sweep`) queues: one delivery per distinct follower inbox,
+    inserted in one statement, then all the activity's due deliveries drained as `deliver_batch`
+    does. A second run finds the expansion done and leaves the drain to the first: its rows are
+    leased, and what it leaves (a dead worker's) the sweepers queue again."""
+    async with fed.pool.acquire() as conn:
+        if await store.expand_follower_deliveries(conn, activity_id) is None:
+            return {}
+        delivery_ids = await store.queued_delivery_ids(conn, activity_id)
+    return await deliver_batch(fed, delivery_ids, True) if delivery_ids else {}
 
 
 async def deliver_batch(fed: Federation, delivery_ids: list[int], share: bool) -> dict[str, int]:
@@ -229,14 +262,18 @@ async def _failed(fed: Federation, row: asyncpg.Record, host: str, error: str) -
 
 
 async def sweep(fed: Federation) -> int:
-    """Queue again what Redis may have lost: due deliveries and unhandled inbox activities."""
+    """Queue again what Redis may have lost: expansions not done within a lease (their job was
+    lost, or their worker died), due deliveries and unhandled inbox activities."""
+    unexpanded = await store.unexpanded_activities(fed.pool, fed.leases.lease_s)
+    for activity_id, _ in unexpanded:
+        await fed.enqueue(EXPAND_FUNCTION, activity_id, job_id=f"expand:{activity_id}:sweep:{time.time()}")
     due = await store.due_deliveries(fed.pool)
     for delivery_id, attempts in due:
         await fed.enqueue("deliver", delivery_id, job_id=f"deliver:{delivery_id}:{attempts}:sweep")
     pending = await store.pending_inbox_activities(fed.pool, older_than_seconds=120)
     for row_id, attempts in pending:
         await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}:{attempts}:sweep")
-    return len(due) + len(pending)
+    return len(unexpanded) + len(due) + len(pending)
 
 
 async def resume_abandoned(fed: Federation) -> int:

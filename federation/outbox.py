@@ -42,10 +42,13 @@ def _inbox(actor: Record) -> list[str]:
 async def _post_audience(conn: asyncpg.Connection, author: Record, mentioned: list[Record],
                          parent_author: Record | None, visibility: str) -> list[str]:
     inboxes = [] if visibility == "direct" else await store.follower_inboxes(conn, author["id"])
-    for actor in [*mentioned, *([parent_author] if parent_author else [])]:
-        if not actor["local"]:
-            inboxes.append(actor["shared_inbox"] or actor["inbox"])
-    return inboxes
+    return inboxes + _named_audience(mentioned, parent_author)
+
+
+def _named_audience(mentioned: list[Record], parent_author: Record | None) -> list[str]:
+    """The inboxes of the remote actors a post mentions or answers."""
+    return [actor["shared_inbox"] or actor["inbox"]
+            for actor in [*mentioned, *([parent_author] if parent_author else [])] if not actor["local"]]
 
 
 async def document_of(fed: Federation, conn: asyncpg.Connection, post: Record) -> dict[str, Any]:
@@ -126,10 +129,16 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
         activity = objects.wrap("Create", author["uri"], note, activity_id=f"{uri}/activity",
                                 to=note["to"], cc=note["cc"])
         activity["published"] = note["published"]
-        ids = await _send(conn, author, activity,
-                          await _post_audience(conn, author, mentioned, parent_author, visibility),
-                          public=visibility in ("public", "unlisted"))
+        named = _named_audience(mentioned, parent_author)
+        if visibility == "direct":
+            ids, expansion = await _send(conn, author, activity, named), None
+        else:
+            # The followers are a worker's to expand: this call's cost does not grow with them.
+            ids, expansion = [], await delivery.queue_with_followers(
+                conn, author["id"], activity, named, public=visibility in ("public", "unlisted"))
     await delivery.start(fed, ids)
+    if expansion is not None:
+        await delivery.start_expansion(fed, expansion)
     await streams.post_event(fed, "update", post_id)
     for user_id, notification_id in notified:
         await streams.notification(fed, user_id, notification_id)

@@ -55,6 +55,10 @@ async def deliver_batch(ctx: dict[str, Any], delivery_ids: list[int], share: boo
     return await delivery.deliver_batch(ctx["fed"], delivery_ids, share)
 
 
+async def expand_deliveries(ctx: dict[str, Any], activity_id: int) -> dict[str, int]:
+    return await delivery.expand(ctx["fed"], activity_id)
+
+
 async def push_notification(ctx: dict[str, Any], notification_id: int, subscription_id: int) -> str:
     return await push.push(ctx["fed"], notification_id, subscription_id, ctx["job_try"])
 
@@ -117,7 +121,8 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
     assert instance.fed is not None and instance.redis_settings is not None
     queue = instance.fed.queue_name
     return WakingWorker(
-        functions=[process_inbox, deliver, func(deliver_batch, name=delivery.BATCH_FUNCTION), recheck_consent,
+        functions=[process_inbox, deliver, func(deliver_batch, name=delivery.BATCH_FUNCTION),
+                   func(expand_deliveries, name=delivery.EXPAND_FUNCTION), recheck_consent,
                    func(push_notification, name=push.FUNCTION, max_tries=push.MAX_TRIES),
                    func(backfill_actor, name=backfill.FUNCTION),
                    func(check_upload, name=upload_checks.FUNCTION,

@@ -165,13 +165,17 @@ async def _count_creates(peer, n: int) -> bool:
 
 
 async def _unqueued_delivery(a, peer, text: str) -> int:
-    """alice posts to one remote follower while Redis "loses" the post's delivery job: the
-    delivery row, as the sweeper or a dead worker's job would find it."""
+    """alice posts to one remote follower while Redis "loses" the post's job, after it has
+    expanded the followers: the delivery row, as the sweeper or a dead worker's job would find it."""
     await _alice_with_remote_followers(a, peer, names=("mallory",))
     fed = a.instance.fed
     queue, fed.queue = fed.queue, None
     await _post(a, text)
     fed.queue = queue
+    async with a.pool.acquire() as conn:
+        activity_id = await conn.fetchval("SELECT id FROM outbox_activities WHERE followers_pending_since"
+                                          " IS NOT NULL")
+        assert await store.expand_follower_deliveries(conn, activity_id) == 1
     return await a.pool.fetchval("SELECT id FROM deliveries WHERE state = 'queued'")
 
 
@@ -182,8 +186,9 @@ async def test_a_job_lost_from_redis_is_delivered_by_the_sweeper(make_instance, 
     queue, fed.queue = fed.queue, None  # Redis "loses" the jobs of the next post
     await _post(a, "lost job")
     fed.queue = queue
-    await a.pool.execute("UPDATE deliveries SET next_attempt_at = now() - interval '5 minutes'"
-                         " WHERE state = 'queued'")
+    # The post's followers were never expanded into deliveries: the sweep queues that again.
+    await a.pool.execute("UPDATE outbox_activities SET followers_pending_since = now() - interval '5 minutes'"
+                         " WHERE followers_pending_since IS NOT NULL")
     assert await delivery.sweep(fed) >= 1
     await eventually(lambda: _count_creates(peer, 1))
     assert await a.pool.fetchval("SELECT count(*) FROM deliveries WHERE state = 'queued'") == 0
@@ -285,20 +290,16 @@ def test_lease_setting():
             Settings.from_env({"LIKENESS_FEDERATION_LEASE_S": bad})
 
 
-async def test_a_fan_out_is_one_job_shared_in_batches_and_each_inbox_gets_it_once(make_instance, peer,
-                                                                                  monkeypatch):
-    """A post to 60 inboxes queues one job; that job queues the other drainers and, with them,
-    claims batches until none is left; each inbox gets the post once, and a delivery that failed
-    waits for its own retry instead of being claimed again by the drain."""
-    a = await make_instance()
+async def _alice_with_sixty_inboxes(a, peer, monkeypatch) -> list[tuple]:
+    """alice, followed by 60 actors with inboxes of their own; the jobs queued from then on,
+    recorded instead of queued."""
     await a.signup("alice")
-    fed = a.instance.fed
     queued: list[tuple] = []
 
     async def enqueue(function, *args, job_id=None, defer_by=None):
         queued.append((function, *args))
 
-    monkeypatch.setattr(fed, "enqueue", enqueue)
+    monkeypatch.setattr(a.instance.fed, "enqueue", enqueue)
     names = [f"f{n}" for n in range(60)]
     await a.pool.execute(
         "INSERT INTO actors (uri, local, username, domain, inbox)"
@@ -307,14 +308,28 @@ async def test_a_fan_out_is_one_job_shared_in_batches_and_each_inbox_gets_it_onc
     await a.pool.execute(
         "INSERT INTO follows (uri, follower_id, followed_id, accepted) SELECT a.uri || '#follow', a.id,"
         " (SELECT id FROM actors WHERE username = 'alice' AND local), true FROM actors a WHERE NOT a.local")
+    return queued
+
+
+async def test_a_fan_out_is_one_job_shared_in_batches_and_each_inbox_gets_it_once(make_instance, peer,
+                                                                                  monkeypatch):
+    """A post to 60 inboxes queues one job and writes no delivery: the job expands the followers
+    into deliveries, queues the other drainers and, with them, claims batches until none is left;
+    each inbox gets the post once, and a delivery that failed waits for its own retry instead of
+    being claimed again by the drain."""
+    a = await make_instance()
+    fed = a.instance.fed
+    queued = await _alice_with_sixty_inboxes(a, peer, monkeypatch)
     await _post(a, "to sixty inboxes")
-    [(function, ids, share)] = queued
-    assert (function, len(ids), share) == (delivery.BATCH_FUNCTION, 60, True)
+    [(function, activity_id)] = [job for job in queued if job[0] != "deliver"]
+    assert function == delivery.EXPAND_FUNCTION
+    assert await a.pool.fetchval("SELECT count(*) FROM deliveries WHERE activity_id = $1", activity_id) == 0
 
     queued.clear()
     peer.inbox_answers = [503]
-    counts = await delivery.deliver_batch(fed, ids, True)
+    counts = await delivery.expand(fed, activity_id)
     assert counts == {"done": 59, "retry": 1}
+    ids = [r["id"] for r in await a.pool.fetch("SELECT id FROM deliveries ORDER BY id")]
     drainers = [job for job in queued if job[0] == delivery.BATCH_FUNCTION]
     assert drainers == [(delivery.BATCH_FUNCTION, ids, False)] * 2  # 60 rows: 3 batches, 3 drainers
     assert [job[0] for job in queued if job not in drainers] == ["deliver"]  # the retry's own job
@@ -323,9 +338,45 @@ async def test_a_fan_out_is_one_job_shared_in_batches_and_each_inbox_gets_it_onc
     states = await a.pool.fetch("SELECT state, attempts, next_attempt_at > now() AS later, count(*) AS n"
                                 " FROM deliveries GROUP BY 1, 2, 3 ORDER BY 1")
     assert [tuple(r) for r in states] == [("done", 1, False, 59), ("queued", 1, True, 1)]
-    # The other drainers find nothing left to claim.
+    # The other drainers find nothing left to claim, and a second expansion nothing to do.
     assert await delivery.deliver_batch(fed, ids, False) == {}
+    assert await delivery.expand(fed, activity_id) == {}
+    assert await a.pool.fetchval("SELECT count(*) FROM deliveries") == 60
     assert len(peer.received) == 59
+
+
+async def test_a_lost_expansion_is_queued_again_by_the_sweep_and_done_once(make_instance, peer,
+                                                                           monkeypatch):
+    """The posting call commits and its job is lost (Redis, or a worker dead before the
+    expansion committed): once the mark is older than a lease the sweep queues the expansion
+    again, which sends the post to every inbox once, one that has its delivery already (a
+    mention's) included."""
+    a = await make_instance()
+    fed = a.instance.fed
+    queued = await _alice_with_sixty_inboxes(a, peer, monkeypatch)
+    await _post(a, "to sixty inboxes")
+    activity_id = await a.pool.fetchval("SELECT id FROM outbox_activities WHERE type = 'Create'")
+    assert (delivery.EXPAND_FUNCTION, activity_id) in queued
+    assert await a.pool.fetchval("SELECT count(*) FROM deliveries") == 0
+    await store.insert_deliveries(a.pool, activity_id, [f"{peer.base}/users/f7/inbox"])
+
+    queued.clear()
+    await delivery.sweep(fed)
+    assert (delivery.EXPAND_FUNCTION, activity_id) not in queued  # not a lease old yet
+    await a.pool.execute("UPDATE outbox_activities SET followers_pending_since = now()"
+                         " - make_interval(secs => $2) WHERE id = $1", activity_id, fed.leases.lease_s + 1)
+    await delivery.sweep(fed)
+    assert (delivery.EXPAND_FUNCTION, activity_id) in queued
+    assert await delivery.expand(fed, activity_id) == {"done": 60}
+    paths = [path for path, _ in peer.received_at]
+    assert len(paths) == len(set(paths)) == 60
+    assert await a.pool.fetchval("SELECT followers_pending_since FROM outbox_activities"
+                                 " WHERE id = $1", activity_id) is None
+    queued.clear()
+    await delivery.sweep(fed)
+    assert (delivery.EXPAND_FUNCTION, activity_id) not in queued
+    # An activity that is gone (its author deleted since) leaves nothing to do.
+    assert await delivery.expand(fed, activity_id + 1000) == {}
 
 
 async def test_a_cold_worker_parses_an_actors_keys_once_however_many_ask(make_instance, monkeypatch):

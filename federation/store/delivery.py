@@ -9,13 +9,53 @@ import asyncpg
 
 from ..visibility import may_see
 from .common import Conn, Record
+from .follows import FOLLOWER_INBOXES
 
 
 async def insert_outbox_activity(conn: Conn, uri: str, actor_id: int, type: str,
-                                 body: dict[str, Any], public: bool) -> int:
+                                 body: dict[str, Any], public: bool, *,
+                                 followers_pending: bool = False) -> int:
+    """`followers_pending`: the actor's followers get it too, once a worker has expanded them
+    (`expand_follower_deliveries`)."""
     return await conn.fetchval(
-        "INSERT INTO outbox_activities (uri, actor_id, type, body, public)"
-        " VALUES ($1, $2, $3, $4, $5) RETURNING id", uri, actor_id, type, body, public)
+        "INSERT INTO outbox_activities (uri, actor_id, type, body, public, followers_pending_since)"
+        " VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END) RETURNING id",
+        uri, actor_id, type, body, public, followers_pending)
+
+
+async def expand_follower_deliveries(conn: asyncpg.Connection, activity_id: int) -> int | None:
+    """Insert a delivery of this activity to each distinct inbox of its actor's remote followers
+    (shared inboxes collapsed, as `follower_inboxes` does) and clear its mark, in one transaction;
+    the number inserted, or None when it was expanded already. The row lock taken by clearing the
+    mark makes a second expansion (a sweep racing the first) wait for the first and then find
+    nothing to do; a crash mid-way rolls both back, and inboxes it has already (a mention) are
+    left as they are."""
+    async with conn.transaction():
+        actor_id = await conn.fetchval(
+            "UPDATE outbox_activities SET followers_pending_since = NULL"
+            " WHERE id = $1 AND followers_pending_since IS NOT NULL RETURNING actor_id", activity_id)
+        if actor_id is None:
+            return None
+        status = await conn.execute(
+            f"INSERT INTO deliveries (activity_id, inbox) SELECT $2::bigint, f.inbox"
+            f" FROM ({FOLLOWER_INBOXES}) f ON CONFLICT DO NOTHING", actor_id, activity_id)
+        return int(status.split()[-1])
+
+
+async def queued_delivery_ids(conn: Conn, activity_id: int) -> list[int]:
+    return [r["id"] for r in await conn.fetch(
+        "SELECT id FROM deliveries WHERE activity_id = $1 AND state = 'queued' ORDER BY id", activity_id)]
+
+
+async def unexpanded_activities(conn: Conn, older_than_s: float,
+                                limit: int = 100) -> list[tuple[int, datetime]]:
+    """(id, since when) of activities whose followers were not expanded within `older_than_s`:
+    their job was lost, or their worker died."""
+    rows = await conn.fetch(
+        "SELECT id, followers_pending_since FROM outbox_activities WHERE followers_pending_since"
+        " < now() - make_interval(secs => $1) ORDER BY followers_pending_since LIMIT $2",
+        older_than_s, limit)
+    return [(r["id"], r["followers_pending_since"]) for r in rows]
 
 
 async def outbox_activity_id(conn: Conn, uri: str) -> int | None:

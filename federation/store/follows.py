@@ -33,14 +33,17 @@ async def delete_follow(conn: Conn, follow_id: int) -> None:
     await conn.execute("DELETE FROM follows WHERE id = $1", follow_id)
 
 
+# The distinct inboxes of the remote followers of actor $1, shared inboxes collapsed: read here,
+# and inserted as deliveries by `expand_follower_deliveries`.
+FOLLOWER_INBOXES = ("SELECT DISTINCT coalesce(a.shared_inbox, a.inbox) AS inbox FROM follows f"
+                    " JOIN actors a ON a.id = f.follower_id"
+                    " WHERE f.followed_id = $1 AND f.accepted AND NOT a.local"
+                    " AND coalesce(a.shared_inbox, a.inbox) IS NOT NULL")
+
+
 async def follower_inboxes(conn: Conn, actor_id: int) -> list[str]:
     """The distinct inboxes of remote followers, shared inboxes collapsed."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT coalesce(a.shared_inbox, a.inbox) AS inbox FROM follows f"
-        " JOIN actors a ON a.id = f.follower_id"
-        " WHERE f.followed_id = $1 AND f.accepted AND NOT a.local"
-        " AND coalesce(a.shared_inbox, a.inbox) IS NOT NULL", actor_id)
-    return [r["inbox"] for r in rows]
+    return [r["inbox"] for r in await conn.fetch(FOLLOWER_INBOXES, actor_id)]
 
 
 async def delivered_inboxes(conn: Conn, actor_id: int) -> list[str]:
