@@ -26,6 +26,9 @@ BACKOFF = (30, 120, 480, 1800, 3600, 7200, 14400, 28800, 43200, 43200, 43200)
 RETRYABLE_4XX = frozenset({401, 408, 429})
 # An inbox's answer is read to its end up to this size (keep-alive), and no further.
 MAX_ANSWER_BYTES = 64 * 1024
+# How many of an activity's deliveries the process that queued them makes itself, at once: a
+# consent answer or a reply to one person, not a post's fan-out, which the workers share.
+AT_ONCE = 2
 
 
 async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -53,18 +56,31 @@ async def forward_activity(conn: asyncpg.Connection, actor_id: int, activity: di
 
 
 async def start(fed: Federation, delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
+    """Send the deliveries just committed. A process that renews its leases (one running a
+    worker) makes the first few itself at once, claimed before this returns: an answer to a
+    RemixRequest waits for no worker's poll. The rest go to the queue."""
+    at_once = delivery_ids[:AT_ONCE] if fed.leases.can_run() else []
+    for delivery_id in delivery_ids[len(at_once):]:
         await fed.enqueue("deliver", delivery_id, job_id=f"deliver:{delivery_id}:0")
+    for delivery_id in at_once:
+        row = await store.claim_delivery(fed.pool, delivery_id, fed.leases.lease_s)
+        if row is not None:
+            fed.leases.run(_attempt_leased(fed, row))
 
 
 async def deliver(fed: Federation, delivery_id: int) -> str:
     """Make one attempt at one delivery; returns the state it is left in."""
     row = await store.claim_delivery(fed.pool, delivery_id, fed.leases.lease_s)
     if row is None:
-        outcome = "not due"
-    else:
-        with fed.leases.holding("deliveries", delivery_id):
-            outcome = await _attempt(fed, row)
+        metrics.DELIVERIES.labels("not due").inc()
+        return "not due"
+    return await _attempt_leased(fed, row)
+
+
+async def _attempt_leased(fed: Federation, row: asyncpg.Record) -> str:
+    """One attempt at a delivery claimed by this process, whose lease it renews meanwhile."""
+    with fed.leases.holding("deliveries", row["id"]):
+        outcome = await _attempt(fed, row)
     metrics.DELIVERIES.labels(outcome).inc()
     return outcome
 
