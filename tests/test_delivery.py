@@ -202,6 +202,28 @@ async def test_a_job_lost_from_redis_is_delivered_by_the_sweeper(make_instance, 
     assert await a.pool.fetchval("SELECT count(*) FROM deliveries WHERE state = 'queued'") == 0
 
 
+async def test_a_worker_process_delivers_and_handles_at_once_without_the_queue(make_instance, peer):
+    """A process running a worker sends the first deliveries it queues and handles what its
+    inbox receives itself, leased, with no job: both happen with Redis losing every job."""
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    assert fed.leases.can_run()
+    queue, fed.queue = fed.queue, None
+    try:
+        await _post(a, "at once")
+        await eventually(lambda: _count_creates(peer, 1))
+        post = await a.api("alice", "POST", "/api/v1/statuses", json={"status": "like me"})
+        like = {"id": f"{peer.base}/likes/at-once", "type": "Like", "actor": peer.actor_id("mallory"),
+                "object": post.json()["uri"]}
+        assert (await peer.post("mallory", f"{a.base_url}/inbox", like)).status_code == 202
+        await eventually(lambda: a.pool.fetchval("SELECT count(*) = 1 FROM likes WHERE uri = $1", like["id"]))
+    finally:
+        fed.queue = queue
+    states = await a.pool.fetch("SELECT state, leased_until FROM deliveries")
+    assert [(r["state"], r["leased_until"]) for r in states] == [("done", None)] * len(states)
+
+
 async def test_a_claimed_delivery_is_not_sent_twice(make_instance, peer):
     a = await make_instance()
     delivery_id = await _unqueued_delivery(a, peer, "once")
