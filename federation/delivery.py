@@ -42,6 +42,9 @@ DRAINERS = 4
 BATCH = 25
 WINDOW = 100
 DRAIN_S = 60.0
+# How many of an activity's deliveries the process that queued them makes itself, at once: a
+# consent answer or a reply to one person, not a post's fan-out, which the workers share.
+AT_ONCE = 2
 
 
 async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -83,12 +86,19 @@ async def forward_activity(conn: asyncpg.Connection, actor_id: int, activity: di
 
 
 async def start(fed: Federation, delivery_ids: list[int]) -> None:
-    """Queue the deliveries just committed as one job, however many there are: the posting call
-    costs one Redis round trip whatever the follower count. The job shares the work out
-    (`deliver_batch`)."""
-    if delivery_ids:
-        await fed.enqueue(BATCH_FUNCTION, delivery_ids, True,
-                          job_id=f"deliver-batch:{delivery_ids[0]}:{len(delivery_ids)}")
+    """Send the deliveries just committed. A process that renews its leases (one running a
+    worker) makes the first few itself at once, claimed before this returns: an answer to a
+    RemixRequest waits for no worker's poll. The rest go to the queue as one job, however many
+    there are, so that the posting call costs one Redis round trip whatever the follower count;
+    the job shares the work out (`deliver_batch`)."""
+    at_once = delivery_ids[:AT_ONCE] if fed.leases.can_run() else []
+    rest = delivery_ids[len(at_once):]
+    if rest:
+        await fed.enqueue(BATCH_FUNCTION, rest, True, job_id=f"deliver-batch:{rest[0]}:{len(rest)}")
+    if at_once:
+        rows = await store.claim_deliveries(fed.pool, at_once, fed.leases.lease_s)
+        if rows:
+            fed.leases.run(_send_claimed(fed, rows))
 
 
 async def start_expansion(fed: Federation, activity_id: int) -> None:

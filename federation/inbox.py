@@ -129,6 +129,13 @@ async def _receive(fed: Federation, method: str, url: str, headers: Any, body: b
     await _peer_seen(fed, urlsplit(signer).netloc.lower())
     if row_id is None:
         return "duplicate"
+    if fed.leases.can_run():
+        # Handled here at once (this process runs a worker), leased as a job would be: a
+        # consent answer waits for no worker's poll.
+        row = await store.claim_inbox_activity(fed.pool, row_id, fed.leases.lease_s)
+        if row is not None:
+            fed.leases.run(_process_leased(fed, row))
+        return "accepted"
     await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}")
     return "accepted"
 
@@ -261,7 +268,12 @@ async def process(fed: Federation, row_id: int) -> str:
     row = await store.claim_inbox_activity(fed.pool, row_id, fed.leases.lease_s)
     if row is None:
         return "gone"
-    with fed.leases.holding("inbox_activities", row_id):
+    return await _process_leased(fed, row)
+
+
+async def _process_leased(fed: Federation, row: asyncpg.Record) -> str:
+    """Handle an activity this process claimed, renewing its lease meanwhile."""
+    with fed.leases.holding("inbox_activities", row["id"]):
         outcome = await _handle(fed, row)
     metrics.INBOX_HANDLED.labels(metrics.activity_type(row["type"]), outcome).inc()
     return outcome

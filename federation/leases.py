@@ -12,9 +12,11 @@ is the same idea, for one long job per worker (generation/worker.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import asyncpg
 
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 # dead after three renewals missed, and its work resumes within a minute of its death (a row is
 # mostly claimed just before a kill, so with 60 s it took 60-65 s).
 LEASE_S = 45.0
+# How much leased work a process runs outside the queue's jobs at once (`Leases.run`), as arq's
+# `max_jobs` bounds a worker's jobs: beyond it, work goes to the queue.
+MAX_RUNNING = 20
 
 
 class Leases:
@@ -35,6 +40,13 @@ class Leases:
         self.pool = pool
         self.lease_s = lease_s
         self._held: dict[str, set[int]] = {table: set() for table in store.LEASED}
+        self._renewing = 0
+        self._running: set[asyncio.Task[Any]] = set()
+
+    def can_run(self) -> bool:
+        """Whether `run` may take more work: only in a process that renews its leases (it runs
+        a worker), and within `MAX_RUNNING`."""
+        return self._renewing > 0 and len(self._running) < MAX_RUNNING
 
     @property
     def renew_every_s(self) -> float:
@@ -56,12 +68,36 @@ class Leases:
                 await store.renew_leases(self.pool, table, sorted(row_ids), self.lease_s)
 
     async def keep_renewing(self) -> None:
-        """Renew until cancelled; runs beside the worker's jobs (server/worker.py)."""
-        while True:
-            await asyncio.sleep(self.renew_every_s)
-            try:
-                await self.renew()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                # The next renewal may go through before the leases run out; if not, the rows
-                # are handled again, which is what a lost lease means.
-                log.warning("could not renew the leases of the rows in flight: %s", exc)
+        """Renew until cancelled; runs beside the worker's jobs (server/worker.py). Cancelled,
+        it cancels the work `run` started: the rows' leases run out and another worker takes
+        them up, as after a crash."""
+        self._renewing += 1
+        try:
+            while True:
+                await asyncio.sleep(self.renew_every_s)
+                try:
+                    await self.renew()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    # The next renewal may go through before the leases run out; if not, the rows
+                    # are handled again, which is what a lost lease means.
+                    log.warning("could not renew the leases of the rows in flight: %s", exc)
+        finally:
+            self._renewing -= 1
+            if not self._renewing:
+                for task in list(self._running):
+                    task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.gather(*self._running, return_exceptions=True)
+
+    def run(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Do `work`, on rows it has claimed, in the background of this process rather than in
+        a queued job: what waits for it then waits for no worker's poll. Its rows' leases stand
+        for it as a job's would, so a crash loses nothing (they run out, the work resumes)."""
+        task = asyncio.create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("leased work failed", exc_info=task.exception())

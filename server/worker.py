@@ -112,9 +112,12 @@ async def start_renewing_leases(ctx: dict[str, Any]) -> None:
 
 
 async def stop_renewing_leases(ctx: dict[str, Any]) -> None:
+    """Stops the renewals and the work done outside jobs (`Leases.run`), before the pool closes."""
     task = ctx.pop("lease_renewal", None)
     if task is not None:
         task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:

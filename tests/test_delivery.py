@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from federation import delivery, httpsig, inbox, keys, signing, store
+from federation.context import Federation
 from server.config import ConfigError, Settings
 from tests.conftest import eventually
 from tests.peers import AP, new_rsa_key, public_pem
@@ -168,10 +171,8 @@ async def _unqueued_delivery(a, peer, text: str) -> int:
     """alice posts to one remote follower while Redis "loses" the post's job, after it has
     expanded the followers: the delivery row, as the sweeper or a dead worker's job would find it."""
     await _alice_with_remote_followers(a, peer, names=("mallory",))
-    fed = a.instance.fed
-    queue, fed.queue = fed.queue, None
-    await _post(a, text)
-    fed.queue = queue
+    with _jobs_lost(a.instance.fed):
+        await _post(a, text)
     async with a.pool.acquire() as conn:
         activity_id = await conn.fetchval("SELECT id FROM outbox_activities WHERE followers_pending_since"
                                           " IS NOT NULL")
@@ -179,19 +180,53 @@ async def _unqueued_delivery(a, peer, text: str) -> int:
     return await a.pool.fetchval("SELECT id FROM deliveries WHERE state = 'queued'")
 
 
+@contextlib.contextmanager
+def _jobs_lost(fed: Federation) -> Iterator[None]:
+    """Redis "loses" the jobs queued meanwhile; and the work goes to the queue, not done at once
+    by the process that queued it (`Leases.run`), as in a web process with no worker."""
+    queue, fed.queue = fed.queue, None
+    fed.leases.can_run = lambda: False
+    try:
+        yield
+    finally:
+        fed.queue = queue
+        del fed.leases.can_run
+
+
 async def test_a_job_lost_from_redis_is_delivered_by_the_sweeper(make_instance, peer):
     a = await make_instance()
     await _alice_with_remote_followers(a, peer, names=("mallory",))
     fed = a.instance.fed
-    queue, fed.queue = fed.queue, None  # Redis "loses" the jobs of the next post
-    await _post(a, "lost job")
-    fed.queue = queue
+    with _jobs_lost(fed):
+        await _post(a, "lost job")
     # The post's followers were never expanded into deliveries: the sweep queues that again.
     await a.pool.execute("UPDATE outbox_activities SET followers_pending_since = now() - interval '5 minutes'"
                          " WHERE followers_pending_since IS NOT NULL")
     assert await delivery.sweep(fed) >= 1
     await eventually(lambda: _count_creates(peer, 1))
     assert await a.pool.fetchval("SELECT count(*) FROM deliveries WHERE state = 'queued'") == 0
+
+
+async def test_a_worker_process_delivers_and_handles_at_once_without_the_queue(make_instance, peer):
+    """A process running a worker sends the first deliveries it queues and handles what its
+    inbox receives itself, leased, with no job: both happen with Redis losing every job."""
+    a = await make_instance()
+    await _alice_with_remote_followers(a, peer, names=("mallory",))
+    fed = a.instance.fed
+    assert fed.leases.can_run()
+    queue, fed.queue = fed.queue, None
+    try:
+        await _post(a, "at once")
+        await eventually(lambda: _count_creates(peer, 1))
+        post = await a.api("alice", "POST", "/api/v1/statuses", json={"status": "like me"})
+        like = {"id": f"{peer.base}/likes/at-once", "type": "Like", "actor": peer.actor_id("mallory"),
+                "object": post.json()["uri"]}
+        assert (await peer.post("mallory", f"{a.base_url}/inbox", like)).status_code == 202
+        await eventually(lambda: a.pool.fetchval("SELECT count(*) = 1 FROM likes WHERE uri = $1", like["id"]))
+    finally:
+        fed.queue = queue
+    states = await a.pool.fetch("SELECT state, leased_until FROM deliveries")
+    assert [(r["state"], r["leased_until"]) for r in states] == [("done", None)] * len(states)
 
 
 async def test_a_claimed_delivery_is_not_sent_twice(make_instance, peer):
@@ -267,9 +302,8 @@ async def test_an_inbox_activity_is_handled_once_and_resumes_after_its_worker_di
     post = await a.api("alice", "POST", "/api/v1/statuses", json={"status": "like me"})
     like = {"id": f"{peer.base}/likes/1", "type": "Like", "actor": peer.actor_id("mallory"),
             "object": post.json()["uri"]}
-    queue, fed.queue = fed.queue, None
-    assert (await peer.post("mallory", f"{a.base_url}/inbox", like)).status_code == 202
-    fed.queue = queue
+    with _jobs_lost(fed):
+        assert (await peer.post("mallory", f"{a.base_url}/inbox", like)).status_code == 202
     row_id = await a.pool.fetchval("SELECT id FROM inbox_activities WHERE activity_uri = $1", like["id"])
     assert await store.claim_inbox_activity(a.pool, row_id, 1.0) is not None  # the dead worker's
     # While the lease holds, a second job (a sweep's) leaves the activity alone.

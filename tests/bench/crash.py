@@ -196,13 +196,17 @@ async def _inbound_loop(peer: FakePeer, name: str, inbox: str, alice: str, load:
         await asyncio.sleep(max(0.0, every_s - (time.monotonic() - started)))
 
 
-async def _some_in_flight(database_url: str, timeout: float = 10.0) -> None:
-    """Wait (a little) for a moment when deliveries are in flight: that is when to kill."""
+async def _some_in_flight(database_url: str, timeout: float = 60.0) -> None:
+    """Wait for a moment when deliveries are in flight: that is when to kill. On a loaded machine
+    the posts' deliveries may take a while to be leased; a kill before that would prove nothing
+    about them, so none is made (RuntimeError after `timeout`)."""
     conn = await asyncpg.connect(database_url)
     try:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not await conn.fetchval(
+        while not await conn.fetchval(
                 "SELECT count(*) >= 2 FROM deliveries WHERE state = 'queued' AND leased_until > now()"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no deliveries were in flight within {timeout:.0f} s")
             await asyncio.sleep(0.05)
     finally:
         await conn.close()
