@@ -102,8 +102,13 @@ async def start(fed: Federation, delivery_ids: list[int]) -> None:
 
 
 async def start_expansion(fed: Federation, activity_id: int) -> None:
-    """Queue the job that expands an activity's followers into deliveries and sends them all."""
-    await fed.enqueue(EXPAND_FUNCTION, activity_id, job_id=f"expand:{activity_id}")
+    """Expand an activity's followers into deliveries and send them all: at once in a process
+    that runs a worker (as `start` does), else as a queued job. Either way a crash loses
+    nothing: the activity stays marked until expanded, and `sweep` queues it again."""
+    if fed.leases.can_run():
+        fed.leases.run(expand(fed, activity_id))
+    else:
+        await fed.enqueue(EXPAND_FUNCTION, activity_id, job_id=f"expand:{activity_id}")
 
 
 async def expand(fed: Federation, activity_id: int) -> dict[str, int]:

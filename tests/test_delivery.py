@@ -326,7 +326,8 @@ def test_lease_setting():
 
 async def _alice_with_sixty_inboxes(a, peer, monkeypatch) -> list[tuple]:
     """alice, followed by 60 actors with inboxes of their own; the jobs queued from then on,
-    recorded instead of queued."""
+    recorded instead of queued, and none of the work done at once by this process, as in a web
+    process with no worker (`Leases.run`)."""
     await a.signup("alice")
     queued: list[tuple] = []
 
@@ -334,6 +335,7 @@ async def _alice_with_sixty_inboxes(a, peer, monkeypatch) -> list[tuple]:
         queued.append((function, *args))
 
     monkeypatch.setattr(a.instance.fed, "enqueue", enqueue)
+    monkeypatch.setattr(a.instance.fed.leases, "can_run", lambda: False)
     names = [f"f{n}" for n in range(60)]
     await a.pool.execute(
         "INSERT INTO actors (uri, local, username, domain, inbox)"
