@@ -99,3 +99,13 @@ def test_every_bench_layer_judges_a_corpus_case():
     for name, build in LAYERS:
         verdict = build()(case.prompt, case.cameos)
         assert verdict is None or verdict.category in prompt_corpus.CATEGORIES, name
+
+
+def test_the_bench_lists_misses_from_the_tune_split_only():
+    from tests.bench.policy import LAYERS, tune_misses
+
+    table = tune_misses(LAYERS[0][0])
+    holdout = {c.prompt for c in CASES if c.split == "holdout"}
+    assert table.rows and not holdout & {row[-1] for row in table.rows}
+    for _, _, _, expected, verdict, _ in table.rows:
+        assert (expected == "refuse") == (verdict == "passed")
