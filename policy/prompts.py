@@ -163,7 +163,8 @@ class Term:
 class Pair:
     """Refused when a phrase of `left` is followed, at most `window` words on (anywhere when
     None), by a phrase of `right`; with `both_ways` also when it follows one; with `via`, only
-    when a phrase of that list lies between them."""
+    when a phrase of that list lies between them; with `filler`, only when every word between
+    them is a phrase of that list ("ignore all of the owner's rules")."""
 
     category: str
     rule: str
@@ -172,6 +173,7 @@ class Pair:
     window: int | None = None
     both_ways: bool = False
     via: str | None = None
+    filler: str | None = None
 
 
 # Who a violent act can be done to: generic people, real people, the request's cameo people,
@@ -184,6 +186,8 @@ SEXUAL = ("sexual.terms", "sexual.suggestive")
 RULES: tuple[Term | Pair, ...] = (
     Term("override", "override.term", ("override.terms",)),
     Pair("override", "override.imperative", ("override.verbs",), ("override.objects",), window=3),
+    Pair("override", "override.imperative", ("override.verbs",), ("override.objects",), window=8,
+         filler="override.filler"),
     Term("minors", "minors.term", ("minors.always",)),
     Pair("minors", "minors.sexualised", ("minors.minors", "minors.age"), SEXUAL),
     Pair("minors", "minors.sexualised", ("minors.ambiguous",), ("sexual.terms",)),
@@ -264,6 +268,12 @@ def _hits(tokens: list[normalize.Token], indexes: Iterable[PhraseIndex]) -> dict
     return by_list
 
 
+def _covered(span: range, fillers: Iterable[Hit]) -> bool:
+    """Whether every word of `span` is one of these phrases."""
+    covered = {i for hit in fillers for i in range(hit.start, hit.end)}
+    return all(i in covered for i in span)
+
+
 def _pair(rule: Pair, hits: Mapping[str, list[Hit]]) -> tuple[Hit, Hit] | None:
     lefts = [h for name in rule.left for h in hits.get(name, ())]
     rights = [h for name in rule.right for h in hits.get(name, ())]
@@ -274,7 +284,8 @@ def _pair(rule: Pair, hits: Mapping[str, list[Hit]]) -> tuple[Hit, Hit] | None:
             if rule.window is None:
                 continue
             if 0 <= b.start - a.end <= rule.window and (rule.via is None or any(
-                    a.end <= v.start and v.end <= b.start for v in hits.get(rule.via, ()))):
+                    a.end <= v.start and v.end <= b.start for v in hits.get(rule.via, ()))) and (
+                    rule.filler is None or _covered(range(a.end, b.start), hits.get(rule.filler, ()))):
                 return a, b
             if rule.both_ways and 0 <= a.start - b.end <= rule.window:
                 return a, b
