@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import product
 
 # Characters that render as nothing: zero-width spaces and joiners, direction marks, the soft
@@ -47,6 +48,7 @@ WORD = re.compile(r"[^\W_]+(?:[@$!|+€][^\W_]*)*|[@$!|+€]+[^\W_]+(?:[@$!|+€
 CHUNK_JOINERS = re.compile(r"[^\w@$!|+€]|_")
 # An @mention or a user@host handle: the user name is the word, the host is dropped.
 HANDLE = re.compile(r"(?<![\w@])@?([^\W_][\w.-]*)@[\w-]+(?:\.[\w-]+)+(?::\d+)?|(?<![\w@])@([^\W_]\w*)")
+WIDE_GAP = re.compile(r"\S\s{2,}\S")
 # An elision ("l'enfant", "dell'uomo", "qu'il") parts two words.
 APOSTROPHE = re.compile(r"['’`]")
 STRETCH = re.compile(r"(.)\1{2,}")
@@ -105,7 +107,9 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).translate(HOMOGLYPHS)
 
 
+@lru_cache(maxsize=65536)
 def skeleton(word: str) -> str:
+    """The word with each run of a letter cut to one (cached: every word of a prompt asks)."""
     return RUN.sub(r"\1", word)
 
 
@@ -207,8 +211,9 @@ def readings(text: str, vocab: Vocabulary = NO_VOCABULARY) -> Iterator[list[Toke
     if vocab.words:
         candidates.append(_mend(_words(_unmask(folded, vocab)), vocab))
     if any(len(c) == 1 for c in CHUNK_JOINERS.sub(" ", folded).split()):
-        candidates += [_joined(folded, split_off, wide) for wide in (False, True)
-                       for split_off in (False, True)]
+        # Joined across wide gaps too only where the prompt has one ("n  a  k  e  d").
+        widths = (False, True) if WIDE_GAP.search(folded) else (False,)
+        candidates += [_joined(folded, split_off, wide) for wide in widths for split_off in (False, True)]
     for words_of in candidates:
         if words_of not in seen:
             seen.append(words_of)
