@@ -146,7 +146,10 @@ async def verify_identity(request: Request) -> Response:
         return error(404, "no such account")
     if not actor["local"]:
         return error(422, "only a local account's identity can be verified here")
-    identity = (await read_params(request)).get("identity") if request.method == "POST" else None
+    identity = None
+    if request.method == "POST":
+        given = (await read_params(request)).get("identity")
+        identity = "" if given is None else given  # a POST without one is malformed, not a clear
     try:
         row = await set_verified_identity(fed(request), actor["id"], identity)
     except PromptError as exc:
