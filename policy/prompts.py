@@ -17,6 +17,7 @@ instructions; whatever a cameo's instructions forbid; and the terms admins add.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -229,6 +230,8 @@ MINOR_AGE = re.compile(
     rf"|(?<![\w.,]){AGE_WORDS}\s*-?\s*(?:ans|anos|anni|jahre?\s+alt|jahrig\w*|jahr\w*\s+alt)\b"
     rf"|\bage(?:e|es)?\s+de\s+{AGE_WORDS}\b(?![.,]\d)"
     rf"|(?:(?<![\w.,])\d|\b(?:zwolf|elf|zehn|neun|acht|sieben|sechs|funf|vier|drei|zwei)\w*)jahrig\w*")
+# Words for a child whose accent tells them from a name once folded ("niña" is not "Nina").
+ACCENTED_MINOR = re.compile(r"\bniñ(?:a|as|o|os|ita|itas|ito|itos)\b")
 # A capitalised word inside a sentence: most likely someone's name.
 PROPER_NAME = re.compile(r"[A-Z][a-z]+(?:'s)?")
 
@@ -391,6 +394,10 @@ def review_prompt(prompt: Any, cameos: Sequence[CameoUse] = (), rules: InstanceR
         for _, hits in readings:
             hits["minors.age"] = [Hit(Phrase(("age",), "an age under 18", "minors.age"), 0, 0,
                                       age.group().strip())]
+    if child := ACCENTED_MINOR.search(unicodedata.normalize("NFC", text).casefold()):
+        for _, hits in readings:
+            hits["minors.age"] = [*hits.get("minors.age", ()),
+                                  Hit(Phrase(("child",), "niña", "minors.age"), 0, 0, child.group())]
     # Rule by rule, each over every reading: "k i d" joined is a minor before it is anything else.
     for rule in RULES:
         for _, hits in readings:
