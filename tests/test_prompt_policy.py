@@ -430,3 +430,26 @@ def test_the_refusal_names_its_rule_and_the_words_that_fired():
     assert "minors.sexualised" in refusal.explanation and "'n4ked'" in refusal.explanation
     # What the refusal log keeps is the list's term, never the prompt's own words.
     assert "n4ked" not in refusal.term and "n4ked" not in refusal.reason
+
+
+@pytest.mark.parametrize("instructions, refused, allowed", [
+    ("Pas de politique", "Alice vote aux élections", "Alice mange une crêpe"),
+    ("Sin alcohol, por favor", "Alice bebe cerveza en la playa", "Alice come paella"),
+    ("Keine Werbung", "Alice in einem Werbespot", "Alice im Park"),
+    ("Sem palavrões", "Alice grita caralho", "Alice canta na chuva"),
+    ("Niente violenza", "Alice con una katana", "Alice al mare"),
+    ("Keep it family friendly", "Alice in a bloody zombie fight", "Alice at a picnic"),
+    ("Tout public", "Alice dans un film d'horreur avec un zombie", "Alice au cinéma"),
+    ("No alcohol", "Alice drinking beer", "Alice eating sushi at a sushi bar"),
+])
+def test_cameo_instructions_in_six_languages(instructions, refused, allowed):
+    use = CameoUse("https://a.example/users/alice/cameos/1", "Alice", ALICE.owner, instructions)
+    refusal = review_prompt(refused, (use,))
+    assert refusal is not None and refusal.category == "instructions", refused
+    assert review_prompt(allowed, (use,)) is None, allowed
+
+
+def test_a_sentence_that_refuses_nothing_adds_nothing():
+    use = CameoUse("https://a.example/users/alice/cameos/1", "Alice", ALICE.owner,
+                   "I love public speaking about politics")
+    assert review_prompt("Alice at an election rally", (use,)) is None
