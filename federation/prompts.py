@@ -35,9 +35,13 @@ RULES_RELOAD_S = 60.0
 
 
 def person(actor: asyncpg.Record) -> Person:
-    """A real person and the names a prompt may call them by: display name, user name, handle."""
+    """A real person and the names a prompt may call them by: display name, user name, handle.
+    Who they are in the world (what lets a prompt name a public figure) is only what this
+    instance's staff verified, and only for a local account: a display name is anyone's to
+    choose, and a remote server may claim anything."""
     names = [actor["display_name"], actor["username"], f"{actor['username']}@{actor['domain']}"]
-    return Person(actor["uri"], tuple(n for n in names if n))
+    verified = (actor.get("verified_identity") or "") if actor["local"] else ""
+    return Person(actor["uri"], tuple(n for n in names if n), verified)
 
 
 def cameo_use(cameo_uri: str, name: str, instructions: str, owner: asyncpg.Record) -> CameoUse:

@@ -1,8 +1,10 @@
 """A cameo owner's instructions, read for what they forbid.
 
-Owners write instructions in their own words ("no political content", "don't put me in ads",
-"never say 'moist'"). Each sentence that refuses something (it has "no", "never", "don't",
-"without", "avoid", "keep" ...) adds terms for prompts using that cameo:
+Owners write instructions in their own words, in any of six languages ("no political content",
+"don't put me in ads", "never say 'moist'", "pas de politique", "keep it family friendly"). Each
+sentence that refuses something (it has "no", "never", "don't", "without", "avoid", "keep", "pas",
+"sin", "keine", "sem", "niente" ..., or asks for a family-friendly video) adds terms for prompts
+using that cameo:
 - the terms of every topic it names (`lexicon/topics/*.txt`: "political" names the politics
   topic, whose terms are election, president, campaign, protest ...);
 - a topic's single term it names itself ("no beer" adds "beer", not every drink);
@@ -25,7 +27,22 @@ REFUSING = frozenset({
     "no", "not", "never", "don", "dont", "doesn", "without", "avoid", "nothing", "none", "keep",
     "refuse", "forbid", "forbidden", "ban", "banned", "exclude", "stop", "nor", "hate", "zero",
     "neither", "cannot", "can", "won", "mustn", "shouldn",
+    # French, Spanish, German, Portuguese, Italian ("pas de politique", "sin alcohol", "keine
+    # Werbung", "sem palavrões", "niente violenza"), and wishes for a kind of video ("family
+    # friendly", "tout public") that refuse what does not fit it.
+    "pas", "jamais", "sans", "aucun", "aucune", "evite", "evitez", "interdit", "interdite",
+    "nunca", "sin", "ningun", "ninguna", "evita", "evitar", "prohibido", "prohibida", "nada",
+    "kein", "keine", "keinen", "keiner", "nicht", "nie", "niemals", "ohne", "vermeide", "verboten",
+    "nao", "sem", "nenhum", "nenhuma", "proibido", "proibida",
+    "non", "mai", "senza", "niente", "nessun", "nessuna", "vietato", "vietata",
+    "familienfreundlich", "kinderfreundlich", "jugendfrei",
 })
+# Phrases that ask for a kind of video and so refuse what does not fit it.
+REFUSING_PHRASES = tuple(tuple(words(p)) for p in (
+    "family friendly", "kid friendly", "child friendly", "tout public", "adapté aux enfants",
+    "pour toute la famille", "para toda la familia", "apto para niños", "para toda a família",
+    "adequado para crianças", "adatto alle famiglie", "adatto ai bambini", "per tutta la famiglia",
+))
 # "can" and "won" only refuse as "can't" and "won't": the apostrophe splits off a "t".
 NEEDS_T = frozenset({"can", "won", "don", "doesn", "mustn", "shouldn"})
 SENTENCE = re.compile(r"[.;!?\n]+|\b(?:but|however|although|though|except)\b", re.IGNORECASE)
@@ -54,6 +71,8 @@ def topics() -> tuple[Topic, ...]:
 
 
 def _refuses(sentence_words: list[str]) -> bool:
+    if any(_mentions(sentence_words, p) for p in REFUSING_PHRASES):
+        return True
     for i, word in enumerate(sentence_words):
         if word in REFUSING:
             if word not in NEEDS_T:

@@ -2,8 +2,10 @@
 
 The lists are text files in `policy/lexicon/`, one term or phrase per line, `#` for comments.
 A file is one list named after it, or several: a `[name]` line starts the list `file.name`.
-A word ending in `*` matches any word it begins ("masturbat*"). Terms are written plainly; the
-obfuscations are undone on the prompt's side (`policy.normalize`).
+A word ending in `*` matches any word it begins ("masturbat*"). A line of several terms parted
+by `|` names one thing in several ways ("joe biden | biden | potus"): each term is tagged with
+the first. Terms are written plainly; the obfuscations are undone on the prompt's side
+(`policy.normalize`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Hit:
     phrase: Phrase
     start: int
     end: int  # one past the last token
+    # The prompt's own words that matched, as read (folded, disguises undone).
+    words: str = ""
 
 
 def phrase(text: str, list_name: str, tag: str = "") -> Phrase | None:
@@ -59,9 +63,12 @@ def parse(text: str, name: str) -> dict[str, list[Phrase]]:
         if line.startswith("[") and line.endswith("]"):
             current = f"{name}.{line[1:-1].strip()}"
             continue
-        entry = phrase(line, current)
-        if entry is not None:
-            lists[current].append(entry)
+        alternatives = [a.strip() for a in line.split("|")]
+        tag = alternatives[0] if len(alternatives) > 1 else ""
+        for alternative in alternatives:
+            entry = phrase(alternative, current, tag)
+            if entry is not None:
+                lists[current].append(entry)
     return dict(lists)
 
 
@@ -116,7 +123,7 @@ class PhraseIndex:
                 end = start + len(entry.words)
                 if end <= len(tokens) and all(
                         t.matches(w) for t, w in zip(tokens[start:end], entry.words, strict=True)):
-                    hits.append(Hit(entry, start, end))
+                    hits.append(Hit(entry, start, end, " ".join(t.word for t in tokens[start:end])))
         return hits
 
 

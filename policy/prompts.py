@@ -5,7 +5,9 @@ generation, a remix request, and a RemixRequest that arrives at the cameo owner'
 It reads plain data: the prompt, the cameos of the request (with their owners and the owners'
 instructions), and this instance's own rules (admin terms, flagged public figures).
 
-Refused, each with a reason naming its category (and never repeating the word that fired):
+Refused, each with a reason naming its category, and an explanation for the requester that
+adds the prompt's own words that fired (`Refusal.explanation`; the refusal log keeps only the
+list's term, never the prompt's words):
 sexual content; sexualised minors (a rule of its own, stricter: any word for a minor with any
 sexual or suggestive word); graphic violence and gore; self-harm; hate; harassment of a real
 person; public figures named without their own cameo; attempts to override the cameo owner's
@@ -15,6 +17,7 @@ instructions; whatever a cameo's instructions forbid; and the terms admins add.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,10 +61,14 @@ class PromptError(ValueError):
 
 @dataclass(frozen=True)
 class Person:
-    """A real person: their actor id and the names a prompt may call them by."""
+    """A real person: their actor id and the names a prompt may call them by. `verified` is who
+    they are in the world as this instance's staff verified it ("Taylor Swift"): the only thing
+    that lets their cameo carry a public figure's name. Never a display name, never a remote
+    server's claim (the caller leaves it empty for remote accounts)."""
 
     actor: str
     names: tuple[str, ...]
+    verified: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,16 @@ class Refusal:
     # What fired, for the refusal log (a term of a list, or a score); never shown to the requester.
     term: str
     reason: str
+    # The prompt's own words that fired, as read: shown to the requester, never stored.
+    words: tuple[str, ...] = ()
+
+    @property
+    def explanation(self) -> str:
+        """The reason with the words of the prompt that fired: what a person can act on."""
+        if not self.words:
+            return self.reason
+        quoted = ", ".join(f"{w!r}" for w in dict.fromkeys(self.words) if w)
+        return f"{self.reason} (rule {self.rule}, because of {quoted})" if quoted else self.reason
 
 
 class InstanceRules:
@@ -108,6 +125,14 @@ def check_prompt(prompt: Any) -> str:
     if any(ord(c) < 32 and c not in "\n\t" or 0x7F <= ord(c) < 0xA0 for c in prompt):
         raise PromptError("prompt contains control characters")
     return prompt.strip()
+
+
+def check_identity(text: Any) -> str:
+    """Who a local account is, as staff verify it ("Taylor Swift"), or PromptError."""
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TERM_CHARS \
+            or any(ord(c) < 32 for c in text) or not _long_enough(text):
+        raise PromptError(f"identity must be a name of 3 to {MAX_TERM_CHARS} printable characters")
+    return " ".join(text.split())
 
 
 def check_term(category: Any, text: Any) -> tuple[str, str]:
@@ -139,7 +164,8 @@ class Term:
 class Pair:
     """Refused when a phrase of `left` is followed, at most `window` words on (anywhere when
     None), by a phrase of `right`; with `both_ways` also when it follows one; with `via`, only
-    when a phrase of that list lies between them."""
+    when a phrase of that list lies between them; with `filler`, only when every word between
+    them is a phrase of that list ("ignore all of the owner's rules")."""
 
     category: str
     rule: str
@@ -148,6 +174,7 @@ class Pair:
     window: int | None = None
     both_ways: bool = False
     via: str | None = None
+    filler: str | None = None
 
 
 # Who a violent act can be done to: generic people, real people, the request's cameo people,
@@ -160,6 +187,8 @@ SEXUAL = ("sexual.terms", "sexual.suggestive")
 RULES: tuple[Term | Pair, ...] = (
     Term("override", "override.term", ("override.terms",)),
     Pair("override", "override.imperative", ("override.verbs",), ("override.objects",), window=3),
+    Pair("override", "override.imperative", ("override.verbs",), ("override.objects",), window=8,
+         filler="override.filler"),
     Term("minors", "minors.term", ("minors.always",)),
     Pair("minors", "minors.sexualised", ("minors.minors", "minors.age"), SEXUAL),
     Pair("minors", "minors.sexualised", ("minors.ambiguous",), ("sexual.terms",)),
@@ -177,14 +206,42 @@ RULES: tuple[Term | Pair, ...] = (
     Term("public_figure", "public_figure.impersonation", ("public_figures.impersonation",)),
 )
 
-# An age under 18: "12 year old", "a 15-year-old", "9yo", "aged 12", "fourteen years old".
+# An age under 18, in digits or in words of the six languages (folded: no accents), with what
+# says it is an age: "12 year old", "a 15yo", "aged 12", "just turned twelve", "douze ans",
+# "tiene doce años", "zwölfjährige", "dodici anni", "doze anos".
 AGE_NUMBER = (r"(?:[1-9]|1[0-7]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
               r"|thirteen|fourteen|fifteen|sixteen|seventeen)")
+AGE_WORDS = (
+    r"(?:[1-9]|1[0-7]"
+    r"|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze"
+    r"|seize|dix[ -]sept"
+    r"|uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|quince"
+    r"|dieciseis|diecisiete"
+    r"|um|uma|dois|duas|sete|oito|nove|dez|doze|treze|catorze|dezasseis|dezesseis|dezassete"
+    r"|dezessete"
+    r"|ein|eine|einen|zwei|drei|vier|funf|sechs|sieben|acht|neun|zehn|elf|zwolf|dreizehn"
+    r"|vierzehn|funfzehn|sechzehn|siebzehn"
+    r"|due|tre|cinque|sei|sette|otto|dieci|undici|dodici|tredici|quattordici|quindici"
+    r"|sedici|diciassette)")
 MINOR_AGE = re.compile(
     rf"(?<![\w.,]){AGE_NUMBER}\s*-?\s*(?:yo|y/o|y\.o\.?|(?:yrs?|years?|year)\s*-?\s*old)\b"
-    rf"|\baged?\s+{AGE_NUMBER}\b(?![.,]\d)")
+    rf"|\baged?\s+{AGE_NUMBER}\b(?![.,]\d)"
+    rf"|\bturn(?:ed|s|ing)?\s+{AGE_NUMBER}\b(?![.,]\d)"
+    rf"|(?<![\w.,]){AGE_WORDS}\s*-?\s*(?:ans|anos|anni|jahre?\s+alt|jahrig\w*|jahr\w*\s+alt)\b"
+    rf"|\bage(?:e|es)?\s+de\s+{AGE_WORDS}\b(?![.,]\d)"
+    rf"|(?:(?<![\w.,])\d|\b(?:zwolf|elf|zehn|neun|acht|sieben|sechs|funf|vier|drei|zwei)\w*)jahrig\w*")
+# Words for a child whose accent tells them from a name once folded ("niña" is not "Nina").
+ACCENTED_MINOR = re.compile(r"\bniñ(?:a|as|o|os|ita|itas|ito|itos)\b")
 # A capitalised word inside a sentence: most likely someone's name.
 PROPER_NAME = re.compile(r"[A-Z][a-z]+(?:'s)?")
+
+
+@cache
+def _vocabulary() -> normalize.Vocabulary:
+    """The words of the lists a disguised word may be hiding (not the harmless or topic ones)."""
+    return normalize.vocabulary(
+        w.rstrip("*") for name, phrases in builtin().items()
+        if not name.startswith(("topics.", "benign", "people.")) for p in phrases for w in p.words)
 
 
 @cache
@@ -214,6 +271,12 @@ def _hits(tokens: list[normalize.Token], indexes: Iterable[PhraseIndex]) -> dict
     return by_list
 
 
+def _covered(span: range, fillers: Iterable[Hit]) -> bool:
+    """Whether every word of `span` is one of these phrases."""
+    covered = {i for hit in fillers for i in range(hit.start, hit.end)}
+    return all(i in covered for i in span)
+
+
 def _pair(rule: Pair, hits: Mapping[str, list[Hit]]) -> tuple[Hit, Hit] | None:
     lefts = [h for name in rule.left for h in hits.get(name, ())]
     rights = [h for name in rule.right for h in hits.get(name, ())]
@@ -224,7 +287,8 @@ def _pair(rule: Pair, hits: Mapping[str, list[Hit]]) -> tuple[Hit, Hit] | None:
             if rule.window is None:
                 continue
             if 0 <= b.start - a.end <= rule.window and (rule.via is None or any(
-                    a.end <= v.start and v.end <= b.start for v in hits.get(rule.via, ()))):
+                    a.end <= v.start and v.end <= b.start for v in hits.get(rule.via, ()))) and (
+                    rule.filler is None or _covered(range(a.end, b.start), hits.get(rule.filler, ()))):
                 return a, b
             if rule.both_ways and 0 <= a.start - b.end <= rule.window:
                 return a, b
@@ -234,13 +298,13 @@ def _pair(rule: Pair, hits: Mapping[str, list[Hit]]) -> tuple[Hit, Hit] | None:
 def _fire(rule: Term | Pair, hits: Mapping[str, list[Hit]]) -> Refusal | None:
     if isinstance(rule, Term):
         found = next((h for name in rule.lists for h in hits.get(name, ())), None)
-        term = found.phrase.text if found else None
+        fired = (found,) if found else ()
     else:
-        pair = _pair(rule, hits)
-        term = f"{pair[0].phrase.text} + {pair[1].phrase.text}" if pair else None
-    if term is None:
+        fired = _pair(rule, hits) or ()
+    if not fired:
         return None
-    return Refusal(rule.category, rule.rule, term, _reason(rule.category))
+    return Refusal(rule.category, rule.rule, " + ".join(h.phrase.text for h in fired),
+                   _reason(rule.category), tuple(h.words for h in fired))
 
 
 def _reason(category: str, detail: str = "") -> str:
@@ -248,18 +312,28 @@ def _reason(category: str, detail: str = "") -> str:
     return f"prompt refused ({label}): {sentence}{detail}"
 
 
+@cache
+def _figure_names() -> dict[str, frozenset[tuple[str, ...]]]:
+    """Every way the built-in list names each public figure, by the figure's first name."""
+    names: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for entry in builtin().get("public_figures.names", ()):
+        names[entry.tag or entry.text].add(entry.words)
+    return {tag: frozenset(found) for tag, found in names.items()}
+
+
 def _public_figure(hits: Mapping[str, list[Hit]], cameos: Sequence[CameoUse]) -> Refusal | None:
-    """A public figure named without their own cameo in the request."""
+    """A public figure named without their own cameo in the request: a flagged account's cameo,
+    or a cameo whose owner staff verified as that person (a display name counts for nothing)."""
     depicted = {use.owner.actor for use in cameos}
-    names = {tuple(normalize.words(n)) for use in cameos for n in use.owner.names}
+    verified = {tuple(normalize.words(use.owner.verified)) for use in cameos if use.owner.verified}
     for hit in hits.get("public_figure.flagged", ()):
         if hit.phrase.tag not in depicted:
             return Refusal("public_figure", "public_figure.flagged", hit.phrase.text,
-                           _reason("public_figure"))
+                           _reason("public_figure"), (hit.words,))
     for hit in hits.get("public_figures.names", ()):
-        if hit.phrase.words not in names:
+        if verified.isdisjoint(_figure_names().get(hit.phrase.tag or hit.phrase.text, ())):
             return Refusal("public_figure", "public_figure.known", hit.phrase.text,
-                           _reason("public_figure"))
+                           _reason("public_figure"), (hit.words,))
     return None
 
 
@@ -274,7 +348,7 @@ def _instructions(tokens: list[normalize.Token], cameos: Sequence[CameoUse]) -> 
             label, sentence_of_rule = REASONS["instructions"]
             return Refusal("instructions", "instructions.owner", hit.phrase.text,
                            f"prompt refused ({label}): {sentence_of_rule}: the owner of the cameo"
-                           f" {use.name!r} says {sentence!r}")
+                           f" {use.name!r} says {sentence!r}", (hit.words,))
     return None
 
 
@@ -282,7 +356,7 @@ def _admin_term(hits: Mapping[str, list[Hit]]) -> Refusal | None:
     for name, found in hits.items():
         if name.startswith("admin.") and found:
             category = found[0].phrase.tag
-            return Refusal(category, name, found[0].phrase.text, _reason(category))
+            return Refusal(category, name, found[0].phrase.text, _reason(category), (found[0].words,))
     return None
 
 
@@ -315,10 +389,15 @@ def review_prompt(prompt: Any, cameos: Sequence[CameoUse] = (), rules: InstanceR
     people = _request_people(cameos)
     indexes = (_builtin_index(), rules.terms, rules.public_figures, people)
     age = MINOR_AGE.search(normalize.fold(text))
-    readings = [(tokens, _hits(tokens, indexes)) for tokens in normalize.readings(text)]
+    readings = [(tokens, _hits(tokens, indexes)) for tokens in normalize.readings(text, _vocabulary())]
     if age:
         for _, hits in readings:
-            hits["minors.age"] = [Hit(Phrase(("age",), "an age under 18", "minors.age"), 0, 0)]
+            hits["minors.age"] = [Hit(Phrase(("age",), "an age under 18", "minors.age"), 0, 0,
+                                      age.group().strip())]
+    if child := ACCENTED_MINOR.search(unicodedata.normalize("NFC", text).casefold()):
+        for _, hits in readings:
+            hits["minors.age"] = [*hits.get("minors.age", ()),
+                                  Hit(Phrase(("child",), "niña", "minors.age"), 0, 0, child.group())]
     # Rule by rule, each over every reading: "k i d" joined is a minor before it is anything else.
     for rule in RULES:
         for _, hits in readings:
@@ -335,8 +414,9 @@ def review_prompt(prompt: Any, cameos: Sequence[CameoUse] = (), rules: InstanceR
     if not _has_real_target(text, all_hits, cameos):
         return None
     if all_hits.get("harassment.terms"):
-        return Refusal("harassment", "harassment.term", all_hits["harassment.terms"][0].phrase.text,
-                       _reason("harassment"))
+        first = all_hits["harassment.terms"][0]
+        return Refusal("harassment", "harassment.term", first.phrase.text, _reason("harassment"),
+                       (first.words,))
     if abuse is not None and (score := abuse(normalize.plain_text(text))) >= ABUSE_THRESHOLD:
         return Refusal("harassment", "harassment.classifier", f"abuse score {score:.2f}",
                        _reason("harassment"))

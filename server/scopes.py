@@ -251,6 +251,8 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/admin/public_figures": "admin:read:accounts",
     "POST /api/v1/admin/accounts/{account_id}/public_figure": "admin:write:accounts",
     "DELETE /api/v1/admin/accounts/{account_id}/public_figure": "admin:write:accounts",
+    "POST /api/v1/admin/accounts/{account_id}/verified_identity": "admin:write:accounts",
+    "DELETE /api/v1/admin/accounts/{account_id}/verified_identity": "admin:write:accounts",
     "GET /api/v1/admin/reports": "admin:read:reports",
     "GET /api/v1/admin/reports/{report_id}": "admin:read:reports",
     "POST /api/v1/admin/reports/{report_id}/{move}": dict.fromkeys(MOVE_NAMES, "admin:write:reports"),

@@ -44,7 +44,9 @@ async def test_refused_generation_and_remix_write_nothing_but_the_log(make_insta
     cameo = await _cameo(a, "bob", instructions="Always wear a red jacket")
 
     body = _refused(await _generate(a, "bob", NUDE, cameo_ids=[cameo["id"]]), "sexual.term")
-    assert body["category"] == "sexual" and "nude" not in body["error"]
+    # The requester is told the rule and the words that fired, to act on them.
+    assert body["category"] == "sexual" and body["words"] == ["nude"]
+    assert "sexual.term" in body["error"] and "'nude'" in body["error"]
     _refused(await _generate(a, "bob", "a n.u.d.e woman"), "sexual.term")
     _refused(await _remix(a, "bob", [cameo["uri"]], STAB), "violence.against_person")
     for table in ("generation_jobs", "remixes", "remix_cameos", "remix_requests"):
@@ -142,6 +144,10 @@ async def test_owner_instance_rejects_a_remix_that_breaks_the_cameo_instructions
     flagged = await a.api("ada", "POST", f"/api/v1/admin/accounts/{bob_on_a}/public_figure")
     assert flagged.status_code == 200 and flagged.json()["public_figure"] is True
     _refused(await _generate(a, "alice", f"@{b.handle('bob')} eating soup"), "public_figure.flagged")
+    # Who a remote account is can only be verified by its own instance's staff, never here.
+    response = await a.api("ada", "POST", f"/api/v1/admin/accounts/{bob_on_a}/verified_identity",
+                           json={"identity": "Taylor Swift"})
+    assert response.status_code == 422 and "local" in response.json()["error"]
 
 
 async def test_public_figures_only_with_their_own_cameo(make_instance):
@@ -263,3 +269,76 @@ async def test_prompt_terms_api_and_cli(make_instance, monkeypatch, capsys, tmp_
 async def _refused_named(a):
     response = await _generate(a, "ada", "bob eating soup")
     return response if response.status_code == 422 else None
+
+
+async def test_only_a_verified_identity_lets_a_cameo_carry_a_public_figure(make_instance, monkeypatch,
+                                                                            capsys, tmp_path):
+    a = await make_instance("a", run_workers=False)
+    for user in ("ada", "tay", "bob"):
+        await a.signup(user)
+    await a.set_role("ada", "admin")
+    # A refusal tells the requester the words that fired, and nothing stores them: the refusal log
+    # keeps the list's term and the prompt's digest.
+    body = _refused(await _generate(a, "bob", "a n4ked man on a bench"), "sexual.term")
+    assert body["words"] == ["n4ked"] and "'n4ked'" in body["error"]
+    rows = await a.pool.fetch("SELECT row_to_json(r)::text AS row FROM prompt_refusals r")
+    assert rows and not any("n4ked" in r["row"] for r in rows)
+    # Renaming yourself after a celebrity gets you nothing.
+    await a.api("tay", "PATCH", "/api/v1/accounts/update_credentials", data={"display_name": "Taylor Swift"})
+    cameo = await _cameo(a, "tay")
+    singing = "Taylor Swift singing in the rain"
+    _refused(await _generate(a, "tay", singing, cameo_ids=[cameo["id"]]), "public_figure.known")
+
+    tay = await _account(a, "tay")
+    path = f"/api/v1/admin/accounts/{tay}/verified_identity"
+    swift = {"identity": "Taylor Swift"}
+    assert (await a.api("bob", "POST", path, json=swift)).status_code == 403
+    assert (await a.api(None, "POST", path, json=swift)).status_code == 401
+    for bad in ("abc", "999999"):
+        assert (await a.api("ada", "POST", f"/api/v1/admin/accounts/{bad}/verified_identity",
+                            json=swift)).status_code == 404
+    for body in ({}, {"identity": ""}, {"identity": "x" * 101}, {"identity": ["Taylor Swift"]},
+                 {"identity": "a\tb"}):
+        response = await a.api("ada", "POST", path, json=body)
+        assert response.status_code == 422 and "identity" in response.json()["error"], body
+    assert await a.pool.fetchval("SELECT verified_identity FROM actors WHERE id = $1", int(tay)) is None
+
+    response = await a.api("ada", "POST", path, json=swift)
+    assert response.status_code == 200 and response.json()["verified_identity"] == "Taylor Swift"
+    assert (await _generate(a, "tay", singing, cameo_ids=[cameo["id"]])).status_code == 201
+    # Her name still needs her cameo in the request.
+    _refused(await _generate(a, "tay", singing), "public_figure.known")
+    _refused(await _generate(a, "bob", singing), "public_figure.known")
+    response = await a.api("ada", "DELETE", path)
+    assert response.status_code == 200 and response.json()["verified_identity"] is None
+    _refused(await _generate(a, "tay", singing, cameo_ids=[cameo["id"]]), "public_figure.known")
+
+    settings = a.instance.settings
+    for name, value in {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+                        "LIKENESS_DOMAIN": settings.domain, "LIKENESS_HTTPS": "0",
+                        "LIKENESS_DATA_DIR": str(tmp_path / "cli")}.items():
+        monkeypatch.setenv(name, value)
+
+    async def run(*argv: str) -> tuple[int, str, str]:
+        code = await asyncio.to_thread(cli.main, list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    code, out, _ = await run("admin", "verified-identity", "tay", "--set", "Taylor Swift")
+    assert code == 0 and "verified as 'Taylor Swift'" in out
+    assert await a.pool.fetchval("SELECT verified_identity FROM actors WHERE id = $1", int(tay)) \
+        == "Taylor Swift"
+
+    async def allowed():
+        response = await _generate(a, "tay", singing, cameo_ids=[cameo["id"]])
+        return response if response.status_code == 201 else None
+
+    await eventually(allowed)
+    code, _, err = await run("admin", "verified-identity", "tay", "--set", "x")
+    assert code == 1 and "identity" in err
+    code, _, err = await run("admin", "verified-identity", "nobody", "--set", "Taylor Swift")
+    assert code == 1 and "no local account" in err
+    with pytest.raises(SystemExit):
+        await run("admin", "verified-identity", "tay")
+    assert (await run("admin", "verified-identity", "tay", "--clear"))[0] == 0
+    assert await a.pool.fetchval("SELECT verified_identity FROM actors WHERE id = $1", int(tay)) is None

@@ -143,6 +143,7 @@ from .prompts import (
     prompt_terms,
     public_figures,
     set_public_figure,
+    set_verified_identity,
 )
 from .push import (
     delete_push_subscription,
@@ -340,6 +341,7 @@ __all__ = [
     "set_origin_suspension",
     "set_post_media",
     "set_public_figure",
+    "set_verified_identity",
     "settle_remix",
     "soft_delete_post",
     "store_actor_keys",

@@ -36,6 +36,13 @@ async def set_public_figure(conn: Conn, actor_id: int, flag: bool) -> Record | N
                                actor_id, flag)
 
 
+async def set_verified_identity(conn: Conn, actor_id: int, identity: str | None) -> Record | None:
+    """Record (or clear, with None) who a local account is, as staff verified it; None if no
+    local account has that id."""
+    return await conn.fetchrow("UPDATE actors SET verified_identity = $2 WHERE id = $1 AND local"
+                               " RETURNING *", actor_id, identity)
+
+
 async def insert_prompt_refusal(conn: Conn, fields: dict[str, Any]) -> int:
     return await insert_row(conn, "prompt_refusals", fields)
 

@@ -15,7 +15,7 @@ from federation import prompts
 from federation import store as fstore
 from federation.context import Federation
 from federation.objects import iso
-from policy.prompts import TERM_CATEGORIES, PromptError, check_term
+from policy.prompts import TERM_CATEGORIES, PromptError, check_identity, check_term
 
 from ..api import entities
 from ..http import current_staff, error, fed, int_param, parse_id, pool, read_params
@@ -36,7 +36,8 @@ def refusal_json(row: asyncpg.Record) -> dict[str, Any]:
 
 
 def figure_json(federation: Federation, actor: asyncpg.Record) -> dict[str, Any]:
-    return {**entities.account(federation, actor), "public_figure": actor["public_figure"]}
+    return {**entities.account(federation, actor), "public_figure": actor["public_figure"],
+            "verified_identity": actor["verified_identity"]}
 
 
 async def add_term(federation: Federation, category: Any, term: Any, user_id: int | None
@@ -57,6 +58,16 @@ async def remove_term(federation: Federation, category: Any, term: Any) -> async
 
 async def set_public_figure(federation: Federation, actor_id: int, flag: bool) -> asyncpg.Record | None:
     row = await fstore.set_public_figure(federation.pool, actor_id, flag)
+    await prompts.rules_changed(federation)
+    return row
+
+
+async def set_verified_identity(federation: Federation, actor_id: int, identity: Any
+                                ) -> asyncpg.Record | None:
+    """Record who a local account is (PromptError if malformed), or clear it with None; None
+    if no local account has that id."""
+    checked = None if identity is None else check_identity(identity)
+    row = await fstore.set_verified_identity(federation.pool, actor_id, checked)
     await prompts.rules_changed(federation)
     return row
 
@@ -124,6 +135,29 @@ async def flag_public_figure(request: Request) -> Response:
     return JSONResponse(figure_json(fed(request), row))
 
 
+async def verify_identity(request: Request) -> Response:
+    """POST records who a local account is in the world (`identity`: "Taylor Swift"), as staff
+    verified it; DELETE clears it. Only this lets the account's cameos carry a public figure's
+    name; a remote account cannot be verified here."""
+    await current_staff(request, admin_only=True)
+    account_id = parse_id(request.path_params["account_id"])
+    actor = await fstore.actor_by_id(pool(request), account_id) if account_id is not None else None
+    if actor is None or actor["type"] == "Application":
+        return error(404, "no such account")
+    if not actor["local"]:
+        return error(422, "only a local account's identity can be verified here")
+    identity = None
+    if request.method == "POST":
+        given = (await read_params(request)).get("identity")
+        identity = "" if given is None else given  # a POST without one is malformed, not a clear
+    try:
+        row = await set_verified_identity(fed(request), actor["id"], identity)
+    except PromptError as exc:
+        return error(422, str(exc))
+    assert row is not None
+    return JSONResponse(figure_json(fed(request), row))
+
+
 routes = [
     Route("/api/v1/admin/prompt_terms", list_terms),
     Route("/api/v1/admin/prompt_terms", create_term, methods=["POST"]),
@@ -131,5 +165,7 @@ routes = [
     Route("/api/v1/admin/prompt_refusals", list_refusals),
     Route("/api/v1/admin/public_figures", list_public_figures),
     Route("/api/v1/admin/accounts/{account_id}/public_figure", flag_public_figure,
+          methods=["POST", "DELETE"]),
+    Route("/api/v1/admin/accounts/{account_id}/verified_identity", verify_identity,
           methods=["POST", "DELETE"]),
 ]

@@ -94,9 +94,11 @@ async def _own_cameos(request: Request, actor_id: int, raw: Any) -> list[asyncpg
 
 
 def prompt_refusal(refusal: Refusal) -> Response:
-    """A prompt the policy refused: 422 with the reason and the rule that fired."""
-    return JSONResponse({"error": refusal.reason, "rule": refusal.rule,
-                         "category": refusal.category}, status_code=422)
+    """A prompt the policy refused: 422 with the reason, the rule that fired and the prompt's
+    words that fired it (said to the requester only, never stored)."""
+    return JSONResponse({"error": refusal.explanation, "rule": refusal.rule,
+                         "category": refusal.category, "words": list(refusal.words)},
+                        status_code=422)
 
 
 async def refused_prompt(request: Request, requester: asyncpg.Record, prompt: str,

@@ -450,6 +450,10 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/admin/public_figures": _op("Accounts marked as public figures", "[Account]"),
     "POST /api/v1/admin/accounts/{account_id}/public_figure": _op("Mark a public figure", "Account"),
     "DELETE /api/v1/admin/accounts/{account_id}/public_figure": _op("Unmark a public figure", "Account"),
+    "POST /api/v1/admin/accounts/{account_id}/verified_identity": _op(
+        "Record who a local account is (form: identity), as staff verified it", "Account"),
+    "DELETE /api/v1/admin/accounts/{account_id}/verified_identity": _op(
+        "Clear a local account's verified identity", "Account"),
     "GET /api/v1/admin/reports": _op("Reports", "[AdminReport]", paged=True,
                                      query=("resolved:boolean",)),
     "GET /api/v1/admin/reports/{report_id}": _op("A report", "AdminReport"),

@@ -349,6 +349,28 @@ def public_figure(args: argparse.Namespace) -> int:
     return _with_instance(run)
 
 
+def verified_identity(args: argparse.Namespace) -> int:
+    from federation import store as fstore
+    from policy.prompts import PromptError
+
+    from ..admin.prompts import set_verified_identity
+
+    async def run(instance: Any) -> int:
+        username, _, domain = args.name.lstrip("@").partition("@")
+        actor = await fstore.actor_by_handle(instance.pool, username, domain or instance.settings.domain)
+        if actor is None or not actor["local"] or actor["type"] == "Application":
+            return fail(f"no local account {args.name!r}")
+        try:
+            await set_verified_identity(instance.fed, actor["id"], None if args.clear else args.set)
+        except PromptError as exc:
+            return fail(str(exc))
+        said = "no longer verified as anyone" if args.clear else f"verified as {args.set!r}"
+        print(f"@{username} is {said}")
+        return 0
+
+    return _with_instance(run)
+
+
 def make_tiny_model(args: argparse.Namespace) -> int:
     from generation.tiny import make_tiny_model as make
 
@@ -437,6 +459,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="a local user name, or user@domain for a remote account")
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=public_figure)
+    p = admin.add_parser("verified-identity", help="record who a local account is in the world, as"
+                                                   " staff verified it (its cameos may then carry"
+                                                   " that public figure's name), or clear it")
+    p.add_argument("name", help="a local user name")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--set", metavar="IDENTITY", help='the person, as "Taylor Swift"')
+    which.add_argument("--clear", action="store_true")
+    p.set_defaults(func=verified_identity)
 
     from . import generations as generations_cli
     from . import media as media_cli
