@@ -240,7 +240,7 @@ def test_harassment_needs_a_real_person():
     assert review_prompt("a worthless idiot slips on ice", (), abuse=scorer) is None
     refusal = review_prompt("alice is a worthless idiot", (ALICE,), abuse=scorer)
     assert refusal.rule == "harassment.classifier"
-    assert review_prompt("alice is a worthless idiot", (ALICE,)) is None  # lexicon only
+    assert review_prompt("alice is a worthless idiot", (ALICE,), semantic=False) is None
     assert review_prompt("my boss gets humiliated").rule == "harassment.term"
     assert review_prompt("Later Jenny is a worthless idiot", abuse=scorer).category == "harassment"
 

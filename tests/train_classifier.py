@@ -1,0 +1,184 @@
+"""Train the prompt policy's semantic classifier and write policy/models/prompt_classifier.npz.
+
+    python -m tests.train_classifier [--check]
+
+It reads the tune split of the prompt corpus (never the holdout) and the training prompts and
+instructions written for it (tests/data/semantic_prompts.tsv, semantic_instructions.tsv). Each
+label is a logistic regression (scikit-learn, liblinear: deterministic) over policy.semantic's
+features; the threshold of each policy category is chosen on scores from 5-fold
+cross-validation over the same rows, never on the rows a model was fitted on. The same inputs
+give the same file: `--check` retrains and fails if the shipped file scores differently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from policy import semantic
+from tests import prompt_corpus
+
+DATA = Path(__file__).parent / "data"
+PROMPTS = DATA / "semantic_prompts.tsv"
+INSTRUCTIONS = DATA / "semantic_instructions.tsv"
+# Corpus categories judged by name, not by meaning: the lexicon and the instance's lists decide.
+NOT_LEARNED = ("public_figure", "instructions")
+C = 10.0
+FOLDS = 5
+# A false refusal costs this many missed refusals when thresholds are chosen.
+FALSE_REFUSAL_COST = 5.0
+GRID = np.round(np.arange(0.15, 0.96, 0.05), 2)
+
+
+def tune_rows() -> list[prompt_corpus.Row]:
+    """The corpus rows training may read: the tune split."""
+    rows = prompt_corpus.load()
+    if rows and hasattr(rows[0], "split"):
+        return [r for r in rows if r.split == "tune"]
+    # Until the corpus names its split: a fixed quarter, by a hash of the prompt, is held out.
+    return [r for r in rows if zlib.crc32(r.prompt.encode()) % 4 != 0]
+
+
+def read_tsv(path: Path) -> list[tuple[str, frozenset[str]]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        text, sep, labels = line.partition("\t")
+        if not sep or not text.strip():
+            raise ValueError(f"{path.name}:{number}: expected text<TAB>labels")
+        rows.append((text, frozenset(labels.split(",")) - {"none"}))
+    return rows
+
+
+def prompt_examples() -> list[tuple[str, frozenset[str]]]:
+    examples = read_tsv(PROMPTS)
+    for row in tune_rows():
+        if row.category in NOT_LEARNED:
+            continue
+        examples.append((row.prompt, frozenset({row.category} if row.refuse else ())))
+    # "benign": no policy category, whatever its topics.
+    return [(text, labels - {"benign"} if labels & set(semantic.CATEGORIES) else labels | {"benign"})
+            for text, labels in examples]
+
+
+class Features:
+    """The vocabulary and IDF of the training texts, as policy.semantic will read them."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        counted = [semantic.ngrams(t) for t in texts]
+        self.vocabulary = sorted({term for c in counted for term in c})
+        index = {term: i for i, term in enumerate(self.vocabulary)}
+        df = np.zeros(len(self.vocabulary))
+        for c in counted:
+            df[[index[t] for t in c]] += 1
+        self.idf = (np.log((1 + len(counted)) / (1 + df)) + 1).astype(np.float32)
+
+    def matrix(self, model: semantic.Classifier, texts: Sequence[str]) -> np.ndarray:
+        rows = np.zeros((len(texts), len(self.vocabulary)))
+        for i, text in enumerate(texts):
+            columns, values = model.features(text)
+            rows[i, columns] = values
+        return rows
+
+
+def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.linear_model import LogisticRegression
+
+    weights, bias = np.zeros((x.shape[1], y.shape[1])), np.zeros(y.shape[1])
+    for j in range(y.shape[1]):
+        if y[:, j].any():
+            model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear",
+                                       random_state=0).fit(x, y[:, j])
+            weights[:, j], bias[j] = model.coef_[0], model.intercept_[0]
+        else:
+            bias[j] = -10.0
+    return weights, bias
+
+
+def thresholds(x: np.ndarray, y: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    """Per label, the threshold that best trades refusals for false refusals on out-of-fold
+    scores; topics keep 0.5 (too few examples to tune on)."""
+    folds = np.arange(len(x)) % FOLDS
+    scores = np.zeros(y.shape)
+    for k in range(FOLDS):
+        weights, bias = fit(x[folds != k], y[folds != k])
+        scores[folds == k] = 1 / (1 + np.exp(-(x[folds == k] @ weights + bias)))
+    chosen = np.full(len(labels), 0.5)
+    benign = list(labels).index("benign")
+    harmless = y[:, benign]
+    for j, label in enumerate(labels):
+        if label not in semantic.CATEGORIES:
+            continue
+        # As policy.semantic decides: at the threshold and more likely than benign.
+        likelier = scores[:, j] >= scores[:, benign]
+        gains = [(fired := (scores[:, j] >= t) & likelier)[y[:, j]].sum()
+                 - FALSE_REFUSAL_COST * fired[harmless].sum() for t in GRID]
+        chosen[j] = GRID[int(np.argmax(gains))]
+    return chosen
+
+
+def train() -> dict[str, np.ndarray]:
+    prompts = prompt_examples()
+    instructions = read_tsv(INSTRUCTIONS)
+    features = Features([t for t, _ in prompts] + [t for t, _ in instructions])
+    arrays: dict[str, np.ndarray] = {"vocabulary": np.array(features.vocabulary),
+                                     "idf": features.idf}
+    reader = semantic.Classifier({**arrays, **_empty("prompt", len(features.vocabulary)),
+                                  **_empty("instruction", len(features.vocabulary))})
+    for head, examples in (("prompt", prompts), ("instruction", instructions)):
+        labels = sorted({label for _, found in examples for label in found})
+        x = features.matrix(reader, [t for t, _ in examples])
+        y = np.array([[label in found for label in labels] for _, found in examples])
+        weights, bias = fit(x, y)
+        arrays[f"{head}_labels"] = np.array(labels)
+        arrays[f"{head}_weights"] = weights.astype(np.float16)
+        arrays[f"{head}_bias"] = bias.astype(np.float32)
+        arrays[f"{head}_thresholds"] = (thresholds(x, y, labels) if head == "prompt"
+                                        else np.full(len(labels), 0.5)).astype(np.float32)
+    return arrays
+
+
+def _empty(head: str, size: int) -> dict[str, np.ndarray]:
+    return {f"{head}_labels": np.array([], dtype=str), f"{head}_weights": np.zeros((size, 0)),
+            f"{head}_bias": np.zeros(0), f"{head}_thresholds": np.zeros(0)}
+
+
+def probes() -> list[str]:
+    return [t for t, _ in read_tsv(PROMPTS)][::7]
+
+
+def same_scores(a: semantic.Classifier, b: semantic.Classifier, texts: Iterable[str]) -> bool:
+    return all(np.allclose(list(a.scores(t, h).values()), list(b.scores(t, h).values()), atol=1e-6)
+               and a.heads[h].labels == b.heads[h].labels
+               for t in texts for h in ("prompt", "instruction"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="retrain and compare with the shipped model instead of writing it")
+    args = parser.parse_args(argv)
+    arrays = train()
+    trained = semantic.Classifier(arrays)
+    if args.check:
+        shipped = semantic.Classifier.load()
+        ok = same_scores(trained, shipped, probes())
+        print("the shipped model is what training gives" if ok else "the shipped model differs")
+        return 0 if ok else 1
+    semantic.MODEL.parent.mkdir(exist_ok=True)
+    np.savez_compressed(semantic.MODEL, **arrays)
+    print(f"wrote {semantic.MODEL} ({semantic.MODEL.stat().st_size // 1024} KiB,"
+          f" {len(arrays['vocabulary'])} features)")
+    for label, threshold in zip(arrays["prompt_labels"], arrays["prompt_thresholds"], strict=True):
+        print(f"  {label:<16} threshold {threshold:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
