@@ -98,10 +98,10 @@ class Classifier:
                 raise ValueError("model file: weights do not match the vocabulary and labels")
 
     @classmethod
-    def load(cls, path: Path = MODEL) -> Classifier:
+    def load(cls, path: Path | None = None) -> Classifier:
         import numpy as np
 
-        with np.load(path, allow_pickle=False) as arrays:
+        with np.load(path or MODEL, allow_pickle=False) as arrays:
             return cls({name: arrays[name] for name in arrays.files})
 
     def features(self, text: str) -> tuple[list[int], Any]:
