@@ -1,9 +1,16 @@
-"""The prompt policy corpus (tests/data/prompt_corpus.tsv) and its scores: read by
-tests/test_prompt_policy.py, which asserts them, and by `python -m tests.bench.policy`, which
-prints them."""
+"""The prompt policy corpora and their scores.
+
+tests/data/prompt_corpus.tsv: the must-hold rows and the precision and recall floors that
+tests/test_prompt_policy.py asserts. tests/data/prompt_corpus16.jsonl: issue 16's labelled corpus
+of prompts written the way people get around filters (paraphrase, slang, six languages,
+obfuscation, minors by grade, public figures by title, overrides, cameo instructions, benign
+prompts full of trigger words), split by idea group into a part to tune on and a holdout never
+tuned on; `python -m tests.bench.policy` prints its recall and benign pass rate per layer.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +18,31 @@ from pathlib import Path
 from policy.prompts import CameoUse, InstanceRules, Person, Refusal, review_prompt
 
 CORPUS = Path(__file__).parent / "data" / "prompt_corpus.tsv"
+CASES = Path(__file__).parent / "data" / "prompt_corpus16.jsonl"
 
 ALICE = Person("https://likeness.example/users/alice", ("Alice Example", "alice", "alice@likeness.example"))
 NADIA = Person("https://likeness.example/users/nadiaveil",
                ("Nadia Veil", "nadiaveil", "nadiaveil@likeness.example"))
 # The instance the corpus runs on: Nadia Veil is flagged as a public figure.
 RULES = InstanceRules(public_figures=[NADIA])
+
+
+def cameos(context: str) -> tuple[CameoUse, ...]:
+    """The cameos a row's context names: "" none; "cameo" Alice's own cameo; "cameo: <text>" the
+    same with those owner instructions; "nadia" the cameo of Nadia Veil, the flagged public
+    figure; "impostor: <name>" a remote account that merely calls itself <name>, verified by
+    no one (its display name must not exempt that public figure)."""
+    kind, _, rest = context.partition(":")
+    if context == "nadia":
+        return (CameoUse(f"{NADIA.actor}/cameos/1", "Nadia", NADIA),)
+    if kind == "cameo":
+        return (CameoUse(f"{ALICE.actor}/cameos/1", "Alice", ALICE, rest.strip()),)
+    if kind == "impostor":
+        name = rest.strip()
+        handle = "".join(name.lower().split())
+        owner = Person(f"https://elsewhere.example/users/{handle}", (name, handle))
+        return (CameoUse(f"{owner.actor}/cameos/1", name, owner),)
+    return ()
 
 
 @dataclass(frozen=True)
@@ -30,12 +56,7 @@ class Row:
 
     @property
     def cameos(self) -> tuple[CameoUse, ...]:
-        if self.context == "nadia":
-            return (CameoUse(f"{NADIA.actor}/cameos/1", "Nadia", NADIA),)
-        if self.context.startswith("cameo"):
-            instructions = self.context.partition(":")[2].strip()
-            return (CameoUse(f"{ALICE.actor}/cameos/1", "Alice", ALICE, instructions),)
-        return ()
+        return cameos(self.context)
 
 
 def load(path: Path = CORPUS) -> list[Row]:
@@ -52,6 +73,56 @@ def load(path: Path = CORPUS) -> list[Row]:
         rows.append(Row(prompt, verdict == "refuse", None if category == "-" else category,
                         must == "must", context, note))
     return rows
+
+
+VERDICTS = ("allow", "refuse")
+CATEGORIES = ("sexual", "minors", "violence", "self_harm", "hate", "harassment", "public_figure",
+              "override", "instructions")
+LANGUAGES = ("en", "fr", "es", "de", "pt", "it")
+CLASSES = ("plain", "paraphrase", "slang", "obfuscated", "other_language", "minors_words",
+           "public_figure_alias", "public_figure_exemption", "override_filler", "cameo_instruction",
+           "benign_trigger")
+SPLITS = ("tune", "holdout")
+
+
+@dataclass(frozen=True)
+class Case:
+    """A prompt of the issue 16 corpus. `category` is, for a harmful prompt, the category it must
+    be refused as; for a benign one, the category its trigger-looking words resemble (None for a
+    plain benign prompt). `group` names the idea: its paraphrases share it, and so its split."""
+
+    prompt: str
+    refuse: bool
+    category: str | None
+    language: str
+    kind: str
+    split: str
+    group: str
+    context: str = ""
+
+    @property
+    def cameos(self) -> tuple[CameoUse, ...]:
+        return cameos(self.context)
+
+
+def load_cases(path: Path = CASES) -> list[Case]:
+    """The corpus's cases, or ValueError naming the line of the first one that is malformed."""
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            item = json.loads(line)
+            case = Case(item["prompt"], item["verdict"] == "refuse", item.get("category"),
+                        item["language"], item["class"], item["split"], item["group"],
+                        item.get("context", ""))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path.name}:{number}: {error!r}") from None
+        if (item["verdict"] not in VERDICTS or case.language not in LANGUAGES
+                or case.kind not in CLASSES or case.split not in SPLITS
+                or case.category not in (*CATEGORIES, None) or case.refuse and case.category is None
+                or not isinstance(case.prompt, str) or not case.prompt.strip()):
+            raise ValueError(f"{path.name}:{number}: a label is not one of the known values")
+        cases.append(case)
+    return cases
 
 
 def judge(row: Row, abuse: Callable[[str], float] | None) -> Refusal | None:
