@@ -261,7 +261,7 @@ def test_the_benchmark_prints_its_sections(capsys):
     before = os.sched_getaffinity(0)
     bench.main(["--seconds", "0.05"])
     out = capsys.readouterr().out
-    assert "| lexicon + classifier |" in out
+    assert "| lexicon + semantic classifier |" in out
     assert f"| overall | {sum(r.refuse for r in ROWS)} |" in out
-    assert out.count("### ") == len(bench.SECTIONS)
+    assert out.count("### ") >= len(bench.SECTIONS)  # each section prints one table or more
     assert os.sched_getaffinity(0) == before  # the pin to one core is given back

@@ -2,7 +2,7 @@
 
     python -m tests.train_classifier [--check]
 
-It reads the tune split of the prompt corpus (never the holdout) and the training prompts and
+It reads the tune split of issue 16's corpus (never the holdout), the must-hold corpus, and the training prompts and
 instructions written for it (tests/data/semantic_prompts.tsv, semantic_instructions.tsv). Each
 label is a logistic regression (scikit-learn, liblinear: deterministic) over policy.semantic's
 features; the threshold of each policy category is chosen on scores from 5-fold
@@ -17,6 +17,7 @@ import sys
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,18 +31,17 @@ INSTRUCTIONS = DATA / "semantic_instructions.tsv"
 NOT_LEARNED = ("public_figure", "instructions")
 C = 10.0
 FOLDS = 5
-# A false refusal costs this many missed refusals when thresholds are chosen.
-FALSE_REFUSAL_COST = 5.0
+# A false refusal costs this many missed refusals when thresholds are chosen: most prompts a
+# live instance sees are benign, so the layer must refuse few of them.
+FALSE_REFUSAL_COST = 10.0
 GRID = np.round(np.arange(0.15, 0.96, 0.05), 2)
 
 
-def tune_rows() -> list[prompt_corpus.Row]:
-    """The corpus rows training may read: the tune split."""
-    rows = prompt_corpus.load()
-    if rows and hasattr(rows[0], "split"):
-        return [r for r in rows if r.split == "tune"]
-    # Until the corpus names its split: a fixed quarter, by a hash of the prompt, is held out.
-    return [r for r in rows if zlib.crc32(r.prompt.encode()) % 4 != 0]
+def corpus_rows() -> list[tuple[str, bool, str | None]]:
+    """The corpus prompts training may read: issue 16's tune split (never its holdout) and the
+    must-hold corpus, as (prompt, refuse, category)."""
+    rows = [(c.prompt, c.refuse, c.category) for c in prompt_corpus.load_cases() if c.split == "tune"]
+    return rows + [(r.prompt, r.refuse, r.category) for r in prompt_corpus.load()]
 
 
 def read_tsv(path: Path) -> list[tuple[str, frozenset[str]]]:
@@ -58,10 +58,10 @@ def read_tsv(path: Path) -> list[tuple[str, frozenset[str]]]:
 
 def prompt_examples() -> list[tuple[str, frozenset[str]]]:
     examples = read_tsv(PROMPTS)
-    for row in tune_rows():
-        if row.category in NOT_LEARNED:
+    for prompt, refuse, category in corpus_rows():
+        if refuse and category in NOT_LEARNED:
             continue
-        examples.append((row.prompt, frozenset({row.category} if row.refuse else ())))
+        examples.append((prompt, frozenset({category} if refuse else ())))
     # "benign": no policy category, whatever its topics.
     return [(text, labels - {"benign"} if labels & set(semantic.CATEGORIES) else labels | {"benign"})
             for text, labels in examples]
@@ -79,15 +79,20 @@ class Features:
             df[[index[t] for t in c]] += 1
         self.idf = (np.log((1 + len(counted)) / (1 + df)) + 1).astype(np.float32)
 
-    def matrix(self, model: semantic.Classifier, texts: Sequence[str]) -> np.ndarray:
-        rows = np.zeros((len(texts), len(self.vocabulary)))
-        for i, text in enumerate(texts):
-            columns, values = model.features(text)
-            rows[i, columns] = values
-        return rows
+    def matrix(self, model: semantic.Classifier, texts: Sequence[str]) -> Any:
+        """The texts' features as a sparse matrix (liblinear is fast on it, slow on dense)."""
+        from scipy.sparse import csr_matrix
+
+        data, columns, starts = [], [], [0]
+        for text in texts:
+            found, values = model.features(text)
+            columns += found
+            data += list(values)
+            starts.append(len(columns))
+        return csr_matrix((data, columns, starts), shape=(len(texts), len(self.vocabulary)))
 
 
-def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def fit(x: Any, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.linear_model import LogisticRegression
 
     weights, bias = np.zeros((x.shape[1], y.shape[1])), np.zeros(y.shape[1])
@@ -101,10 +106,16 @@ def fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return weights, bias
 
 
-def thresholds(x: np.ndarray, y: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+def folds(texts: Sequence[str]) -> np.ndarray:
+    """A fold for each text, by its corpus idea group: a paraphrase is never scored by a model
+    fitted on another paraphrase of the same idea (that would make thresholds look safe)."""
+    group = {c.prompt: c.group for c in prompt_corpus.load_cases()}
+    return np.array([zlib.crc32(group.get(t, t).encode()) % FOLDS for t in texts])
+
+
+def thresholds(x: Any, y: np.ndarray, labels: Sequence[str], folds: np.ndarray) -> np.ndarray:
     """Per label, the threshold that best trades refusals for false refusals on out-of-fold
     scores; topics keep 0.5 (too few examples to tune on)."""
-    folds = np.arange(len(x)) % FOLDS
     scores = np.zeros(y.shape)
     for k in range(FOLDS):
         weights, bias = fit(x[folds != k], y[folds != k])
@@ -139,7 +150,8 @@ def train() -> dict[str, np.ndarray]:
         arrays[f"{head}_labels"] = np.array(labels)
         arrays[f"{head}_weights"] = weights.astype(np.float16)
         arrays[f"{head}_bias"] = bias.astype(np.float32)
-        arrays[f"{head}_thresholds"] = (thresholds(x, y, labels) if head == "prompt"
+        texts = [t for t, _ in examples]
+        arrays[f"{head}_thresholds"] = (thresholds(x, y, labels, folds(texts)) if head == "prompt"
                                         else np.full(len(labels), 0.5)).astype(np.float32)
     return arrays
 
