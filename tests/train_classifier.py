@@ -2,8 +2,9 @@
 
     python -m tests.train_classifier [--check]
 
-It reads the tune split of issue 16's corpus (never the holdout), the must-hold corpus, and the training prompts and
-instructions written for it (tests/data/semantic_prompts.tsv, semantic_instructions.tsv). Each
+It reads the tune split of issue 16's corpus (never the holdout), the must-hold corpus, and
+the training prompts and instructions written for it (tests/data/semantic_prompts.tsv and
+semantic_instructions.tsv). Each
 label is a logistic regression (scikit-learn, liblinear: deterministic) over policy.semantic's
 features; the threshold of each policy category is chosen on scores from 5-fold
 cross-validation over the same rows, never on the rows a model was fitted on. The same inputs
