@@ -130,6 +130,11 @@ class Classifier:
                 in zip(self.scores(text, head).items(), model.thresholds, strict=True)
                 if score >= threshold}
 
+    def excluded(self, instructions: str) -> frozenset[str]:
+        """The labels an owner's instructions exclude, sentence by sentence."""
+        return frozenset(label for sentence in re.split(r"[.;!?\n]+", instructions)
+                         if sentence.strip() for label in self.above(sentence, "instruction"))
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -166,14 +171,7 @@ def loaded() -> Classifier | None:
 @lru_cache(maxsize=4096)
 def excluded_topics(instructions: str) -> frozenset[str]:
     """The labels a cameo owner's instructions exclude, by meaning, in any of the six languages."""
-    if not instructions.strip():
-        return frozenset()
-    model = classifier()
-    found: set[str] = set()
-    for sentence in re.split(r"[.;!?\n]+", instructions):
-        if sentence.strip():
-            found |= set(model.above(sentence, "instruction"))
-    return frozenset(found)
+    return classifier().excluded(instructions) if instructions.strip() else frozenset()
 
 
 def judge(text: str, instructions: tuple[str, ...] = ()) -> Finding | None:

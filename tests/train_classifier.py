@@ -45,6 +45,13 @@ def corpus_rows() -> list[tuple[str, bool, str | None]]:
     return rows + [(r.prompt, r.refuse, r.category) for r in prompt_corpus.load()]
 
 
+def owner_cases() -> list[tuple[str, str]]:
+    """(prompt, instructions) of the tune split's prompts refused for a cameo's instructions."""
+    return [(c.prompt, c.context.partition(":")[2].strip()) for c in prompt_corpus.load_cases()
+            if c.split == "tune" and c.refuse and c.category == "instructions"
+            and c.context.startswith("cameo:")]
+
+
 def read_tsv(path: Path) -> list[tuple[str, frozenset[str]]]:
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -136,25 +143,37 @@ def thresholds(x: Any, y: np.ndarray, labels: Sequence[str], folds: np.ndarray) 
 
 
 def train() -> dict[str, np.ndarray]:
+    """The model's arrays. The instruction head is fitted first: it reads the instructions of
+    the corpus's prompts refused for a cameo's instructions, and where they exclude one topic
+    alone, the prompt is a training example of that topic for the prompt head."""
     prompts = prompt_examples()
     instructions = read_tsv(INSTRUCTIONS)
-    features = Features([t for t, _ in prompts] + [t for t, _ in instructions])
+    owners = owner_cases()
+    features = Features([t for t, _ in prompts] + [p for p, _ in owners] + [t for t, _ in instructions])
     arrays: dict[str, np.ndarray] = {"vocabulary": np.array(features.vocabulary),
                                      "idf": features.idf}
-    reader = semantic.Classifier({**arrays, **_empty("prompt", len(features.vocabulary)),
-                                  **_empty("instruction", len(features.vocabulary))})
-    for head, examples in (("prompt", prompts), ("instruction", instructions)):
-        labels = sorted({label for _, found in examples for label in found})
-        x = features.matrix(reader, [t for t, _ in examples])
-        y = np.array([[label in found for label in labels] for _, found in examples])
-        weights, bias = fit(x, y)
-        arrays[f"{head}_labels"] = np.array(labels)
-        arrays[f"{head}_weights"] = weights.astype(np.float16)
-        arrays[f"{head}_bias"] = bias.astype(np.float32)
-        texts = [t for t, _ in examples]
-        arrays[f"{head}_thresholds"] = (thresholds(x, y, labels, folds(texts)) if head == "prompt"
-                                        else np.full(len(labels), 0.5)).astype(np.float32)
+    size = len(features.vocabulary)
+    reader = semantic.Classifier({**arrays, **_empty("prompt", size), **_empty("instruction", size)})
+    arrays.update(_head("instruction", instructions, features, reader, tuned=False))
+    reader = semantic.Classifier({**arrays, **_empty("prompt", size)})
+    for prompt, owner_rules in owners:
+        topics = {label for label in reader.excluded(owner_rules) if label.startswith("topic.")}
+        if len(topics) == 1:
+            prompts.append((prompt, frozenset({*topics, "benign"})))
+    arrays.update(_head("prompt", prompts, features, reader, tuned=True))
     return arrays
+
+
+def _head(head: str, examples: list[tuple[str, frozenset[str]]], features: Features,
+          reader: semantic.Classifier, tuned: bool) -> dict[str, np.ndarray]:
+    labels = sorted({label for _, found in examples for label in found})
+    texts = [t for t, _ in examples]
+    x = features.matrix(reader, texts)
+    y = np.array([[label in found for label in labels] for _, found in examples])
+    weights, bias = fit(x, y)
+    chosen = thresholds(x, y, labels, folds(texts)) if tuned else np.full(len(labels), 0.5)
+    return {f"{head}_labels": np.array(labels), f"{head}_weights": weights.astype(np.float16),
+            f"{head}_bias": bias.astype(np.float32), f"{head}_thresholds": chosen.astype(np.float32)}
 
 
 def _empty(head: str, size: int) -> dict[str, np.ndarray]:
