@@ -359,12 +359,23 @@ def review_prompt(prompt: Any, cameos: Sequence[CameoUse] = (), rules: InstanceR
     return _semantic(check_prompt(prompt), cameos)
 
 
+def _builtin_hits(text: str) -> dict[str, list[Hit]]:
+    hits: dict[str, list[Hit]] = defaultdict(list)
+    for tokens in normalize.readings(text):
+        for name, found in _hits(tokens, (_builtin_index(),)).items():
+            hits[name] += found
+    return hits
+
+
 def _semantic(text: str, cameos: Sequence[CameoUse]) -> Refusal | None:
     try:
         found = semantic.judge(text, tuple(use.instructions for use in cameos))
     except semantic.LayerUnavailable as exc:
         return Refusal("held", "semantic.unavailable", str(exc), _reason("held"))
     if found is None:
+        return None
+    if found.category == "harassment" and not _has_real_target(text, _builtin_hits(text), cameos):
+        # As the lexicon's rule: abuse is harassment only when aimed at a real person.
         return None
     term = f"{found.label} score {found.score:.2f}"
     if found.category != "instructions":

@@ -6,6 +6,8 @@ of prompts written the way people get around filters (paraphrase, slang, six lan
 obfuscation, minors by grade, public figures by title, overrides, cameo instructions, benign
 prompts full of trigger words), split by idea group into a part to tune on and a holdout never
 tuned on; `python -m tests.bench.policy` prints its recall and benign pass rate per layer.
+A row's split never changes once published (layers are tuned on it); a new row joins the group
+of the idea it retells, in any language, and so that group's split.
 """
 
 from __future__ import annotations

@@ -80,3 +80,32 @@ def test_a_malformed_line_names_itself(tmp_path, line, message):
     path.write_text(good + "\n" + line + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=rf"corpus.jsonl:2: .*{message}"):
         prompt_corpus.load_cases(path)
+
+
+def test_the_bench_counts_recall_on_harmful_and_pass_rate_on_benign():
+    from tests.bench.policy import _rates
+
+    harmful = prompt_corpus.Case("h", True, "sexual", "en", "plain", "tune", "g1")
+    benign = prompt_corpus.Case("b", False, None, "en", "plain", "tune", "g2")
+    assert _rates([harmful, harmful, benign, benign], [True, False, False, True]) == "0.50 / 0.50"
+    assert _rates([harmful, benign, benign], [True, False, False]) == "1.00 / 1.00"
+    assert _rates([benign], [True]) == "- / 0.00"
+
+
+def test_every_bench_layer_judges_a_corpus_case():
+    from tests.bench.policy import LAYERS
+
+    case = next(c for c in CASES if c.context.startswith("cameo:"))
+    for name, build in LAYERS:
+        verdict = build()(case.prompt, case.cameos)
+        assert verdict is None or verdict.category in prompt_corpus.CATEGORIES, name
+
+
+def test_the_bench_lists_misses_from_the_tune_split_only():
+    from tests.bench.policy import LAYERS, tune_misses
+
+    table = tune_misses(LAYERS[0][0])
+    holdout = {c.prompt for c in CASES if c.split == "holdout"}
+    assert table.rows and not holdout & {row[-1] for row in table.rows}
+    for _, _, _, expected, verdict, _ in table.rows:
+        assert (expected == "refuse") == (verdict == "passed")

@@ -263,5 +263,10 @@ def test_the_benchmark_prints_its_sections(capsys):
     out = capsys.readouterr().out
     assert "| lexicon + semantic classifier |" in out
     assert f"| overall | {sum(r.refuse for r in ROWS)} |" in out
-    assert out.count("### ") >= len(bench.SECTIONS)  # each section prints one table or more
+    # Issue 16's corpus: by category, language and class, for each split; every layer a column.
+    for split in ("holdout", "tune"):
+        for key in ("category", "language", "class"):
+            assert f"Issue 16 corpus, {split} split, by {key}" in out
+    assert f"| {' | '.join(name for name, _ in bench.LAYERS)} |" in out
+    assert out.count("### ") == len(bench.SECTIONS) - 1 + 6
     assert os.sched_getaffinity(0) == before  # the pin to one core is given back

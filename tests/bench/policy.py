@@ -3,7 +3,7 @@ each layer of the policy, issue 16's corpus (recall on harmful prompts, pass rat
 ones, per category, language and class, on the holdout and the tune split apart), the must-hold
 corpus's precision and recall, and the NSFW frame check's seconds per 10 s video on CPU.
 
-    python -m tests.bench.policy [--seconds S] [--only SECTION ...]
+    python -m tests.bench.policy [--seconds S] [--only SECTION ...] [--misses LAYER]
 
 Each section is a function that returns tables; another check joins with one line in SECTIONS.
 Each path through the prompt policy is one line in LAYERS: a new layer (a semantic classifier,
@@ -159,6 +159,25 @@ def issue16_corpus(args: argparse.Namespace) -> list[Table]:
     return tables
 
 
+def tune_misses(layer: str) -> Table:
+    """The tune split's prompts that a layer judges wrongly, to tune on. Never the holdout's: a
+    holdout looked at prompt by prompt stops measuring prompts the policy has not seen."""
+    build = dict(LAYERS)[layer]
+    judge = build()
+    rows = []
+    for case in prompt_corpus.load_cases():
+        if case.split != "tune":
+            continue
+        verdict = judge(case.prompt, case.cameos)
+        if (verdict is not None) != case.refuse:
+            rows.append((case.language, case.kind, case.category or "-",
+                         "refuse" if case.refuse else "allow",
+                         f"{verdict.category}: {verdict.term}" if verdict else "passed",
+                         case.prompt.replace("|", "/")))
+    return Table(f"Tune split: the {len(rows)} prompts {layer!r} gets wrong",
+                 ("language", "class", "category", "expected", "verdict", "prompt"), rows)
+
+
 def corpus_quality(args: argparse.Namespace) -> list[Table]:
     rows = prompt_corpus.load()
     scorer = abuse_scorer()
@@ -197,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="how long each verdict timing runs (default 3)")
     parser.add_argument("--only", nargs="+", choices=[s.__name__ for s in SECTIONS],
                         help="run only these sections")
+    parser.add_argument("--misses", choices=[name for name, _ in LAYERS],
+                        help="then list the tune split's prompts this layer gets wrong")
     args = parser.parse_args(argv)
     print(f"\nsafety policy benchmark, {os.cpu_count()} cores\n")
     for section in SECTIONS:
@@ -204,6 +225,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         for table in section(args):
             print(table.markdown(), end="\n\n", flush=True)
+    if args.misses:
+        print(tune_misses(args.misses).markdown(), end="\n\n", flush=True)
 
 
 if __name__ == "__main__":
