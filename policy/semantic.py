@@ -42,12 +42,16 @@ SMALL_CAPITALS = str.maketrans("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀ�
 
 def fold(text: str) -> str:
     """The text as the model reads it: NFKC, casefolded, small capitals as letters, without
-    combining marks. Kept here, not
+    combining marks but ñ's. Kept here, not
     shared with the lexicon's normaliser, so that a change there cannot move the model's scores
     away from those it was trained and tuned with."""
     text = unicodedata.normalize("NFKC", text).casefold().translate(SMALL_CAPITALS)
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c))
+    kept: list[str] = []
+    for c in unicodedata.normalize("NFKD", text):
+        # The tilde of ñ stays: "niña" is a girl, "Nina" a name.
+        if not unicodedata.combining(c) or c == "\u0303" and kept and kept[-1] == "n":
+            kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def ngrams(text: str) -> Counter[str]:
