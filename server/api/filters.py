@@ -82,7 +82,8 @@ async def annotate(request: Request, statuses: list[dict[str, Any]], viewer: asy
     shown = {row["id"]: filter_json(row, keywords[row["id"]], entries[row["id"]]) for row in rows}
     for status in statuses:
         original = status["reblog"] or status
-        text = _searchable_text(original)
+        # The text costs an HTML parse per status: only with a filter to match it against.
+        text = _searchable_text(original) if rows else ""
         results = []
         for row in rows:
             matched = matching_keywords(text, [(k["keyword"], k["whole_word"]) for k in keywords[row["id"]]])
