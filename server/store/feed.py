@@ -27,7 +27,7 @@ async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
     Candidates are the hottest posts under the cursor's score plus the largest boost, and the
     hottest of the accounts the viewer follows or asked more of; both come off an index. Their
     counts are the ranking's constants, written into the statement (as integers, never from a
-    request), as parameters they made the generic plan a poor one. It runs on that generic plan
+    request): as parameters they made the generic plan a poor one. It runs on that generic plan
     (`_on_generic_plan`)."""
     ceiling = float("inf") if cursor is None else cursor[0] + weights.most
     statement = _for_you_statement(viewer, weights, ceiling, limit=limit, cursor=cursor, staff=staff,
