@@ -17,6 +17,7 @@ on LIKENESS_METRICS_HOST), or on the main port to a `Bearer LIKENESS_METRICS_TOK
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import os
 import time
@@ -79,8 +80,17 @@ class RequestMetrics:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(time.perf_counter() - started)
+            counted, timed = _series(scope["method"], route, status)
+            counted.inc()
+            timed.observe(time.perf_counter() - started)
+
+
+@functools.lru_cache(maxsize=4096)
+def _series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The counter and histogram children of one method, route template and status, looked up
+    once: `labels()` takes a lock and builds a key on every call, a cost on every request. The
+    routes are templates, so there are few keys; the bound keeps a flood of odd methods small."""
+    return REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
 
 
 class _Snapshot:

@@ -4,6 +4,8 @@ triggers count, recency, follows and a person's steering; cursor paging; bad inp
 from __future__ import annotations
 
 from policy import ranking
+from server import store
+from server.db import create_pool, migrate
 from tests.test_federation_e2e import _account_id, _upload_video
 from tests.videos import make_mp4
 
@@ -216,3 +218,25 @@ async def test_has_video_follows_the_posts_media(make_instance):
     await a.pool.execute("DELETE FROM media WHERE post_id = $1", other)
     assert await a.pool.fetchval(has_video, other) is False
     assert (await _feed(a))[0] == []
+
+
+async def test_for_you_runs_on_a_generic_plan_and_leaves_the_setting_behind(database):
+    """The For You statement is run on its generic plan (server/store/feed.py), on a pool's
+    connection and on a caller's, and neither keeps the setting for what runs next."""
+    pool = await create_pool(database, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        page = {"limit": 20, "cursor": None, "candidates": ranking.CANDIDATES,
+                "followed_candidates": ranking.FOLLOWED_CANDIDATES}
+        for _ in range(3):
+            assert await store.for_you(pool, None, ranking.Weights(), **page) == []
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+            plans = await conn.fetchrow("SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                                        " WHERE statement LIKE 'WITH prefs AS%'")
+            assert dict(plans) == {"generic_plans": 3, "custom_plans": 0}
+            assert await store.for_you(conn, None, ranking.Weights(), **page) == []
+            assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+    finally:
+        await pool.close()

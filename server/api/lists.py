@@ -159,7 +159,7 @@ async def list_timeline(request: Request) -> Response:
     rows = await store.list_timeline(read_pool(request), user["actor_id"], row, **page)
     rendered = await render_statuses(request, rows, user["actor_id"], read_pool=read_pool(request))
     # Mastodon applies the home context's filters to lists.
-    await filters.annotate(request, rendered, user["actor_id"], "home")
+    await filters.annotate(request, rendered, user, "home")
     return paged(request, rendered, cursors=[r["id"] for r in rows], limit=page["limit"])
 
 

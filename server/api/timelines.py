@@ -40,7 +40,7 @@ async def home(request: Request) -> Response:
                                      **paging(dict(request.query_params)))
     rendered = await render_statuses(request, rows, user["actor_id"], staff=staff, detailed=True,
                                      read_pool=read_pool(request))
-    await filters.annotate(request, rendered, user["actor_id"], "home")
+    await filters.annotate(request, rendered, user, "home")
     return paged(request, rendered)
 
 
@@ -50,7 +50,7 @@ async def public(request: Request) -> Response:
     viewer = user["actor_id"] if user else None
     rows = await store.public_timeline(read_pool(request), viewer,
                                        local_only=bool_param(params, "local"), **paging(params))
-    return await _public_page(request, rows, viewer)
+    return await _public_page(request, rows, user)
 
 
 async def tag_timeline(request: Request) -> Response:
@@ -61,14 +61,15 @@ async def tag_timeline(request: Request) -> Response:
     tag = normalised_hashtag(request.path_params["hashtag"].removeprefix("#"))
     rows = await store.public_timeline(read_pool(request), viewer, local_only=bool_param(params, "local"),
                                        tag=tag, **paging(params))
-    return await _public_page(request, rows, viewer)
+    return await _public_page(request, rows, user)
 
 
-async def _public_page(request: Request, rows: list[asyncpg.Record], viewer: int | None) -> Response:
+async def _public_page(request: Request, rows: list[asyncpg.Record], user: asyncpg.Record | None) -> Response:
     """A page of a public timeline, each post with the filters of a signed-in viewer it matches."""
-    rendered = await render_statuses(request, rows, viewer, read_pool=read_pool(request))
-    if viewer is not None:
-        await filters.annotate(request, rendered, viewer, "public")
+    rendered = await render_statuses(request, rows, user["actor_id"] if user else None,
+                                     read_pool=read_pool(request))
+    if user is not None:
+        await filters.annotate(request, rendered, user, "public")
     return paged(request, rendered)
 
 
