@@ -196,7 +196,7 @@ async def test_for_you_leaves_out_what_moderation_took_out_of_view(make_instance
 
 
 async def test_has_video_follows_the_posts_media(make_instance):
-    """`posts.has_video` (migration 0030), which For You reads instead of `media`, follows a video
+    """`posts.has_video` (migration 0027), which For You reads instead of `media`, follows a video
     attached, detached, moved, turned into an image or deleted, whichever path writes."""
     a = await make_instance()
     remote = await _remote_video(a, "far.example")

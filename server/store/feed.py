@@ -12,7 +12,7 @@ from .posts import NOT_LIMITED, SHOWN_PUBLICLY, detail_columns
 # For You holds only public videos, no boosts, and a suspended server is limited too (migration
 # 0006's domain_limited): this is `may_see` for them, less its per-candidate look-ups, which cost
 # a third of the query's time. Blocks are left out after scoring, and what is rendered still goes
-# through `may_see` (server/api/statuses.py render_statuses). `has_video` (migration 0030) is on
+# through `may_see` (server/api/statuses.py render_statuses). `has_video` (migration 0027) is on
 # the post row and in the index: looking each candidate up in `media` was most of the query.
 FOR_YOU = (f"p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
            f" AND p.reblog_of_id IS NULL AND p.in_reply_to_id IS NULL AND p.has_video AND {NOT_LIMITED}")
