@@ -6,6 +6,7 @@ admin API and CLI for terms, refusals and public figures."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -33,6 +34,23 @@ def _refused(response, rule):
     body = response.json()
     assert body["rule"] == rule and body["error"].startswith("prompt refused ("), body
     return body
+
+
+def _cli(a, monkeypatch, capsys, tmp_path) -> Callable[..., Awaitable[tuple[int, str, str]]]:
+    """`likeness` commands run on the instance's database, as from another process: the exit
+    code and what they printed."""
+    settings = a.instance.settings
+    for name, value in {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+                        "LIKENESS_DOMAIN": settings.domain, "LIKENESS_HTTPS": "0",
+                        "LIKENESS_DATA_DIR": str(tmp_path / "cli")}.items():
+        monkeypatch.setenv(name, value)
+
+    async def run(*argv: str) -> tuple[int, str, str]:
+        code = await asyncio.to_thread(cli.main, list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
 
 
 async def test_refused_generation_and_remix_write_nothing_but_the_log(make_instance):
@@ -227,16 +245,7 @@ async def test_prompt_terms_api_and_cli(make_instance, monkeypatch, capsys, tmp_
 
     # The CLI works on the same database, from another process as far as the server knows: it
     # announces its changes through Redis, and the server reads the rules again.
-    settings = a.instance.settings
-    for name, value in {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-                        "LIKENESS_DOMAIN": settings.domain, "LIKENESS_HTTPS": "0",
-                        "LIKENESS_DATA_DIR": str(tmp_path / "cli")}.items():
-        monkeypatch.setenv(name, value)
-
-    async def run(*argv: str) -> tuple[int, str, str]:
-        code = await asyncio.to_thread(cli.main, list(argv))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+    run = _cli(a, monkeypatch, capsys, tmp_path)
 
     assert (await run("admin", "prompt-terms", "add", "hate", "grimbleflax"))[0] == 0
     assert await run("admin", "prompt-terms", "list") == (0, "hate\tgrimbleflax\n", "")
@@ -313,16 +322,7 @@ async def test_only_a_verified_identity_lets_a_cameo_carry_a_public_figure(make_
     assert response.status_code == 200 and response.json()["verified_identity"] is None
     _refused(await _generate(a, "tay", singing, cameo_ids=[cameo["id"]]), "public_figure.known")
 
-    settings = a.instance.settings
-    for name, value in {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-                        "LIKENESS_DOMAIN": settings.domain, "LIKENESS_HTTPS": "0",
-                        "LIKENESS_DATA_DIR": str(tmp_path / "cli")}.items():
-        monkeypatch.setenv(name, value)
-
-    async def run(*argv: str) -> tuple[int, str, str]:
-        code = await asyncio.to_thread(cli.main, list(argv))
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+    run = _cli(a, monkeypatch, capsys, tmp_path)
 
     code, out, _ = await run("admin", "verified-identity", "tay", "--set", "Taylor Swift")
     assert code == 0 and "verified as 'Taylor Swift'" in out
