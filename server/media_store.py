@@ -340,8 +340,7 @@ class S3MediaStore:
         from obstore.exceptions import BaseError
 
         try:
-            async for _ in obstore.list(self._store, prefix=".likeness-check/", chunk_size=1):
-                break
+            await obstore.list_with_delimiter_async(self._store, prefix=".likeness-check/")
         except (BaseError, OSError) as exc:
             raise MediaStoreUnavailable(f"the media {self.where} cannot be used: "
                                         f"{str(exc).splitlines()[0][:300]}") from None

@@ -14,7 +14,7 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 # Nothing here imports prometheus_client before `main` has called `prepare_metrics`: the admin
 # commands' modules (which import the whole server) are imported by `parser`.
@@ -499,5 +499,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run() -> NoReturn:
+    """The `likeness` program: `main`, then the process's exit. Once obstore (the media bucket's
+    client) is loaded the exit skips the interpreter's finalization: its Rust runtime's threads,
+    still running then, can abort a process that has finished its work (SIGABRT, exit status
+    -6; pyo3-async-runtimes issue 40). Everything of ours is closed by then; output is flushed."""
+    code = main()
+    if "obstore" in sys.modules:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
