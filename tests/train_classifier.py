@@ -33,9 +33,8 @@ NOT_LEARNED = ("public_figure", "instructions")
 C = 10.0
 FOLDS = 5
 # A false refusal costs this many missed refusals when thresholds are chosen: most prompts a
-# live instance sees are benign, so the layer must refuse few of them (at 10 the holdout lost
-# 0.013 of its benign pass rate to the lexicon alone; at 20 about 0.003).
-FALSE_REFUSAL_COST = 20.0
+# live instance sees are benign, so the layer must refuse few of them.
+FALSE_REFUSAL_COST = 10.0
 GRID = np.round(np.arange(0.15, 0.96, 0.05), 2)
 
 
