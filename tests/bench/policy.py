@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from policy import semantic
 from policy.classifier import abuse_scorer
 from policy.prompts import CameoUse, Refusal, review_prompt
 from tests import prompt_corpus
@@ -31,23 +30,11 @@ Judge = Callable[[str, Sequence[CameoUse]], Refusal | None]
 
 
 def lexicon() -> Judge:
-    return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES, semantic=False)
+    return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES)
 
 
 def lexicon_and_abuse() -> Judge:
     scorer = abuse_scorer()
-    return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES, scorer,
-                                                semantic=False)
-
-
-def lexicon_and_semantic() -> Judge:
-    semantic.classifier()
-    return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES)
-
-
-def full_policy() -> Judge:
-    scorer = abuse_scorer()
-    semantic.classifier()
     return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES, scorer)
 
 
@@ -57,8 +44,6 @@ def full_policy() -> Judge:
 LAYERS: list[tuple[str, Callable[[], Judge]]] = [
     ("lexicon", lexicon),
     ("lexicon + abuse classifier", lexicon_and_abuse),
-    ("lexicon + semantic classifier", lexicon_and_semantic),
-    ("lexicon + abuse + semantic", full_policy),
 ]
 
 
