@@ -270,8 +270,9 @@ async def run_worker(settings: Settings, *, federation: bool = True, generation:
         await asyncio.gather(*(worker.async_run() for worker in workers))
     except asyncio.CancelledError:
         # SIGTERM/SIGINT: closing cancels the jobs in flight (their rows stay due, a running
-        # generation is given back to the queue).
-        pass
+        # generation is given back to the queue). The signal's cancellation is handled here:
+        # uncancelled, so that close_worker tells it from a cancellation of its own.
+        main_task.uncancel()
     finally:
         if metrics_server is not None and metrics_task is not None:
             metrics_server.should_exit = True
