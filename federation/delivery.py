@@ -56,8 +56,7 @@ async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict
     """
     activity_id = await store.insert_outbox_activity(conn, activity["id"], actor_id,
                                                      activity["type"], activity, public)
-    distinct = sorted({i for i in inboxes if i})
-    return await store.insert_deliveries(conn, activity_id, distinct) if distinct else []
+    return await _insert_deliveries(conn, activity_id, inboxes)
 
 
 async def queue_with_followers(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -68,9 +67,7 @@ async def queue_with_followers(conn: asyncpg.Connection, actor_id: int, activity
     posting call costs the same whatever their number."""
     activity_id = await store.insert_outbox_activity(conn, activity["id"], actor_id, activity["type"],
                                                      activity, public, followers_pending=True)
-    distinct = sorted({i for i in inboxes if i})
-    if distinct:
-        await store.insert_deliveries(conn, activity_id, distinct)
+    await _insert_deliveries(conn, activity_id, inboxes)
     return activity_id
 
 
@@ -81,8 +78,13 @@ async def forward_activity(conn: asyncpg.Connection, actor_id: int, activity: di
     known = await store.outbox_activity_id(conn, activity["id"])
     if known is None:
         return await queue_activity(conn, actor_id, activity, inboxes, public=public)
+    return await _insert_deliveries(conn, known, inboxes)
+
+
+async def _insert_deliveries(conn: asyncpg.Connection, activity_id: int, inboxes: list[str]) -> list[int]:
+    """One delivery of the activity per distinct inbox given; their ids."""
     distinct = sorted({i for i in inboxes if i})
-    return await store.insert_deliveries(conn, known, distinct) if distinct else []
+    return await store.insert_deliveries(conn, activity_id, distinct) if distinct else []
 
 
 async def start(fed: Federation, delivery_ids: list[int]) -> None:
