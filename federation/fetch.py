@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import ipaddress
 import os
 import socket
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import aiohttp
+import aiohttp.abc
+import aiohttp.helpers
 import anyio
-import httpcore
 import httpx
 import truststore
 
@@ -146,48 +147,95 @@ async def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, but it resolves names itself and vets the addresses.
+async def _vetted_addresses(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses to try for `host`: the first of each family, in the resolver's order (the
+    usual failure is a host whose IPv6 is unreachable from here, and trying every address would
+    multiply timeouts). Unless `allow_private`, any private answer refuses the name outright: a
+    name that mixes public and private addresses is an attack or a mistake, and no fallback may
+    land on the private one."""
+    addresses = await _resolve(host, port)
+    if not addresses:
+        raise OSError(f"{host} has no address")
+    if not allow_private:
+        for address in addresses:
+            if is_blocked_address(address):
+                raise BlockedAddressError(f"{host} is, or resolves to, a private address ({address})")
+    candidates: dict[int, str] = {}
+    for address in addresses:
+        candidates.setdefault(ipaddress.ip_address(address).version, address)
+    return list(candidates.values())
 
-    httpcore hands `connect_tcp` the URL's host and does TLS (SNI, certificate check) on that
-    name afterwards, so connecting to the vetted IP here keeps both the Host header and the
-    certificate check on the name.
-    """
+
+class _VettingResolver(aiohttp.abc.AbstractResolver):
+    """aiohttp's resolver, with the vetting of `_vetted_addresses`. aiohttp then connects to
+    exactly these addresses and does TLS (SNI, certificate check) on the URL's name, so the
+    Host header and the certificate check stay on the name."""
 
     def __init__(self, allow_private: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
         self._allow_private = allow_private
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
-        try:
-            with anyio.fail_after(timeout):
-                addresses = await _resolve(host, port)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} has no address")
-        # Any private answer refuses the name outright: a name that mixes public and private
-        # addresses is an attack or a mistake, and no fallback below may land on the private one.
-        if not self._allow_private:
-            for address in addresses:
-                if is_blocked_address(address):
-                    raise BlockedAddressError(f"{host} is, or resolves to, a private address ({address})")
-        # The first address of each family, in the resolver's order: the usual failure is a host
-        # whose IPv6 is unreachable from here, and trying every address would multiply timeouts.
-        candidates: dict[int, str] = {}
-        for address in addresses:
-            candidates.setdefault(ipaddress.ip_address(address).version, address)
-        connect = functools.partial(self._inner.connect_tcp, port=port, timeout=timeout,
-                                    local_address=local_address, socket_options=socket_options)
-        *fallbacks, last = candidates.values()
-        for address in fallbacks:
-            with contextlib.suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
-                return await connect(address)
-        return await connect(last)
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[aiohttp.abc.ResolveResult]:
+        return [aiohttp.abc.ResolveResult(
+            hostname=host, host=address, port=port, proto=0, flags=socket.AI_NUMERICHOST,
+            family=socket.AF_INET6 if ":" in address else socket.AF_INET)
+            for address in await _vetted_addresses(host, port, self._allow_private)]
+
+    async def close(self) -> None:
+        pass
+
+
+def _guarded_socket(address_info: tuple[Any, ...], allow_private: bool) -> socket.socket:
+    """The socket for one connection, made only to an address this server may talk to: the last
+    check, at connect time, whichever way aiohttp came by the address (a name through
+    `_VettingResolver`, or an IP literal, which it never resolves)."""
+    family, kind, proto, _, address = address_info
+    if not allow_private and is_blocked_address(address[0]):
+        raise BlockedAddressError(f"{address[0]} is a private address")
+    return socket.socket(family, kind, proto)
+
+
+# aiohttp's errors as the httpx errors that callers of the client catch; the most specific first.
+_AIOHTTP_ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+    (asyncio.TimeoutError, httpx.TimeoutException),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),
+    (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),
+    (aiohttp.ClientPayloadError, httpx.ReadError),
+    (aiohttp.ClientError, httpx.NetworkError),
+    (OSError, httpx.NetworkError),
+)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    try:
+        yield
+    except BlockedAddressError:
+        raise
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        for caught, raised in _AIOHTTP_ERRORS:
+            if isinstance(exc, caught):
+                raise raised(f"{type(exc).__name__}: {exc}") from exc
+        raise
+
+
+class _AiohttpStream(httpx.AsyncByteStream):
+    """An aiohttp answer's body as httpx reads it. Closing it before its end closes the
+    connection; read to its end, the connection goes back to the pool."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with _as_httpx_errors():
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+
+    async def aclose(self) -> None:
+        self._response.release()
 
 
 class _HostSlots:
@@ -296,30 +344,58 @@ class _BoundedStream(httpx.AsyncByteStream):
                 self._release = None
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with the guarded backend, the instance rules and the outbound limits;
-    HTTP/1.1, no proxies, no retries."""
+class _GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport over aiohttp's HTTP/1.1 client (a fraction of httpcore's cost per
+    request, in C where httpcore and h11 are pure Python: deliveries are mostly this cost), with
+    the vetted addresses, the instance rules and the outbound limits; no proxies, no retries, no
+    redirects, no cookies."""
 
     def __init__(self, *, allow_private: bool, ssl_context: ssl.SSLContext, limits: OutboundLimits,
                  refuse: Refusal | None = None) -> None:
-        pool = httpx.Limits(max_connections=limits.connections,
-                            max_keepalive_connections=min(20, limits.connections), keepalive_expiry=30)
-        super().__init__(verify=ssl_context, limits=pool, trust_env=False)
+        self._allow_private = allow_private
+        self._ssl_context = ssl_context
         self._refuse = refuse
         self._limits = limits
         self._slots = _HostSlots(limits.per_host, limits.connections)
-        # httpx 0.28 offers no way to hand its httpcore pool a network backend, so replace the
-        # pool it built. Refuse to run if httpx ever stops keeping it there: the backend would
-        # then be silently unused, and every address reachable.
-        if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
-            raise RuntimeError("this httpx keeps no httpcore pool in `_pool`; fetch.py needs updating")
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=pool.max_connections,
-            max_keepalive_connections=pool.max_keepalive_connections,
-            keepalive_expiry=pool.keepalive_expiry,
-            network_backend=_GuardedBackend(allow_private),
-        )
+        # Made on the first request: an aiohttp session belongs to the event loop it is made in.
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        allow_private = self._allow_private
+        connector = aiohttp.TCPConnector(
+            limit=self._limits.connections, limit_per_host=0, keepalive_timeout=30,
+            ssl=self._ssl_context, resolver=_VettingResolver(allow_private), use_dns_cache=False,
+            # Looked up at each connection, so that a test can see every attempt.
+            socket_factory=lambda address_info: _guarded_socket(address_info, allow_private))
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                     trust_env=False, auto_decompress=False,
+                                     skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"))
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        # aiohttp never resolves an IP literal (nor a legacy numeric form such as 2130706433,
+        # which it refuses): vetted here, so that such a host fails as a private name does.
+        host = request.url.host
+        if not self._allow_private and aiohttp.helpers.is_ip_address(host):
+            await _vetted_addresses(host, request.url.port or 0, allow_private=False)
+        if self._session is None:
+            self._session = self._open_session()
+        timeout = request.extensions.get("timeout", {})
+        body = await request.aread()
+        with _as_httpx_errors():
+            response = await self._session.request(
+                request.method, str(request.url), data=body or None,
+                headers=[(name.decode("latin-1"), value.decode("latin-1"))
+                         for name, value in request.headers.raw if name.lower() != b"transfer-encoding"],
+                allow_redirects=False, compress=None,
+                timeout=aiohttp.ClientTimeout(connect=timeout.get("connect"), sock_read=timeout.get("read")))
+        return httpx.Response(response.status, headers=response.raw_headers, stream=_AiohttpStream(response),
+                              request=request, extensions={"http_version": b"HTTP/1.1",
+                                                           "reason_phrase": (response.reason or "").encode()})
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         # Every request and every redirect hop passes here: a suspended server gets no fetch,
@@ -333,7 +409,7 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
         deadline = _Deadline(request.url, self._limits.deadline)
         await deadline.run(self._slots.acquire(host))
         try:
-            response = await deadline.run(super().handle_async_request(request))
+            response = await deadline.run(self._send(request))
         except BaseException:
             self._slots.release(host)
             raise

@@ -17,7 +17,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpcore
 import pytest
 import trustme
 import uvicorn
@@ -187,11 +186,11 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Records connection attempts and fails them all, so no packet is ever sent."""
     attempts: list[str] = []
 
-    async def refuse(self, host, port, **kwargs):
-        attempts.append(host)
-        raise httpcore.ConnectError("connections are off in this test")
+    def refuse(address_info, allow_private):
+        attempts.append(address_info[4][0])
+        raise OSError("connections are off in this test")
 
-    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", refuse)
+    monkeypatch.setattr(fetch, "_guarded_socket", refuse)
     yield attempts
 
 
@@ -252,6 +251,22 @@ async def test_local_addresses_refused_before_connecting(site: Site, connects: l
             with pytest.raises(fetch.BlockedAddressError):
                 await client.post(url, content=b"{}")
     assert connects == []
+
+
+async def test_the_socket_itself_refuses_private_addresses(site: Site, names: dict[str, list[str]],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last check, at connect time, holds even if the vetting of names let one through."""
+    async def unvetted(host: str, port: int, allow_private: bool) -> list[str]:
+        return names.get(host, [host])
+
+    monkeypatch.setattr(fetch, "_vetted_addresses", unvetted)
+    names["rebind.test"] = ["127.0.0.1"]
+    seen = len(site.requests)
+    async with _client(allow_private=False) as client:
+        for host in ("rebind.test", "127.0.0.1"):
+            with pytest.raises(fetch.BlockedAddressError, match="127.0.0.1"):
+                await client.post(_url(site, "/doc/x", host), content=b"{}")
+    assert len(site.requests) == seen
 
 
 async def test_loopback_allowed_when_configured(site: Site) -> None:
