@@ -279,15 +279,16 @@ class _HostSlots:
 
 
 class _Deadline:
-    """The end of one exchange, and each step of it run against the time left."""
+    """The end of one exchange, and each step of it run against the time left (asyncio's own
+    timeout: anyio's cancel scope cost 4% of a delivering worker's CPU, three per request)."""
 
     def __init__(self, url: httpx.URL, seconds: float) -> None:
         self.url, self.seconds = url, seconds
-        self._at = anyio.current_time() + seconds
+        self._at = asyncio.get_running_loop().time() + seconds
 
     async def run(self, step: Awaitable[Any]) -> Any:
         try:
-            with anyio.fail_after(max(self._at - anyio.current_time(), 0)):
+            async with asyncio.timeout_at(self._at):
                 return await step
         except TimeoutError:
             raise FetchError(f"fetching {self.url} took longer than {self.seconds:g} s") from None
