@@ -370,7 +370,9 @@ class _GuardedTransport(httpx.AsyncBaseTransport):
             socket_factory=lambda address_info: _guarded_socket(address_info, allow_private))
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
                                      trust_env=False, auto_decompress=False,
-                                     skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"))
+                                     # The request's headers are httpx's, as given, and no others.
+                                     skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding",
+                                                        "Content-Type"))
 
     async def _send(self, request: httpx.Request) -> httpx.Response:
         # aiohttp never resolves an IP literal (nor a legacy numeric form such as 2130706433,
