@@ -22,7 +22,7 @@ from .statuses import render_statuses
 
 MASTODON_TYPES = frozenset({
     "mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update",
-    "admin.sign_up", "admin.report", "severed_relationships", "moderation_warning",
+    "admin.sign_up", "admin.report", "severed_relationships", "moderation_warning", "move",
 })
 LIKENESS_TYPES = frozenset({
     "quote", "remix_request", "remix_use", "cameo_used", "remix_authorized", "remix_rejected",
