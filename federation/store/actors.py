@@ -72,7 +72,7 @@ async def upsert_remote_actor(conn: Conn, fields: dict[str, Any]) -> Record:
     # `moved_at`: when its document first named the account it moved to (kept while it names the same).
     return await conn.fetchrow(
         f"INSERT INTO actors ({columns}, local, fetched_at, moved_at)"
-        f" VALUES ({params}, false, now(), CASE WHEN ${moved_to} IS NULL THEN NULL ELSE now() END)"
+        f" VALUES ({params}, false, now(), CASE WHEN ${moved_to}::text IS NULL THEN NULL ELSE now() END)"
         f" ON CONFLICT (uri) DO UPDATE SET {updates}, fetched_at = now(),"
         " moved_at = CASE WHEN EXCLUDED.moved_to_uri IS NULL THEN NULL"
         " WHEN EXCLUDED.moved_to_uri IS NOT DISTINCT FROM actors.moved_to_uri THEN actors.moved_at"
