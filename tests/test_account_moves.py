@@ -9,6 +9,7 @@ from tests.conftest import PASSWORD, eventually
 from tests.peers import AP
 from tests.test_federation_e2e import _account_id
 from tests.test_handlers import _done_state, _first
+from tests.test_jsonld_served import assert_all_terms_kept
 from tests.test_remix_posts import _follow
 
 
@@ -68,6 +69,10 @@ async def test_move_between_likeness_servers_moves_followers(make_instance):
     assert body["moved_to"]["uri"] == new_uri and body["moved_to_uri"] == new_uri
     assert body["moved_at"] and body["cooldown_until"] and body["cooldown_days"] == 30
     assert (await _actor(a, "alice"))["movedTo"] == new_uri
+    # A JSON-LD peer reads both terms, and the Move, under their ActivityStreams IRIs.
+    sent_move = await a.pool.fetchval("SELECT body FROM outbox_activities WHERE type = 'Move'")
+    for document in (await _actor(a, "alice"), await _actor(b, "alice"), sent_move):
+        assert_all_terms_kept(document)
 
     # carol on C now follows alice on B, and no longer the old account; her list followed.
     new_on_c = await _account_id(c, "carol", b.handle("alice"))
