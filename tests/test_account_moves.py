@@ -142,15 +142,21 @@ async def _peer_follow(a, user, peer, name):
     found = (await a.api(user, "GET", "/api/v2/search", params={"q": uri, "resolve": "true"})).json()
     account_id = found["accounts"][0]["id"]
     await a.api(user, "POST", f"/api/v1/accounts/{account_id}/follow")
-    follow = await eventually(lambda: _follow_of(peer, uri))
+    follow = await eventually(lambda: _follow_of(peer, uri, f"{a.base_url}/users/{user}"))
     await peer.post(name, f"{a.base_url}/inbox", {
-        "id": f"{uri}#accepts/1", "type": "Accept", "actor": uri, "object": follow})
+        "id": f"{uri}#accepts/{user}", "type": "Accept", "actor": uri, "object": follow})
     await eventually(lambda: _following(a, user, account_id))
     return account_id
 
 
-async def _follow_of(peer, uri):
-    return next((x for x in peer.received if x["type"] == "Follow" and x["object"] == uri), None)
+async def _follow_of(peer, uri, actor=None):
+    return next((x for x in peer.received if x["type"] == "Follow" and x["object"] == uri
+                 and actor in (None, x["actor"])), None)
+
+
+async def _undo_of_follow(peer, uri):
+    return next((x for x in peer.received if x["type"] == "Undo" and isinstance(x["object"], dict)
+                 and x["object"]["type"] == "Follow" and x["object"]["object"] == uri), None)
 
 
 async def _handled(a, activity_id):
@@ -160,9 +166,15 @@ async def _handled(a, activity_id):
 async def test_mastodon_move_received_moves_local_followers(make_instance, peer):
     a = await make_instance("a")
     await a.signup("carol")
+    await a.signup("dave")
     old, new, other = (peer.add_actor(n) for n in ("old", "new", "other"))
     peer.actor_extras["new"] = {"alsoKnownAs": [old]}
     old_id = await _peer_follow(a, "carol", peer, "old")
+    # dave follows the old account too, and blocks the new one: his follow stays as it is.
+    await _peer_follow(a, "dave", peer, "old")
+    new_id = (await a.api("dave", "GET", "/api/v2/search", params={"q": new, "resolve": "true"})).json()
+    blocked = await a.api("dave", "POST", f"/api/v1/accounts/{new_id['accounts'][0]['id']}/block")
+    assert blocked.status_code == 200, blocked.text
 
     def move(n, *, actor=old, obj=old, target=new):
         return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{old}#moves/{n}",
@@ -182,9 +194,12 @@ async def test_mastodon_move_received_moves_local_followers(make_instance, peer)
     assert await _handled(a, move(5)["id"]) == "done"
     follow_new = await eventually(lambda: _follow_of(peer, new))
     assert follow_new["actor"] == f"{a.base_url}/users/carol"
-    undo = await eventually(lambda: _first(peer, "Undo"))
-    assert undo["object"]["type"] == "Follow" and undo["object"]["object"] == old
+    undo = await eventually(lambda: _undo_of_follow(peer, old))
+    assert undo["actor"] == f"{a.base_url}/users/carol"
     assert not await _following(a, "carol", old_id)
+    assert await _following(a, "dave", old_id)
+    assert [x["actor"] for x in peer.received if x["type"] == "Follow" and x["object"] == new] == [
+        f"{a.base_url}/users/carol"]
     notes = (await a.api("carol", "GET", "/api/v1/notifications", params={"types[]": "move"})).json()
     assert [n["account"]["uri"] for n in notes] == [old]
     seen = (await a.api("carol", "GET", f"/api/v1/accounts/{old_id}")).json()
