@@ -209,6 +209,11 @@ async def test_mastodon_move_received_moves_local_followers(make_instance, peer)
     follows = len([x for x in peer.received if x["type"] == "Follow"])
     assert (await peer.post("old", f"{a.base_url}/inbox", move(6))).status_code == 202
     assert await _handled(a, move(6)["id"]) == "ignored"
+    # And back (the new account moving to the old one, which moved away): a loop, ignored.
+    peer.actor_extras["old"] = {"alsoKnownAs": [new], "movedTo": new}
+    back = {**move(7, actor=new, obj=new, target=old), "id": f"{new}#moves/1"}
+    assert (await peer.post("new", f"{a.base_url}/inbox", back)).status_code == 202
+    assert await _handled(a, back["id"]) == "ignored"
     assert len([x for x in peer.received if x["type"] == "Follow"]) == follows
 
 
