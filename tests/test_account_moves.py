@@ -246,3 +246,28 @@ async def test_move_to_a_mastodon_account_sends_signed_move_and_update(make_inst
         assert info.key_id == f"{alice}#main-key"
         httpsig.verify_signature(info, "POST", f"{peer.base}{path}", headers,
                                  peer.received_bodies[index], keys.load_public_key(public))
+
+
+async def test_mastodon_account_moving_here(make_instance, peer):
+    """A Mastodon account moves to an account on this server: its local followers follow the
+    new local account directly, which lists the old one as its alias."""
+    a = await make_instance("a")
+    await a.signup("carol")
+    await a.signup("newpat")
+    pat = peer.add_actor("pat")
+    old_id = await _peer_follow(a, "carol", peer, "pat")
+    newpat = f"{a.base_url}/users/newpat"
+    move = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{pat}#moves/1", "type": "Move",
+            "actor": pat, "object": pat, "target": newpat}
+    assert (await peer.post("pat", f"{a.base_url}/inbox", move)).status_code == 202
+    assert await _handled(a, move["id"]) == "ignored"  # newpat does not list pat yet
+
+    alias = await a.api("newpat", "POST", "/api/v1/account/aliases", json={"acct": pat})
+    assert alias.status_code == 200 and alias.json()["uri"] == pat, alias.text
+    again = {**move, "id": f"{pat}#moves/2"}
+    assert (await peer.post("pat", f"{a.base_url}/inbox", again)).status_code == 202
+    assert await _handled(a, again["id"]) == "done"
+    newpat_id = await _account_id(a, "carol", "newpat")
+    assert await _following(a, "carol", newpat_id)
+    assert not await _following(a, "carol", old_id)
+    assert await eventually(lambda: _undo_of_follow(peer, pat))
