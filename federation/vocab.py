@@ -78,6 +78,8 @@ EXTENSION_TERMS = {
     "indexable": "toot:indexable",
     "suspended": "toot:suspended",
     "featured": {"@id": "toot:featured", "@type": "@id"},
+    # Where an account moved (Mastodon's term; `alsoKnownAs` is in the ActivityStreams context).
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "Label": "lk:Label",
