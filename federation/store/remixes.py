@@ -66,6 +66,22 @@ async def settle_remix(conn: Conn, remix_id: int) -> str:
 
 # --- remix consent: the owner's side --------------------------------------------------------
 
+async def remix_standing(conn: Conn, cameo_id: int, owner_id: int, requester_id: int) -> Record:
+    """What a cameo owner's rules weigh of a requester, in one round trip: whether each follows
+    the other (accepted), whether either blocks the other, and the uris of the actors the owner
+    approved for the cameo (in the order of `cameo_approved`)."""
+    return await conn.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $3 AND followed_id = $2 AND accepted)"
+        " AS follows_owner,"
+        " EXISTS (SELECT 1 FROM follows WHERE follower_id = $2 AND followed_id = $3 AND accepted)"
+        " AS followed_by_owner,"
+        " EXISTS (SELECT 1 FROM blocks WHERE (actor_id = $2 AND target_id = $3)"
+        " OR (actor_id = $3 AND target_id = $2)) AS blocked,"
+        " ARRAY (SELECT a.uri FROM cameo_approved_actors s JOIN actors a ON a.id = s.actor_id"
+        " WHERE s.cameo_id = $1 ORDER BY a.id) AS approved",
+        cameo_id, owner_id, requester_id)
+
+
 async def insert_remix_request(conn: Conn, fields: dict[str, Any]) -> int | None:
     """Record a request; None when its id was seen before (a replay)."""
     return await insert_row(conn, "remix_requests", fields, "ON CONFLICT (uri) DO NOTHING RETURNING id")
