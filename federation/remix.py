@@ -376,10 +376,9 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
         raise Ignore("an answer from someone else than the cameo's owner")
     if row["state"] != "pending":
         return True  # a duplicate answer
-    requester = await store.actor_by_id(fed.pool, row["actor_id"])
     if is_type(activity, "Accept"):
         document = activity.get("result")
-        use = consent.RemixUse(post=row["post_uri"], author=requester["uri"],
+        use = consent.RemixUse(post=row["post_uri"], author=row["requester_uri"],
                                cameo=row["cameo_uri"], owner=row["owner_uri"],
                                digest=row["prompt_digest"])
         try:
@@ -396,13 +395,12 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
         await store.answer_remix_cameo(conn, row["remix_id"], row["cameo_uri"], state, auth_uri,
                                        document, reason)
         settled = await store.settle_remix(conn, row["remix_id"])
-        owner = await store.actor_by_uri(conn, row["owner_uri"])
         notification_id = None
         if settled in ("authorized", "rejected"):
             notification_id = await store.insert_notification(
-                conn, requester["user_id"], f"remix_{settled}", owner["id"] if owner else None)
+                conn, row["requester_user_id"], f"remix_{settled}", row["owner_id"])
     if notification_id is not None:
-        await streams.notification(fed, requester["user_id"], notification_id)
+        await streams.notification(fed, row["requester_user_id"], notification_id)
     return True
 
 

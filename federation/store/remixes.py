@@ -32,9 +32,14 @@ async def remix_cameos(conn: Conn, remix_id: int) -> list[Record]:
 
 
 async def remix_cameo_by_request(conn: Conn, request_uri: str) -> Record | None:
+    """The remix cameo a request asked for, with what an answer to it needs: its remix's post
+    and prompt digest, the requester (`actor_id`, `requester_uri`, `requester_user_id`), and
+    the owner's actor id when the owner is known here (`owner_id`)."""
     return await conn.fetchrow(
-        "SELECT c.*, r.post_uri, r.actor_id, r.prompt_digest FROM remix_cameos c"
-        " JOIN remixes r ON r.id = c.remix_id WHERE c.request_uri = $1", request_uri)
+        "SELECT c.*, r.post_uri, r.actor_id, r.prompt_digest, a.uri AS requester_uri,"
+        " a.user_id AS requester_user_id, o.id AS owner_id FROM remix_cameos c"
+        " JOIN remixes r ON r.id = c.remix_id JOIN actors a ON a.id = r.actor_id"
+        " LEFT JOIN actors o ON o.uri = c.owner_uri WHERE c.request_uri = $1", request_uri)
 
 
 async def answer_remix_cameo(conn: Conn, remix_id: int, cameo_uri: str, state: str,
