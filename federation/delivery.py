@@ -52,11 +52,10 @@ async def queue_activity(conn: asyncpg.Connection, actor_id: int, activity: dict
     """Record an activity in the sender's outbox and one delivery per distinct inbox.
 
     Runs in the caller's transaction, so the change and its deliveries commit together;
-    `start` queues the jobs after the commit.
+    `start` queues the jobs after the commit. One statement: a consent answer waits for it.
     """
-    activity_id = await store.insert_outbox_activity(conn, activity["id"], actor_id,
-                                                     activity["type"], activity, public)
-    return await _insert_deliveries(conn, activity_id, inboxes)
+    return await store.insert_outbox_activity_to(conn, activity["id"], actor_id, activity["type"],
+                                                 activity, public, _distinct(inboxes))
 
 
 async def queue_with_followers(conn: asyncpg.Connection, actor_id: int, activity: dict[str, Any],
@@ -83,8 +82,12 @@ async def forward_activity(conn: asyncpg.Connection, actor_id: int, activity: di
 
 async def _insert_deliveries(conn: asyncpg.Connection, activity_id: int, inboxes: list[str]) -> list[int]:
     """One delivery of the activity per distinct inbox given; their ids."""
-    distinct = sorted({i for i in inboxes if i})
+    distinct = _distinct(inboxes)
     return await store.insert_deliveries(conn, activity_id, distinct) if distinct else []
+
+
+def _distinct(inboxes: list[str]) -> list[str]:
+    return sorted({i for i in inboxes if i})
 
 
 async def start(fed: Federation, delivery_ids: list[int]) -> None:
@@ -192,12 +195,15 @@ async def _send_claimed(fed: Federation, rows: list[asyncpg.Record]) -> list[str
 
 
 async def _attempt_all(fed: Federation, rows: list[asyncpg.Record]) -> list[str]:
-    """One query reads the activities the rows send, one the peers they go to, and one
-    transaction records all that were taken."""
+    """One query reads the activities the rows send and one the peers they go to, both at once,
+    and one transaction records all that were taken."""
     activity_ids = sorted({row["activity_id"] for row in rows})
-    activities = {a["id"]: a for a in await store.outbox_bodies(fed.pool, activity_ids)}
     hosts = [urlsplit(row["inbox"]).netloc.lower() for row in rows]
-    peers = {p["host"]: p for p in await store.peers(fed.pool, sorted(set(hosts)))}
+    # Side by side, on two connections: the first POST waits for one round trip, not two.
+    bodies, known = await asyncio.gather(store.outbox_bodies(fed.pool, activity_ids),
+                                         store.peers(fed.pool, sorted(set(hosts))))
+    activities = {a["id"]: a for a in bodies}
+    peers = {p["host"]: p for p in known}
     results = await asyncio.gather(*(
         _attempt(fed, row, host, activities[row["activity_id"]], peers.get(host))
         for row, host in zip(rows, hosts, strict=True)))

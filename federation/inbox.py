@@ -16,6 +16,7 @@ from . import actors, fetch, httpsig, inputs, metrics, proofs, store
 from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
+from .handlers.common import HANDLED_ROW
 from .jsonld import JSONLDError, as_list, canonical, ref
 from .signing import instance_signer
 from .vocab import ACTIVITY_TYPES, ACTOR_TYPES, type_names
@@ -125,18 +126,19 @@ async def _receive(fed: Federation, method: str, url: str, headers: Any, body: b
     kind = activity_kind(activity)
     if kind is None or kind not in ACTIVITY_TYPES and ":" not in kind:
         return "ignored"
-    row_id = await store.insert_inbox_activity(fed.pool, activity["id"], kind, signer, activity)
-    await _peer_seen(fed, urlsplit(signer).netloc.lower())
-    if row_id is None:
+    # Handled here at once when this process runs a worker, kept claimed by the insert itself as
+    # a job would claim it: a consent answer waits for no worker's poll, nor for a second query.
+    handle_here = fed.leases.can_run()
+    row = await store.insert_inbox_activity(fed.pool, activity["id"], kind, signer, activity,
+                                            fed.leases.lease_s if handle_here else None)
+    if row is None:
+        await _peer_seen(fed, urlsplit(signer).netloc.lower())
         return "duplicate"
-    if fed.leases.can_run():
-        # Handled here at once (this process runs a worker), leased as a job would be: a
-        # consent answer waits for no worker's poll.
-        row = await store.claim_inbox_activity(fed.pool, row_id, fed.leases.lease_s)
-        if row is not None:
-            fed.leases.run(_process_leased(fed, row))
-        return "accepted"
-    await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}")
+    if handle_here:
+        fed.leases.run(_process_leased(fed, row))
+    else:
+        await fed.enqueue("process_inbox", row["id"], job_id=f"inbox:{row['id']}")
+    await _peer_seen(fed, urlsplit(signer).netloc.lower())
     return "accepted"
 
 
@@ -288,7 +290,11 @@ async def _handle(fed: Federation, row: asyncpg.Record) -> str:
         handler = HANDLERS.get(kind) if kind is not None else None
         if handler is None:
             raise Ignore(f"unsupported activity type {activity.get('type')!r}")
-        await handler(fed, activity)
+        handled = HANDLED_ROW.set(row)
+        try:
+            await handler(fed, activity)
+        finally:
+            HANDLED_ROW.reset(handled)
     except (Ignore, JSONLDError, InboxError, fetch.DomainRefusedError) as exc:
         await store.finish_inbox_activity(fed.pool, row_id, "ignored", str(exc))
         return "ignored"

@@ -205,7 +205,7 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
     if (await fed.rules.policy(requester_uri)).reject_remix_requests:
         await _refuse_for_instance(fed, activity, owner, requester, post_uri)
         return
-    verdict = decide_remix(await _rules(fed, cameo, owner), await _relationship(fed, owner, requester))
+    verdict = decide_remix(*await _standing(fed, cameo, owner, requester))
     metrics.CONSENT_CHECKS.labels("remix_request", verdict.decision.value).inc()
     uses = await _uses(fed, cameo, owner, instrument)
     refusal = None
@@ -233,11 +233,17 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
             kind = "remix_request" if verdict.decision is Decision.ASK else "remix_use"
             notification_id = await store.insert_notification(conn, owner["user_id"], kind,
                                                               requester["id"])
+        decided = None
+        if verdict.decision is not Decision.ASK:
+            # Answered in the same transaction, from what is known here: the requester's server
+            # waits for this answer, not for the request to be read back.
+            decided = await _decide(fed, conn, _Request(request_id, activity["id"], post_uri, digest),
+                                    cameo, owner, requester, approve=verdict.decision is Decision.APPROVE,
+                                    reason=verdict.reason)
+    if decided is not None:
+        await _send_answer(fed, requester, *decided)
     if notification_id is not None:
         await streams.notification(fed, owner["user_id"], notification_id)
-    if verdict.decision is not Decision.ASK:
-        await answer(fed, request_id, approve=verdict.decision is Decision.APPROVE,
-                     reason=verdict.reason)
 
 
 async def _uses(fed: Federation, cameo: Record, owner: Record,
@@ -284,20 +290,25 @@ def _answer_activity(owner: Record, requester: Record, request_uri: str, cameo_u
     return activity
 
 
-async def _rules(fed: Federation, cameo: Record, owner: Record) -> Any:
-    approved = [a["uri"] for a in await store.cameo_approved(fed.pool, cameo["id"])]
-    return rules_of(cameo, approved, public_figure=owner["public_figure"])
-
-
-async def _relationship(fed: Federation, owner: Record, requester: Record) -> Requester:
-    follows = await store.follow(fed.pool, requester["id"], owner["id"])
-    followed = await store.follow(fed.pool, owner["id"], requester["id"])
-    return Requester(
+async def _standing(fed: Federation, cameo: Record, owner: Record, requester: Record
+                    ) -> tuple[Any, Requester]:
+    """The owner's rules for the cameo, and the requester as those rules see them."""
+    standing = await store.remix_standing(fed.pool, cameo["id"], owner["id"], requester["id"])
+    rules = rules_of(cameo, list(standing["approved"]), public_figure=owner["public_figure"])
+    return rules, Requester(
         actor=requester["uri"], is_owner=requester["id"] == owner["id"],
-        follows_owner=bool(follows and follows["accepted"]),
-        followed_by_owner=bool(followed and followed["accepted"]),
-        blocked=await store.is_blocked_either_way(fed.pool, owner["id"], requester["id"]),
-        suspended=requester["suspended"])
+        follows_owner=standing["follows_owner"], followed_by_owner=standing["followed_by_owner"],
+        blocked=standing["blocked"], suspended=requester["suspended"])
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What an answer names of the RemixRequest it answers."""
+
+    id: int
+    uri: str
+    post_uri: str
+    prompt_digest: str
 
 
 async def answer(fed: Federation, request_id: int, *, approve: bool, reason: str) -> None:
@@ -306,31 +317,49 @@ async def answer(fed: Federation, request_id: int, *, approve: bool, reason: str
     cameo = await store.cameo_by_id(fed.pool, request["cameo_id"])
     owner = await store.actor_by_id(fed.pool, cameo["actor_id"])
     requester = await store.actor_by_id(fed.pool, request["requester_id"])
+    async with fed.pool.acquire() as conn, conn.transaction():
+        decided = await _decide(fed, conn, _Request(request_id, request["uri"], request["post_uri"],
+                                                    request["prompt_digest"]),
+                                cameo, owner, requester, approve=approve, reason=reason)
+    await _send_answer(fed, requester, *decided)
+
+
+async def _decide(fed: Federation, conn: asyncpg.Connection, request: _Request, cameo: Record,
+                  owner: Record, requester: Record, *, approve: bool, reason: str
+                  ) -> tuple[dict[str, Any], list[int]]:
+    """Record the answer to a request in the caller's transaction, with its delivery when the
+    requester is remote: the answer, and the deliveries for `_send_answer` after the commit.
+    RemixError if the request was answered already."""
     document = None
     if approve:
         owner_keys = await signing.signing_keys(fed, owner["id"])
         published = objects.now()
         document = consent.authorization(
-            id=f"{owner['uri']}/remix_authorizations/{request_id}", owner=owner["uri"],
-            post=request["post_uri"], cameo=cameo["uri"], grantee=requester["uri"],
-            digest=request["prompt_digest"], published=published,
+            id=f"{owner['uri']}/remix_authorizations/{request.id}", owner=owner["uri"],
+            post=request.post_uri, cameo=cameo["uri"], grantee=requester["uri"],
+            digest=request.prompt_digest, published=published,
             end_time=published + AUTHORIZATION_LIFETIME, private_key=owner_keys.ed25519,
             key_id=owner_keys.ed25519_key_id)
-    activity = _answer_activity(owner, requester, request["uri"], cameo["uri"], request["post_uri"],
+    activity = _answer_activity(owner, requester, request.uri, cameo["uri"], request.post_uri,
                                 kind="Accept" if approve else "Reject",
-                                answer_id=f"{owner['uri']}#remix-answers/{request_id}", reason=reason)
+                                answer_id=f"{owner['uri']}#remix-answers/{request.id}", reason=reason)
     if document is not None:
         activity["result"] = document
     else:
         activity["summary"] = reason  # why, for the requester (Likeness shows it on the remix)
-    async with fed.pool.acquire() as conn, conn.transaction():
-        if not await store.decide_remix_request(
-                conn, request_id, "approved" if approve else "rejected", reason,
-                document["id"] if document else None, document):
-            raise RemixError("this request was answered already")
-        ids = [] if requester["local"] else await delivery.queue_activity(
-            conn, owner["id"], activity, [requester["inbox"]], public=False)
-    await delivery.start(fed, ids)
+    if not await store.decide_remix_request(
+            conn, request.id, "approved" if approve else "rejected", reason,
+            document["id"] if document else None, document):
+        raise RemixError("this request was answered already")
+    ids = [] if requester["local"] else await delivery.queue_activity(
+        conn, owner["id"], activity, [requester["inbox"]], public=False)
+    return activity, ids
+
+
+async def _send_answer(fed: Federation, requester: Record, activity: dict[str, Any],
+                       delivery_ids: list[int]) -> None:
+    """After the commit: send the answer, or take it here when the requester is local."""
+    await delivery.start(fed, delivery_ids)
     if requester["local"]:
         await receive_answer(fed, activity)
 
@@ -347,10 +376,9 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
         raise Ignore("an answer from someone else than the cameo's owner")
     if row["state"] != "pending":
         return True  # a duplicate answer
-    requester = await store.actor_by_id(fed.pool, row["actor_id"])
     if is_type(activity, "Accept"):
         document = activity.get("result")
-        use = consent.RemixUse(post=row["post_uri"], author=requester["uri"],
+        use = consent.RemixUse(post=row["post_uri"], author=row["requester_uri"],
                                cameo=row["cameo_uri"], owner=row["owner_uri"],
                                digest=row["prompt_digest"])
         try:
@@ -367,13 +395,12 @@ async def receive_answer(fed: Federation, activity: dict[str, Any]) -> bool:
         await store.answer_remix_cameo(conn, row["remix_id"], row["cameo_uri"], state, auth_uri,
                                        document, reason)
         settled = await store.settle_remix(conn, row["remix_id"])
-        owner = await store.actor_by_uri(conn, row["owner_uri"])
         notification_id = None
         if settled in ("authorized", "rejected"):
             notification_id = await store.insert_notification(
-                conn, requester["user_id"], f"remix_{settled}", owner["id"] if owner else None)
+                conn, row["requester_user_id"], f"remix_{settled}", row["owner_id"])
     if notification_id is not None:
-        await streams.notification(fed, requester["user_id"], notification_id)
+        await streams.notification(fed, row["requester_user_id"], notification_id)
     return True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -9,6 +10,10 @@ import asyncpg
 from .. import delivery, store
 from ..context import Federation
 from ..jsonld import ref
+
+# The inbox row being handled (`inbox._handle`): its body is the activity as received, already
+# in hand, which `raw_body` need not read again.
+HANDLED_ROW: ContextVar[asyncpg.Record | None] = ContextVar("handled_inbox_row", default=None)
 
 
 async def follow_answered(fed: Federation, activity: dict[str, Any]) -> asyncpg.Record | None:
@@ -41,6 +46,9 @@ async def local_user_of_post(conn: Any, post: asyncpg.Record) -> int | None:
 
 async def raw_body(fed: Federation, activity: dict[str, Any]) -> dict[str, Any]:
     """The activity as it was received, before compaction: signed parts are checked on it."""
+    row = HANDLED_ROW.get()
+    if row is not None and row["activity_uri"] == activity["id"]:
+        return row["body"]
     return await store.inbox_activity_body(fed.pool, activity["id"]) or activity
 
 

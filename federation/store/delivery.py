@@ -23,6 +23,18 @@ async def insert_outbox_activity(conn: Conn, uri: str, actor_id: int, type: str,
         uri, actor_id, type, body, public, followers_pending)
 
 
+async def insert_outbox_activity_to(conn: Conn, uri: str, actor_id: int, type: str,
+                                    body: dict[str, Any], public: bool, inboxes: list[str]) -> list[int]:
+    """Record an activity and one delivery of it to each of `inboxes` (distinct), in one
+    statement: the ids of the deliveries."""
+    return [row["id"] for row in await conn.fetch(
+        "WITH activity AS (INSERT INTO outbox_activities (uri, actor_id, type, body, public)"
+        " VALUES ($1, $2, $3, $4, $5) RETURNING id)"
+        " INSERT INTO deliveries (activity_id, inbox) SELECT activity.id, unnest($6::text[])"
+        " FROM activity ON CONFLICT DO NOTHING RETURNING id",
+        uri, actor_id, type, body, public, inboxes)]
+
+
 async def expand_follower_deliveries(conn: asyncpg.Connection, activity_id: int) -> int | None:
     """Insert a delivery of this activity to each distinct inbox of its actor's remote followers
     (shared inboxes collapsed, as `follower_inboxes` does) and clear its mark, in one transaction;

@@ -8,12 +8,16 @@ from .common import Conn, Record
 
 
 async def insert_inbox_activity(conn: Conn, activity_uri: str, type: str, signer_uri: str,
-                                body: dict[str, Any]) -> int | None:
-    """Keep an incoming activity; None when its id was seen before (a redelivery)."""
-    return await conn.fetchval(
-        "INSERT INTO inbox_activities (activity_uri, type, signer_uri, body)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (activity_uri) DO NOTHING RETURNING id",
-        activity_uri, type, signer_uri, body)
+                                body: dict[str, Any], lease_s: float | None = None) -> Record | None:
+    """Keep an incoming activity; None when its id was seen before (a redelivery). With
+    `lease_s`, it is kept claimed for one attempt by the caller, as `claim_inbox_activity` would
+    claim it, in the same statement (federation/leases.py)."""
+    return await conn.fetchrow(
+        "INSERT INTO inbox_activities (activity_uri, type, signer_uri, body, attempts, leased_until)"
+        " VALUES ($1, $2, $3, $4, CASE WHEN $5::float8 IS NULL THEN 0 ELSE 1 END,"
+        " now() + make_interval(secs => $5::float8))"
+        " ON CONFLICT (activity_uri) DO NOTHING RETURNING *",
+        activity_uri, type, signer_uri, body, lease_s)
 
 
 async def inbox_activity_body(conn: Conn, activity_uri: str) -> dict[str, Any] | None:

@@ -32,9 +32,14 @@ async def remix_cameos(conn: Conn, remix_id: int) -> list[Record]:
 
 
 async def remix_cameo_by_request(conn: Conn, request_uri: str) -> Record | None:
+    """The remix cameo a request asked for, with what an answer to it needs: its remix's post
+    and prompt digest, the requester (`actor_id`, `requester_uri`, `requester_user_id`), and
+    the owner's actor id when the owner is known here (`owner_id`)."""
     return await conn.fetchrow(
-        "SELECT c.*, r.post_uri, r.actor_id, r.prompt_digest FROM remix_cameos c"
-        " JOIN remixes r ON r.id = c.remix_id WHERE c.request_uri = $1", request_uri)
+        "SELECT c.*, r.post_uri, r.actor_id, r.prompt_digest, a.uri AS requester_uri,"
+        " a.user_id AS requester_user_id, o.id AS owner_id FROM remix_cameos c"
+        " JOIN remixes r ON r.id = c.remix_id JOIN actors a ON a.id = r.actor_id"
+        " LEFT JOIN actors o ON o.uri = c.owner_uri WHERE c.request_uri = $1", request_uri)
 
 
 async def answer_remix_cameo(conn: Conn, remix_id: int, cameo_uri: str, state: str,
@@ -65,6 +70,22 @@ async def settle_remix(conn: Conn, remix_id: int) -> str:
 
 
 # --- remix consent: the owner's side --------------------------------------------------------
+
+async def remix_standing(conn: Conn, cameo_id: int, owner_id: int, requester_id: int) -> Record:
+    """What a cameo owner's rules weigh of a requester, in one round trip: whether each follows
+    the other (accepted), whether either blocks the other, and the uris of the actors the owner
+    approved for the cameo (in the order of `cameo_approved`)."""
+    return await conn.fetchrow(
+        "SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $3 AND followed_id = $2 AND accepted)"
+        " AS follows_owner,"
+        " EXISTS (SELECT 1 FROM follows WHERE follower_id = $2 AND followed_id = $3 AND accepted)"
+        " AS followed_by_owner,"
+        " EXISTS (SELECT 1 FROM blocks WHERE (actor_id = $2 AND target_id = $3)"
+        " OR (actor_id = $3 AND target_id = $2)) AS blocked,"
+        " ARRAY (SELECT a.uri FROM cameo_approved_actors s JOIN actors a ON a.id = s.actor_id"
+        " WHERE s.cameo_id = $1 ORDER BY a.id) AS approved",
+        cameo_id, owner_id, requester_id)
+
 
 async def insert_remix_request(conn: Conn, fields: dict[str, Any]) -> int | None:
     """Record a request; None when its id was seen before (a replay)."""
