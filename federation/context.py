@@ -17,6 +17,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from redis.exceptions import RedisError
 
+from .batching import Batches
 from .domain_rules import DomainRules
 from .leases import LEASE_S, Leases
 from .queue import enqueue_job
@@ -51,6 +52,9 @@ class Federation:
     key_cache: dict[int, Any] = field(default_factory=dict)
     # Remote public keys by key id, (owner, key, loaded at): verifying is on every inbox POST.
     public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)
+    # The inbox's inserts, batched (federation/batching.py): concurrent POSTs share one statement
+    # and one commit. Made at first use (federation/inbox.py).
+    inbox_inserts: Batches[Any, Any] | None = None
     # Peers this process has marked reachable lately, so that the inbox writes that once per host,
     # not per request; emptied every minute, and in every process when one marks a peer
     # unreachable (a peer that talks to any machine must not stay marked).

@@ -7,13 +7,18 @@ from typing import Any
 from .common import Conn, Record
 
 
-async def insert_inbox_activity(conn: Conn, activity_uri: str, type: str, signer_uri: str,
-                                body: dict[str, Any]) -> int | None:
-    """Keep an incoming activity; None when its id was seen before (a redelivery)."""
-    return await conn.fetchval(
+async def insert_inbox_activities(conn: Conn, activities: list[tuple[str, str, str, str]]
+                                  ) -> list[int | None]:
+    """Keep incoming activities, each (activity uri, type, signer uri, JSON text), in one
+    statement; for each, its row id, or None when its id was seen before (a redelivery, or an
+    earlier one of the same list). The JSON text goes to jsonb as it came: PostgreSQL parses it."""
+    inserted = {row["activity_uri"]: row["id"] for row in await conn.fetch(
         "INSERT INTO inbox_activities (activity_uri, type, signer_uri, body)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (activity_uri) DO NOTHING RETURNING id",
-        activity_uri, type, signer_uri, body)
+        " SELECT uri, type, signer, body::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])"
+        " WITH ORDINALITY AS given (uri, type, signer, body, n) ORDER BY n"
+        " ON CONFLICT (activity_uri) DO NOTHING RETURNING id, activity_uri",
+        *(list(column) for column in zip(*activities, strict=True)))}
+    return [inserted.pop(uri, None) for uri, *_ in activities]
 
 
 async def inbox_activity_body(conn: Conn, activity_uri: str) -> dict[str, Any] | None:
