@@ -158,8 +158,10 @@ async def _keep(fed: Federation, activity: dict[str, Any], kind: str, signer: st
     redelivery."""
     try:
         # "-sig": json.loads reads bytes that start with a BOM, which jsonb refuses.
-        text = received.decode("utf-8-sig") if received is not None else json.dumps(activity)
-    except UnicodeDecodeError:  # JSON in UTF-16 or 32, which json.loads reads too
+        text = received.decode("utf-8-sig") if received is not None else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:  # JSON in UTF-16 or 32, which json.loads reads too
         text = json.dumps(activity)
     if fed.inbox_inserts is None:
         fed.inbox_inserts = Batches(functools.partial(_insert, fed.pool))
