@@ -140,7 +140,9 @@ async def _receive(fed: Federation, method: str, url: str, headers: Any, body: b
         if row is not None:
             fed.leases.run(_process_leased(fed, row))
         return "accepted"
-    await fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}")
+    # The activity is kept: its job need not hold up the 202 (one that Redis never gets, the
+    # process dying first, is queued again by the sweeper, `delivery.sweep`).
+    fed.in_background(fed.enqueue("process_inbox", row_id, job_id=f"inbox:{row_id}"))
     return "accepted"
 
 

@@ -247,3 +247,18 @@ async def test_one_activity_that_jsonb_refuses_does_not_fail_its_batch(make_inst
     bodies = [await a.pool.fetchval("SELECT body FROM inbox_activities WHERE id = $1", row_id)
               for row_id in ids]
     assert bodies == likes
+
+
+async def test_a_web_process_without_a_worker_keeps_the_activity_and_queues_its_job(make_instance, peer):
+    """Where no worker runs in the process, the activity is in PostgreSQL when the 202 comes and
+    its job reaches the queue for the workers elsewhere."""
+    a = await make_instance(run_workers=False)
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    response = await peer.post("mallory", f"{a.base_url}/inbox",
+                               _like(peer, "mallory", 1, f"{a.base_url}/users/alice"))
+    assert response.status_code == 202 and response.json()["status"] == "accepted"
+    row = await a.pool.fetchrow("SELECT id, state FROM inbox_activities")
+    assert row["state"] == "pending"
+    fed = a.instance.fed
+    assert await eventually(lambda: fed.queue.exists(f"arq:job:{fed.queue_name}:inbox:{row['id']}"))
