@@ -6,7 +6,9 @@ pointing one way (server -> federation).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +19,8 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
 from redis.exceptions import RedisError
 
+from . import background
+from .batching import Batches
 from .domain_rules import DomainRules
 from .leases import LEASE_S, Leases
 from .queue import enqueue_job
@@ -51,6 +55,11 @@ class Federation:
     key_cache: dict[int, Any] = field(default_factory=dict)
     # Remote public keys by key id, (owner, key, loaded at): verifying is on every inbox POST.
     public_key_cache: dict[str, tuple[str, Any, float]] = field(default_factory=dict)
+    # The inbox's inserts, batched (federation/batching.py): concurrent POSTs share one statement
+    # and one commit. Made at first use (federation/inbox.py).
+    inbox_inserts: Batches[Any, Any] | None = None
+    # Work done after the answer it belongs to (`in_background`), while it runs.
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Peers this process has marked reachable lately, so that the inbox writes that once per host,
     # not per request; emptied every minute, and in every process when one marks a peer
     # unreachable (a peer that talks to any machine must not stay marked).
@@ -111,6 +120,10 @@ class Federation:
         except ValueError:  # `http://[::1` names no server, this one least of all
             return False
         return f"{parts.scheme}://{parts.netloc}".lower() == self.base_url.lower()
+
+    def in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Do `work` after the answer that it would otherwise hold up."""
+        background.start(self.background, work, "background work")
 
     async def enqueue(self, function: str, *args: Any, job_id: str | None = None,
                       defer_by: float | None = None) -> None:

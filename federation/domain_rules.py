@@ -33,6 +33,8 @@ T = TypeVar("T")
 # A process reloads the rules at least this often; it looks once a second whether another process
 # (a second web server, a worker, the CLI) changed them (federation/shared_cache.py).
 RELOAD_SECONDS = 60.0
+# How many authorities' policies a process keeps worked out (emptied when full).
+MAX_POLICIES_KEPT = 10_000
 
 
 def block_of(row: asyncpg.Record) -> DomainBlock:
@@ -55,6 +57,9 @@ class DomainRules:
         self.pool = pool
         self.local = local
         self._cache = SharedCache(self._load, reload_s=RELOAD_SECONDS, redis=redis, version_key=version_key)
+        # Policies worked out from the current rule set, by authority: the inbox asks twice per POST,
+        # mostly about the same few peers. Dropped with the rule set they were worked out from.
+        self._policies: tuple[RuleSet | None, dict[str, DomainPolicy]] = (None, {})
 
     async def current(self) -> RuleSet:
         return await self._cache.get()
@@ -62,7 +67,15 @@ class DomainRules:
     async def policy(self, url_or_authority: str) -> DomainPolicy:
         """What applies to the server of a URL (or to a bare `host[:port]`)."""
         authority = authority_of(url_or_authority) if "://" in url_or_authority else url_or_authority
-        return policy_for(await self.current(), authority)
+        rules = await self.current()
+        worked_out, policies = self._policies
+        if worked_out is not rules or len(policies) >= MAX_POLICIES_KEPT:
+            policies = {}
+            self._policies = (rules, policies)
+        found = policies.get(authority)
+        if found is None:
+            found = policies[authority] = policy_for(rules, authority)
+        return found
 
     async def refusal(self, authority: str) -> str | None:
         """Why nothing may go to `authority`, or None: the HTTP client asks before each request."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 import time
@@ -265,7 +266,10 @@ def _parse_cavage(value: str) -> SignatureInfo:
                          expires=_cavage_int(params, "expires"))
 
 
+@functools.lru_cache(maxsize=256)
 def _http_date(value: str | None) -> float:
+    """Unix seconds of a Date header; kept for the dates seen lately, as the requests signed in
+    the same second (every peer's, for a busy inbox) share one."""
     try:
         date = parsedate_to_datetime(value or "")
     except ValueError:
@@ -292,7 +296,7 @@ def _verify_cavage(info: SignatureInfo, method: str, url: str, headers: dict[str
         _check_time(info.created, now, "signature")
     _check_expires(info.expires, now)
     try:
-        _verify(public_key, info.algorithm, info.signature, signature_base(info, method, url, headers))
+        _verify(public_key, info.algorithm, info.signature, _base(info, method, url, headers))
     except SignatureError:
         # Older Mastodon signed (request-target) without the query string, and Mastodon and
         # GoToSocial still accept both forms (research section 9): so do we, for that one case.
@@ -300,7 +304,7 @@ def _verify_cavage(info: SignatureInfo, method: str, url: str, headers: dict[str
         if without_query == url:
             raise
         _verify(public_key, info.algorithm, info.signature,
-                signature_base(info, method, without_query, headers))
+                _base(info, method, without_query, headers))
 
 
 # --- RFC 9421 ------------------------------------------------------------------------------
@@ -411,7 +415,7 @@ def _verify_rfc9421(info: SignatureInfo, method: str, url: str, headers: dict[st
     assert info.created is not None  # _parse_rfc9421 requires it
     _check_time(info.created, now, "signature")
     _check_expires(info.expires, now)
-    _verify(public_key, info.algorithm, info.signature, signature_base(info, method, url, headers))
+    _verify(public_key, info.algorithm, info.signature, _base(info, method, url, headers))
 
 
 # --- both ----------------------------------------------------------------------------------
@@ -419,7 +423,10 @@ def _verify_rfc9421(info: SignatureInfo, method: str, url: str, headers: dict[st
 def signature_base(info: SignatureInfo, method: str, url: str, headers: HeadersLike) -> bytes:
     """The exact bytes `info.signature` signs, rebuilt from the request as the server saw
     it: the cavage signing string, or the RFC 9421 signature base."""
-    lowered = _lower(headers)
+    return _base(info, method, url, _lower(headers))
+
+
+def _base(info: SignatureInfo, method: str, url: str, lowered: dict[str, str]) -> bytes:
     if info.scheme == "rfc9421":
         return _rfc9421_base(info.components, info.params or "", method, url, lowered)
     return _cavage_string(info.components, method, url, lowered, info.created, info.expires)

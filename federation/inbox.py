@@ -6,13 +6,16 @@ activity is authentic and stores it; `process` reads it back and dispatches it b
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import asyncpg
 
 from . import actors, fetch, httpsig, inputs, metrics, proofs, store
+from .batching import Batches
 from .context import Federation
 from .errors import Ignore
 from .handlers import HANDLERS
@@ -98,9 +101,9 @@ async def receive(fed: Federation, method: str, url: str, headers: Any, body: by
         kind = metrics.activity_type(activity_kind(activity))
         outcome = await _receive(fed, method, url, headers, body, activity)
     except InboxError:
-        metrics.INBOX_RECEIVED.labels(kind, "refused").inc()
+        metrics.inbox_received(kind, "refused").inc()
         raise
-    metrics.INBOX_RECEIVED.labels(kind, outcome).inc()
+    metrics.inbox_received(kind, outcome).inc()
     return outcome
 
 
@@ -115,13 +118,14 @@ async def _receive(fed: Federation, method: str, url: str, headers: Any, body: b
     signer = await _verify(fed, info, method, url, headers, body, activity)
     if signer is None:
         return "ignored"
+    received: bytes | None = body  # what is stored, unless the activity is taken from its origin
     if ref(activity["actor"]) != signer and "proof" in activity:
         signer = await _forwarded_signer(fed, activity, signer)
     elif ref(activity["actor"]) != signer and activity_kind(activity) in ("Delete", "Update"):
         checked = await _checked_at_origin(fed, activity, signer)
         if checked is None:
             return "ignored"
-        activity, signer = checked, ref(activity["actor"])
+        activity, signer, received = checked, ref(activity["actor"]), None
     check_origin(activity, signer)
     kind = activity_kind(activity)
     if kind is None or kind not in ACTIVITY_TYPES and ":" not in kind:
@@ -129,17 +133,63 @@ async def _receive(fed: Federation, method: str, url: str, headers: Any, body: b
     # Handled here at once when this process runs a worker, kept claimed by the insert itself as
     # a job would claim it: a consent answer waits for no worker's poll, nor for a second query.
     handle_here = fed.leases.can_run()
-    row = await store.insert_inbox_activity(fed.pool, activity["id"], kind, signer, activity,
-                                            fed.leases.lease_s if handle_here else None)
+    row = await _keep(fed, activity, kind, signer, received,
+                      fed.leases.lease_s if handle_here else None)
+    await _peer_seen(fed, urlsplit(signer).netloc.lower())
     if row is None:
-        await _peer_seen(fed, urlsplit(signer).netloc.lower())
         return "duplicate"
     if handle_here:
         fed.leases.run(_process_leased(fed, row))
     else:
-        await fed.enqueue("process_inbox", row["id"], job_id=f"inbox:{row['id']}")
-    await _peer_seen(fed, urlsplit(signer).netloc.lower())
+        # The activity is kept: its job need not hold up the 202 (one that Redis never gets, the
+        # process dying first, is queued again by the sweeper, `delivery.sweep`).
+        fed.in_background(fed.enqueue("process_inbox", row["id"], job_id=f"inbox:{row['id']}"))
     return "accepted"
+
+
+class _Kept(NamedTuple):
+    activity_id: str
+    kind: str
+    signer: str
+    text: str  # the JSON as it came (PostgreSQL parses it once), else dumped again
+    lease_s: float | None  # kept claimed for this process's worker (`Leases.run`)
+    activity: dict[str, Any]
+
+
+async def _keep(fed: Federation, activity: dict[str, Any], kind: str, signer: str,
+                received: bytes | None, lease_s: float | None) -> asyncpg.Record | None:
+    """Store an activity, batched with the other POSTs in flight: its row, or None for a
+    redelivery."""
+    try:
+        # "-sig": json.loads reads bytes that start with a BOM, which jsonb refuses.
+        text = received.decode("utf-8-sig") if received is not None else None
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:  # JSON in UTF-16 or 32, which json.loads reads too
+        text = json.dumps(activity)
+    if fed.inbox_inserts is None:
+        fed.inbox_inserts = Batches(functools.partial(_insert, fed.pool))
+    kept = await fed.inbox_inserts.add(_Kept(activity["id"], kind, signer, text, lease_s, activity))
+    if isinstance(kept, Exception):
+        raise kept
+    return kept
+
+
+async def _insert(pool: asyncpg.Pool, batch: list[_Kept]) -> list[asyncpg.Record | None | Exception]:
+    try:
+        return await store.insert_inbox_activities(pool, [kept[:5] for kept in batch])
+    except asyncpg.DataError:
+        # JSON that jsonb cannot take as sent (1e-20000, which json reads as 0.0): each activity
+        # alone, as Python read it, so that one cannot fail the others.
+        return [await _insert_alone(pool, kept) for kept in batch]
+
+
+async def _insert_alone(pool: asyncpg.Pool, kept: _Kept) -> asyncpg.Record | None | Exception:
+    try:
+        return (await store.insert_inbox_activities(
+            pool, [(*kept[:3], json.dumps(kept.activity), kept.lease_s)]))[0]
+    except asyncpg.DataError as exc:
+        return exc
 
 
 async def _check_federates(fed: Federation, *urls: str) -> None:

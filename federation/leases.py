@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from . import store
+from . import background, store
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,4 @@ class Leases:
         """Do `work`, on rows it has claimed, in the background of this process rather than in
         a queued job: what waits for it then waits for no worker's poll. Its rows' leases stand
         for it as a job's would, so a crash loses nothing (they run out, the work resumes)."""
-        task = asyncio.create_task(work)
-        self._running.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        self._running.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("leased work failed", exc_info=task.exception())
+        background.start(self._running, work, "leased work")

@@ -7,6 +7,8 @@ imported) each process writes its counts to files there, summed at every scrape.
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter
 
 from .vocab import ACTIVITY_TYPES
@@ -31,3 +33,11 @@ POLICY_REFUSALS = Counter("likeness_policy_refusals_total",
 def activity_type(kind: object) -> str:
     """The type label of an activity: one of ours, or "other"."""
     return kind if isinstance(kind, str) and kind in ACTIVITY_TYPES else "other"
+
+
+@functools.lru_cache(maxsize=256)
+def inbox_received(kind: str, outcome: str) -> Counter:
+    """The INBOX_RECEIVED child of a type label and outcome, looked up once: `labels()` takes a
+    lock and builds a key on every call, and the inbox counts every POST. Both labels come from
+    short fixed sets."""
+    return INBOX_RECEIVED.labels(kind, outcome)

@@ -7,14 +7,14 @@ uniqueness of a job id holds as with arq's WATCH), and which publishes on the qu
 in the same step: the workers of that queue, on any machine, poll at once (`server.queue_worker`).
 A lost wake costs nothing but the wait: the workers still poll at their interval.
 
-Jobs queued while a call for their queue is in flight go together in the next call (as a database
-commits a group of transactions with one flush): under load, concurrent inbox POSTs share one
-round trip instead of paying one each; alone, a job goes at once.
+Jobs queued while a call for their queue is in flight go together in the next call
+(federation/batching.py): under load, concurrent inbox POSTs share one round trip instead of
+paying one each; alone, a job goes at once.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 import weakref
 from dataclasses import dataclass
@@ -23,6 +23,8 @@ from typing import Any
 from arq.constants import expires_extra_ms, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from redis.commands.core import AsyncScript
+
+from .batching import Batches
 
 # KEYS: the queue, then each job's key and its result's key. ARGV: the channel to wake, then for
 # each job its id, its score (when it is due, in ms), how long its key lives (ms), the serialised
@@ -63,54 +65,18 @@ class _Job:
     due_now: bool
 
 
-class _Batches:
-    """The jobs for one queue of one Redis client waiting for the call in flight to return."""
-
-    def __init__(self, redis: Any, queue_name: str) -> None:
-        self.redis, self.queue_name = redis, queue_name
-        self.waiting: list[tuple[_Job, asyncio.Future[bool]]] = []
-        self.sender: asyncio.Task[None] | None = None
-
-    async def add(self, job: _Job) -> bool:
-        future = asyncio.get_running_loop().create_future()
-        self.waiting.append((job, future))
-        if self.sender is None:
-            self.sender = asyncio.create_task(self._send())
-        return await future
-
-    async def _send(self) -> None:
-        try:
-            while self.waiting:
-                batch, self.waiting = self.waiting, []
-                try:
-                    queued = await _ENQUEUE(
-                        keys=[self.queue_name, *(key for job, _ in batch for key in (
-                            job_key_prefix + job.job_id, result_key_prefix + job.job_id))],
-                        args=[wake_channel(self.queue_name), *(value for job, _ in batch for value in (
-                            job.job_id, job.score, job.ttl_ms, job.serialised, "1" if job.due_now else "0"))],
-                        client=self.redis)
-                except BaseException as exc:
-                    for _, future in batch:
-                        if future.done():
-                            continue
-                        if isinstance(exc, Exception):
-                            future.set_exception(exc)
-                        else:
-                            future.cancel()
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                for (_, future), result in zip(batch, queued, strict=True):
-                    if not future.done():
-                        future.set_result(bool(result))
-        finally:
-            self.sender = None
-            for _, future in self.waiting:
-                future.cancel()
-            self.waiting = []
+async def _send(redis: Any, queue_name: str, jobs: list[_Job]) -> list[bool]:
+    """Queue `jobs` in one call of the script; whether each was queued."""
+    queued = await _ENQUEUE(
+        keys=[queue_name, *(key for job in jobs for key in (
+            job_key_prefix + job.job_id, result_key_prefix + job.job_id))],
+        args=[wake_channel(queue_name), *(value for job in jobs for value in (
+            job.job_id, job.score, job.ttl_ms, job.serialised, "1" if job.due_now else "0"))],
+        client=redis)
+    return [bool(result) for result in queued]
 
 
-_batches: weakref.WeakKeyDictionary[Any, dict[str, _Batches]] = weakref.WeakKeyDictionary()
+_batches: weakref.WeakKeyDictionary[Any, dict[str, Batches[_Job, bool]]] = weakref.WeakKeyDictionary()
 
 
 async def enqueue_job(redis: Any, queue_name: str, function: str, args: tuple[Any, ...], job_id: str,
@@ -125,5 +91,5 @@ async def enqueue_job(redis: Any, queue_name: str, function: str, args: tuple[An
     queues = _batches.setdefault(redis, {})
     batches = queues.get(queue_name)
     if batches is None:
-        batches = queues[queue_name] = _Batches(redis, queue_name)
+        batches = queues[queue_name] = Batches(functools.partial(_send, redis, queue_name))
     return await batches.add(job)

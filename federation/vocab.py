@@ -37,6 +37,8 @@ class TypeNames(frozenset[str]):
     holds: a string or a list is one of them when any of its names is; an object never is."""
 
     def __contains__(self, item: object) -> bool:
+        if isinstance(item, str):  # the usual case, asked several times for every inbox POST
+            return frozenset.__contains__(self, item)
         return any(frozenset.__contains__(self, name) for name in type_names(item))
 
     def pick(self, value: object, preference: tuple[str, ...] = ()) -> str | None:

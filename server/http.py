@@ -94,7 +94,8 @@ class RefuseBadText:
         if scope["type"] == "http":
             try:
                 check_text("the path", scope["path"])
-                for key, value in QueryParams(scope["query_string"]).multi_items():
+                query = scope["query_string"]  # most requests have none: no parse then
+                for key, value in QueryParams(query).multi_items() if query else ():
                     check_text("a query parameter name", key)
                     check_text(f"the query parameter {key}", value)
             except HTTPException as exc:

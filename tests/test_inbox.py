@@ -5,10 +5,13 @@ Every refusal answers a clear 4xx and stores nothing; accepted activities are st
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+from federation import inbox
 from tests.conftest import eventually
+from tests.hostile import server_tracebacks
 from tests.peers import new_rsa_key
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -191,3 +194,71 @@ async def test_public_aliases_and_key_rotation(make_instance, peer):
         return len(rows) == 3 and {r["visibility"] for r in rows} == {"public"}
 
     await eventually(all_public)
+
+
+def _like(peer, name: str, n: int, target: str, **extra) -> dict:
+    return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{peer.base}/likes/{n}",
+            "type": "Like", "actor": peer.actor_id(name), "object": target, **extra}
+
+
+async def test_activities_posted_at_once_are_each_kept_once_as_they_came(make_instance, peer):
+    """Concurrent POSTs share one INSERT: each is kept once, a redelivery in the same batch is a
+    duplicate, and bodies that jsonb cannot take as sent (a BOM, UTF-16, a number past numeric's
+    range) are kept as Python read them, without failing the others."""
+    a = await make_instance()
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    inbox, target = f"{a.base_url}/inbox", f"{a.base_url}/users/alice"
+    plain = [json.dumps(_like(peer, "mallory", n, target)).encode() for n in range(4)]
+    bodies = [*plain, plain[0],
+              b"\xef\xbb\xbf" + json.dumps(_like(peer, "mallory", 10, target)).encode(),
+              json.dumps(_like(peer, "mallory", 11, target)).encode("utf-16-le"),
+              json.dumps(_like(peer, "mallory", 12, target))[:-1].encode() + b', "extra": 1e-20000}']
+    with server_tracebacks() as tracebacks:
+        responses = await asyncio.gather(*(peer.post("mallory", inbox, body) for body in bodies))
+    assert tracebacks == []
+    assert [r.status_code for r in responses] == [202] * len(bodies), [r.text for r in responses]
+    first, again = responses[0].json()["status"], responses[4].json()["status"]
+    assert sorted([first, again]) == ["accepted", "duplicate"]
+    assert await _stored(a) == 7
+    kept = {row["activity_uri"]: row["body"] for row in await a.pool.fetch(
+        "SELECT activity_uri, body FROM inbox_activities")}
+    assert kept[f"{peer.base}/likes/10"]["object"] == target
+    assert kept[f"{peer.base}/likes/11"]["object"] == target
+    assert kept[f"{peer.base}/likes/12"]["extra"] == 0
+
+
+async def test_one_activity_that_jsonb_refuses_does_not_fail_its_batch(make_instance, peer):
+    """Kept in one statement when added at once; the one whose text PostgreSQL cannot read as
+    sent is kept as Python read it, and the others as they came."""
+    a = await make_instance()
+    fed = a.instance.fed
+    actor = peer.add_actor("mallory")
+    likes = [_like(peer, "mallory", n, f"{a.base_url}/users/alice") for n in range(3)]
+    texts = [json.dumps(likes[0]).encode(), json.dumps(likes[1])[:-1].encode() + b', "extra": 1e-20000}',
+             json.dumps(likes[2]).encode()]
+    likes[1]["extra"] = 0.0
+    ids = await asyncio.gather(*(inbox._keep(fed, like, "Like", actor, text)
+                                 for like, text in zip(likes, texts, strict=True)))
+    assert len(set(ids)) == 3 and None not in ids
+    again = await asyncio.gather(*(inbox._keep(fed, like, "Like", actor, text)
+                                   for like, text in zip(likes, texts, strict=True)))
+    assert again == [None, None, None]
+    bodies = [await a.pool.fetchval("SELECT body FROM inbox_activities WHERE id = $1", row_id)
+              for row_id in ids]
+    assert bodies == likes
+
+
+async def test_a_web_process_without_a_worker_keeps_the_activity_and_queues_its_job(make_instance, peer):
+    """Where no worker runs in the process, the activity is in PostgreSQL when the 202 comes and
+    its job reaches the queue for the workers elsewhere."""
+    a = await make_instance(run_workers=False)
+    await a.signup("alice")
+    peer.add_actor("mallory")
+    response = await peer.post("mallory", f"{a.base_url}/inbox",
+                               _like(peer, "mallory", 1, f"{a.base_url}/users/alice"))
+    assert response.status_code == 202 and response.json()["status"] == "accepted"
+    row = await a.pool.fetchrow("SELECT id, state FROM inbox_activities")
+    assert row["state"] == "pending"
+    fed = a.instance.fed
+    assert await eventually(lambda: fed.queue.exists(f"arq:job:{fed.queue_name}:inbox:{row['id']}"))

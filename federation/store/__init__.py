@@ -104,7 +104,7 @@ from .inbox import (
     claim_inbox_activity,
     finish_inbox_activity,
     inbox_activity_body,
-    insert_inbox_activity,
+    insert_inbox_activities,
     pending_inbox_activities,
     release_inbox_activity,
 )
@@ -268,7 +268,7 @@ __all__ = [
     "insert_cameo",
     "insert_cameo_reference",
     "insert_deliveries",
-    "insert_inbox_activity",
+    "insert_inbox_activities",
     "insert_like",
     "insert_local_actor",
     "insert_media",

@@ -7,17 +7,22 @@ from typing import Any
 from .common import Conn, Record
 
 
-async def insert_inbox_activity(conn: Conn, activity_uri: str, type: str, signer_uri: str,
-                                body: dict[str, Any], lease_s: float | None = None) -> Record | None:
-    """Keep an incoming activity; None when its id was seen before (a redelivery). With
-    `lease_s`, it is kept claimed for one attempt by the caller, as `claim_inbox_activity` would
-    claim it, in the same statement (federation/leases.py)."""
-    return await conn.fetchrow(
+async def insert_inbox_activities(conn: Conn, activities: list[tuple[str, str, str, str, float | None]]
+                                  ) -> list[Record | None]:
+    """Keep incoming activities, each (activity uri, type, signer uri, JSON text, lease), in one
+    statement; for each, its row, or None when its id was seen before (a redelivery, or an
+    earlier one of the same list). The JSON text goes to jsonb as it came: PostgreSQL parses it.
+    A row with a lease (seconds) is kept claimed for one attempt by the caller, as
+    `claim_inbox_activity` would claim it, in the same statement (federation/leases.py)."""
+    inserted = {row["activity_uri"]: row for row in await conn.fetch(
         "INSERT INTO inbox_activities (activity_uri, type, signer_uri, body, attempts, leased_until)"
-        " VALUES ($1, $2, $3, $4, CASE WHEN $5::float8 IS NULL THEN 0 ELSE 1 END,"
-        " now() + make_interval(secs => $5::float8))"
+        " SELECT uri, type, signer, body::jsonb, CASE WHEN lease IS NULL THEN 0 ELSE 1 END,"
+        " now() + make_interval(secs => lease)"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[])"
+        " WITH ORDINALITY AS given (uri, type, signer, body, lease, n) ORDER BY n"
         " ON CONFLICT (activity_uri) DO NOTHING RETURNING *",
-        activity_uri, type, signer_uri, body, lease_s)
+        *(list(column) for column in zip(*activities, strict=True)))}
+    return [inserted.pop(uri, None) for uri, *_ in activities]
 
 
 async def inbox_activity_body(conn: Conn, activity_uri: str) -> dict[str, Any] | None:
