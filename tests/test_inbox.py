@@ -238,10 +238,12 @@ async def test_one_activity_that_jsonb_refuses_does_not_fail_its_batch(make_inst
     texts = [json.dumps(likes[0]).encode(), json.dumps(likes[1])[:-1].encode() + b', "extra": 1e-20000}',
              json.dumps(likes[2]).encode()]
     likes[1]["extra"] = 0.0
-    ids = await asyncio.gather(*(inbox._keep(fed, like, "Like", actor, text)
-                                 for like, text in zip(likes, texts, strict=True)))
-    assert len(set(ids)) == 3 and None not in ids
-    again = await asyncio.gather(*(inbox._keep(fed, like, "Like", actor, text)
+    rows = await asyncio.gather(*(inbox._keep(fed, like, "Like", actor, text, None)
+                                  for like, text in zip(likes, texts, strict=True)))
+    assert None not in rows
+    ids = [row["id"] for row in rows]
+    assert len(set(ids)) == 3
+    again = await asyncio.gather(*(inbox._keep(fed, like, "Like", actor, text, None)
                                    for like, text in zip(likes, texts, strict=True)))
     assert again == [None, None, None]
     bodies = [await a.pool.fetchval("SELECT body FROM inbox_activities WHERE id = $1", row_id)
