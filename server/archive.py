@@ -34,7 +34,7 @@ from federation import actors, outbox
 from federation import store as fstore
 from federation.cameos import cameo_document
 from federation.context import Federation
-from federation.objects import iso, now, wrap
+from federation.objects import iso, now, parse_time, wrap
 from federation.vocab import AS_CONTEXT, PUBLIC
 
 from . import store
@@ -292,7 +292,11 @@ async def _build(fed: Federation, media: MediaStore, archive_id: int, actor: Any
     key = new_key("archives", "zip")
     await media.put_file(key, path)
     size = (await asyncio.to_thread(path.stat)).st_size
-    if not await store.finish_archive(fed.pool, archive_id, key, size, now() + ARCHIVE_LIFETIME):
+    # A server closing down keeps every archive until it closes.
+    notice = await fstore.shutdown_notice(fed.pool)
+    closes = parse_time(notice["until"]) if notice else None
+    expires = max(now() + ARCHIVE_LIFETIME, closes or now())
+    if not await store.finish_archive(fed.pool, archive_id, key, size, expires):
         await media.delete(key)  # taken up by another worker meanwhile
         return "superseded"
     return "ready"

@@ -197,6 +197,7 @@ from .remixes import (
     settle_remix,
 )
 from .reports import open_report
+from .shutdown import SHUTDOWN_KEY, peer_inboxes, set_shutdown_notice, shutdown_notice
 
 __all__ = [
     "ACTOR_FIELDS",
@@ -205,6 +206,7 @@ __all__ = [
     "LEASED",
     "OUTBOX_SHOWN",
     "Record",
+    "SHUTDOWN_KEY",
     "accept_follow",
     "actor_by_handle",
     "actor_by_id",
@@ -312,6 +314,7 @@ __all__ = [
     "outbox_count",
     "outbox_page",
     "peer",
+    "peer_inboxes",
     "peers",
     "peers_answered",
     "peer_seen",
@@ -365,8 +368,10 @@ __all__ = [
     "set_origin_suspension",
     "set_post_media",
     "set_public_figure",
+    "set_shutdown_notice",
     "set_verified_identity",
     "settle_remix",
+    "shutdown_notice",
     "soft_delete_post",
     "store_actor_keys",
     "store_public_key",

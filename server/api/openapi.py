@@ -387,7 +387,8 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/preferences": _op("The defaults an app applies to what one posts and reads",
                                    "Preferences"),
     "GET /api/v1/custom_emojis": _op("This server's custom emojis (it has none)", "[CustomEmoji]"),
-    "GET /api/v1/announcements": _op("This server's announcements (it has none)", "[Announcement]"),
+    "GET /api/v1/announcements": _op("This server's announcements (a shutdown notice, else none)",
+                                     "[Announcement]"),
     # Media.
     "POST /api/v1/media": _op("Upload a file", "MediaAttachment",
                               body=("file!:file", "description", "focus")),

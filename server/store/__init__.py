@@ -107,6 +107,7 @@ from .notifications import (
     dismiss_notification,
     notification,
     notifications,
+    notify_every_user,
     unread_notifications,
 )
 from .oauth import app_by_client_id, app_by_token, insert_app, insert_code, take_code
@@ -249,6 +250,7 @@ __all__ = [
     "muting",
     "notification",
     "notifications",
+    "notify_every_user",
     "pending_upload_checks",
     "pin",
     "pinned_posts",
