@@ -4,6 +4,7 @@ ledger, Mastodon's CSVs), twice without duplicates; hostile archives refused who
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -44,7 +45,7 @@ async def _authorized(b, remix_id):
         state = await _state(b, "bob", remix_id)
         return state["cameos"][0]["authorization"] if state["state"] == "authorized" else None
 
-    return await eventually(authorization)
+    return await eventually(authorization, timeout=60)
 
 
 def _upload(data: bytes, name: str = "archive.zip", kind: str = "application/zip"):
@@ -169,6 +170,11 @@ async def test_archive_export_with_ledger_then_import_on_another_server(make_ins
     carried = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("consent.json"))
     assert {e["id"]: e["state"] for e in carried["authorizations"]} == {kept_uri: "live",
                                                                         withdrawn_uri: "revoked"}
+    # With the key that signed them, alice's on A, beside her own on D.
+    assert {(k["id"], k["controller"]) for k in carried["keys"]} == {
+        (method["id"], actor["id"]), (f"{d.base_url}/users/alice#ed25519-key", f"{d.base_url}/users/alice")}
+    assert kept_row["key_id"] == method["id"]
+    assert kept_row["public_key_multibase"] == method["publicKeyMultibase"]
     # ...and its own server refuses it back: it is the archive of an account there.
     home = await a.api("alice", "POST", "/api/v1/imports/archive", **_upload(response.content))
     assert home.status_code == 422 and "on this server" in home.json()["error"]
@@ -270,8 +276,8 @@ async def test_hostile_archives_are_refused_whole(make_instance):
     await refused(_zip(not_listed), "references must list")
     await refused(_zip(traversal_path), "does not name an image under cameos/")
     await refused(_zip(bad_image), "cameos[1] reference 1")
-    await refused(_zip(other_key), "proof does not hold")
-    await refused(_zip(unsigned_revoke), "revocation: is not signed with actor.json's key")
+    await refused(_zip(other_key), "its proof does not hold")
+    await refused(_zip(unsigned_revoke), f"revocation: is not signed with {KEY_ID}")
     members = _members(key)
     del members["consent.json"]
     await refused(_zip(members), "the archive has no consent.json")
@@ -348,8 +354,45 @@ async def test_mastodon_csv_imports(make_instance):
     assert report["failed"] == [{"line": 3, "address": f"carol@{a.domain}",
                                  "error": "Hide notifications must be true or false"}]
     assert await a.pool.fetchval("SELECT hide_notifications FROM mutes") is False
+    bob_id = await a.pool.fetchval("SELECT id FROM actors WHERE uri = $1", f"{b.base_url}/users/bob")
+    relations = await a.api("alice", "GET", "/api/v1/accounts/relationships", params={"id[]": bob_id})
+    [relation] = relations.json()
+    assert (relation["muting"], relation["muting_notifications"], relation["following"]) \
+        == (True, False, True)
 
     for bad, expected in ((b"\xff\xfe\x00b", "not UTF-8"), (b"a\0b", "not a CSV"),
                           (("x@y.example\n" * 1001).encode(), "more than 1000 rows")):
         response = await a.api("alice", "POST", "/api/v1/imports/blocking", **_upload(bad, "x.csv"))
         assert response.status_code == 422 and expected in response.json()["error"], response.text
+
+
+async def test_a_ledger_taken_over_from_a_former_account_imports_only_through_its_alias(make_instance):
+    """An archive of the account alice moved to carries the authorizations she gave before, with
+    the key that signed them: they go in only when its actor.json names her former account in
+    alsoKnownAs, and keep their signer."""
+    d = await make_instance("d")
+    await d.signup("alice")
+    old_key, new_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    new_owner = "https://new.example/users/alice"
+    members = _members(old_key)
+    members["actor.json"] = {"id": new_owner, "type": "Person", "alsoKnownAs": [OWNER], "assertionMethod": [{
+        "id": f"{new_owner}#ed25519-key", "type": "Multikey", "controller": new_owner,
+        "publicKeyMultibase": keys.encode_multikey(new_key.public_key())}]}
+    for cameo in members["cameos.json"]["cameos"]:
+        cameo["object"]["attributedTo"] = new_owner
+    ledger = members["consent.json"]
+    ledger["owner"] = new_owner
+    ledger["keys"] = [{"id": KEY_ID, "type": "Multikey", "controller": OWNER,
+                       "publicKeyMultibase": keys.encode_multikey(old_key.public_key())}]
+    unnamed = copy.deepcopy(members)
+    unnamed["actor.json"]["alsoKnownAs"] = []
+    response = await d.api("alice", "POST", "/api/v1/imports/archive", **_upload(_zip(unnamed)))
+    assert response.status_code == 422
+    assert "which actor.json does not name in alsoKnownAs" in response.json()["error"]
+    assert await d.pool.fetchval("SELECT count(*) FROM cameos") == 0
+
+    response = await d.api("alice", "POST", "/api/v1/imports/archive", **_upload(_zip(members)))
+    assert response.status_code == 200, response.text
+    row = await d.pool.fetchrow("SELECT * FROM imported_authorizations")
+    assert (row["owner_uri"], row["key_id"]) == (OWNER, KEY_ID)
+    proofs.verify(row["document"], keys.decode_multikey(row["public_key_multibase"]))
