@@ -15,7 +15,9 @@ from datetime import timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation import consent, keys, proofs
+from federation import store as fstore
 from federation.objects import now
+from server import archive
 from tests.conftest import eventually
 from tests.test_cameos import _jpeg, _png
 from tests.test_remix_consent import _cameo, _remix, _state
@@ -396,3 +398,59 @@ async def test_a_ledger_taken_over_from_a_former_account_imports_only_through_it
     row = await d.pool.fetchrow("SELECT * FROM imported_authorizations")
     assert (row["owner_uri"], row["key_id"]) == (OWNER, KEY_ID)
     proofs.verify(row["document"], keys.decode_multikey(row["public_key_multibase"]))
+
+
+async def test_archive_in_either_store_resumes_after_a_lost_job_and_expires(make_instance, media_store):
+    a = await make_instance("a", **media_store)
+    await a.signup("alice")
+    await _cameo(a, "alice", name="Me", permission="followers")
+    fed = a.instance.fed
+    # A job Redis lost, or a worker that died mid-way: the sweep takes the archive up again.
+    user_id = await a.pool.fetchval("SELECT id FROM users WHERE username = 'alice'")
+    archive_id = await a.pool.fetchval(
+        "INSERT INTO archives (user_id, state, progress, updated_at)"
+        " VALUES ($1, 'building', 40, now() - interval '10 minutes') RETURNING id", user_id)
+    assert await archive.requeue_unfinished(fed) == 1
+
+    async def ready():
+        row = (await a.api("alice", "GET", f"/api/v1/archives/{archive_id}")).json()
+        return row if row["state"] == "ready" else None
+
+    done = await eventually(ready, timeout=60)
+    async with a.client("alice") as client:
+        response = await client.get(done["download_url"], follow_redirects=True)
+    assert response.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert "cameos/1/reference-0.jpg" in names and "consent.json" in names
+    key = await a.pool.fetchval("SELECT storage_key FROM archives WHERE id = $1", archive_id)
+    assert await a.instance.media.exists(key)
+
+    # Past its time, it goes: the row says so, the file is deleted, the download is gone.
+    await a.pool.execute("UPDATE archives SET expires_at = now() - interval '1 second'")
+    assert await archive.remove_expired(fed, a.instance.media) == 1
+    assert not await a.instance.media.exists(key)
+    assert (await a.api("alice", "GET", done["download_url"])).status_code == 410
+    assert (await a.api("alice", "GET", "/api/v1/archives")).json()[0]["state"] == "expired"
+
+
+async def test_the_imported_ledger_as_the_new_server_keeps_it(make_instance):
+    """The store functions a move's consent continuity uses: an imported authorization by its id,
+    one more holder, and its revoke, once."""
+    d = await make_instance("d")
+    await d.signup("alice")
+    key = Ed25519PrivateKey.generate()
+    response = await d.api("alice", "POST", "/api/v1/imports/archive", **_upload(_zip(_members(key))))
+    assert response.status_code == 200, response.text
+    uri = f"{OWNER}/remix_authorizations/1"
+    row = await fstore.imported_authorization(d.pool, uri)
+    assert row["state"] == "live" and row["holders"] == ["https://b.example/inbox"]
+    await fstore.add_imported_authorization_holder(d.pool, row["id"], "https://c.example/inbox")
+    await fstore.add_imported_authorization_holder(d.pool, row["id"], "https://c.example/inbox")
+    delete = {"type": "Delete", "object": {"id": uri}}
+    assert await fstore.revoke_imported_authorization(d.pool, row["id"], delete)
+    assert not await fstore.revoke_imported_authorization(d.pool, row["id"], delete)
+    row = await fstore.imported_authorization(d.pool, uri)
+    assert (row["state"], row["revocation"], row["holders"]) == (
+        "revoked", delete, ["https://b.example/inbox", "https://c.example/inbox"])
+    assert [r["request_uri"] for r in await fstore.imported_consent_records_of(d.pool, row["actor_id"])] \
+        == ["https://b.example/requests/1"]
