@@ -343,9 +343,10 @@ async def test_mastodon_csv_imports(make_instance):
     assert (again["imported"], again["already"]) == (0, 2)
     assert await a.pool.fetchval("SELECT count(*) FROM follows") == 2
 
-    blocks = f"dave@{b.domain}\n\n@carol@{a.domain}\n".encode()
+    blocks = f"dave@{b.domain}\n\n@carol@{a.domain}\nnobody\n".encode()
     report = (await a.api("alice", "POST", "/api/v1/imports/blocking", **_upload(blocks, "b.csv"))).json()
-    assert (report["imported"], report["failed"]) == (2, [])
+    assert report["imported"] == 2
+    assert [(f["line"], f["address"]) for f in report["failed"]] == [(4, "nobody")]
     assert await a.pool.fetchval("SELECT count(*) FROM blocks") == 2
     # Blocking carol ended alice's follow of her, as a block does.
     assert await a.pool.fetchval("SELECT count(*) FROM follows") == 1
