@@ -18,7 +18,7 @@ from federation import consent, keys, proofs
 from federation import store as fstore
 from federation.objects import now
 from server import archive
-from tests.conftest import eventually
+from tests.conftest import PASSWORD, eventually
 from tests.test_cameos import _jpeg, _png
 from tests.test_remix_consent import _cameo, _remix, _state
 
@@ -432,6 +432,15 @@ async def test_archive_in_either_store_resumes_after_a_lost_job_and_expires(make
     assert not await a.instance.media.exists(key)
     assert (await a.api("alice", "GET", done["download_url"])).status_code == 410
     assert (await a.api("alice", "GET", "/api/v1/archives")).json()[0]["state"] == "expired"
+
+    # An account deleted takes its archives with it.
+    await a.pool.execute("UPDATE archives SET state = 'ready', storage_key = $1,"
+                         " expires_at = now() + interval '1 day'", key)
+    await a.instance.media.put_bytes(key, b"PK\x05\x06" + bytes(18))
+    response = await a.api("alice", "POST", "/api/v1/account/delete", json={"password": PASSWORD})
+    assert response.status_code == 200, response.text
+    assert not await a.instance.media.exists(key)
+    assert await a.pool.fetchval("SELECT count(*) FROM archives") == 0
 
 
 async def test_the_imported_ledger_as_the_new_server_keeps_it(make_instance):
