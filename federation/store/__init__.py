@@ -48,6 +48,19 @@ from .cameos import (
     update_cameo,
 )
 from .common import ACTOR_SETS, Conn, Record, actor_set, insert_row, replace_actor_set
+from .consent_ledger import (
+    add_imported_authorization_holder,
+    cameo_imported_from,
+    import_authorization,
+    import_consent_record,
+    imported_authorization,
+    imported_authorizations_of,
+    imported_consent_records_of,
+    outbox_activity_body,
+    requests_received,
+    requests_sent,
+    revoke_imported_authorization,
+)
 from .delivery import (
     LEASED,
     OUTBOX_SHOWN,
@@ -196,6 +209,7 @@ from .remixes import (
     settle_remix,
 )
 from .reports import open_report
+from .shutdown import SHUTDOWN_KEY, peer_inboxes, set_shutdown_notice, shutdown_notice
 
 __all__ = [
     "ACTOR_FIELDS",
@@ -204,6 +218,7 @@ __all__ = [
     "LEASED",
     "OUTBOX_SHOWN",
     "Record",
+    "SHUTDOWN_KEY",
     "accept_follow",
     "actor_by_handle",
     "actor_by_id",
@@ -213,6 +228,7 @@ __all__ = [
     "actor_set",
     "actors_by_uris",
     "add_alias",
+    "add_imported_authorization_holder",
     "answer_remix_cameo",
     "approved_quote_authorization",
     "audience_on_domain",
@@ -225,6 +241,7 @@ __all__ = [
     "cameo_approved",
     "cameo_by_id",
     "cameo_by_uri",
+    "cameo_imported_from",
     "cameo_in_own_post",
     "cameo_references",
     "cameos_of",
@@ -262,6 +279,11 @@ __all__ = [
     "has_local_follower",
     "holds_live_authorization",
     "home_audience",
+    "import_authorization",
+    "import_consent_record",
+    "imported_authorization",
+    "imported_authorizations_of",
+    "imported_consent_records_of",
     "inbox_activity_body",
     "insert_block",
     "insert_boost",
@@ -279,6 +301,7 @@ __all__ = [
     "local_followers",
     "lock_actor",
     "insert_outbox_activity_to",
+    "outbox_activity_body",
     "outbox_bodies",
     "insert_post",
     "insert_post_edit",
@@ -310,6 +333,7 @@ __all__ = [
     "outbox_count",
     "outbox_page",
     "peer",
+    "peer_inboxes",
     "peers",
     "peers_answered",
     "peer_seen",
@@ -354,8 +378,11 @@ __all__ = [
     "replace_post_cameos",
     "replace_remote_media",
     "replace_tags",
+    "requests_received",
+    "requests_sent",
     "reschedule_delivery",
     "retire_remote_cameos",
+    "revoke_imported_authorization",
     "revoke_remix_request",
     "revoked_authorization",
     "save_push_subscription",
@@ -363,8 +390,10 @@ __all__ = [
     "set_origin_suspension",
     "set_post_media",
     "set_public_figure",
+    "set_shutdown_notice",
     "set_verified_identity",
     "settle_remix",
+    "shutdown_notice",
     "soft_delete_post",
     "store_actor_keys",
     "store_public_key",
