@@ -86,6 +86,15 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
     }
     if actor["type"] == "Person":
         doc["cameoCollection"] = f"{uri}/cameos"
+        # Where this account answers for what it took over from its former accounts.
+        doc["endpoints"]["takenOver"] = f"{uri}/taken_over"
+    if actor["also_known_as"]:
+        doc["alsoKnownAs"] = list(actor["also_known_as"])
+    # The signed Moves of its former accounts, as their keys signed them: a server that finds
+    # an authorization of a former account checks its succession here, offline.
+    successions = await store.successions_to(fed.pool, uri)
+    if successions:
+        doc["succession"] = [row["move"] for row in successions]
     if actor["suspended"]:
         # Mastodon's `toot:suspended`: other servers hide the account until a document without
         # it. The profile is withheld meanwhile; the keys stay, to verify that later Update.

@@ -105,6 +105,10 @@ EXTENSION_TERMS = {
     "QuoteAuthorization": "fep044f:QuoteAuthorization",
     "quote": {"@id": "fep044f:quote", "@type": "@id"},
     "quoteAuthorization": {"@id": "fep044f:quoteAuthorization", "@type": "@id"},
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+    "succession": "lk:succession",
+    "takenOver": {"@id": "lk:takenOver", "@type": "@id"},
+    "TakenOver": "lk:TakenOver",
 }
 
 # Actors: Mastodon's `publicKey` (security/v1) and FEP-521a's Multikey (multikey/v1); neither

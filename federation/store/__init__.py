@@ -184,6 +184,14 @@ from .remixes import (
     settle_remix,
 )
 from .reports import open_report
+from .successions import (
+    authorization_holders,
+    cameo_by_former_uri,
+    record_succession,
+    succession_of,
+    succession_of_object,
+    successions_to,
+)
 
 __all__ = [
     "ACTOR_FIELDS",
@@ -356,4 +364,10 @@ __all__ = [
     "update_push_subscription",
     "upsert_follow",
     "upsert_remote_actor",
+    "authorization_holders",
+    "cameo_by_former_uri",
+    "record_succession",
+    "succession_of",
+    "succession_of_object",
+    "successions_to",
 ]
