@@ -93,7 +93,7 @@ PUBLIC: frozenset[str] = frozenset({
     "/users/{username}/statuses/{post_id:id}", "/users/{username}/statuses/{post_id:id}/activity",
     "/users/{username}/cameos", "/users/{username}/cameos/{cameo_id}",
     "/users/{username}/cameos/{cameo_id}/references/{position:int}",
-    "/users/{username}/remix_authorizations/{request_id:id}",
+    "/users/{username}/remix_authorizations/{request_id:id}", "/users/{username}/taken_over",
     "/", "/about", "/@{username}", "/@{username}/{post_id:id}",
     "/app", "/app/{path:path}", "/static", "/media/{key:path}", "/api/v1/streaming/health",
     "/api/v1/streaming/{stream:path}",

@@ -4,7 +4,7 @@ authorizations served at their ids."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import asyncpg
 from starlette.exceptions import HTTPException
@@ -14,8 +14,10 @@ from starlette.routing import Route
 
 from federation import inbox, remix
 from federation import store as fstore
+from federation.cameos import cameo_document, only_me
 from federation.objects import iso
-from federation.vocab import AS_CONTEXT
+from federation.succession import TAKEN_OVER_TYPE
+from federation.vocab import AS_CONTEXT, OBJECT_CONTEXT
 from generation import jobs
 from generation import store as gstore
 
@@ -208,6 +210,16 @@ async def decide_request(request: Request) -> Response:
                          "state": "approved" if action == "approve" else "rejected"})
 
 
+async def _log_fetcher(request: Request, request_id: int) -> None:
+    """Remember the server that fetched an authorization with a signed GET: a revoke goes there."""
+    fetcher = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
+    if fetcher is not None and not fed(request).is_local(fetcher):
+        actor = await fstore.actor_by_uri(pool(request), fetcher)
+        if actor is not None:
+            await fstore.record_authorization_fetch(pool(request), request_id,
+                                                    actor["shared_inbox"] or actor["inbox"])
+
+
 async def authorization_object(request: Request) -> Response:
     """A signed RemixAuthorization at its id: 200 while granted, 410 once revoked.
 
@@ -221,14 +233,46 @@ async def authorization_object(request: Request) -> Response:
         return ActivityResponse({"@context": AS_CONTEXT, "id": uri, "type": "Tombstone",
                                  "formerType": "RemixAuthorization",
                                  "deleted": iso(row["revoked_at"])}, status_code=410)
-    fetcher = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
-    if fetcher is not None and not fed(request).is_local(fetcher):
-        actor = await fstore.actor_by_uri(pool(request), fetcher)
-        if actor is not None:
-            await fstore.record_authorization_fetch(pool(request), row["id"],
-                                                    actor["shared_inbox"] or actor["inbox"])
+    await _log_fetcher(request, row["id"])
     return ActivityResponse(row["authorization_document"],
                             headers={"Cache-Control": "public, max-age=30", "Vary": "Signature"})
+
+
+async def taken_over_object(request: Request) -> Response:
+    """What this account answers for since it took it over from a former account of its owner
+    (PROTOCOL.md "Succession"), asked for by its old id: an authorization, unchanged while it
+    stands and 410 once revoked; a cameo, as re-homed here. 404 for anything else."""
+    owner = await fstore.local_actor(pool(request), request.path_params["username"])
+    old_id = request.query_params.get("id", "")
+    if owner is None:
+        return error(404, "no such account")
+    if not old_id.startswith(("https://", "http://")) or fed(request).is_local(old_id):
+        return error(400, "id must be the http(s) id of an object on a former server")
+    url = f"{fed(request).base_url}{request.url.path}?{urlencode({'id': old_id})}"
+    row = await fstore.authorization_by_uri(pool(request), old_id)
+    if row is not None and row["owner_id"] == owner["id"] and row["state"] in ("approved", "revoked"):
+        if row["state"] == "revoked":
+            return ActivityResponse({"@context": AS_CONTEXT, "id": url, "type": "Tombstone",
+                                     "formerType": "RemixAuthorization",
+                                     "deleted": iso(row["revoked_at"])}, status_code=410)
+        await _log_fetcher(request, row["id"])
+        return ActivityResponse(_taken_over(url, owner, old_id, row["authorization_document"]),
+                                headers={"Cache-Control": "public, max-age=30", "Vary": "Signature"})
+    cameo = await fstore.cameo_by_former_uri(pool(request), old_id)
+    if cameo is None or cameo["actor_id"] != owner["id"] or only_me(cameo):
+        return error(404, "nothing taken over under that id")
+    if cameo["deleted_at"] is not None:
+        return ActivityResponse({"@context": AS_CONTEXT, "id": url, "type": "Tombstone",
+                                 "formerType": "Cameo"}, status_code=410)
+    approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
+    references = await fstore.cameo_references(pool(request), cameo["id"])
+    document = cameo_document(fed(request), cameo, owner, approved, len(references))
+    return ActivityResponse(_taken_over(url, owner, old_id, document))
+
+
+def _taken_over(url: str, owner: asyncpg.Record, old_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"@context": OBJECT_CONTEXT, "id": url, "type": TAKEN_OVER_TYPE, "attributedTo": owner["uri"],
+            "object": old_id, "result": result}
 
 
 routes = [
@@ -239,4 +283,5 @@ routes = [
     Route("/api/v1/remix_requests", list_requests),
     Route("/api/v1/remix_requests/{request_id}/{action}", decide_request, methods=["POST"]),
     Route("/users/{username}/remix_authorizations/{request_id:id}", authorization_object),
+    Route("/users/{username}/taken_over", taken_over_object),
 ]
