@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 ACTOR_TTL = timedelta(hours=24)
 KEY_CACHE_SECONDS = 300
 WEBFINGER_MAX_BYTES = 100_000
+# The aliases kept of a remote actor (Mastodon lets an account have a handful).
+MAX_ALIASES = 20
 
 
 class ActorError(ValueError):
@@ -88,8 +90,12 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
         doc["cameoCollection"] = f"{uri}/cameos"
         # Where this account answers for what it took over from its former accounts.
         doc["endpoints"]["takenOver"] = f"{uri}/taken_over"
+    # Account moves, as Mastodon writes them: the accounts this one was (its aliases), and the
+    # one it moved to.
     if actor["also_known_as"]:
         doc["alsoKnownAs"] = list(actor["also_known_as"])
+    if actor["moved_to_uri"]:
+        doc["movedTo"] = actor["moved_to_uri"]
     # The signed Moves of its former accounts, as their keys signed them: a server that finds
     # an authorization of a former account checks its succession here, offline.
     successions = await store.successions_to(fed.pool, uri)
@@ -105,6 +111,11 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
         if actor["header_url"]:
             doc["image"] = {"type": "Image", "url": actor["header_url"]}
     return doc
+
+
+def handle_of(actor: asyncpg.Record) -> str:
+    """`user@host`, as people name an account."""
+    return f"{actor['username']}@{actor['domain']}"
 
 
 def _profile_url(fed: Federation, actor: asyncpg.Record) -> str:
@@ -157,6 +168,8 @@ def parse_actor_document(doc: dict[str, Any]) -> tuple[dict[str, Any], list[tupl
         "manually_approves_followers": bool(doc.get("manuallyApprovesFollowers")),
         "suspended": doc.get("suspended") is True,
         "document": doc,
+        "also_known_as": _uris(doc.get("alsoKnownAs"))[:MAX_ALIASES],
+        "moved_to_uri": next(iter(_uris(doc.get("movedTo"))), None),
     }
     found: list[tuple[str, str, str]] = []
     for key in _as_list(doc.get("publicKey")):
@@ -179,6 +192,13 @@ def _image_url(image: Any) -> str | None:
 
 def _owned_key(key_id: Any, owner: Any, actor_uri: str) -> bool:
     return isinstance(key_id, str) and owner == actor_uri and fetch.same_origin(key_id, actor_uri)
+
+
+def _uris(value: Any) -> list[str]:
+    """The http(s) addresses a property holds: links, or objects by their id, one or a list."""
+    found = [item.get("id") if isinstance(item, dict) else item for item in _as_list(value)]
+    return list(dict.fromkeys(uri for uri in found if isinstance(uri, str)
+                              and uri.startswith(("https://", "http://"))))
 
 
 def _str(value: Any) -> str | None:

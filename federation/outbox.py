@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, delivery, edits, objects, proofs, signing, store, streams
+from . import actors, delivery, edits, objects, proofs, signing, store, streams, succession
 from .context import Federation
 from .html import parse_hashtags, text_to_html
 from .vocab import AS_CONTEXT, DATA_INTEGRITY_V2, EXTENSION_TERMS, PUBLIC
@@ -100,6 +100,11 @@ async def publish_post(fed: Federation, author: Record, *, text: str, visibility
     A published remix takes the post id it was promised, and carries its cameos with their
     owners' authorizations; the remix row must be authorized, checked in the same transaction.
     """
+    if author["moved_to_uri"]:
+        # Mastodon's moved account only redirects; what it would post belongs on the new one.
+        target = await store.actor_by_uri(fed.pool, author["moved_to_uri"])
+        moved_to = actors.handle_of(target) if target else author["moved_to_uri"]
+        raise ActionError(f"this account has moved to {moved_to}: post from there")
     content = _caption_html(fed, text, mentioned)
     async with fed.pool.acquire() as conn, conn.transaction():
         post_id = remix["post_id"] if remix else await store.next_post_id(conn)
@@ -456,6 +461,20 @@ async def queue_actor_update(conn: asyncpg.Connection, fed: Federation, actor: R
                *await store.delivered_inboxes(conn, actor["id"])]
     return await _send(conn, actor, _actor_update(actor, await actors.actor_document(fed, actor)),
                        inboxes)
+
+
+async def queue_move(conn: asyncpg.Connection, fed: Federation, actor: Record, target: Record) -> list[int]:
+    """Mastodon's `Move` {actor: old, object: old, target: new} of a local actor that moved, to
+    its followers' servers (shared inboxes collapsed), whose people then follow the new account;
+    in the caller's transaction, returning the deliveries. It carries a proof by the actor's
+    Ed25519 key, with that key embedded (a succession, PROTOCOL.md), and goes to the new account's
+    server and to every server that holds consent the actor gave as well: each then checks that
+    consent against the new account once this server is gone."""
+    activity = await succession.signed_move_of(fed, actor, target["uri"], to=[actor["followers_url"]])
+    inboxes = [*await store.follower_inboxes(conn, actor["id"]),
+               *await store.authorization_holders(conn, actor["id"]),
+               *([] if target["local"] else [target["shared_inbox"] or target["inbox"]])]
+    return await _send(conn, actor, activity, sorted(set(inboxes)))
 
 
 async def queue_actor_delete(conn: asyncpg.Connection, actor: Record) -> list[int]:

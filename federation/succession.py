@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 
-from . import actors, delivery, fetch, keys, proofs, store
+from . import actors, fetch, keys, proofs, store
 from .consent import proof_method
 from .context import Federation
 from .jsonld import ref
@@ -46,7 +46,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def signed_move(old_uri: str, new_uri: str, *, private_key: Any, key_id: str,
-                public_key_multibase: str) -> dict[str, Any]:
+                public_key_multibase: str, to: list[str] | None = None) -> dict[str, Any]:
     """The old actor's Move to `new_uri`, as Mastodon sends it (`actor` = `object` = the old
     actor, `target` = the new one), with the old actor's Multikey as `instrument` and a proof
     by that key: a statement of succession that anyone can check without the old server."""
@@ -57,7 +57,17 @@ def signed_move(old_uri: str, new_uri: str, *, private_key: Any, key_id: str,
         "instrument": {"id": key_id, "type": "Multikey", "controller": old_uri,
                        "publicKeyMultibase": public_key_multibase},
     }
+    if to is not None:
+        document["to"] = to
     return proofs.sign(document, private_key, key_id)
+
+
+async def signed_move_of(fed: Federation, actor: asyncpg.Record, new_uri: str, *,
+                         to: list[str] | None = None) -> dict[str, Any]:
+    """The signed Move of a local actor to `new_uri`, by its own Ed25519 key."""
+    own = await signing_keys(fed, actor["id"])
+    return signed_move(actor["uri"], new_uri, private_key=own.ed25519, key_id=own.ed25519_key_id,
+                       public_key_multibase=keys.encode_multikey(own.ed25519.public_key()), to=to)
 
 
 def check_move(move: Any, old_uri: str, new_uri: str, *, pinned: str | None = None) -> tuple[str, str]:
@@ -193,30 +203,6 @@ async def receive_move(fed: Federation, move: dict[str, Any]) -> bool:
         log.info("succession %s -> %s refused: %s", old_uri, new_uri, exc)
         return False
     return True
-
-
-async def move_out(fed: Federation, actor: asyncpg.Record, new_uri: str) -> dict[str, Any]:
-    """The old server's side: sign alice's Move with her Ed25519 key and send it to her
-    followers, to the new account, and to every server that holds consent she gave (requesters
-    and fetchers of her authorizations), so that each learns where to check it from now on."""
-    own = await signing_keys(fed, actor["id"])
-    multibase = keys.encode_multikey(own.ed25519.public_key())
-    move = signed_move(actor["uri"], new_uri, private_key=own.ed25519, key_id=own.ed25519_key_id,
-                       public_key_multibase=multibase)
-    try:
-        target = await actors.actor(fed, new_uri, refresh=True)
-    except (fetch.FetchError, actors.ActorError) as exc:
-        raise SuccessionError(f"the new account could not be fetched: {exc}") from None
-    if actor["uri"] not in _as_list((target["document"] or {}).get("alsoKnownAs")):
-        raise SuccessionError("the new account does not list this one in alsoKnownAs yet")
-    async with fed.pool.acquire() as conn, conn.transaction():
-        inboxes = await store.follower_inboxes(conn, actor["id"])
-        inboxes += await store.authorization_holders(conn, actor["id"])
-        inboxes.append(target["shared_inbox"] or target["inbox"])
-        ids = await delivery.queue_activity(conn, actor["id"], move, sorted(set(inboxes)),
-                                            public=True)
-    await delivery.start(fed, ids)
-    return move
 
 
 def taken_over_endpoint(successor_document: dict[str, Any]) -> str:

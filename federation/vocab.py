@@ -78,6 +78,8 @@ EXTENSION_TERMS = {
     "indexable": "toot:indexable",
     "suspended": "toot:suspended",
     "featured": {"@id": "toot:featured", "@type": "@id"},
+    # Where an account moved (Mastodon's term; `alsoKnownAs` is in the ActivityStreams context).
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "Label": "lk:Label",
@@ -105,7 +107,6 @@ EXTENSION_TERMS = {
     "QuoteAuthorization": "fep044f:QuoteAuthorization",
     "quote": {"@id": "fep044f:quote", "@type": "@id"},
     "quoteAuthorization": {"@id": "fep044f:quoteAuthorization", "@type": "@id"},
-    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
     "succession": "lk:succession",
     "takenOver": {"@id": "lk:takenOver", "@type": "@id"},
     "TakenOver": "lk:TakenOver",

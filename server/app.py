@@ -21,6 +21,7 @@ from .admin import prompts as prompt_admin
 from .admin import reports as admin_reports
 from .admin import rules as admin_rules
 from .api import (
+    account_moves,
     accounts,
     bookmarks,
     cameos,
@@ -131,7 +132,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
               *bookmarks.routes, *pins.routes, *notifications.routes, *preferences.routes,
               *instance_content.routes, *tags.routes, *trends.routes, *filters.routes, *lists.routes,
               *conversations.routes, *accounts.routes, *statuses.routes, *timelines.routes,
-              *search.routes, *media.routes, *instance_api.routes, *cameos.routes,
+              *search.routes, *media.routes, *instance_api.routes, *cameos.routes, *account_moves.routes,
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes, *push.routes, *status_edits.routes,

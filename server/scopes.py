@@ -138,6 +138,11 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "POST /api/v1/follow_requests/{account_id:id}/{action}": {"authorize": _FOLLOWS, "reject": _FOLLOWS},
     # The handler refuses every app's token besides: only this server's own app deletes accounts.
     "POST /api/v1/account/delete": "write:accounts",
+    "GET /api/v1/account/aliases": "read:accounts",
+    "POST /api/v1/account/aliases": "write:accounts",
+    "DELETE /api/v1/account/aliases": "write:accounts",
+    "GET /api/v1/account/migration": "read:accounts",
+    "POST /api/v1/account/migration": "write:accounts",
     "POST /api/v1/statuses": "write:statuses",
     "GET /api/v1/statuses/{status_id:id}": "read:statuses",
     "DELETE /api/v1/statuses/{status_id:id}": "write:statuses",

@@ -42,6 +42,8 @@ class FakePeer:
     keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     received_headers: list[dict[str, str]] = field(default_factory=list)
+    # The bodies of `received` as they came, for checking their signatures.
+    received_bodies: list[bytes] = field(default_factory=list)
     # The inbox path each of `received` came to, and when (time.monotonic()).
     received_at: list[tuple[str, float]] = field(default_factory=list)
     # Seconds the inbox takes to answer once it has the activity: a slow server.
@@ -132,6 +134,7 @@ class FakePeer:
             except ClientDisconnect:
                 return Response(status_code=400)  # the sender died mid-request: nothing came
             self.received.append(json.loads(body))
+            self.received_bodies.append(body)
             self.received_headers.append(dict(request.headers))
             self.received_at.append((request.url.path, time.monotonic()))
         await asyncio.sleep(self.inbox_delay)

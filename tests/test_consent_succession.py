@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation import fetch, keys, proofs, succession
 from federation.vocab import SIGNED_CONTEXT
-from tests.conftest import eventually
+from tests.conftest import PASSWORD, eventually
+from tests.test_federation_e2e import _account_id
 from tests.test_remix_consent import _cameo, _remix, _state
 from tests.test_remix_posts import _follow, _published_remix, _status_on, withdrawn_everywhere
 
@@ -119,6 +120,7 @@ async def test_consent_outlives_its_server(make_instance, peer):
     await c.signup("carol")
     await d.signup("alice")
     await _follow(c, "carol", b, "bob")
+    await _follow(c, "carol", a, "alice")
     c.instance.fed.consent_ttl = 0.5
     cameo, published = await _published_remix(a, b)
     post_uri = published["post_uri"]
@@ -131,7 +133,8 @@ async def test_consent_outlives_its_server(make_instance, peer):
 
     # On D: alice@D names alice@A among her aliases, and her archive's import brings her cameo
     # (same rules, answering for its old id) and the consent she gave with it, with its holders.
-    await d.pool.execute("UPDATE actors SET also_known_as = $1 WHERE uri = $2", [alice_a], alice_d)
+    alias = await d.api("alice", "POST", "/api/v1/account/aliases", json={"acct": a.handle("alice")})
+    assert alias.status_code == 200, alias.text
     rehomed = await _cameo(d, "alice", permission="everyone", approval="automatic")
     fed_d = d.instance.fed
     await succession.take_over_cameo(fed_d, int(rehomed["id"]), cameo["uri"])
@@ -142,12 +145,23 @@ async def test_consent_outlives_its_server(make_instance, peer):
         post_uri=granted["post_uri"], prompt=granted["prompt"],
         document=granted["authorization_document"], holders=holders)
 
-    # alice moves: A signs the Move with her old key, and sends it to D and to every holder.
-    alice_row = await a.pool.fetchrow("SELECT * FROM actors WHERE uri = $1", alice_a)
-    move = await succession.move_out(a.instance.fed, alice_row, alice_d)
+    # alice moves: A signs the Move with her old key, and sends it to her followers, to D and to
+    # every holder of her consent (B, the requester; C, which fetched it); carol follows along.
+    moved = await a.api("alice", "POST", "/api/v1/account/migration",
+                        json={"acct": d.handle("alice"), "password": PASSWORD})
+    assert moved.status_code == 200, moved.text
     for instance in (b, c, d):
         await eventually(lambda instance=instance: instance.pool.fetchval(
             "SELECT new_actor_uri FROM successions WHERE old_actor_uri = $1", alice_a))
+    move = await d.pool.fetchval("SELECT move FROM successions WHERE old_actor_uri = $1", alice_a)
+    assert move == await c.pool.fetchval("SELECT move FROM successions WHERE old_actor_uri = $1", alice_a)
+    alice_d_on_c = await _account_id(c, "carol", d.handle("alice"))
+
+    async def carol_follows_alice_on_d():
+        rel = await c.api("carol", "GET", "/api/v1/accounts/relationships", params={"id[]": alice_d_on_c})
+        return rel.json()[0]["following"]
+
+    await eventually(carol_follows_alice_on_d)
     async with d.client() as client:
         document = (await client.get(alice_d, headers={"Accept": AP})).json()
         served_cameo = (await client.get(rehomed["uri"], headers={"Accept": AP})).json()

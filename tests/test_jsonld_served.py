@@ -36,7 +36,7 @@ PROPERTIES = {
         "mediaType", "width", "height", "duration", "icon", "href", "generator", "preferredUsername",
         "outbox", "followers", "following", "endpoints", "sharedInbox", "totalItems", "first",
         "next", "prev", "partOf", "formerType", "deleted", "endTime",
-        "sensitive", "manuallyApprovesFollowers")},
+        "sensitive", "manuallyApprovesFollowers", "alsoKnownAs", "movedTo")},
     "inbox": LDP + "inbox",
     "orderedItems": AS + "items",  # as:items, as an ordered list
     **{name: SEC + name for name in (
@@ -56,7 +56,7 @@ TYPES = {
     **{name: AS + name for name in (
         "Person", "Application", "Note", "Video", "Image", "Mention", "Hashtag", "Create", "Update",
         "Delete", "Follow", "Accept", "Reject", "Undo", "Like", "Announce", "Tombstone", "Add", "Remove",
-        "OrderedCollection", "OrderedCollectionPage")},
+        "OrderedCollection", "OrderedCollectionPage", "Move")},
     "Multikey": SEC + "Multikey",
     "DataIntegrityProof": SEC + "DataIntegrityProof",
     **{name: LK + name for name in ("Label", "Cameo", "RemixRequest", "RemixAuthorization")},

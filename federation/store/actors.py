@@ -9,7 +9,7 @@ from .common import Conn, Record
 ACTOR_FIELDS = (
     "uri", "type", "username", "domain", "display_name", "summary", "url", "icon_url", "header_url",
     "inbox", "shared_inbox", "outbox", "followers_url", "following_url", "manually_approves_followers",
-    "document",
+    "document", "also_known_as", "moved_to_uri",
 )
 
 
@@ -68,9 +68,15 @@ async def upsert_remote_actor(conn: Conn, fields: dict[str, Any]) -> Record:
     columns = ", ".join(ACTOR_FIELDS)
     params = ", ".join(f"${i}" for i in range(1, len(ACTOR_FIELDS) + 1))
     updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in ACTOR_FIELDS if name != "uri")
+    moved_to = ACTOR_FIELDS.index("moved_to_uri") + 1
+    # `moved_at`: when its document first named the account it moved to (kept while it names the same).
     return await conn.fetchrow(
-        f"INSERT INTO actors ({columns}, local, fetched_at) VALUES ({params}, false, now())"
-        f" ON CONFLICT (uri) DO UPDATE SET {updates}, fetched_at = now() RETURNING *",
+        f"INSERT INTO actors ({columns}, local, fetched_at, moved_at)"
+        f" VALUES ({params}, false, now(), CASE WHEN ${moved_to}::text IS NULL THEN NULL ELSE now() END)"
+        f" ON CONFLICT (uri) DO UPDATE SET {updates}, fetched_at = now(),"
+        " moved_at = CASE WHEN EXCLUDED.moved_to_uri IS NULL THEN NULL"
+        " WHEN EXCLUDED.moved_to_uri IS NOT DISTINCT FROM actors.moved_to_uri THEN actors.moved_at"
+        " ELSE now() END RETURNING *",
         *values)
 
 

@@ -38,8 +38,10 @@ from .timelines import paging
 async def account_json(request: Request, actor: asyncpg.Record, *,
                        read_pool: asyncpg.Pool | None = None) -> dict[str, Any]:
     """`read_pool` is the replica for a profile (server/http.py read_pool); else the primary."""
-    counts = await store.account_counts(read_pool or pool(request), actor["id"])
-    return entities.account(fed(request), actor, counts)
+    reads = read_pool or pool(request)
+    counts = await store.account_counts(reads, actor["id"])
+    moved = await entities.moved_accounts(fed(request), reads, [actor])
+    return entities.account(fed(request), actor, counts, moved.get(actor["moved_to_uri"] or ""))
 
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from federation import store as fstore
 from federation.context import Federation
 from federation.objects import iso, media_url, now, parse_time, poster_url
 from federation.visibility import visible_post_ids
@@ -23,7 +24,10 @@ def acct(fed: Federation, actor: Record) -> str:
     return actor["username"] if actor["local"] else f"{actor['username']}@{actor['domain']}"
 
 
-def account(fed: Federation, actor: Record, counts: Record | None = None) -> dict[str, Any]:
+def account(fed: Federation, actor: Record, counts: Record | None = None,
+            moved: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Mastodon's Account; `moved` is the Account of the one it moved to (Mastodon's `moved`,
+    present only for an account that moved, and never nested further)."""
     avatar = actor["icon_url"] or f"{fed.base_url}/static/avatar.png"
     header = actor["header_url"] or f"{fed.base_url}/static/header.png"
     # Mastodon names a suspended account so (and only then), for clients to say why it is empty.
@@ -52,13 +56,27 @@ def account(fed: Federation, actor: Record, counts: Record | None = None) -> dic
         "last_status_at": None,
         "emojis": [],
         "fields": [],
+        **({"moved": moved} if moved is not None else {}),
     }
+
+
+async def moved_accounts(fed: Federation, conn: asyncpg.Connection | asyncpg.Pool,
+                         actors: list[Record]) -> dict[str, dict[str, Any]]:
+    """The Accounts that these actors moved to, by address: those known here."""
+    uris = sorted({actor.get("moved_to_uri") for actor in actors if actor.get("moved_to_uri")})
+    if not uris:
+        return {}
+    targets = await fstore.actors_by_uris(conn, uris)
+    counts = await store.accounts_counts(conn, [target["id"] for target in targets])
+    return {target["uri"]: account(fed, target, counts.get(target["id"])) for target in targets}
 
 
 async def accounts(fed: Federation, conn: asyncpg.Connection, actors: list[Record]) -> list[dict[str, Any]]:
     """Account entities for actors, in the order given, with their counts, in one query."""
     counts = await store.accounts_counts(conn, [actor["id"] for actor in actors])
-    return [account(fed, actor, counts.get(actor["id"])) for actor in actors]
+    moved = await moved_accounts(fed, conn, actors)
+    return [account(fed, actor, counts.get(actor["id"]), moved.get(actor.get("moved_to_uri") or ""))
+            for actor in actors]
 
 
 def media_attachment(fed: Federation, media: Record, links: PrivateLinks | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from .statuses import render_statuses
 
 MASTODON_TYPES = frozenset({
     "mention", "status", "reblog", "follow", "follow_request", "favourite", "poll", "update",
-    "admin.sign_up", "admin.report", "severed_relationships", "moderation_warning",
+    "admin.sign_up", "admin.report", "severed_relationships", "moderation_warning", "move",
 })
 LIKENESS_TYPES = frozenset({
     "quote", "remix_request", "remix_use", "cameo_used", "remix_authorized", "remix_rejected",
@@ -67,14 +67,17 @@ async def render_notifications(request: HTTPConnection, rows: list[asyncpg.Recor
                                                                 viewer, staff=staff)}
     async with pool(request).acquire() as conn:
         moderation = await reports.notification_fields(fed(request), conn, rows)
+        moved = await entities.moved_accounts(fed(request), conn, list(senders.values()))
     items = []
     for row in rows:
         if row["post_id"] and str(row["post_id"]) not in rendered_posts:
             continue  # its post was deleted, hidden, or is no longer the user's to see
         sender = senders.get(row["from_actor_id"])
         kind = TOLD_AS.get(row["type"], row["type"])
+        account = entities.account(fed(request), sender, moved=moved.get(sender["moved_to_uri"] or "")) \
+            if sender else None
         item = {"id": str(row["id"]), "type": kind, "created_at": entities.iso(row["created_at"]),
-                "account": entities.account(fed(request), sender) if sender else None}
+                "account": account}
         if kind in WITH_STATUS:
             item["status"] = rendered_posts[str(row["post_id"])] if row["post_id"] else None
         items.append({**item, **moderation.get(row["id"], {})})

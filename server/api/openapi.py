@@ -96,7 +96,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         locked=BOOLEAN, bot=BOOLEAN, group=BOOLEAN, discoverable=BOOLEAN, followers_count=INTEGER,
         following_count=INTEGER, statuses_count=INTEGER, last_status_at=TEXT_OR_NULL,
         emojis=_list(ANY_OBJECT), fields=_list(ANY_OBJECT), suspended_=BOOLEAN,
-        source_=ANY_OBJECT, role_=ANY_OBJECT),
+        source_=ANY_OBJECT, role_=ANY_OBJECT, moved_=ANY_OBJECT),
+    "AccountAlias": _obj("uri", acct=TEXT_OR_NULL, account=_nullable(_ref("Account"))),
+    "AccountMigration": _obj("", moved_to=_nullable(_ref("Account")), moved_to_uri=TEXT_OR_NULL,
+                             moved_at=TEXT_OR_NULL, cooldown_until=TEXT_OR_NULL, cooldown_days=INTEGER),
     "MediaAttachment": _obj(
         "id", type={"enum": ["image", "video", "gifv", "audio", "unknown"]}, url=TEXT_OR_NULL,
         preview_url=TEXT_OR_NULL, remote_url=TEXT_OR_NULL, description=TEXT_OR_NULL,
@@ -251,6 +254,14 @@ OPERATIONS: dict[str, Operation] = {
     "POST /api/v1/follow_requests/{account_id:id}/{action}": _op("{action} a follow request",
                                                                  "Relationship"),
     "POST /api/v1/account/delete": _op("Delete one's own account", body=("password!",)),
+    # Moving an account (Mastodon's settings pages; server/api/account_moves.py).
+    "GET /api/v1/account/aliases": _op("The accounts this one moves here from", "[AccountAlias]"),
+    "POST /api/v1/account/aliases": _op("Add an alias: an account that may move here", "AccountAlias",
+                                        body=("acct!",)),
+    "DELETE /api/v1/account/aliases": _op("Take an alias away", "[AccountAlias]", body=("acct!",)),
+    "GET /api/v1/account/migration": _op("Where this account moved, and its cooldown", "AccountMigration"),
+    "POST /api/v1/account/migration": _op("Move this account to another, which lists it as an alias",
+                                          "AccountMigration", body=("acct!", "password!")),
     # Statuses.
     "POST /api/v1/statuses": _op("Post", "Status", body=tuple(_SEND.split())),
     "GET /api/v1/statuses/{status_id:id}": _op("A post", "Status"),
