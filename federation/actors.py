@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -14,6 +15,7 @@ import httpx
 from . import fetch, inputs, keys, store
 from .context import Federation
 from .html import sanitize_html
+from .objects import parse_time
 from .signing import instance_signer
 from .vocab import ACTOR_CONTEXT, ACTOR_TYPES, is_type
 
@@ -90,6 +92,8 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
         doc["cameoCollection"] = f"{uri}/cameos"
         # Where this account answers for what it took over from its former accounts.
         doc["endpoints"]["takenOver"] = f"{uri}/taken_over"
+    elif (notice := await store.shutdown_notice(fed.pool)) is not None:
+        closing(doc, notice)
     # Account moves, as Mastodon writes them: the accounts this one was (its aliases), and the
     # one it moved to.
     if actor["also_known_as"]:
@@ -116,6 +120,21 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
 def handle_of(actor: asyncpg.Record) -> str:
     """`user@host`, as people name an account."""
     return f"{actor['username']}@{actor['domain']}"
+
+
+def closing(document: dict[str, Any], notice: dict[str, Any]) -> None:
+    """The instance actor's document while the server closes down (federation/shutdown.py): when,
+    for servers (`endTime`) and for people (its summary)."""
+    document.update(summary=closing_summary(notice), endTime=notice["until"])
+
+
+def closing_summary(notice: dict[str, Any]) -> str:
+    """The instance actor's summary while a notice stands: its message, then when it closes."""
+    until = parse_time(notice.get("until"))
+    when = until.strftime("%d %B %Y, %H:%M UTC") if until else notice.get("until")
+    message = escape(notice.get("message") or "")
+    return f"<p>{message}</p><p>This server closes on {when}.</p>" if message \
+        else f"<p>This server closes on {when}.</p>"
 
 
 def _profile_url(fed: Federation, actor: asyncpg.Record) -> str:

@@ -23,6 +23,7 @@ from .admin import rules as admin_rules
 from .api import (
     account_moves,
     accounts,
+    archives,
     bookmarks,
     cameos,
     conversations,
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
               *remixes.routes, *generations.routes, *admin_generations.routes, *prompt_admin.routes,
               *admin_rules.routes, *reports.routes, *admin_accounts.routes, *admin_reports.routes,
               *account_deletion.routes, *markers.routes, *push.routes, *status_edits.routes,
+              *archives.routes,
               *for_you.routes, *openapi.routes, *pages.routes, *webapp.routes(), *metrics.routes,
               Route("/media/{key:path}", serve_media, methods=["GET", "HEAD"])]
     app = Starlette(

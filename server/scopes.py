@@ -235,6 +235,15 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/remix_requests": "read:accounts",
     "POST /api/v1/remix_requests/{request_id}/{action}": {
         "approve": "write:accounts", "reject": "write:accounts", "revoke": "write:accounts"},
+    # A person's archive and imports are the account's, as its deletion is; importing follows,
+    # blocks or mutes needs what following, blocking or muting needs.
+    "POST /api/v1/archives": "write:accounts",
+    "GET /api/v1/archives": "read:accounts",
+    "GET /api/v1/archives/{archive_id:id}": "read:accounts",
+    "GET /api/v1/archives/{archive_id:id}/download": "read:accounts",
+    "POST /api/v1/imports/{type}": {
+        "following": _FOLLOWS, "blocking": _BLOCKS, "muting": "write:mutes follow",
+        "archive": "write:accounts"},
     "POST /api/v1/remixes": "write:media",
     "GET /api/v1/remixes/{remix_id}": "write:media",
     "POST /api/v1/remixes/{remix_id}/generation": "write:media",

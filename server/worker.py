@@ -27,7 +27,7 @@ from generation.pipeline import GenerationError, VideoPipeline
 from generation.provenance import C2PASigner, ProvenanceError, signer_for
 from generation.worker import GenerationWorker, generate, sweep_generation
 
-from . import media_cleanup, upload_checks
+from . import archive, media_cleanup, upload_checks
 from .config import Settings
 from .media_store import new_key
 from .metrics import metrics_app
@@ -91,16 +91,22 @@ def render_signer(settings: Settings) -> C2PASigner | None:
         return None
 
 
+async def build_archive(ctx: dict[str, Any], archive_id: int) -> str:
+    return await archive.build(ctx["fed"], ctx["media"], ctx["tmp_dir"], archive_id)
+
+
 async def remove_unused_media(ctx: dict[str, Any]) -> int:
     """Hourly: uploads never posted, and drafts not published within the retention period."""
     return (await media_cleanup.remove_unposted_uploads(ctx["fed"].pool, ctx["media"])
-            + await jobs.remove_expired_drafts(ctx["generation_queue"], ctx["media"]))
+            + await jobs.remove_expired_drafts(ctx["generation_queue"], ctx["media"])
+            + await archive.remove_expired(ctx["fed"], ctx["media"]))
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
     fed = ctx["fed"]
     return (await delivery.sweep(fed) + await upload_checks.sweep(fed)
-            + await media_cleanup.remove_deleted_posts_media(fed.pool, ctx["media"]))
+            + await media_cleanup.remove_deleted_posts_media(fed.pool, ctx["media"])
+            + await archive.requeue_unfinished(fed))
 
 
 async def resume_abandoned(ctx: dict[str, Any]) -> int:
@@ -129,7 +135,8 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
                    func(push_notification, name=push.FUNCTION, max_tries=push.MAX_TRIES),
                    func(backfill_actor, name=backfill.FUNCTION),
                    func(check_upload, name=upload_checks.FUNCTION,
-                        timeout=upload_checks.CHECK_DEADLINE_S + 60)],
+                        timeout=upload_checks.CHECK_DEADLINE_S + 60),
+                   func(build_archive, name=archive.FUNCTION, timeout=archive.BUILD_TIMEOUT_S)],
         cron_jobs=[cron(sweep, name=f"{queue}:sweep", second={0, 30},
                         run_at_startup=True, unique=True),
                    # Every few seconds: a dead worker's deliveries and inbox activities resume
@@ -153,7 +160,8 @@ def make_worker(instance: Instance, *, handle_signals: bool) -> Worker:
              # jobs share this worker.
              "upload_check_slot": asyncio.Semaphore(1),
              # Loaded here, before the generation worker's first job would make the instance's CA.
-             "render_signer": render_signer(instance.settings)},
+             "render_signer": render_signer(instance.settings),
+             "tmp_dir": instance.settings.tmp_dir},
         on_startup=start_renewing_leases,
         on_shutdown=stop_renewing_leases,
         handle_signals=handle_signals,

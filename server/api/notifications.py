@@ -26,7 +26,7 @@ MASTODON_TYPES = frozenset({
 })
 LIKENESS_TYPES = frozenset({
     "quote", "remix_request", "remix_use", "cameo_used", "remix_authorized", "remix_rejected",
-    "remix_revoked", "report_resolved",
+    "remix_revoked", "report_resolved", "shutdown_notice",
 })
 # Stored types that clients are told as another: Mastodon has no `reply`, it mentions.
 TOLD_AS = {"reply": "mention"}

@@ -185,6 +185,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         approval=_nullable({"enum": ["automatic", "manual"]}), paused=_nullable("boolean"),
         references_=INTEGER, approved_accounts_=_list(_ref("Account")), account_=_ref("Account"),
         created_at_=STRING, updated_at_=STRING),
+    "Archive": _obj(
+        "id state created_at", progress=INTEGER, size=_nullable("integer"), error=TEXT_OR_NULL,
+        finished_at=TEXT_OR_NULL, expires_at=TEXT_OR_NULL, download_url=TEXT_OR_NULL),
+    "ImportResult": _obj(
+        "type", imported_=INTEGER, already_=INTEGER,
+        failed_=_list(_obj("address error", line=INTEGER)), account_=STRING,
+        cameos_=_obj("", imported=INTEGER, already=INTEGER),
+        authorizations_=_obj("", imported=INTEGER, already=INTEGER), requests_=INTEGER,
+        approved_accounts_unknown_=_list(STRING)),
     "RemixRequest": _obj(
         "id state", reason_=TEXT_OR_NULL, cameo_=_obj("id uri name"), account_=_ref("Account"),
         post_uri_=STRING, instance_=STRING, published_=BOOLEAN, prompt_=STRING,
@@ -389,7 +398,8 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/preferences": _op("The defaults an app applies to what one posts and reads",
                                    "Preferences"),
     "GET /api/v1/custom_emojis": _op("This server's custom emojis (it has none)", "[CustomEmoji]"),
-    "GET /api/v1/announcements": _op("This server's announcements (it has none)", "[Announcement]"),
+    "GET /api/v1/announcements": _op("This server's announcements (a shutdown notice, else none)",
+                                     "[Announcement]"),
     # Media.
     "POST /api/v1/media": _op("Upload a file", "MediaAttachment",
                               body=("file!:file", "description", "focus")),
@@ -427,6 +437,15 @@ OPERATIONS: dict[str, Operation] = {
     "DELETE /api/v1/cameos/{cameo_id}": _op("Delete a cameo, withdrawing every consent given with it"),
     "GET /api/v1/accounts/{account_id}/cameos": _op("The cameos of an account one may ask to use",
                                                     "[Cameo]"),
+    # A person's archive, and what they bring from another server.
+    "POST /api/v1/archives": _op("Ask for one's archive (once every 7 days); a worker builds it",
+                                 "Archive", status=202),
+    "GET /api/v1/archives": _op("One's archives, with their state and progress", "[Archive]"),
+    "GET /api/v1/archives/{archive_id:id}": _op("One archive, with its state and progress", "Archive"),
+    "GET /api/v1/archives/{archive_id:id}/download": _op("Download a ready archive (a zip)", None,
+                                                         media="application/zip"),
+    "POST /api/v1/imports/{type}": _op("Import {action}: a Mastodon CSV export, or a Likeness archive",
+                                       "ImportResult", body=("data!:file",)),
     # Remixes and the consent asked of cameo owners.
     "GET /api/v1/remix_requests": _op("Requests to use one's cameos", "[RemixRequest]"),
     "POST /api/v1/remix_requests/{request_id}/{action}": _op("{action} a request to use a cameo",

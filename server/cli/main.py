@@ -472,10 +472,12 @@ def parser() -> argparse.ArgumentParser:
     from . import media as media_cli
     from . import moderation as moderation_cli
     from . import rules as rules_cli
+    from . import shutdown as shutdown_cli
 
     rules_cli.add_commands(admin, _with_instance)
     generations_cli.add_commands(admin, _with_instance)
     moderation_cli.add_commands(admin, _with_instance)
+    shutdown_cli.add_commands(admin, _with_instance)
     media_cli.add_commands(admin)
     return top
 

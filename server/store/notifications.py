@@ -3,6 +3,8 @@ notifications marker, dismissing one or all."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from .common import Conn, Record
 
 # The notifications a user is shown: none from a suspended server; from a limited one, only what
@@ -53,3 +55,13 @@ async def dismiss_notification(conn: Conn, user_id: int, notification_id: int) -
 
 async def clear_notifications(conn: Conn, user_id: int) -> None:
     await conn.execute("DELETE FROM notifications WHERE user_id = $1", user_id)
+
+
+async def notify_every_user(conn: Conn, kind: str, since: datetime) -> list[Record]:
+    """A notification of `kind`, from nobody, to every local account in use that has none of it
+    from `since` on; each (user_id, id)."""
+    return await conn.fetch(
+        "INSERT INTO notifications (user_id, type) SELECT u.id, $1 FROM users u"
+        " JOIN actors a ON a.user_id = u.id WHERE NOT u.disabled AND a.deleted_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.type = $1"
+        "   AND n.created_at >= $2) RETURNING user_id, id", kind, since)

@@ -1,7 +1,7 @@
 // The app starts here: who is signed in, the navigation, then the screen the address names.
 
 import { get } from "./api.js";
-import { h } from "./dom.js";
+import { h, serverHtml } from "./dom.js";
 import { start } from "./router.js";
 import { session } from "./session.js";
 import { startBadges } from "./ui/badges.js";
@@ -15,7 +15,19 @@ if (session.token) {
   }
 }
 
+// The server's announcements (Mastodon's), as a banner over every screen: a server closing down
+// says so there, with the way to one's archive.
+let banner = null;
+if (session.me) {
+  const announcements = await get("/api/v1/announcements").catch(() => []);
+  if (announcements.length) {
+    banner = h("aside", { class: "banner", role: "status" },
+      ...announcements.map((a) => serverHtml(a.content)),
+      h("a", { href: "/app/settings/archive", text: "Download your archive" }));
+  }
+}
+
 const main = h("main", { id: "main", tabindex: "-1" });
-document.getElementById("app").replaceChildren(mainNav(), main);
+document.getElementById("app").replaceChildren(...(banner ? [banner] : []), mainNav(), main);
 startBadges();
 await start(main);

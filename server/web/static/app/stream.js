@@ -8,7 +8,7 @@ import { session } from "./session.js";
 
 // The server shows apps Mastodon's notification types only; this one names Likeness's own too.
 export const OWN_TYPES = ["quote", "remix_request", "remix_use", "cameo_used", "remix_authorized",
-  "remix_rejected", "remix_revoked", "report_resolved"].map((t) => `include_types[]=${t}`).join("&");
+  "remix_rejected", "remix_revoked", "report_resolved", "shutdown_notice"].map((t) => `include_types[]=${t}`).join("&");
 
 const RETRY_MS = [1_000, 2_000, 5_000, 15_000, 30_000];
 

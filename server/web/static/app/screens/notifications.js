@@ -29,6 +29,8 @@ const DONE = {
   remix_rejected: () => ["said no to your remix: it will not be made", "Your remix was refused: it will not be made"],
   remix_revoked: () => ["withdrew consent for your remix: its video was deleted",
     "Consent for your remix was withdrawn: its video was deleted"],
+  shutdown_notice: () => ["", "This server is closing down: your archive is being built for you",
+    "/app/settings/archive", "Download your archive"],
 };
 
 // What a moderator did to the person's account, post or cameo (Mastodon's AccountWarning.action).

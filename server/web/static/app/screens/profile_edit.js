@@ -73,5 +73,6 @@ export default async function show(ctx) {
 
   ctx.root.append(h("section", { class: "screen narrow" },
     h("h1", { text: "Edit profile" }), form,
-    h("p", {}, h("a", { href: `/app/@${me.acct}`, text: "Back to your profile" }))));
+    h("p", {}, h("a", { href: `/app/@${me.acct}`, text: "Back to your profile" })),
+    h("p", {}, h("a", { href: "/app/settings/archive", text: "Your archive, and imports from another server" }))));
 }
