@@ -407,13 +407,7 @@ async def revoke(fed: Federation, request_id: int, reason: str | None = None) ->
     requester = await store.actor_by_id(fed.pool, request["requester_id"])
     owner_keys = await signing.signing_keys(fed, owner["id"])
     auth_uri = request["authorization_uri"]
-    # One taken over from the owner's former server is revoked from here, under an id of ours.
-    delete_id = f"{auth_uri}#delete" if fed.is_local(auth_uri) else f"{owner['uri']}#revocations/{request_id}"
-    delete = proofs.sign({
-        "@context": SIGNED_CONTEXT, "id": delete_id, "type": "Delete",
-        "actor": owner["uri"], "to": [PUBLIC],
-        "object": {"id": auth_uri, "type": "RemixAuthorization"},
-    }, owner_keys.ed25519, owner_keys.ed25519_key_id)
+    delete = _signed_revocation(owner_keys, f"{auth_uri}#delete", auth_uri)
     async with fed.pool.acquire() as conn, conn.transaction():
         if not await store.revoke_remix_request(conn, request_id, reason):
             raise RemixError("only an approved use can be revoked")
@@ -425,6 +419,42 @@ async def revoke(fed: Federation, request_id: int, reason: str | None = None) ->
     if requester["local"]:
         await receive_revocation(fed, delete)
     # Copies of the post that reached this instance (the owner was mentioned) go at once.
+    await post_consent.receive_revocation(fed, delete)
+
+
+def _signed_revocation(owner_keys: signing.SigningKeys, delete_id: str, auth_uri: str) -> dict[str, Any]:
+    """The owner's `Delete` of an authorization, with the owner's proof: it proves itself,
+    forwarded or not."""
+    return proofs.sign({
+        "@context": SIGNED_CONTEXT, "id": delete_id, "type": "Delete",
+        "actor": owner_keys.actor_uri, "to": [PUBLIC],
+        "object": {"id": auth_uri, "type": "RemixAuthorization"},
+    }, owner_keys.ed25519, owner_keys.ed25519_key_id)
+
+
+async def revoke_imported(fed: Federation, owner: Record, authorization: Record) -> None:
+    """D: withdraw an authorization the owner gave on their former server and brought here in
+    their archive (PROTOCOL.md "Succession"). It answers 410 here from now on, and the owner's
+    signed Delete goes to its grantee, to every server that held it (the archive's holders and
+    those that fetched it here) and to the owner's followers: each takes it from the owner's
+    verified successor."""
+    owner_keys = await signing.signing_keys(fed, owner["id"])
+    delete = _signed_revocation(owner_keys, f"{owner['uri']}#revocations/imported-{authorization['id']}",
+                                authorization["uri"])
+    try:
+        grantee = await actors.actor(fed, authorization["grantee_uri"])
+    except (fetch.FetchError, actors.ActorError):
+        grantee = None  # its server is gone too: the holders and followers still hear of it
+    async with fed.pool.acquire() as conn, conn.transaction():
+        if not await store.revoke_imported_authorization(conn, authorization["id"], delete):
+            raise RemixError("only a standing authorization can be revoked")
+        inboxes = list(authorization["holders"]) + await store.follower_inboxes(conn, owner["id"])
+        if grantee is not None and not grantee["local"]:
+            inboxes.append(grantee["shared_inbox"] or grantee["inbox"])
+        ids = await delivery.queue_activity(conn, owner["id"], delete, sorted(set(inboxes)), public=True)
+    await delivery.start(fed, ids)
+    if grantee is not None and grantee["local"]:
+        await receive_revocation(fed, delete)
     await post_consent.receive_revocation(fed, delete)
 
 

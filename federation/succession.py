@@ -254,29 +254,3 @@ async def speaks_for(fed: Federation, owner_uri: str, actor_uri: str) -> bool:
         log.info("%s does not speak for %s: %s", actor_uri, owner_uri, exc)
         return False
     return True
-
-
-async def take_over_cameo(fed: Federation, cameo_id: int, former_uri: str) -> None:
-    """The new server's side of an import: a cameo made here from one on the owner's former
-    server answers for its former id (and the authorizations given with it name that id)."""
-    await store.update_cameo(fed.pool, cameo_id, {"former_uri": former_uri})
-
-
-async def take_over_authorization(fed: Federation, cameo_id: int, *, request_uri: str,
-                                  requester_uri: str, post_uri: str, prompt: str,
-                                  document: dict[str, Any], holders: list[str]) -> int:
-    """The new server's side of an import: an authorization the owner gave on their former
-    server joins their ledger here unchanged (its id and proof stay the former server's), with the
-    servers that hold it, so that it is served, and revoked, from here. Its requester is fetched."""
-    requester = await actors.actor(fed, requester_uri)
-    async with fed.pool.acquire() as conn, conn.transaction():
-        request_id = await store.insert_remix_request(conn, {
-            "uri": request_uri, "cameo_id": cameo_id, "requester_id": requester["id"],
-            "post_uri": post_uri, "prompt": prompt, "prompt_digest": document["promptDigest"],
-            "state": "approved", "reason": "approved on the owner's former server",
-            "authorization_uri": document["id"], "authorization_document": document})
-        if request_id is None:
-            raise SuccessionError("that authorization is in the ledger already")
-        for inbox in holders:
-            await store.record_authorization_fetch(conn, request_id, inbox)
-    return request_id

@@ -13,6 +13,3 @@ CREATE TABLE successions (
 );
 CREATE INDEX successions_new_actor ON successions (new_actor_uri);
 
--- A cameo brought over from another server keeps the id it had there: the new server answers
--- for that id, and the authorizations given with it name it.
-ALTER TABLE cameos ADD COLUMN former_uri text UNIQUE;

@@ -235,6 +235,8 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/remix_requests": "read:accounts",
     "POST /api/v1/remix_requests/{request_id}/{action}": {
         "approve": "write:accounts", "reject": "write:accounts", "revoke": "write:accounts"},
+    "GET /api/v1/imported_authorizations": "read:accounts",
+    "POST /api/v1/imported_authorizations/{authorization_id}/revoke": "write:accounts",
     # A person's archive and imports are the account's, as its deletion is; importing follows,
     # blocks or mutes needs what following, blocking or muting needs.
     "POST /api/v1/archives": "write:accounts",

@@ -3,8 +3,8 @@ she has moved to D and A is gone, because D vouches for her old key with the Mov
 signed; she revokes it from D; new requests for her cameo go to D. A forged succession is refused.
 
 Four instances over real HTTP: alice on A (then on D), bob on B (the remix), carol on C (who
-sees it). The archive import and the alias are done here the simplest way (the import's own
-steps, `take_over_cameo` and `take_over_authorization`; the alias in the database)."""
+sees it). alice moves with Mastodon's alias and move (move17), and brings her cameos and consent ledger
+in her archive (archive17)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from federation import fetch, keys, proofs, succession
 from federation.vocab import SIGNED_CONTEXT
 from tests.conftest import PASSWORD, eventually
+from tests.test_archives import _archive_of, _upload
 from tests.test_federation_e2e import _account_id
-from tests.test_remix_consent import _cameo, _remix, _state
+from tests.test_remix_consent import _remix, _state
 from tests.test_remix_posts import _follow, _published_remix, _status_on, withdrawn_everywhere
 
 AP = "application/activity+json"
@@ -127,23 +128,21 @@ async def test_consent_outlives_its_server(make_instance, peer):
     await eventually(lambda: _status_on(c, "carol", post_uri))
     status_id = await c.pool.fetchval("SELECT id FROM posts WHERE uri = $1", post_uri)
     alice_a, alice_d = f"{a.base_url}/users/alice", f"{d.base_url}/users/alice"
-    [granted] = await a.pool.fetch("SELECT r.*, a.uri AS requester_uri FROM remix_requests r"
-                                   " JOIN actors a ON a.id = r.requester_id")
+    granted = await a.pool.fetchrow("SELECT authorization_uri, authorization_document FROM remix_requests")
     auth_uri = granted["authorization_uri"]
 
-    # On D: alice@D names alice@A among her aliases, and her archive's import brings her cameo
+    # On D: alice@D names alice@A among her aliases, and imports her archive from A: her cameo
     # (same rules, answering for its old id) and the consent she gave with it, with its holders.
     alias = await d.api("alice", "POST", "/api/v1/account/aliases", json={"acct": a.handle("alice")})
     assert alias.status_code == 200, alias.text
-    rehomed = await _cameo(d, "alice", permission="everyone", approval="automatic")
-    fed_d = d.instance.fed
-    await succession.take_over_cameo(fed_d, int(rehomed["id"]), cameo["uri"])
-    holders = [r["inbox"] for r in await a.pool.fetch("SELECT inbox FROM authorization_fetches")]
-    assert f"{c.base_url}/inbox" in holders
-    await succession.take_over_authorization(
-        fed_d, int(rehomed["id"]), request_uri=granted["uri"], requester_uri=granted["requester_uri"],
-        post_uri=granted["post_uri"], prompt=granted["prompt"],
-        document=granted["authorization_document"], holders=holders)
+    archive = await _archive_of(a, "alice")
+    download = await a.api("alice", "GET", archive["download_url"])
+    assert download.status_code == 200
+    imported = await d.api("alice", "POST", "/api/v1/imports/archive", **_upload(download.content))
+    assert imported.status_code == 200, imported.text
+    [rehomed] = (await d.api("alice", "GET", "/api/v1/cameos")).json()
+    [brought] = (await d.api("alice", "GET", "/api/v1/imported_authorizations")).json()
+    assert (brought["uri"], brought["state"]) == (auth_uri, "live")
 
     # alice moves: A signs the Move with her old key, and sends it to her followers, to D and to
     # every holder of her consent (B, the requester; C, which fetched it); carol follows along.
@@ -205,11 +204,10 @@ async def test_consent_outlives_its_server(make_instance, peer):
     assert await c.pool.fetchval("SELECT new_actor_uri FROM successions") == alice_d
 
     # alice revokes it from D: it disappears on B and on C.
-    [use] = (await d.api("alice", "GET", "/api/v1/remix_requests")).json()
-    assert use["authorization"] == auth_uri and use["state"] == "approved"
-    response = await d.api("alice", "POST", f"/api/v1/remix_requests/{use['id']}/revoke")
+    response = await d.api("alice", "POST", f"/api/v1/imported_authorizations/{brought['id']}/revoke")
     assert response.status_code == 200, response.text
-
+    again = await d.api("alice", "POST", f"/api/v1/imported_authorizations/{brought['id']}/revoke")
+    assert again.status_code == 409
     await withdrawn_everywhere(b, c, post_uri)
     assert (await _state(b, "bob", published["id"]))["state"] == "revoked"
     assert (await c.api("carol", "GET", f"/api/v1/statuses/{status_id}")).status_code == 404

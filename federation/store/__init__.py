@@ -210,7 +210,6 @@ from .reports import open_report
 from .shutdown import SHUTDOWN_KEY, peer_inboxes, set_shutdown_notice, shutdown_notice
 from .successions import (
     authorization_holders,
-    cameo_by_former_uri,
     record_succession,
     succession_of,
     succession_of_object,
@@ -412,7 +411,6 @@ __all__ = [
     "upsert_follow",
     "upsert_remote_actor",
     "authorization_holders",
-    "cameo_by_former_uri",
     "record_succession",
     "succession_of",
     "succession_of_object",

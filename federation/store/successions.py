@@ -1,6 +1,5 @@
-"""SQL of successions (an account's signed move to another server) and of what the new server
-took over from the old one: cameos under their former ids, and the holders of the consent
-given with them."""
+"""SQL of successions (an account's signed move to another server), and of the servers that hold
+consent an account gave, which its Move must reach."""
 
 from __future__ import annotations
 
@@ -35,10 +34,6 @@ async def succession_of_object(conn: Conn, object_uri: str) -> Record | None:
     return await conn.fetchrow(
         "SELECT * FROM successions WHERE starts_with($1, old_actor_uri || '/')"
         " ORDER BY length(old_actor_uri) DESC LIMIT 1", object_uri)
-
-
-async def cameo_by_former_uri(conn: Conn, former_uri: str) -> Record | None:
-    return await conn.fetchrow("SELECT * FROM cameos WHERE former_uri = $1", former_uri)
 
 
 async def authorization_holders(conn: Conn, actor_id: int) -> list[str]:

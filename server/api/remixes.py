@@ -210,14 +210,44 @@ async def decide_request(request: Request) -> Response:
                          "state": "approved" if action == "approve" else "rejected"})
 
 
-async def _log_fetcher(request: Request, request_id: int) -> None:
-    """Remember the server that fetched an authorization with a signed GET: a revoke goes there."""
+def _imported_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {"id": str(row["id"]), "uri": row["uri"], "state": row["state"], "cameo": row["cameo_uri"],
+            "grantee": row["grantee_uri"], "post_uri": row["post_uri"],
+            "instance": urlsplit(row["post_uri"]).netloc, "published": iso(row["published"]),
+            "end_time": iso(row["end_time"]),
+            "revoked_at": iso(row["revoked_at"]) if row["revoked_at"] else None}
+
+
+async def list_imported(request: Request) -> Response:
+    """The authorizations the signed-in owner gave on a former server and brought here."""
+    user = await current_user(request)
+    return JSONResponse([_imported_json(r) for r in
+                         await fstore.imported_authorizations_of(pool(request), user["actor_id"])])
+
+
+async def revoke_imported(request: Request) -> Response:
+    """Revoke, from here, an authorization given on a former server: every holder hears of it."""
+    user = await current_user(request)
+    authorization_id = parse_id(request.path_params["authorization_id"])
+    rows = await fstore.imported_authorizations_of(pool(request), user["actor_id"])
+    row = next((r for r in rows if r["id"] == authorization_id), None)
+    if row is None:
+        return error(404, "no such authorization")
+    owner = await fstore.actor_by_id(pool(request), user["actor_id"])
+    try:
+        await remix.revoke_imported(fed(request), owner, row)
+    except remix.RemixError as exc:
+        return error(409, str(exc))
+    return JSONResponse({**_imported_json(row), "state": "revoked"})
+
+
+async def _fetcher_inbox(request: Request) -> str | None:
+    """The inbox of the server that fetched an authorization with a signed GET: a revoke goes there."""
     fetcher = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
-    if fetcher is not None and not fed(request).is_local(fetcher):
-        actor = await fstore.actor_by_uri(pool(request), fetcher)
-        if actor is not None:
-            await fstore.record_authorization_fetch(pool(request), request_id,
-                                                    actor["shared_inbox"] or actor["inbox"])
+    if fetcher is None or fed(request).is_local(fetcher):
+        return None
+    actor = await fstore.actor_by_uri(pool(request), fetcher)
+    return actor["shared_inbox"] or actor["inbox"] if actor is not None else None
 
 
 async def authorization_object(request: Request) -> Response:
@@ -233,15 +263,17 @@ async def authorization_object(request: Request) -> Response:
         return ActivityResponse({"@context": AS_CONTEXT, "id": uri, "type": "Tombstone",
                                  "formerType": "RemixAuthorization",
                                  "deleted": iso(row["revoked_at"])}, status_code=410)
-    await _log_fetcher(request, row["id"])
+    fetcher = await _fetcher_inbox(request)
+    if fetcher is not None:
+        await fstore.record_authorization_fetch(pool(request), row["id"], fetcher)
     return ActivityResponse(row["authorization_document"],
                             headers={"Cache-Control": "public, max-age=30", "Vary": "Signature"})
 
 
 async def taken_over_object(request: Request) -> Response:
-    """What this account answers for since it took it over from a former account of its owner
-    (PROTOCOL.md "Succession"), asked for by its old id: an authorization, unchanged while it
-    stands and 410 once revoked; a cameo, as re-homed here. 404 for anything else."""
+    """What this account answers for since it brought it over from its former server in its
+    archive (PROTOCOL.md "Succession"), asked for by its old id: an authorization, unchanged while
+    it stands and 410 once revoked; a cameo, as re-made here. 404 for anything else."""
     owner = await fstore.local_actor(pool(request), request.path_params["username"])
     old_id = request.query_params.get("id", "")
     if owner is None:
@@ -249,17 +281,19 @@ async def taken_over_object(request: Request) -> Response:
     if not old_id.startswith(("https://", "http://")) or fed(request).is_local(old_id):
         return error(400, "id must be the http(s) id of an object on a former server")
     url = f"{fed(request).base_url}{request.url.path}?{urlencode({'id': old_id})}"
-    row = await fstore.authorization_by_uri(pool(request), old_id)
-    if row is not None and row["owner_id"] == owner["id"] and row["state"] in ("approved", "revoked"):
+    row = await fstore.imported_authorization(pool(request), old_id)
+    if row is not None and row["actor_id"] == owner["id"]:
         if row["state"] == "revoked":
             return ActivityResponse({"@context": AS_CONTEXT, "id": url, "type": "Tombstone",
                                      "formerType": "RemixAuthorization",
                                      "deleted": iso(row["revoked_at"])}, status_code=410)
-        await _log_fetcher(request, row["id"])
-        return ActivityResponse(_taken_over(url, owner, old_id, row["authorization_document"]),
+        fetcher = await _fetcher_inbox(request)
+        if fetcher is not None:
+            await fstore.add_imported_authorization_holder(pool(request), row["id"], fetcher)
+        return ActivityResponse(_taken_over(url, owner, old_id, row["document"]),
                                 headers={"Cache-Control": "public, max-age=30", "Vary": "Signature"})
-    cameo = await fstore.cameo_by_former_uri(pool(request), old_id)
-    if cameo is None or cameo["actor_id"] != owner["id"] or only_me(cameo):
+    cameo = await fstore.cameo_imported_from(pool(request), owner["id"], old_id)
+    if cameo is None or only_me(cameo):
         return error(404, "nothing taken over under that id")
     if cameo["deleted_at"] is not None:
         return ActivityResponse({"@context": AS_CONTEXT, "id": url, "type": "Tombstone",
@@ -282,6 +316,8 @@ routes = [
     Route("/api/v1/remixes/{remix_id}/generation", start_generation, methods=["POST"]),
     Route("/api/v1/remix_requests", list_requests),
     Route("/api/v1/remix_requests/{request_id}/{action}", decide_request, methods=["POST"]),
+    Route("/api/v1/imported_authorizations", list_imported),
+    Route("/api/v1/imported_authorizations/{authorization_id}/revoke", revoke_imported, methods=["POST"]),
     Route("/users/{username}/remix_authorizations/{request_id:id}", authorization_object),
     Route("/users/{username}/taken_over", taken_over_object),
 ]
