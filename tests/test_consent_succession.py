@@ -203,10 +203,13 @@ async def test_consent_outlives_its_server(make_instance, peer):
     assert (await c.api("carol", "GET", f"/api/v1/statuses/{status_id}")).status_code == 200
     assert await c.pool.fetchval("SELECT new_actor_uri FROM successions") == alice_d
 
-    # alice revokes it from D: it disappears on B and on C.
-    response = await d.api("alice", "POST", f"/api/v1/imported_authorizations/{brought['id']}/revoke")
+    # Only alice revokes it; she does so from D, and it disappears on B and on C.
+    await d.signup("eve")
+    path = f"/api/v1/imported_authorizations/{brought['id']}/revoke"
+    assert (await d.api("eve", "POST", path)).status_code == 404
+    response = await d.api("alice", "POST", path)
     assert response.status_code == 200, response.text
-    again = await d.api("alice", "POST", f"/api/v1/imported_authorizations/{brought['id']}/revoke")
+    again = await d.api("alice", "POST", path)
     assert again.status_code == 409
     await withdrawn_everywhere(b, c, post_uri)
     assert (await _state(b, "bob", published["id"]))["state"] == "revoked"
@@ -227,7 +230,7 @@ async def test_consent_outlives_its_server(make_instance, peer):
     assert done["cameos"][0]["authorization"].startswith(f"{alice_d}/remix_authorizations/")
 
 
-async def test_the_taken_over_endpoint_refuses_bad_input(make_instance):
+async def test_the_taken_over_endpoint_and_the_revoke_refuse_bad_input(make_instance):
     d = await make_instance("d")
     await d.signup("alice")
     base = f"{d.base_url}/users/alice/taken_over"
@@ -240,4 +243,10 @@ async def test_the_taken_over_endpoint_refuses_bad_input(make_instance):
         missing = await client.get(f"{d.base_url}/users/nobody/taken_over",
                                    params={"id": "https://a.example/x"}, headers={"Accept": AP})
     assert missing.status_code == 404
+    assert (await d.api("alice", "GET", "/api/v1/imported_authorizations")).json() == []
+    for path, user, status in [("/api/v1/imported_authorizations/999/revoke", "alice", 404),
+                               ("/api/v1/imported_authorizations/abc/revoke", "alice", 404),
+                               ("/api/v1/imported_authorizations/1/revoke", None, 401)]:
+        response = await d.api(user, "POST", path)
+        assert response.status_code == status, (path, response.text)
 
