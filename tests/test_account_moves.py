@@ -9,6 +9,7 @@ from tests.conftest import PASSWORD, eventually
 from tests.peers import AP
 from tests.test_federation_e2e import _account_id
 from tests.test_handlers import _done_state, _first
+from tests.test_jsonld_served import assert_all_terms_kept
 from tests.test_remix_posts import _follow
 
 
@@ -68,6 +69,10 @@ async def test_move_between_likeness_servers_moves_followers(make_instance):
     assert body["moved_to"]["uri"] == new_uri and body["moved_to_uri"] == new_uri
     assert body["moved_at"] and body["cooldown_until"] and body["cooldown_days"] == 30
     assert (await _actor(a, "alice"))["movedTo"] == new_uri
+    # A JSON-LD peer reads both terms, and the Move, under their ActivityStreams IRIs.
+    sent_move = await a.pool.fetchval("SELECT body FROM outbox_activities WHERE type = 'Move'")
+    for document in (await _actor(a, "alice"), await _actor(b, "alice"), sent_move):
+        assert_all_terms_kept(document)
 
     # carol on C now follows alice on B, and no longer the old account; her list followed.
     new_on_c = await _account_id(c, "carol", b.handle("alice"))
@@ -137,15 +142,21 @@ async def _peer_follow(a, user, peer, name):
     found = (await a.api(user, "GET", "/api/v2/search", params={"q": uri, "resolve": "true"})).json()
     account_id = found["accounts"][0]["id"]
     await a.api(user, "POST", f"/api/v1/accounts/{account_id}/follow")
-    follow = await eventually(lambda: _follow_of(peer, uri))
+    follow = await eventually(lambda: _follow_of(peer, uri, f"{a.base_url}/users/{user}"))
     await peer.post(name, f"{a.base_url}/inbox", {
-        "id": f"{uri}#accepts/1", "type": "Accept", "actor": uri, "object": follow})
+        "id": f"{uri}#accepts/{user}", "type": "Accept", "actor": uri, "object": follow})
     await eventually(lambda: _following(a, user, account_id))
     return account_id
 
 
-async def _follow_of(peer, uri):
-    return next((x for x in peer.received if x["type"] == "Follow" and x["object"] == uri), None)
+async def _follow_of(peer, uri, actor=None):
+    return next((x for x in peer.received if x["type"] == "Follow" and x["object"] == uri
+                 and actor in (None, x["actor"])), None)
+
+
+async def _undo_of_follow(peer, uri):
+    return next((x for x in peer.received if x["type"] == "Undo" and isinstance(x["object"], dict)
+                 and x["object"]["type"] == "Follow" and x["object"]["object"] == uri), None)
 
 
 async def _handled(a, activity_id):
@@ -155,9 +166,15 @@ async def _handled(a, activity_id):
 async def test_mastodon_move_received_moves_local_followers(make_instance, peer):
     a = await make_instance("a")
     await a.signup("carol")
+    await a.signup("dave")
     old, new, other = (peer.add_actor(n) for n in ("old", "new", "other"))
     peer.actor_extras["new"] = {"alsoKnownAs": [old]}
     old_id = await _peer_follow(a, "carol", peer, "old")
+    # dave follows the old account too, and blocks the new one: his follow stays as it is.
+    await _peer_follow(a, "dave", peer, "old")
+    new_id = (await a.api("dave", "GET", "/api/v2/search", params={"q": new, "resolve": "true"})).json()
+    blocked = await a.api("dave", "POST", f"/api/v1/accounts/{new_id['accounts'][0]['id']}/block")
+    assert blocked.status_code == 200, blocked.text
 
     def move(n, *, actor=old, obj=old, target=new):
         return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{old}#moves/{n}",
@@ -177,9 +194,12 @@ async def test_mastodon_move_received_moves_local_followers(make_instance, peer)
     assert await _handled(a, move(5)["id"]) == "done"
     follow_new = await eventually(lambda: _follow_of(peer, new))
     assert follow_new["actor"] == f"{a.base_url}/users/carol"
-    undo = await eventually(lambda: _first(peer, "Undo"))
-    assert undo["object"]["type"] == "Follow" and undo["object"]["object"] == old
+    undo = await eventually(lambda: _undo_of_follow(peer, old))
+    assert undo["actor"] == f"{a.base_url}/users/carol"
     assert not await _following(a, "carol", old_id)
+    assert await _following(a, "dave", old_id)
+    assert [x["actor"] for x in peer.received if x["type"] == "Follow" and x["object"] == new] == [
+        f"{a.base_url}/users/carol"]
     notes = (await a.api("carol", "GET", "/api/v1/notifications", params={"types[]": "move"})).json()
     assert [n["account"]["uri"] for n in notes] == [old]
     seen = (await a.api("carol", "GET", f"/api/v1/accounts/{old_id}")).json()
@@ -189,6 +209,11 @@ async def test_mastodon_move_received_moves_local_followers(make_instance, peer)
     follows = len([x for x in peer.received if x["type"] == "Follow"])
     assert (await peer.post("old", f"{a.base_url}/inbox", move(6))).status_code == 202
     assert await _handled(a, move(6)["id"]) == "ignored"
+    # And back (the new account moving to the old one, which moved away): a loop, ignored.
+    peer.actor_extras["old"] = {"alsoKnownAs": [new], "movedTo": new}
+    back = {**move(7, actor=new, obj=new, target=old), "id": f"{new}#moves/1"}
+    assert (await peer.post("new", f"{a.base_url}/inbox", back)).status_code == 202
+    assert await _handled(a, back["id"]) == "ignored"
     assert len([x for x in peer.received if x["type"] == "Follow"]) == follows
 
 
@@ -221,3 +246,28 @@ async def test_move_to_a_mastodon_account_sends_signed_move_and_update(make_inst
         assert info.key_id == f"{alice}#main-key"
         httpsig.verify_signature(info, "POST", f"{peer.base}{path}", headers,
                                  peer.received_bodies[index], keys.load_public_key(public))
+
+
+async def test_mastodon_account_moving_here(make_instance, peer):
+    """A Mastodon account moves to an account on this server: its local followers follow the
+    new local account directly, which lists the old one as its alias."""
+    a = await make_instance("a")
+    await a.signup("carol")
+    await a.signup("newpat")
+    pat = peer.add_actor("pat")
+    old_id = await _peer_follow(a, "carol", peer, "pat")
+    newpat = f"{a.base_url}/users/newpat"
+    move = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{pat}#moves/1", "type": "Move",
+            "actor": pat, "object": pat, "target": newpat}
+    assert (await peer.post("pat", f"{a.base_url}/inbox", move)).status_code == 202
+    assert await _handled(a, move["id"]) == "ignored"  # newpat does not list pat yet
+
+    alias = await a.api("newpat", "POST", "/api/v1/account/aliases", json={"acct": pat})
+    assert alias.status_code == 200 and alias.json()["uri"] == pat, alias.text
+    again = {**move, "id": f"{pat}#moves/2"}
+    assert (await peer.post("pat", f"{a.base_url}/inbox", again)).status_code == 202
+    assert await _handled(a, again["id"]) == "done"
+    newpat_id = await _account_id(a, "carol", "newpat")
+    assert await _following(a, "carol", newpat_id)
+    assert not await _following(a, "carol", old_id)
+    assert await eventually(lambda: _undo_of_follow(peer, pat))

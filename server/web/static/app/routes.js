@@ -26,6 +26,7 @@ export const routes = [
   { path: "/app/consent", screen: () => import("./screens/consent.js"), title: "Consent inbox", auth: true },
   { path: "/app/settings/profile", screen: () => import("./screens/profile_edit.js"), title: "Edit profile", auth: true },
   { path: "/app/settings/archive", screen: () => import("./screens/archive.js"), title: "Your archive", auth: true },
+  { path: "/app/settings/move", screen: () => import("./screens/account_move.js"), title: "Move your account", auth: true },
   { path: "/app/notifications", screen: () => import("./screens/notifications.js"), title: "Notifications", auth: true },
   { path: "/app/admin", redirect: "/app/admin/reports" },
   { path: "/app/admin/reports", screen: () => import("./screens/admin/reports.js"), title: "Reports", staff: true },

@@ -75,6 +75,7 @@ export default async function show(ctx) {
     actions.append(h("a", { class: "button primary", href: "/app/settings/profile", text: "Edit profile" }), " ",
       h("a", { class: "button", href: "/app/cameos", text: "Your cameos" }), " ",
       h("a", { class: "button", href: "/app/drafts", text: "Drafts" }), " ",
+      h("a", { class: "button", href: "/app/settings/move", text: "Move account" }), " ",
       h("button", { type: "button", class: "button", text: "Sign out", on: { click: signOut } }), " ",
       h("button", { type: "button", class: "button", text: "Delete account", on: { click: openDeleteAccount } }));
   } else {
@@ -92,12 +93,20 @@ export default async function show(ctx) {
         h("h1", { text: displayName(account) }),
         h("p", { class: "acct", text: `@${account.acct}` }),
         stats)),
+    movedBanner(account),
     serverHtml(account.note, "content note"),
     actions,
     h("h2", { text: "Videos" }),
     videosList,
     h("h2", { text: "Cameos" }),
     cameosList));
+}
+
+// Mastodon's redirect: an account that moved points to the new one.
+function movedBanner(account) {
+  if (!account.moved) return null;
+  return h("p", { class: "moved-banner", role: "status" }, `${displayName(account)} has moved to `,
+    h("a", { href: `/app/@${account.moved.acct}`, text: `@${account.moved.acct}` }), ".");
 }
 
 function loadingHint(account) {
