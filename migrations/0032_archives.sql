@@ -52,6 +52,10 @@ CREATE TABLE imported_authorizations (
     prompt_digest text NOT NULL,
     request_uri text,
     document jsonb NOT NULL,
+    -- The key that signed it, as the archive listed it: a third server checks the document
+    -- against it offline, and the new actor can list it among its own former keys.
+    key_id text NOT NULL,
+    public_key_multibase text NOT NULL,
     published timestamptz NOT NULL,
     end_time timestamptz NOT NULL,
     state text NOT NULL CHECK (state IN ('live', 'revoked')),

@@ -138,8 +138,9 @@ def _collection(name: str, items: list[str]) -> dict[str, Any]:
 
 async def consent_ledger(fed: Federation, actor: Any) -> dict[str, Any]:
     """The account's consent ledger as consent.json carries it. Authorizations are exactly as
-    signed (their `proof` verifies against the key in actor.json); a revoked one carries the
-    signed Delete that withdrew it; `holders` are the inboxes a revoke must reach."""
+    signed; `keys` lists each key that signed them (the account's own, as in actor.json, and those
+    of the accounts it moved from, whose ledgers it imported); a revoked one carries the signed
+    Delete that withdrew it; `holders` are the inboxes a revoke must reach."""
     async with fed.pool.acquire() as conn:
         received_rows = await fstore.requests_received(conn, actor["id"])
         sent_rows = await fstore.requests_sent(conn, actor["id"])
@@ -177,13 +178,20 @@ async def consent_ledger(fed: Federation, actor: Any) -> dict[str, Any]:
                 "state": row["state"], "revokedAt": iso(row["revoked_at"]) if row["revoked_at"] else None,
                 "document": row["document"], "revocation": row["revocation"],
                 "holders": list(row["holders"])})
+        own = [k for k in await fstore.public_keys_of(conn, actor["uri"]) if k["kind"] == "ed25519"]
+    signers = [(k["key_id"], actor["uri"], k["public_pem"]) for k in own] + [
+        (r["key_id"], r["owner_uri"], r["public_key_multibase"]) for r in imported]
+    keys: dict[str, dict[str, str]] = {}
+    for key_id, controller, multibase in signers:
+        keys.setdefault(key_id, {"id": key_id, "type": "Multikey", "controller": controller,
+                                 "publicKeyMultibase": multibase})
     sent = [{"request": r["request_uri"], "post": r["post_uri"], "cameo": r["cameo_uri"],
              "owner": r["owner_uri"], "prompt": r["prompt"], "promptDigest": r["prompt_digest"],
              "sent": iso(r["created_at"]), "state": r["state"], "reason": r["reason"],
              "answered": iso(r["answered_at"]) if r["answered_at"] else None,
              "authorization": r["authorization_document"]} for r in sent_rows]
     return {"type": CONSENT_LEDGER_TYPE, "version": CONSENT_LEDGER_VERSION, "owner": actor["uri"],
-            "generated": iso(now()), "received": received, "sent": sent,
+            "generated": iso(now()), "keys": list(keys.values()), "received": received, "sent": sent,
             "authorizations": authorizations}
 
 

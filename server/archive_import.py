@@ -5,7 +5,8 @@ a malformed or hostile file is refused whole, with a clear error, and leaves not
 An archive is untrusted input: its member names are checked (no absolute paths, no `..`, no
 links, no duplicates), its sizes bounded (each member, the whole, the compression ratio: no zip
 bombs; reads are bounded too, whatever the headers claim), its JSON typed field by field, and
-every authorization of its consent ledger must verify against the key its actor.json lists.
+every authorization of its consent ledger must verify against the key its actor.json lists (or,
+taken over from an account it moved from, a key of an account its `alsoKnownAs` names).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from federation import consent, proofs
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from federation import consent, fetch, keys, proofs
 from federation.cameos import MAX_IMAGE_BYTES, MAX_REFERENCES
 from federation.objects import parse_time
 from federation.vocab import is_type
@@ -41,6 +44,7 @@ MAX_JSON_BYTES = {"actor.json": 1024 * 1024, "cameos.json": 4 * 1024 * 1024,
 MAX_CAMEOS = 100
 MAX_LEDGER_ENTRIES = 100_000
 MAX_HOLDERS = 10_000
+MAX_KEYS = 100
 MAX_APPROVED = 500
 MAX_NAME, MAX_INSTRUCTIONS = 100, 1000
 _MEMBER = re.compile(r"[A-Za-z0-9_.@+-]+(?:/[A-Za-z0-9_.@+-]+)*/?")
@@ -72,8 +76,20 @@ class CameoImport:
 
 
 @dataclass(frozen=True)
+class SigningKey:
+    """A key that signed part of the ledger: the archive's actor's, or a former account's."""
+
+    id: str
+    controller: str
+    multibase: str
+    public_key: Any
+
+
+@dataclass(frozen=True)
 class AuthorizationImport:
     uri: str
+    owner_uri: str
+    key: SigningKey
     cameo_uri: str
     grantee_uri: str
     post_uri: str
@@ -93,8 +109,8 @@ class ArchiveContents:
     """What an archive brings: its actor, cameos and consent ledger, all checked."""
 
     actor: dict[str, Any]
-    key_id: str
-    key_multibase: str
+    # Every key the ledger's signatures rest on, by id.
+    keys: dict[str, SigningKey] = field(default_factory=dict)
     cameos: list[CameoImport] = field(default_factory=list)
     authorizations: list[AuthorizationImport] = field(default_factory=list)
     # (direction, request uri, entry) of every request received and sent.
@@ -162,15 +178,48 @@ def _json(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: s
     return value
 
 
-def _actor_key(actor: dict[str, Any]) -> tuple[str, str]:
-    """The Ed25519 key the archive's actor lists (its authorizations' signer)."""
+def _actor_keys(actor: dict[str, Any]) -> dict[str, SigningKey]:
+    """The Ed25519 keys the archive's actor lists as its own (its authorizations' signers)."""
     _require(_http(actor.get("id")) and is_type(actor, "Person"), "actor.json", "is not a Person with an id")
+    listed = consent.assertion_keys(actor)
     methods = actor.get("assertionMethod")
+    found = {}
     for method in methods if isinstance(methods, list) else [methods]:
-        if isinstance(method, dict) and isinstance(method.get("publicKeyMultibase"), str) \
-                and method.get("id") in consent.assertion_keys(actor):
-            return method["id"], method["publicKeyMultibase"]
-    raise ArchiveError("actor.json lists no Ed25519 key of its own in assertionMethod")
+        if isinstance(method, dict) and method.get("id") in listed:
+            found[method["id"]] = SigningKey(method["id"], actor["id"], method["publicKeyMultibase"],
+                                             listed[method["id"]])
+    _require(bool(found), "actor.json", "lists no Ed25519 key of its own in assertionMethod")
+    return found
+
+
+def _former_keys(ledger: dict[str, Any], contents: ArchiveContents) -> None:
+    """The ledger's `keys` of the accounts the actor moved from (authorizations it took over): each
+    must belong to an account actor.json names in `alsoKnownAs`; its own must be actor.json's."""
+    owner = contents.actor["id"]
+    aliases = contents.actor.get("alsoKnownAs", [])
+    aliases = [a for a in aliases if isinstance(a, str)] if isinstance(aliases, list) else []
+    listed = ledger.get("keys", [])
+    _require(isinstance(listed, list) and len(listed) <= MAX_KEYS, "consent.json",
+             f"keys must be a list of at most {MAX_KEYS}")
+    for n, entry in enumerate(listed):
+        where = f"consent.json: keys[{n}]"
+        _require(isinstance(entry, dict) and _http(entry.get("id")) and _http(entry.get("controller"))
+                 and isinstance(entry.get("publicKeyMultibase"), str), where, "is not a Multikey")
+        key_id, controller = entry["id"], entry["controller"]
+        if controller == owner:
+            own = contents.keys.get(key_id)
+            _require(own is not None and own.multibase == entry["publicKeyMultibase"], where,
+                     "is not the key actor.json lists")
+            continue
+        _require(controller in aliases, where,
+                 f"belongs to {controller[:200]}, which actor.json does not name in alsoKnownAs")
+        _require(fetch.same_origin(key_id, controller), where, "is not on its controller's server")
+        try:
+            public_key = keys.decode_multikey(entry["publicKeyMultibase"])
+        except keys.KeyFormatError:
+            public_key = None
+        _require(isinstance(public_key, Ed25519PublicKey), where, "is not an Ed25519 Multikey")
+        contents.keys[key_id] = SigningKey(key_id, controller, entry["publicKeyMultibase"], public_key)
 
 
 def _text(value: Any, where: str, limit: int, *, required: bool = False) -> str:
@@ -223,27 +272,31 @@ def _cameos(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], owner
     return found
 
 
-def _verified(document: Any, where: str, key: Any, key_id: str) -> None:
+def _verified(document: Any, where: str, key: SigningKey) -> None:
+    _require(consent.proof_method(document) == key.id, where, f"is not signed with {key.id[:200]}")
     try:
-        _require(consent.proof_method(document) == key_id, where, "is not signed with actor.json's key")
-        proofs.verify(document, key)
+        proofs.verify(document, key.public_key)
     except proofs.ProofError as exc:
         raise ArchiveError(f"{where}: its proof does not hold: {exc}") from None
 
 
-def _authorization(entry: Any, where: str, owner: str, key: Any, key_id: str) -> AuthorizationImport:
+def _authorization(entry: Any, where: str, signers: dict[str, SigningKey]) -> AuthorizationImport:
     _require(isinstance(entry, dict), where, "is not an object")
     document = entry.get("document")
     _require(isinstance(document, dict) and is_type(document, "RemixAuthorization")
-             and _http(document.get("id")) and document.get("attributedTo") == owner, where,
-             "document is not a RemixAuthorization of actor.json's actor")
+             and _http(document.get("id")), where, "document is not a RemixAuthorization")
+    key = signers.get(consent.proof_method(document) or "")
+    _require(key is not None, where, "document is not signed with a key the archive lists")
+    assert key is not None
+    owner = key.controller
+    _require(document.get("attributedTo") == owner, where, "document is not attributed to its signer")
     for name in ("interactingObject", "interactionTarget", "grantee"):
         _require(_http(document.get(name)), where, f"document.{name} is not an id")
     digest = document.get("promptDigest")
     _require(isinstance(digest, str) and digest.startswith("sha256-"), where, "document has no promptDigest")
     published, end_time = parse_time(document.get("published")), parse_time(document.get("endTime"))
     _require(published is not None and end_time is not None, where, "document has no published and endTime")
-    _verified(document, f"{where} document", key, key_id)
+    _verified(document, f"{where} document", key)
     state, revocation = entry.get("state"), entry.get("revocation")
     _require(state in ("live", "revoked"), where, "state must be live or revoked")
     revoked_at = None
@@ -253,7 +306,7 @@ def _authorization(entry: Any, where: str, owner: str, key: Any, key_id: str) ->
                  and revocation.get("actor") == owner and isinstance(target, dict)
                  and target.get("id") == document["id"], where,
                  "a revoked authorization must carry its owner's signed Delete of it")
-        _verified(revocation, f"{where} revocation", key, key_id)
+        _verified(revocation, f"{where} revocation", key)
         revoked_at = parse_time(entry.get("revokedAt"))
     else:
         _require(revocation is None, where, "a live authorization has no revocation")
@@ -264,19 +317,19 @@ def _authorization(entry: Any, where: str, owner: str, key: Any, key_id: str) ->
     _require(request is None or _http(request), where, "request is not an id")
     assert published is not None and end_time is not None
     return AuthorizationImport(
-        uri=document["id"], cameo_uri=document["interactionTarget"], grantee_uri=document["grantee"],
-        post_uri=document["interactingObject"], prompt_digest=digest, request_uri=request,
-        document=document, published=published, end_time=end_time, state=state,
+        uri=document["id"], owner_uri=owner, key=key, cameo_uri=document["interactionTarget"],
+        grantee_uri=document["grantee"], post_uri=document["interactingObject"], prompt_digest=digest,
+        request_uri=request, document=document, published=published, end_time=end_time, state=state,
         revocation=revocation, revoked_at=revoked_at, holders=sorted(set(holders)))
 
 
-def _ledger(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], contents: ArchiveContents,
-            key: Any) -> None:
+def _ledger(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], contents: ArchiveContents) -> None:
     ledger = _json(archive, members, "consent.json")
     owner = contents.actor["id"]
     _require(ledger.get("type") == CONSENT_LEDGER_TYPE and ledger.get("version") == CONSENT_LEDGER_VERSION,
              "consent.json", f"is not a {CONSENT_LEDGER_TYPE} of version {CONSENT_LEDGER_VERSION}")
     _require(ledger.get("owner") == owner, "consent.json", "is the ledger of another actor than actor.json's")
+    _former_keys(ledger, contents)
     for part in ("received", "sent", "authorizations"):
         _require(isinstance(ledger.get(part), list) and len(ledger[part]) <= MAX_LEDGER_ENTRIES,
                  "consent.json", f"{part} must be a list of at most {MAX_LEDGER_ENTRIES}")
@@ -291,8 +344,7 @@ def _ledger(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], conte
             contents.records.append((direction, entry["request"], entry))
     uris = set()
     for n, entry in enumerate(ledger["authorizations"]):
-        authorization = _authorization(entry, f"consent.json: authorizations[{n}]", owner, key,
-                                       contents.key_id)
+        authorization = _authorization(entry, f"consent.json: authorizations[{n}]", contents.keys)
         _require(authorization.uri not in uris, f"consent.json: authorizations[{n}]", "is listed twice")
         uris.add(authorization.uri)
         contents.authorizations.append(authorization)
@@ -304,10 +356,9 @@ def read_archive(path: Path) -> ArchiveContents:
         with zipfile.ZipFile(path) as archive:
             members = _members(archive)
             actor = _json(archive, members, "actor.json")
-            key_id, multibase = _actor_key(actor)
-            contents = ArchiveContents(actor, key_id, multibase)
+            contents = ArchiveContents(actor, _actor_keys(actor))
             contents.cameos = _cameos(archive, members, actor["id"])
-            _ledger(archive, members, contents, consent.assertion_keys(actor)[key_id])
+            _ledger(archive, members, contents)
             return contents
     except zipfile.BadZipFile:
         raise ArchiveError("this is not a zip archive") from None

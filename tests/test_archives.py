@@ -4,6 +4,7 @@ ledger, Mastodon's CSVs), twice without duplicates; hostile archives refused who
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import os
@@ -14,7 +15,9 @@ from datetime import timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from federation import consent, keys, proofs
+from federation import store as fstore
 from federation.objects import now
+from server import archive
 from tests.conftest import eventually
 from tests.test_cameos import _jpeg, _png
 from tests.test_remix_consent import _cameo, _remix, _state
@@ -44,7 +47,7 @@ async def _authorized(b, remix_id):
         state = await _state(b, "bob", remix_id)
         return state["cameos"][0]["authorization"] if state["state"] == "authorized" else None
 
-    return await eventually(authorization)
+    return await eventually(authorization, timeout=60)
 
 
 def _upload(data: bytes, name: str = "archive.zip", kind: str = "application/zip"):
@@ -169,6 +172,11 @@ async def test_archive_export_with_ledger_then_import_on_another_server(make_ins
     carried = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("consent.json"))
     assert {e["id"]: e["state"] for e in carried["authorizations"]} == {kept_uri: "live",
                                                                         withdrawn_uri: "revoked"}
+    # With the key that signed them, alice's on A, beside her own on D.
+    assert {(k["id"], k["controller"]) for k in carried["keys"]} == {
+        (method["id"], actor["id"]), (f"{d.base_url}/users/alice#ed25519-key", f"{d.base_url}/users/alice")}
+    assert kept_row["key_id"] == method["id"]
+    assert kept_row["public_key_multibase"] == method["publicKeyMultibase"]
     # ...and its own server refuses it back: it is the archive of an account there.
     home = await a.api("alice", "POST", "/api/v1/imports/archive", **_upload(response.content))
     assert home.status_code == 422 and "on this server" in home.json()["error"]
@@ -270,8 +278,8 @@ async def test_hostile_archives_are_refused_whole(make_instance):
     await refused(_zip(not_listed), "references must list")
     await refused(_zip(traversal_path), "does not name an image under cameos/")
     await refused(_zip(bad_image), "cameos[1] reference 1")
-    await refused(_zip(other_key), "proof does not hold")
-    await refused(_zip(unsigned_revoke), "revocation: is not signed with actor.json's key")
+    await refused(_zip(other_key), "its proof does not hold")
+    await refused(_zip(unsigned_revoke), f"revocation: is not signed with {KEY_ID}")
     members = _members(key)
     del members["consent.json"]
     await refused(_zip(members), "the archive has no consent.json")
@@ -348,8 +356,101 @@ async def test_mastodon_csv_imports(make_instance):
     assert report["failed"] == [{"line": 3, "address": f"carol@{a.domain}",
                                  "error": "Hide notifications must be true or false"}]
     assert await a.pool.fetchval("SELECT hide_notifications FROM mutes") is False
+    bob_id = await a.pool.fetchval("SELECT id FROM actors WHERE uri = $1", f"{b.base_url}/users/bob")
+    relations = await a.api("alice", "GET", "/api/v1/accounts/relationships", params={"id[]": bob_id})
+    [relation] = relations.json()
+    assert (relation["muting"], relation["muting_notifications"], relation["following"]) \
+        == (True, False, True)
 
     for bad, expected in ((b"\xff\xfe\x00b", "not UTF-8"), (b"a\0b", "not a CSV"),
                           (("x@y.example\n" * 1001).encode(), "more than 1000 rows")):
         response = await a.api("alice", "POST", "/api/v1/imports/blocking", **_upload(bad, "x.csv"))
         assert response.status_code == 422 and expected in response.json()["error"], response.text
+
+
+async def test_a_ledger_taken_over_from_a_former_account_imports_only_through_its_alias(make_instance):
+    """An archive of the account alice moved to carries the authorizations she gave before, with
+    the key that signed them: they go in only when its actor.json names her former account in
+    alsoKnownAs, and keep their signer."""
+    d = await make_instance("d")
+    await d.signup("alice")
+    old_key, new_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    new_owner = "https://new.example/users/alice"
+    members = _members(old_key)
+    members["actor.json"] = {"id": new_owner, "type": "Person", "alsoKnownAs": [OWNER], "assertionMethod": [{
+        "id": f"{new_owner}#ed25519-key", "type": "Multikey", "controller": new_owner,
+        "publicKeyMultibase": keys.encode_multikey(new_key.public_key())}]}
+    for cameo in members["cameos.json"]["cameos"]:
+        cameo["object"]["attributedTo"] = new_owner
+    ledger = members["consent.json"]
+    ledger["owner"] = new_owner
+    ledger["keys"] = [{"id": KEY_ID, "type": "Multikey", "controller": OWNER,
+                       "publicKeyMultibase": keys.encode_multikey(old_key.public_key())}]
+    unnamed = copy.deepcopy(members)
+    unnamed["actor.json"]["alsoKnownAs"] = []
+    response = await d.api("alice", "POST", "/api/v1/imports/archive", **_upload(_zip(unnamed)))
+    assert response.status_code == 422
+    assert "which actor.json does not name in alsoKnownAs" in response.json()["error"]
+    assert await d.pool.fetchval("SELECT count(*) FROM cameos") == 0
+
+    response = await d.api("alice", "POST", "/api/v1/imports/archive", **_upload(_zip(members)))
+    assert response.status_code == 200, response.text
+    row = await d.pool.fetchrow("SELECT * FROM imported_authorizations")
+    assert (row["owner_uri"], row["key_id"]) == (OWNER, KEY_ID)
+    proofs.verify(row["document"], keys.decode_multikey(row["public_key_multibase"]))
+
+
+async def test_archive_in_either_store_resumes_after_a_lost_job_and_expires(make_instance, media_store):
+    a = await make_instance("a", **media_store)
+    await a.signup("alice")
+    await _cameo(a, "alice", name="Me", permission="followers")
+    fed = a.instance.fed
+    # A job Redis lost, or a worker that died mid-way: the sweep takes the archive up again.
+    user_id = await a.pool.fetchval("SELECT id FROM users WHERE username = 'alice'")
+    archive_id = await a.pool.fetchval(
+        "INSERT INTO archives (user_id, state, progress, updated_at)"
+        " VALUES ($1, 'building', 40, now() - interval '10 minutes') RETURNING id", user_id)
+    assert await archive.requeue_unfinished(fed) == 1
+
+    async def ready():
+        row = (await a.api("alice", "GET", f"/api/v1/archives/{archive_id}")).json()
+        return row if row["state"] == "ready" else None
+
+    done = await eventually(ready, timeout=60)
+    async with a.client("alice") as client:
+        response = await client.get(done["download_url"], follow_redirects=True)
+    assert response.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert "cameos/1/reference-0.jpg" in names and "consent.json" in names
+    key = await a.pool.fetchval("SELECT storage_key FROM archives WHERE id = $1", archive_id)
+    assert await a.instance.media.exists(key)
+
+    # Past its time, it goes: the row says so, the file is deleted, the download is gone.
+    await a.pool.execute("UPDATE archives SET expires_at = now() - interval '1 second'")
+    assert await archive.remove_expired(fed, a.instance.media) == 1
+    assert not await a.instance.media.exists(key)
+    assert (await a.api("alice", "GET", done["download_url"])).status_code == 410
+    assert (await a.api("alice", "GET", "/api/v1/archives")).json()[0]["state"] == "expired"
+
+
+async def test_the_imported_ledger_as_the_new_server_keeps_it(make_instance):
+    """The store functions a move's consent continuity uses: an imported authorization by its id,
+    one more holder, and its revoke, once."""
+    d = await make_instance("d")
+    await d.signup("alice")
+    key = Ed25519PrivateKey.generate()
+    response = await d.api("alice", "POST", "/api/v1/imports/archive", **_upload(_zip(_members(key))))
+    assert response.status_code == 200, response.text
+    uri = f"{OWNER}/remix_authorizations/1"
+    row = await fstore.imported_authorization(d.pool, uri)
+    assert row["state"] == "live" and row["holders"] == ["https://b.example/inbox"]
+    await fstore.add_imported_authorization_holder(d.pool, row["id"], "https://c.example/inbox")
+    await fstore.add_imported_authorization_holder(d.pool, row["id"], "https://c.example/inbox")
+    delete = {"type": "Delete", "object": {"id": uri}}
+    assert await fstore.revoke_imported_authorization(d.pool, row["id"], delete)
+    assert not await fstore.revoke_imported_authorization(d.pool, row["id"], delete)
+    row = await fstore.imported_authorization(d.pool, uri)
+    assert (row["state"], row["revocation"], row["holders"]) == (
+        "revoked", delete, ["https://b.example/inbox", "https://c.example/inbox"])
+    assert [r["request_uri"] for r in await fstore.imported_consent_records_of(d.pool, row["actor_id"])] \
+        == ["https://b.example/requests/1"]

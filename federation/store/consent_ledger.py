@@ -48,8 +48,8 @@ async def import_authorization(conn: Conn, actor_id: int, fields: dict[str, Any]
     return await conn.fetchval(
         "INSERT INTO imported_authorizations (actor_id, uri, owner_uri, cameo_uri, cameo_id,"
         " grantee_uri, post_uri, prompt_digest, request_uri, document, published, end_time, state,"
-        " revocation, revoked_at, holders)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        " revocation, revoked_at, holders, key_id, public_key_multibase)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         " ON CONFLICT (actor_id, uri) DO UPDATE SET"
         " cameo_id = coalesce(imported_authorizations.cameo_id, EXCLUDED.cameo_id),"
         " state = CASE WHEN imported_authorizations.state = 'revoked' THEN 'revoked'"
@@ -62,7 +62,8 @@ async def import_authorization(conn: Conn, actor_id: int, fields: dict[str, Any]
         actor_id, fields["uri"], fields["owner_uri"], fields["cameo_uri"], fields["cameo_id"],
         fields["grantee_uri"], fields["post_uri"], fields["prompt_digest"], fields["request_uri"],
         fields["document"], fields["published"], fields["end_time"], fields["state"],
-        fields["revocation"], fields["revoked_at"], fields["holders"])
+        fields["revocation"], fields["revoked_at"], fields["holders"], fields["key_id"],
+        fields["public_key_multibase"])
 
 
 async def import_consent_record(conn: Conn, actor_id: int, direction: str, request_uri: str,

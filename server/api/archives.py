@@ -183,14 +183,16 @@ async def _account(request: Request, username: str, domain: str) -> asyncpg.Reco
 
 
 async def _check_origin(request: Request, contents: ArchiveContents) -> None:
-    """An archive of an account of this server is not imported here, and its key must be the one
-    this server knows for its actor, if it knows one (a forged actor.json is refused)."""
+    """An archive of an account of this server is not imported here, and each key it lists must be
+    the one this server knows by that id, if it knows one (a forged actor.json is refused)."""
     owner = contents.actor["id"]
     if fed(request).is_local(owner):
         raise ArchiveError("this archive is of an account on this server")
-    known = await fstore.public_key(pool(request), contents.key_id)
-    if known is not None and (known["owner_uri"] != owner or known["public_pem"] != contents.key_multibase):
-        raise ArchiveError(f"actor.json's key is not the key this server knows for {owner}")
+    for key in contents.keys.values():
+        known = await fstore.public_key(pool(request), key.id)
+        if known is not None and (known["owner_uri"], known["public_pem"]) != (key.controller, key.multibase):
+            raise ArchiveError(f"the archive's key {key.id} is not the key this server knows for"
+                               f" {key.controller}")
 
 
 async def _cameo_images(request: Request, cameo: CameoImport) -> list[tuple[bytes, str, int, int]]:
@@ -279,12 +281,13 @@ async def _insert_ledger(conn: asyncpg.Connection, me: asyncpg.Record, contents:
     for auth in contents.authorizations:
         cameo = await fstore.cameo_imported_from(conn, me["id"], auth.cameo_uri)
         added += await fstore.import_authorization(conn, me["id"], {
-            "uri": auth.uri, "owner_uri": contents.actor["id"], "cameo_uri": auth.cameo_uri,
+            "uri": auth.uri, "owner_uri": auth.owner_uri, "cameo_uri": auth.cameo_uri,
             "cameo_id": cameo["id"] if cameo else None, "grantee_uri": auth.grantee_uri,
             "post_uri": auth.post_uri, "prompt_digest": auth.prompt_digest,
             "request_uri": auth.request_uri, "document": auth.document, "published": auth.published,
             "end_time": auth.end_time, "state": auth.state, "revocation": auth.revocation,
-            "revoked_at": auth.revoked_at, "holders": auth.holders})
+            "revoked_at": auth.revoked_at, "holders": auth.holders, "key_id": auth.key.id,
+            "public_key_multibase": auth.key.multibase})
     return added
 
 
