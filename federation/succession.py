@@ -30,7 +30,7 @@ from .consent import proof_method
 from .context import Federation
 from .jsonld import ref
 from .signing import instance_signer, signing_keys
-from .vocab import SIGNED_CONTEXT, is_type
+from .vocab import MOVE_CONTEXT, is_type
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def signed_move(old_uri: str, new_uri: str, *, private_key: Any, key_id: str,
     by that key: a statement of succession that anyone can check without the old server."""
     move_id = f"{old_uri}#moves/{hashlib.sha256(new_uri.encode()).hexdigest()[:16]}"
     document = {
-        "@context": SIGNED_CONTEXT, "id": move_id, "type": "Move",
+        "@context": MOVE_CONTEXT, "id": move_id, "type": "Move",
         "actor": old_uri, "object": old_uri, "target": new_uri,
         "instrument": {"id": key_id, "type": "Multikey", "controller": old_uri,
                        "publicKeyMultibase": public_key_multibase},
@@ -76,7 +76,7 @@ def check_move(move: Any, old_uri: str, new_uri: str, *, pinned: str | None = No
     hold under that id, which the embedded one must equal."""
     if not is_type(move, "Move"):
         raise SuccessionError("the succession is not a Move")
-    if move.get("@context") != SIGNED_CONTEXT:
+    if move.get("@context") != MOVE_CONTEXT:
         raise SuccessionError("the Move's @context is not the pinned one")
     if ref(move.get("actor")) != old_uri or ref(move.get("object")) != old_uri:
         raise SuccessionError("the Move is not the old actor moving itself")

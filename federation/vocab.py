@@ -131,3 +131,6 @@ SIGNED_CONTEXT = [AS_CONTEXT, DATA_INTEGRITY_V2, {
 # The signed @context before SIGNED_CONTEXT, naming the Likeness context by URL; authorizations
 # signed with it are still served and still verify.
 SIGNED_CONTEXT_2026_11 = [AS_CONTEXT, DATA_INTEGRITY_V2, LIKENESS_CONTEXT]
+# What the signed `Move` of a succession carries (W3C contexts only, pinned like SIGNED_CONTEXT):
+# its `instrument` is the old actor's Multikey, which only the Multikey context defines.
+MOVE_CONTEXT = [AS_CONTEXT, DATA_INTEGRITY_V2, MULTIKEY_V1]
