@@ -389,20 +389,18 @@ def read_csv(kind: str, data: bytes) -> tuple[list[AccountRow], list[dict[str, A
         raise ArchiveError("the file is not UTF-8 text") from None
     if "\0" in text:
         raise ArchiveError("the file is not a CSV file")
+    reader = csv.reader(io.StringIO(text))
     try:
-        table = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+        # (line, cells) of each row that is not blank, numbered as an editor shows them.
+        table = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as exc:
         raise ArchiveError(f"the file is not a CSV file: {exc}") from None
-    header = CSV_HEADERS[kind]
-    if table and table[0] and table[0][0].strip() == header[0]:
-        first = 2
+    if table and table[0][1][0].strip() == CSV_HEADERS[kind][0]:
         table = table[1:]
-    else:
-        first = 1
     if len(table) > MAX_CSV_ROWS:
         raise ArchiveError(f"the file has more than {MAX_CSV_ROWS} rows: split it")
     rows, bad = [], []
-    for line, row in enumerate(table, start=first):
+    for line, row in table:
         match = _ADDRESS.fullmatch(row[0].strip()) if row else None
         if match is None:
             bad.append({"line": line, "address": (row[0] if row else "")[:200],

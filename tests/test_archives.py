@@ -18,7 +18,7 @@ from federation import consent, keys, proofs
 from federation import store as fstore
 from federation.objects import now
 from server import archive
-from tests.conftest import eventually
+from tests.conftest import PASSWORD, eventually
 from tests.test_cameos import _jpeg, _png
 from tests.test_remix_consent import _cameo, _remix, _state
 
@@ -343,9 +343,10 @@ async def test_mastodon_csv_imports(make_instance):
     assert (again["imported"], again["already"]) == (0, 2)
     assert await a.pool.fetchval("SELECT count(*) FROM follows") == 2
 
-    blocks = f"dave@{b.domain}\n\n@carol@{a.domain}\n".encode()
+    blocks = f"dave@{b.domain}\n\n@carol@{a.domain}\nnobody\n".encode()
     report = (await a.api("alice", "POST", "/api/v1/imports/blocking", **_upload(blocks, "b.csv"))).json()
-    assert (report["imported"], report["failed"]) == (2, [])
+    assert report["imported"] == 2
+    assert [(f["line"], f["address"]) for f in report["failed"]] == [(4, "nobody")]
     assert await a.pool.fetchval("SELECT count(*) FROM blocks") == 2
     # Blocking carol ended alice's follow of her, as a block does.
     assert await a.pool.fetchval("SELECT count(*) FROM follows") == 1
@@ -431,6 +432,15 @@ async def test_archive_in_either_store_resumes_after_a_lost_job_and_expires(make
     assert not await a.instance.media.exists(key)
     assert (await a.api("alice", "GET", done["download_url"])).status_code == 410
     assert (await a.api("alice", "GET", "/api/v1/archives")).json()[0]["state"] == "expired"
+
+    # An account deleted takes its archives with it.
+    await a.pool.execute("UPDATE archives SET state = 'ready', storage_key = $1,"
+                         " expires_at = now() + interval '1 day'", key)
+    await a.instance.media.put_bytes(key, b"PK\x05\x06" + bytes(18))
+    response = await a.api("alice", "POST", "/api/v1/account/delete", json={"password": PASSWORD})
+    assert response.status_code == 200, response.text
+    assert not await a.instance.media.exists(key)
+    assert await a.pool.fetchval("SELECT count(*) FROM archives") == 0
 
 
 async def test_the_imported_ledger_as_the_new_server_keeps_it(make_instance):

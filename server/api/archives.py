@@ -242,6 +242,10 @@ async def _import_archive(request: Request, me: asyncpg.Record, contents: Archiv
             for cameo, found, cameo_keys in zip(new, images, keys, strict=True):
                 unknown_approved |= await _insert_cameo(conn, me, cameo, found, cameo_keys)
             authorizations = await _insert_ledger(conn, me, contents)
+    except asyncpg.UniqueViolationError:
+        for key in stored:
+            await media.delete(key)
+        raise ArchiveError("this archive is being imported already: try again in a moment") from None
     except BaseException:
         for key in stored:
             await media.delete(key)
