@@ -90,6 +90,8 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
     }
     if actor["type"] == "Person":
         doc["cameoCollection"] = f"{uri}/cameos"
+        # Where this account answers for what it took over from its former accounts.
+        doc["endpoints"]["takenOver"] = f"{uri}/taken_over"
     elif (notice := await store.shutdown_notice(fed.pool)) is not None:
         closing(doc, notice)
     # Account moves, as Mastodon writes them: the accounts this one was (its aliases), and the
@@ -98,6 +100,11 @@ async def actor_document(fed: Federation, actor: asyncpg.Record) -> dict[str, An
         doc["alsoKnownAs"] = list(actor["also_known_as"])
     if actor["moved_to_uri"]:
         doc["movedTo"] = actor["moved_to_uri"]
+    # The signed Moves of its former accounts, as their keys signed them: a server that finds
+    # an authorization of a former account checks its succession here, offline.
+    successions = await store.successions_to(fed.pool, uri)
+    if successions:
+        doc["succession"] = [row["move"] for row in successions]
     if actor["suspended"]:
         # Mastodon's `toot:suspended`: other servers hide the account until a document without
         # it. The profile is withheld meanwhile; the keys stay, to verify that later Update.

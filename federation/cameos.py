@@ -88,6 +88,9 @@ def cameo_document(fed: Federation, cameo: asyncpg.Record, owner: asyncpg.Record
             mutuals=f"{owner['uri']}/mutuals", public=PUBLIC),
         "references": [reference_url(cameo["uri"], n) for n in range(references)],
     }
+    if cameo["imported_from"]:
+        # Brought over from its owner's former server: it answers for that id from now on.
+        doc["alsoKnownAs"] = [cameo["imported_from"]]
     if cameo["preview_key"]:
         doc["icon"] = {"type": "Image", "mediaType": cameo["preview_media_type"],
                        "url": f"{fed.base_url}/media/{cameo['preview_key']}" if only_me(cameo)

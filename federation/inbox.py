@@ -22,7 +22,7 @@ from .handlers import HANDLERS
 from .handlers.common import HANDLED_ROW
 from .jsonld import JSONLDError, as_list, canonical, ref
 from .signing import instance_signer
-from .vocab import ACTIVITY_TYPES, ACTOR_TYPES, type_names
+from .vocab import ACTIVITY_TYPES, ACTOR_TYPES, is_type, type_names
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,8 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
     obj = activity.get("object")
     if kind in ("Create", "Update", "Delete"):
         object_id = ref(obj)
-        if not isinstance(object_id, str) or not fetch.same_origin(object_id, signer):
+        if not isinstance(object_id, str) or not fetch.same_origin(object_id, signer) \
+                and not _successor_revocation(activity):
             raise InboxError(403, "object id is on another host than the activity's actor")
         if kind != "Delete" and isinstance(obj, dict):
             # PeerTube attributes a video to its account and its channel: the signer must be one.
@@ -91,6 +92,14 @@ def check_origin(activity: dict[str, Any], signer: str) -> None:
             not isinstance(obj.get("id"), str) or not fetch.same_origin(obj["id"], signer)
             or ref(obj.get("actor")) != signer):
         raise InboxError(403, "an actor can only undo its own activities")
+
+
+def _successor_revocation(activity: dict[str, Any]) -> bool:
+    """A signed revoke of an authorization that its owner gave on a former server, sent from
+    the server they moved to: the Delete handlers take it only from the owner's verified
+    successor (PROTOCOL.md "Succession")."""
+    return activity_kind(activity) == "Delete" and is_type(activity.get("object"), "RemixAuthorization") \
+        and "proof" in activity
 
 
 async def receive(fed: Federation, method: str, url: str, headers: Any, body: bytes) -> str:

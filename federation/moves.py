@@ -130,7 +130,7 @@ async def move_out(fed: Federation, actor: Record, name: str) -> Record:
         await store.insert_migration(conn, actor["id"], target["id"], followers)
         moved = await store.set_moved_to(conn, actor["id"], target["uri"])
         ids = await outbox.queue_actor_update(conn, fed, moved)
-        ids += await outbox.queue_move(conn, moved, target)
+        ids += await outbox.queue_move(conn, fed, moved, target)
     await delivery.start(fed, ids)
     await move_local_followers(fed, moved, target)
     return target

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from . import actors, delivery, edits, objects, proofs, signing, store, streams
+from . import actors, delivery, edits, objects, proofs, signing, store, streams, succession
 from .context import Federation
 from .html import parse_hashtags, text_to_html
 from .vocab import AS_CONTEXT, DATA_INTEGRITY_V2, EXTENSION_TERMS, PUBLIC
@@ -463,14 +463,18 @@ async def queue_actor_update(conn: asyncpg.Connection, fed: Federation, actor: R
                        inboxes)
 
 
-async def queue_move(conn: asyncpg.Connection, actor: Record, target: Record) -> list[int]:
+async def queue_move(conn: asyncpg.Connection, fed: Federation, actor: Record, target: Record) -> list[int]:
     """Mastodon's `Move` {actor: old, object: old, target: new} of a local actor that moved, to
     its followers' servers (shared inboxes collapsed), whose people then follow the new account;
-    in the caller's transaction, returning the deliveries."""
-    activity = objects.wrap("Move", actor["uri"], actor["uri"], activity_id=_activity_id(actor, "move"),
-                            to=[actor["followers_url"]])
-    activity["target"] = target["uri"]
-    return await _send(conn, actor, activity, await store.follower_inboxes(conn, actor["id"]))
+    in the caller's transaction, returning the deliveries. It carries a proof by the actor's
+    Ed25519 key, with that key embedded (a succession, PROTOCOL.md), and goes to the new account's
+    server and to every server that holds consent the actor gave as well: each then checks that
+    consent against the new account once this server is gone."""
+    activity = await succession.signed_move_of(fed, actor, target["uri"], to=[actor["followers_url"]])
+    inboxes = [*await store.follower_inboxes(conn, actor["id"]),
+               *await store.authorization_holders(conn, actor["id"]),
+               *([] if target["local"] else [target["shared_inbox"] or target["inbox"]])]
+    return await _send(conn, actor, activity, sorted(set(inboxes)))
 
 
 async def queue_actor_delete(conn: asyncpg.Connection, actor: Record) -> list[int]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from policy.prompts import MAX_CAMEOS
 
-from . import actors, consent, fetch, metrics, store
+from . import actors, consent, fetch, keys, metrics, store, succession
 from .consent import ConsentError
 from .context import Federation
 from .errors import Ignore
@@ -73,7 +73,7 @@ async def verify_post(fed: Federation, raw: dict[str, Any]) -> list[CameoUse]:
         cameo_uri = ref(entry.get("cameo"))
         if not isinstance(cameo_uri, str) or not cameo_uri.startswith(("https://", "http://")):
             raise ConsentError("a cameos entry names no cameo")
-        owner = await _cameo_owner(fed, cameo_uri)
+        owner = await _cameo_owner(fed, cameo_uri, entry.get("remixAuthorization"))
         if owner == author:
             uses.append(CameoUse(cameo_uri, owner, None, None))
             continue
@@ -101,12 +101,33 @@ async def _check_consent(fed: Federation, document: Any, use: consent.RemixUse) 
     if isinstance(document, dict) and isinstance(document.get("id"), str) \
             and await store.revoked_authorization(fed.pool, document["id"]):
         raise ConsentError("the authorization was revoked")
+    moved = await succession.successor_of(fed, use.owner)
+    if moved is not None:
+        # The owner moved: the old key, vouched for by the successor, proves the authorization,
+        # and the successor answers whether it stands.
+        owner_keys = {moved["key_id"]: keys.decode_multikey(moved["public_key_multibase"])}
+        consent.check_authorization(document, use, owner_keys)
+        await _check_live_at_successor(fed, document, use, owner_keys, moved)
+        return
     owner_keys = await actors.assertion_keys(fed, use.owner, consent.proof_method(document))
     consent.check_authorization(document, use, owner_keys)
     await _check_live(fed, document, use, owner_keys)
 
 
-async def _cameo_owner(fed: Federation, cameo_uri: str) -> str:
+async def _cameo_owner(fed: Federation, cameo_uri: str, authorization: Any) -> str:
+    """The cameo's owner, read from the cameo at its origin; or, when the owner the embedded
+    authorization names has moved, from the cameo its successor took it over as."""
+    claimed = ref(authorization.get("attributedTo")) if isinstance(authorization, dict) else None
+    if isinstance(claimed, str) and fetch.same_origin(claimed, cameo_uri) and not fed.is_local(cameo_uri):
+        moved = await succession.successor_of(fed, claimed)
+        if moved is not None:
+            try:
+                await succession.rehomed_cameo(fed, moved, cameo_uri)
+            except fetch.GoneError:
+                raise ConsentError("the owner's new server no longer has the cameo") from None
+            except succession.SuccessionError as exc:
+                raise ConsentError(str(exc)) from None
+            return claimed
     local = await store.cameo_by_uri(fed.pool, cameo_uri)
     if fed.is_local(cameo_uri):
         if local is None or not local["local"] or local["deleted_at"] is not None:
@@ -158,6 +179,22 @@ async def _check_live(fed: Federation, document: dict[str, Any], use: consent.Re
         raise ConsentError("the owner's instance no longer serves the authorization (revoked)") from None
     if fetched.document != document:
         consent.check_authorization(fetched.document, use, owner_keys)
+
+
+async def _check_live_at_successor(fed: Federation, document: dict[str, Any], use: consent.RemixUse,
+                                   owner_keys: dict[str, Any], moved: Record) -> None:
+    """Ask the owner's new server, which answers for the authorizations it took over: the same
+    authorization while it stands, 404 or 410 once revoked (remembered, as at the origin)."""
+    try:
+        served = await succession.taken_over(fed, moved, document["id"])
+    except fetch.GoneError:
+        await store.record_revoked_authorization(fed.pool, document["id"], use.owner)
+        raise ConsentError("the owner's new server no longer answers for the authorization (revoked)") \
+            from None
+    except succession.SuccessionError as exc:
+        raise ConsentError(str(exc)) from None
+    if served != document:
+        consent.check_authorization(served, use, owner_keys)
 
 
 async def recheck(fed: Federation, post_id: int) -> bool:
@@ -213,10 +250,16 @@ async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
     named = is_type(obj, "RemixAuthorization")
     if not posts and not named:
         return False
-    if not fetch.same_origin(auth_uri, actor):
+    if not fetch.same_origin(auth_uri, actor) and not posts \
+            and not any(fetch.same_origin(auth_uri, row["old_actor_uri"])
+                        for row in await store.successions_to(fed.pool, actor)):
         raise Ignore("a revocation from another origin than the authorization's")
-    if any(post["owner_uri"] != actor for post in posts):
-        raise Ignore("a revocation from someone else than the authorization's owner")
+    for owner in {post["owner_uri"] for post in posts}:
+        # The owner, on the authorization's own origin, or the owner's verified successor.
+        if owner == actor and not fetch.same_origin(auth_uri, actor):
+            raise Ignore("a revocation from another origin than the authorization's")
+        if owner != actor and not await succession.speaks_for(fed, owner, actor):
+            raise Ignore("a revocation from someone else than the authorization's owner")
     await store.record_revoked_authorization(fed.pool, auth_uri, actor)
     for post in posts:
         if not post["local"]:

@@ -33,6 +33,7 @@ from . import (
     signing,
     store,
     streams,
+    succession,
 )
 from .cameos import MAX_IMAGE_BYTES, MAX_REFERENCES, hidden_from, rules_of
 from .context import Federation
@@ -80,8 +81,27 @@ async def resolve_cameo(fed: Federation, cameo_uri: str, requester: Record) -> R
         return RemixCameo(cameo_uri, local["name"], local["instructions"], owner)
     if fed.is_local(cameo_uri):
         raise RemixError("no such cameo")
+    rehomed = await _rehomed_cameo(fed, cameo_uri)
+    if rehomed is not None:
+        return await resolve_cameo(fed, rehomed, requester)
     doc, owner = await fetch_cameo(fed, cameo_uri)
     return RemixCameo(cameo_uri, _text(doc.get("name")), _text(doc.get("summary")), owner)
+
+
+async def _rehomed_cameo(fed: Federation, cameo_uri: str) -> str | None:
+    """The id a cameo has on the server its owner moved to, when we know of the move: requests
+    for it go there, where its instructions and permissions came over with the owner."""
+    moved = await store.succession_of_object(fed.pool, cameo_uri)
+    if moved is None:
+        return None
+    try:
+        rehomed = await succession.rehomed_cameo(fed, moved, cameo_uri)
+    except fetch.GoneError:
+        raise RemixError("its owner moved, and their new server no longer has that cameo") from None
+    except (fetch.FetchError, succession.SuccessionError) as exc:
+        raise RemixError(f"its owner moved, and their new server does not answer for it: {exc}") \
+            from None
+    return rehomed["id"]
 
 
 async def fetch_cameo(fed: Federation, cameo_uri: str) -> tuple[dict[str, Any], Record]:
@@ -414,11 +434,7 @@ async def revoke(fed: Federation, request_id: int, reason: str | None = None) ->
     requester = await store.actor_by_id(fed.pool, request["requester_id"])
     owner_keys = await signing.signing_keys(fed, owner["id"])
     auth_uri = request["authorization_uri"]
-    delete = proofs.sign({
-        "@context": SIGNED_CONTEXT, "id": f"{auth_uri}#delete", "type": "Delete",
-        "actor": owner["uri"], "to": [PUBLIC],
-        "object": {"id": auth_uri, "type": "RemixAuthorization"},
-    }, owner_keys.ed25519, owner_keys.ed25519_key_id)
+    delete = _signed_revocation(owner_keys, f"{auth_uri}#delete", auth_uri)
     async with fed.pool.acquire() as conn, conn.transaction():
         if not await store.revoke_remix_request(conn, request_id, reason):
             raise RemixError("only an approved use can be revoked")
@@ -430,6 +446,42 @@ async def revoke(fed: Federation, request_id: int, reason: str | None = None) ->
     if requester["local"]:
         await receive_revocation(fed, delete)
     # Copies of the post that reached this instance (the owner was mentioned) go at once.
+    await post_consent.receive_revocation(fed, delete)
+
+
+def _signed_revocation(owner_keys: signing.SigningKeys, delete_id: str, auth_uri: str) -> dict[str, Any]:
+    """The owner's `Delete` of an authorization, with the owner's proof: it proves itself,
+    forwarded or not."""
+    return proofs.sign({
+        "@context": SIGNED_CONTEXT, "id": delete_id, "type": "Delete",
+        "actor": owner_keys.actor_uri, "to": [PUBLIC],
+        "object": {"id": auth_uri, "type": "RemixAuthorization"},
+    }, owner_keys.ed25519, owner_keys.ed25519_key_id)
+
+
+async def revoke_imported(fed: Federation, owner: Record, authorization: Record) -> None:
+    """D: withdraw an authorization the owner gave on their former server and brought here in
+    their archive (PROTOCOL.md "Succession"). It answers 410 here from now on, and the owner's
+    signed Delete goes to its grantee, to every server that held it (the archive's holders and
+    those that fetched it here) and to the owner's followers: each takes it from the owner's
+    verified successor."""
+    owner_keys = await signing.signing_keys(fed, owner["id"])
+    delete = _signed_revocation(owner_keys, f"{owner['uri']}#revocations/imported-{authorization['id']}",
+                                authorization["uri"])
+    try:
+        grantee = await actors.actor(fed, authorization["grantee_uri"])
+    except (fetch.FetchError, actors.ActorError):
+        grantee = None  # its server is gone too: the holders and followers still hear of it
+    async with fed.pool.acquire() as conn, conn.transaction():
+        if not await store.revoke_imported_authorization(conn, authorization["id"], delete):
+            raise RemixError("only a standing authorization can be revoked")
+        inboxes = list(authorization["holders"]) + await store.follower_inboxes(conn, owner["id"])
+        if grantee is not None and not grantee["local"]:
+            inboxes.append(grantee["shared_inbox"] or grantee["inbox"])
+        ids = await delivery.queue_activity(conn, owner["id"], delete, sorted(set(inboxes)), public=True)
+    await delivery.start(fed, ids)
+    if grantee is not None and grantee["local"]:
+        await receive_revocation(fed, delete)
     await post_consent.receive_revocation(fed, delete)
 
 
@@ -454,13 +506,14 @@ async def withdraw_cameo(fed: Federation, cameo_id: int, reason: str) -> int:
 async def receive_revocation(fed: Federation, activity: dict[str, Any]) -> bool:
     """B: a Delete of an authorization one of our remixes holds; False if it names none.
 
-    Accepted only from the owner who granted it: the inbox has already tied the HTTP signature
-    to the activity's actor.
+    Accepted only from the owner who granted it, or the owner's verified successor: the inbox has
+    already tied the HTTP signature to the activity's actor.
     """
     row = await store.remix_cameo_by_authorization(fed.pool, ref(activity.get("object")) or "")
     if row is None:
         return False
-    if ref(activity.get("actor")) != row["owner_uri"]:
+    actor = ref(activity.get("actor"))
+    if not isinstance(actor, str) or not await succession.speaks_for(fed, row["owner_uri"], actor):
         raise Ignore("a revocation from someone else than the cameo's owner")
     if row["state"] == "revoked":
         return True

@@ -109,6 +109,9 @@ EXTENSION_TERMS = {
     "QuoteAuthorization": "fep044f:QuoteAuthorization",
     "quote": {"@id": "fep044f:quote", "@type": "@id"},
     "quoteAuthorization": {"@id": "fep044f:quoteAuthorization", "@type": "@id"},
+    "succession": "lk:succession",
+    "takenOver": {"@id": "lk:takenOver", "@type": "@id"},
+    "TakenOver": "lk:TakenOver",
 }
 
 # Actors: Mastodon's `publicKey` (security/v1) and FEP-521a's Multikey (multikey/v1); neither
@@ -130,3 +133,6 @@ SIGNED_CONTEXT = [AS_CONTEXT, DATA_INTEGRITY_V2, {
 # The signed @context before SIGNED_CONTEXT, naming the Likeness context by URL; authorizations
 # signed with it are still served and still verify.
 SIGNED_CONTEXT_2026_11 = [AS_CONTEXT, DATA_INTEGRITY_V2, LIKENESS_CONTEXT]
+# What the signed `Move` of a succession carries (W3C contexts only, pinned like SIGNED_CONTEXT):
+# its `instrument` is the old actor's Multikey, which only the Multikey context defines.
+MOVE_CONTEXT = [AS_CONTEXT, DATA_INTEGRITY_V2, MULTIKEY_V1]

@@ -93,7 +93,7 @@ PUBLIC: frozenset[str] = frozenset({
     "/users/{username}/statuses/{post_id:id}", "/users/{username}/statuses/{post_id:id}/activity",
     "/users/{username}/cameos", "/users/{username}/cameos/{cameo_id}",
     "/users/{username}/cameos/{cameo_id}/references/{position:int}",
-    "/users/{username}/remix_authorizations/{request_id:id}",
+    "/users/{username}/remix_authorizations/{request_id:id}", "/users/{username}/taken_over",
     "/", "/about", "/@{username}", "/@{username}/{post_id:id}",
     "/app", "/app/{path:path}", "/static", "/media/{key:path}", "/api/v1/streaming/health",
     "/api/v1/streaming/{stream:path}",
@@ -235,6 +235,8 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/remix_requests": "read:accounts",
     "POST /api/v1/remix_requests/{request_id}/{action}": {
         "approve": "write:accounts", "reject": "write:accounts", "revoke": "write:accounts"},
+    "GET /api/v1/imported_authorizations": "read:accounts",
+    "POST /api/v1/imported_authorizations/{authorization_id}/revoke": "write:accounts",
     # A person's archive and imports are the account's, as its deletion is; importing follows,
     # blocks or mutes needs what following, blocking or muting needs.
     "POST /api/v1/archives": "write:accounts",

@@ -50,7 +50,7 @@ PROPERTIES = {
     **{name: FEP_044F + name for name in ("quote", "quoteAuthorization")},
     **{name: LK + name for name in ("aiGenerated", "cameos", "cameo", "remixAuthorization", "remixOf",
                                     "grantee", "prompt", "promptDigest", "canRemix", "references",
-                                    "cameoCollection")},
+                                    "cameoCollection", "takenOver", "succession")},
 }
 TYPES = {
     **{name: AS + name for name in (
@@ -59,7 +59,7 @@ TYPES = {
         "OrderedCollection", "OrderedCollectionPage", "Move")},
     "Multikey": SEC + "Multikey",
     "DataIntegrityProof": SEC + "DataIntegrityProof",
-    **{name: LK + name for name in ("Label", "Cameo", "RemixRequest", "RemixAuthorization")},
+    **{name: LK + name for name in ("Label", "Cameo", "RemixRequest", "RemixAuthorization", "TakenOver")},
     **{name: FEP_044F + name for name in ("QuoteRequest", "QuoteAuthorization")},
 }
 # The W3C contexts, from local copies: all a peer needs to read us.

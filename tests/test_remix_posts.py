@@ -92,6 +92,21 @@ async def _status_on(instance, user, uri):
     return next((s for s in timeline if s["uri"] == uri), None)
 
 
+async def withdrawn_everywhere(b, c, post_uri):
+    """After a revoke: B, the remix's server, withdraws the post (its id answers 410), and carol
+    on C no longer sees it."""
+    async def gone_on_b():
+        async with b.client() as client:
+            return (await client.get(post_uri, headers={"Accept": AP})).status_code == 410
+
+    await eventually(gone_on_b)
+
+    async def hidden_on_c():
+        return await _status_on(c, "carol", post_uri) is None
+
+    await eventually(hidden_on_c)
+
+
 async def test_publish_verify_show_and_revoke(make_instance, tmp_path):
     a, b, c = await _three(make_instance)
     cameo, published = await _published_remix(a, b)
@@ -137,16 +152,7 @@ async def test_publish_verify_show_and_revoke(make_instance, tmp_path):
     response = await a.api("alice", "POST", f"/api/v1/remix_requests/{uses[0]['id']}/revoke")
     assert response.status_code == 200, response.text
 
-    async def gone_on_b():
-        async with b.client() as client:
-            return (await client.get(post_uri, headers={"Accept": AP})).status_code == 410
-
-    await eventually(gone_on_b)
-
-    async def hidden_on_c():
-        return await _status_on(c, "carol", post_uri) is None
-
-    await eventually(hidden_on_c)
+    await withdrawn_everywhere(b, c, post_uri)
     status_id = await c.pool.fetchval("SELECT id FROM posts WHERE uri = $1", post_uri)
     assert (await c.api("carol", "GET", f"/api/v1/statuses/{status_id}")).status_code == 404
     assert (await _state(b, "bob", published["id"]))["state"] == "revoked"

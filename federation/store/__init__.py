@@ -210,6 +210,13 @@ from .remixes import (
 )
 from .reports import open_report
 from .shutdown import SHUTDOWN_KEY, peer_inboxes, set_shutdown_notice, shutdown_notice
+from .successions import (
+    authorization_holders,
+    record_succession,
+    succession_of,
+    succession_of_object,
+    successions_to,
+)
 
 __all__ = [
     "ACTOR_FIELDS",
@@ -407,4 +414,9 @@ __all__ = [
     "update_push_subscription",
     "upsert_follow",
     "upsert_remote_actor",
+    "authorization_holders",
+    "record_succession",
+    "succession_of",
+    "succession_of_object",
+    "successions_to",
 ]

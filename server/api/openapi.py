@@ -198,6 +198,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "id state", reason_=TEXT_OR_NULL, cameo_=_obj("id uri name"), account_=_ref("Account"),
         post_uri_=STRING, instance_=STRING, published_=BOOLEAN, prompt_=STRING,
         authorization_=TEXT_OR_NULL, created_at_=STRING, decided_at_=TEXT_OR_NULL),
+    "ImportedAuthorization": _obj(
+        "id uri state cameo grantee post_uri instance published end_time", revoked_at=TEXT_OR_NULL),
     "Generation": _obj(
         "id state prompt created_at", cameos=_list(STRING), duration_s=NUMBER,
         remix_id=TEXT_OR_NULL, attempts=INTEGER,
@@ -448,6 +450,10 @@ OPERATIONS: dict[str, Operation] = {
                                        "ImportResult", body=("data!:file",)),
     # Remixes and the consent asked of cameo owners.
     "GET /api/v1/remix_requests": _op("Requests to use one's cameos", "[RemixRequest]"),
+    "GET /api/v1/imported_authorizations": _op("Consent one gave on a former server, in one's archive",
+                                               "[ImportedAuthorization]"),
+    "POST /api/v1/imported_authorizations/{authorization_id}/revoke": _op(
+        "Revoke, from here, consent given on a former server", "ImportedAuthorization"),
     "POST /api/v1/remix_requests/{request_id}/{action}": _op("{action} a request to use a cameo",
                                                              "RemixRequest", body=("reason",)),
     "POST /api/v1/remixes": _op("Start a remix: ask every cameo owner, then render", "Remix",

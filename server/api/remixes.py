@@ -4,7 +4,7 @@ authorizations served at their ids."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import asyncpg
 from starlette.exceptions import HTTPException
@@ -14,8 +14,10 @@ from starlette.routing import Route
 
 from federation import inbox, remix
 from federation import store as fstore
+from federation.cameos import cameo_document, only_me
 from federation.objects import iso
-from federation.vocab import AS_CONTEXT
+from federation.succession import TAKEN_OVER_TYPE
+from federation.vocab import AS_CONTEXT, OBJECT_CONTEXT
 from generation import jobs
 from generation import store as gstore
 
@@ -208,6 +210,46 @@ async def decide_request(request: Request) -> Response:
                          "state": "approved" if action == "approve" else "rejected"})
 
 
+def _imported_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {"id": str(row["id"]), "uri": row["uri"], "state": row["state"], "cameo": row["cameo_uri"],
+            "grantee": row["grantee_uri"], "post_uri": row["post_uri"],
+            "instance": urlsplit(row["post_uri"]).netloc, "published": iso(row["published"]),
+            "end_time": iso(row["end_time"]),
+            "revoked_at": iso(row["revoked_at"]) if row["revoked_at"] else None}
+
+
+async def list_imported(request: Request) -> Response:
+    """The authorizations the signed-in owner gave on a former server and brought here."""
+    user = await current_user(request)
+    return JSONResponse([_imported_json(r) for r in
+                         await fstore.imported_authorizations_of(pool(request), user["actor_id"])])
+
+
+async def revoke_imported(request: Request) -> Response:
+    """Revoke, from here, an authorization given on a former server: every holder hears of it."""
+    user = await current_user(request)
+    authorization_id = parse_id(request.path_params["authorization_id"])
+    rows = await fstore.imported_authorizations_of(pool(request), user["actor_id"])
+    row = next((r for r in rows if r["id"] == authorization_id), None)
+    if row is None:
+        return error(404, "no such authorization")
+    owner = await fstore.actor_by_id(pool(request), user["actor_id"])
+    try:
+        await remix.revoke_imported(fed(request), owner, row)
+    except remix.RemixError as exc:
+        return error(409, str(exc))
+    return JSONResponse({**_imported_json(row), "state": "revoked"})
+
+
+async def _fetcher_inbox(request: Request) -> str | None:
+    """The inbox of the server that fetched an authorization with a signed GET: a revoke goes there."""
+    fetcher = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
+    if fetcher is None or fed(request).is_local(fetcher):
+        return None
+    actor = await fstore.actor_by_uri(pool(request), fetcher)
+    return actor["shared_inbox"] or actor["inbox"] if actor is not None else None
+
+
 async def authorization_object(request: Request) -> Response:
     """A signed RemixAuthorization at its id: 200 while granted, 410 once revoked.
 
@@ -221,14 +263,50 @@ async def authorization_object(request: Request) -> Response:
         return ActivityResponse({"@context": AS_CONTEXT, "id": uri, "type": "Tombstone",
                                  "formerType": "RemixAuthorization",
                                  "deleted": iso(row["revoked_at"])}, status_code=410)
-    fetcher = await inbox.signed_fetcher(fed(request), "GET", str(request.url), request.headers)
-    if fetcher is not None and not fed(request).is_local(fetcher):
-        actor = await fstore.actor_by_uri(pool(request), fetcher)
-        if actor is not None:
-            await fstore.record_authorization_fetch(pool(request), row["id"],
-                                                    actor["shared_inbox"] or actor["inbox"])
+    fetcher = await _fetcher_inbox(request)
+    if fetcher is not None:
+        await fstore.record_authorization_fetch(pool(request), row["id"], fetcher)
     return ActivityResponse(row["authorization_document"],
                             headers={"Cache-Control": "public, max-age=30", "Vary": "Signature"})
+
+
+async def taken_over_object(request: Request) -> Response:
+    """What this account answers for since it brought it over from its former server in its
+    archive (PROTOCOL.md "Succession"), asked for by its old id: an authorization, unchanged while
+    it stands and 410 once revoked; a cameo, as re-made here. 404 for anything else."""
+    owner = await fstore.local_actor(pool(request), request.path_params["username"])
+    old_id = request.query_params.get("id", "")
+    if owner is None:
+        return error(404, "no such account")
+    if not old_id.startswith(("https://", "http://")) or fed(request).is_local(old_id):
+        return error(400, "id must be the http(s) id of an object on a former server")
+    url = f"{fed(request).base_url}{request.url.path}?{urlencode({'id': old_id})}"
+    row = await fstore.imported_authorization(pool(request), old_id)
+    if row is not None and row["actor_id"] == owner["id"]:
+        if row["state"] == "revoked":
+            return ActivityResponse({"@context": AS_CONTEXT, "id": url, "type": "Tombstone",
+                                     "formerType": "RemixAuthorization",
+                                     "deleted": iso(row["revoked_at"])}, status_code=410)
+        fetcher = await _fetcher_inbox(request)
+        if fetcher is not None:
+            await fstore.add_imported_authorization_holder(pool(request), row["id"], fetcher)
+        return ActivityResponse(_taken_over(url, owner, old_id, row["document"]),
+                                headers={"Cache-Control": "public, max-age=30", "Vary": "Signature"})
+    cameo = await fstore.cameo_imported_from(pool(request), owner["id"], old_id)
+    if cameo is None or only_me(cameo):
+        return error(404, "nothing taken over under that id")
+    if cameo["deleted_at"] is not None:
+        return ActivityResponse({"@context": AS_CONTEXT, "id": url, "type": "Tombstone",
+                                 "formerType": "Cameo"}, status_code=410)
+    approved = [a["uri"] for a in await fstore.cameo_approved(pool(request), cameo["id"])]
+    references = await fstore.cameo_references(pool(request), cameo["id"])
+    document = cameo_document(fed(request), cameo, owner, approved, len(references))
+    return ActivityResponse(_taken_over(url, owner, old_id, document))
+
+
+def _taken_over(url: str, owner: asyncpg.Record, old_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"@context": OBJECT_CONTEXT, "id": url, "type": TAKEN_OVER_TYPE, "attributedTo": owner["uri"],
+            "object": old_id, "result": result}
 
 
 routes = [
@@ -238,5 +316,8 @@ routes = [
     Route("/api/v1/remixes/{remix_id}/generation", start_generation, methods=["POST"]),
     Route("/api/v1/remix_requests", list_requests),
     Route("/api/v1/remix_requests/{request_id}/{action}", decide_request, methods=["POST"]),
+    Route("/api/v1/imported_authorizations", list_imported),
+    Route("/api/v1/imported_authorizations/{authorization_id}/revoke", revoke_imported, methods=["POST"]),
     Route("/users/{username}/remix_authorizations/{request_id:id}", authorization_object),
+    Route("/users/{username}/taken_over", taken_over_object),
 ]
