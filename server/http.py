@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import asyncpg
+import orjson
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData, QueryParams
 from starlette.exceptions import HTTPException
@@ -108,6 +109,14 @@ class ActivityResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class PageResponse(JSONResponse):
+    """JSON encoded by orjson: a page of twenty statuses took a tenth of a timeline request's CPU
+    in the standard library's encoder (tests/bench/feed.py). The same JSON as JSONResponse's."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -311,7 +320,7 @@ def paged(request: Request, items: list[dict[str, Any]], *, cursors: list[int] |
         if limit is None or len(ids) >= limit:
             links.insert(0, f'<{base}{sep}max_id={ids[-1]}>; rel="next"')
         headers["Link"] = ", ".join(links)
-    return JSONResponse(items, headers=headers)
+    return PageResponse(items, headers=headers)
 
 
 def paging(params: dict[str, Any], *, default: int, most: int) -> dict[str, Any]:

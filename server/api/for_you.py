@@ -14,7 +14,7 @@ from federation.html import normalised_hashtag, parse_hashtags
 from policy import ranking
 
 from .. import store
-from ..http import current_user, error, fed, int_param, parse_id, pool, read_params, read_pool
+from ..http import PageResponse, current_user, error, fed, int_param, parse_id, pool, read_params, read_pool
 from ..safety import is_staff
 from . import entities
 from .statuses import render_statuses
@@ -43,7 +43,7 @@ async def for_you(request: Request) -> Response:
         sep = "&" if "?" in base else "?"
         after = ranking.next_cursor(rows[-1]["score"], rows[-1]["id"])
         headers["Link"] = f'<{base}{sep}cursor={after}>; rel="next"'
-    return JSONResponse(await render_statuses(request, rows, viewer, staff=staff, detailed=True,
+    return PageResponse(await render_statuses(request, rows, viewer, staff=staff, detailed=True,
                                               read_pool=read_pool(request)),
                         headers=headers)
 
