@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from .common import Conn, Record
-from .posts import NOT_LIMITED, SHOWN_PUBLICLY, detail_columns
+from .posts import NOT_LIMITED, SHOWN_PUBLICLY, page_columns
 
 # For You holds only public videos, no boosts, and a suspended server is limited too (migration
 # 0006's domain_limited): this is `may_see` for them, less its per-candidate look-ups, which cost
@@ -22,7 +22,7 @@ async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
                   cursor: tuple[float, int] | None, candidates: int, followed_candidates: int,
                   staff: bool = False) -> list[Record]:
     """Public videos by the viewer's score, below `cursor` (score, id), each with its `score` and
-    its `detail_columns` for the viewer (`staff` or not).
+    its `page_columns` for the viewer (`staff` or not).
 
     Candidates are the hottest posts under the cursor's score plus the largest boost, and the
     hottest of the accounts the viewer follows or asked more of; both come off an index. Their
@@ -87,7 +87,7 @@ def _for_you_statement(viewer: int | None, weights: Any, ceiling: float, *, limi
         f"  WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id)),"
         f" top AS (SELECT id, score FROM scored WHERE $7::float8 IS NULL OR (score, id) < ($7, $8)"
         f"  ORDER BY score DESC, id DESC LIMIT $9)"
-        f" SELECT p.*, top.score, {detail_columns('$1::bigint', '$10::boolean')}"
+        f" SELECT p.*, top.score, {page_columns('$1::bigint', '$10::boolean')}"
         f" FROM top JOIN posts p ON p.id = top.id ORDER BY top.score DESC, top.id DESC",
         viewer, ceiling, weights.more, weights.less, weights.followed, weights.more_topics_cap,
         cursor[0] if cursor else None, cursor[1] if cursor else None, limit, staff)
