@@ -144,6 +144,12 @@ def read_pool(request: HTTPConnection) -> asyncpg.Pool:
     return request.app.state.instance.read_pool
 
 
+def feed_pool(request: HTTPConnection) -> asyncpg.Pool:
+    """`read_pool`'s server, on connections that run every statement on its generic plan: for the
+    For You statement alone (server/store/feed.py)."""
+    return request.app.state.instance.feed_pool
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 past `limit` without reading the rest."""
     declared = request.headers.get("content-length")

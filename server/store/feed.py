@@ -20,7 +20,7 @@ FOR_YOU = (f"p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'publi
 
 async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
                   cursor: tuple[float, int] | None, candidates: int, followed_candidates: int,
-                  staff: bool = False) -> list[Record]:
+                  staff: bool = False, on_generic_plans: bool = False) -> list[Record]:
     """Public videos by the viewer's score, below `cursor` (score, id), each with its `score` and
     its `page_columns` for the viewer (`staff` or not).
 
@@ -28,10 +28,13 @@ async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
     hottest of the accounts the viewer follows or asked more of; both come off an index. Their
     counts are the ranking's constants, written into the statement (as integers, never from a
     request): as parameters they made the generic plan a poor one. It runs on that generic plan
-    (`_on_generic_plan`)."""
+    (`_on_generic_plan`), or as it is where `on_generic_plans` says that `conn`'s connections run
+    every statement on its generic plan (server/db.py GENERIC_PLANS): one round trip, not three."""
     ceiling = float("inf") if cursor is None else cursor[0] + weights.most
     statement = _for_you_statement(viewer, weights, ceiling, limit=limit, cursor=cursor, staff=staff,
                                    candidates=candidates, followed_candidates=followed_candidates)
+    if on_generic_plans:
+        return await conn.fetch(*statement)
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as connection:
             return await _on_generic_plan(connection, *statement)
