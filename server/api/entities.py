@@ -219,7 +219,11 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
             return {**entity, "favourited": found["liked"], "reblogged": found["boosted"],
                     "bookmarked": found["bookmarked"], "pinned": found["pinned"]}
         entity = render(post)
-        if _keepable(post):
+        # Kept only where the post row and what is shown beside it were read in one state: a
+        # timeline's row carries the stamp of its own snapshot, and the details read since must
+        # carry the same (a post row read before an edit, rendered beside details read after it,
+        # would be kept under the new stamp and shown until the next change).
+        if _keepable(post) and "stamp" in post and post["stamp"] == found["stamp"]:
             fed.rendered_statuses[post["id"]] = (found["stamp"], dict(entity))
         return entity
 
