@@ -16,6 +16,7 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+from cachetools import LRUCache
 from cryptography.hazmat.primitives.asymmetric import ec
 from redis.exceptions import RedisError
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # How long a process trusts its own note that a peer is marked reachable.
 PEERS_SEEN_RELOAD_S = 60.0
+# Rendered status entities kept per process: a few thousand of the most shown posts, some MB.
+RENDERED_STATUSES = 5_000
 
 
 async def _no_peers() -> set[str]:
@@ -78,6 +81,10 @@ class Federation:
     # Where public media files are served from when not by this server: a CDN in front of the
     # media bucket (LIKENESS_MEDIA_BASE_URL). None: this server's /media/.
     media_base_url: str | None = None
+    # Status entities as rendered for any viewer, by post id, each with the stamp of the rows it
+    # was rendered from (server/store/posts.py STAMP): a timeline page shows one only while
+    # PostgreSQL gives the same stamp, so an edit, a delete or a new count is seen at once.
+    rendered_statuses: LRUCache = field(default_factory=lambda: LRUCache(maxsize=RENDERED_STATUSES))
 
     def __post_init__(self) -> None:
         if self.key_client is None:

@@ -37,9 +37,16 @@ def start_embedded_postgres(data_dir: Path) -> Any:
     return pgserver.get_server(pgdata, cleanup_mode="stop")
 
 
-async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+# The session settings of the For You pool's connections (Instance.feed_pool): the For You
+# statement runs on its generic plan (server/store/feed.py), set once per connection rather than
+# by SET LOCAL in a transaction, two more round trips on every page.
+GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}
+
+
+async def create_pool(url: str, *, min_size: int = 2, max_size: int = 10,
+                      server_settings: dict[str, str] | None = None) -> asyncpg.Pool:
     return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection,
-                                     reset=_keep_session)
+                                     reset=_keep_session, server_settings=server_settings)
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

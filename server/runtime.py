@@ -73,6 +73,9 @@ class Instance:
     # collections): the DATABASE_REPLICA_URL pool, else `pool` itself. A write, a transaction, or
     # a read of what the same request or its client has just written uses `pool`.
     read_pool: asyncpg.Pool | None = None
+    # Connections to where `read_pool` reads, for the For You statement alone: they run every
+    # statement on its generic plan (db.GENERIC_PLANS). Opened as they are first needed.
+    feed_pool: asyncpg.Pool | None = None
     redis: ArqRedis | None = None
     # Each arq worker makes its own pool from these: closing a worker closes its pool, which must
     # not cut the connections of another worker's jobs still recording their end.
@@ -167,6 +170,8 @@ class Instance:
         self.pool = await db.create_pool(url)
         try:
             self.read_pool = await self._open_read_pool()
+            self.feed_pool = await db.create_pool(self.settings.database_replica_url or url, min_size=0,
+                                                  server_settings=db.GENERIC_PLANS)
             self.settings = settings = await self._fixed_origin()
         except ConfigError:
             await self.stop()
@@ -239,6 +244,8 @@ class Instance:
             await self.redis.aclose()
         if self.read_pool is not None and self.read_pool is not self.pool:
             await self.read_pool.close()
+        if self.feed_pool is not None:
+            await self.feed_pool.close()
         if self.pool is not None:
             await self.pool.close()
         if self._embedded_redis is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from policy import ranking
 from server import store
-from server.db import create_pool, migrate
+from server.db import GENERIC_PLANS, create_pool, migrate
 from tests.test_federation_e2e import _account_id, _upload_video
 from tests.videos import make_mp4
 
@@ -240,3 +240,23 @@ async def test_for_you_runs_on_a_generic_plan_and_leaves_the_setting_behind(data
             assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
     finally:
         await pool.close()
+
+
+async def test_for_you_pool_runs_the_statement_on_its_generic_plan_in_one_go(make_instance):
+    """The instance's For You pool sets the generic plan once per connection, so that a page's
+    statement runs as it is, and no other pool's connections take that setting."""
+    a = await make_instance()
+    page = {"limit": 20, "cursor": None, "candidates": ranking.CANDIDATES,
+            "followed_candidates": ranking.FOLLOWED_CANDIDATES}
+    pool = a.instance.feed_pool
+    for _ in range(3):
+        assert await store.for_you(pool, None, ranking.Weights(), on_generic_plans=True, **page) == []
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SHOW plan_cache_mode") == GENERIC_PLANS["plan_cache_mode"]
+        assert not conn.is_in_transaction()
+        plans = await conn.fetchrow("SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                                    " WHERE statement LIKE 'WITH prefs AS%'")
+        assert plans["custom_plans"] == 0 and plans["generic_plans"] >= 1
+    async with a.instance.read_pool.acquire() as conn:
+        assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+    assert (await _feed(a))[0] == []

@@ -190,3 +190,41 @@ async def test_updates_from_others_and_forwarded_ones(make_instance, peer):
         return (await b.api("dave", "GET", f"/api/v1/statuses/{held_id}")).status_code == 404
 
     await eventually(gone_on_b)
+
+
+async def test_timelines_show_each_change_at_once(make_instance):
+    """A timeline shows a status rendered earlier only while the rows it was rendered from are
+    unchanged (server/api/entities.py): an edit, a like, the author's new name and a delete show
+    on the next page, and each viewer sees their own flags."""
+    a = await make_instance("a")
+    await a.signup("alice")
+    await a.signup("bob")
+    post = await _post(a, "alice", status="one")
+
+    async def shown(username: str, timeline: str) -> dict[str, Any] | None:
+        response = await a.api(username, "GET", f"/api/v1/timelines/{timeline}")
+        assert response.status_code == 200, response.text
+        return {s["id"]: s for s in response.json()}.get(post["id"])
+
+    for _ in range(2):
+        home, public = await shown("alice", "home"), await shown("bob", "public")
+        assert home["favourites_count"] == public["favourites_count"] == 0
+        assert not home["favourited"] and not public["favourited"]
+    liked = await a.api("bob", "POST", f"/api/v1/statuses/{post['id']}/favourite")
+    assert liked.status_code == 200, liked.text
+    home, public = await shown("alice", "home"), await shown("bob", "public")
+    assert home["favourites_count"] == public["favourites_count"] == 1
+    assert not home["favourited"] and public["favourited"]
+
+    assert (await _edit(a, "alice", post["id"], status="two")).status_code == 200
+    assert "two" in (await shown("alice", "home"))["content"]
+    assert "two" in (await shown("bob", "public"))["content"]
+    renamed = await a.api("alice", "PATCH", "/api/v1/accounts/update_credentials",
+                          json={"display_name": "Alice Liddell"})
+    assert renamed.status_code == 200, renamed.text
+    assert (await shown("alice", "home"))["account"]["display_name"] == "Alice Liddell"
+    assert (await shown("bob", "public"))["account"]["display_name"] == "Alice Liddell"
+
+    assert (await a.api("alice", "DELETE", f"/api/v1/statuses/{post['id']}")).status_code == 200
+    assert await shown("alice", "home") is None
+    assert await shown("bob", "public") is None

@@ -155,8 +155,14 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
     quoted = {post_id: row for post_id, row in quoted_rows.items() if post_id in shown_quotes}
     everything = [*posts, *originals.values(), *quoted.values()]
     details = dict(details or {})
-    details.update(await store.post_details(conn, list({p["id"] for p in everything} - details.keys()),
-                                            viewer))
+    kept = {p["id"]: entity for p in posts if (entity := _kept(fed, p, details.get(p["id"]))) is not None}
+    # A timeline's rows carry only what is the viewer's own and the stamp (store.page_columns):
+    # the rest is read for the posts whose entity is not kept under that stamp.
+    partial = {post_id for post_id, row in details.items() if "author" not in row}
+    wanted = {p["id"] for p in everything} - kept.keys() - (details.keys() - partial)
+    for post_id, row in (await store.post_details(conn, list(wanted), viewer)).items():
+        # The visibility the caller checked (for its viewer and staff flag) stays.
+        details[post_id] = {**row, "visible": details[post_id]["visible"]} if post_id in partial else row
 
     def quote(post: Record, *, shallow: bool) -> dict[str, Any] | None:
         """Mastodon 4.5's Quote (ShallowQuote, with the id only, inside a quoted post)."""
@@ -224,8 +230,39 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
                        for cameo, owner in zip(found["cameo_uris"], found["cameo_owners"], strict=True)],
         }
 
+    def shown(post: Record) -> dict[str, Any]:
+        found = details[post["id"]]
+        entity = kept.get(post["id"])
+        if entity is not None:
+            return {**entity, "favourited": found["liked"], "reblogged": found["boosted"],
+                    "bookmarked": found["bookmarked"], "pinned": found["pinned"]}
+        entity = render(post)
+        # Kept only where the post row and what is shown beside it were read in one state: a
+        # timeline's row carries the stamp of its own snapshot, and the details read since must
+        # carry the same (a post row read before an edit, rendered beside details read after it,
+        # would be kept under the new stamp and shown until the next change).
+        if _keepable(post) and "stamp" in post and post["stamp"] == found["stamp"]:
+            fed.rendered_statuses[post["id"]] = (found["stamp"], dict(entity))
+        return entity
+
     # A post deleted outright since its page was read is left out.
-    return [render(p) for p in posts if p["id"] in details]
+    return [shown(p) for p in posts if p["id"] in kept or "author" in details.get(p["id"], ())]
+
+
+def _keepable(post: Record) -> bool:
+    """Whether the post's entity is the same for every viewer but for the viewer's own flags: not
+    a boost or a quote (whose embedded post each viewer may or may not see), nor a poll (which
+    expires with time, and says whether a viewer voted)."""
+    return post["reblog_of_id"] is None and post["quote_uri"] is None and not post["poll"]
+
+
+def _kept(fed: Federation, post: Record, found: Record | None) -> dict[str, Any] | None:
+    """The post's entity as rendered from the rows whose stamp `found` (its page or detail
+    columns) carries, if it is kept; else None."""
+    if found is None or not _keepable(post):
+        return None
+    kept = fed.rendered_statuses.get(post["id"])
+    return kept[1] if kept is not None and kept[0] == found["stamp"] else None
 
 
 def status_edit(fed: Federation, version: Record | dict[str, Any], author: Record) -> dict[str, Any]:

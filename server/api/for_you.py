@@ -14,7 +14,18 @@ from federation.html import normalised_hashtag, parse_hashtags
 from policy import ranking
 
 from .. import store
-from ..http import current_user, error, fed, int_param, parse_id, pool, read_params, read_pool
+from ..http import (
+    PageResponse,
+    current_user,
+    error,
+    fed,
+    feed_pool,
+    int_param,
+    parse_id,
+    pool,
+    read_params,
+    read_pool,
+)
 from ..safety import is_staff
 from . import entities
 from .statuses import render_statuses
@@ -34,16 +45,17 @@ async def for_you(request: Request) -> Response:
             return error(400, str(exc))
     viewer = user["actor_id"] if user else None
     staff = viewer is not None and await is_staff(request)
-    rows = await store.for_you(read_pool(request), viewer, ranking.Weights(), limit=limit, cursor=cursor,
+    rows = await store.for_you(feed_pool(request), viewer, ranking.Weights(), limit=limit, cursor=cursor,
                                candidates=ranking.CANDIDATES,
-                               followed_candidates=ranking.FOLLOWED_CANDIDATES, staff=staff)
+                               followed_candidates=ranking.FOLLOWED_CANDIDATES, staff=staff,
+                               on_generic_plans=True)
     headers = {}
     if rows:
         base = str(request.url.remove_query_params(["cursor"]))
         sep = "&" if "?" in base else "?"
         after = ranking.next_cursor(rows[-1]["score"], rows[-1]["id"])
         headers["Link"] = f'<{base}{sep}cursor={after}>; rel="next"'
-    return JSONResponse(await render_statuses(request, rows, viewer, staff=staff, detailed=True,
+    return PageResponse(await render_statuses(request, rows, viewer, staff=staff, detailed=True,
                                               read_pool=read_pool(request)),
                         headers=headers)
 

@@ -57,13 +57,14 @@ async def render_statuses(request: HTTPConnection, posts_: list[asyncpg.Record],
     `staff_review` is for the admin API's report views only, which show staff what was reported.
     `staff` says whether the viewer is staff where the caller knows (the streaming API, whose
     WebSocket is no request); else the request's token tells. `detailed` rows carry
-    `store.detail_columns` already, selected by the timeline query for this viewer and `staff`.
+    `store.page_columns` already, selected by the timeline query for this viewer and `staff`.
     `read_pool` is the replica where the posts came from it (server/http.py read_pool), so that
     the page reads one snapshot; else the primary."""
     if not staff_review and staff is None:
         staff = viewer is not None and await is_staff(request)
     # One connection and, for a page without boosts or quotes, one query at most: the visibility
-    # check and everything shown beside the posts (server/store/posts.py detail_columns).
+    # check and everything shown beside the posts (server/store/posts.py detail_columns), or for
+    # a timeline's rows, what is shown beside those whose entity is not kept (page_columns).
     async with (read_pool or pool(request)).acquire() as conn:
         details = {p["id"]: p for p in posts_} if detailed else \
             await store.post_details(conn, [p["id"] for p in posts_], viewer, staff=bool(staff))

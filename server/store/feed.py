@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 
 from .common import Conn, Record
-from .posts import NOT_LIMITED, SHOWN_PUBLICLY, detail_columns
+from .posts import NOT_LIMITED, SHOWN_PUBLICLY, page_columns
 
 # For You holds only public videos, no boosts, and a suspended server is limited too (migration
 # 0006's domain_limited): this is `may_see` for them, less its per-candidate look-ups, which cost
@@ -20,18 +20,21 @@ FOR_YOU = (f"p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'publi
 
 async def for_you(conn: Conn, viewer: int | None, weights: Any, *, limit: int,
                   cursor: tuple[float, int] | None, candidates: int, followed_candidates: int,
-                  staff: bool = False) -> list[Record]:
+                  staff: bool = False, on_generic_plans: bool = False) -> list[Record]:
     """Public videos by the viewer's score, below `cursor` (score, id), each with its `score` and
-    its `detail_columns` for the viewer (`staff` or not).
+    its `page_columns` for the viewer (`staff` or not).
 
     Candidates are the hottest posts under the cursor's score plus the largest boost, and the
     hottest of the accounts the viewer follows or asked more of; both come off an index. Their
     counts are the ranking's constants, written into the statement (as integers, never from a
     request): as parameters they made the generic plan a poor one. It runs on that generic plan
-    (`_on_generic_plan`)."""
+    (`_on_generic_plan`), or as it is where `on_generic_plans` says that `conn`'s connections run
+    every statement on its generic plan (server/db.py GENERIC_PLANS): one round trip, not three."""
     ceiling = float("inf") if cursor is None else cursor[0] + weights.most
     statement = _for_you_statement(viewer, weights, ceiling, limit=limit, cursor=cursor, staff=staff,
                                    candidates=candidates, followed_candidates=followed_candidates)
+    if on_generic_plans:
+        return await conn.fetch(*statement)
     if isinstance(conn, asyncpg.Pool):
         async with conn.acquire() as connection:
             return await _on_generic_plan(connection, *statement)
@@ -87,7 +90,7 @@ def _for_you_statement(viewer: int | None, weights: Any, ceiling: float, *, limi
         f"  WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id)),"
         f" top AS (SELECT id, score FROM scored WHERE $7::float8 IS NULL OR (score, id) < ($7, $8)"
         f"  ORDER BY score DESC, id DESC LIMIT $9)"
-        f" SELECT p.*, top.score, {detail_columns('$1::bigint', '$10::boolean')}"
+        f" SELECT p.*, top.score, {page_columns('$1::bigint', '$10::boolean')}"
         f" FROM top JOIN posts p ON p.id = top.id ORDER BY top.score DESC, top.id DESC",
         viewer, ceiling, weights.more, weights.less, weights.followed, weights.more_topics_cap,
         cursor[0] if cursor else None, cursor[1] if cursor else None, limit, staff)

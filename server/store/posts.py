@@ -45,14 +45,14 @@ def _page(max_id: int | None, since_id: int | None, min_id: int | None) -> tuple
 async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | None = None,
                         since_id: int | None = None, min_id: int | None = None, staff: bool = False
                         ) -> list[Record]:
-    """The person's home page, each post with its `detail_columns` for them (`staff` or not)."""
+    """The person's home page, each post with its `page_columns` for them (`staff` or not)."""
     where, order = _page(max_id, since_id, min_id)
     # Each followed account's newest page, off its own index, then the newest of those: the cost
     # follows the number of accounts followed, not the size of the table (less the members of
     # the person's exclusive lists). Then the newest page of public posts with a hashtag the
     # person follows, by others (followed_tags).
     rows = await conn.fetch(
-        f"SELECT p.*, {detail_columns('$1::bigint', '$5::boolean')} FROM ("
+        f"SELECT p.*, {page_columns('$1::bigint', '$5::boolean')} FROM ("
         f"SELECT p.* FROM (SELECT followed_id AS id FROM follows WHERE follower_id = $1 AND accepted"
         f"                 AND followed_id NOT IN (SELECT la.actor_id FROM list_accounts la"
         f"                   JOIN lists l ON l.id = la.list_id WHERE l.actor_id = $1 AND l.exclusive)"
@@ -152,36 +152,60 @@ async def ancestors(conn: Conn, post_id: int, viewer: int | None) -> list[Record
         viewer, post_id)
 
 
-def detail_columns(viewer: str, staff: str) -> str:
-    """SQL, the columns of what a Status entity shows beside a post row `p`, for the viewer and
-    staff flag `viewer` and `staff` (parameters such as `$1::bigint`, never text from a request):
-    whether the viewer may see it (`visible`, federation/visibility.py), its `author` (an actors
-    row), `media` (media rows in order), `tags`, `cameo_uris` and `cameo_owners`, the accounts it
-    `mentioned` (actors rows) with `mentioned_silently` beside them, `parent_actor_id`, the
-    counters the triggers keep (migrations/0010_for_you.sql) and the viewer's `liked`, `boosted`,
-    `bookmarked` and `pinned`. A timeline query selects them with its posts: one round trip where
-    a page of twenty took nine, mostly waits."""
+# What a Status entity shows beside a post row `p` that is the same for every viewer, by column:
+# its `author` (an actors row), `media` (media rows in order), `tags`, `cameo_uris` and
+# `cameo_owners`, the accounts it `mentioned` (actors rows) with `mentioned_silently` beside them,
+# and `parent_actor_id`.
+_SHOWN_BESIDE = (
+    ("author", "(SELECT a FROM actors a WHERE a.id = p.actor_id)"),
+    ("media", "ARRAY(SELECT m FROM media m WHERE m.post_id = p.id ORDER BY m.position, m.id)"),
+    ("tags", "ARRAY(SELECT t.name FROM tags t WHERE t.post_id = p.id ORDER BY t.name)"),
+    ("cameo_uris", "ARRAY(SELECT c.cameo_uri FROM post_cameos c WHERE c.post_id = p.id ORDER BY c.position)"),
+    ("cameo_owners", "ARRAY(SELECT c.owner_uri FROM post_cameos c WHERE c.post_id = p.id"
+                     " ORDER BY c.position)"),
+    ("mentioned", "ARRAY(SELECT a FROM mentions m JOIN actors a ON a.id = m.actor_id WHERE m.post_id = p.id"
+                  " ORDER BY a.id)"),
+    ("mentioned_silently", "ARRAY(SELECT m.silent FROM mentions m JOIN actors a ON a.id = m.actor_id"
+                           " WHERE m.post_id = p.id ORDER BY a.id)"),
+    ("parent_actor_id", "(SELECT pp.actor_id FROM posts pp WHERE pp.id = p.in_reply_to_id)"),
+)
+# A 64-bit hash of the post row and of everything in _SHOWN_BESIDE, as text: it changes with any
+# of them (an edit, a delete, a count, the author's name), so that an entity rendered from them
+# and kept under it (server/api/entities.py) is never shown after a change.
+STAMP = ("hashtextextended(ROW(p, " + ", ".join(sql for _, sql in _SHOWN_BESIDE) + ")::text, 0) AS stamp")
+
+
+def viewer_columns(viewer: str, staff: str) -> str:
+    """SQL, the columns of a post row `p` that depend on the viewer and staff flag `viewer` and
+    `staff` (parameters such as `$1::bigint`, never text from a request): whether the viewer may
+    see it (`visible`, federation/visibility.py) and the viewer's `liked`, `boosted`, `bookmarked`
+    and `pinned`."""
     return (
         f"coalesce({may_see(viewer, staff=staff)}, false) AS visible,"
-        " (SELECT a FROM actors a WHERE a.id = p.actor_id) AS author,"
-        " ARRAY(SELECT m FROM media m WHERE m.post_id = p.id ORDER BY m.position, m.id) AS media,"
-        " ARRAY(SELECT t.name FROM tags t WHERE t.post_id = p.id ORDER BY t.name) AS tags,"
-        " ARRAY(SELECT c.cameo_uri FROM post_cameos c WHERE c.post_id = p.id ORDER BY c.position)"
-        "  AS cameo_uris,"
-        " ARRAY(SELECT c.owner_uri FROM post_cameos c WHERE c.post_id = p.id ORDER BY c.position)"
-        "  AS cameo_owners,"
-        " ARRAY(SELECT a FROM mentions m JOIN actors a ON a.id = m.actor_id WHERE m.post_id = p.id"
-        "  ORDER BY a.id) AS mentioned,"
-        " ARRAY(SELECT m.silent FROM mentions m JOIN actors a ON a.id = m.actor_id WHERE m.post_id = p.id"
-        "  ORDER BY a.id) AS mentioned_silently,"
-        " (SELECT pp.actor_id FROM posts pp WHERE pp.id = p.in_reply_to_id) AS parent_actor_id,"
-        " p.like_count AS likes, p.boost_count AS boosts, p.reply_count AS replies,"
         f" EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.actor_id = {viewer}) AS liked,"
         f" EXISTS (SELECT 1 FROM posts b WHERE b.reblog_of_id = p.id AND b.actor_id = {viewer}"
         "         AND b.deleted_at IS NULL) AS boosted,"
         f" EXISTS (SELECT 1 FROM bookmarks bm WHERE bm.post_id = p.id AND bm.actor_id = {viewer})"
         "  AS bookmarked,"
         f" EXISTS (SELECT 1 FROM pins pn WHERE pn.post_id = p.id AND pn.actor_id = {viewer}) AS pinned")
+
+
+def page_columns(viewer: str, staff: str) -> str:
+    """SQL, what a timeline query selects beside each post row `p`: its `viewer_columns` and its
+    `stamp`. Where the entity rendered under that stamp is at hand, nothing more is read; else
+    `post_details` reads the rest. The stamp is a hash, computed by PostgreSQL: decoding the
+    author's and the media's rows was most of a page's time in the client."""
+    return f"{viewer_columns(viewer, staff)}, {STAMP}"
+
+
+def detail_columns(viewer: str, staff: str) -> str:
+    """SQL, the columns of what a Status entity shows beside a post row `p`, for the viewer and
+    staff flag `viewer` and `staff`: its `page_columns` and the columns of _SHOWN_BESIDE, and
+    the counters the triggers keep (migrations/0010_for_you.sql) as `likes`, `boosts` and
+    `replies`."""
+    return (f"{page_columns(viewer, staff)}, "
+            + ", ".join(f"{sql} AS {name}" for name, sql in _SHOWN_BESIDE)
+            + ", p.like_count AS likes, p.boost_count AS boosts, p.reply_count AS replies")
 
 
 async def post_details(conn: Conn, post_ids: list[int], viewer: int | None, *, staff: bool = False
