@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from .domain_rules import DomainRules
 from .leases import LEASE_S, Leases
+from .moderation_endpoint import Moderation
 from .queue import enqueue_job
 from .shared_cache import SharedCache
 
@@ -69,6 +70,9 @@ class Federation:
     # Where public media files are served from when not by this server: a CDN in front of the
     # media bucket (LIKENESS_MEDIA_BASE_URL). None: this server's /media/.
     media_base_url: str | None = None
+    # The prompt policy's moderation endpoint layer (federation/moderation_endpoint.py); None
+    # where the operator configured none.
+    moderation: Moderation | None = None
 
     def __post_init__(self) -> None:
         if self.key_client is None:
