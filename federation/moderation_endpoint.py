@@ -5,9 +5,9 @@ classifier let through.
 
 Configured by URL (LIKENESS_MODERATION_URL, _MODEL, _API_KEY, _TIMEOUT_S). It fails closed: an
 endpoint that is down, slow past its deadline, or answers something that is not a moderation
-result holds the prompt (a refusal of category "held"), never passes it. Its client comes from
-the one HTTP client factory, allowed private addresses: the operator named this host, and it
-usually sits beside the server.
+result holds the prompt (a verdict of category "held": neither passed nor refused), never
+passes it. Its client comes from the one HTTP client factory, allowed private addresses: the
+operator named this host, and it usually sits beside the server.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from policy.prompts import REASONS, Refusal
+from policy.prompts import REASONS, Refusal, held
 
 from .fetch import FetchError, OutboundLimits, make_client
 
@@ -49,8 +49,8 @@ def _reason(category: str) -> str:
     return f"prompt refused ({label}): {sentence}"
 
 
-def held(why: str) -> Refusal:
-    return Refusal("held", "moderation.unavailable", why, _reason("held"))
+def _held(why: str) -> Refusal:
+    return held("moderation.unavailable", why, why)
 
 
 def verdict(answer: Any) -> Refusal | None:
@@ -60,15 +60,15 @@ def verdict(answer: Any) -> Refusal | None:
         result = answer["results"][0]
         flagged, categories = result["flagged"], result.get("categories") or {}
     except (KeyError, IndexError, TypeError):
-        return held("the moderation endpoint answered something that is not a moderation result")
+        return _held("the moderation endpoint answered something that is not a moderation result")
     if not isinstance(flagged, bool) or not isinstance(categories, dict):
-        return held("the moderation endpoint answered something that is not a moderation result")
+        return _held("the moderation endpoint answered something that is not a moderation result")
     if not flagged:
         return None
     for name, category in CATEGORIES.items():
         if categories.get(name) is True:
             return Refusal(category, f"moderation.{category}", f"endpoint: {name}", _reason(category))
-    return held("the moderation endpoint flagged the prompt under a category the policy has no name for")
+    return _held("the moderation endpoint flagged the prompt under a category the policy has no name for")
 
 
 class Moderation:
@@ -102,7 +102,7 @@ class Moderation:
             answer = response.json()
         except (httpx.HTTPError, FetchError, TimeoutError, ValueError) as exc:
             log.warning("moderation endpoint %s did not answer: %r", endpoint.url, exc)
-            return held(f"the moderation endpoint did not answer: {type(exc).__name__}")
+            return _held(f"the moderation endpoint did not answer: {type(exc).__name__}")
         return verdict(answer)
 
     async def aclose(self) -> None:

@@ -103,6 +103,14 @@ async def review(fed: Federation, prompt: Any, cameos: Sequence[CameoUse] = ()) 
     return refusal
 
 
+def log_held(held: Refusal, *, requester: asyncpg.Record, source: str) -> None:
+    """A prompt held because a layer could not judge it: counted and logged for the operator,
+    never written as a refusal of the person's prompt."""
+    metrics.POLICY_HELD.labels(held.rule, source).inc()
+    log.warning("prompt held: source=%s requester=%s rule=%s: %s", source, requester["uri"],
+                held.rule, held.term)
+
+
 async def log_refusal(conn: asyncpg.Connection | asyncpg.Pool, refusal: Refusal, *,
                       requester: asyncpg.Record, prompt: str, source: str,
                       cameos: Sequence[CameoUse] = ()) -> int:

@@ -46,8 +46,12 @@ REASONS = {
     "override": ("instruction override", "a prompt cannot override the cameo owner's instructions"
                                          " or this instance's rules"),
     "instructions": ("cameo instructions", "its owner does not allow this"),
-    "held": ("held", "the prompt policy cannot judge prompts right now: try again later"),
 }
+# A layer that could not answer: the prompt is held, neither passed nor refused. Nothing is
+# generated and nothing is logged against the person; they may send it again later.
+HELD = "held"
+HELD_REASON = ("prompt held: it could not be checked right now ({why}), so nothing was generated;"
+               " this says nothing about the prompt itself, try again later")
 # The categories admins may add terms to.
 TERM_CATEGORIES = ("sexual", "minors", "violence", "self_harm", "hate", "harassment",
                    "public_figure", "override")
@@ -308,6 +312,11 @@ def _fire(rule: Term | Pair, hits: Mapping[str, list[Hit]]) -> Refusal | None:
                    _reason(rule.category), tuple(h.words for h in fired))
 
 
+def held(rule: str, term: str, why: str) -> Refusal:
+    """The verdict of a layer that could not judge the prompt: held (see HELD_REASON)."""
+    return Refusal(HELD, rule, term, HELD_REASON.format(why=why))
+
+
 def _reason(category: str, detail: str = "") -> str:
     label, sentence = REASONS[category]
     return f"prompt refused ({label}): {sentence}{detail}"
@@ -451,7 +460,7 @@ def _semantic(text: str, cameos: Sequence[CameoUse]) -> Refusal | None:
     try:
         found = semantic.judge(text, tuple(use.instructions for use in cameos))
     except semantic.LayerUnavailable as exc:
-        return Refusal("held", "semantic.unavailable", str(exc), _reason("held"))
+        return held("semantic.unavailable", str(exc), "the prompt classifier cannot be loaded")
     if found is None:
         return None
     if found.category == "harassment" and not _has_real_target(text, _builtin_hits(text), cameos):
