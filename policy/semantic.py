@@ -36,6 +36,12 @@ MODEL = Path(__file__).parent / "models" / "prompt_classifier.npz"
 CATEGORIES = ("minors", "sexual", "self_harm", "hate", "violence", "harassment", "override")
 WORD = re.compile(r"\w+")
 NGRAMS = range(2, 6)
+# The least evidence the prompt head judges on: fewer words than this, or fewer of the prompt's
+# n-grams in the vocabulary than this share, and the layer says nothing (the lexicon's verdict
+# stands). A linear model scores a two-word caption or a URL by whichever few n-grams it knows,
+# and refused "two", "x" and "no video here" as sexual content that way.
+MIN_WORDS = 3
+MIN_KNOWN_SHARE = 0.6
 # Small capitals, which NFKC leaves alone: "ɴᴀᴋᴇᴅ" reads "naked".
 SMALL_CAPITALS = str.maketrans("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz")
 
@@ -119,6 +125,14 @@ class Classifier:
         norm = math.sqrt(float(vector @ vector)) if rows else 0.0
         return rows, vector / norm if norm else vector
 
+    def enough_evidence(self, text: str) -> bool:
+        """Whether the text has words enough, and enough of its n-grams known to the model, for
+        the prompt head to judge it (see MIN_WORDS)."""
+        if len(WORD.findall(fold(text))) < MIN_WORDS:
+            return False
+        found = ngrams(text)
+        return sum(term in self.index for term in found) >= MIN_KNOWN_SHARE * len(found)
+
     def scores(self, text: str, head: str = "prompt") -> dict[str, float]:
         """P(label) for every label of the head."""
         model = self.heads[head]
@@ -127,11 +141,13 @@ class Classifier:
         probabilities = 1.0 / (1.0 + self._np.exp(-logits))
         return dict(zip(model.labels, map(float, probabilities), strict=True))
 
-    def above(self, text: str, head: str = "prompt") -> dict[str, float]:
-        """The labels whose score reaches the threshold chosen for them on the tune split."""
+    def above(self, text: str, head: str = "prompt", scores: dict[str, float] | None = None
+              ) -> dict[str, float]:
+        """The labels whose score (given, or computed) reaches the threshold chosen for them on
+        the tune split."""
         model = self.heads[head]
         return {label: score for (label, score), threshold
-                in zip(self.scores(text, head).items(), model.thresholds, strict=True)
+                in zip((scores or self.scores(text, head)).items(), model.thresholds, strict=True)
                 if score >= threshold}
 
     def excluded(self, instructions: str) -> frozenset[str]:
@@ -180,11 +196,15 @@ def excluded_topics(instructions: str) -> frozenset[str]:
 
 def judge(text: str, instructions: tuple[str, ...] = ()) -> Finding | None:
     """The policy category the prompt most probably means (at its threshold and more likely than
-    "benign"), else the first topic
-    one of the cameos' instructions exclude that it means; None when it means neither."""
+    "benign"), else the first topic one of the cameos' instructions exclude that it means; None
+    when it means neither, or when the prompt is too short or too unlike anything the model was
+    trained on to judge."""
     model = classifier()
-    above = model.above(text)
-    benign = model.scores(text).get("benign", 0.0)
+    if not model.enough_evidence(text):
+        return None
+    scores = model.scores(text)
+    above = model.above(text, scores=scores)
+    benign = scores.get("benign", 0.0)
     harmful = sorted((score, label) for label, score in above.items()
                      if label in CATEGORIES and score >= benign)
     if harmful:

@@ -8,18 +8,23 @@ wording of a class the issue names."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from federation.moderation_endpoint import Moderation, ModerationEndpoint
 from policy import semantic
-from policy.prompts import CameoUse, Person, Refusal, review_prompt
+from policy.classifier import abuse_scorer
+from policy.prompts import CameoUse, Person, PromptError, Refusal, check_prompt, review_prompt
 from server.config import ConfigError, Settings
+from tests import prompt_corpus
 
 ALICE = Person("https://a.example/users/alice", ("Alice Example", "alice", "alice@a.example"))
 
@@ -45,6 +50,79 @@ def test_the_semantic_layer_refuses_what_the_lexicon_misses(prompt, category):
     assert refusal is not None and refusal.category == category
     # The reason names the category, never the prompt's words.
     assert prompt.split()[-1] not in refusal.reason
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every string in a JSON value, keys and values."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+@cache
+def suite_strings() -> tuple[str, ...]:
+    """Every text the test suite may send as a prompt: each string literal of its modules
+    (prompts, captions, names, fuzz input: hostile.py sends strings anywhere) but this one's
+    and the trainer's, less format templates ("a {} woman"); every string of its JSON data; and
+    the must-hold corpus's allowed rows. The semantic layer once refused "two", "x" and "no
+    video here" from here."""
+    tests = Path(__file__).parent
+    found = {row.prompt for row in prompt_corpus.load() if not row.refuse}
+    for path in (tests / "data").glob("*.json*"):
+        if path == prompt_corpus.CASES:
+            continue  # labelled: its benign prompts are measured by the bench, not asserted
+        text = path.read_text(encoding="utf-8")
+        found |= set(_strings([json.loads(line) for line in text.splitlines() if line.strip()]
+                              if path.suffix == ".jsonl" else json.loads(text)))
+    for path in tests.rglob("*.py"):
+        if path.name in (Path(__file__).name, "train_classifier.py"):
+            continue
+        found |= {node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and "{}" not in node.value}
+    return tuple(sorted(found))
+
+
+def test_the_semantic_layer_refuses_nothing_the_suite_lets_through():
+    # What the lexicon lets through anywhere in the suite is expected to pass: the semantic layer
+    # refuses none of it (those it refuses on purpose are this module's own prompts).
+    scorer = abuse_scorer()
+    judged, refused = 0, []
+    for text in suite_strings():
+        try:
+            check_prompt(text)
+        except PromptError:
+            continue
+        if review_prompt(text, abuse=scorer, semantic=False) is None:
+            judged += 1
+            if (refusal := review_prompt(text, abuse=scorer)) is not None:
+                refused.append((text, refusal.term))
+    assert judged > 3000
+    assert refused == []
+
+
+@pytest.mark.parametrize("prompt", ["two", "x", "me dancing", "16", "nothing", "a cameo", "video.mp4"])
+def test_too_little_evidence_is_not_judged(prompt):
+    assert not semantic.classifier().enough_evidence(prompt)
+    assert semantic.judge(prompt) is None
+    assert review_prompt(prompt) is None
+
+
+@pytest.mark.parametrize("prompt", ["no video here", "two of us", "two of me", "just the two of us",
+                                    "pas de vidéo ici", "nosotros tres"])
+def test_short_plain_prompts_pass(prompt):
+    assert review_prompt(prompt) is None
+
+
+def test_text_the_model_mostly_does_not_know_is_not_judged():
+    assert not semantic.classifier().enough_evidence("qzxv wqpt jjkr vvbn xqzt")
+    assert semantic.classifier().enough_evidence("a dog running on the beach at sunset")
 
 
 def test_the_semantic_layer_runs_after_the_lexicon():
@@ -149,7 +227,8 @@ async def fake_endpoint(mode: str, seen: list[bytes]) -> AsyncIterator[str]:
 
 
 async def ask(url: str, prompt: str = "a dog running on the beach") -> Refusal | None:
-    moderation = Moderation(ModerationEndpoint(url, model="guard", api_key="k3y", timeout_s=0.5), "test")
+    # 2 s: an answer on a loaded machine comes in time; the slow endpoint sleeps 5 s.
+    moderation = Moderation(ModerationEndpoint(url, model="guard", api_key="k3y", timeout_s=2), "test")
     try:
         return await moderation.review(prompt)
     finally:
@@ -195,3 +274,47 @@ def test_the_endpoint_is_configured_by_url():
                 {"LIKENESS_MODERATION_URL": "http://x", "LIKENESS_MODERATION_TIMEOUT_S": "0"}):
         with pytest.raises(ConfigError, match="LIKENESS_MODERATION_"):
             Settings.from_env(bad)
+
+
+@pytest.mark.parametrize("mode", ["down", "slow", "garbage"])
+async def test_a_generation_whose_prompt_cannot_be_checked_is_held(make_instance, mode):
+    # The endpoint is up for the instance's start, then down (nothing listens), slow past its
+    # deadline, or answering what is not JSON: the prompt is held, said so, never passed.
+    seen: list[bytes] = []
+    async with fake_endpoint("clean" if mode == "down" else mode, seen) as url:
+        pass
+    async with contextlib.AsyncExitStack() as stack:
+        if mode != "down":
+            url = await stack.enter_async_context(fake_endpoint(mode, seen))
+        a = await make_instance("a", run_workers=False,
+                                moderation=ModerationEndpoint(url, timeout_s=2))
+        await a.signup("bob")
+        await a.signup("ada")
+        await a.set_role("ada", "admin")
+        response = await a.api("bob", "POST", "/api/v1/generations",
+                               json={"prompt": "a dog running on the beach"})
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert body["category"] == "held" and body["rule"] == "moderation.unavailable"
+        assert body["error"].startswith("prompt held: it could not be checked")
+        assert "prompt refused" not in body["error"]
+        assert response.headers["retry-after"] == "30"
+        assert await a.pool.fetchval("SELECT count(*) FROM generation_jobs") == 0
+        # Not a refusal of the person's prompt: nothing in the refusal log.
+        assert (await a.api("ada", "GET", "/api/v1/admin/prompt_refusals")).json() == []
+        # The lexicon still refuses what it refuses, before the endpoint is asked.
+        response = await a.api("bob", "POST", "/api/v1/generations",
+                               json={"prompt": "a nude woman on the beach"})
+        assert response.status_code == 422 and response.json()["category"] == "sexual"
+
+
+async def test_a_generation_the_endpoint_passes_goes_on(make_instance):
+    seen: list[bytes] = []
+    async with fake_endpoint("clean", seen) as url:
+        a = await make_instance("a", run_workers=False,
+                                moderation=ModerationEndpoint(url, timeout_s=4))
+        await a.signup("bob")
+        response = await a.api("bob", "POST", "/api/v1/generations",
+                               json={"prompt": "a dog running on the beach"})
+        assert response.status_code == 201, response.text
+    assert b'"a dog running on the beach"' in seen[0]

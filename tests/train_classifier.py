@@ -4,7 +4,8 @@
 
 It reads the tune split of issue 16's corpus (never the holdout), the must-hold corpus, and
 the training prompts and instructions written for it (tests/data/semantic_prompts.tsv and
-semantic_instructions.tsv). Each
+semantic_instructions.tsv), everyday scenes composed in the six languages and the app's own
+text (messages, docstrings, SQL of server/, federation/, generation/) as benign background. Each
 label is a logistic regression (scikit-learn, liblinear: deterministic) over policy.semantic's
 features; the threshold of each policy category is chosen on scores from 5-fold
 cross-validation over the same rows, never on the rows a model was fitted on. The same inputs
@@ -14,6 +15,8 @@ give the same file: `--check` retrains and fails if the shipped file scores diff
 from __future__ import annotations
 
 import argparse
+import ast
+import re
 import sys
 import zlib
 from collections.abc import Iterable, Sequence
@@ -34,7 +37,10 @@ C = 10.0
 FOLDS = 5
 # A false refusal costs this many missed refusals when thresholds are chosen: most prompts a
 # live instance sees are benign, so the layer must refuse few of them.
-FALSE_REFUSAL_COST = 10.0
+FALSE_REFUSAL_COST = 20.0
+# A prompt means a topic a cameo's owner excluded from this score: a topic refuses only where the
+# owner asked, so a doubtful match ("alice drinking tea" under "no alcohol") must not refuse.
+TOPIC_THRESHOLD = 0.75
 GRID = np.round(np.arange(0.15, 0.96, 0.05), 2)
 
 
@@ -64,8 +70,93 @@ def read_tsv(path: Path) -> list[tuple[str, frozenset[str]]]:
     return rows
 
 
+# Everyday scenes in the six languages, composed subject + action + place: the background of
+# plain benign prompts that the corpus (which is full of trigger words) lacks. Without them the
+# model took any word it had only seen in harmful prompts ("cameo", "video", "nothing") for harm.
+SCENES = {
+    "en": (("a dog", "my grandmother", "two friends", "a chef", "the kids", "a cyclist", "me",
+            "a robot", "an old man", "my cameo"),
+           ("dancing", "eating ice cream", "reading a book", "playing guitar", "laughing",
+            "walking slowly", "painting a wall", "waving at the camera", "building a sandcastle",
+            "cooking pasta"),
+           ("at the beach", "in a small kitchen", "on a rooftop at night", "in the park",
+            "under the rain", "at a train station", "in a busy market", "in the snow", "", "on stage")),
+    "fr": (("un chien", "ma grand-mère", "deux amis", "un cuisinier", "les enfants", "un cycliste",
+            "moi", "un robot", "un vieil homme", "mon caméo"),
+           ("qui danse", "qui mange une glace", "qui lit un livre", "qui joue de la guitare",
+            "qui rit", "qui marche lentement", "qui peint un mur", "qui salue la caméra",
+            "qui construit un château de sable", "qui cuisine des pâtes"),
+           ("à la plage", "dans une petite cuisine", "sur un toit la nuit", "au parc", "sous la pluie",
+            "à la gare", "au marché", "dans la neige", "", "sur scène")),
+    "es": (("un perro", "mi abuela", "dos amigos", "un cocinero", "los niños", "un ciclista", "yo",
+            "un robot", "un anciano", "mi cameo"),
+           ("bailando", "comiendo helado", "leyendo un libro", "tocando la guitarra", "riendo",
+            "caminando despacio", "pintando una pared", "saludando a la cámara",
+            "haciendo un castillo de arena", "cocinando pasta"),
+           ("en la playa", "en una cocina pequeña", "en una azotea de noche", "en el parque",
+            "bajo la lluvia", "en la estación", "en el mercado", "en la nieve", "", "en el escenario")),
+    "de": (("ein Hund", "meine Oma", "zwei Freunde", "ein Koch", "die Kinder", "ein Radfahrer", "ich",
+            "ein Roboter", "ein alter Mann", "mein Cameo"),
+           ("tanzt", "isst ein Eis", "liest ein Buch", "spielt Gitarre", "lacht", "geht langsam",
+            "streicht eine Wand", "winkt in die Kamera", "baut eine Sandburg", "kocht Nudeln"),
+           ("am Strand", "in einer kleinen Küche", "nachts auf einem Dach", "im Park", "im Regen",
+            "am Bahnhof", "auf dem Markt", "im Schnee", "", "auf der Bühne")),
+    "pt": (("um cachorro", "minha avó", "dois amigos", "um cozinheiro", "as crianças", "um ciclista",
+            "eu", "um robô", "um velho", "meu cameo"),
+           ("dançando", "tomando sorvete", "lendo um livro", "tocando violão", "rindo",
+            "andando devagar", "pintando uma parede", "acenando para a câmera",
+            "fazendo um castelo de areia", "cozinhando macarrão"),
+           ("na praia", "numa cozinha pequena", "num telhado à noite", "no parque", "na chuva",
+            "na estação", "no mercado", "na neve", "", "no palco")),
+    "it": (("un cane", "mia nonna", "due amici", "un cuoco", "i bambini", "un ciclista", "io",
+            "un robot", "un vecchio", "il mio cameo"),
+           ("che balla", "che mangia un gelato", "che legge un libro", "che suona la chitarra",
+            "che ride", "che cammina piano", "che dipinge un muro", "che saluta la telecamera",
+            "che costruisce un castello di sabbia", "che cucina la pasta"),
+           ("in spiaggia", "in una piccola cucina", "su un tetto di notte", "al parco",
+            "sotto la pioggia", "in stazione", "al mercato", "nella neve", "", "sul palco")),
+}
+# One scene in this many of all the combinations: enough background, not so much that the
+# corpus's benign prompts full of trigger words weigh nothing beside it.
+SCENE_STEP = 3
+
+
+def scenes() -> list[str]:
+    """Plain everyday prompts, deterministic, a share of every subject, action and place."""
+    found = []
+    for subjects, actions, places in SCENES.values():
+        combos = [" ".join(part for part in (s, a, p) if part)
+                  for s in subjects for a in actions for p in places]
+        found += combos[::SCENE_STEP]
+    return found
+
+
+ROOT = Path(__file__).parent.parent
+# The app's own text: its messages, docstrings and SQL, sentence by sentence. Much of what
+# reaches the policy is no scene at all (a caption, "no video here", a cameo's name), and the
+# model must know the app's words ("video", "cameo", "owner's instructions") for harmless. Not
+# the policy's own package, and no sentence naming what the policy refuses.
+APP_PACKAGES = ("server", "federation", "generation")
+POLICY_WORDS = re.compile(r"sexual|nud|porn|violen|gore|self-harm|suicid|\bhate|harass|minor"
+                          r"|child|refus|held|abuse|weapon|kill|dead|death", re.IGNORECASE)
+APP_STEP = 2
+
+
+def app_texts() -> list[str]:
+    found: set[str] = set()
+    for package in APP_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    found.update(" ".join(part.split()) for part in
+                                 re.split(r"(?<=[.;:!?])\s+|\n\s*\n", node.value)
+                                 if len(semantic.WORD.findall(part)) >= semantic.MIN_WORDS
+                                 and not POLICY_WORDS.search(part))
+    return sorted(found)[::APP_STEP]
+
+
 def prompt_examples() -> list[tuple[str, frozenset[str]]]:
-    examples = read_tsv(PROMPTS)
+    examples = read_tsv(PROMPTS) + [(text, frozenset({"benign"})) for text in scenes() + app_texts()]
     for prompt, refuse, category in corpus_rows():
         if refuse and category in NOT_LEARNED:
             continue
@@ -121,24 +212,36 @@ def folds(texts: Sequence[str]) -> np.ndarray:
     return np.array([zlib.crc32(group.get(t, t).encode()) % FOLDS for t in texts])
 
 
-def thresholds(x: Any, y: np.ndarray, labels: Sequence[str], folds: np.ndarray) -> np.ndarray:
+def thresholds(x: Any, y: np.ndarray, labels: Sequence[str], folds: np.ndarray,
+               judged: np.ndarray) -> np.ndarray:
     """Per label, the threshold that best trades refusals for false refusals on out-of-fold
-    scores; topics keep 0.5 (too few examples to tune on)."""
+    scores, over the prompts the layer judges (`judged`: enough evidence); topics keep
+    TOPIC_THRESHOLD (too few examples to tune on)."""
+    # Out-of-fold scores of the policy categories and "benign" only: topics are not tuned.
+    tuned = [j for j, label in enumerate(labels) if label in (*semantic.CATEGORIES, "benign")]
     scores = np.zeros(y.shape)
     for k in range(FOLDS):
-        weights, bias = fit(x[folds != k], y[folds != k])
-        scores[folds == k] = 1 / (1 + np.exp(-(x[folds == k] @ weights + bias)))
-    chosen = np.full(len(labels), 0.5)
+        weights, bias = fit(x[folds != k], y[folds != k][:, tuned])
+        scores[np.ix_(folds == k, tuned)] = 1 / (1 + np.exp(-(x[folds == k] @ weights + bias)))
+    chosen = np.array([TOPIC_THRESHOLD if label.startswith("topic.") else 0.5 for label in labels])
     benign = list(labels).index("benign")
     harmless = y[:, benign]
     for j, label in enumerate(labels):
         if label not in semantic.CATEGORIES:
             continue
         # As policy.semantic decides: at the threshold and more likely than benign.
-        likelier = scores[:, j] >= scores[:, benign]
+        likelier = (scores[:, j] >= scores[:, benign]) & judged
         gains = [(fired := (scores[:, j] >= t) & likelier)[y[:, j]].sum()
                  - FALSE_REFUSAL_COST * fired[harmless].sum() for t in GRID]
         chosen[j] = GRID[int(np.argmax(gains))]
+    policy = [j for j, label in enumerate(labels) if label in semantic.CATEGORIES]
+    fired = np.zeros(len(y), dtype=bool)
+    for j in policy:
+        fired |= (scores[:, j] >= chosen[j]) & (scores[:, j] >= scores[:, benign]) & judged
+    harmful = y[:, policy].any(axis=1)
+    print(f"out-of-fold: recall {fired[harmful].mean():.3f} on {harmful.sum()} harmful,"
+          f" benign pass {1 - fired[harmless.astype(bool)].mean():.3f} on {int(harmless.sum())}",
+          file=sys.stderr)
     return chosen
 
 
@@ -171,7 +274,11 @@ def _head(head: str, examples: list[tuple[str, frozenset[str]]], features: Featu
     x = features.matrix(reader, texts)
     y = np.array([[label in found for label in labels] for _, found in examples])
     weights, bias = fit(x, y)
-    chosen = thresholds(x, y, labels, folds(texts)) if tuned else np.full(len(labels), 0.5)
+    if tuned:
+        judged = np.array([reader.enough_evidence(t) for t in texts])
+        chosen = thresholds(x, y, labels, folds(texts), judged)
+    else:
+        chosen = np.full(len(labels), 0.5)
     return {f"{head}_labels": np.array(labels), f"{head}_weights": weights.astype(np.float16),
             f"{head}_bias": bias.astype(np.float32), f"{head}_thresholds": chosen.astype(np.float32)}
 
