@@ -24,6 +24,7 @@ from . import background
 from .batching import Batches
 from .domain_rules import DomainRules
 from .leases import LEASE_S, Leases
+from .moderation_endpoint import Moderation
 from .queue import enqueue_job
 from .shared_cache import SharedCache
 
@@ -85,6 +86,9 @@ class Federation:
     # was rendered from (server/store/posts.py STAMP): a timeline page shows one only while
     # PostgreSQL gives the same stamp, so an edit, a delete or a new count is seen at once.
     rendered_statuses: LRUCache = field(default_factory=lambda: LRUCache(maxsize=RENDERED_STATUSES))
+    # The prompt policy's moderation endpoint layer (federation/moderation_endpoint.py); None
+    # where the operator configured none.
+    moderation: Moderation | None = None
 
     def __post_init__(self) -> None:
         if self.key_client is None:

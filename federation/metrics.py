@@ -28,6 +28,10 @@ CONSENT_CHECKS = Counter("likeness_consent_checks_total",
 POLICY_REFUSALS = Counter("likeness_policy_refusals_total",
                           "Prompts the prompt policy refused, by category and where they came from",
                           ["category", "source"])
+POLICY_HELD = Counter("likeness_policy_held_total",
+                      "Prompts held because a prompt-policy layer could not judge them (a moderation"
+                      " endpoint down, a model that cannot load), by rule and where they came from",
+                      ["rule", "source"])
 
 
 def activity_type(kind: object) -> str:

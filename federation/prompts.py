@@ -79,10 +79,36 @@ async def abuse_scorer() -> AbuseScorer:
     return classifier.loaded() or await asyncio.to_thread(classifier.abuse_scorer)
 
 
+async def semantic_classifier() -> None:
+    """Load the semantic classifier in a thread the first time (numpy and its arrays), so that
+    the first review does not stall the event loop. A model that cannot load is left to
+    review_prompt, which holds the prompt."""
+    from policy import semantic
+
+    if semantic.loaded() is None:
+        try:
+            await asyncio.to_thread(semantic.classifier)
+        except semantic.LayerUnavailable:
+            log.error("the prompt classifier cannot be loaded: prompts are held", exc_info=True)
+
+
 async def review(fed: Federation, prompt: Any, cameos: Sequence[CameoUse] = ()) -> Refusal | None:
-    """Why the prompt may not be generated with these cameos here, or None.
-    PromptError for a prompt of the wrong shape."""
-    return review_prompt(prompt, cameos, await instance_rules(fed), await abuse_scorer())
+    """Why the prompt may not be generated with these cameos here, or None: the lexicon, the
+    semantic classifier, then the moderation endpoint where one is configured (a layer that
+    cannot answer holds the prompt). PromptError for a prompt of the wrong shape."""
+    await semantic_classifier()
+    refusal = review_prompt(prompt, cameos, await instance_rules(fed), await abuse_scorer())
+    if refusal is None and fed.moderation is not None:
+        refusal = await fed.moderation.review(prompt.strip())
+    return refusal
+
+
+def log_held(held: Refusal, *, requester: asyncpg.Record, source: str) -> None:
+    """A prompt held because a layer could not judge it: counted and logged for the operator,
+    never written as a refusal of the person's prompt."""
+    metrics.POLICY_HELD.labels(held.rule, source).inc()
+    log.warning("prompt held: source=%s requester=%s rule=%s: %s", source, requester["uri"],
+                held.rule, held.term)
 
 
 async def log_refusal(conn: asyncpg.Connection | asyncpg.Pool, refusal: Refusal, *,

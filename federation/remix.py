@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from policy.consent import Decision, Requester, Verdict, decide_remix
-from policy.prompts import MAX_CAMEOS, CameoUse, PromptError, check_prompt
+from policy.prompts import HELD, MAX_CAMEOS, CameoUse, PromptError, check_prompt
 
 from . import (
     actors,
@@ -235,7 +235,12 @@ async def receive_request(fed: Federation, activity: dict[str, Any]) -> None:
             refusal = await prompts.review(fed, prompt, uses)
         except PromptError as exc:
             verdict = Verdict(Decision.REFUSE, f"the prompt cannot be checked: {exc}")
-        if refusal is not None:
+        if refusal is not None and refusal.category == HELD:
+            # A layer could not judge it: held for the owner, who sees the prompt and decides,
+            # as for a cameo whose every use is asked about; never answered for them unchecked.
+            prompts.log_held(refusal, requester=requester, source="remix_request")
+            refusal, verdict = None, Verdict(Decision.ASK, refusal.reason)
+        elif refusal is not None:
             verdict = Verdict(Decision.REFUSE, refusal.reason)
     async with fed.pool.acquire() as conn, conn.transaction():
         request_id = await store.insert_remix_request(conn, {

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from . import normalize
+from . import normalize, semantic
 from .instructions import restrictions
 from .phrases import Hit, Phrase, PhraseIndex, builtin, phrase
 
@@ -47,6 +47,11 @@ REASONS = {
                                          " or this instance's rules"),
     "instructions": ("cameo instructions", "its owner does not allow this"),
 }
+# A layer that could not answer: the prompt is held, neither passed nor refused. Nothing is
+# generated and nothing is logged against the person; they may send it again later.
+HELD = "held"
+HELD_REASON = ("prompt held: it could not be checked right now ({why}), so nothing was generated;"
+               " this says nothing about the prompt itself, try again later")
 # The categories admins may add terms to.
 TERM_CATEGORIES = ("sexual", "minors", "violence", "self_harm", "hate", "harassment",
                    "public_figure", "override")
@@ -307,6 +312,11 @@ def _fire(rule: Term | Pair, hits: Mapping[str, list[Hit]]) -> Refusal | None:
                    _reason(rule.category), tuple(h.words for h in fired))
 
 
+def held(rule: str, term: str, why: str) -> Refusal:
+    """The verdict of a layer that could not judge the prompt: held (see HELD_REASON)."""
+    return Refusal(HELD, rule, term, HELD_REASON.format(why=why))
+
+
 def _reason(category: str, detail: str = "") -> str:
     label, sentence = REASONS[category]
     return f"prompt refused ({label}): {sentence}{detail}"
@@ -378,9 +388,9 @@ def _has_real_target(text: str, hits: Mapping[str, list[Hit]], cameos: Sequence[
     return False
 
 
-def review_prompt(prompt: Any, cameos: Sequence[CameoUse] = (), rules: InstanceRules = NO_RULES,
-                  abuse: AbuseScore | None = None) -> Refusal | None:
-    """Why this prompt may not be generated with these cameos, or None if it may.
+def review_lexicon(prompt: Any, cameos: Sequence[CameoUse] = (), rules: InstanceRules = NO_RULES,
+                   abuse: AbuseScore | None = None) -> Refusal | None:
+    """The lexicon layer: why this prompt may not be generated with these cameos, or None.
 
     Raises PromptError for a prompt of the wrong shape. `abuse`, the offline classifier, is the
     abuse signal of the harassment rule; without it the lexicon alone decides.
@@ -421,3 +431,46 @@ def review_prompt(prompt: Any, cameos: Sequence[CameoUse] = (), rules: InstanceR
         return Refusal("harassment", "harassment.classifier", f"abuse score {score:.2f}",
                        _reason("harassment"))
     return None
+
+
+def review_prompt(prompt: Any, cameos: Sequence[CameoUse] = (), rules: InstanceRules = NO_RULES,
+                  abuse: AbuseScore | None = None, semantic: bool = True) -> Refusal | None:
+    """Why this prompt may not be generated with these cameos, or None if it may: the lexicon
+    first, then (for what it lets through, unless `semantic` is False) the semantic classifier.
+
+    Raises PromptError for a prompt of the wrong shape. `abuse`, the offline classifier, is the
+    abuse signal of the harassment rule. A layer that cannot answer holds the prompt (a refusal
+    of category "held"): it is never passed unjudged.
+    """
+    refusal = review_lexicon(prompt, cameos, rules, abuse)
+    if refusal is not None or not semantic:
+        return refusal
+    return _semantic(check_prompt(prompt), cameos)
+
+
+def _builtin_hits(text: str) -> dict[str, list[Hit]]:
+    hits: dict[str, list[Hit]] = defaultdict(list)
+    for tokens in normalize.readings(text):
+        for name, found in _hits(tokens, (_builtin_index(),)).items():
+            hits[name] += found
+    return hits
+
+
+def _semantic(text: str, cameos: Sequence[CameoUse]) -> Refusal | None:
+    try:
+        found = semantic.judge(text, tuple(use.instructions for use in cameos))
+    except semantic.LayerUnavailable as exc:
+        return held("semantic.unavailable", str(exc), "the prompt classifier cannot be loaded")
+    if found is None:
+        return None
+    if found.category == "harassment" and not _has_real_target(text, _builtin_hits(text), cameos):
+        # As the lexicon's rule: abuse is harassment only when aimed at a real person.
+        return None
+    term = f"{found.label} score {found.score:.2f}"
+    if found.category != "instructions":
+        return Refusal(found.category, f"semantic.{found.category}", term, _reason(found.category))
+    use = cameos[found.cameo]
+    label, sentence = REASONS["instructions"]
+    return Refusal("instructions", "semantic.instructions", term,
+                   f"prompt refused ({label}): {sentence}: the owner of the cameo {use.name!r} says"
+                   f" {use.instructions!r}")

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from federation.cameos import MAX_REFERENCES
 from federation.fetch import OutboundLimits
 from federation.leases import LEASE_S
+from federation.moderation_endpoint import ModerationEndpoint
 from generation.config import GenerationConfig, defaults_for
 from policy.prompts import MAX_CAMEOS
 from policy.rate_limits import DEFAULT_LIMITS, RateLimit, RateLimitError, env_name, parse_limit
@@ -178,6 +179,16 @@ def _outbound(env: dict[str, str]) -> OutboundLimits:
     )
 
 
+def _moderation(env: dict[str, str]) -> ModerationEndpoint | None:
+    """LIKENESS_MODERATION_*: the prompt policy's endpoint layer, when a URL is given."""
+    url = _url(env, "LIKENESS_MODERATION_URL", "")
+    if not url:
+        return None
+    return ModerationEndpoint(url, model=env.get("LIKENESS_MODERATION_MODEL", "").strip(),
+                              api_key=env.get("LIKENESS_MODERATION_API_KEY", "").strip(),
+                              timeout_s=_number(env, "LIKENESS_MODERATION_TIMEOUT_S", 2.0, 0.1, 60))
+
+
 def _rate_limits(env: dict[str, str]) -> dict[str, RateLimit]:
     """The defaults of policy/rate_limits.py, with LIKENESS_RATE_LIMIT_* overrides; a variable
     that names no limit is a typo, and stops the server."""
@@ -310,6 +321,9 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # Media in an S3-compatible bucket; None: in `media_dir`.
     object_storage: ObjectStorage | None = None
+    # An OpenAI-compatible moderation endpoint the prompt policy asks after its own layers
+    # (federation/moderation_endpoint.py); None: not asked.
+    moderation: ModerationEndpoint | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -340,6 +354,7 @@ class Settings:
             metrics_port=_port(env, "LIKENESS_METRICS_PORT"),
             metrics_host=env.get("LIKENESS_METRICS_HOST") or "127.0.0.1",
             object_storage=_object_storage(env),
+            moderation=_moderation(env),
             origin_asked=frozenset(part for part, variable in (("domain", "LIKENESS_DOMAIN"),
                                                                ("https", "LIKENESS_HTTPS"))
                                    if env.get(variable, "").strip()),

@@ -24,6 +24,7 @@ from federation.context import Federation
 from federation.domain_rules import DomainRules
 from federation.fetch import make_client, system_trust
 from federation.leases import Leases
+from federation.moderation_endpoint import Moderation
 from generation import provenance
 from generation.jobs import JobQueue
 
@@ -209,6 +210,8 @@ class Instance:
             rules=rules,
             leases=Leases(self.pool, settings.federation_lease_s),
             vapid_key=vapid_key,
+            moderation=(Moderation(settings.moderation, user_agent(settings)) if settings.moderation
+                        else None),
         )
         self.streams = StreamHub(self.redis, queue_name)
         self.limiter = RateLimiter(self.redis, f"{queue_name}:rate-limit", settings.rate_limits)
@@ -238,6 +241,8 @@ class Instance:
         if self.fed is not None:
             await self.fed.client.aclose()
             await self.fed.key_client.aclose()
+            if self.fed.moderation is not None:
+                await self.fed.moderation.aclose()
         if self.streams is not None:
             await self.streams.stop()
         if self.redis is not None:

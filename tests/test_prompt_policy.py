@@ -241,7 +241,7 @@ def test_harassment_needs_a_real_person():
     assert review_prompt("a worthless idiot slips on ice", (), abuse=scorer) is None
     refusal = review_prompt("alice is a worthless idiot", (ALICE,), abuse=scorer)
     assert refusal.rule == "harassment.classifier"
-    assert review_prompt("alice is a worthless idiot", (ALICE,)) is None  # lexicon only
+    assert review_prompt("alice is a worthless idiot", (ALICE,), semantic=False) is None
     assert review_prompt("my boss gets humiliated").rule == "harassment.term"
     assert review_prompt("Later Jenny is a worthless idiot", abuse=scorer).category == "harassment"
 
@@ -262,7 +262,7 @@ def test_the_benchmark_prints_its_sections(capsys):
     before = os.sched_getaffinity(0)
     bench.main(["--seconds", "0.05"])
     out = capsys.readouterr().out
-    assert "| lexicon + abuse classifier |" in out
+    assert "| lexicon + semantic classifier |" in out
     assert f"| overall | {sum(r.refuse for r in ROWS)} |" in out
     # Issue 16's corpus: by category, language and class, for each split; every layer a column.
     for split in ("holdout", "tune"):

@@ -25,7 +25,7 @@ from generation import jobs
 from generation import store as gstore
 from generation.jobs import JobQueue
 from policy.output_safety import HELD_FOR_REVIEW
-from policy.prompts import CameoUse, Refusal
+from policy.prompts import HELD, CameoUse, Refusal
 
 from ..http import current_user, error, fed, int_param, parse_id, pool, read_params
 from ..rate_limits import rate_limited
@@ -35,6 +35,8 @@ from . import entities
 EVENT_POLL_S = 0.25
 ROW_EVERY = 4
 KEEPALIVE_S = 15.0
+# When to send a held prompt again (a prompt-policy layer could not answer).
+HELD_RETRY_AFTER_S = 30
 
 
 def _queue(request: Request) -> JobQueue:
@@ -103,10 +105,18 @@ def prompt_refusal(refusal: Refusal) -> Response:
 
 async def refused_prompt(request: Request, requester: asyncpg.Record, prompt: str,
                          cameos: list[CameoUse], source: str) -> Response | None:
-    """The 422 for a prompt the policy refuses (the refusal logged), or None to go on."""
+    """The 422 for a prompt the policy refuses (the refusal logged), the 503 for one it held
+    (a layer could not judge it), or None to go on."""
     refusal = await prompts.review(fed(request), prompt, cameos)
     if refusal is None:
         return None
+    if refusal.category == HELD:
+        # Not a refusal: a layer could not judge it. Nothing queued, nothing logged against
+        # the person; 503 says so, and when to try again.
+        prompts.log_held(refusal, requester=requester, source=source)
+        return JSONResponse({"error": refusal.reason, "rule": refusal.rule, "category": HELD,
+                             "words": []}, status_code=503,
+                            headers={"Retry-After": str(HELD_RETRY_AFTER_S)})
     await prompts.log_refusal(pool(request), refusal, requester=requester, prompt=prompt,
                               source=source, cameos=cameos)
     return prompt_refusal(refusal)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from policy import semantic
 from policy.classifier import abuse_scorer
 from policy.prompts import CameoUse, Refusal, review_prompt
 from tests import prompt_corpus
@@ -30,11 +31,23 @@ Judge = Callable[[str, Sequence[CameoUse]], Refusal | None]
 
 
 def lexicon() -> Judge:
-    return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES)
+    return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES, semantic=False)
 
 
 def lexicon_and_abuse() -> Judge:
     scorer = abuse_scorer()
+    return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES, scorer,
+                                                semantic=False)
+
+
+def lexicon_and_semantic() -> Judge:
+    semantic.classifier()
+    return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES)
+
+
+def full_policy() -> Judge:
+    scorer = abuse_scorer()
+    semantic.classifier()
     return lambda prompt, cameos: review_prompt(prompt, cameos, prompt_corpus.RULES, scorer)
 
 
@@ -44,6 +57,8 @@ def lexicon_and_abuse() -> Judge:
 LAYERS: list[tuple[str, Callable[[], Judge]]] = [
     ("lexicon", lexicon),
     ("lexicon + abuse classifier", lexicon_and_abuse),
+    ("lexicon + semantic classifier", lexicon_and_semantic),
+    ("lexicon + abuse + semantic", full_policy),
 ]
 
 
