@@ -228,3 +228,21 @@ async def test_timelines_show_each_change_at_once(make_instance):
     assert (await a.api("alice", "DELETE", f"/api/v1/statuses/{post['id']}")).status_code == 200
     assert await shown("alice", "home") is None
     assert await shown("bob", "public") is None
+
+
+async def test_a_page_with_a_kept_post_and_its_boost(make_instance):
+    """A page that holds a post whose rendered status was kept and a boost of it: the boost
+    renders the post again inside it (server/api/entities.py `embedded`)."""
+    a = await make_instance("a")
+    await a.signup("alice")
+    await a.signup("bob")
+    post = await _post(a, "alice", status="boost me")
+    bob = (await a.api("bob", "GET", "/api/v1/accounts/verify_credentials")).json()["id"]
+    assert (await a.api("alice", "POST", f"/api/v1/accounts/{bob}/follow")).status_code == 200
+    boost = await a.api("bob", "POST", f"/api/v1/statuses/{post['id']}/reblog")
+    assert boost.status_code == 200, boost.text
+    for _ in range(2):
+        home = await a.api("alice", "GET", "/api/v1/timelines/home")
+        assert home.status_code == 200, home.text
+        assert [(s["id"], (s["reblog"] or {}).get("id")) for s in home.json()] == [
+            (boost.json()["id"], post["id"]), (post["id"], None)]

@@ -159,7 +159,10 @@ async def statuses(fed: Federation, conn: asyncpg.Connection, posts: list[Record
     # A timeline's rows carry only what is the viewer's own and the stamp (store.page_columns):
     # the rest is read for the posts whose entity is not kept under that stamp.
     partial = {post_id for post_id, row in details.items() if "author" not in row}
-    wanted = {p["id"] for p in everything} - kept.keys() - (details.keys() - partial)
+    # A kept post that is also a boost's original or a quoted post on the page is rendered again
+    # inside it, from its details.
+    embedded = originals.keys() | quoted.keys()
+    wanted = {p["id"] for p in everything} - (kept.keys() - embedded) - (details.keys() - partial)
     for post_id, row in (await store.post_details(conn, list(wanted), viewer)).items():
         # The visibility the caller checked (for its viewer and staff flag) stays.
         details[post_id] = {**row, "visible": details[post_id]["visible"]} if post_id in partial else row
