@@ -133,6 +133,7 @@ async def move_out(fed: Federation, actor: Record, name: str) -> Record:
         ids += await outbox.queue_move(conn, fed, moved, target)
     await delivery.start(fed, ids)
     await move_local_followers(fed, moved, target)
+    await carry_mutes_and_blocks(fed, moved, target)
     return target
 
 
@@ -160,6 +161,15 @@ async def move_local_followers(fed: Federation, origin: Record, target: Record) 
     return moved
 
 
+async def carry_mutes_and_blocks(fed: Federation, origin: Record, target: Record) -> None:
+    """After the followers moved: the local accounts that mute `origin` mute `target`, and those
+    that block it block `target` (a Block sent when it is remote), except where they already
+    mute or block it or follow it, as Mastodon's MoveWorker carries them over."""
+    await store.carry_mutes(fed.pool, origin["id"], target["id"])
+    for blocker in await store.blockers_to_carry(fed.pool, origin["id"], target["id"]):
+        await outbox.block(fed, blocker, target)
+
+
 async def accept_move(fed: Federation, origin: Record, target_uri: str) -> Record | None:
     """A remote account's `Move` to `target_uri`, once its signer is known to be `origin`: the
     target fetched afresh must list the origin among its aliases; a repeated Move within
@@ -185,4 +195,5 @@ async def accept_move(fed: Federation, origin: Record, target_uri: str) -> Recor
         await store.insert_migration(conn, origin["id"], target["id"], followers)
         moved = await store.set_moved_to(conn, origin["id"], target["uri"])
     await move_local_followers(fed, moved, target)
+    await carry_mutes_and_blocks(fed, moved, target)
     return target

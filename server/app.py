@@ -36,6 +36,7 @@ from .api import (
     lists,
     markers,
     media,
+    mutes,
     notifications,
     oauth,
     openapi,
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, instance: Instance | None = Non
 
     # The client API's fixed paths come before `/statuses/{status_id}/{action}`, which would take them.
     routes = [*wellknown.routes, *activitypub.routes, *oauth.routes, *follows.routes, *interactions.routes,
-              *bookmarks.routes, *pins.routes, *notifications.routes, *preferences.routes,
+              *bookmarks.routes, *mutes.routes, *pins.routes, *notifications.routes, *preferences.routes,
               *instance_content.routes, *tags.routes, *trends.routes, *filters.routes, *lists.routes,
               *conversations.routes, *accounts.routes, *statuses.routes, *timelines.routes,
               *search.routes, *media.routes, *instance_api.routes, *cameos.routes, *account_moves.routes,

@@ -4,9 +4,9 @@ Tokens a person gets from this server itself (sign-up, the web app, a password g
 client) act with the account's full rights. Tokens issued to a registered app carry the scopes
 the person granted, and only those: each endpoint needs its granular scope (`read:statuses`,
 `write:media`, ...), which its parent (`read`, `write`, `admin:read`, `admin:write`) grants too.
-Mastodon's legacy `follow` grants only the endpoints that list it (following, blocking, follow
-requests), `profile` only `verify_credentials`, and `push` only the push API. An app a moderator signs
-into is not a moderator without admin scopes.
+Mastodon's legacy `follow` grants only the endpoints that list it (following, blocking, muting,
+follow requests), `profile` only `verify_credentials`, and `push` only the push API. An app a
+moderator signs into is not a moderator without admin scopes.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ WORDS: dict[str, str] = {
     **{f"read:{c}": w for c, w in _READ_WORDS.items()},
     "write": "act for you: post, upload, follow, like, change your profile and cameos",
     **{f"write:{c}": w for c, w in _WRITE_WORDS.items()},
-    "follow": "follow, unfollow, block and unblock people for you",
+    "follow": "follow, unfollow, block, unblock, mute and unmute people for you",
     "push": "send you push notifications",
     "profile": "see who you are (your profile only)",
     "admin:read": "read moderation data: accounts, reports and server rules",
@@ -108,6 +108,7 @@ ANY_SCOPE = ""
 
 _FOLLOWS = "write:follows follow"
 _BLOCKS = "write:blocks follow"
+_MUTES = "write:mutes follow"
 
 # "METHOD /path/template" -> the scopes any one of which lets an app's token in (each also through
 # its parent), as Mastodon's controllers list them in `doorkeeper_authorize!`. Where one route
@@ -134,6 +135,9 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/accounts/{account_id:id}/statuses": "read:statuses",
     "POST /api/v1/accounts/{account_id:id}/{action}": {
         "follow": _FOLLOWS, "unfollow": _FOLLOWS, "block": _BLOCKS, "unblock": _BLOCKS},
+    "POST /api/v1/accounts/{account_id:id}/mute": _MUTES,
+    "POST /api/v1/accounts/{account_id:id}/unmute": _MUTES,
+    "GET /api/v1/mutes": "read:mutes follow",
     "GET /api/v1/follow_requests": "read:follows follow",
     "POST /api/v1/follow_requests/{account_id:id}/{action}": {"authorize": _FOLLOWS, "reject": _FOLLOWS},
     # The handler refuses every app's token besides: only this server's own app deletes accounts.
@@ -244,7 +248,7 @@ ENDPOINTS: dict[str, str | dict[str, str]] = {
     "GET /api/v1/archives/{archive_id:id}": "read:accounts",
     "GET /api/v1/archives/{archive_id:id}/download": "read:accounts",
     "POST /api/v1/imports/{type}": {
-        "following": _FOLLOWS, "blocking": _BLOCKS, "muting": "write:mutes follow",
+        "following": _FOLLOWS, "blocking": _BLOCKS, "muting": _MUTES,
         "archive": "write:accounts"},
     "POST /api/v1/remixes": "write:media",
     "GET /api/v1/remixes/{remix_id}": "write:media",

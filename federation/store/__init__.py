@@ -123,7 +123,9 @@ from .inbox import (
 )
 from .moves import (
     add_alias,
+    blockers_to_carry,
     carry_list_memberships,
+    carry_mutes,
     insert_migration,
     last_migration,
     local_followers,
@@ -244,6 +246,7 @@ __all__ = [
     "backfill_again",
     "backlog_by_host",
     "block",
+    "blockers_to_carry",
     "boost",
     "cameo_approved",
     "cameo_by_id",
@@ -253,6 +256,7 @@ __all__ = [
     "cameo_references",
     "cameos_of",
     "carry_list_memberships",
+    "carry_mutes",
     "claim_backfill",
     "claim_deliveries",
     "claim_next_deliveries",

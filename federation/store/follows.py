@@ -132,13 +132,17 @@ async def is_blocked_either_way(conn: Conn, a: int, b: int) -> bool:
 async def home_audience(conn: Conn, post: Record) -> list[int]:
     """The local users whose home timeline lists `post` (server/store `home_timeline`): its
     author's and their followers', unless it is a reply or a direct message, leaving out those
-    who block the author."""
+    who block the author, and those who mute it or, for a boost, the boosted post's author (a
+    mute that has not expired: server/store/mutes.py)."""
     if post["in_reply_to_id"] is not None or post["visibility"] == "direct":
         return []
     rows = await conn.fetch(
         "SELECT a.user_id FROM actors a WHERE a.id = $1 AND a.user_id IS NOT NULL"
         " UNION SELECT a.user_id FROM follows f JOIN actors a ON a.id = f.follower_id"
         " WHERE f.followed_id = $1 AND f.accepted AND a.user_id IS NOT NULL"
-        " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = a.id AND b.target_id = $1)",
-        post["actor_id"])
+        " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = a.id AND b.target_id = $1)"
+        " AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.actor_id = a.id"
+        "  AND mu.target_id IN ($1, (SELECT mb.actor_id FROM posts mb WHERE mb.id = $2))"
+        "  AND (mu.expires_at IS NULL OR mu.expires_at > now()))",
+        post["actor_id"], post["reblog_of_id"])
     return [row["user_id"] for row in rows]

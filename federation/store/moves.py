@@ -65,3 +65,32 @@ async def carry_list_memberships(conn: Conn, owner_id: int, origin_id: int, targ
         " JOIN lists l ON l.id = la.list_id WHERE l.actor_id = $1 AND la.actor_id = $2"
         " ON CONFLICT (list_id, actor_id) DO NOTHING", owner_id, origin_id, target_id)
     return int(result.rsplit(" ", 1)[-1])
+
+
+async def carry_mutes(conn: Conn, origin_id: int, target_id: int) -> int:
+    """Each local account that mutes `origin_id` mutes `target_id` too, notifications as it chose,
+    unless it follows the target or already mutes it (Mastodon's MoveWorker carry_mutes_over!).
+    A mute that has expired is gone; one for a time keeps its end. How many it carried."""
+    result = await conn.execute(
+        "INSERT INTO mutes (actor_id, target_id, hide_notifications, expires_at)"
+        " SELECT mu.actor_id, $2, mu.hide_notifications, mu.expires_at FROM mutes mu"
+        " JOIN actors a ON a.id = mu.actor_id"
+        " WHERE mu.target_id = $1 AND a.local AND a.user_id IS NOT NULL AND mu.actor_id <> $2"
+        " AND (mu.expires_at IS NULL OR mu.expires_at > now())"
+        " AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = mu.actor_id"
+        "  AND f.followed_id = $2 AND f.accepted)"
+        " ON CONFLICT (actor_id, target_id) DO UPDATE SET hide_notifications = EXCLUDED.hide_notifications,"
+        " expires_at = EXCLUDED.expires_at WHERE mutes.expires_at <= now()", origin_id, target_id)
+    return int(result.rsplit(" ", 1)[-1])
+
+
+async def blockers_to_carry(conn: Conn, origin_id: int, target_id: int) -> list[Record]:
+    """The local accounts that block `origin_id` and neither block nor follow `target_id`: those
+    whose block Mastodon's MoveWorker carries over (carry_blocks_over!)."""
+    return await conn.fetch(
+        "SELECT a.* FROM blocks b JOIN actors a ON a.id = b.actor_id"
+        " WHERE b.target_id = $1 AND a.local AND a.user_id IS NOT NULL AND a.deleted_at IS NULL"
+        " AND a.id <> $2"
+        " AND NOT EXISTS (SELECT 1 FROM blocks tb WHERE tb.actor_id = a.id AND tb.target_id = $2)"
+        " AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = a.id AND f.followed_id = $2"
+        "  AND f.accepted) ORDER BY b.id", origin_id, target_id)

@@ -44,7 +44,7 @@ async def delete_push_subscription(conn: Conn, subscription_id: int) -> None:
 async def take_pending_pushes(conn: Conn, limit: int) -> list[Record]:
     """Mark up to `limit` new notifications taken, and return each one's subscriptions: the
     notification's type, the subscription's alerts and policy, and whether its recipient and
-    sender follow each other (what the policy asks)."""
+    sender follow each other (what the policy asks); none for a notification the user muted."""
     return await conn.fetch(
         "WITH taken AS (UPDATE notifications SET push_queued = true WHERE id IN"
         "  (SELECT id FROM notifications WHERE NOT push_queued ORDER BY id LIMIT $1"
@@ -55,7 +55,11 @@ async def take_pending_pushes(conn: Conn, limit: int) -> list[Record]:
         "  EXISTS (SELECT FROM follows f WHERE f.follower_id = t.from_actor_id AND f.followed_id = me.id"
         "          AND f.accepted) AS sender_follows_recipient"
         " FROM taken t JOIN web_push_subscriptions s ON s.user_id = t.user_id"
-        " JOIN actors me ON me.user_id = t.user_id ORDER BY t.id", limit)
+        " JOIN actors me ON me.user_id = t.user_id"
+        # None from an account the user mutes with its notifications (server/store/mutes.py).
+        " WHERE NOT EXISTS (SELECT FROM mutes mu WHERE mu.actor_id = me.id AND mu.target_id = t.from_actor_id"
+        "  AND mu.hide_notifications AND (mu.expires_at IS NULL OR mu.expires_at > now()))"
+        " ORDER BY t.id", limit)
 
 
 async def push_to_send(conn: Conn, notification_id: int, subscription_id: int) -> Record | None:

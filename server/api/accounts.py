@@ -13,6 +13,7 @@ from starlette.routing import Route
 from federation import actors, backfill, outbox
 from federation import store as fstore
 from federation.html import text_to_html
+from federation.objects import iso
 
 from .. import accounts, store
 from ..http import (
@@ -200,12 +201,12 @@ async def account_statuses(request: Request) -> Response:
 
 async def relationship_json(request: Request, actor_id: int, target_id: int) -> dict[str, Any]:
     rel = await store.relationship(pool(request), actor_id, target_id)
-    # Mutes come from a Mastodon import (server/api/archives.py).
     mute = await store.muting(pool(request), actor_id, target_id)
     return {"id": str(target_id), "following": rel["following"], "requested": rel["requested"],
             "followed_by": rel["followed_by"], "blocking": rel["blocking"],
             "blocked_by": rel["blocked_by"], "muting": mute is not None,
             "muting_notifications": bool(mute and mute["hide_notifications"]),
+            "muting_expires_at": iso(mute["expires_at"]) if mute and mute["expires_at"] else None,
             "showing_reblogs": True, "notifying": False, "domain_blocking": False,
             "endorsed": False, "note": ""}
 

@@ -96,7 +96,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         locked=BOOLEAN, bot=BOOLEAN, group=BOOLEAN, discoverable=BOOLEAN, followers_count=INTEGER,
         following_count=INTEGER, statuses_count=INTEGER, last_status_at=TEXT_OR_NULL,
         emojis=_list(ANY_OBJECT), fields=_list(ANY_OBJECT), suspended_=BOOLEAN,
-        source_=ANY_OBJECT, role_=ANY_OBJECT, moved_=ANY_OBJECT),
+        source_=ANY_OBJECT, role_=ANY_OBJECT, moved_=ANY_OBJECT, mute_expires_at_=TEXT_OR_NULL),
     "AccountAlias": _obj("uri", acct=TEXT_OR_NULL, account=_nullable(_ref("Account"))),
     "AccountMigration": _obj("", moved_to=_nullable(_ref("Account")), moved_to_uri=TEXT_OR_NULL,
                              moved_at=TEXT_OR_NULL, cooldown_until=TEXT_OR_NULL, cooldown_days=INTEGER),
@@ -130,7 +130,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Relationship": _obj(
         "id note", following=BOOLEAN, requested=BOOLEAN, followed_by=BOOLEAN, blocking=BOOLEAN,
         blocked_by=BOOLEAN, muting=BOOLEAN, muting_notifications=BOOLEAN, showing_reblogs=BOOLEAN,
-        notifying=BOOLEAN, domain_blocking=BOOLEAN, endorsed=BOOLEAN),
+        notifying=BOOLEAN, domain_blocking=BOOLEAN, endorsed=BOOLEAN, muting_expires_at=TEXT_OR_NULL),
     "Search": _obj("", accounts=_list(_ref("Account")), statuses=_list(_ref("Status")),
                    hashtags=_list(ANY_OBJECT)),
     "InstanceV1": _obj("uri title short_description description email version",
@@ -261,6 +261,13 @@ OPERATIONS: dict[str, Operation] = {
     "GET /api/v1/accounts/{account_id:id}/following": _op("Whom an account follows", "[Account]",
                                                           paged=True),
     "POST /api/v1/accounts/{account_id:id}/{action}": _op("{action} an account", "Relationship"),
+    "POST /api/v1/accounts/{account_id:id}/mute": _op(
+        "Mute an account: its posts and boosts out of one's timelines, and its notifications unless"
+        " notifications=false; for duration seconds (0: until unmuted)", "Relationship",
+        body=("notifications:boolean", "duration:integer")),
+    "POST /api/v1/accounts/{account_id:id}/unmute": _op("Unmute an account", "Relationship"),
+    "GET /api/v1/mutes": _op("The accounts one mutes, each with mute_expires_at", "[Account]",
+                             paged=True),
     "GET /api/v1/follow_requests": _op("Pending follow requests", "[Account]"),
     "POST /api/v1/follow_requests/{account_id:id}/{action}": _op("{action} a follow request",
                                                                  "Relationship"),

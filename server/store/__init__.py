@@ -22,9 +22,7 @@ from .archives import (
     followed_accounts,
     insert_archive,
     liked_post_uris,
-    mute,
     muted_accounts,
-    muting,
     unfinished_archives,
     users_without_recent_archive,
 )
@@ -102,6 +100,7 @@ from .media import (
     settle_upload_check,
     unattached_media,
 )
+from .mutes import MUTE_LIVE, mute, muted_account_page, muting, not_muted, unmute
 from .notifications import (
     clear_notifications,
     dismiss_notification,
@@ -161,6 +160,7 @@ __all__ = [
     "LISTED_PUBLICLY",
     "MAX_LISTS",
     "MAX_PINS",
+    "MUTE_LIVE",
     "NOT_LIMITED",
     "Record",
     "SHOWN",
@@ -248,8 +248,10 @@ __all__ = [
     "media_by_storage_key",
     "media_of_posts",
     "mute",
+    "muted_account_page",
     "muted_accounts",
     "muting",
+    "not_muted",
     "notification",
     "notifications",
     "notify_every_user",
@@ -280,6 +282,7 @@ __all__ = [
     "unbookmark",
     "unfinished_archives",
     "unfollow_tag",
+    "unmute",
     "unpin",
     "unread_notifications",
     "update_filter",

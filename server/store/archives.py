@@ -1,11 +1,12 @@
-"""SQL of archives: the rows of archives asked for and built, what an archive reads of its owner
-(posts, likes, bookmarks, follows, blocks, mutes), and the mutes a Mastodon CSV brings in."""
+"""SQL of archives: the rows of archives asked for and built, and what an archive reads of its owner
+(posts, likes, bookmarks, follows, blocks, mutes)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from .common import Conn, Record
+from .mutes import MUTE_LIVE
 
 
 async def insert_archive(conn: Conn, user_id: int, cooldown_s: float) -> int | None:
@@ -123,18 +124,7 @@ async def blocked_accounts(conn: Conn, actor_id: int) -> list[Record]:
 
 
 async def muted_accounts(conn: Conn, actor_id: int) -> list[Record]:
-    return await conn.fetch("SELECT a.username, a.domain, m.hide_notifications FROM mutes m"
-                            " JOIN actors a ON a.id = m.target_id WHERE m.actor_id = $1 ORDER BY m.id",
-                            actor_id)
-
-
-async def mute(conn: Conn, actor_id: int, target_id: int, hide_notifications: bool) -> None:
-    await conn.execute(
-        "INSERT INTO mutes (actor_id, target_id, hide_notifications) VALUES ($1, $2, $3)"
-        " ON CONFLICT (actor_id, target_id) DO UPDATE SET hide_notifications = EXCLUDED.hide_notifications",
-        actor_id, target_id, hide_notifications)
-
-
-async def muting(conn: Conn, actor_id: int, target_id: int) -> Record | None:
-    return await conn.fetchrow("SELECT * FROM mutes WHERE actor_id = $1 AND target_id = $2",
-                               actor_id, target_id)
+    """The mutes that have not expired, for muted_accounts.csv."""
+    return await conn.fetch(f"SELECT a.username, a.domain, mu.hide_notifications FROM mutes mu"
+                            f" JOIN actors a ON a.id = mu.target_id WHERE mu.actor_id = $1 AND {MUTE_LIVE}"
+                            f" ORDER BY mu.id", actor_id)

@@ -7,11 +7,12 @@ from typing import Any
 import asyncpg
 
 from .common import Conn, Record
+from .mutes import MUTE_LIVE
 from .posts import NOT_LIMITED, SHOWN_PUBLICLY, page_columns
 
 # For You holds only public videos, no boosts, and a suspended server is limited too (migration
 # 0006's domain_limited): this is `may_see` for them, less its per-candidate look-ups, which cost
-# a third of the query's time. Blocks are left out after scoring, and what is rendered still goes
+# a third of the query's time. Blocks and mutes are left out after scoring, and what is rendered still goes
 # through `may_see` (server/api/statuses.py render_statuses). `has_video` (migration 0027) is on
 # the post row and in the index: looking each candidate up in `media` was most of the query.
 FOR_YOU = (f"p.deleted_at IS NULL AND {SHOWN_PUBLICLY} AND p.visibility = 'public'"
@@ -87,7 +88,9 @@ def _for_you_statement(viewer: int | None, weights: Any, ceiling: float, *, limi
         f"   + LEAST($6::float8, COALESCE((SELECT sum(prefs.weight) FROM prefs"
         f"         JOIN tags t ON t.name = prefs.tag WHERE t.post_id = c.id), 0)) AS score"
         f"  FROM candidates c"
-        f"  WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id)),"
+        f"  WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = c.actor_id)"
+        f"   AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.actor_id = $1 AND mu.target_id = c.actor_id"
+        f"    AND {MUTE_LIVE})),"
         f" top AS (SELECT id, score FROM scored WHERE $7::float8 IS NULL OR (score, id) < ($7, $8)"
         f"  ORDER BY score DESC, id DESC LIMIT $9)"
         f" SELECT p.*, top.score, {page_columns('$1::bigint', '$10::boolean')}"

@@ -10,6 +10,7 @@ from federation.visibility import may_see
 
 from .common import Conn, Record
 from .interactions import LISTABLE, newest_first, page_bounds
+from .mutes import not_muted
 from .posts import SHOWN
 
 # Mastodon's limit on the lists one account may have.
@@ -102,6 +103,7 @@ async def list_timeline(conn: Conn, owner_id: int, list_row: Record, *, limit: i
         f"       WHERE pf.follower_id = $1 AND pf.followed_id = parent.actor_id AND pf.accepted))"
         f"    OR $6 = 'list' AND parent.actor_id IN ({FOLLOWED_MEMBERS}))))"
         f" AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
+        f" AND {not_muted('$1')}"
         f" ORDER BY p.id {order} LIMIT $2",
         owner_id, limit, max_id, since_id or min_id, list_row["id"], list_row["replies_policy"])
     return sorted(rows, key=lambda r: r["id"], reverse=True)

@@ -6,14 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from .common import Conn, Record
+from .mutes import MUTE_LIVE
 
 # The notifications a user is shown: none from a suspended server; from a limited one, only what
-# comes from accounts the user follows, and follow requests (the user must be able to decide them).
-NOTIFICATION_SHOWN = """NOT EXISTS (SELECT 1 FROM actors na WHERE na.id = n.from_actor_id AND NOT na.local
+# comes from accounts the user follows, and follow requests (the user must be able to decide them);
+# none from an account the user mutes with its notifications (Mastodon's `notifications` flag).
+NOTIFICATION_SHOWN = f"""NOT EXISTS (SELECT 1 FROM actors na WHERE na.id = n.from_actor_id AND NOT na.local
     AND (domain_suspended(na.domain) OR n.type <> 'follow_request'
      AND domain_limited(na.domain) AND NOT EXISTS (SELECT 1 FROM follows f
       JOIN actors me ON me.id = f.follower_id
-      WHERE me.user_id = n.user_id AND f.followed_id = na.id AND f.accepted)))"""
+      WHERE me.user_id = n.user_id AND f.followed_id = na.id AND f.accepted)))
+    AND NOT EXISTS (SELECT 1 FROM mutes mu JOIN actors me ON me.id = mu.actor_id
+      WHERE me.user_id = n.user_id AND mu.target_id = n.from_actor_id AND mu.hide_notifications
+      AND {MUTE_LIVE})"""
 
 
 async def notifications(conn: Conn, user_id: int, *, limit: int, max_id: int | None = None,

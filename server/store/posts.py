@@ -5,6 +5,7 @@ from __future__ import annotations
 from federation.visibility import in_view, may_see
 
 from .common import Conn, Record
+from .mutes import MUTE_LIVE, not_muted
 
 # A limited (silenced) server's posts stay out of public timelines.
 NOT_LIMITED = """NOT EXISTS (SELECT 1 FROM actors la WHERE la.id = p.actor_id AND la.domain_limited)"""
@@ -49,17 +50,21 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
     where, order = _page(max_id, since_id, min_id)
     # Each followed account's newest page, off its own index, then the newest of those: the cost
     # follows the number of accounts followed, not the size of the table (less the members of
-    # the person's exclusive lists). Then the newest page of public posts with a hashtag the
-    # person follows, by others (followed_tags).
+    # the person's exclusive lists and the accounts it mutes, whose boosts the page leaves out as
+    # each account's page is read, so that a page never skips an older post of one account for a
+    # newer one of another). Then the newest page of public posts with a hashtag the person
+    # follows, by others (followed_tags).
     rows = await conn.fetch(
         f"SELECT p.*, {page_columns('$1::bigint', '$5::boolean')} FROM ("
         f"SELECT p.* FROM (SELECT followed_id AS id FROM follows WHERE follower_id = $1 AND accepted"
         f"                 AND followed_id NOT IN (SELECT la.actor_id FROM list_accounts la"
         f"                   JOIN lists l ON l.id = la.list_id WHERE l.actor_id = $1 AND l.exclusive)"
+        f"                 AND followed_id NOT IN (SELECT mu.target_id FROM mutes mu WHERE mu.actor_id = $1"
+        f"                   AND {MUTE_LIVE})"
         f"                 UNION SELECT $1) author,"
         f" LATERAL (SELECT p.* FROM posts p WHERE p.actor_id = author.id AND p.deleted_at IS NULL"
         f"   AND p.in_reply_to_id IS NULL AND p.visibility <> 'direct' AND {may_see('$1')} AND {SHOWN}{where}"
-        f"   ORDER BY p.id {order} LIMIT $2) p"
+        f"   AND {not_muted('$1')} ORDER BY p.id {order} LIMIT $2) p"
         f" WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
         f" UNION ALL (SELECT p.* FROM posts p WHERE p.id IN (SELECT t.post_id FROM tags t"
         f"   JOIN followed_tags ft ON ft.name = t.name WHERE ft.actor_id = $1)"
@@ -67,6 +72,7 @@ async def home_timeline(conn: Conn, actor_id: int, *, limit: int, max_id: int | 
         f"   AND p.actor_id <> $1 AND NOT EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1"
         f"     AND f.followed_id = p.actor_id AND f.accepted)"
         f"   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.actor_id = $1 AND b.target_id = p.actor_id)"
+        f"   AND {not_muted('$1')}"
         f"   ORDER BY p.id {order} LIMIT $2)"
         f" ORDER BY id {order} LIMIT $2) p",
         actor_id, limit, max_id, since_id or min_id, staff)
@@ -81,7 +87,8 @@ def _in_public_timeline(local_only: str, tag: str) -> str:
             f" AND ({tag}::text IS NULL OR p.id IN (SELECT post_id FROM tags WHERE name = {tag}))"
             f" AND ({local_only} = false OR p.local)"
             f" AND ($1::bigint IS NULL OR NOT EXISTS (SELECT 1 FROM blocks b"
-            f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))")
+            f"      WHERE b.actor_id = $1 AND b.target_id = p.actor_id))"
+            f" AND {not_muted('$1::bigint')}")
 
 
 async def public_timeline(conn: Conn, viewer: int | None, *, local_only: bool, limit: int,
