@@ -207,6 +207,18 @@ async def test_mastodon_py_reads_lists_of_accounts_and_posts_and_manages_notific
     await asyncio.to_thread(alice.status_unbookmark, post["id"])
     assert await asyncio.to_thread(alice.bookmarks) == []
 
+    # Mutes, one for an hour and without its notifications, paged as the other lists.
+    bob_id, carol_id = rest[0]["id"], first[1]["id"]
+    muted = await asyncio.to_thread(alice.account_mute, bob_id, notifications=False, duration=3600)
+    assert muted["muting"] and not muted["muting_notifications"] and muted["muting_expires_at"]
+    await asyncio.to_thread(alice.account_mute, carol_id)
+    page = await asyncio.to_thread(alice.mutes, limit=1)
+    assert [m["username"] for m in page] == ["carol"] and page[0]["mute_expires_at"] is None
+    older = await asyncio.to_thread(alice.fetch_next, page)
+    assert [m["username"] for m in older] == ["bob"] and older[0]["mute_expires_at"]
+    assert not (await asyncio.to_thread(alice.account_unmute, bob_id))["muting"]
+    assert [m["username"] for m in await asyncio.to_thread(alice.mutes)] == ["carol"]
+
 
 async def test_mastodon_py_start_up_calls_filters_lists_tags_and_conversations(make_instance):
     """What apps call at start-up and on their other screens: preferences, emojis,
