@@ -1,11 +1,12 @@
 """Train the prompt policy's semantic classifier and write policy/models/prompt_classifier.npz.
 
-    python -m tests.train_classifier [--check]
+    python -m tests.train_classifier [--check | --app-texts]
 
 It reads the tune split of issue 16's corpus (never the holdout), the must-hold corpus, and
 the training prompts and instructions written for it (tests/data/semantic_prompts.tsv and
 semantic_instructions.tsv), everyday scenes composed in the six languages and the app's own
-text (messages, docstrings, SQL of server/, federation/, generation/) as benign background. Each
+text (messages, docstrings, SQL of server/, federation/, generation/, frozen in
+tests/data/semantic_app_texts.txt) as benign background. Each
 label is a logistic regression (scikit-learn, liblinear: deterministic) over policy.semantic's
 features; the threshold of each policy category is chosen on scores from 5-fold
 cross-validation over the same rows, never on the rows a model was fitted on. The same inputs
@@ -131,11 +132,14 @@ def scenes() -> list[str]:
     return found
 
 
-ROOT = Path(__file__).parent.parent
-# The app's own text: its messages, docstrings and SQL, sentence by sentence. Much of what
-# reaches the policy is no scene at all (a caption, "no video here", a cameo's name), and the
-# model must know the app's words ("video", "cameo", "owner's instructions") for harmless. Not
-# the policy's own package, and no sentence naming what the policy refuses.
+# The app's own text: its messages, docstrings and SQL, sentence by sentence, as they stood when
+# the shipped model was trained. Much of what reaches the policy is no scene at all (a caption,
+# "no video here", a cameo's name), and the model must know the app's words ("video", "cameo",
+# "owner's instructions") for harmless. Kept in a file, not read from the live source, so that
+# editing a docstring does not change what training gives; `--app-texts` writes it again from
+# the source (then retrain). Not the policy's own package, and no sentence naming what the
+# policy refuses.
+APP_TEXTS = DATA / "semantic_app_texts.txt"
 APP_PACKAGES = ("server", "federation", "generation")
 POLICY_WORDS = re.compile(r"sexual|nud|porn|violen|gore|self-harm|suicid|\bhate|harass|minor"
                           r"|child|refus|held|abuse|weapon|kill|dead|death", re.IGNORECASE)
@@ -143,9 +147,14 @@ APP_STEP = 2
 
 
 def app_texts() -> list[str]:
+    return APP_TEXTS.read_text(encoding="utf-8").splitlines()
+
+
+def app_texts_from_source() -> list[str]:
+    root = Path(__file__).parent.parent
     found: set[str] = set()
     for package in APP_PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
+        for path in sorted((root / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     found.update(" ".join(part.split()) for part in
@@ -302,7 +311,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
                         help="retrain and compare with the shipped model instead of writing it")
+    parser.add_argument("--app-texts", action="store_true",
+                        help=f"write {APP_TEXTS.name} again from the source, and train nothing")
     args = parser.parse_args(argv)
+    if args.app_texts:
+        texts = app_texts_from_source()
+        APP_TEXTS.write_text("".join(f"{text}\n" for text in texts), encoding="utf-8")
+        print(f"wrote {APP_TEXTS} ({len(texts)} sentences): retrain now")
+        return 0
     arrays = train()
     trained = semantic.Classifier(arrays)
     if args.check:
