@@ -3,6 +3,7 @@ authorizations served at their ids."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -260,14 +261,19 @@ async def authorization_object(request: Request) -> Response:
     if row is None or row["owner_id"] != owner["id"] or row["state"] not in ("approved", "revoked"):
         raise HTTPException(404, "no such authorization")
     if row["state"] == "revoked":
-        return ActivityResponse({"@context": AS_CONTEXT, "id": uri, "type": "Tombstone",
-                                 "formerType": "RemixAuthorization",
-                                 "deleted": iso(row["revoked_at"])}, status_code=410)
+        return _revoked_authorization(uri, row["revoked_at"])
     fetcher = await _fetcher_inbox(request)
     if fetcher is not None:
         await fstore.record_authorization_fetch(pool(request), row["id"], fetcher)
     return ActivityResponse(row["authorization_document"],
                             headers={"Cache-Control": "public, max-age=30", "Vary": "Signature"})
+
+
+def _revoked_authorization(url: str, revoked_at: datetime) -> Response:
+    """The 410 Tombstone a revoked authorization leaves at its address (PROTOCOL.md step 6)."""
+    return ActivityResponse({"@context": AS_CONTEXT, "id": url, "type": "Tombstone",
+                             "formerType": "RemixAuthorization", "deleted": iso(revoked_at)},
+                            status_code=410)
 
 
 async def taken_over_object(request: Request) -> Response:
@@ -284,9 +290,7 @@ async def taken_over_object(request: Request) -> Response:
     row = await fstore.imported_authorization(pool(request), old_id)
     if row is not None and row["actor_id"] == owner["id"]:
         if row["state"] == "revoked":
-            return ActivityResponse({"@context": AS_CONTEXT, "id": url, "type": "Tombstone",
-                                     "formerType": "RemixAuthorization",
-                                     "deleted": iso(row["revoked_at"])}, status_code=410)
+            return _revoked_authorization(url, row["revoked_at"])
         fetcher = await _fetcher_inbox(request)
         if fetcher is not None:
             await fstore.add_imported_authorization_holder(pool(request), row["id"], fetcher)
